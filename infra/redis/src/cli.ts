@@ -1,0 +1,26 @@
+/**
+ * `tsx infra/redis/src/cli.ts provision` — find or provision Redis 8 and print its version.
+ * `tsx infra/redis/src/cli.ts start [--port N] [--dir DIR]` — run one in the foreground.
+ */
+import { findOrProvisionRedis, startRedisServer } from './index.ts';
+
+const [command = 'provision', ...rest] = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = rest.indexOf(`--${name}`);
+  return i >= 0 ? rest[i + 1] : undefined;
+};
+const log = (m: string) => console.error(`[redis] ${m}`);
+
+if (command === 'provision') {
+  const binary = await findOrProvisionRedis({ log });
+  console.log(`redis-server ${binary.version} (${binary.source}): ${binary.server.join(' ')}`);
+} else if (command === 'start') {
+  const redis = await startRedisServer({ port: Number(flag('port') ?? 6379), dataDir: flag('dir'), log, onLog: (l) => console.error(`[redis] ${l}`) });
+  console.log(`redis ${redis.version} listening at ${redis.url}`);
+  const stop = () => void redis.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} else {
+  console.error(`unknown command ${command}; use provision | start`);
+  process.exit(2);
+}
