@@ -1,0 +1,201 @@
+import { existsSync } from 'node:fs';
+import { CATEGORIES, createConvict, schema, TIERS, type Category, type DeploymentConfig, type Tier } from './schema.ts';
+
+export { CATEGORIES, TIERS, schema };
+export type { Category, DeploymentConfig, Tier };
+
+/** A deployment with its API key resolved from `apiKeyRef` (never printed). */
+export interface ResolvedDeployment extends DeploymentConfig {
+  /** The key itself; empty for keyless upstreams such as the simulator. */
+  readonly apiKey: string;
+}
+
+/** The validated, frozen configuration of one Sluice process. */
+export interface SluiceConfig {
+  env: 'development' | 'production' | 'test';
+  redis: { url: string; prefix: string; cacheDir: string; dataDir: string; port: number };
+  api: { port: number; host: string; bodyLimitBytes: number; maxMessages: number; maxMessageChars: number; syncTimeoutMs: number };
+  admin: { password: string };
+  openai: { apiKey: string; baseUrl: string };
+  /** Every deployment, defaults applied and keys resolved. */
+  deployments: readonly ResolvedDeployment[];
+  sim: { url: string; port: number; profile: 'realistic' | 'fixed' | 'fast' };
+  queues: { attempts: number; backoffMs: number; resultTtlSeconds: number; keepCompleted: number; keepFailed: number; lockDurationMs: number };
+  classifier: { concurrency: number };
+  executor: { concurrency: number; processes: number };
+  log: { level: string; prompts: boolean };
+  telemetry: { enabled: boolean };
+  tenants: { defaultRpm: number; defaultTokensPerDay: number };
+  cache: {
+    enabled: boolean;
+    semantic: boolean;
+    threshold: number;
+    thresholdByCategory: Partial<Record<Category, number>>;
+    ttlSeconds: Record<Category, number>;
+    maxTemperature: number;
+    namespaceCap: number;
+    cacheToolCalls: boolean;
+  };
+  embeddings: { baseUrl: string; model: string; dimensions: number; apiKeyRef: string; readonly apiKey: string };
+  routing: { strategy: string };
+}
+
+/** Raised when configuration is invalid; the message names every bad setting. */
+export class ConfigError extends Error {
+  override name = 'ConfigError' as const;
+  readonly code = 'SLUICE_ERR_CONFIG';
+}
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Environment to read (the app passes `process.env`; packages never read it). */
+  env: NodeJS.ProcessEnv;
+  /** Command-line arguments convict may read (`--redis.url …`). @defaultValue `[]` */
+  args?: string[];
+  /** A JSON config file; overrides defaults, overridden by env. @defaultValue `env.SLUICE_CONFIG` */
+  file?: string;
+  /** Overrides applied last (tests). */
+  overrides?: DeepPartial<Omit<SluiceConfig, 'deployments'>> & { deployments?: Partial<DeploymentConfig>[] };
+}
+
+/** Recursive partial. */
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** Default USD prices per million tokens for common models; every price is overridable per deployment. */
+export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: number }>> = Object.freeze({
+  'gpt-4o': { input: 2.5, output: 10 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'gpt-4.1': { input: 2, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  'o3-mini': { input: 1.1, output: 4.4 },
+  'o4-mini': { input: 1.1, output: 4.4 },
+  'claude-3-5-haiku': { input: 0.8, output: 4 },
+  'claude-sonnet-4': { input: 3, output: 15 },
+  // The simulator's models are priced like the OpenAI models they stand in for, so savings
+  // measured on the simulator translate.
+  'sim-router': { input: 0.1, output: 0.4 },
+  'sim-small': { input: 0.15, output: 0.6 },
+  'sim-large': { input: 2.5, output: 10 },
+  'sim-embed': { input: 0.02, output: 0 },
+});
+
+function defaultDeployments(openaiKey: string, openaiBaseUrl: string, simUrl: string): Partial<DeploymentConfig>[] {
+  if (openaiKey) {
+    return [
+      { id: 'openai-router', tier: 'router', baseUrl: openaiBaseUrl, model: 'gpt-4.1-nano', apiKeyRef: 'OPENAI_API_KEY' },
+      { id: 'openai-small', tier: 'small', baseUrl: openaiBaseUrl, model: 'gpt-4o-mini', apiKeyRef: 'OPENAI_API_KEY' },
+      { id: 'openai-large', tier: 'large', baseUrl: openaiBaseUrl, model: 'gpt-4o', apiKeyRef: 'OPENAI_API_KEY' },
+    ];
+  }
+  return [
+    { id: 'sim-router', tier: 'router', baseUrl: simUrl, model: 'sim-router' },
+    { id: 'sim-small', tier: 'small', baseUrl: simUrl, model: 'sim-small' },
+    { id: 'sim-large', tier: 'large', baseUrl: simUrl, model: 'sim-large' },
+  ];
+}
+
+function resolveDeployment(d: Partial<DeploymentConfig>, index: number, env: NodeJS.ProcessEnv): ResolvedDeployment {
+  const price = DEFAULT_PRICES[d.model ?? ''] ?? DEFAULT_PRICES[(d.model ?? '').split('@')[0] ?? ''];
+  const resolved: DeploymentConfig = {
+    id: d.id || `${d.tier}-${index}`,
+    tier: d.tier as Tier,
+    baseUrl: d.baseUrl ?? '',
+    model: d.model ?? '',
+    apiKeyRef: d.apiKeyRef ?? '',
+    rpm: d.rpm ?? 0,
+    tpm: d.tpm ?? 0,
+    maxConcurrency: d.maxConcurrency ?? 0,
+    weight: d.weight ?? 1,
+    inputPricePerMTok: d.inputPricePerMTok ?? price?.input ?? 0,
+    outputPricePerMTok: d.outputPricePerMTok ?? price?.output ?? 0,
+    timeoutMs: d.timeoutMs ?? 60_000,
+  };
+  if (!resolved.baseUrl) throw new ConfigError(`deployments[${index}] (${resolved.id}) needs a baseUrl`);
+  const apiKey = resolved.apiKeyRef ? (env[resolved.apiKeyRef] ?? '') : '';
+  if (resolved.apiKeyRef && !apiKey) {
+    throw new ConfigError(`deployments[${index}] (${resolved.id}) names key reference \`${resolved.apiKeyRef}\`, but that variable is not set`);
+  }
+  return withSecret(resolved, 'apiKey', apiKey) as ResolvedDeployment;
+}
+
+/** Attach a secret as a non-enumerable property, so JSON.stringify and loggers never see it. */
+function withSecret<T extends object>(target: T, key: string, value: string): T {
+  Object.defineProperty(target, key, { value, enumerable: false, writable: false });
+  return target;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Read and validate the configuration once: defaults, then the JSON file named by
+ * `SLUICE_CONFIG`, then env vars, then overrides. The result is frozen; pass it down.
+ *
+ * @throws {@link ConfigError} naming each invalid setting.
+ */
+export function loadConfig(options: LoadConfigOptions): SluiceConfig {
+  const { env } = options;
+  const conf = createConvict(env, options.args ?? []);
+  const file = options.file ?? env.SLUICE_CONFIG;
+  try {
+    if (file) {
+      if (!existsSync(file)) throw new ConfigError(`SLUICE_CONFIG names ${file}, which does not exist`);
+      conf.loadFile(file);
+    }
+    const { deployments: overrideDeployments, ...rest } = options.overrides ?? {};
+    if (Object.keys(rest).length) conf.load(rest);
+    if (overrideDeployments) conf.set('deployments', overrideDeployments as never);
+    conf.validate({ allowed: 'strict' });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`Invalid configuration: ${(error as Error).message}`, { cause: error });
+  }
+  const raw = conf.getProperties() as unknown as Omit<SluiceConfig, 'deployments'> & { deployments: Partial<DeploymentConfig>[] };
+  const configured = raw.deployments.length ? raw.deployments : defaultDeployments(raw.openai.apiKey, raw.openai.baseUrl, raw.sim.url);
+  const deployments = configured.map((d, i) => resolveDeployment(d, i, env));
+  for (const tier of TIERS) {
+    if (!deployments.some((d) => d.tier === tier)) throw new ConfigError(`No deployment serves tier \`${tier}\`; add one to SLUICE_DEPLOYMENTS`);
+  }
+  const cache = { ...raw.cache, ttlSeconds: { ...(schema.cache.ttlSeconds.default as Record<Category, number>), ...raw.cache.ttlSeconds } };
+  const embeddings = withSecret({ ...raw.embeddings }, 'apiKey', raw.embeddings.apiKeyRef ? (env[raw.embeddings.apiKeyRef] ?? '') : '');
+  // Secrets become non-enumerable so that logging or serialising the config never leaks them.
+  const redis = { ...raw.redis } as SluiceConfig['redis'];
+  const admin = withSecret({} as SluiceConfig['admin'], 'password', raw.admin.password);
+  const openai = withSecret({ baseUrl: raw.openai.baseUrl } as SluiceConfig['openai'], 'apiKey', raw.openai.apiKey);
+  delete (redis as Partial<typeof redis>).url;
+  withSecret(redis, 'url', raw.redis.url);
+  return deepFreeze({ ...raw, redis, admin, openai, cache, embeddings, deployments } as SluiceConfig);
+}
+
+/** A printable copy of the configuration with every secret masked. */
+export function redactConfig(config: SluiceConfig): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(config)) as Record<string, any>;
+  const mask = (v: string) => (v ? '********' : '');
+  copy.redis.url = config.redis.url.replace(/\/\/([^@/]*)@/, '//********@');
+  copy.admin.password = mask(config.admin.password);
+  copy.openai.apiKey = mask(config.openai.apiKey);
+  copy.deployments = config.deployments.map((d) => ({ ...d, apiKey: mask(d.apiKey) }));
+  copy.embeddings.apiKey = mask(config.embeddings.apiKey);
+  return copy;
+}
+
+/** Rows `{ env, path, default, doc }` for every setting, for the README table. */
+export function describeSettings(): Array<{ env: string; path: string; default: string; doc: string }> {
+  const rows: Array<{ env: string; path: string; default: string; doc: string }> = [];
+  const walk = (node: Record<string, any>, path: string[]) => {
+    for (const [key, value] of Object.entries(node)) {
+      if (value && typeof value === 'object' && 'doc' in value && 'default' in value) {
+        const def = value.sensitive ? '(secret)' : JSON.stringify(value.default);
+        rows.push({ env: value.env ?? '', path: [...path, key].join('.'), default: def, doc: value.doc });
+      } else if (value && typeof value === 'object') walk(value, [...path, key]);
+    }
+  };
+  walk(schema, []);
+  return rows;
+}

@@ -1,0 +1,190 @@
+import convict from 'convict';
+
+/** Model tiers, named by role (DESIGN.md). */
+export const TIERS = ['router', 'small', 'large'] as const;
+/** A model tier. */
+export type Tier = (typeof TIERS)[number];
+
+/** Request categories the classifier assigns; cache TTLs depend on them. */
+export const CATEGORIES = ['time_sensitive', 'factual', 'general', 'creative', 'code', 'reasoning'] as const;
+/** A request category. */
+export type Category = (typeof CATEGORIES)[number];
+
+/** One upstream deployment serving a tier. */
+export interface DeploymentConfig {
+  /** Stable id, unique across tiers (used in limit keys and metrics). */
+  id: string;
+  tier: Tier;
+  /** OpenAI-compatible base URL, e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  /** Model name sent upstream. */
+  model: string;
+  /** Name of the environment variable holding the API key; empty means none (simulator). */
+  apiKeyRef: string;
+  /** Requests per minute the provider allows this deployment (0 = unlimited). */
+  rpm: number;
+  /** Tokens per minute (0 = unlimited). */
+  tpm: number;
+  /** In-flight requests allowed (0 = unlimited). */
+  maxConcurrency: number;
+  /** Share of traffic relative to the tier's other deployments. */
+  weight: number;
+  /** USD per million input tokens. */
+  inputPricePerMTok: number;
+  /** USD per million output tokens. */
+  outputPricePerMTok: number;
+  /** Timeout of one upstream call in ms. */
+  timeoutMs: number;
+}
+
+const DEPLOYMENT_KEYS: Record<keyof DeploymentConfig, 'string' | 'number'> = {
+  id: 'string', tier: 'string', baseUrl: 'string', model: 'string', apiKeyRef: 'string', rpm: 'number', tpm: 'number',
+  maxConcurrency: 'number', weight: 'number', inputPricePerMTok: 'number', outputPricePerMTok: 'number', timeoutMs: 'number',
+};
+
+function checkDeployments(value: unknown): void {
+  if (!Array.isArray(value)) throw new Error('must be a JSON array of deployments');
+  const ids = new Set<string>();
+  value.forEach((d: Record<string, unknown>, i) => {
+    if (typeof d !== 'object' || d === null) throw new Error(`deployments[${i}] must be an object`);
+    for (const key of Object.keys(d)) {
+      if (!(key in DEPLOYMENT_KEYS)) throw new Error(`deployments[${i}] has unknown field \`${key}\``);
+    }
+    if (d.tier !== undefined && !TIERS.includes(d.tier as Tier)) {
+      throw new Error(`deployments[${i}].tier must be one of ${TIERS.join(', ')}, got \`${String(d.tier)}\``);
+    }
+    for (const [key, type] of Object.entries(DEPLOYMENT_KEYS)) {
+      if (d[key] !== undefined && typeof d[key] !== type) throw new Error(`deployments[${i}].${key} must be a ${type}`);
+      if (type === 'number' && typeof d[key] === 'number' && (d[key] as number) < 0) {
+        throw new Error(`deployments[${i}].${key} must be ≥ 0, got ${String(d[key])}`);
+      }
+    }
+    if (typeof d.model !== 'string' || !d.model) throw new Error(`deployments[${i}].model is required`);
+    if (typeof d.tier !== 'string') throw new Error(`deployments[${i}].tier is required`);
+    const id = typeof d.id === 'string' && d.id ? d.id : `${d.tier}-${i}`;
+    if (ids.has(id)) throw new Error(`deployments[${i}].id \`${id}\` is used twice`);
+    ids.add(id);
+  });
+}
+
+function checkCategoryMap(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('must be a JSON object keyed by category');
+  for (const [key, v] of Object.entries(value)) {
+    if (!CATEGORIES.includes(key as Category)) throw new Error(`unknown category \`${key}\` (expected ${CATEGORIES.join(', ')})`);
+    if (typeof v !== 'number' || v < 0) throw new Error(`value for \`${key}\` must be a number ≥ 0`);
+  }
+}
+
+convict.addFormat({ name: 'deployments', validate: checkDeployments, coerce: (v: string) => JSON.parse(v) });
+convict.addFormat({ name: 'category-map', validate: checkCategoryMap, coerce: (v: string) => JSON.parse(v) });
+convict.addFormat({
+  name: 'positive-int',
+  validate: (v: unknown) => {
+    if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`must be an integer ≥ 1, got \`${String(v)}\``);
+  },
+  coerce: (v: string) => Number(v),
+});
+convict.addFormat({
+  name: 'unit-interval',
+  validate: (v: unknown) => {
+    if (typeof v !== 'number' || v < 0 || v > 1) throw new Error(`must be a number in [0, 1], got \`${String(v)}\``);
+  },
+  coerce: (v: string) => Number(v),
+});
+
+/**
+ * The single configuration schema of every Sluice process. Each leaf names its env var; the
+ * README's configuration table is generated from this (`pnpm sluice config docs`).
+ */
+export const schema = {
+  env: { doc: 'Deployment environment.', format: ['development', 'production', 'test'], default: 'development', env: 'NODE_ENV' },
+  redis: {
+    url: { doc: 'Redis 8 URL. Unset: a redis-server ≥ 8 on PATH, else one provisioned into the cache folder, is started by `pnpm start`.', format: String, default: '', env: 'REDIS_URL', sensitive: true },
+    prefix: { doc: 'Prefix of every Redis key (hash-tagged per queue/namespace for Redis Cluster).', format: String, default: 'sluice', env: 'SLUICE_REDIS_PREFIX' },
+    cacheDir: { doc: 'Where a provisioned Redis 8 is unpacked and reused (outside the repo). Empty: ~/.cache/sluice/redis-8.', format: String, default: '', env: 'SLUICE_REDIS_CACHE_DIR' },
+    dataDir: { doc: 'Data folder (AOF) of the Redis that `pnpm start` runs. Empty: ~/.cache/sluice/data.', format: String, default: '', env: 'SLUICE_REDIS_DATA_DIR' },
+    port: { doc: 'Port of the Redis that `pnpm start` runs when REDIS_URL is unset (0 = free port).', format: 'port', default: 6390, env: 'SLUICE_REDIS_PORT' },
+  },
+  api: {
+    port: { doc: 'HTTP port of the API.', format: 'port', default: 8080, env: 'SLUICE_API_PORT' },
+    host: { doc: 'Interface the API binds.', format: String, default: '0.0.0.0', env: 'SLUICE_API_HOST' },
+    bodyLimitBytes: { doc: 'Largest request body accepted (bytes).', format: 'positive-int', default: 1_048_576, env: 'SLUICE_BODY_LIMIT_BYTES' },
+    maxMessages: { doc: 'Most messages in one request.', format: 'positive-int', default: 1_000, env: 'SLUICE_MAX_MESSAGES' },
+    maxMessageChars: { doc: 'Longest single message content (characters).', format: 'positive-int', default: 200_000, env: 'SLUICE_MAX_MESSAGE_CHARS' },
+    syncTimeoutMs: { doc: 'How long a synchronous /v1/chat/completions call waits for its job before answering 504 (the job goes on; poll /v1/jobs/:id).', format: 'positive-int', default: 300_000, env: 'SLUICE_SYNC_TIMEOUT_MS' },
+  },
+  admin: {
+    password: { doc: 'Password of the `admin` user for Bull Board and /admin/*. Unset: `pnpm start` generates one and prints it; a bare API process then refuses admin access.', format: String, default: '', env: 'SLUICE_ADMIN_PASSWORD', sensitive: true },
+  },
+  openai: {
+    apiKey: { doc: 'When set, the real OpenAI endpoints serve the tiers instead of the simulator (unless SLUICE_DEPLOYMENTS says otherwise).', format: String, default: '', env: 'OPENAI_API_KEY', sensitive: true },
+    baseUrl: { doc: 'OpenAI base URL used with OPENAI_API_KEY.', format: String, default: 'https://api.openai.com/v1', env: 'OPENAI_BASE_URL' },
+  },
+  deployments: {
+    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, timeoutMs}. Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
+    format: 'deployments', default: [] as unknown[], env: 'SLUICE_DEPLOYMENTS',
+  },
+  sim: {
+    url: { doc: 'Base URL of the simulator used as the default upstream.', format: String, default: 'http://127.0.0.1:4010/v1', env: 'SLUICE_SIM_URL' },
+    port: { doc: 'Port `pnpm start` runs the simulator on.', format: 'port', default: 4010, env: 'SLUICE_SIM_PORT' },
+    profile: { doc: 'Simulator latency profile `pnpm start` uses.', format: ['realistic', 'fixed', 'fast'], default: 'realistic', env: 'SLUICE_SIM_PROFILE' },
+  },
+  queues: {
+    attempts: { doc: 'Attempts per job before it fails for good (retryable upstream errors).', format: 'positive-int', default: 5, env: 'SLUICE_JOB_ATTEMPTS' },
+    backoffMs: { doc: 'Base of the exponential backoff between attempts (ms, jittered).', format: 'positive-int', default: 1_000, env: 'SLUICE_JOB_BACKOFF_MS' },
+    resultTtlSeconds: { doc: 'How long a finished job and its event log stay readable (s).', format: 'positive-int', default: 86_400, env: 'SLUICE_RESULT_TTL_SECONDS' },
+    keepCompleted: { doc: 'Completed jobs kept per queue for Bull Board.', format: 'positive-int', default: 1_000, env: 'SLUICE_KEEP_COMPLETED' },
+    keepFailed: { doc: 'Failed jobs kept per queue for Bull Board.', format: 'positive-int', default: 5_000, env: 'SLUICE_KEEP_FAILED' },
+    lockDurationMs: { doc: 'Worker lock duration; a worker that dies holds its job this long before another takes it over.', format: 'positive-int', default: 30_000, env: 'SLUICE_LOCK_DURATION_MS' },
+  },
+  classifier: {
+    concurrency: { doc: 'Jobs one classifier process handles at once.', format: 'positive-int', default: 64, env: 'SLUICE_CLASSIFIER_CONCURRENCY' },
+  },
+  executor: {
+    concurrency: { doc: 'Jobs one executor process handles at once (per tier queue).', format: 'positive-int', default: 64, env: 'SLUICE_EXECUTOR_CONCURRENCY' },
+    processes: { doc: 'Executor processes `pnpm start` runs.', format: 'positive-int', default: 1, env: 'SLUICE_EXECUTORS' },
+  },
+  log: {
+    level: { doc: 'Log level.', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'SLUICE_LOG_LEVEL' },
+    prompts: { doc: 'Log prompt and answer text (off by default: prompts are customer data).', format: Boolean, default: false, env: 'SLUICE_LOG_PROMPTS' },
+  },
+  telemetry: {
+    enabled: { doc: 'Start OpenTelemetry tracing (OTLP export is configured by the standard OTEL_* variables).', format: Boolean, default: false, env: 'SLUICE_OTEL_ENABLED' },
+  },
+  tenants: {
+    defaultRpm: { doc: 'Requests per minute a tenant may submit unless its record says otherwise (0 = unlimited).', format: 'nat', default: 0, env: 'SLUICE_TENANT_RPM' },
+    defaultTokensPerDay: { doc: 'Tokens per day a tenant may spend unless its record says otherwise (0 = unlimited).', format: 'nat', default: 0, env: 'SLUICE_TENANT_TOKENS_PER_DAY' },
+  },
+  cache: {
+    enabled: { doc: 'Answer from the cache when safe.', format: Boolean, default: true, env: 'SLUICE_CACHE_ENABLED' },
+    semantic: { doc: 'Enable the semantic (vector) level on top of the exact level.', format: Boolean, default: true, env: 'SLUICE_CACHE_SEMANTIC' },
+    threshold: { doc: 'Cosine similarity a semantic match needs (before verification).', format: 'unit-interval', default: 0.95, env: 'SLUICE_CACHE_THRESHOLD' },
+    thresholdByCategory: { doc: 'Per-category thresholds, JSON object.', format: 'category-map', default: {}, env: 'SLUICE_CACHE_THRESHOLD_BY_CATEGORY' },
+    ttlSeconds: {
+      doc: 'Per-category TTL in seconds, JSON object; 0 means never cached.',
+      format: 'category-map',
+      default: { time_sensitive: 0, factual: 3_600, general: 604_800, creative: 604_800, code: 604_800, reasoning: 604_800 },
+      env: 'SLUICE_CACHE_TTL_SECONDS',
+    },
+    maxTemperature: { doc: 'Requests with a higher temperature are not cached.', format: Number, default: 1, env: 'SLUICE_CACHE_MAX_TEMPERATURE' },
+    namespaceCap: { doc: 'Most entries per cache namespace; the oldest are evicted past it.', format: 'positive-int', default: 50_000, env: 'SLUICE_CACHE_NAMESPACE_CAP' },
+    cacheToolCalls: { doc: 'Also cache answers that are tool calls.', format: Boolean, default: false, env: 'SLUICE_CACHE_TOOL_CALLS' },
+  },
+  embeddings: {
+    baseUrl: { doc: 'OpenAI-compatible /v1/embeddings endpoint. Empty: the offline hashed n-gram embedder.', format: String, default: '', env: 'SLUICE_EMBEDDINGS_URL' },
+    model: { doc: 'Embedding model name.', format: String, default: 'sim-embed', env: 'SLUICE_EMBEDDINGS_MODEL' },
+    dimensions: { doc: 'Embedding dimension.', format: 'positive-int', default: 256, env: 'SLUICE_EMBEDDINGS_DIMENSIONS' },
+    apiKeyRef: { doc: 'Env var holding the embeddings API key.', format: String, default: '', env: 'SLUICE_EMBEDDINGS_API_KEY_REF' },
+  },
+  routing: {
+    strategy: { doc: 'Routing strategies in order, comma-separated (rules, knn, llm).', format: String, default: 'rules', env: 'SLUICE_ROUTING_STRATEGY' },
+  },
+};
+
+/** The convict schema object type. */
+export type Schema = typeof schema;
+
+/** Create a convict instance on the schema (env and args passed in, never read here). */
+export function createConvict(env: NodeJS.ProcessEnv, args: string[]) {
+  return convict(schema, { env, args });
+}

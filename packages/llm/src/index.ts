@@ -1,0 +1,2 @@
+export { countTokens, countChatTokens, encodingForModel, messageText } from './tokens.ts';
+export type { Encoding, CountableMessage } from './tokens.ts';

@@ -1,0 +1,65 @@
+import { Tiktoken } from 'js-tiktoken/lite';
+import o200k from 'js-tiktoken/ranks/o200k_base';
+import cl100k from 'js-tiktoken/ranks/cl100k_base';
+
+/** Tokenizer encodings Sluice ships (ranks bundled in `js-tiktoken`, nothing downloaded). */
+export type Encoding = 'o200k_base' | 'cl100k_base';
+
+const encoders = new Map<Encoding, Tiktoken>();
+
+function encoder(encoding: Encoding): Tiktoken {
+  let enc = encoders.get(encoding);
+  if (!enc) {
+    enc = new Tiktoken(encoding === 'o200k_base' ? o200k : cl100k);
+    encoders.set(encoding, enc);
+  }
+  return enc;
+}
+
+/**
+ * The tokenizer family for a model name. GPT-4o, GPT-4.1, o-series and the simulator's models
+ * use o200k; GPT-4 / 3.5 use cl100k. Other families (Claude, Llama) have no public BPE in
+ * js-tiktoken; o200k is used as an estimate for them (within ~10% on English text).
+ */
+export function encodingForModel(model: string): Encoding {
+  const m = model.toLowerCase();
+  if (/^(gpt-4(?!o|\.1)|gpt-3\.5|text-embedding-(ada|3))/.test(m)) return 'cl100k_base';
+  return 'o200k_base';
+}
+
+/** Tokens in a piece of text for a model. */
+export function countTokens(text: string, model = 'gpt-4o'): number {
+  if (!text) return 0;
+  return encoder(encodingForModel(model)).encode(text, 'all').length;
+}
+
+/** A message shape enough for counting. */
+export interface CountableMessage {
+  role: string;
+  content?: unknown;
+  name?: string;
+  tool_calls?: unknown;
+}
+
+/** Text of a message's content (string or parts). */
+export function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('\n');
+  }
+  return '';
+}
+
+/**
+ * Prompt tokens of a chat request as OpenAI bills them: content tokens plus a fixed
+ * overhead of 3 per message and 3 for the reply primer (OpenAI cookbook accounting).
+ */
+export function countChatTokens(messages: readonly CountableMessage[], model = 'gpt-4o'): number {
+  let total = 3;
+  for (const m of messages) {
+    total += 3 + countTokens(messageText(m.content), model) + countTokens(m.role, model);
+    if (m.name) total += 1 + countTokens(m.name, model);
+    if (m.tool_calls) total += countTokens(JSON.stringify(m.tool_calls), model);
+  }
+  return total;
+}

@@ -1,0 +1,82 @@
+import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Keys } from '@sluice/redis';
+
+export * from './payload.ts';
+import type { CompletionJobData, CompletionJobResult, TierName } from './payload.ts';
+
+/** The queue every accepted job enters first; classifiers consume it. */
+export const ROUTE_QUEUE = '{route}';
+/** Tier queues; executors consume them. Hash-tagged so each queue sits on one cluster slot. */
+export const TIER_QUEUES: Readonly<Record<TierName, string>> = Object.freeze({
+  router: '{tier-router}',
+  small: '{tier-small}',
+  large: '{tier-large}',
+});
+/** Every queue, for Bull Board and metrics. */
+export const ALL_QUEUES = [ROUTE_QUEUE, TIER_QUEUES.router, TIER_QUEUES.small, TIER_QUEUES.large] as const;
+
+/** What each queue is for, shown in Bull Board. */
+export const QUEUE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  [ROUTE_QUEUE]: 'Accepted jobs waiting for a classifier to pick their tier and category',
+  [TIER_QUEUES.router]: 'Jobs answered by the router tier (cheapest model; also summaries)',
+  [TIER_QUEUES.small]: 'Jobs answered by the small tier (cheap model for simple work)',
+  [TIER_QUEUES.large]: 'Jobs answered by the large tier (expensive reasoning model)',
+});
+
+/** Priorities: lower runs first (BullMQ). */
+export const PRIORITY = Object.freeze({ interactive: 1, default: 5, batch: 10 });
+
+/** Retry and retention settings shared by producers (from config). */
+export interface JobPolicy {
+  attempts: number;
+  backoffMs: number;
+  keepCompleted: number;
+  keepFailed: number;
+}
+
+/** BullMQ job options for a completion job, same for every hop. */
+export function completionJobOptions(jobId: string, priority: number, policy: JobPolicy): JobsOptions {
+  return {
+    jobId,
+    priority,
+    attempts: policy.attempts,
+    // Jitter spreads retries of jobs that failed together (a 429 storm) over time.
+    backoff: { type: 'exponential', delay: policy.backoffMs, jitter: 0.5 },
+    removeOnComplete: { count: policy.keepCompleted },
+    removeOnFail: { count: policy.keepFailed },
+  };
+}
+
+/** Options for {@link createQueue} and {@link createWorker}. */
+export interface QueueFactoryOptions {
+  connection: Redis;
+  keys: Keys;
+}
+
+/** A producer handle for a queue (payload typed). */
+export function createQueue(name: string, options: QueueFactoryOptions): Queue<CompletionJobData, CompletionJobResult> {
+  return new Queue<CompletionJobData, CompletionJobResult>(name, {
+    connection: options.connection as unknown as ConnectionOptions,
+    prefix: options.keys.bullPrefix,
+  });
+}
+
+/** A consumer of a queue; `autorun` is off so the app calls `run()` when wired. */
+export function createWorker(
+  name: string,
+  processor: Processor<CompletionJobData, CompletionJobResult>,
+  options: QueueFactoryOptions & { concurrency: number; lockDurationMs: number; workerOptions?: Partial<WorkerOptions> },
+): Worker<CompletionJobData, CompletionJobResult> {
+  return new Worker<CompletionJobData, CompletionJobResult>(name, processor, {
+    connection: options.connection as unknown as ConnectionOptions,
+    prefix: options.keys.bullPrefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    // A job whose worker died is taken over after one lock period; after this many such
+    // stalls it fails with a readable reason instead of looping forever.
+    maxStalledCount: 3,
+    autorun: false,
+    ...options.workerOptions,
+  });
+}
