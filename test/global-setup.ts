@@ -15,8 +15,3 @@ export default async function setup(project: TestProject) {
   };
 }
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}

@@ -1,2 +1,4 @@
 export { countTokens, countChatTokens, encodingForModel, messageText } from './tokens.ts';
 export type { Encoding, CountableMessage } from './tokens.ts';
+export { UpstreamClient, UpstreamError, isUpstreamError, retryAfterMs, costUsd } from './upstream.ts';
+export type { UpstreamCompletion, UpstreamFailureKind, CallOptions } from './upstream.ts';

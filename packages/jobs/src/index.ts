@@ -1,0 +1,270 @@
+import { readFileSync } from 'node:fs';
+import { customAlphabet } from 'nanoid';
+import type { Redis } from 'ioredis';
+import type { Keys } from '@sluice/redis';
+import type { CompletionJobResult, RouteDecision, TierName } from '@sluice/queues';
+
+/** Lifecycle of a job as clients see it. */
+export type JobStatus = 'queued' | 'routed' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** Terminal statuses: a job in one of these never changes again. */
+export const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+/** An OpenAI-style error body payload. */
+export interface JobErrorBody {
+  message: string;
+  type: string;
+  code: string;
+  param?: string | null;
+  /** HTTP status the API should answer with when it reports this error. */
+  status: number;
+}
+
+/** One entry of a job's event log (durable stream + live pub/sub). */
+export type JobEvent =
+  | { type: 'routed'; route: RouteDecision }
+  | { type: 'attempt'; attempt: number; tier: TierName; model: string; deploymentId: string; cache: 'hit' | 'miss' | 'bypass'; cacheKind?: 'exact' | 'semantic'; cacheSimilarity?: number }
+  | { type: 'chunk'; attempt: number; chunk: Record<string, unknown> }
+  | { type: 'retry'; attempt: number; reason: string; delayMs?: number }
+  | { type: 'done'; result: CompletionJobResult }
+  | { type: 'error'; error: JobErrorBody };
+
+/** A job event with its position in the log. */
+export interface StoredJobEvent {
+  /** Redis stream id; strictly increasing per job. */
+  id: string;
+  event: JobEvent;
+}
+
+/** The job record clients can read (`GET /v1/jobs/:id`). */
+export interface JobRecord {
+  id: string;
+  tenant: string;
+  status: JobStatus;
+  createdAt: number;
+  finishedAt?: number;
+  stream: boolean;
+  model: string;
+  tier?: TierName;
+  category?: string;
+  result?: CompletionJobResult;
+  error?: JobErrorBody;
+}
+
+/** Options for {@link JobStore}. */
+export interface JobStoreOptions {
+  redis: Redis;
+  keys: Keys;
+  /** How long a job's record and events live after the last write (s). */
+  ttlSeconds: number;
+}
+
+const jobIdAlphabet = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 21);
+
+/** A new job id (nanoid, 21 chars, URL- and Redis-key-safe). */
+export function newJobId(): string {
+  return jobIdAlphabet();
+}
+
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+const FINISH = lua('finish');
+const APPEND = lua('append-event');
+
+type JobCommands = Redis & {
+  sluiceJobFinish(jobKey: string, eventsKey: string, channel: string, status: string, field: string, payload: string, event: string, ttl: number, now: number): Promise<number>;
+  sluiceJobAppend(jobKey: string, eventsKey: string, channel: string, event: string, ttl: number, status: string): Promise<string | null>;
+};
+
+function define(redis: Redis): JobCommands {
+  const r = redis as JobCommands;
+  if (typeof r.sluiceJobFinish !== 'function') {
+    redis.defineCommand('sluiceJobFinish', { numberOfKeys: 2, lua: FINISH });
+    redis.defineCommand('sluiceJobAppend', { numberOfKeys: 2, lua: APPEND });
+  }
+  return r;
+}
+
+/**
+ * Durable job state and the job's event log. Writers (classifier, executor) append events;
+ * the API reads the record, replays the log and listens live via {@link JobEventSubscriber}.
+ * Finishing is exactly-once (Lua), so a job retried after its worker died still gives the
+ * client exactly one final answer.
+ */
+export class JobStore {
+  readonly #redis: JobCommands;
+  readonly #keys: Keys;
+  readonly #ttl: number;
+
+  constructor(options: JobStoreOptions) {
+    if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 1) {
+      throw new Error(`Expected \`ttlSeconds\` to be an integer ≥ 1, got \`${options.ttlSeconds}\``);
+    }
+    this.#redis = define(options.redis);
+    this.#keys = options.keys;
+    this.#ttl = options.ttlSeconds;
+  }
+
+  /** Record an accepted job. */
+  async create(job: { id: string; tenant: string; stream: boolean; model: string; createdAt: number }): Promise<void> {
+    const key = this.#keys.job(job.id);
+    await this.#redis
+      .multi()
+      .hset(key, { tenant: job.tenant, status: 'queued', createdAt: job.createdAt, stream: job.stream ? '1' : '0', model: job.model })
+      .expire(key, this.#ttl)
+      .exec();
+  }
+
+  /** Read a job; undefined when unknown or expired. */
+  async get(id: string): Promise<JobRecord | undefined> {
+    const h = await this.#redis.hgetall(this.#keys.job(id));
+    if (!h.tenant) return undefined;
+    return {
+      id,
+      tenant: h.tenant,
+      status: h.status as JobStatus,
+      createdAt: Number(h.createdAt),
+      finishedAt: h.finishedAt ? Number(h.finishedAt) : undefined,
+      stream: h.stream === '1',
+      model: h.model ?? '',
+      tier: h.tier as TierName | undefined,
+      category: h.category,
+      result: h.result ? (JSON.parse(h.result) as CompletionJobResult) : undefined,
+      error: h.error ? (JSON.parse(h.error) as JobErrorBody) : undefined,
+    };
+  }
+
+  /** Only the status (cheap check workers make before spending tokens). */
+  async status(id: string): Promise<JobStatus | undefined> {
+    return ((await this.#redis.hget(this.#keys.job(id), 'status')) ?? undefined) as JobStatus | undefined;
+  }
+
+  /** Set non-terminal fields (tier, category) without an event. */
+  async annotate(id: string, fields: Record<string, string>): Promise<void> {
+    await this.#redis.hset(this.#keys.job(id), fields);
+  }
+
+  /**
+   * Append an event (and optionally move to a non-terminal status). Returns false when the job
+   * is already finished, which tells a worker to stop: its answer is no longer wanted.
+   */
+  async append(id: string, event: JobEvent, status?: Exclude<JobStatus, 'completed' | 'failed' | 'cancelled'>): Promise<boolean> {
+    const res = await this.#redis.sluiceJobAppend(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), JSON.stringify(event), this.#ttl, status ?? '');
+    return res !== null;
+  }
+
+  /** Finish with a result. Returns false when the job had already finished (this result is dropped). */
+  async complete(id: string, result: CompletionJobResult, now = Date.now()): Promise<boolean> {
+    const event: JobEvent = { type: 'done', result };
+    return (await this.#finish(id, 'completed', 'result', JSON.stringify(result), event, now)) === 1;
+  }
+
+  /** Finish with an error the client can read. Returns false when already finished. */
+  async fail(id: string, error: JobErrorBody, now = Date.now()): Promise<boolean> {
+    return (await this.#finish(id, 'failed', 'error', JSON.stringify(error), { type: 'error', error }, now)) === 1;
+  }
+
+  /** Cancel; returns false when the job had already finished. */
+  async cancel(id: string, now = Date.now()): Promise<boolean> {
+    const error: JobErrorBody = { message: 'The job was cancelled.', type: 'cancelled', code: 'job_cancelled', status: 409 };
+    const finished = (await this.#finish(id, 'cancelled', 'error', JSON.stringify(error), { type: 'error', error }, now)) === 1;
+    if (finished) await this.#redis.publish(this.#keys.cancelChannel, id);
+    return finished;
+  }
+
+  /** Events after `afterId` (exclusive), oldest first. */
+  async events(id: string, afterId = '-'): Promise<StoredJobEvent[]> {
+    const start = afterId === '-' ? '-' : `(${afterId}`;
+    const entries = await this.#redis.xrange(this.#keys.jobEvents(id), start, '+');
+    return entries.map(([streamId, fields]) => ({ id: streamId, event: JSON.parse(fields[1]!) as JobEvent }));
+  }
+
+  /**
+   * Claim an idempotency key for a tenant: returns the job id already bound to it, or
+   * undefined when this call bound `jobId` (the caller then creates the job).
+   */
+  async claimIdempotency(tenant: string, key: string, jobId: string): Promise<string | undefined> {
+    const k = this.#keys.idempotency(tenant, key);
+    const set = await this.#redis.set(k, jobId, 'EX', this.#ttl, 'NX');
+    if (set === 'OK') return undefined;
+    return (await this.#redis.get(k)) ?? undefined;
+  }
+
+  /** Release an idempotency claim whose job could not be enqueued. */
+  async releaseIdempotency(tenant: string, key: string, jobId: string): Promise<void> {
+    const k = this.#keys.idempotency(tenant, key);
+    if ((await this.#redis.get(k)) === jobId) await this.#redis.del(k);
+  }
+
+  #finish(id: string, status: JobStatus, field: string, payload: string, event: JobEvent, now: number): Promise<number> {
+    return this.#redis.sluiceJobFinish(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), status, field, payload, JSON.stringify(event), this.#ttl, now);
+  }
+}
+
+/** Parse a pub/sub message `"<streamId> <eventJson>"`. */
+export function parseEventMessage(message: string): StoredJobEvent {
+  const space = message.indexOf(' ');
+  return { id: message.slice(0, space), event: JSON.parse(message.slice(space + 1)) as JobEvent };
+}
+
+/** Compare Redis stream ids (`ms-seq`). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am - bm || as - bs;
+}
+
+/**
+ * One subscriber connection per process, multiplexing job channels. `subscribe()` resolves
+ * once Redis has acknowledged the subscription, so a caller that subscribes before enqueueing
+ * cannot miss an event.
+ */
+export class JobEventSubscriber {
+  readonly #sub: Redis;
+  readonly #keys: Keys;
+  readonly #handlers = new Map<string, Set<(e: StoredJobEvent) => void>>();
+
+  constructor(options: { subscriber: Redis; keys: Keys }) {
+    this.#sub = options.subscriber;
+    this.#keys = options.keys;
+    this.#sub.on('message', (channel: string, message: string) => {
+      const handlers = this.#handlers.get(channel);
+      if (!handlers) return;
+      const parsed = parseEventMessage(message);
+      for (const h of handlers) h(parsed);
+    });
+  }
+
+  /** Listen to a job's live events; returns the unsubscribe function. */
+  async subscribe(jobId: string, handler: (e: StoredJobEvent) => void): Promise<() => Promise<void>> {
+    const channel = this.#keys.jobChannel(jobId);
+    let set = this.#handlers.get(channel);
+    const first = !set;
+    if (!set) {
+      set = new Set();
+      this.#handlers.set(channel, set);
+    }
+    set.add(handler);
+    if (first) {
+      try {
+        await this.#sub.subscribe(channel);
+      } catch (error) {
+        set.delete(handler);
+        if (set.size === 0) this.#handlers.delete(channel);
+        throw error;
+      }
+    }
+    return async () => {
+      const s = this.#handlers.get(channel);
+      if (!s?.delete(handler)) return;
+      if (s.size === 0) {
+        this.#handlers.delete(channel);
+        await this.#sub.unsubscribe(channel).catch(() => {});
+      }
+    };
+  }
+
+  /** Channels currently subscribed (for metrics and leak tests). */
+  get size(): number {
+    return this.#handlers.size;
+  }
+}

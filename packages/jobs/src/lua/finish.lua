@@ -1,0 +1,26 @@
+--[[
+  Finish a job exactly once: the first caller to finish it wins; later calls (a retried
+  attempt of a job whose first worker died, a duplicate failure notice) change nothing.
+
+  KEYS[1] job hash            ({prefix}:{job:ID})
+  KEYS[2] job event stream    ({prefix}:{job:ID}:events)
+  ARGV[1] channel to publish on
+  ARGV[2] final status: 'completed' | 'failed' | 'cancelled'
+  ARGV[3] field name to set with the payload: 'result' | 'error'
+  ARGV[4] payload JSON (CompletionJobResult or error body)
+  ARGV[5] event JSON to append and publish (without the stream id)
+  ARGV[6] TTL of job keys in seconds
+  ARGV[7] finish time (ms)
+
+  Returns 1 when this call finished the job, 0 when it was already finished.
+]]
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'completed' or status == 'failed' or status == 'cancelled' then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], ARGV[3], ARGV[4], 'finishedAt', ARGV[7])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[5])
+return 1

@@ -1,0 +1,183 @@
+import OpenAI, { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
+import type { ResolvedDeployment } from '@sluice/config';
+import type { ChatRequest, JobUsage } from '@sluice/queues';
+import { countChatTokens, countTokens } from './tokens.ts';
+
+/** What kind of upstream failure happened; decides retry, failover and circuit handling. */
+export type UpstreamFailureKind = 'rate_limited' | 'server_error' | 'timeout' | 'connection' | 'bad_request' | 'auth' | 'aborted' | 'stream_dropped';
+
+/** A failed upstream call, with what a caller needs to act on it. */
+export class UpstreamError extends Error {
+  override name = 'UpstreamError' as const;
+  readonly code = 'SLUICE_ERR_UPSTREAM';
+  /** Worth trying again (same or another deployment). */
+  readonly retryable: boolean;
+  constructor(
+    message: string,
+    readonly kind: UpstreamFailureKind,
+    readonly deploymentId: string,
+    readonly status: number | undefined,
+    readonly retryAfterMs: number | undefined,
+    readonly headers: Record<string, string>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.retryable = !['bad_request', 'auth', 'aborted'].includes(kind);
+  }
+}
+
+/** Type guard for {@link UpstreamError}. */
+export function isUpstreamError(error: unknown): error is UpstreamError {
+  return error instanceof UpstreamError;
+}
+
+/** The assembled result of one upstream call. */
+export interface UpstreamCompletion {
+  completion: {
+    id: string;
+    object: 'chat.completion';
+    created: number;
+    model: string;
+    choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: unknown[] }; finish_reason: string | null; logprobs: null }>;
+    usage: JobUsage;
+  };
+  /** Response headers (lower-case), for limit learning. */
+  headers: Record<string, string>;
+}
+
+/** Options for one call. */
+export interface CallOptions {
+  /** Abort (cancellation, shutdown). */
+  signal?: AbortSignal;
+  /** Called with each OpenAI chunk as it arrives, already re-labelled with the job's id. */
+  onChunk?: (chunk: Record<string, unknown>) => void | Promise<void>;
+  /** The id the client sees (`chatcmpl-<jobId>`). */
+  completionId: string;
+}
+
+function headersOf(h: Headers | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  h?.forEach((v, k) => {
+    out[k.toLowerCase()] = v;
+  });
+  return out;
+}
+
+/** Retry-After from `retry-after-ms` or `retry-after` (seconds or HTTP date). */
+export function retryAfterMs(headers: Record<string, string>, now = Date.now()): number | undefined {
+  const ms = Number(headers['retry-after-ms']);
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const raw = headers['retry-after'];
+  if (!raw) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
+
+/** Fields of the client's body that are Sluice's own, never sent upstream. */
+const LOCAL_FIELDS = new Set(['conversation_id', 'stream', 'stream_options', 'model']);
+
+/**
+ * Calls OpenAI-compatible deployments with the official SDK, always streaming upstream (so
+ * chunks can be relayed and a dropped stream detected), with SDK retries off: retry, backoff
+ * and failover are Sluice's decisions, made with the global limits in view.
+ */
+export class UpstreamClient {
+  readonly #clients = new Map<string, OpenAI>();
+
+  #client(d: ResolvedDeployment): OpenAI {
+    let c = this.#clients.get(d.id);
+    if (!c) {
+      c = new OpenAI({ baseURL: d.baseUrl, apiKey: d.apiKey || 'sluice-no-key', maxRetries: 0, timeout: d.timeoutMs });
+      this.#clients.set(d.id, c);
+    }
+    return c;
+  }
+
+  /** One streamed chat completion on a deployment; resolves with the assembled completion. */
+  async complete(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions): Promise<UpstreamCompletion> {
+    const body: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(request)) if (!LOCAL_FIELDS.has(k) && v !== undefined) body[k] = v;
+    body.model = deployment.model;
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+    let headers: Record<string, string> = {};
+    const created = Math.floor(Date.now() / 1000);
+    let content = '';
+    let finishReason: string | null = null;
+    let usage: JobUsage | undefined;
+    const toolCalls: Array<{ index: number; id?: string; type?: string; function: { name: string; arguments: string } }> = [];
+    let sawAny = false;
+    try {
+      const { data: stream, response } = await this.#client(deployment)
+        .chat.completions.create(body as never, { signal: options.signal, timeout: deployment.timeoutMs })
+        .withResponse();
+      headers = headersOf(response.headers as Headers);
+      for await (const raw of stream as AsyncIterable<Record<string, any>>) {
+        sawAny = true;
+        if (raw.usage) usage = raw.usage as JobUsage;
+        const choice = raw.choices?.[0];
+        if (choice) {
+          if (typeof choice.delta?.content === 'string') content += choice.delta.content;
+          for (const tc of choice.delta?.tool_calls ?? []) {
+            const slot = (toolCalls[tc.index] ??= { index: tc.index, function: { name: '', arguments: '' } });
+            if (tc.id) slot.id = tc.id;
+            if (tc.type) slot.type = tc.type;
+            if (tc.function?.name) slot.function.name += tc.function.name;
+            if (tc.function?.arguments) slot.function.arguments += tc.function.arguments;
+          }
+          if (choice.finish_reason) finishReason = choice.finish_reason;
+        }
+        if (options.onChunk) await options.onChunk({ ...raw, id: options.completionId, model: deployment.model });
+      }
+    } catch (error) {
+      throw toUpstreamError(error, deployment.id, headers);
+    }
+    if (!sawAny || finishReason === null) {
+      throw new UpstreamError('The upstream stream ended before the answer was complete', 'stream_dropped', deployment.id, undefined, undefined, headers);
+    }
+    usage ??= {
+      prompt_tokens: countChatTokens(request.messages, deployment.model),
+      completion_tokens: countTokens(content, deployment.model),
+      total_tokens: 0,
+    };
+    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    const message: UpstreamCompletion['completion']['choices'][number]['message'] = { role: 'assistant', content: toolCalls.length && !content ? null : content, refusal: null };
+    if (toolCalls.length) message.tool_calls = toolCalls.map(({ index: _index, ...tc }) => ({ type: 'function', ...tc }));
+    return {
+      completion: {
+        id: options.completionId,
+        object: 'chat.completion',
+        created,
+        model: deployment.model,
+        choices: [{ index: 0, message, finish_reason: finishReason, logprobs: null }],
+        usage,
+      },
+      headers,
+    };
+  }
+}
+
+function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof APIUserAbortError) return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, { cause: error });
+  if (error instanceof APIConnectionTimeoutError) return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, { cause: error });
+  if (error instanceof APIError && typeof error.status === 'number') {
+    const h = headersOf(error.headers as Headers | undefined);
+    const status = error.status;
+    const kind: UpstreamFailureKind =
+      status === 429 ? 'rate_limited' : status >= 500 ? 'server_error' : status === 401 || status === 403 ? 'auth' : status === 408 ? 'timeout' : 'bad_request';
+    return new UpstreamError(`Upstream answered ${status}: ${error.message}`, kind, deploymentId, status, retryAfterMs(h), h, { cause: error });
+  }
+  if (error instanceof APIConnectionError) return new UpstreamError(`Could not reach the upstream: ${error.message}`, 'connection', deploymentId, undefined, undefined, headers, { cause: error });
+  // A socket destroyed mid-stream surfaces as a plain error from the SSE reader.
+  return new UpstreamError(`The upstream stream failed: ${(error as Error)?.message ?? String(error)}`, 'stream_dropped', deploymentId, undefined, undefined, headers, { cause: error });
+}
+
+/** Cost in USD of a usage on a deployment (prices per million tokens). */
+export function costUsd(deployment: Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'>, usage: Pick<JobUsage, 'prompt_tokens' | 'completion_tokens'>): number {
+  const cost = (usage.prompt_tokens * deployment.inputPricePerMTok + usage.completion_tokens * deployment.outputPricePerMTok) / 1_000_000;
+  // Rounded to 1e-9 USD so sums over many jobs stay exact in decimal.
+  return Math.round(cost * 1e9) / 1e9;
+}

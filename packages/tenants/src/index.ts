@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { customAlphabet } from 'nanoid';
+import { Repository, Schema, type Entity } from 'redis-om';
+import { createClient } from 'redis';
+
+/** A tenant: who is billed and isolated. Stored as a Redis HASH through redis-om. */
+export interface Tenant {
+  name: string;
+  /** Default BullMQ priority of its jobs (lower runs first). */
+  priority: number;
+  /** Requests per minute (0 = the configured default). */
+  rpm: number;
+  /** Tokens per day (0 = the configured default). */
+  tokensPerDay: number;
+  /** Cache-sharing group; tenants naming the same non-empty group share cache entries. */
+  cacheShareGroup: string;
+  createdAt: number;
+}
+
+/** Options for {@link createTenantStore}. */
+export interface TenantStoreOptions {
+  redisUrl: string;
+  /** Key prefix (config `redis.prefix`). */
+  prefix: string;
+  /** How long a verified key stays in the in-process cache (ms). @defaultValue 10_000 */
+  authCacheMs?: number;
+}
+
+/** Errors of the tenant store. */
+export class TenantError extends Error {
+  override name = 'TenantError' as const;
+  constructor(message: string, readonly code: 'SLUICE_ERR_TENANT_NAME' | 'SLUICE_ERR_TENANT_UNKNOWN') {
+    super(message);
+  }
+}
+
+const keyBody = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 40);
+const TENANT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** sha256 of an API key: keys are stored hashed, never in clear. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** What the store exposes. */
+export interface TenantStore {
+  /** Create (or reuse) the tenant and a new API key for it; returns the key in clear, once. */
+  createKey(tenant: string, label?: string): Promise<string>;
+  /** The tenant an API key belongs to, or undefined for an unknown or revoked key. */
+  authenticate(apiKey: string): Promise<Tenant | undefined>;
+  getTenant(name: string): Promise<Tenant | undefined>;
+  upsertTenant(name: string, patch: Partial<Omit<Tenant, 'name' | 'createdAt'>>): Promise<Tenant>;
+  revokeKey(apiKey: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Tenants and API keys as redis-om entities on HASH storage (no Query Engine or RedisJSON
+ * needed: only fetch-by-id and save are used, and an API key's id is its hash).
+ */
+export async function createTenantStore(options: TenantStoreOptions): Promise<TenantStore> {
+  const client = createClient({ url: options.redisUrl });
+  client.on('error', () => {
+    // node-redis reconnects on its own; errors surface on the calls that fail.
+  });
+  await client.connect();
+  const tenantSchema = new Schema(`${options.prefix}:tenant`, {
+    name: { type: 'string' },
+    priority: { type: 'number' },
+    rpm: { type: 'number' },
+    tokensPerDay: { type: 'number' },
+    cacheShareGroup: { type: 'string' },
+    createdAt: { type: 'number' },
+  }, { dataStructure: 'HASH' });
+  const keySchema = new Schema(`${options.prefix}:apikey`, {
+    tenant: { type: 'string' },
+    label: { type: 'string' },
+    createdAt: { type: 'number' },
+    revoked: { type: 'boolean' },
+  }, { dataStructure: 'HASH' });
+  const tenants = new Repository(tenantSchema, client);
+  const keys = new Repository(keySchema, client);
+  const authCacheMs = options.authCacheMs ?? 10_000;
+  const authCache = new Map<string, { tenant: Tenant | undefined; until: number }>();
+
+  const toTenant = (e: Entity): Tenant | undefined =>
+    e.name === undefined
+      ? undefined
+      : {
+          name: String(e.name),
+          priority: Number(e.priority ?? 5),
+          rpm: Number(e.rpm ?? 0),
+          tokensPerDay: Number(e.tokensPerDay ?? 0),
+          cacheShareGroup: String(e.cacheShareGroup ?? ''),
+          createdAt: Number(e.createdAt ?? 0),
+        };
+
+  const getTenant = async (name: string) => toTenant(await tenants.fetch(name));
+
+  const upsertTenant = async (name: string, patch: Partial<Omit<Tenant, 'name' | 'createdAt'>>) => {
+    if (!TENANT_NAME.test(name)) throw new TenantError(`Tenant name must match ${TENANT_NAME}, got \`${name}\``, 'SLUICE_ERR_TENANT_NAME');
+    const current = await getTenant(name);
+    const next: Tenant = {
+      name,
+      priority: 5,
+      rpm: 0,
+      tokensPerDay: 0,
+      cacheShareGroup: '',
+      createdAt: Date.now(),
+      ...current,
+      ...patch,
+    };
+    await tenants.save(name, { ...next });
+    authCache.clear();
+    return next;
+  };
+
+  return {
+    async createKey(tenant, label = '') {
+      await upsertTenant(tenant, {});
+      const key = `sk-sluice-${keyBody()}`;
+      await keys.save(hashApiKey(key), { tenant, label, createdAt: Date.now(), revoked: false });
+      return key;
+    },
+    async authenticate(apiKey) {
+      const id = hashApiKey(apiKey);
+      const cached = authCache.get(id);
+      if (cached && cached.until > Date.now()) return cached.tenant;
+      const record = await keys.fetch(id);
+      const tenant = record.tenant && !record.revoked ? await getTenant(String(record.tenant)) : undefined;
+      if (authCache.size > 10_000) authCache.clear();
+      authCache.set(id, { tenant, until: Date.now() + authCacheMs });
+      return tenant;
+    },
+    getTenant,
+    upsertTenant,
+    async revokeKey(apiKey) {
+      const id = hashApiKey(apiKey);
+      const record = await keys.fetch(id);
+      if (!record.tenant) return false;
+      record.revoked = true;
+      await keys.save(record);
+      authCache.delete(id);
+      return true;
+    },
+    async close() {
+      if (client.isOpen) await client.quit().catch(() => client.disconnect());
+    },
+  };
+}

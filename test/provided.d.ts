@@ -1,0 +1,9 @@
+// Values the test global setup hands to every test through `inject()`.
+import 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** URL of the throwaway Redis 8 started for this test run. */
+    redisUrl: string;
+  }
+}
