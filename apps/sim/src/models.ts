@@ -112,8 +112,8 @@ export function patchModel(model: SimModelOptions, patch: SimModelPatch): SimMod
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
     throw new SimConfigError(`Expected the patch to be an object, got \`${JSON.stringify(patch)}\``);
   }
-  const { faults, ...rest } = patch as SimModelPatch & { id?: unknown; kind?: unknown };
-  if ('id' in rest || 'kind' in rest) throw new SimConfigError('A model patch cannot change `id` or `kind`');
+  if ('id' in patch || 'kind' in patch) throw new SimConfigError('A model patch cannot change `id` or `kind`');
+  const { faults, ...rest } = patch;
   assertPatch(rest, 'patch');
   if (faults !== undefined) assertFaults(faults, 'patch.faults');
   const next: SimModelOptions = { ...model, ...rest, faults: { ...model.faults, ...faults } };

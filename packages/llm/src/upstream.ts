@@ -114,7 +114,7 @@ export class UpstreamClient {
         .chat.completions.create(body as never, { signal: options.signal, timeout: deployment.timeoutMs })
         .withResponse();
       headers = headersOf(response.headers as Headers);
-      for await (const raw of stream as AsyncIterable<Record<string, any>>) {
+      for await (const raw of stream as unknown as AsyncIterable<Record<string, any>>) {
         sawAny = true;
         if (raw.usage) usage = raw.usage as JobUsage;
         const choice = raw.choices?.[0];
