@@ -1,0 +1,123 @@
+import type { RouteDecision, TierName } from '@sluice/queues';
+import { InvalidRoutingOptionsError } from './errors.ts';
+import { detectCategory, type RoutingInput, type RoutingStrategy } from './rules.ts';
+
+/** What to do when no strategy is confident enough. */
+export type LowConfidencePolicy = 'large' | 'cascade';
+
+/** Options for {@link createRouter}. */
+export interface CreateRouterOptions {
+  /**
+   * Strategies in the order they are consulted, cheapest first (`rules`, then `knn`, then
+   * `llm`). The first one whose confidence reaches `threshold` decides.
+   */
+  strategies: readonly RoutingStrategy[];
+  /**
+   * When no strategy reaches `threshold`: `large` sends the request to the large tier
+   * (quality first); `cascade` answers on the small tier first and escalates to the large
+   * tier when {@link qualityGate} fails. A request the strategies lean towards large always
+   * goes large: a quality gate cannot see a subtly wrong answer.
+   * @defaultValue `'large'`
+   */
+  lowConfidence?: LowConfidencePolicy;
+  /** Confidence (0..1) a strategy's decision needs to be taken as is. @defaultValue 0.7 */
+  threshold?: number;
+  /** Called when a strategy throws (it is then skipped); for logs and metrics. */
+  onStrategyError?: (error: unknown, strategy: string) => void;
+}
+
+/** A routing decision plus whether the executor should run the cascade. */
+export interface RouterDecision extends RouteDecision {
+  /** Answer on the small tier first, escalate to large when the quality gate fails. */
+  cascade: boolean;
+}
+
+/** Per-call options of {@link Router.decide}. */
+export interface DecideOptions {
+  /** A tier pinned by the request (`model` or `x-sluice-tier`): skip the strategies. */
+  pinnedTier?: TierName;
+}
+
+/** Composes strategies and applies the low-confidence policy. */
+export interface Router {
+  /** Names of the strategies, in order. */
+  readonly strategies: readonly string[];
+  /** Decide where a request goes. Never throws: a failing strategy is skipped, and with none left the request goes large. */
+  decide(input: RoutingInput, options?: DecideOptions): Promise<RouterDecision>;
+}
+
+/** Create a {@link Router}. */
+export function createRouter(options: CreateRouterOptions): Router {
+  const { strategies, onStrategyError } = options;
+  const threshold = options.threshold ?? 0.7;
+  const lowConfidence = options.lowConfidence ?? 'large';
+  if (!Array.isArray(strategies) || strategies.length === 0) {
+    throw new InvalidRoutingOptionsError(`Expected \`strategies\` to be a non-empty array, got \`${JSON.stringify(strategies)}\``);
+  }
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) {
+    throw new InvalidRoutingOptionsError(`Expected \`threshold\` to be a number in [0, 1], got \`${String(threshold)}\``);
+  }
+  if (lowConfidence !== 'large' && lowConfidence !== 'cascade') {
+    throw new InvalidRoutingOptionsError(`Expected \`lowConfidence\` to be \`large\` or \`cascade\`, got \`${String(lowConfidence)}\``);
+  }
+
+  return {
+    strategies: strategies.map((s) => s.name),
+    async decide(input, decideOptions = {}) {
+      if (decideOptions.pinnedTier) {
+        return {
+          tier: decideOptions.pinnedTier,
+          category: detectCategory(input.request),
+          confidence: 1,
+          reasons: [`pinned to tier ${decideOptions.pinnedTier} by the request`],
+          strategy: 'pinned',
+          cascade: false,
+        };
+      }
+      const consulted: RouteDecision[] = [];
+      const notes: string[] = [];
+      for (const strategy of strategies) {
+        let decision: RouteDecision;
+        try {
+          decision = normalize(await strategy.decide(input));
+        } catch (error) {
+          onStrategyError?.(error, strategy.name);
+          notes.push(`${strategy.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+          continue;
+        }
+        if (decision.confidence >= threshold) {
+          return { ...decision, reasons: [...notes, ...decision.reasons], cascade: false };
+        }
+        consulted.push(decision);
+        notes.push(`${decision.strategy}: ${decision.tier} at confidence ${decision.confidence.toFixed(2)} < ${threshold}`);
+      }
+      if (!consulted.length) {
+        return { tier: 'large', category: detectCategory(input.request), confidence: 0, reasons: [...notes, 'no strategy decided → large (quality first)'], strategy: 'fallback', cascade: false };
+      }
+      // Nobody was sure: take the most confident lean for the category and the reasons,
+      // and apply the policy to the tier.
+      const best = consulted.reduce((a, b) => (b.confidence > a.confidence ? b : a));
+      const leansLarge = consulted.some((d) => d.tier === 'large');
+      const cascade = lowConfidence === 'cascade' && !leansLarge;
+      const policy = cascade
+        ? 'low confidence → cascade (small first, escalate to large on the quality gate)'
+        : leansLarge
+          ? 'low confidence, a strategy leans large → large'
+          : 'low confidence → large (quality first)';
+      return {
+        tier: cascade ? 'small' : 'large',
+        category: best.category,
+        confidence: best.confidence,
+        reasons: [...notes, ...best.reasons, policy],
+        strategy: consulted.map((d) => d.strategy).join('+'),
+        cascade,
+      };
+    },
+  };
+}
+
+/** Strategies answer small or large; clamp confidence and map a stray `router` tier to small. */
+function normalize(decision: RouteDecision): RouteDecision {
+  const confidence = Number.isFinite(decision.confidence) ? Math.min(1, Math.max(0, decision.confidence)) : 0;
+  return { ...decision, tier: decision.tier === 'large' ? 'large' : 'small', confidence };
+}
