@@ -1,5 +1,5 @@
 export { rulesStrategy, detectCategory, scoreComplexity, marginConfidence } from './rules.ts';
-export type { RoutingInput, RoutingStrategy, RulesStrategyOptions } from './rules.ts';
+export type { RoutingInput, RoutingStrategy, RulesStrategy, RulesStrategyOptions } from './rules.ts';
 export { extractFeatures, latestUserText } from './features.ts';
 export type { PromptFeatures } from './features.ts';
 export { createRouter } from './router.ts';

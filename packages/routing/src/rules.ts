@@ -129,6 +129,12 @@ const FACTUAL_TERMS: readonly Marker[] = [
   ['explain concept', /^\s*(what (is|are|was|were)|explain (what|how)|describe (what|how)|how (does|do|did) (a|an|the)?)\b/i],
 ];
 
+/** The rules strategy: synchronous, so callers that need a decision without awaiting (a fallback) can have one. */
+export interface RulesStrategy extends RoutingStrategy {
+  readonly name: 'rules';
+  decide(input: RoutingInput): RouteDecision;
+}
+
 /** A rule that fired: its label and the points it added. */
 interface Fired {
   label: string;
@@ -259,7 +265,7 @@ export function marginConfidence(margin: number): number {
  * little evidence either way gets a low confidence and the router's low-confidence policy.
  * Reasons list every rule that fired with its points.
  */
-export function rulesStrategy(options: RulesStrategyOptions = {}): RoutingStrategy & { decide(input: RoutingInput): RouteDecision } {
+export function rulesStrategy(options: RulesStrategyOptions = {}): RulesStrategy {
   const largeAt = options.largeAt ?? 0.65;
   if (typeof largeAt !== 'number' || !Number.isFinite(largeAt)) {
     throw new InvalidRoutingOptionsError(`Expected \`largeAt\` to be a finite number, got \`${String(largeAt)}\``);
