@@ -220,7 +220,7 @@ async function streamCompletion(reply: FastifyReply, completion: Completion, inc
   let tokensSent = 0;
   for (let index = 0; index < pieces.length; index += 1) {
     if (index >= dropAfter) {
-      res.destroy();
+      await cutAfterFlush(res);
       return;
     }
     const piece = pieces[index]!;
@@ -233,7 +233,7 @@ async function streamCompletion(reply: FastifyReply, completion: Completion, inc
     tokensSent += piece.tokens;
   }
   if (completion.drop) {
-    res.destroy();
+    await cutAfterFlush(res);
     return;
   }
   if (!(await sleep(start + latency.ttftMs + latency.perTokenMs * plan.completionTokens - performance.now(), signal))) {
@@ -280,6 +280,17 @@ function splitIntoPieces(choice: PlannedChoice, tokensPerChunk: number): Array<{
     text: characters.slice(index * perPiece, (index + 1) * perPiece).join(''),
     tokens: piece.tokens,
   }));
+}
+
+/**
+ * Destroys the connection once what was written has reached the socket. Node corks a
+ * response's first writes until the next tick, so destroying straight away would drop the
+ * chunks sent so far and the client would see no stream at all, not a cut one. The SSE
+ * comment line is ignored by clients; its write callback runs after everything before it.
+ */
+async function cutAfterFlush(res: ServerResponse): Promise<void> {
+  if (!res.destroyed) await new Promise<void>((resolve) => res.write(': connection dropped by fault injection\n', () => resolve()));
+  res.destroy();
 }
 
 /** Writes one SSE event; waits for `drain` under back-pressure. False if the client is gone. */
