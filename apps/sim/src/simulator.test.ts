@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { type APIError, type RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cosineSimilarity } from './embeddings.ts';
 import { fingerprintMessages, parseReplyFingerprint } from './fingerprint.ts';
@@ -226,8 +226,8 @@ describe('prompt directives', () => {
   it('[[sim:error]] answers 500 server_error', async () => {
     const error = await rejection(client.chat.completions.create({ model: 'sim-small', messages: ask('Break [[sim:error]]') }));
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
-    expect((error as OpenAI.APIError).status).toBe(500);
-    expect((error as OpenAI.APIError).type).toBe('server_error');
+    expect((error as APIError).status).toBe(500);
+    expect((error as APIError).type).toBe('server_error');
   });
 
   it('[[sim:slow=MS]] adds latency', async () => {
@@ -254,7 +254,7 @@ describe('rate limits', () => {
 
     const error = await rejection(client.chat.completions.create({ model, messages: ask('three') }));
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
-    const rateError = error as OpenAI.RateLimitError;
+    const rateError = error as RateLimitError;
     expect(rateError.status).toBe(429);
     expect(rateError.type).toBe('requests');
     expect(rateError.code).toBe('rate_limit_exceeded');
@@ -279,9 +279,9 @@ describe('rate limits', () => {
     sim.updateModel(model, { tpm: 100 });
     await client.chat.completions.create({ model, messages: ask('short'), max_tokens: 40 });
     const error = await rejection(client.chat.completions.create({ model, messages: ask('short again'), max_tokens: 40 }));
-    expect((error as OpenAI.APIError).status).toBe(429);
-    expect((error as OpenAI.APIError).type).toBe('tokens');
-    expect((error as OpenAI.APIError).message).toContain('Rate limit reached for tokens');
+    expect((error as APIError).status).toBe(429);
+    expect((error as APIError).type).toBe('tokens');
+    expect((error as APIError).message).toContain('Rate limit reached for tokens');
   });
 
   it('answers 429 beyond maxConcurrency', async () => {
@@ -291,8 +291,8 @@ describe('rate limits', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(sim.stats().models[model]?.inFlight).toBe(1);
     const error = await rejection(client.chat.completions.create({ model, messages: ask('me too') }));
-    expect((error as OpenAI.APIError).status).toBe(429);
-    expect(Number((error as OpenAI.APIError).headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((error as APIError).status).toBe(429);
+    expect(Number((error as APIError).headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
     await slow;
     expect(sim.stats().models[model]).toMatchObject({ accepted: 1, rateLimited: 1, inFlight: 0, maxInFlight: 1 });
   });
@@ -316,8 +316,8 @@ describe('faults and run-time changes', () => {
 
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const error = await rejection(client.chat.completions.create({ model, messages: ask(`fail ${attempt}`) }));
-      expect((error as OpenAI.APIError).status).toBe(500);
-      expect((error as OpenAI.APIError).type).toBe('server_error');
+      expect((error as APIError).status).toBe(500);
+      expect((error as APIError).type).toBe('server_error');
     }
     // The other deployment of the tier is unaffected.
     const healthy = await client.chat.completions.create({ model: 'sim-large', messages: ask('fine?') });
@@ -411,8 +411,8 @@ describe('errors and admin endpoints', () => {
   it('answers 400 in OpenAI format for a bad body', async () => {
     const error = await rejection(client.chat.completions.create({ model: 'sim-small', messages: [] }));
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((error as OpenAI.APIError).param).toBe('messages');
-    expect((error as OpenAI.APIError).type).toBe('invalid_request_error');
+    expect((error as APIError).param).toBe('messages');
+    expect((error as APIError).type).toBe('invalid_request_error');
 
     const missing = await fetch(`${baseUrl}/v1/chat/completions`, {
       method: 'POST',
@@ -434,20 +434,20 @@ describe('errors and admin endpoints', () => {
     const badType = await rejection(
       client.chat.completions.create({ model: 'sim-small', messages: ask('x'), max_tokens: 'many' as unknown as number }),
     );
-    expect((badType as OpenAI.APIError).param).toBe('max_tokens');
+    expect((badType as APIError).param).toBe('max_tokens');
   });
 
   it('answers 404 model_not_found for an unknown model', async () => {
     const error = await rejection(client.chat.completions.create({ model: 'gpt-nope', messages: ask('hi') }));
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
-    expect((error as OpenAI.APIError).error).toEqual({
+    expect((error as APIError).error).toEqual({
       message: 'The model `gpt-nope` does not exist or you do not have access to it.',
       type: 'invalid_request_error',
       param: 'model',
       code: 'model_not_found',
     });
     const unknownBase = await rejection(client.chat.completions.create({ model: 'sim-huge@b', messages: ask('hi') }));
-    expect((unknownBase as OpenAI.APIError).status).toBe(404);
+    expect((unknownBase as APIError).status).toBe(404);
   });
 
   it('lists models in OpenAI list shape', async () => {
