@@ -1,0 +1,98 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { SluiceConfig } from '@sluice/config';
+import { JobEventSubscriber, JobStore } from '@sluice/jobs';
+import { ALL_QUEUES, createQueue } from '@sluice/queues';
+import { createKeys, type Redis } from '@sluice/redis';
+import { createRouter, rulesStrategy, type Router } from '@sluice/routing';
+import type { Logger } from '@sluice/telemetry';
+import type { TenantStore } from '@sluice/tenants';
+import { registerAdmin } from './admin.ts';
+import type { ApiContext } from './context.ts';
+import { installErrorHandler, unauthorized } from './errors.ts';
+import { registerCompletions } from './routes/completions.ts';
+import { registerJobs } from './routes/jobs.ts';
+import { registerOps } from './routes/ops.ts';
+import { Submitter } from './submit.ts';
+
+export { completionToChunks } from './chunks.ts';
+
+/** Options for {@link buildApi}. */
+export interface ApiOptions {
+  config: SluiceConfig;
+  logger: Logger;
+  /** Fail-fast connection (role `request`) for the request path. */
+  connection: Redis;
+  /** Pub/sub connection (role `worker`: it must resubscribe after a Redis restart). */
+  subscriber: Redis;
+  tenants: TenantStore;
+  /** Routing stack for `POST /v1/route`. @defaultValue rules only */
+  router?: Router;
+}
+
+/** The built API and how to stop it. */
+export interface Api {
+  app: FastifyInstance;
+  context: ApiContext;
+  /** Close the server and its queue handles. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Build the Fastify app with every route (not listening yet). */
+export async function buildApi(options: ApiOptions): Promise<Api> {
+  const { config, logger } = options;
+  const keys = createKeys(config.redis.prefix);
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.api.bodyLimitBytes,
+    // Strict validation: a string is not silently turned into a number, and extra fields are
+    // kept (passed upstream and hashed into the cache scope), never dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
+  const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys });
+  const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys })]));
+  const router = options.router ?? createRouter({ strategies: [rulesStrategy()] });
+  const submitter = new Submitter({ config, store, subscriber, routeQueue: queues['{route}']! });
+  const context: ApiContext = {
+    config,
+    logger,
+    redis: options.connection,
+    store,
+    tenants: options.tenants,
+    submitter,
+    subscriber,
+    router,
+    queues,
+    async admit() {},
+  };
+  installErrorHandler(app, logger);
+
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/v1/')) return;
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) throw unauthorized('Missing API key: send `Authorization: Bearer <key>` (create one with `pnpm sluice keys create --tenant NAME`).');
+    const tenant = await options.tenants.authenticate(match[1]!);
+    if (!tenant) throw unauthorized('Incorrect API key provided.');
+    request.tenant = tenant;
+  });
+
+  registerOps(app, context);
+  registerCompletions(app, context);
+  registerJobs(app, context);
+  await registerAdmin(app, context);
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    context,
+    close() {
+      closed ??= (async () => {
+        const results = await Promise.allSettled([app.close(), ...Object.values(queues).map((q) => q.close())]);
+        for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'api close step failed');
+      })();
+      return closed;
+    },
+  };
+}

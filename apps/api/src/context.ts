@@ -1,0 +1,31 @@
+import type { Queue } from 'bullmq';
+import type { SluiceConfig } from '@sluice/config';
+import type { JobEventSubscriber, JobStore } from '@sluice/jobs';
+import type { CompletionJobData } from '@sluice/queues';
+import type { Redis } from '@sluice/redis';
+import type { Router } from '@sluice/routing';
+import type { Logger } from '@sluice/telemetry';
+import type { Tenant, TenantStore } from '@sluice/tenants';
+import type { Submitter } from './submit.ts';
+
+/** What route handlers share. Built once in `buildApi`. */
+export interface ApiContext {
+  config: SluiceConfig;
+  logger: Logger;
+  redis: Redis;
+  store: JobStore;
+  tenants: TenantStore;
+  submitter: Submitter;
+  subscriber: JobEventSubscriber;
+  router: Router;
+  queues: Record<string, Queue<CompletionJobData>>;
+  /** Admission control before a job is accepted (quotas, backpressure); throws a 429 ApiError. */
+  admit(tenant: Tenant, data: CompletionJobData): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The tenant the API key belongs to (set by the auth hook on /v1/*). */
+    tenant?: Tenant;
+  }
+}

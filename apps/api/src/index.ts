@@ -1,0 +1,20 @@
+import { createRedis } from '@sluice/redis';
+import { runProcess } from '@sluice/runtime';
+import { createTenantStore } from '@sluice/tenants';
+import { buildApi } from './app.ts';
+
+await runProcess({
+  name: 'sluice-api',
+  async main({ config, logger, onShutdown }) {
+    const connection = createRedis({ url: config.redis.url, role: 'request', name: 'sluice-api' });
+    const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-api-sub' });
+    onShutdown(() => void connection.disconnect());
+    onShutdown(() => void subscriber.disconnect());
+    const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
+    onShutdown(() => tenants.close());
+    const api = await buildApi({ config, logger, connection, subscriber, tenants });
+    onShutdown(() => api.close());
+    await api.app.listen({ port: config.api.port, host: config.api.host });
+    logger.info({ port: config.api.port }, 'api listening');
+  },
+});

@@ -1,0 +1,144 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CompletionJobResult, ChatRequest } from '@sluice/queues';
+import { ChatRequestSchema } from '@sluice/queues';
+import type { JobErrorBody } from '@sluice/jobs';
+import { ApiError, errorBody } from '../errors.ts';
+import { EventFeed } from '../events.ts';
+import { completionToChunks } from '../chunks.ts';
+import type { ApiContext } from '../context.ts';
+import { readControls } from '../submit.ts';
+
+/** The `x-sluice-*` headers describing how a job was answered. */
+export function resultHeaders(jobId: string, r: Pick<CompletionJobResult, 'tier' | 'model' | 'cache' | 'cacheKind' | 'cacheSimilarity'> & { costUsd?: number }): Record<string, string> {
+  const h: Record<string, string> = {
+    'x-sluice-job-id': jobId,
+    'x-sluice-tier': r.tier,
+    'x-sluice-model': r.model,
+    'x-sluice-cache': r.cache,
+  };
+  if (r.cacheKind) h['x-sluice-cache-kind'] = r.cacheKind;
+  if (r.cacheSimilarity !== undefined) h['x-sluice-cache-similarity'] = r.cacheSimilarity.toFixed(4);
+  if (r.costUsd !== undefined) h['x-sluice-cost-usd'] = r.costUsd.toFixed(9);
+  return h;
+}
+
+function jobError(jobId: string, e: JobErrorBody): ApiError {
+  return new ApiError(e.status >= 400 ? e.status : 500, e.message, e.type, e.code, e.param ?? null, { 'x-sluice-job-id': jobId });
+}
+
+/** `POST /v1/chat/completions`: JSON or SSE, answered when the job finishes. */
+export function registerCompletions(app: FastifyInstance, ctx: ApiContext): void {
+  app.post('/v1/chat/completions', { schema: { body: ChatRequestSchema } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = request.body as ChatRequest;
+    const tenant = request.tenant!;
+    const controls = readControls(request.headers, tenant);
+    const data = ctx.submitter.prepare(body, tenant, controls);
+    await ctx.admit(tenant, data);
+    const feed = new EventFeed();
+    const submission = await ctx.submitter.submit(data, controls, feed.push);
+    const jobId = submission.jobId;
+    try {
+      if (submission.reused) feed.replay(await ctx.store.events(jobId));
+      else feed.release();
+      const timer = setTimeout(() => feed.close(), ctx.config.api.syncTimeoutMs);
+      request.raw.once('close', () => {
+        // The client left; the job goes on (its result stays readable at /v1/jobs/:id).
+        if (!reply.raw.writableFinished) feed.close();
+      });
+      try {
+        if (data.stream) return await streamAnswer(reply, feed, jobId, body);
+        return await jsonAnswer(reply, feed, jobId);
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      await submission.unsubscribe();
+    }
+  });
+}
+
+async function jsonAnswer(reply: FastifyReply, feed: EventFeed, jobId: string) {
+  for (let e = await feed.next(); e; e = await feed.next()) {
+    if (e.event.type === 'done') {
+      const r = e.event.result;
+      return reply.headers(resultHeaders(jobId, r)).send(r.completion);
+    }
+    if (e.event.type === 'error') throw jobError(jobId, e.event.error);
+  }
+  throw new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId });
+}
+
+/**
+ * Relay a job as OpenAI SSE. Headers are sent with the first answer event, so they carry tier,
+ * model and cache outcome; the cost, known only at the end, follows as an HTTP trailer.
+ *
+ * Policy when an attempt dies mid-stream (worker killed, upstream stream dropped) and the job
+ * is retried: the client has already seen part of attempt A, and attempt B's text will differ,
+ * so chunks of two attempts are never mixed. If no chunk was sent yet, the stream simply
+ * follows attempt B. Otherwise the stream ends with an error event `stream_interrupted` naming
+ * the job id; the job still completes and its single final answer is at `GET /v1/jobs/:id`.
+ */
+async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string, body: ChatRequest) {
+  const includeUsage = body.stream_options?.include_usage === true;
+  const raw = reply.raw;
+  let started = false;
+  let committedAttempt: number | undefined;
+  let sentChunks = false;
+  const start = (headers: Record<string, string>) => {
+    if (started) return;
+    started = true;
+    reply.hijack();
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      trailer: 'x-sluice-cost-usd',
+      ...headers,
+    });
+  };
+  const write = (payload: unknown) => raw.write(`data: ${JSON.stringify(payload)}\n\n`);
+  const forward = (chunk: Record<string, unknown>) => {
+    const isUsageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
+    if (isUsageOnly && !includeUsage) return;
+    if (!includeUsage && 'usage' in chunk) {
+      const { usage: _usage, ...rest } = chunk;
+      write(rest);
+    } else write(chunk);
+  };
+  for (let e = await feed.next(); e; e = await feed.next()) {
+    const ev = e.event;
+    if (ev.type === 'attempt') {
+      if (sentChunks && committedAttempt !== ev.attempt) {
+        write(errorBody(`The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${jobId}.`, 'server_error', 'stream_interrupted'));
+        raw.end('data: [DONE]\n\n');
+        return reply;
+      }
+      committedAttempt = ev.attempt;
+      start(resultHeaders(jobId, { tier: ev.tier, model: ev.model, cache: ev.cache, cacheKind: ev.cacheKind, cacheSimilarity: ev.cacheSimilarity }));
+    } else if (ev.type === 'chunk') {
+      if (ev.attempt !== committedAttempt) continue;
+      start({ 'x-sluice-job-id': jobId });
+      sentChunks = true;
+      forward(ev.chunk);
+    } else if (ev.type === 'done') {
+      const r = ev.result;
+      start(resultHeaders(jobId, r));
+      if (!sentChunks) for (const chunk of completionToChunks(r.completion, { includeUsage })) write(chunk);
+      raw.addTrailers({ 'x-sluice-cost-usd': r.costUsd.toFixed(9) });
+      raw.end('data: [DONE]\n\n');
+      return reply;
+    } else if (ev.type === 'error') {
+      if (!started) throw jobError(jobId, ev.error);
+      write(errorBody(ev.error.message, ev.error.type, ev.error.code));
+      raw.end('data: [DONE]\n\n');
+      return reply;
+    }
+  }
+  if (!started) throw new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId });
+  if (!raw.destroyed) {
+    write(errorBody(`The job did not finish in time; poll GET /v1/jobs/${jobId}.`, 'timeout', 'job_timeout'));
+    raw.end();
+  }
+  return reply;
+}

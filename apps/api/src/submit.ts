@@ -1,0 +1,139 @@
+import type { Queue } from 'bullmq';
+import type { SluiceConfig } from '@sluice/config';
+import { JobEventSubscriber, JobStore, newJobId, TERMINAL, type StoredJobEvent } from '@sluice/jobs';
+import { messageText } from '@sluice/llm';
+import { completionJobOptions, PRIORITY, type CacheMode, type ChatRequest, type CompletionJobData, type TierName } from '@sluice/queues';
+import { resolvePin } from '@sluice/routing';
+import type { Tenant } from '@sluice/tenants';
+import { badRequest } from './errors.ts';
+
+/** Request controls read from headers (DESIGN.md). */
+export interface Controls {
+  priority: number;
+  pinnedTier?: TierName;
+  cacheMode: CacheMode;
+  idempotencyKey?: string;
+}
+
+const TIERS: readonly TierName[] = ['router', 'small', 'large'];
+
+/** Read and validate the `x-sluice-*`, `Cache-Control` and `Idempotency-Key` headers. */
+export function readControls(headers: Record<string, string | string[] | undefined>, tenant: Tenant): Controls {
+  const one = (name: string) => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  let priority = tenant.priority || PRIORITY.default;
+  const p = one('x-sluice-priority');
+  if (p !== undefined) {
+    if (p === 'interactive') priority = PRIORITY.interactive;
+    else if (p === 'batch') priority = PRIORITY.batch;
+    else if (/^\d+$/.test(p) && Number(p) >= 1 && Number(p) <= 1000) priority = Number(p);
+    else throw badRequest(`Invalid x-sluice-priority \`${p}\`: use interactive, batch, or an integer 1..1000 (lower runs first).`, 'x-sluice-priority');
+  }
+  const t = one('x-sluice-tier');
+  let pinnedTier: TierName | undefined;
+  if (t !== undefined) {
+    if (!TIERS.includes(t as TierName)) throw badRequest(`Invalid x-sluice-tier \`${t}\`: use router, small or large.`, 'x-sluice-tier');
+    pinnedTier = t as TierName;
+  }
+  const cc = (one('cache-control') ?? '').toLowerCase();
+  const cacheMode: CacheMode = /\bno-store\b/.test(cc) ? 'no-store' : /\bno-cache\b/.test(cc) ? 'no-cache' : 'default';
+  const idempotencyKey = one('idempotency-key');
+  if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+    throw badRequest('Idempotency-Key must be 1 to 255 visible ASCII characters.', 'Idempotency-Key');
+  }
+  return { priority, pinnedTier, cacheMode, idempotencyKey };
+}
+
+/** Field limits beyond the schema, with messages naming the field. */
+export function checkLimits(body: ChatRequest, config: SluiceConfig): void {
+  if (body.messages.length > config.api.maxMessages) {
+    throw badRequest(`\`messages\` has ${body.messages.length} items; at most ${config.api.maxMessages} are accepted.`, 'messages');
+  }
+  body.messages.forEach((m, i) => {
+    const text = messageText(m.content);
+    if (text.length > config.api.maxMessageChars) {
+      throw badRequest(`\`messages[${i}].content\` is ${text.length} characters long; at most ${config.api.maxMessageChars} are accepted.`, `messages[${i}].content`);
+    }
+    if ((m.role === 'user' || m.role === 'system' || m.role === 'developer') && (m.content === undefined || m.content === null)) {
+      throw badRequest(`\`messages[${i}].content\` is required for role \`${m.role}\`.`, `messages[${i}].content`);
+    }
+  });
+  if (!body.messages.some((m) => m.role === 'user')) throw badRequest('`messages` must contain at least one message with role `user`.', 'messages');
+}
+
+/** What {@link Submitter.submit} returns. */
+export interface Submission {
+  jobId: string;
+  /** True when an Idempotency-Key matched an earlier job: nothing new was enqueued. */
+  reused: boolean;
+  data: CompletionJobData;
+}
+
+/** Options for {@link Submitter}. */
+export interface SubmitterOptions {
+  config: SluiceConfig;
+  store: JobStore;
+  subscriber: JobEventSubscriber;
+  routeQueue: Queue<CompletionJobData>;
+}
+
+/**
+ * Accepts jobs: validates, resolves the model pin, honours Idempotency-Key, records the job,
+ * subscribes to its channel (when the caller listens) *before* enqueueing, then enqueues.
+ */
+export class Submitter {
+  constructor(private readonly options: SubmitterOptions) {}
+
+  /** Build the job payload (throws 4xx errors for bad input). */
+  prepare(body: ChatRequest, tenant: Tenant, controls: Controls): CompletionJobData {
+    const { config } = this.options;
+    checkLimits(body, config);
+    const pin = resolvePin(body.model, config.deployments);
+    return {
+      id: newJobId(),
+      tenant: tenant.name,
+      acceptedAt: Date.now(),
+      request: body,
+      stream: body.stream === true,
+      priority: controls.priority,
+      cacheMode: controls.cacheMode,
+      pinnedTier: controls.pinnedTier ?? (pin.kind === 'auto' ? undefined : pin.tier),
+      pinnedModel: pin.kind === 'model' ? pin.model : undefined,
+    };
+  }
+
+  /**
+   * Submit a prepared job. With `listen`, the listener is subscribed before the job is
+   * enqueued and receives every event; the returned `unsubscribe` must be called.
+   */
+  async submit(data: CompletionJobData, controls: Controls, listen?: (e: StoredJobEvent) => void): Promise<Submission & { unsubscribe: () => Promise<void> }> {
+    const { store, subscriber, routeQueue, config } = this.options;
+    let jobId = data.id;
+    if (controls.idempotencyKey) {
+      const existing = await store.claimIdempotency(data.tenant, controls.idempotencyKey, data.id);
+      if (existing) {
+        const unsubscribe = listen ? await subscriber.subscribe(existing, listen) : async () => {};
+        return { jobId: existing, reused: true, data: { ...data, id: existing }, unsubscribe };
+      }
+    }
+    jobId = data.id;
+    const unsubscribe = listen ? await subscriber.subscribe(jobId, listen) : async () => {};
+    try {
+      await store.create({ id: jobId, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt });
+      await routeQueue.add('completion', data, completionJobOptions(jobId, data.priority, config.queues));
+    } catch (error) {
+      await unsubscribe();
+      if (controls.idempotencyKey) await store.releaseIdempotency(data.tenant, controls.idempotencyKey, jobId).catch(() => {});
+      throw error;
+    }
+    return { jobId, reused: false, data, unsubscribe };
+  }
+
+  /** Whether a job is finished (used when re-attaching to an idempotent job). */
+  async finished(jobId: string): Promise<boolean> {
+    const status = await this.options.store.status(jobId);
+    return status !== undefined && TERMINAL.has(status);
+  }
+}

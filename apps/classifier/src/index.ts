@@ -1,0 +1,16 @@
+import { createRedis } from '@sluice/redis';
+import { runProcess } from '@sluice/runtime';
+import { createClassifier } from './app.ts';
+
+await runProcess({
+  name: 'sluice-classifier',
+  async main({ config, logger, onShutdown }) {
+    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier' });
+    const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier-worker' });
+    onShutdown(() => void connection.disconnect());
+    onShutdown(() => void workerConnection.disconnect());
+    const classifier = createClassifier({ config, connection, workerConnection, logger });
+    onShutdown(() => classifier.close());
+    await classifier.start();
+  },
+});

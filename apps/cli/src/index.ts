@@ -1,0 +1,110 @@
+/**
+ * `pnpm sluice <command>`:
+ *   start                         run the whole stack (what `pnpm start` does)
+ *   keys create --tenant NAME     create an API key for a tenant (printed on the last line)
+ *   config print                  the effective configuration, secrets masked
+ *   config docs                   the settings table (Markdown) for the README
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { describeSettings, loadConfig, redactConfig } from '@sluice/config';
+import { createTenantStore } from '@sluice/tenants';
+import { RUN_STATE, startStack } from './stack.ts';
+
+const [command, sub, ...rest] = process.argv.slice(2);
+const flag = (name: string) => {
+  const args = [sub, ...rest];
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+function fail(message: string, code = 2): never {
+  console.error(message);
+  process.exit(code);
+}
+
+function config() {
+  try {
+    return loadConfig({ env: process.env });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+
+/** The Redis a command should talk to: REDIS_URL, else the one `pnpm start` runs. */
+function redisUrlForTools(): string {
+  const c = config();
+  if (c.redis.url) return c.redis.url;
+  if (existsSync(RUN_STATE)) {
+    const state = JSON.parse(readFileSync(RUN_STATE, 'utf8')) as { redisPort: string };
+    return `redis://127.0.0.1:${state.redisPort}`;
+  }
+  return `redis://127.0.0.1:${c.redis.port}`;
+}
+
+switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
+  case 'start': {
+    const c = config();
+    const log = (line: string) => console.log(line);
+    let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+    let stopping = false;
+    const shutdown = async () => {
+      if (stopping) return;
+      stopping = true;
+      console.log('\nStopping Sluice (in-flight jobs finish or are handed back)…');
+      await stack?.stop();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void shutdown());
+    process.on('SIGTERM', () => void shutdown());
+    try {
+      stack = await startStack({ config: c, env: process.env, log });
+    } catch (error) {
+      fail(`Sluice could not start: ${(error as Error).message}`, 1);
+    }
+    for (const p of stack.processes) {
+      void p.exited.then((code) => {
+        if (!stopping) console.log(`${p.name} exited with code ${code}; stopping the stack`), void shutdown();
+      });
+    }
+    console.log(
+      [
+        '',
+        'Sluice is ready.',
+        `  API (OpenAI-compatible):  ${stack.apiUrl}/v1`,
+        `  Bull Board:               ${stack.apiUrl}/admin/queues   (user admin, password ${c.admin.password ? 'from SLUICE_ADMIN_PASSWORD' : stack.adminPassword})`,
+        `  Metrics:                  ${stack.apiUrl}/metrics`,
+        '  Create an API key:        pnpm sluice keys create --tenant my-team',
+        '',
+      ].join('\n'),
+    );
+    break;
+  }
+  case 'keys create': {
+    const tenant = flag('tenant');
+    if (!tenant) fail('Usage: pnpm sluice keys create --tenant NAME');
+    const c = config();
+    const store = await createTenantStore({ redisUrl: redisUrlForTools(), prefix: c.redis.prefix }).catch((error: Error) =>
+      fail(`Cannot reach Redis (${error.message}). Start Sluice with \`pnpm start\` or set REDIS_URL.`, 1),
+    );
+    try {
+      const key = await store.createKey(tenant, flag('label') ?? '');
+      console.log(`Created an API key for tenant ${tenant}. Store it now: it is not shown again.`);
+      console.log(key);
+    } catch (error) {
+      fail((error as Error).message);
+    } finally {
+      await store.close();
+    }
+    break;
+  }
+  case 'config print':
+    console.log(JSON.stringify(redactConfig(config()), null, 2));
+    break;
+  case 'config docs': {
+    console.log('| Variable | Setting | Default | What it does |\n| --- | --- | --- | --- |');
+    for (const r of describeSettings()) console.log(`| \`${r.env}\` | \`${r.path}\` | \`${r.default.replaceAll('|', '\\|')}\` | ${r.doc.replaceAll('|', '\\|')} |`);
+    break;
+  }
+  default:
+    fail('Usage: pnpm sluice start | keys create --tenant NAME | config print | config docs');
+}

@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SluiceConfig } from '@sluice/config';
+import { freePort, startRedisServer, type RunningRedis } from '@sluice/redis-server';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Entry files of each process kind. */
+export const ENTRIES = {
+  api: join(ROOT, 'apps/api/src/index.ts'),
+  classifier: join(ROOT, 'apps/classifier/src/index.ts'),
+  executor: join(ROOT, 'apps/executor/src/index.ts'),
+  sim: join(ROOT, 'apps/sim/src/main.ts'),
+} as const;
+
+/** Where `pnpm start` records the Redis it runs, so `pnpm sluice keys create` finds it. */
+export const RUN_STATE = join(homedir(), '.cache', 'sluice', 'run.json');
+
+const COLORS = ['36', '35', '33', '32', '34', '31', '96', '95'];
+const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/** Turn one pino JSON line into `LEVEL message key=value …` (plain lines pass through). */
+export function formatLogLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const { level, msg, time: _t, pid: _p, hostname: _h, name: _n, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    const fields = Object.entries(rest)
+      .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join(' ');
+    return `${(LEVELS[Number(level)] ?? String(level)).padEnd(5)} ${String(msg ?? '')}${fields ? `  ${fields}` : ''}`;
+  } catch {
+    return line;
+  }
+}
+
+/** A child process of the stack with prefixed, readable output. */
+export interface StackProcess {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+function launch(name: string, file: string, args: string[], env: NodeJS.ProcessEnv, color: string): StackProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(10)}\x1b[0m│ ` : `${name.padEnd(10)}| `;
+  let carry = '';
+  const onData = (chunk: Buffer) => {
+    const lines = (carry + chunk.toString()).split('\n');
+    carry = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) process.stdout.write(`${prefix}${formatLogLine(line)}\n`);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  return { name, child, exited };
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+/** Options for {@link startStack}. */
+export interface StackOptions {
+  config: SluiceConfig;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}
+
+/** A running stack. */
+export interface Stack {
+  apiUrl: string;
+  redisUrl: string;
+  adminPassword: string;
+  processes: StackProcess[];
+  stop(): Promise<void>;
+}
+
+/**
+ * `pnpm start`: Redis (REDIS_URL, or found/provisioned and started with AOF), the simulator
+ * (when a deployment points at it), the API, one classifier and N executors, each its own
+ * process with prefixed logs. Stop hands work back in order: API first (stop accepting),
+ * then classifier and executors (finish or hand back in-flight jobs), then simulator, Redis.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { config, log } = options;
+  let redis: RunningRedis | undefined;
+  let redisUrl = config.redis.url;
+  if (!redisUrl) {
+    const dataDir = config.redis.dataDir || join(homedir(), '.cache', 'sluice', 'data');
+    mkdirSync(dataDir, { recursive: true });
+    const port = config.redis.port && !(await portOpen(config.redis.port)) ? config.redis.port : await freePort();
+    redis = await startRedisServer({ port, dataDir, cacheDir: config.redis.cacheDir || undefined, log: (m) => log(`redis     | ${m}`) });
+    redisUrl = redis.url;
+    log(`redis     | Redis ${redis.version} at ${redis.url} (AOF in ${dataDir})`);
+  }
+  mkdirSync(dirname(RUN_STATE), { recursive: true });
+  writeFileSync(RUN_STATE, JSON.stringify({ redisPort: new URL(redisUrl).port, prefix: config.redis.prefix, pid: process.pid }));
+
+  const adminPassword = config.admin.password || randomBytes(12).toString('base64url');
+  const env: NodeJS.ProcessEnv = { ...options.env, REDIS_URL: redisUrl, SLUICE_ADMIN_PASSWORD: adminPassword };
+  const processes: StackProcess[] = [];
+  let color = 0;
+  const next = () => COLORS[color++ % COLORS.length]!;
+
+  const usesSim = config.deployments.some((d) => d.baseUrl.replace(/\/$/, '') === config.sim.url.replace(/\/$/, ''));
+  if (usesSim) {
+    const sim = launch('sim', ENTRIES.sim, ['--port', String(config.sim.port), '--profile', config.sim.profile], env, next());
+    processes.push(sim);
+    if (!(await waitFor(() => portOpen(config.sim.port), 30_000))) throw new Error(`The simulator did not start on port ${config.sim.port}`);
+  }
+  processes.push(launch('api', ENTRIES.api, [], env, next()));
+  processes.push(launch('classifier', ENTRIES.classifier, [], env, next()));
+  for (let i = 1; i <= config.executor.processes; i++) processes.push(launch(`executor-${i}`, ENTRIES.executor, [], env, next()));
+
+  const host = config.api.host === '0.0.0.0' ? 'localhost' : config.api.host;
+  const apiUrl = `http://${host}:${config.api.port}`;
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const order = [['api'], ['classifier', 'executor'], ['sim']];
+      for (const group of order) {
+        const members = processes.filter((p) => group.some((g) => p.name.startsWith(g)));
+        for (const p of members) p.child.kill('SIGTERM');
+        await Promise.all(members.map((p) => p.exited));
+      }
+      await redis?.stop();
+    })();
+    return stopping;
+  };
+  const ready = await waitFor(async () => (await fetch(`${apiUrl}/readyz`)).ok, 60_000);
+  if (!ready) {
+    await stop();
+    throw new Error(`Sluice did not become ready at ${apiUrl}/readyz within 60 s; see the logs above.`);
+  }
+  return { apiUrl, redisUrl, adminPassword, processes, stop };
+}

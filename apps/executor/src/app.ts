@@ -1,0 +1,169 @@
+import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
+import { JobStore, TERMINAL, type JobErrorBody } from '@sluice/jobs';
+import { costUsd, isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
+import { createWorker, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
+import { createKeys, type Redis } from '@sluice/redis';
+import type { Logger } from '@sluice/telemetry';
+
+/** Options for {@link createExecutor}. */
+export interface ExecutorOptions {
+  config: SluiceConfig;
+  /** Connection for commands (job store, events). */
+  connection: Redis;
+  /** Blocking connection for the workers. */
+  workerConnection: Redis;
+  /** Subscriber connection (cancellations). */
+  subscriber: Redis;
+  logger: Logger;
+  /** Tiers this process serves. @defaultValue every tier */
+  tiers?: readonly TierName[];
+  /** How long shutdown waits for in-flight jobs before handing them back (ms). @defaultValue 20_000 */
+  drainTimeoutMs?: number;
+}
+
+/** A running executor. */
+export interface Executor {
+  start(): Promise<void>;
+  /** Stop taking work; finish in-flight jobs or hand them back after the drain timeout. Idempotent. */
+  close(): Promise<void>;
+  readonly workers: readonly Worker<CompletionJobData, CompletionJobResult>[];
+}
+
+/** Why an in-flight call was aborted. */
+type AbortReason = 'cancelled' | 'shutdown';
+
+function errorBody(error: unknown): JobErrorBody {
+  if (isUpstreamError(error)) {
+    const status = error.kind === 'bad_request' ? 400 : error.kind === 'rate_limited' ? 429 : 502;
+    return { message: error.message, type: error.kind === 'bad_request' ? 'invalid_request_error' : 'upstream_error', code: `upstream_${error.kind}`, status };
+  }
+  return { message: `The job failed: ${(error as Error)?.message ?? String(error)}`, type: 'server_error', code: 'execution_failed', status: 500 };
+}
+
+/** Wire an executor process: one BullMQ worker per tier queue. */
+export function createExecutor(options: ExecutorOptions): Executor {
+  const { config, logger } = options;
+  const keys = createKeys(config.redis.prefix);
+  const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
+  const upstream = new UpstreamClient();
+  const inFlight = new Map<string, AbortController>();
+
+  const deploymentsFor = (tier: TierName, pinnedModel?: string): ResolvedDeployment[] => {
+    const all = config.deployments.filter((d) => d.tier === tier);
+    const pinned = pinnedModel ? all.filter((d) => d.model === pinnedModel) : all;
+    return pinned.length ? pinned : all;
+  };
+
+  const process = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
+    const data = job.data;
+    const attempt = job.attemptsMade + 1;
+    const status = await store.status(data.id);
+    if (!status || TERMINAL.has(status)) {
+      // Finished elsewhere (cancelled, or a previous attempt whose worker died after finishing).
+      const record = await store.get(data.id);
+      return record?.result ?? (undefined as never);
+    }
+    const tier = data.route?.tier ?? data.pinnedTier ?? 'large';
+    const deployment = deploymentsFor(tier, data.pinnedModel)[0]!;
+    const controller = new AbortController();
+    inFlight.set(data.id, controller);
+    try {
+      const live = await store.append(
+        data.id,
+        { type: 'attempt', attempt, tier, model: deployment.model, deploymentId: deployment.id, cache: data.cacheMode === 'default' ? 'miss' : 'bypass' },
+        'running',
+      );
+      if (!live) return (await store.get(data.id))?.result ?? (undefined as never);
+      const pending: Promise<unknown>[] = [];
+      const { completion } = await upstream.complete(deployment, data.request, {
+        signal: controller.signal,
+        completionId: `chatcmpl-${data.id}`,
+        // Chunks are appended without awaiting each: one connection keeps them in order, and
+        // the upstream stream is not slowed by a Redis round trip per chunk.
+        onChunk: data.stream ? (chunk) => void pending.push(store.append(data.id, { type: 'chunk', attempt, chunk })) : undefined,
+      });
+      await Promise.all(pending);
+      const result: CompletionJobResult = {
+        completion,
+        tier,
+        model: deployment.model,
+        deploymentId: deployment.id,
+        cache: data.cacheMode === 'default' ? 'miss' : 'bypass',
+        costUsd: costUsd(deployment, completion.usage),
+        attempt,
+      };
+      await store.complete(data.id, result);
+      return result;
+    } catch (error) {
+      const reason = controller.signal.reason as AbortReason | undefined;
+      if (reason === 'cancelled') return undefined as never;
+      if (reason === 'shutdown' && token) {
+        // Hand the job back without spending an attempt: another executor picks it up now.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      const retryable = isUpstreamError(error) && error.retryable;
+      const attemptsLeft = attempt < (job.opts.attempts ?? 1);
+      if (retryable && attemptsLeft) {
+        await store.append(data.id, { type: 'retry', attempt, reason: (error as UpstreamError).message });
+        throw error;
+      }
+      await store.fail(data.id, errorBody(error));
+      throw new UnrecoverableError((error as Error).message);
+    } finally {
+      inFlight.delete(data.id);
+    }
+  };
+
+  const tiers = options.tiers ?? (['router', 'small', 'large'] as const);
+  const workers = tiers.map((tier) =>
+    createWorker(TIER_QUEUES[tier], process, {
+      connection: options.workerConnection,
+      keys,
+      concurrency: config.executor.concurrency,
+      lockDurationMs: config.queues.lockDurationMs,
+    }),
+  );
+  for (const w of workers) {
+    w.on('error', (error) => logger.error({ err: error }, 'executor worker error'));
+    // A job that stalled too often (its workers kept dying) fails here, not in a processor:
+    // record the reason so the client sees it instead of waiting forever.
+    w.on('failed', (job, error) => {
+      if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message))) {
+        void store.fail(job.data.id, { message: `The job failed: ${error.message}`, type: 'server_error', code: 'job_failed', status: 500 }).catch(() => {});
+      }
+    });
+  }
+
+  const onCancel = (channel: string, jobId: string) => {
+    if (channel === keys.cancelChannel) inFlight.get(jobId)?.abort('cancelled' satisfies AbortReason);
+  };
+
+  let closed: Promise<void> | undefined;
+  return {
+    workers,
+    async start() {
+      options.subscriber.on('message', onCancel);
+      await options.subscriber.subscribe(keys.cancelChannel);
+      for (const w of workers) void w.run();
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      logger.info({ tiers, concurrency: config.executor.concurrency }, 'executor consuming tier queues');
+    },
+    close() {
+      closed ??= (async () => {
+        const drain = Promise.allSettled(workers.map((w) => w.close()));
+        const timer = setTimeout(() => {
+          logger.warn({ inFlight: inFlight.size }, 'drain timeout: handing in-flight jobs back');
+          for (const c of inFlight.values()) c.abort('shutdown' satisfies AbortReason);
+        }, options.drainTimeoutMs ?? 20_000);
+        const results = await drain;
+        clearTimeout(timer);
+        for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'executor close step failed');
+        options.subscriber.off('message', onCancel);
+        await options.subscriber.unsubscribe(keys.cancelChannel).catch(() => {});
+      })();
+      return closed;
+    },
+  };
+}
