@@ -72,6 +72,7 @@ export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
         headers,
         drop: fault === 'drop',
         tracked,
+        closing: () => ctx.tracker.closing,
       };
       if (body.stream === true) {
         await streamCompletion(reply, completion, body.stream_options?.include_usage === true);
@@ -128,6 +129,8 @@ interface Completion {
   /** The drop fault: cut the connection part-way. */
   drop: boolean;
   tracked: TrackedRequest;
+  /** Whether the simulator is shutting down (the stream then closes its connection). */
+  closing: () => boolean;
 }
 
 function usageOf(completion: Completion): ChatUsage {
@@ -189,7 +192,7 @@ async function streamCompletion(reply: FastifyReply, completion: Completion, inc
     ...completion.headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
-    connection: 'keep-alive',
+    connection: completion.closing() ? 'close' : 'keep-alive',
   });
 
   const chunk = (choiceDelta: Record<string, unknown>, finishReason: string | null): Record<string, unknown> => ({

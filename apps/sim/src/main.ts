@@ -32,9 +32,7 @@ async function main(): Promise<void> {
     ...(models === undefined ? {} : { models }),
     logger,
   });
-  const { url } = await simulator.listen({ port: args.port, host: args.host });
-  process.stdout.write(`sim listening on ${url}\n`);
-
+  // Handlers go in before listen(): a signal during start-up still closes cleanly.
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -44,7 +42,10 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     simulator.close().then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+
+  const { url } = await simulator.listen({ port: args.port, host: args.host });
+  if (!stopping) process.stdout.write(`sim listening on ${url}\n`);
 }
 
 async function readModelsFile(path: string): Promise<SimModelInput[]> {

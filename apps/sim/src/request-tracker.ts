@@ -48,6 +48,11 @@ export class RequestTracker {
     };
   }
 
+  /** True once shutdown has begun; answers sent from then on should close their connection. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   /** Requests currently tracked. */
   get size(): number {
     return this.#active.size;

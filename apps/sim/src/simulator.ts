@@ -83,6 +83,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     void reply.code(404).send(body);
   });
 
+  // While shutting down, answers that are still going out close their connection afterwards,
+  // so keep-alive sockets do not hold the server open until the forced cut.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (ctx.tracker.closing) void reply.header('connection', 'close');
+    return payload;
+  });
+
   registerChatRoute(app, ctx);
   registerEmbeddingsRoute(app, ctx);
 
@@ -103,6 +110,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     app,
 
     async listen(listenOptions: SimListenOptions = {}) {
+      if (closing !== undefined) throw new Error('Cannot listen: the simulator has been closed');
       const host = listenOptions.host ?? '127.0.0.1';
       const port = listenOptions.port ?? 0;
       // Building the tokenizer takes about a second; pay it before the first request does.
