@@ -1,0 +1,57 @@
+/**
+ * `@sluice/limits`: the global limiter shared by every executor process through Redis
+ * (concurrency leases, exact sliding request and token windows, shared cooldowns, learned
+ * limits, circuit breakers, deployment picking), per-tenant quotas, and backpressure.
+ */
+export {
+  Limiter,
+  createLimits,
+  denialError,
+  classify,
+  WINDOW_MS,
+} from './limiter.ts';
+export type {
+  LimitsOptions,
+  AdaptiveOptions,
+  CircuitOptions,
+  LimitedDeployment,
+  AcquireRequest,
+  AcquireResult,
+  AcquireAnyResult,
+  Lease,
+  Denial,
+  DenialReason,
+  Usage,
+  ReleaseResult,
+  UpstreamResult,
+  UpstreamOutcome,
+  UpstreamVerdict,
+  CircuitState,
+  DeploymentLimitState,
+} from './limiter.ts';
+export { rankDeployments } from './picker.ts';
+export type { PickResult, SkippedDeployment, RankOptions } from './picker.ts';
+export { createTenantQuotas, utcDay } from './tenant-quotas.ts';
+export type { TenantQuotas, TenantQuotasOptions, TenantQuotaLimits, TenantUsage } from './tenant-quotas.ts';
+export { estimateWaitMs, checkBackpressure, createThroughputMeter } from './backpressure.ts';
+export type { WaitEstimateInput, BackpressureInput, ThroughputMeter, ThroughputMeterOptions } from './backpressure.ts';
+export { parseRateLimitHeaders, parseRetryAfter, parseResetDuration, readHeader } from './headers.ts';
+export type { HeaderSource, RateLimitHeaders } from './headers.ts';
+export { measureClockOffset } from './clock.ts';
+export type { Clock, MeasureClockOffsetOptions } from './clock.ts';
+export { deploymentKeys } from './keys.ts';
+export type { DeploymentKeys } from './keys.ts';
+export {
+  LimitsError,
+  LimitsConfigError,
+  RateLimitedError,
+  QuotaExceededError,
+  CircuitOpenError,
+  BackpressureError,
+  isLimitsError,
+  isRateLimitedError,
+  isQuotaExceededError,
+  isCircuitOpenError,
+  isBackpressureError,
+} from './errors.ts';
+export type { LimitKind, QuotaKind, LimitsErrorOptions } from './errors.ts';

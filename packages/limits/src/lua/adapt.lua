@@ -1,0 +1,103 @@
+--[[
+  Fold one upstream answer into a deployment's learned limits, shared by every process
+  (AIMD): a throttle (429) multiplies the learned limit by a factor below 1; each interval
+  with successes adds a fixed step back, until the learned limit reaches the ceiling and is
+  forgotten. Limits the provider reports in `x-ratelimit-limit-*` become caps.
+
+  Per dimension d in {rpm, tpm} the hash holds:
+    d        learned limit (fractional; acquire.lua floors it)
+    dCap     provider-reported limit after the safety margin
+    dAt      time of the last change (paces recovery)
+    dDownAt  time of the last decrease (429s already in flight when it happened must not
+             decrease it again)
+
+  Input:
+    KEYS[1] adaptive    HASH  see above
+    KEYS[2] requests    ZSET  request log (what was sent in the window; used when no
+                              ceiling is known)
+    KEYS[3] tokenTotal  STRING tokens reserved in the window (idem)
+
+    ARGV[1]  now (ms)
+    ARGV[2]  requests signal: 'decrease' | 'increase' | 'none'
+    ARGV[3]  requests ceiling: configured limit after the safety margin (0 = unlimited)
+    ARGV[4]  requests cap seen in this answer's headers, after the margin (0 = none)
+    ARGV[5]  tokens signal: 'decrease' | 'increase' | 'none'
+    ARGV[6]  tokens ceiling (0 = unlimited)
+    ARGV[7]  tokens cap seen (0 = none)
+    ARGV[8]  decrease factor (e.g. 0.7)
+    ARGV[9]  increase step as a fraction of the ceiling (of the learned value without one)
+    ARGV[10] increase interval (ms)
+    ARGV[11] decrease hold (ms)
+    ARGV[12] floor as a fraction of the ceiling
+    ARGV[13] window (ms)
+    ARGV[14] memory (ms): the hash expires this long after its last change
+
+  Output:
+    {learned requests limit (0 = none), learned tokens limit (0 = none), 1 when anything changed}
+]]
+local now = tonumber(ARGV[1])
+local factor = tonumber(ARGV[8])
+local stepFraction = tonumber(ARGV[9])
+local interval = tonumber(ARGV[10])
+local hold = tonumber(ARGV[11])
+local floorFraction = tonumber(ARGV[12])
+local windowMs = tonumber(ARGV[13])
+local memoryMs = tonumber(ARGV[14])
+local changed = 0
+
+local function tighter(a, b)
+  if a == nil or a <= 0 then return b or 0 end
+  if b == nil or b <= 0 then return a end
+  return math.min(a, b)
+end
+
+local function adapt(dim, signal, ceiling, capSeen, observed)
+  if capSeen > 0 and tonumber(redis.call('HGET', KEYS[1], dim .. 'Cap')) ~= capSeen then
+    redis.call('HSET', KEYS[1], dim .. 'Cap', capSeen)
+    changed = 1
+  end
+  local top = tighter(ceiling, tonumber(redis.call('HGET', KEYS[1], dim .. 'Cap')))
+  local learned = tonumber(redis.call('HGET', KEYS[1], dim))
+
+  if signal == 'decrease' then
+    local downAt = tonumber(redis.call('HGET', KEYS[1], dim .. 'DownAt'))
+    if downAt == nil or now - downAt >= hold then
+      local base = learned or top
+      -- No limit known at all: what was sent in the last window was too much.
+      if base == nil or base <= 0 then base = observed() end
+      if top > 0 then base = math.min(base, top) end
+      local lowest = 1
+      if top > 0 then lowest = math.max(1, top * floorFraction) end
+      learned = math.max(lowest, base * factor)
+      redis.call('HSET', KEYS[1], dim, learned, dim .. 'At', now, dim .. 'DownAt', now)
+      changed = 1
+    end
+  elseif signal == 'increase' and learned ~= nil then
+    local at = tonumber(redis.call('HGET', KEYS[1], dim .. 'At')) or 0
+    if now - at >= interval then
+      local step
+      if top > 0 then step = top * stepFraction else step = learned * stepFraction end
+      learned = learned + math.max(1, step)
+      if top > 0 and learned >= top then
+        -- Fully recovered: the ceiling applies again.
+        redis.call('HDEL', KEYS[1], dim, dim .. 'At')
+        learned = nil
+      else
+        redis.call('HSET', KEYS[1], dim, learned, dim .. 'At', now)
+      end
+      changed = 1
+    end
+  end
+  if learned == nil then return 0 end
+  return math.max(1, math.floor(learned))
+end
+
+local rpm = adapt('rpm', ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), function()
+  return math.max(1, redis.call('ZCOUNT', KEYS[2], now - windowMs, '+inf'))
+end)
+local tpm = adapt('tpm', ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), function()
+  return math.max(1, tonumber(redis.call('GET', KEYS[3])) or 1)
+end)
+
+if changed == 1 then redis.call('PEXPIRE', KEYS[1], memoryMs) end
+return {rpm, tpm, changed}
