@@ -42,8 +42,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   const { config, logger } = options;
   const keys = createKeys(config.redis.prefix);
   const app = Fastify({
-    loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request access lines are left to /metrics; the HTTP logger only reports problems.
+    loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
     bodyLimit: config.api.bodyLimitBytes,
     // Strict validation: a string is not silently turned into a number, and extra fields are
     // kept (passed upstream and hashed into the cache scope), never dropped.

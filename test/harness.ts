@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import { loadConfig, type LoadConfigOptions, type SluiceConfig } from '@sluice/config';
+import { buildApi, type Api } from '@sluice/api';
+import { createClassifier, type Classifier } from '@sluice/classifier';
+import { createExecutor, type Executor } from '@sluice/executor';
+import { createRedis, type Redis } from '@sluice/redis';
+import { createSimulator, type Simulator, type SimulatorOptions } from '@sluice/sim';
+import { createLogger } from '@sluice/telemetry';
+import { createTenantStore, type TenantStore } from '@sluice/tenants';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A fresh key prefix: every test gets its own keyspace on the shared test Redis. */
+export function freshPrefix(): string {
+  return `t${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+}
+
+/** Options for {@link startStack}. */
+export interface TestStackOptions {
+  /** Simulator options. @defaultValue profile `fast` */
+  sim?: SimulatorOptions;
+  /** Config overrides (deployments get the simulator URL filled in when `baseUrl` is omitted). */
+  overrides?: LoadConfigOptions['overrides'];
+  /** Start an executor in-process. @defaultValue true */
+  executor?: boolean;
+  /** Start a classifier in-process. @defaultValue true */
+  classifier?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A whole Sluice stack in this process, on real Redis, real BullMQ and real HTTP. */
+export interface TestStack {
+  config: SluiceConfig;
+  env: NodeJS.ProcessEnv;
+  sim: Simulator;
+  simUrl: string;
+  api: Api;
+  apiUrl: string;
+  tenants: TenantStore;
+  redis: Redis;
+  classifier?: Classifier;
+  executor?: Executor;
+  /** Start an (extra) in-process executor. */
+  startExecutor(): Promise<Executor>;
+  /** Create a tenant API key. */
+  key(tenant?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const silent = () => createLogger({ serviceName: 'test', logLevel: 'silent' });
+
+/** Start sim + API + classifier + executor in-process with a fresh prefix. */
+export async function startStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const sim = createSimulator({ profile: 'fast', ...options.sim });
+  const { url: simBase } = await sim.listen({ port: 0 });
+  const simUrl = `${simBase}/v1`;
+  const prefix = freshPrefix();
+  const env: NodeJS.ProcessEnv = {
+    REDIS_URL: inject('redisUrl'),
+    SLUICE_REDIS_PREFIX: prefix,
+    SLUICE_SIM_URL: simUrl,
+    SLUICE_ADMIN_PASSWORD: 'test-admin-pw',
+    SLUICE_LOG_LEVEL: 'silent',
+    SLUICE_API_PORT: '0',
+    SLUICE_API_HOST: '127.0.0.1',
+    ...options.env,
+  };
+  const overrides = options.overrides ?? {};
+  if (overrides.deployments) overrides.deployments = overrides.deployments.map((d) => ({ baseUrl: simUrl, ...d }));
+  const config = loadConfig({ env, overrides });
+  const logger = silent();
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const conn = (role: 'worker' | 'request') => {
+    const r = createRedis({ url: config.redis.url, role });
+    cleanups.push(() => r.disconnect());
+    return r;
+  };
+  const redis = conn('request');
+  const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
+  const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker'), tenants });
+  await api.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = api.app.server.address();
+  const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const executors: Executor[] = [];
+  const startExecutor = async () => {
+    const e = createExecutor({ config, logger, connection: conn('worker'), workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000 });
+    await e.start();
+    executors.push(e);
+    return e;
+  };
+  let classifier: Classifier | undefined;
+  if (options.classifier !== false) {
+    classifier = createClassifier({ config, logger, connection: conn('worker'), workerConnection: conn('worker') });
+    await classifier.start();
+  }
+  const executor = options.executor === false ? undefined : await startExecutor();
+  return {
+    config,
+    env,
+    sim,
+    simUrl,
+    api,
+    apiUrl,
+    tenants,
+    redis,
+    classifier,
+    executor,
+    startExecutor,
+    key: (tenant = 'acme') => tenants.createKey(tenant),
+    async stop() {
+      await api.close();
+      await Promise.allSettled([classifier?.close(), ...executors.map((e) => e.close())]);
+      await tenants.close();
+      for (const c of cleanups.reverse()) await c();
+      await sim.close();
+    },
+  };
+}
+
+/** Spawn one Sluice process (`api`, `classifier`, `executor`) with tsx, as `pnpm start` does. */
+export function spawnApp(kind: 'api' | 'classifier' | 'executor', env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
+  const entry = join(ROOT, `apps/${kind}/src/index.ts`);
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  return { child, exited, output: () => out };
+}
+
+/** Poll until `check` returns a truthy value. */
+export async function until<T>(check: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
