@@ -31,6 +31,15 @@ const ask = (text: string): OpenAI.ChatCompletionMessageParam[] => [
   { role: 'user', content: text },
 ];
 
+/** Polls until `condition` holds; shared CI machines are too noisy for fixed sleeps. */
+async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -288,8 +297,7 @@ describe('rate limits', () => {
     const model = 'sim-small@conc';
     sim.updateModel(model, { maxConcurrency: 1 });
     const slow = client.chat.completions.create({ model, messages: ask('hold on [[sim:slow=300]]') });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(sim.stats().models[model]?.inFlight).toBe(1);
+    await waitFor(() => sim.stats().models[model]?.inFlight === 1);
     const error = await rejection(client.chat.completions.create({ model, messages: ask('me too') }));
     expect((error as APIError).status).toBe(429);
     expect(Number((error as APIError).headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -345,7 +353,8 @@ describe('faults and run-time changes', () => {
     sim.updateModel(model, { faults: { timeoutRate: 1 } });
     const error = await rejection(client.chat.completions.create({ model, messages: ask('hello?') }, { timeout: 200 }));
     expect(error).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The simulator notices the disconnect and frees the slot.
+    await waitFor(() => sim.stats().models[model]?.inFlight === 0);
     expect(sim.stats().models[model]).toMatchObject({ accepted: 1, timeouts: 1, inFlight: 0 });
   });
 
@@ -476,8 +485,7 @@ describe('lifecycle and profiles', () => {
     const { url } = await local.listen({ port: 0 });
     const localClient = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sim-test', maxRetries: 0 });
     const pending = rejection(localClient.chat.completions.create({ model: 'sim-small', messages: ask('never answered') }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(local.stats().models['sim-small']?.inFlight).toBe(1);
+    await waitFor(() => local.stats().models['sim-small']?.inFlight === 1);
 
     const started = performance.now();
     await Promise.all([local.close(), local.close()]);
