@@ -3,6 +3,7 @@
  * writes. Request shapes are what the route schema has already validated.
  */
 
+/** One entry of `messages`. */
 export interface ChatMessage {
   role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
   content?: string | ChatContentPart[] | null;
@@ -11,24 +12,29 @@ export interface ChatMessage {
   tool_call_id?: string;
 }
 
+/** One part of an array `content` (`text`, `image_url`, …). */
 export interface ChatContentPart {
   type: string;
   text?: string;
   [key: string]: unknown;
 }
 
+/** One entry of `tools`. */
 export interface ChatTool {
   type: 'function';
   function: { name: string; description?: string; parameters?: unknown };
 }
 
+/** `tool_choice`: a mode or one named function. */
 export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
+/** `response_format`. */
 export type ChatResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
   | { type: 'json_schema'; json_schema: { name: string; schema?: unknown; strict?: boolean | null } };
 
+/** The `POST /v1/chat/completions` body fields the simulator reads. */
 export interface ChatCompletionRequest {
   model: string;
   messages: ChatMessage[];
@@ -42,14 +48,17 @@ export interface ChatCompletionRequest {
   response_format?: ChatResponseFormat;
 }
 
+/** `finish_reason` values the simulator produces. */
 export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
+/** A tool call in an assistant message. */
 export interface ChatToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
 }
 
+/** `usage` of a completion. */
 export interface ChatUsage {
   prompt_tokens: number;
   completion_tokens: number;
@@ -58,6 +67,7 @@ export interface ChatUsage {
   completion_tokens_details: { reasoning_tokens: number };
 }
 
+/** The `POST /v1/embeddings` body. */
 export interface EmbeddingRequest {
   model: string;
   input: string | string[] | number[] | number[][];

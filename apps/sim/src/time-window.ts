@@ -5,6 +5,7 @@
  * second.
  */
 export class TimeWindow<T extends { at: number }> {
+  /** Window length in milliseconds. */
   readonly windowMs: number;
   #entries: T[] = [];
   #head = 0;
@@ -24,6 +25,7 @@ export class TimeWindow<T extends { at: number }> {
     }
   }
 
+  /** Appends an entry; `entry.at` must not be older than the newest entry. */
   push(entry: T): void {
     this.#entries.push(entry);
   }
@@ -38,6 +40,7 @@ export class TimeWindow<T extends { at: number }> {
     return this.#entries[this.#head + index];
   }
 
+  /** The most recent entry, if any. */
   newest(): T | undefined {
     return this.size === 0 ? undefined : this.#entries[this.#entries.length - 1];
   }
@@ -46,6 +49,7 @@ export class TimeWindow<T extends { at: number }> {
     for (let index = this.#head; index < this.#entries.length; index += 1) yield this.#entries[index]!;
   }
 
+  /** Drops every entry. */
   clear(): void {
     this.#entries = [];
     this.#head = 0;
