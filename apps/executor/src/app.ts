@@ -18,7 +18,7 @@ export interface ExecutorOptions {
   logger: Logger;
   /** Tiers this process serves. @defaultValue every tier */
   tiers?: readonly TierName[];
-  /** How long shutdown waits for in-flight jobs before handing them back (ms). @defaultValue 20_000 */
+  /** How long shutdown waits for in-flight jobs before handing them back (ms). @defaultValue `config.executor.drainTimeoutMs` */
   drainTimeoutMs?: number;
 }
 
@@ -156,7 +156,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const timer = setTimeout(() => {
           logger.warn({ inFlight: inFlight.size }, 'drain timeout: handing in-flight jobs back');
           for (const c of inFlight.values()) c.abort('shutdown' satisfies AbortReason);
-        }, options.drainTimeoutMs ?? 20_000);
+        }, options.drainTimeoutMs ?? config.executor.drainTimeoutMs);
         const results = await drain;
         clearTimeout(timer);
         for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'executor close step failed');

@@ -22,7 +22,7 @@ export interface SluiceConfig {
   sim: { url: string; port: number; profile: 'realistic' | 'fixed' | 'fast' };
   queues: { attempts: number; backoffMs: number; resultTtlSeconds: number; keepCompleted: number; keepFailed: number; lockDurationMs: number };
   classifier: { concurrency: number };
-  executor: { concurrency: number; processes: number };
+  executor: { concurrency: number; processes: number; drainTimeoutMs: number };
   log: { level: string; prompts: boolean };
   telemetry: { enabled: boolean };
   tenants: { defaultRpm: number; defaultTokensPerDay: number };

@@ -142,6 +142,7 @@ export const schema = {
   },
   executor: {
     concurrency: { doc: 'Jobs one executor process handles at once (per tier queue).', format: 'positive-int', default: 64, env: 'SLUICE_EXECUTOR_CONCURRENCY' },
+    drainTimeoutMs: { doc: 'On SIGTERM, how long in-flight jobs may run on before they are handed back to the queue (ms).', format: 'positive-int', default: 20_000, env: 'SLUICE_DRAIN_TIMEOUT_MS' },
     processes: { doc: 'Executor processes `pnpm start` runs.', format: 'positive-int', default: 1, env: 'SLUICE_EXECUTORS' },
   },
   log: {

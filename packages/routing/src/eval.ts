@@ -1,0 +1,138 @@
+/**
+ * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--json]`.
+ *
+ * - rules: the rules strategy alone.
+ * - knn: the kNN strategy over the shipped exemplars (none of which is in the eval set), and
+ *   5-fold over the eval set (each fold decided with the other four folds added as exemplars),
+ *   with the offline hashing embedder. Needs Redis 8: `--redis-url`, else a throwaway one is
+ *   started (infra/redis).
+ * - llm: the LLM router against an OpenAI-compatible endpoint (`--llm-base-url`,
+ *   `--llm-model`, key in the env var named by `--llm-key-env`, default OPENAI_API_KEY); skipped
+ *   when none is configured.
+ * - all: the composed router, rules → knn → llm, low confidence → large.
+ *
+ * This file is a command-line entry point, like an app: it is the one place here that reads
+ * `process.env` (for the LLM key), and it passes the value down.
+ */
+import { parseArgs } from 'node:util';
+import type { ChatMessage, RouteDecision } from '@sluice/queues';
+import { createKeys, createRedis, type Redis } from '@sluice/redis';
+import { createHashingEmbedder } from './hashing-embedder.ts';
+import { evalMessages, formatReport, loadEvalSet, scoreDecisions, type EvalItem, type EvalReport } from './evaluation.ts';
+import { DEFAULT_EXEMPLARS, knnStrategy, type Exemplar } from './knn.ts';
+import { llmStrategy, type CompleteFunction } from './llm.ts';
+import { createRouter } from './router.ts';
+import { rulesStrategy, type RoutingStrategy } from './rules.ts';
+
+const { values } = parseArgs({
+  options: {
+    strategy: { type: 'string', default: 'all' },
+    json: { type: 'boolean', default: false },
+    'redis-url': { type: 'string' },
+    'llm-base-url': { type: 'string' },
+    'llm-model': { type: 'string', default: 'gpt-4o-mini' },
+    'llm-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
+    threshold: { type: 'string', default: '0.7' },
+  },
+});
+const which = values.strategy!;
+if (!['rules', 'knn', 'llm', 'all'].includes(which)) {
+  console.error(`Expected --strategy to be rules, knn, llm or all, got \`${which}\``);
+  process.exit(2);
+}
+const threshold = Number(values.threshold);
+const items = loadEvalSet();
+const reports: EvalReport[] = [];
+const notes: string[] = [];
+const embed = createHashingEmbedder(256);
+
+async function run(name: string, strategy: RoutingStrategy, subset: readonly EvalItem[] = items): Promise<RouteDecision[]> {
+  const decisions: RouteDecision[] = [];
+  for (const item of subset) {
+    const messages = evalMessages(item);
+    decisions.push(await strategy.decide({ request: { model: 'auto', messages } }));
+  }
+  return decisions;
+}
+
+let redis: Redis | undefined;
+let stopRedis: (() => Promise<void>) | undefined;
+async function getRedis(): Promise<Redis> {
+  if (redis) return redis;
+  let url = values['redis-url'];
+  if (!url) {
+    // Dev-only: the provisioning package is resolved from the workspace root at run time.
+    const { startRedisServer } = (await import('@sluice/redis-server' as string)) as { startRedisServer: (o: object) => Promise<{ url: string; stop: () => Promise<void> }> };
+    const server = await startRedisServer({ log: () => undefined });
+    url = server.url;
+    stopRedis = server.stop;
+  }
+  redis = createRedis({ url, role: 'worker', name: 'routing-eval' });
+  return redis;
+}
+const keys = createKeys(`routing-eval-${process.pid}-${Date.now()}`);
+
+function llmComplete(): CompleteFunction | undefined {
+  const baseUrl = values['llm-base-url'] ?? (process.env[values['llm-key-env']!] ? 'https://api.openai.com/v1' : undefined);
+  if (!baseUrl) return undefined;
+  const apiKey = process.env[values['llm-key-env']!] ?? '';
+  return async (messages: ChatMessage[], { signal }) => {
+    const response = await fetch(`${baseUrl.replace(/\/$/, '')}/chat/completions`, {
+      method: 'POST',
+      signal,
+      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify({ model: values['llm-model'], messages, temperature: 0, max_tokens: 80, response_format: { type: 'json_object' } }),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const body = (await response.json()) as { choices?: { message?: { content?: string } }[] };
+    return body.choices?.[0]?.message?.content ?? '';
+  };
+}
+
+const rules = rulesStrategy();
+if (which === 'rules' || which === 'all') reports.push(scoreDecisions('rules', items, await run('rules', rules)));
+
+let knn: RoutingStrategy | undefined;
+if (which === 'knn' || which === 'all') {
+  const client = await getRedis();
+  knn = knnStrategy({ redis: client, keys, embed, embedderId: 'hashing-256', namespace: 'shipped' });
+  reports.push(scoreDecisions('knn (shipped exemplars, eval set held out)', items, await run('knn', knn)));
+  // 5-fold: the eval set's own labels as exemplars, each fold decided without itself.
+  const folds = 5;
+  const decisions: RouteDecision[] = new Array(items.length);
+  for (let f = 0; f < folds; f++) {
+    const train: Exemplar[] = items
+      .filter((_, i) => i % folds !== f)
+      .map((item) => ({ text: item.prompt ?? String(evalMessages(item).at(-1)?.content ?? ''), tier: item.tier, category: item.category }));
+    const foldKnn = knnStrategy({ redis: client, keys, embed, embedderId: 'hashing-256', namespace: `fold-${f}`, exemplars: [...DEFAULT_EXEMPLARS, ...train] });
+    const testIdx = items.map((_, i) => i).filter((i) => i % folds === f);
+    const out = await run('knn-fold', foldKnn, testIdx.map((i) => items[i]!));
+    testIdx.forEach((i, j) => (decisions[i] = out[j]!));
+  }
+  reports.push(scoreDecisions('knn 5-fold (shipped + other folds)', items, decisions));
+}
+
+let llm: RoutingStrategy | undefined;
+if (which === 'llm' || which === 'all') {
+  const complete = llmComplete();
+  if (complete) {
+    llm = llmStrategy({ complete, timeoutMs: 10_000 });
+    reports.push(scoreDecisions(`llm (${values['llm-model']})`, items, await run('llm', llm)));
+  } else {
+    notes.push('llm: skipped, no model configured (pass --llm-base-url, or set OPENAI_API_KEY).');
+  }
+}
+
+if (which === 'all') {
+  const strategies = [rules, knn, llm].filter((s): s is RoutingStrategy => s !== undefined);
+  const router = createRouter({ strategies, threshold, lowConfidence: 'large' });
+  reports.push(scoreDecisions(`router ${strategies.map((s) => s.name).join('→')} (threshold ${threshold}, low confidence → large)`, items, await Promise.all(items.map((item) => router.decide({ request: { model: 'auto', messages: evalMessages(item) } })))));
+}
+
+if (values.json) console.log(JSON.stringify({ reports, notes }, null, 2));
+else {
+  for (const r of reports) console.log(`${formatReport(r)}\n`);
+  for (const n of notes) console.log(n);
+}
+await redis?.quit();
+await stopRedis?.();
