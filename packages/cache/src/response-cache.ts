@@ -217,7 +217,7 @@ interface StoredEntry {
 
 interface CacheCommands {
   sluiceCacheStore(entry: string, vectors: string, age: string, expiry: string, ...args: Array<string | number | Buffer>): Promise<string[]>;
-  sluiceCacheRemove(vectors: string, age: string, expiry: string, ...args: Array<string | number>): Promise<[string[], string[]]>;
+  sluiceCacheRemove(vectors: string, age: string, expiry: string, ...args: Array<string | number>): Promise<string[]>;
   sluiceCacheReleaseFill(lock: string, token: string, channel: string): Promise<number>;
 }
 
@@ -357,7 +357,7 @@ export class ResponseCache {
 
   /** Namespace, exact key and prompt of a request (no Redis call). */
   scope(input: CacheRequestContext): CacheScope {
-    return computeScope({ ...input, shareGroup: input.shareGroup }, this.#maxSemanticPromptChars);
+    return computeScope(input, this.#maxSemanticPromptChars);
   }
 
   /**
@@ -410,7 +410,7 @@ export class ResponseCache {
     const exact = this.#parse(exactRaw);
     if (exact && this.#servable(exact, scope.namespace, now, maxAgeMs)) {
       this.#count('hit.exact');
-      return this.#hit(exact, scope, 'exact', 1, undefined, []);
+      return this.#hit(exact, scope.namespace, 'exact', 1, undefined, []);
     }
     if (exactRaw) expired += 1;
 
@@ -456,7 +456,7 @@ export class ResponseCache {
       }
       if (expired) this.#count('expired', expired);
       this.#count('hit.semantic');
-      return this.#hit(entry, scope, 'semantic', candidate.similarity, candidate.cosine, rejections);
+      return this.#hit(entry, scope.namespace, 'semantic', candidate.similarity, candidate.cosine, rejections);
     }
     return miss(rejections.length ? 'rejected' : 'expired', { embedding, bestSimilarity, rejections });
   }
@@ -573,7 +573,7 @@ export class ResponseCache {
     let entries = 0;
     for (const scope of scopes) {
       const scopeKey = this.#scopeKey(scope);
-      const list = await this.#redis.zrange(scopeKey, 0, -1);
+      const list = await this.#redis.zrange(scopeKey, 0, '-1');
       for (const namespace of list) entries += await this.#purgeNamespace(namespace);
       namespaces += list.length;
       await this.#redis.del(scopeKey);
@@ -697,7 +697,7 @@ export class ResponseCache {
     return entry.namespace === namespace && now < entry.expiresAt && now - entry.createdAt < maxAgeMs;
   }
 
-  #hit(entry: StoredEntry, scope: CacheScope, kind: 'exact' | 'semantic', similarity: number, cosine: number | undefined, rejections: Rejection[]): CacheHit {
+  #hit(entry: StoredEntry, namespace: string, kind: 'exact' | 'semantic', similarity: number, cosine: number | undefined, rejections: Rejection[]): CacheHit {
     return {
       hit: true,
       kind,
@@ -706,8 +706,8 @@ export class ResponseCache {
       completion: entry.completion,
       entryId: entry.id,
       sourceJobId: entry.sourceJobId,
-      namespace: scope.namespace,
-      exactKey: `${scope.namespace}.${entry.id}`,
+      namespace,
+      exactKey: `${namespace}.${entry.id}`,
       category: entry.category,
       createdAt: entry.createdAt,
       expiresAt: entry.expiresAt,
@@ -747,7 +747,7 @@ export class ResponseCache {
     let entries = 0;
     // Bounded by the cap; the guard stops a purge racing a writer from looping forever.
     for (let round = 0; round <= Math.ceil(this.#config.namespaceCap / PURGE_BATCH) + 1; round += 1) {
-      const ids = await this.#redis.zrange(keys.age, 0, PURGE_BATCH - 1);
+      const ids = await this.#redis.zrange(keys.age, 0, String(PURGE_BATCH - 1));
       if (ids.length === 0) break;
       const gone = await this.#redis.sluiceCacheRemove(keys.vectors, keys.age, keys.expiry, '+inf', keys.entryPrefix, ...ids);
       if (gone.length) await this.#redis.zrem(this.#expiryIndex, ...gone.map((id) => `${namespace}.${id}`));
@@ -764,7 +764,12 @@ export class ResponseCache {
     const channel = keys.fillChannel(entryId);
     const deadline = Date.now() + timeoutMs;
     let wake: (() => void) | undefined;
-    const notified = () => wake?.();
+    // Set by a notification that arrives while Redis is being asked, so it is not lost.
+    let pending = false;
+    const notified = () => {
+      pending = true;
+      wake?.();
+    };
     await this.#listen(channel, notified);
     try {
       for (;;) {
@@ -775,14 +780,17 @@ export class ResponseCache {
         const entry = this.#parse(raw);
         if (entry && this.#servable(entry, namespace, this.#clock(), Infinity)) {
           this.#count('fill.shared');
-          const scope = { namespace } as CacheScope;
-          return this.#hit(entry, scope, 'exact', 1, undefined, []);
+          return this.#hit(entry, namespace, 'exact', 1, undefined, []);
         }
         // Lock gone and no entry: the leader released without a cacheable answer, or died
         // and its lock expired. The caller acquires again; one of the waiters leads.
         if (!locked) return undefined;
         const remaining = deadline - Date.now();
         if (remaining <= 0 || this.#closed) return undefined;
+        if (pending) {
+          pending = false;
+          continue;
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.min(remaining, this.#fillPollMs));
           wake = () => {
@@ -791,6 +799,7 @@ export class ResponseCache {
           };
         });
         wake = undefined;
+        pending = false;
       }
     } finally {
       this.#unlisten(channel, notified);

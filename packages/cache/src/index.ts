@@ -1,0 +1,46 @@
+/**
+ * `@sluice/cache`: the exact + semantic response cache on Redis 8 vector sets.
+ *
+ * Wiring: `createEmbedder(config.embeddings)` once per process, then
+ * `new ResponseCache({ redis, keys, embedder, config: config.cache })`, `start()` the sweeper
+ * in one or more worker processes, `close()` on shutdown.
+ */
+export { ResponseCache } from './response-cache.ts';
+export type {
+  ResponseCacheOptions,
+  CacheLogger,
+  Quantization,
+  CacheRequestContext,
+  LookupInput,
+  LookupResult,
+  CacheHit,
+  CacheMiss,
+  Rejection,
+  StoreInput,
+  StoreResult,
+  Fill,
+  FillLeader,
+  FillWaiter,
+  PurgeTarget,
+  PurgeResult,
+  SweepResult,
+} from './response-cache.ts';
+export type { Embedder } from './embedder.ts';
+export { cosineSimilarity, normalizeVector } from './embedder.ts';
+export { HashingEmbedder, HASHING_CALIBRATION_POINT } from './hashing-embedder.ts';
+export type { HashingEmbedderOptions } from './hashing-embedder.ts';
+export { OpenAIEmbedder } from './openai-embedder.ts';
+export type { OpenAIEmbedderOptions } from './openai-embedder.ts';
+export { createEmbedder } from './create-embedder.ts';
+export type { CreateEmbedderOptions } from './create-embedder.ts';
+export { computeScope, parseExactKey, scopeName, canonicalJson, OUTPUT_NEUTRAL_FIELDS } from './scope.ts';
+export type { CacheScope, ScopeInput } from './scope.ts';
+export { shouldStore, shouldLookup, categoryTtlSeconds, STORE_SKIP_REASONS } from './policy.ts';
+export type { CacheConfig, CompletionLike, BypassReason, StoreSkipReason, LookupPolicyInput, StorePolicyInput } from './policy.ts';
+export { verifyMatch, analyzePrompt, REJECTION_REASONS } from './verify.ts';
+export type { RejectionReason, Verdict, PromptFeatures } from './verify.ts';
+export { completionToChunks } from './stream.ts';
+export type { ChatCompletionChunk, CompletionToChunksOptions } from './stream.ts';
+export type { CacheStats, MissReason } from './stats.ts';
+export { CacheError, CacheOptionsError, CacheRequestError, EmbeddingError, isCacheError, isEmbeddingError } from './errors.ts';
+export type { CacheErrorCode, CacheErrorOptions } from './errors.ts';
