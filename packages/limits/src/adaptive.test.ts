@@ -46,7 +46,7 @@ describe('adaptive limit', () => {
       seen.push((await limiter.onUpstreamResult(deployment, { status: 200 })).learnedRpm);
     }
     // 48.02 + 4.9 k, floored; back at the ceiling on the 11th step, where learning is dropped.
-    expect(seen).toEqual([52, 57, 62, 67, 72, 77, 82, 86, 91, 96, undefined]);
+    expect(seen).toEqual([52, 57, 62, 67, 72, 77, 82, 87, 92, 97, undefined]);
     const state = await limiter.state(deployment);
     expect(state.requestLimit).toBe(98);
     expect(state.learnedRpm).toBeUndefined();
@@ -64,8 +64,18 @@ describe('adaptive limit', () => {
     const limiter = t.limiter({ adaptive: { throttleCooldownMs: 0 } });
     const unlimited = { ...d, rpm: 0 };
     for (let i = 0; i < 20; i += 1) expect((await limiter.acquire(unlimited)).granted).toBe(true);
-    expect((await limiter.onUpstreamResult(unlimited, { status: 429 })).learnedRpm).toBe(14); // 20 sent × 0.7
+    const verdict = await limiter.onUpstreamResult(unlimited, { status: 429 });
+    expect(verdict).toMatchObject({ learnedRpm: 14, learnedTpm: undefined }); // 20 sent × 0.7; tokens unknown
     expect(await limiter.acquire(unlimited)).toMatchObject({ granted: false, reason: 'rpm', limit: 14 });
+  });
+
+  it('does not learn a limit from a 429 after a handful of requests', async () => {
+    const limiter = t.limiter({ adaptive: { throttleCooldownMs: 0 } });
+    const unlimited = { ...d, rpm: 0 };
+    for (let i = 0; i < 9; i += 1) await limiter.acquire(unlimited);
+    expect(await limiter.onUpstreamResult(unlimited, { status: 429 })).toMatchObject({ learnedRpm: undefined, learnedTpm: undefined });
+    // But a 429 that names the request window is believed.
+    expect((await limiter.onUpstreamResult(unlimited, { status: 429, headers: { 'x-ratelimit-remaining-requests': '0' } })).learnedRpm).toBe(6);
   });
 
   it('cuts only the window the 429 names', async () => {

@@ -81,7 +81,7 @@ describe('circuit breaker', () => {
     await limiter.release(cancelled);
     const throttled = await grant(limiter);
     expect(throttled.probe).toBe(true);
-    expect((await limiter.onUpstreamResult(d, { lease: throttled, status: 429, retryAfterMs: 0 })).circuit).toBe('half_open');
+    expect((await limiter.onUpstreamResult(d, { lease: throttled, status: 429, retryAfterMs: 0, headers: { 'x-ratelimit-remaining-requests': '10' } })).circuit).toBe('half_open');
     expect((await grant(limiter)).probe).toBe(true);
   });
 

@@ -16,6 +16,13 @@ import { expectId, expectInteger, expectNumber } from './validate.ts';
 export const WINDOW_MS = 60_000;
 
 /**
+ * With no limit configured or reported, a 429 that does not say which window it is about
+ * lowers the learned request limit from what was sent only when at least this many requests
+ * were sent in the window; below that the 429 is about something other than our rate.
+ */
+const MIN_REQUESTS_TO_LEARN = 10;
+
+/**
  * What the limiter needs to know about a deployment. `DeploymentConfig` from
  * `@sluice/config` satisfies it.
  */
@@ -490,16 +497,24 @@ export class Limiter {
     }
     const cooldown = cooldowns.filter((c) => c.ms > 0).reduce<{ ms: number; reason: string } | undefined>((best, c) => (!best || c.ms > best.ms ? c : best), undefined);
 
-    // Which window a 429 was about: the headers say so when present. A 429 leaving both with
-    // room was about something else (concurrency), so neither learned limit drops.
+    // Which window a 429 was about: the headers say so when present, and a 429 leaving both
+    // with room was about something else (concurrency), so neither learned limit drops.
+    // Without headers the request limit drops; the token limit only if one is known, since
+    // fewer requests already mean fewer tokens.
     let rpmSignal = 'none';
     let tpmSignal = 'none';
+    let rpmMinimumSent = 1;
+    let tpmMinimumSent = 1;
     if (outcome === 'throttled') {
       const known = headers.remainingRequests !== undefined || headers.remainingTokens !== undefined;
       const requestsOut = headers.remainingRequests !== undefined && headers.remainingRequests < 1;
       const tokensOut = headers.remainingTokens !== undefined && headers.remainingTokens < Math.max(1, result.lease?.reservedTokens ?? 1);
       rpmSignal = !known || requestsOut ? 'decrease' : 'none';
       tpmSignal = !known || tokensOut ? 'decrease' : 'none';
+      if (!known) {
+        rpmMinimumSent = MIN_REQUESTS_TO_LEARN;
+        tpmMinimumSent = -1;
+      }
     } else if (outcome === 'success') {
       rpmSignal = 'increase';
       tpmSignal = 'increase';
@@ -514,18 +529,34 @@ export class Limiter {
         [k.circuit],
         [now, circuitOutcome, result.lease ? (result.lease.probe ? 1 : 0) : 1, c.failureThreshold, c.failureRatio, c.minimumRequests, c.windowMs, c.buckets, c.openMs, Math.max(86_400_000, c.openMs * 4)],
       ),
-      rpmSignal === 'none' && tpmSignal === 'none' && !rpmCap && !tpmCap
-        ? undefined
-        : this.#scripts.adapt(
-            [k.adaptive, k.requests, k.tokenTotal],
-            [now, rpmSignal, this.#ceiling(deployment.rpm), rpmCap, tpmSignal, this.#ceiling(deployment.tpm), tpmCap, a.decreaseFactor, a.recoveryFraction, a.recoveryIntervalMs, a.decreaseHoldMs, a.floorFraction, WINDOW_MS, a.memoryMs],
-          ),
+      // Run even with nothing to change: the verdict reports the learned limits in force.
+      this.#scripts.adapt(
+        [k.adaptive, k.requests, k.tokenTotal],
+        [
+          now,
+          rpmSignal,
+          this.#ceiling(deployment.rpm),
+          rpmCap,
+          rpmMinimumSent,
+          tpmSignal,
+          this.#ceiling(deployment.tpm),
+          tpmCap,
+          tpmMinimumSent,
+          a.decreaseFactor,
+          a.recoveryFraction,
+          a.recoveryIntervalMs,
+          a.decreaseHoldMs,
+          a.floorFraction,
+          WINDOW_MS,
+          a.memoryMs,
+        ],
+      ),
       cooldown ? this.#scripts.cooldown([k.cooldown], [now, now + cooldown.ms, cooldown.reason]) : undefined,
     ]);
 
     const cooldownUntil = cooldownReply ? Number(cooldownReply[0]) : 0;
-    const learnedRpm = adaptReply ? Number(adaptReply[0]) || undefined : undefined;
-    const learnedTpm = adaptReply ? Number(adaptReply[1]) || undefined : undefined;
+    const learnedRpm = Number(adaptReply[0]) || undefined;
+    const learnedTpm = Number(adaptReply[1]) || undefined;
     return {
       outcome,
       retryable: outcome !== 'rejected' && outcome !== 'success',

@@ -21,29 +21,33 @@
     ARGV[2]  requests signal: 'decrease' | 'increase' | 'none'
     ARGV[3]  requests ceiling: configured limit after the safety margin (0 = unlimited)
     ARGV[4]  requests cap seen in this answer's headers, after the margin (0 = none)
-    ARGV[5]  tokens signal: 'decrease' | 'increase' | 'none'
-    ARGV[6]  tokens ceiling (0 = unlimited)
-    ARGV[7]  tokens cap seen (0 = none)
-    ARGV[8]  decrease factor (e.g. 0.7)
-    ARGV[9]  increase step as a fraction of the ceiling (of the learned value without one)
-    ARGV[10] increase interval (ms)
-    ARGV[11] decrease hold (ms)
-    ARGV[12] floor as a fraction of the ceiling
-    ARGV[13] window (ms)
-    ARGV[14] memory (ms): the hash expires this long after its last change
+    ARGV[5]  requests: with no limit known, decrease from what was sent only if at least
+             this many requests are in the window (-1 = never; then no limit, no decrease)
+    ARGV[6]  tokens signal: 'decrease' | 'increase' | 'none'
+    ARGV[7]  tokens ceiling (0 = unlimited)
+    ARGV[8]  tokens cap seen (0 = none)
+    ARGV[9]  tokens: as ARGV[5], counted in requests in the window
+    ARGV[10] decrease factor (e.g. 0.7)
+    ARGV[11] increase step as a fraction of the ceiling (of the learned value without one)
+    ARGV[12] increase interval (ms)
+    ARGV[13] decrease hold (ms)
+    ARGV[14] floor as a fraction of the ceiling
+    ARGV[15] window (ms)
+    ARGV[16] memory (ms): the hash expires this long after its last change
 
   Output:
     {learned requests limit (0 = none), learned tokens limit (0 = none), 1 when anything changed}
 ]]
 local now = tonumber(ARGV[1])
-local factor = tonumber(ARGV[8])
-local stepFraction = tonumber(ARGV[9])
-local interval = tonumber(ARGV[10])
-local hold = tonumber(ARGV[11])
-local floorFraction = tonumber(ARGV[12])
-local windowMs = tonumber(ARGV[13])
-local memoryMs = tonumber(ARGV[14])
+local factor = tonumber(ARGV[10])
+local stepFraction = tonumber(ARGV[11])
+local interval = tonumber(ARGV[12])
+local hold = tonumber(ARGV[13])
+local floorFraction = tonumber(ARGV[14])
+local windowMs = tonumber(ARGV[15])
+local memoryMs = tonumber(ARGV[16])
 local changed = 0
+local sent = redis.call('ZCOUNT', KEYS[2], now - windowMs, '+inf')
 
 local function tighter(a, b)
   if a == nil or a <= 0 then return b or 0 end
@@ -51,7 +55,7 @@ local function tighter(a, b)
   return math.min(a, b)
 end
 
-local function adapt(dim, signal, ceiling, capSeen, observed)
+local function adapt(dim, signal, ceiling, capSeen, minimumSent, observed)
   if capSeen > 0 and tonumber(redis.call('HGET', KEYS[1], dim .. 'Cap')) ~= capSeen then
     redis.call('HSET', KEYS[1], dim .. 'Cap', capSeen)
     changed = 1
@@ -63,14 +67,17 @@ local function adapt(dim, signal, ceiling, capSeen, observed)
     local downAt = tonumber(redis.call('HGET', KEYS[1], dim .. 'DownAt'))
     if downAt == nil or now - downAt >= hold then
       local base = learned or top
-      -- No limit known at all: what was sent in the last window was too much.
-      if base == nil or base <= 0 then base = observed() end
-      if top > 0 then base = math.min(base, top) end
-      local lowest = 1
-      if top > 0 then lowest = math.max(1, top * floorFraction) end
-      learned = math.max(lowest, base * factor)
-      redis.call('HSET', KEYS[1], dim, learned, dim .. 'At', now, dim .. 'DownAt', now)
-      changed = 1
+      -- No limit known at all: what was sent in the last window was too much, provided
+      -- enough was sent to say so (a 429 after 2 requests is about something else).
+      if (base == nil or base <= 0) and minimumSent >= 0 and sent >= minimumSent then base = observed() end
+      if base ~= nil and base > 0 then
+        if top > 0 then base = math.min(base, top) end
+        local lowest = 1
+        if top > 0 then lowest = math.max(1, top * floorFraction) end
+        learned = math.max(lowest, base * factor)
+        redis.call('HSET', KEYS[1], dim, learned, dim .. 'At', now, dim .. 'DownAt', now)
+        changed = 1
+      end
     end
   elseif signal == 'increase' and learned ~= nil then
     local at = tonumber(redis.call('HGET', KEYS[1], dim .. 'At')) or 0
@@ -92,10 +99,10 @@ local function adapt(dim, signal, ceiling, capSeen, observed)
   return math.max(1, math.floor(learned))
 end
 
-local rpm = adapt('rpm', ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), function()
-  return math.max(1, redis.call('ZCOUNT', KEYS[2], now - windowMs, '+inf'))
+local rpm = adapt('rpm', ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), function()
+  return math.max(1, sent)
 end)
-local tpm = adapt('tpm', ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), function()
+local tpm = adapt('tpm', ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), function()
   return math.max(1, tonumber(redis.call('GET', KEYS[3])) or 1)
 end)
 
