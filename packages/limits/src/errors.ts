@@ -52,6 +52,8 @@ export class LimitsConfigError extends LimitsError {
  */
 export class RateLimitedError extends LimitsError {
   override name = 'RateLimitedError' as const;
+  /** How long to wait before trying again (ms). */
+  declare readonly retryAfterMs: number;
   /** The limit that refused. */
   readonly limit: LimitKind;
   /** The deployment that refused. */
@@ -73,6 +75,8 @@ export class RateLimitedError extends LimitsError {
 /** A tenant used up one of its quotas; the message names the quota and its value. */
 export class QuotaExceededError extends LimitsError {
   override name = 'QuotaExceededError' as const;
+  /** How long to wait before trying again (ms). */
+  declare readonly retryAfterMs: number;
   readonly tenant: string;
   /** Which quota. */
   readonly quota: QuotaKind;
@@ -95,6 +99,8 @@ export class QuotaExceededError extends LimitsError {
 /** A deployment's circuit is open (or its one half-open probe is in flight). */
 export class CircuitOpenError extends LimitsError {
   override name = 'CircuitOpenError' as const;
+  /** How long to wait before trying again (ms). */
+  declare readonly retryAfterMs: number;
   readonly deploymentId: string;
 
   constructor(deploymentId: string, retryAfterMs: number) {
@@ -111,6 +117,8 @@ export class CircuitOpenError extends LimitsError {
 /** The expected queue wait exceeds the configured bound: answer 429 instead of queueing. */
 export class BackpressureError extends LimitsError {
   override name = 'BackpressureError' as const;
+  /** How long to wait before trying again (ms). */
+  declare readonly retryAfterMs: number;
   /** The wait a new job would face, in ms (`Infinity` when nothing completes). */
   readonly expectedWaitMs: number;
   /** The bound it exceeded. */

@@ -115,6 +115,16 @@ describe('concurrency leases', () => {
     expect((await survivor.acquire(d)).granted).toBe(true);
   });
 
+  it('never lets a short lease shorten the life of the lease set', async () => {
+    const redis = t.connect();
+    const limiter = createLimits({ redis, keys: t.keys, clock: t.clock.read });
+    const d = deployment({ maxConcurrency: 5 });
+    await limiter.acquire(d, { leaseMs: 600_000 });
+    await limiter.acquire(d, { leaseMs: 1_000 });
+    const ttl = await redis.pttl(t.keys.family('limit', 'sim-small', 'leases'));
+    expect(ttl).toBeGreaterThan(600_000);
+  });
+
   it('renews a live lease but not an expired one', async () => {
     const limiter = t.limiter({ leaseGraceMs: 0 });
     const d = deployment({ maxConcurrency: 1, timeoutMs: 1_000 });

@@ -180,7 +180,9 @@ local expiresAt = now + leaseMs
 -- Keys outlive the window by a minute so idle deployments' keys disappear on their own.
 local logTtl = windowMs + 60000
 redis.call('ZADD', KEYS[1], expiresAt, leaseId)
-redis.call('PEXPIRE', KEYS[1], leaseMs + 60000)
+-- Only ever extend: a short lease must not cut the key's life below a longer one's expiry.
+local leasesTtl = redis.call('PTTL', KEYS[1])
+if leasesTtl < leaseMs + 60000 then redis.call('PEXPIRE', KEYS[1], leaseMs + 60000) end
 redis.call('ZADD', KEYS[2], now, leaseId)
 redis.call('PEXPIRE', KEYS[2], logTtl)
 redis.call('ZADD', KEYS[3], now, leaseId)
