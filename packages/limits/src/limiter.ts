@@ -164,7 +164,10 @@ export interface UpstreamVerdict {
   readonly retryable: boolean;
   /** Whether the next attempt should prefer another deployment. */
   readonly failover: boolean;
-  /** The deployment's cooldown still to run (ms; 0 when none). */
+  /**
+   * Cooldown still to run when this result called for one (ms): the longer of the new one
+   * and one already in force. 0 when this result called for none; see `state()` for that.
+   */
   readonly cooldownMs: number;
   /** Circuit state after this result. */
   readonly circuit: CircuitState;
