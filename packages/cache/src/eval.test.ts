@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createKeys, createRedis } from '@sluice/redis';
+import { loadEvalPairs, runCacheEval, type EvalPair } from './evaluation.ts';
+import { HashingEmbedder } from './hashing-embedder.ts';
+
+// Floors are the figures measured when the defaults were chosen (README), so a change that
+// costs recall fails here; false hits must stay at 0.
+const DEV_RECALL_FLOOR = 30 / 36;
+const HOLDOUT_RECALL_FLOOR = 16 / 20;
+
+describe('semantic cache eval (offline embedder, real lookup path)', () => {
+  const redis = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'cache-eval-test' });
+  afterAll(() => redis.disconnect());
+  const embedder = new HashingEmbedder({ dimensions: 256 });
+
+  it('has at least 20 rewordings and 20 near-misses', () => {
+    const pairs = loadEvalPairs();
+    expect(pairs.filter((p) => p.expect === 'hit').length).toBeGreaterThanOrEqual(20);
+    expect(pairs.filter((p) => p.expect === 'miss').length).toBeGreaterThanOrEqual(20);
+    expect(new Set(pairs.map((p) => p.id)).size).toBe(pairs.length);
+  });
+
+  it('serves no false hit and keeps recall on eval/pairs.json', async () => {
+    const result = await runCacheEval({ redis, keys: createKeys(`test-${randomUUID()}`), embedder });
+    expect(result.isolated.falseHitIds).toEqual([]);
+    expect(result.crowded.falseHitIds).toEqual([]);
+    expect(result.isolated.recall).toBeGreaterThanOrEqual(DEV_RECALL_FLOOR);
+    expect(result.crowded.recall).toBeGreaterThanOrEqual(DEV_RECALL_FLOOR);
+    // The threshold alone would let near-misses through: verification is doing real work.
+    expect(result.thresholdOnly.falseHits).toBeGreaterThan(0);
+    expect(result.isolated.caughtByVerification).toBe(result.thresholdOnly.falseHits);
+  });
+
+  it('serves no false hit and keeps recall on the held-out eval/holdout.json', async () => {
+    const pairs = (JSON.parse(readFileSync(new URL('../eval/holdout.json', import.meta.url), 'utf8')) as { pairs: EvalPair[] }).pairs;
+    const result = await runCacheEval({ redis, keys: createKeys(`test-${randomUUID()}`), embedder, pairs });
+    expect(result.isolated.falseHitIds).toEqual([]);
+    expect(result.crowded.falseHitIds).toEqual([]);
+    expect(result.isolated.recall).toBeGreaterThanOrEqual(HOLDOUT_RECALL_FLOOR);
+  });
+});

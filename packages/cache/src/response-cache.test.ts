@@ -1,0 +1,360 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ChatRequest } from '@sluice/queues';
+import type { ResponseCache, StoreInput } from './response-cache.ts';
+import { ask, CacheTestBed, completion } from './test-helpers.ts';
+
+const HOUR = 3_600_000;
+const ctx = { tenant: 'acme', tier: 'small' as const, model: 'gpt-4o-mini' };
+const QUESTION = 'What is the capital of France?';
+
+let bed: CacheTestBed;
+let cache: ResponseCache;
+
+beforeEach(() => {
+  bed = new CacheTestBed();
+  cache = bed.cache();
+});
+afterEach(async () => {
+  await bed.close();
+});
+
+const put = (text: string, patch: Partial<StoreInput> = {}) =>
+  cache.store({ ...ctx, category: 'factual', request: ask(text), completion: completion(`answer to: ${text}`), jobId: 'job-1', ...patch });
+
+describe('lookup and store', () => {
+  it('answers an identical request from the exact level and a rewording from the semantic level', async () => {
+    const stored = await put(QUESTION);
+    expect(stored).toMatchObject({ stored: true, semantic: true, evicted: 0 });
+
+    const exact = await cache.lookup({ ...ctx, category: 'factual', request: ask('  what is the capital of France? ') });
+    expect(exact).toMatchObject({ hit: true, kind: 'exact', similarity: 1, sourceJobId: 'job-1', category: 'factual' });
+    expect(exact.hit && exact.completion.choices?.[0]?.message?.content).toBe(`answer to: ${QUESTION}`);
+
+    const semantic = await cache.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?") });
+    expect(semantic).toMatchObject({ hit: true, kind: 'semantic', sourceJobId: 'job-1' });
+    expect(semantic.hit && semantic.similarity).toBeGreaterThanOrEqual(0.95);
+    expect(semantic.hit && semantic.entryId).toBe(stored.stored && stored.entryId);
+  });
+
+  it('rejects a close near-miss by verification and says why', async () => {
+    await put(QUESTION);
+    // Calibrated similarity is about 0.91 here; a lower threshold makes verification decide.
+    const result = await cache.lookup({ ...ctx, category: 'factual', request: ask('What is the capital of Germany?'), threshold: 0.8 });
+    expect(result).toMatchObject({ hit: false, kind: 'miss', reason: 'rejected' });
+    expect(result.rejections.map((r) => r.reason)).toEqual(['entities']);
+    const stats = await cache.stats();
+    expect(stats.rejections.byReason).toEqual({ entities: 1 });
+    expect(stats.misses.byReason).toEqual({ rejected: 1 });
+  });
+
+  it('uses only the exact level when asked (the API fast path) and returns the embedding it computed on a miss', async () => {
+    await put(QUESTION);
+    const fast = await cache.lookup({ ...ctx, request: ask("What's the capital of France?"), semantic: false });
+    expect(fast).toMatchObject({ hit: false, reason: 'not-found' });
+    const miss = await cache.lookup({ ...ctx, category: 'factual', request: ask('How tall is the Eiffel Tower?') });
+    expect(miss.hit).toBe(false);
+    expect(!miss.hit && miss.embedding).toHaveLength(256);
+  });
+
+  it('takes the embedding from the caller instead of computing one', async () => {
+    const embedding = await cache.embed(ask(QUESTION));
+    expect(cache.embedPrompt(ask(QUESTION))).toBe(QUESTION);
+    await put(QUESTION, { embedding: Array.from(embedding!) });
+    const hit = await cache.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?"), embedding: await cache.embed(ask("What's the capital of France?")) });
+    expect(hit).toMatchObject({ hit: true, kind: 'semantic' });
+    await expect(cache.lookup({ ...ctx, request: ask('x'), embedding: [1, 2, 3] })).rejects.toMatchObject({ code: 'SLUICE_ERR_CACHE_REQUEST' });
+  });
+
+  it('honours threshold overrides: per call, per tenant, per category', async () => {
+    await put(QUESTION);
+    // Calibrated similarity about 0.996.
+    const reworded = ask("Tell me France's capital");
+    expect((await cache.lookup({ ...ctx, category: 'factual', request: reworded })).hit).toBe(true);
+    expect((await cache.lookup({ ...ctx, category: 'factual', request: reworded, threshold: 0.999 })).hit).toBe(false);
+    const strictTenant = bed.cache({}, { thresholdByTenant: { acme: 0.999 } });
+    expect((await strictTenant.lookup({ ...ctx, category: 'factual', request: reworded })).hit).toBe(false);
+    const strictCategory = bed.cache({ thresholdByCategory: { factual: 0.999 } });
+    expect((await strictCategory.lookup({ ...ctx, category: 'factual', request: reworded })).hit).toBe(false);
+    expect((await strictCategory.lookup({ ...ctx, category: 'general', request: reworded })).hit).toBe(true);
+  });
+
+  it('bypasses on no-cache but still stores; looks up on no-store but does not store', async () => {
+    expect(await cache.lookup({ ...ctx, request: ask(QUESTION), cacheMode: 'no-cache' })).toMatchObject({ hit: false, kind: 'bypass', reason: 'no-cache' });
+    expect(await put(QUESTION, { cacheMode: 'no-cache' })).toMatchObject({ stored: true });
+    expect(await cache.lookup({ ...ctx, request: ask(QUESTION), cacheMode: 'no-store' })).toMatchObject({ hit: true });
+    expect(await put('Another question?', { cacheMode: 'no-store' })).toEqual({ stored: false, reason: 'no-store' });
+    expect((await cache.lookup({ ...ctx, request: ask('Another question?') })).hit).toBe(false);
+  });
+});
+
+describe('scope isolation', () => {
+  const lookupLike = (patch: { tenant?: string; tier?: 'small' | 'large'; model?: string; shareGroup?: string; request?: ChatRequest }) =>
+    cache.lookup({ ...ctx, category: 'factual', request: ask(QUESTION), ...patch });
+
+  it('never hits across tenants, unless both share a group', async () => {
+    await put(QUESTION);
+    expect(await lookupLike({ tenant: 'globex' })).toMatchObject({ hit: false, reason: 'no-candidates' });
+    await put(QUESTION, { tenant: 'a', shareGroup: 'public' });
+    expect(await lookupLike({ tenant: 'b', shareGroup: 'public' })).toMatchObject({ hit: true, kind: 'exact' });
+    expect((await lookupLike({ tenant: 'b' })).hit).toBe(false);
+  });
+
+  it('never hits across tiers or models', async () => {
+    await put(QUESTION);
+    expect((await lookupLike({ tier: 'large' })).hit).toBe(false);
+    expect((await lookupLike({ model: 'gpt-4o' })).hit).toBe(false);
+    expect((await lookupLike({})).hit).toBe(true);
+  });
+
+  it('never hits across system prompts or conversation context', async () => {
+    await put(QUESTION, { request: { model: 'auto', messages: [{ role: 'system', content: 'Answer in one word.' }, { role: 'user', content: QUESTION }] } });
+    expect((await lookupLike({ request: { model: 'auto', messages: [{ role: 'system', content: 'Answer at length.' }, { role: 'user', content: QUESTION }] } })).hit).toBe(false);
+    expect((await lookupLike({ request: ask(QUESTION) })).hit).toBe(false);
+    expect((await lookupLike({ request: { model: 'auto', messages: [{ role: 'system', content: 'Answer in one word.' }, { role: 'user', content: QUESTION }] } })).hit).toBe(true);
+
+    await put('And its population?', { request: { model: 'auto', messages: [{ role: 'user', content: 'Tell me about Paris.' }, { role: 'assistant', content: 'Paris is…' }, { role: 'user', content: 'And its population?' }] } });
+    const otherContext: ChatRequest = { model: 'auto', messages: [{ role: 'user', content: 'Tell me about Tokyo.' }, { role: 'assistant', content: 'Tokyo is…' }, { role: 'user', content: 'And its population?' }] };
+    expect((await lookupLike({ request: otherContext })).hit).toBe(false);
+  });
+
+  it.each<[string, Partial<ChatRequest>]>([
+    ['temperature', { temperature: 0 }],
+    ['top_p', { top_p: 0.1 }],
+    ['tools', { tools: [{ type: 'function', function: { name: 'search', parameters: {} } }] }],
+    ['tool_choice', { tool_choice: 'required' }],
+    ['response_format', { response_format: { type: 'json_object' } }],
+    ['max_tokens', { max_tokens: 5 }],
+    ['max_completion_tokens', { max_completion_tokens: 5 }],
+    ['seed', { seed: 1 }],
+    ['n', { n: 1 }],
+    ['stop', { stop: 'END' }],
+    ['an unknown body field', { logit_bias: { '50256': -100 } } as Partial<ChatRequest>],
+  ])('never hits across a different %s', async (_, params) => {
+    await put(QUESTION);
+    const result = await lookupLike({ request: ask(QUESTION, params) });
+    expect(result.hit).toBe(false);
+    // And the other way round: an entry stored with the parameter is not served without it.
+    await put('What is the capital of Spain?', { request: ask('What is the capital of Spain?', params) });
+    expect((await lookupLike({ request: ask('What is the capital of Spain?') })).hit).toBe(false);
+    expect((await lookupLike({ request: ask('What is the capital of Spain?', params) })).hit).toBe(true);
+  });
+});
+
+describe('freshness', () => {
+  it('expires an entry at its absolute category TTL, by the injected clock', async () => {
+    await put(QUESTION);
+    bed.clock.advance(HOUR - 1);
+    expect(await cache.lookup({ ...ctx, request: ask(QUESTION) })).toMatchObject({ hit: true });
+    bed.clock.advance(1);
+    expect(await cache.lookup({ ...ctx, request: ask(QUESTION) })).toMatchObject({ hit: false, reason: 'expired' });
+    expect(await cache.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?") })).toMatchObject({ hit: false, reason: 'expired' });
+    expect((await cache.stats()).expirations).toBe(2);
+  });
+
+  it('never extends the expiry on a hit', async () => {
+    await put(QUESTION);
+    for (let i = 0; i < 5; i += 1) {
+      bed.clock.advance(HOUR / 6);
+      expect((await cache.lookup({ ...ctx, request: ask(QUESTION) })).hit).toBe(true);
+    }
+    bed.clock.advance(HOUR / 6);
+    expect((await cache.lookup({ ...ctx, request: ask(QUESTION) })).hit).toBe(false);
+  });
+
+  it('does not serve an entry older than the asking request’s category TTL', async () => {
+    await put(QUESTION, { category: 'general' });
+    bed.clock.advance(2 * HOUR);
+    expect((await cache.lookup({ ...ctx, category: 'general', request: ask(QUESTION) })).hit).toBe(true);
+    expect((await cache.lookup({ ...ctx, category: 'factual', request: ask(QUESTION) })).hit).toBe(false);
+  });
+
+  it('neither stores nor serves time-sensitive answers by default', async () => {
+    expect(await put('What is the weather now?', { category: 'time_sensitive' })).toEqual({ stored: false, reason: 'category-not-cached' });
+    expect(await cache.lookup({ ...ctx, category: 'time_sensitive', request: ask('What is the weather now?') })).toMatchObject({ kind: 'bypass', reason: 'category-not-cached' });
+  });
+});
+
+describe('what is never cached', () => {
+  it.each([
+    ['an error', { error: new Error('boom'), completion: undefined }, 'error'],
+    ['a truncated answer', { completion: completion('Paris is the', 'length') }, 'finish-reason'],
+    [
+      'a tool call',
+      { completion: { ...completion(''), choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] } },
+      'tool-calls',
+    ],
+    ['a temperature above the cap', { request: ask(QUESTION, { temperature: 1.7 }) }, 'temperature'],
+  ])('does not store %s', async (_, patch, reason) => {
+    expect(await put(QUESTION, patch as Partial<StoreInput>)).toEqual({ stored: false, reason });
+    expect((await cache.lookup({ ...ctx, request: ask(QUESTION) })).hit).toBe(false);
+    expect((await cache.stats()).storeSkips.byReason).toEqual({ [reason]: 1 });
+  });
+
+  it('stores tool calls when configured to', async () => {
+    const tools = bed.cache({ cacheToolCalls: true });
+    const call = { ...completion(''), choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] };
+    expect(await tools.store({ ...ctx, category: 'code', request: ask(QUESTION), completion: call, jobId: 'j' })).toMatchObject({ stored: true });
+  });
+});
+
+describe('bounded keys', () => {
+  it('evicts the oldest entries past the namespace cap', async () => {
+    const capped = bed.cache({ namespaceCap: 3 });
+    const questions = ['Who painted the Mona Lisa?', 'How tall is Mount Everest?', 'What is photosynthesis?', 'Who wrote Hamlet?', 'What is the speed of light?'];
+    const stored = [];
+    for (const q of questions) {
+      stored.push(await capped.store({ ...ctx, category: 'general', request: ask(q), completion: completion('a'), jobId: q }));
+      bed.clock.advance(1_000);
+    }
+    expect(stored.map((s) => s.stored && s.evicted)).toEqual([0, 0, 0, 1, 1]);
+    const hits = await Promise.all(questions.map(async (q) => (await capped.lookup({ ...ctx, request: ask(q) })).hit));
+    expect(hits).toEqual([false, false, true, true, true]);
+    const namespace = capped.scope({ ...ctx, request: ask(questions[0]!) }).namespace;
+    const raw = bed.connect();
+    expect(await raw.call('VCARD', (await raw.keys(`${bed.keys.prefix}:{cache:${namespace}}:v:*`))[0]!)).toBe(3);
+    expect(await raw.zcard(bed.keys.family('cache', namespace, 'age'))).toBe(3);
+    expect((await capped.stats()).evictions).toBe(2);
+  });
+
+  it('sweeps expired vector elements and index entries in bounded batches', async () => {
+    const raw = bed.connect();
+    for (const q of ['Who painted the Mona Lisa?', 'How tall is Mount Everest?', 'What is photosynthesis?']) await put(q);
+    await put('Who wrote Hamlet?', { category: 'general' });
+    const namespace = cache.scope({ ...ctx, request: ask(QUESTION) }).namespace;
+    const [vectorKey] = await raw.keys(`${bed.keys.prefix}:{cache:${namespace}}:v:*`);
+    expect(await raw.call('VCARD', vectorKey!)).toBe(4);
+
+    bed.clock.advance(HOUR);
+    expect(await cache.sweepExpired(bed.clock.now, 2)).toEqual({ scanned: 2, removed: 2, more: true });
+    expect(await cache.sweepExpired(bed.clock.now, 2)).toEqual({ scanned: 1, removed: 1, more: false });
+    expect(await cache.sweepExpired(bed.clock.now, 2)).toEqual({ scanned: 0, removed: 0, more: false });
+    expect(await raw.call('VCARD', vectorKey!)).toBe(1);
+    expect(await raw.zrange(bed.keys.family('cache', namespace, 'exp'), 0, '-1')).toHaveLength(1);
+    expect(await raw.zcard(bed.keys.family('cache-meta', 'all', 'expiry'))).toBe(1);
+    expect((await cache.lookup({ ...ctx, request: ask('Who wrote Hamlet?') })).hit).toBe(true);
+    expect((await cache.stats()).swept).toBe(3);
+  });
+
+  it('keeps an entry stored again after its first expiry', async () => {
+    await put(QUESTION);
+    bed.clock.advance(HOUR + 1);
+    await put(QUESTION, { jobId: 'job-2' });
+    expect((await cache.sweepExpired()).removed).toBe(0);
+    expect(await cache.lookup({ ...ctx, request: ask(QUESTION) })).toMatchObject({ hit: true, sourceJobId: 'job-2' });
+  });
+
+  it('gives every key it writes a TTL', async () => {
+    await put(QUESTION);
+    await put('Who wrote Hamlet?', { category: 'general', tenant: 'other', shareGroup: 'g1' });
+    await cache.lookup({ ...ctx, request: ask(QUESTION) });
+    const fill = await cache.acquireFill(cache.scope({ ...ctx, request: ask('x') }).exactKey);
+    const raw = bed.connect();
+    const keys = await raw.keys(`${bed.keys.prefix}:*`);
+    expect(keys.length).toBeGreaterThanOrEqual(10);
+    for (const key of keys) expect([key, await raw.pttl(key)]).toEqual([key, expect.any(Number)]);
+    const ttls = await Promise.all(keys.map((k) => raw.pttl(k)));
+    expect(ttls.filter((t) => t <= 0)).toEqual([]);
+    if (fill.leader) await fill.release();
+  });
+});
+
+describe('stampede control', () => {
+  it('lets exactly one of 20 concurrent identical misses, in 20 processes, fill; the rest get its entry', async () => {
+    const processes = Array.from({ length: 20 }, () => bed.cache());
+    const request = ask('Explain how photosynthesis works.');
+    const exactKey = processes[0]!.scope({ ...ctx, request }).exactKey;
+    let upstreamCalls = 0;
+    const answers = await Promise.all(
+      processes.map(async (p, i) => {
+        const fill = await p.acquireFill(exactKey, { ttlMs: 10_000 });
+        if (fill.leader) {
+          upstreamCalls += 1;
+          await new Promise((r) => setTimeout(r, 100));
+          await p.store({ ...ctx, category: 'general', request, completion: completion('Light to sugar.'), jobId: `job-${i}` });
+          await fill.release();
+          return `job-${i}`;
+        }
+        const hit = await fill.wait(5_000);
+        return hit?.sourceJobId;
+      }),
+    );
+    expect(upstreamCalls).toBe(1);
+    const leaderJob = answers.find((a) => a !== undefined);
+    expect(answers).toEqual(Array(20).fill(leaderJob));
+    // Counters are written fire-and-forget on 20 connections: poll until they have landed.
+    await expect.poll(async () => (await processes[0]!.stats()).fills).toEqual({ leaders: 1, waiters: 19, shared: 19 });
+  });
+
+  it('hands leadership on when the leader fails without storing', async () => {
+    const [a, b, c] = [bed.cache(), bed.cache(), bed.cache()];
+    const exactKey = a.scope({ ...ctx, request: ask(QUESTION) }).exactKey;
+    const first = await a.acquireFill(exactKey);
+    expect(first.leader).toBe(true);
+    const waiters = [await b.acquireFill(exactKey), await c.acquireFill(exactKey)];
+    expect(waiters.map((w) => w.leader)).toEqual([false, false]);
+    const waits = waiters.map((w) => (w.leader ? undefined : w.wait(5_000)));
+    await new Promise((r) => setTimeout(r, 50));
+    if (first.leader) await first.release();
+    expect(await Promise.all(waits)).toEqual([undefined, undefined]);
+    const again = await Promise.all([b.acquireFill(exactKey), c.acquireFill(exactKey)]);
+    expect(again.filter((f) => f.leader)).toHaveLength(1);
+  });
+
+  it('frees the key when a leader dies (its lock expires)', async () => {
+    const [a, b] = [bed.cache(), bed.cache()];
+    const exactKey = a.scope({ ...ctx, request: ask(QUESTION) }).exactKey;
+    expect((await a.acquireFill(exactKey, { ttlMs: 150 })).leader).toBe(true);
+    const waiter = await b.acquireFill(exactKey);
+    const started = Date.now();
+    expect(waiter.leader === false && (await waiter.wait(5_000))).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect((await b.acquireFill(exactKey)).leader).toBe(true);
+  });
+
+  it('times a waiter out when the leader takes too long', async () => {
+    const exactKey = cache.scope({ ...ctx, request: ask(QUESTION) }).exactKey;
+    await cache.acquireFill(exactKey);
+    const waiter = await bed.cache().acquireFill(exactKey);
+    const started = Date.now();
+    expect(waiter.leader === false && (await waiter.wait(200))).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+});
+
+describe('purge and stats', () => {
+  it('purges a tenant without touching another', async () => {
+    await put(QUESTION);
+    await put('Who wrote Hamlet?', { request: { model: 'auto', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Who wrote Hamlet?' }] } });
+    await put(QUESTION, { tenant: 'globex' });
+    expect(await cache.purge({ tenant: 'acme' })).toEqual({ namespaces: 2, entries: 2 });
+    expect((await cache.lookup({ ...ctx, request: ask(QUESTION) })).hit).toBe(false);
+    expect((await cache.lookup({ ...ctx, tenant: 'globex', request: ask(QUESTION) })).hit).toBe(true);
+    const raw = bed.connect();
+    expect(await raw.zcard(bed.keys.family('cache-meta', 'all', 'expiry'))).toBe(1);
+    expect((await cache.stats()).purged).toBe(2);
+  });
+
+  it('purges one namespace', async () => {
+    const stored = await put(QUESTION);
+    expect(stored.stored).toBe(true);
+    if (!stored.stored) return;
+    expect(await cache.purge({ namespace: stored.namespace })).toEqual({ namespaces: 1, entries: 1 });
+    expect((await cache.lookup({ ...ctx, request: ask(QUESTION) })).hit).toBe(false);
+    await expect(cache.purge({ namespace: 'not-hex' })).rejects.toMatchObject({ code: 'SLUICE_ERR_CACHE_REQUEST' });
+  });
+
+  it('counts hits, misses, bypasses and stores, shared by every process', async () => {
+    await put(QUESTION);
+    await cache.lookup({ ...ctx, request: ask(QUESTION) });
+    await bed.cache().lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?") });
+    await cache.lookup({ ...ctx, request: ask('Unrelated question about knitting?') });
+    await cache.lookup({ ...ctx, request: ask(QUESTION), cacheMode: 'no-cache' });
+    await expect.poll(async () => (await cache.stats()).lookups).toBe(4);
+    const stats = await cache.stats();
+    expect(stats).toMatchObject({ stores: 1, lookups: 4, hits: { exact: 1, semantic: 1, total: 2 }, misses: { total: 1 }, bypasses: { total: 1, byReason: { 'no-cache': 1 } } });
+    expect(stats.hitRate).toBeCloseTo(2 / 3, 5);
+    bed.clock.advance(24 * HOUR);
+    expect((await cache.stats()).lookups).toBe(0);
+    expect((await cache.stats({ days: 2 })).lookups).toBe(4);
+  });
+});
