@@ -1,5 +1,5 @@
 /**
- * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--json]`.
+ * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--set prompts|holdout] [--json]`.
  *
  * - rules: the rules strategy alone.
  * - knn: the kNN strategy over the shipped exemplars (none of which is in the eval set), and
@@ -9,7 +9,8 @@
  * - llm: the LLM router against an OpenAI-compatible endpoint (`--llm-base-url`,
  *   `--llm-model`, key in the env var named by `--llm-key-env`, default OPENAI_API_KEY); skipped
  *   when none is configured.
- * - all: the composed router, rules → knn → llm, low confidence → large.
+ * - all: each of the above, then the composed routers rules, rules → knn and
+ *   rules → knn → llm (first confident strategy decides; low confidence → large).
  *
  * This file is a command-line entry point, like an app: it is the one place here that reads
  * `process.env` (for the LLM key), and it passes the value down.
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     'llm-model': { type: 'string', default: 'gpt-4o-mini' },
     'llm-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
     threshold: { type: 'string', default: '0.7' },
+    set: { type: 'string', default: 'prompts' },
   },
 });
 const which = values.strategy!;
@@ -41,7 +43,11 @@ if (!['rules', 'knn', 'llm', 'all'].includes(which)) {
   process.exit(2);
 }
 const threshold = Number(values.threshold);
-const items = loadEvalSet();
+if (values.set !== 'prompts' && values.set !== 'holdout') {
+  console.error(`Expected --set to be prompts or holdout, got \`${values.set}\``);
+  process.exit(2);
+}
+const items = loadEvalSet(values.set);
 const reports: EvalReport[] = [];
 const notes: string[] = [];
 const embed = createHashingEmbedder(256);
@@ -123,10 +129,16 @@ if (which === 'llm' || which === 'all') {
   }
 }
 
-if (which === 'all') {
-  const strategies = [rules, knn, llm].filter((s): s is RoutingStrategy => s !== undefined);
+async function runRouter(strategies: RoutingStrategy[]): Promise<void> {
   const router = createRouter({ strategies, threshold, lowConfidence: 'large' });
-  reports.push(scoreDecisions(`router ${strategies.map((s) => s.name).join('→')} (threshold ${threshold}, low confidence → large)`, items, await Promise.all(items.map((item) => router.decide({ request: { model: 'auto', messages: evalMessages(item) } })))));
+  const decisions: RouteDecision[] = [];
+  for (const item of items) decisions.push(await router.decide({ request: { model: 'auto', messages: evalMessages(item) } }));
+  reports.push(scoreDecisions(`router ${strategies.map((s) => s.name).join('→')} (threshold ${threshold}, low confidence → large)`, items, decisions));
+}
+if (which === 'rules' || which === 'all') await runRouter([rules]);
+if (which === 'all') {
+  if (knn) await runRouter([rules, knn]);
+  if (llm) await runRouter([rules, knn, llm].filter((s): s is RoutingStrategy => s !== undefined));
 }
 
 if (values.json) console.log(JSON.stringify({ reports, notes }, null, 2));

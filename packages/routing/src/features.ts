@@ -24,6 +24,39 @@ export interface PromptFeatures {
   listItems: number;
   /** Question marks in the latest message. */
   questions: number;
+  /**
+   * The instruction part of the latest message: quoted spans and fenced code removed, and of a
+   * multi-paragraph message only the first and last paragraphs (not the last either when the
+   * first ends with a colon and the last is long: that is the material). Intent markers ("today",
+   * "summarize") are read here, so the text being worked on (an email that says "yesterday")
+   * does not change what is being asked.
+   */
+  ask: string;
+  /** Tokens in {@link PromptFeatures.ask}. */
+  askTokens: number;
+  /** Numbers in the instruction (quantities of a word problem). */
+  numbers: number;
+  /** Distinct deliverable verbs in the instruction ("explain … and propose …" is two). */
+  deliverables: string[];
+  /** Text of up to three earlier user turns (context for the category). */
+  earlierUserText: string;
+}
+
+// Verbs that each ask for a separate piece of work. Two or more in one request is a spec,
+// not a question.
+const DELIVERABLE = /\b(explain|describe|compare|evaluate|assess|analy[sz]e|find|show|prove|derive|design|implement|propose|recommend|justify|estimate|diagnose|review|plan|identify|discuss|argue|calculate|compute|determine|outline|refactor|optimi[sz]e|summari[sz]e|list|rewrite|sequence|state|rank|test|weigh|critique|walk through)\b/gi;
+
+/** The instruction part of a message (see {@link PromptFeatures.ask}). */
+export function instructionText(text: string): string {
+  let ask = text.replace(/(```|~~~)[\s\S]*?(\1|$)/g, ' ').replace(/"[^"\n]{1,2000}"|“[^”]{1,2000}”/g, '""');
+  const paragraphs = ask.split(/\n\s*\n/).filter((p) => p.trim());
+  if (paragraphs.length < 2) return ask;
+  // "Summarize this:" followed by the material: the material is not the instruction. A short
+  // closing paragraph ("Why does it crash?") usually is.
+  const first = paragraphs[0]!;
+  const last = paragraphs[paragraphs.length - 1]!;
+  const keepLast = last.length < 400 || !/:\s*$/.test(first);
+  return keepLast ? `${first}\n\n${last}` : first;
 }
 
 /** Text of the message the rules read: the last user message, else the last message. */
@@ -59,9 +92,27 @@ export function extractFeatures(request: Pick<ChatRequest, 'messages' | 'model'>
     if (CODE_LINE.test(line)) codeLikeLines++;
     if (/^\s*(\d+[.)]|[-*•]|[a-z][.)])\s+\S/.test(line)) listItems++;
   }
+  const ask = instructionText(text);
+  const earlier: string[] = [];
+  let seenLatest = false;
+  for (let i = request.messages.length - 1; i >= 0 && earlier.length < 3; i--) {
+    const m = request.messages[i]!;
+    if (m.role !== 'user') continue;
+    if (!seenLatest) {
+      seenLatest = true;
+      continue;
+    }
+    earlier.push(messageText(m.content));
+  }
+  const textTokens = countTokens(text, model);
   return {
     text,
-    textTokens: countTokens(text, model),
+    ask,
+    askTokens: ask === text ? textTokens : countTokens(ask, model),
+    numbers: (ask.match(/(?<![\w.])\d+(?:[.,]\d+)*(?![\w])|\d+(?=%|k\b)/g) ?? []).length,
+    deliverables: [...new Set((ask.match(DELIVERABLE) ?? []).map((v) => v.toLowerCase()))],
+    earlierUserText: earlier.join('\n'),
+    textTokens,
     totalTokens: countChatTokens(request.messages, model),
     userTurns: request.messages.filter((m) => m.role === 'user').length,
     fencedCodeLines,

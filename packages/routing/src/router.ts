@@ -1,6 +1,7 @@
 import type { RouteDecision, TierName } from '@sluice/queues';
 import { InvalidRoutingOptionsError } from './errors.ts';
-import { detectCategory, type RoutingInput, type RoutingStrategy } from './rules.ts';
+import { latestUserText } from './features.ts';
+import { detectCategory, isTimeSensitive, type RoutingInput, type RoutingStrategy } from './rules.ts';
 
 /** What to do when no strategy is confident enough. */
 export type LowConfidencePolicy = 'large' | 'cascade';
@@ -61,59 +62,70 @@ export function createRouter(options: CreateRouterOptions): Router {
     throw new InvalidRoutingOptionsError(`Expected \`lowConfidence\` to be \`large\` or \`cascade\`, got \`${String(lowConfidence)}\``);
   }
 
+  // Whatever strategy decided, a question about today, prices, weather or news is
+  // time-sensitive: its answer must never be cached as if it were a stable fact.
+  const freshness = (decision: RouterDecision, input: RoutingInput): RouterDecision =>
+    decision.category !== 'time_sensitive' && isTimeSensitive(latestUserText(input.request))
+      ? { ...decision, category: 'time_sensitive', reasons: [...decision.reasons, `category ${decision.category} → time_sensitive (freshness markers)`] }
+      : decision;
+
   return {
     strategies: strategies.map((s) => s.name),
     async decide(input, decideOptions = {}) {
-      if (decideOptions.pinnedTier) {
-        return {
-          tier: decideOptions.pinnedTier,
-          category: detectCategory(input.request),
-          confidence: 1,
-          reasons: [`pinned to tier ${decideOptions.pinnedTier} by the request`],
-          strategy: 'pinned',
-          cascade: false,
-        };
-      }
-      const consulted: RouteDecision[] = [];
-      const notes: string[] = [];
-      for (const strategy of strategies) {
-        let decision: RouteDecision;
-        try {
-          decision = normalize(await strategy.decide(input));
-        } catch (error) {
-          onStrategyError?.(error, strategy.name);
-          notes.push(`${strategy.name} failed: ${error instanceof Error ? error.message : String(error)}`);
-          continue;
-        }
-        if (decision.confidence >= threshold) {
-          return { ...decision, reasons: [...notes, ...decision.reasons], cascade: false };
-        }
-        consulted.push(decision);
-        notes.push(`${decision.strategy}: ${decision.tier} at confidence ${decision.confidence.toFixed(2)} < ${threshold}`);
-      }
-      if (!consulted.length) {
-        return { tier: 'large', category: detectCategory(input.request), confidence: 0, reasons: [...notes, 'no strategy decided → large (quality first)'], strategy: 'fallback', cascade: false };
-      }
-      // Nobody was sure: take the most confident lean for the category and the reasons,
-      // and apply the policy to the tier.
-      const best = consulted.reduce((a, b) => (b.confidence > a.confidence ? b : a));
-      const leansLarge = consulted.some((d) => d.tier === 'large');
-      const cascade = lowConfidence === 'cascade' && !leansLarge;
-      const policy = cascade
-        ? 'low confidence → cascade (small first, escalate to large on the quality gate)'
-        : leansLarge
-          ? 'low confidence, a strategy leans large → large'
-          : 'low confidence → large (quality first)';
-      return {
-        tier: cascade ? 'small' : 'large',
-        category: best.category,
-        confidence: best.confidence,
-        reasons: [...notes, ...best.reasons, policy],
-        strategy: consulted.map((d) => d.strategy).join('+'),
-        cascade,
-      };
+      return freshness(await decideUnchecked(input, decideOptions), input);
     },
   };
+
+  async function decideUnchecked(input: RoutingInput, decideOptions: DecideOptions): Promise<RouterDecision> {
+    if (decideOptions.pinnedTier) {
+      return {
+        tier: decideOptions.pinnedTier,
+        category: detectCategory(input.request),
+        confidence: 1,
+        reasons: [`pinned to tier ${decideOptions.pinnedTier} by the request`],
+        strategy: 'pinned',
+        cascade: false,
+      };
+    }
+    const consulted: RouteDecision[] = [];
+    const notes: string[] = [];
+    for (const strategy of strategies) {
+      let decision: RouteDecision;
+      try {
+        decision = normalize(await strategy.decide(input));
+      } catch (error) {
+        onStrategyError?.(error, strategy.name);
+        notes.push(`${strategy.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
+      if (decision.confidence >= threshold) {
+        return { ...decision, reasons: [...notes, ...decision.reasons], cascade: false };
+      }
+      consulted.push(decision);
+      notes.push(`${decision.strategy}: ${decision.tier} at confidence ${decision.confidence.toFixed(2)} < ${threshold}`);
+    }
+    if (!consulted.length) {
+      return { tier: 'large', category: detectCategory(input.request), confidence: 0, reasons: [...notes, 'no strategy decided → large (quality first)'], strategy: 'fallback', cascade: false };
+    }
+    // Nobody was sure: take the most confident lean for the category and the reasons,
+    // and apply the policy to the tier.
+    const best = consulted.reduce((a, b) => (b.confidence > a.confidence ? b : a));
+    const leansLarge = consulted.some((d) => d.tier === 'large');
+    const cascade = lowConfidence === 'cascade' && !leansLarge;
+    const policy = cascade
+      ? 'low confidence → cascade (small first, escalate to large on the quality gate)'
+      : leansLarge
+        ? 'low confidence, a strategy leans large → large'
+        : 'low confidence → large (quality first)';
+    return {
+      tier: cascade ? 'small' : 'large',
+      category: best.category,
+      confidence: best.confidence,
+      reasons: [...notes, ...best.reasons, policy],
+      strategy: consulted.map((d) => d.strategy).join('+'),
+      cascade,
+    };
+  }
 }
 
 /** Strategies answer small or large; clamp confidence and map a stray `router` tier to small. */

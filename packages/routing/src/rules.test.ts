@@ -97,6 +97,12 @@ describe('createRouter', () => {
     expect(d).toMatchObject({ tier: 'large', category: 'creative', strategy: 'pinned', confidence: 1 });
   });
 
+  it('keeps freshness: a time-sensitive question stays time_sensitive whoever decided', async () => {
+    const d = await createRouter({ strategies: [fixed('knn', { confidence: 0.9, category: 'factual' })] }).decide(ask("What's the weather in Lyon today?"));
+    expect(d.category).toBe('time_sensitive');
+    expect(d.reasons.at(-1)).toMatch(/factual → time_sensitive/);
+  });
+
   it('validates its options', () => {
     expect(() => createRouter({ strategies: [] })).toThrow(/strategies/);
     expect(() => createRouter({ strategies: [rulesStrategy()], threshold: 2 })).toThrow(/threshold/);
