@@ -14,8 +14,8 @@ export interface BenchProcess {
 }
 
 /** Spawn an app entry with tsx, logs to stderr only on failure. */
-export function spawnEntry(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv): BenchProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+export function spawnEntry(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): BenchProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
   const exited = new Promise<void>((res) => child.once('exit', (code) => {
@@ -53,6 +53,8 @@ export interface BenchStackOptions {
   env?: NodeJS.ProcessEnv;
   /** Use this Redis instead of starting one. */
   redisUrl?: string;
+  /** Extra node flags for the Sluice processes (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 /** Redis, simulator, API, classifier and executors as separate processes, as in production. */
@@ -83,10 +85,10 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const processes: BenchProcess[] = [];
   processes.push(spawnEntry('sim', 'apps/sim/src/main.ts', ['--port', String(simPort), '--log-level', 'warn', ...options.simArgs], env));
   await waitHttp(`http://127.0.0.1:${simPort}/health`, 30_000);
-  processes.push(spawnEntry('api', 'apps/api/src/index.ts', [], env));
-  processes.push(spawnEntry('classifier', 'apps/classifier/src/index.ts', [], env));
+  processes.push(spawnEntry('api', 'apps/api/src/index.ts', [], env, options.nodeArgs));
+  processes.push(spawnEntry('classifier', 'apps/classifier/src/index.ts', [], env, options.nodeArgs));
   const addExecutor = async () => {
-    const p = spawnEntry(`executor-${processes.length}`, 'apps/executor/src/index.ts', [], env);
+    const p = spawnEntry(`executor-${processes.length}`, 'apps/executor/src/index.ts', [], env, options.nodeArgs);
     processes.push(p);
     return p;
   };

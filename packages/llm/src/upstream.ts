@@ -95,11 +95,17 @@ export class UpstreamClient {
     return c;
   }
 
-  /** One streamed chat completion on a deployment; resolves with the assembled completion. */
+  /**
+   * One chat completion on a deployment. With `onChunk` the call streams upstream and relays
+   * chunks; without it a plain JSON call is made, which costs the upstream and this process
+   * far less per request (measured: streaming every call capped one executor near 70 req/s
+   * on the 2-core bench machine, most of it SSE parsing on both ends).
+   */
   async complete(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions): Promise<UpstreamCompletion> {
     const body: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(request)) if (!LOCAL_FIELDS.has(k) && v !== undefined) body[k] = v;
     body.model = deployment.model;
+    if (!options.onChunk) return this.#completeOnce(deployment, body, options);
     body.stream = true;
     body.stream_options = { include_usage: true };
     let headers: Record<string, string> = {};
@@ -156,6 +162,31 @@ export class UpstreamClient {
       },
       headers,
     };
+  }
+
+  async #completeOnce(deployment: ResolvedDeployment, body: Record<string, unknown>, options: CallOptions): Promise<UpstreamCompletion> {
+    let headers: Record<string, string> = {};
+    try {
+      const { data, response } = await this.#client(deployment)
+        .chat.completions.create(body as never, { signal: options.signal, timeout: deployment.timeoutMs })
+        .withResponse();
+      headers = headersOf(response.headers as Headers);
+      const raw = data as unknown as UpstreamCompletion['completion'];
+      const usage = raw.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+      return {
+        completion: {
+          id: options.completionId,
+          object: 'chat.completion',
+          created: raw.created,
+          model: deployment.model,
+          choices: raw.choices.map((c) => ({ index: c.index, message: { ...c.message, refusal: null }, finish_reason: c.finish_reason, logprobs: null })),
+          usage: { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+        },
+        headers,
+      };
+    } catch (error) {
+      throw toUpstreamError(error, deployment.id, headers);
+    }
   }
 }
 
