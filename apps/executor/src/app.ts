@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
-import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
+import type { SluiceConfig } from '@sluice/config';
+import { createUpstreamCaller, type UpstreamCaller } from './upstream-call.ts';
 import { JobStore, TERMINAL, type JobErrorBody } from '@sluice/jobs';
 import { costUsd, isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
 import { createWorker, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
@@ -18,6 +19,8 @@ export interface ExecutorOptions {
   logger: Logger;
   /** Tiers this process serves. @defaultValue every tier */
   tiers?: readonly TierName[];
+  /** Makes each attempt's upstream call. @defaultValue first deployment of the tier, no global limits */
+  callUpstream?: UpstreamCaller;
   /** How long shutdown waits for in-flight jobs before handing them back (ms). @defaultValue `config.executor.drainTimeoutMs` */
   drainTimeoutMs?: number;
 }
@@ -49,11 +52,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const upstream = new UpstreamClient();
   const inFlight = new Map<string, AbortController>();
 
-  const deploymentsFor = (tier: TierName, pinnedModel?: string): ResolvedDeployment[] => {
-    const all = config.deployments.filter((d) => d.tier === tier);
-    const pinned = pinnedModel ? all.filter((d) => d.model === pinnedModel) : all;
-    return pinned.length ? pinned : all;
-  };
+  const callUpstream = options.callUpstream ?? createUpstreamCaller({ config, upstream: new UpstreamClient() });
+  const workerByQueue = new Map<string, Worker<CompletionJobData, CompletionJobResult>>();
 
   const process = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
     const data = job.data;
@@ -65,31 +65,33 @@ export function createExecutor(options: ExecutorOptions): Executor {
       return record?.result ?? (undefined as never);
     }
     const tier = data.route?.tier ?? data.pinnedTier ?? 'large';
-    const deployment = deploymentsFor(tier, data.pinnedModel)[0]!;
+    const cacheOutcome = data.cacheMode === 'default' ? 'miss' : 'bypass';
     const controller = new AbortController();
     inFlight.set(data.id, controller);
     try {
-      const live = await store.append(
-        data.id,
-        { type: 'attempt', attempt, tier, model: deployment.model, deploymentId: deployment.id, cache: data.cacheMode === 'default' ? 'miss' : 'bypass' },
-        'running',
-      );
-      if (!live) return (await store.get(data.id))?.result ?? (undefined as never);
       const pending: Promise<unknown>[] = [];
-      const { completion } = await upstream.complete(deployment, data.request, {
+      const outcome = await callUpstream({
+        job,
+        worker: workerByQueue.get(job.queueName)!,
+        token,
+        attempt,
+        tier,
         signal: controller.signal,
-        completionId: `chatcmpl-${data.id}`,
+        begin: (deployment) =>
+          store.append(data.id, { type: 'attempt', attempt, tier, model: deployment.model, deploymentId: deployment.id, cache: cacheOutcome }, 'running'),
         // Chunks are appended without awaiting each: one connection keeps them in order, and
         // the upstream stream is not slowed by a Redis round trip per chunk.
         onChunk: data.stream ? (chunk) => void pending.push(store.append(data.id, { type: 'chunk', attempt, chunk })) : undefined,
       });
       await Promise.all(pending);
+      if (!outcome) return (await store.get(data.id))?.result ?? (undefined as never);
+      const { completion, deployment } = outcome;
       const result: CompletionJobResult = {
         completion,
         tier,
         model: deployment.model,
         deploymentId: deployment.id,
-        cache: data.cacheMode === 'default' ? 'miss' : 'bypass',
+        cache: cacheOutcome,
         costUsd: costUsd(deployment, completion.usage),
         attempt,
       };
@@ -98,6 +100,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     } catch (error) {
       const reason = controller.signal.reason as AbortReason | undefined;
       if (reason === 'cancelled') return undefined as never;
+      // The caller parked the job (rate-limit wait, delayed retry): it keeps its place and attempt.
+      if (error instanceof DelayedError || (error as Error)?.name === 'RateLimitError') throw error;
       if (reason === 'shutdown' && token) {
         // Hand the job back without spending an attempt: another executor picks it up now.
         await job.moveToDelayed(Date.now(), token);
@@ -126,6 +130,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }),
   );
   for (const w of workers) {
+    workerByQueue.set(w.name, w);
     w.on('error', (error) => logger.error({ err: error }, 'executor worker error'));
     // A job that stalled too often (its workers kept dying) fails here, not in a processor:
     // record the reason so the client sees it instead of waiting forever.

@@ -1,0 +1,63 @@
+import type { Job, Worker } from 'bullmq';
+import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
+import type { UpstreamClient, UpstreamCompletion } from '@sluice/llm';
+import type { CompletionJobData, CompletionJobResult, TierName } from '@sluice/queues';
+
+/** Everything one attempt's upstream call needs. */
+export interface AttemptContext {
+  job: Job<CompletionJobData, CompletionJobResult>;
+  /** The worker running the job (for `rateLimit`). */
+  worker: Worker<CompletionJobData, CompletionJobResult>;
+  /** BullMQ lock token of this attempt. */
+  token: string | undefined;
+  /** 1-based attempt number. */
+  attempt: number;
+  tier: TierName;
+  /** Aborted on cancellation or shutdown. */
+  signal: AbortSignal;
+  /**
+   * Announce the deployment this attempt uses, before any chunk is relayed (the client's
+   * headers carry it). Resolves false when the job already finished: stop, spend nothing.
+   */
+  begin(deployment: ResolvedDeployment): Promise<boolean>;
+  /** Relay a streamed chunk (only set for streaming jobs). */
+  onChunk?: (chunk: Record<string, unknown>) => void;
+}
+
+/** The outcome of a successful upstream call. */
+export interface UpstreamOutcome extends UpstreamCompletion {
+  deployment: ResolvedDeployment;
+}
+
+/** Makes the upstream call of one attempt, or throws (UpstreamError, rate-limit wait, abort). */
+export type UpstreamCaller = (ctx: AttemptContext) => Promise<UpstreamOutcome | undefined>;
+
+/** The deployments that may serve a job: the tier's, narrowed to a pinned model when one is set. */
+export function deploymentsFor(config: SluiceConfig, tier: TierName, pinnedModel?: string): ResolvedDeployment[] {
+  const all = config.deployments.filter((d) => d.tier === tier);
+  const pinned = pinnedModel ? all.filter((d) => d.model === pinnedModel) : all;
+  return pinned.length ? pinned : all;
+}
+
+/** Options for {@link createUpstreamCaller}. */
+export interface UpstreamCallerOptions {
+  config: SluiceConfig;
+  upstream: UpstreamClient;
+}
+
+/**
+ * The plain caller: the first deployment of the tier, no global limits. The limits-aware
+ * caller (global semaphore, failover, shared circuit) replaces it when configured.
+ */
+export function createUpstreamCaller(options: UpstreamCallerOptions): UpstreamCaller {
+  return async (ctx) => {
+    const deployment = deploymentsFor(options.config, ctx.tier, ctx.job.data.pinnedModel)[0]!;
+    if (!(await ctx.begin(deployment))) return undefined;
+    const result = await options.upstream.complete(deployment, ctx.job.data.request, {
+      signal: ctx.signal,
+      completionId: `chatcmpl-${ctx.job.data.id}`,
+      onChunk: ctx.onChunk,
+    });
+    return { ...result, deployment };
+  };
+}
