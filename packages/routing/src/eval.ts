@@ -1,5 +1,5 @@
 /**
- * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--set prompts|holdout] [--json]`.
+ * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--set prompts|holdout] [--embedder local|cache] [--json]`.
  *
  * - rules: the rules strategy alone.
  * - knn: the kNN strategy over the shipped exemplars (none of which is in the eval set), and
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     'llm-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
     threshold: { type: 'string', default: '0.7' },
     set: { type: 'string', default: 'prompts' },
+    embedder: { type: 'string', default: 'local' },
   },
 });
 const which = values.strategy!;
@@ -50,7 +51,19 @@ if (values.set !== 'prompts' && values.set !== 'holdout') {
 const items = loadEvalSet(values.set);
 const reports: EvalReport[] = [];
 const notes: string[] = [];
-const embed = createHashingEmbedder(256);
+// `local`: this package's test embedder; `cache`: the cache's offline HashingEmbedder, which
+// the classifier hands to knn in production (resolved from the workspace at run time).
+let embed = createHashingEmbedder(256);
+let embedderId = 'routing-hashing-256';
+if (values.embedder === 'cache') {
+  const { HashingEmbedder } = (await import('@sluice/cache' as string)) as { HashingEmbedder: new (o: { dimensions: number }) => { id: string; embed(t: string[]): Promise<Float32Array[]> } };
+  const embedder = new HashingEmbedder({ dimensions: 256 });
+  embed = (texts) => embedder.embed([...texts]);
+  embedderId = embedder.id;
+} else if (values.embedder !== 'local') {
+  console.error(`Expected --embedder to be local or cache, got \`${values.embedder}\``);
+  process.exit(2);
+}
 
 async function run(name: string, strategy: RoutingStrategy, subset: readonly EvalItem[] = items): Promise<RouteDecision[]> {
   const decisions: RouteDecision[] = [];
@@ -101,8 +114,8 @@ if (which === 'rules' || which === 'all') reports.push(scoreDecisions('rules', i
 let knn: RoutingStrategy | undefined;
 if (which === 'knn' || which === 'all') {
   const client = await getRedis();
-  knn = knnStrategy({ redis: client, keys, embed, embedderId: 'hashing-256', namespace: 'shipped' });
-  reports.push(scoreDecisions('knn (shipped exemplars, eval set held out)', items, await run('knn', knn)));
+  knn = knnStrategy({ redis: client, keys, embed, embedderId, namespace: 'shipped' });
+  reports.push(scoreDecisions(`knn (${embedderId}, shipped exemplars, eval set held out)`, items, await run('knn', knn)));
   // 5-fold: the eval set's own labels as exemplars, each fold decided without itself.
   const folds = 5;
   const decisions: RouteDecision[] = new Array(items.length);
@@ -110,12 +123,12 @@ if (which === 'knn' || which === 'all') {
     const train: Exemplar[] = items
       .filter((_, i) => i % folds !== f)
       .map((item) => ({ text: item.prompt ?? String(evalMessages(item).at(-1)?.content ?? ''), tier: item.tier, category: item.category }));
-    const foldKnn = knnStrategy({ redis: client, keys, embed, embedderId: 'hashing-256', namespace: `fold-${f}`, exemplars: [...DEFAULT_EXEMPLARS, ...train] });
+    const foldKnn = knnStrategy({ redis: client, keys, embed, embedderId, namespace: `fold-${f}`, exemplars: [...DEFAULT_EXEMPLARS, ...train] });
     const testIdx = items.map((_, i) => i).filter((i) => i % folds === f);
     const out = await run('knn-fold', foldKnn, testIdx.map((i) => items[i]!));
     testIdx.forEach((i, j) => (decisions[i] = out[j]!));
   }
-  reports.push(scoreDecisions('knn 5-fold (shipped + other folds)', items, decisions));
+  reports.push(scoreDecisions(`knn 5-fold (${embedderId}, shipped + other folds)`, items, decisions));
 }
 
 let llm: RoutingStrategy | undefined;
