@@ -74,12 +74,12 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   const config = loadConfig({ env, overrides });
   const logger = silent();
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  const conn = (role: 'worker' | 'request') => {
-    const r = createRedis({ url: config.redis.url, role });
+  const conn = (role: 'worker' | 'request', pipelining = false) => {
+    const r = createRedis({ url: config.redis.url, role, pipelining });
     cleanups.push(() => r.disconnect());
     return r;
   };
-  const redis = conn('request');
+  const redis = conn('request', true);
   const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
   const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker'), tenants });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
@@ -87,14 +87,14 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const executors: Executor[] = [];
   const startExecutor = async () => {
-    const e = createExecutor({ config, logger, connection: conn('worker'), workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000 });
+    const e = createExecutor({ config, logger, connection: conn('worker', true), workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000 });
     await e.start();
     executors.push(e);
     return e;
   };
   let classifier: Classifier | undefined;
   if (options.classifier !== false) {
-    classifier = createClassifier({ config, logger, connection: conn('worker'), workerConnection: conn('worker') });
+    classifier = createClassifier({ config, logger, connection: conn('worker', true), workerConnection: conn('worker') });
     await classifier.start();
   }
   const executor = options.executor === false ? undefined : await startExecutor();

@@ -6,7 +6,7 @@ import { buildApi } from './app.ts';
 await runProcess({
   name: 'sluice-api',
   async main({ config, logger, onShutdown }) {
-    const connection = createRedis({ url: config.redis.url, role: 'request', name: 'sluice-api' });
+    const connection = createRedis({ url: config.redis.url, role: 'request', name: 'sluice-api', pipelining: true });
     const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-api-sub' });
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void subscriber.disconnect());

@@ -42,9 +42,8 @@ export function createClassifierProcessor(deps: { store: JobStore; router: Route
     }
     const decision = await deps.router.decide({ request: data.request, embedding }, { pinnedTier: data.pinnedTier });
     const { cascade: _cascade, ...route } = decision;
-    const appended = await deps.store.append(data.id, { type: 'routed', route }, 'routed');
+    const appended = await deps.store.append(data.id, { type: 'routed', route }, 'routed', { tier: route.tier, category: route.category });
     if (!appended) return;
-    await deps.store.annotate(data.id, { tier: route.tier, category: route.category });
     const next: CompletionJobData = { ...data, route, embedding: embedding ? Array.from(embedding) : undefined };
     // Same job id in the tier queue: if this routing job is retried after the add succeeded,
     // BullMQ ignores the duplicate add, so a job is never executed twice.

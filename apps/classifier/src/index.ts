@@ -5,7 +5,7 @@ import { createClassifier } from './app.ts';
 await runProcess({
   name: 'sluice-classifier',
   async main({ config, logger, onShutdown }) {
-    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier' });
+    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier', pipelining: true });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier-worker' });
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void workerConnection.disconnect());

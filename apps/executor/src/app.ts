@@ -1,10 +1,12 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { SluiceConfig } from '@sluice/config';
-import { createUpstreamCaller, type UpstreamCaller } from './upstream-call.ts';
-import { JobStore, TERMINAL, type JobErrorBody } from '@sluice/jobs';
+import { type UpstreamCaller } from './upstream-call.ts';
+import { createLimitedCaller } from './limited-call.ts';
+import { JobStore, type JobErrorBody } from '@sluice/jobs';
 import { costUsd, isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
 import { createWorker, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
+import { createLimits, isLimitsError } from '@sluice/limits';
 import type { Logger } from '@sluice/telemetry';
 
 /** Options for {@link createExecutor}. */
@@ -19,7 +21,7 @@ export interface ExecutorOptions {
   logger: Logger;
   /** Tiers this process serves. @defaultValue every tier */
   tiers?: readonly TierName[];
-  /** Makes each attempt's upstream call. @defaultValue first deployment of the tier, no global limits */
+  /** Makes each attempt's upstream call. @defaultValue the limits-aware caller (global permits, failover, circuits) */
   callUpstream?: UpstreamCaller;
   /** How long shutdown waits for in-flight jobs before handing them back (ms). @defaultValue `config.executor.drainTimeoutMs` */
   drainTimeoutMs?: number;
@@ -37,6 +39,10 @@ export interface Executor {
 type AbortReason = 'cancelled' | 'shutdown';
 
 function errorBody(error: unknown): JobErrorBody {
+  if (isLimitsError(error)) {
+    // Only a job that waited past `limits.permitWaitMs` for a permit fails with one of these.
+    return { message: `The job waited too long for an upstream permit: ${error.message}`, type: 'rate_limit_error', code: error.code.toLowerCase(), status: error.status };
+  }
   if (isUpstreamError(error)) {
     const status = error.kind === 'bad_request' ? 400 : error.kind === 'rate_limited' ? 429 : 502;
     return { message: error.message, type: error.kind === 'bad_request' ? 'invalid_request_error' : 'upstream_error', code: `upstream_${error.kind}`, status };
@@ -52,18 +58,20 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const upstream = new UpstreamClient();
   const inFlight = new Map<string, AbortController>();
 
-  const callUpstream = options.callUpstream ?? createUpstreamCaller({ config, upstream: new UpstreamClient() });
+  const callUpstream =
+    options.callUpstream ??
+    createLimitedCaller({ config, upstream, logger, limiter: createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } }) });
   const workerByQueue = new Map<string, Worker<CompletionJobData, CompletionJobResult>>();
 
   const process = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
     const data = job.data;
     const attempt = job.attemptsMade + 1;
-    const status = await store.status(data.id);
-    if (!status || TERMINAL.has(status)) {
-      // Finished elsewhere (cancelled, or a previous attempt whose worker died after finishing).
-      const record = await store.get(data.id);
-      return record?.result ?? (undefined as never);
-    }
+    // The event log numbers runs, not attempts: a job taken over after its worker died, or
+    // handed back at shutdown, runs again with the same attemptsMade, and the API must tell
+    // the two runs' chunks apart. attemptsStarted counts every start, so it only grows.
+    const run = Math.max(job.attemptsStarted, attempt);
+    // No separate status check: `begin` appends the attempt event only while the job is not
+    // finished (one atomic script), which is the check, one round trip cheaper.
     const tier = data.route?.tier ?? data.pinnedTier ?? 'large';
     const cacheOutcome = data.cacheMode === 'default' ? 'miss' : 'bypass';
     const controller = new AbortController();
@@ -78,10 +86,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
         tier,
         signal: controller.signal,
         begin: (deployment) =>
-          store.append(data.id, { type: 'attempt', attempt, tier, model: deployment.model, deploymentId: deployment.id, cache: cacheOutcome }, 'running'),
+          store.append(data.id, { type: 'attempt', attempt: run, tier, model: deployment.model, deploymentId: deployment.id, cache: cacheOutcome }, 'running'),
         // Chunks are appended without awaiting each: one connection keeps them in order, and
         // the upstream stream is not slowed by a Redis round trip per chunk.
-        onChunk: data.stream ? (chunk) => void pending.push(store.append(data.id, { type: 'chunk', attempt, chunk })) : undefined,
+        onChunk: data.stream ? (chunk) => void pending.push(store.append(data.id, { type: 'chunk', attempt: run, chunk })) : undefined,
       });
       await Promise.all(pending);
       if (!outcome) return (await store.get(data.id))?.result ?? (undefined as never);
@@ -127,6 +135,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
       keys,
       concurrency: config.executor.concurrency,
       lockDurationMs: config.queues.lockDurationMs,
+      // `worker.rateLimit` (a job with no permit) pauses the tier queue for every worker only
+      // when a limiter is configured; this one never limits by itself.
+      workerOptions: { limiter: { max: 1e12, duration: 1_000 } },
     }),
   );
   for (const w of workers) {

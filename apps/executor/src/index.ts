@@ -5,7 +5,7 @@ import { createExecutor } from './app.ts';
 await runProcess({
   name: 'sluice-executor',
   async main({ config, logger, onShutdown }) {
-    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor' });
+    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor', pipelining: true });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-worker' });
     const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-sub' });
     onShutdown(() => void connection.disconnect());

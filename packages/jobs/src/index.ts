@@ -72,7 +72,7 @@ const APPEND = lua('append-event');
 
 type JobCommands = Redis & {
   sluiceJobFinish(jobKey: string, eventsKey: string, channel: string, status: string, field: string, payload: string, event: string, ttl: number, now: number): Promise<number>;
-  sluiceJobAppend(jobKey: string, eventsKey: string, channel: string, event: string, ttl: number, status: string): Promise<string | null>;
+  sluiceJobAppend(jobKey: string, eventsKey: string, channel: string, event: string, ttl: number, status: string, ...fields: string[]): Promise<string | null>;
 };
 
 function define(redis: Redis): JobCommands {
@@ -144,11 +144,13 @@ export class JobStore {
   }
 
   /**
-   * Append an event (and optionally move to a non-terminal status). Returns false when the job
+   * Append an event (and optionally move to a non-terminal status, setting `fields` on the job
+   * record in the same atomic step). Returns false when the job
    * is already finished, which tells a worker to stop: its answer is no longer wanted.
    */
-  async append(id: string, event: JobEvent, status?: Exclude<JobStatus, 'completed' | 'failed' | 'cancelled'>): Promise<boolean> {
-    const res = await this.#redis.sluiceJobAppend(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), JSON.stringify(event), this.#ttl, status ?? '');
+  async append(id: string, event: JobEvent, status?: Exclude<JobStatus, 'completed' | 'failed' | 'cancelled'>, fields: Record<string, string> = {}): Promise<boolean> {
+    const pairs = Object.entries(fields).flat();
+    const res = await this.#redis.sluiceJobAppend(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), JSON.stringify(event), this.#ttl, status ?? '', ...pairs);
     return res !== null;
   }
 

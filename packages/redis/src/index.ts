@@ -15,6 +15,8 @@ export interface CreateRedisOptions {
   role: ConnectionRole;
   /** Connection name shown by `CLIENT LIST` (process kind). */
   name?: string;
+  /** Batch commands issued in the same tick into one write. Only for non-blocking use. @defaultValue false */
+  pipelining?: boolean;
 }
 
 /**
@@ -33,6 +35,10 @@ export function createRedis(options: CreateRedisOptions): Redis {
     options.role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
       : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, commandTimeout: 5_000 };
+  // Auto-pipelining batches the commands issued in one tick into one socket write; profiling
+  // the executor at 40 req/s showed a third of its CPU in per-command socket writes without it.
+  // Never on connections that issue blocking commands (BullMQ workers, subscribers).
+  if (options.pipelining) role.enableAutoPipelining = true;
   return new Redis(options.url, { ...common, ...role });
 }
 

@@ -1,0 +1,162 @@
+import { Worker } from 'bullmq';
+import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
+import { isUpstreamError, type UpstreamClient, type UpstreamCompletion, type UpstreamError } from '@sluice/llm';
+import { RateLimitedError, type Lease, type LimitsError, type Limiter, type ThroughputMeter } from '@sluice/limits';
+import type { Logger } from '@sluice/telemetry';
+import { deploymentsFor, type AttemptContext, type UpstreamCaller } from './upstream-call.ts';
+
+/** Name of the shared throughput meter the API's backpressure reads (completions per second). */
+export const COMPLETIONS_METER = 'completions';
+/** Window of {@link COMPLETIONS_METER}; the API reads it with the same window. */
+export const COMPLETIONS_METER_WINDOW_MS = 30_000;
+
+/** Wait after a 429 whose cooldown is unknown (the verdict reports none in force). */
+const THROTTLE_FALLBACK_MS = 1_000;
+
+/** Options for {@link createLimitedCaller}. */
+export interface LimitedCallerOptions {
+  config: SluiceConfig;
+  upstream: UpstreamClient;
+  /** The process's global limiter (`createLimits` on a `worker`-role connection). */
+  limiter: Limiter;
+  logger?: Logger;
+  /**
+   * A job still without a permit this long after the API accepted it fails with the denial
+   * as its reason instead of waiting on. @defaultValue `config.limits.permitWaitMs`
+   */
+  permitWaitMs?: number;
+  /** @defaultValue `Date.now` */
+  clock?: () => number;
+}
+
+/**
+ * The limits-aware caller: every upstream call holds a permit from the global limiter, so
+ * the deployments' concurrency, request and token limits hold across all executor processes
+ * (DESIGN.md invariant 3).
+ *
+ * Per run of a job:
+ * - No deployment grants a permit: the job goes back to the queue without spending an
+ *   attempt and keeps its priority (`worker.rateLimit` + `RateLimitError`), and the tier
+ *   queue pauses until the soonest permit, for every worker, since none can be granted
+ *   before then. Past `permitWaitMs` since acceptance it fails, naming the limit.
+ * - A call fails with 429, 5xx, a timeout, a dropped connection, or the deployment is
+ *   broken (401/403/404): the result feeds the shared cooldown, learned limit and circuit,
+ *   and the run moves on to the tier's next deployment without spending an attempt. Each
+ *   deployment is tried at most once per run.
+ * - Every deployment failed: a run that ended in 429s waits for the cooldown like a denial
+ *   (no attempt spent); otherwise the last error is thrown and BullMQ retries the job with
+ *   jittered exponential backoff, spending an attempt.
+ * - Chunks already reached the client: no failover inside the run, since a second
+ *   deployment's text would be spliced onto the first one's. The error is thrown; the next
+ *   attempt is a new run, which the API shows as `stream_interrupted`.
+ * - A 400 is the request's fault: thrown at once, the job fails.
+ *
+ * Each call is announced (`begin`) before it is made; a streaming client's headers follow the
+ * last announcement before the first chunk, so they name the deployment that answered.
+ */
+export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCaller {
+  const { config, upstream, limiter, logger } = options;
+  const clock = options.clock ?? Date.now;
+  const permitWaitMs = options.permitWaitMs ?? config.limits.permitWaitMs;
+  const meter: ThroughputMeter = limiter.meter(COMPLETIONS_METER, COMPLETIONS_METER_WINDOW_MS);
+
+  /** Send the job back to wait without spending an attempt, or fail it past its deadline. */
+  const park = async (ctx: AttemptContext, retryAfterMs: number, reason: LimitsError): Promise<never> => {
+    const waited = clock() - ctx.job.data.acceptedAt;
+    if (waited + retryAfterMs > permitWaitMs) throw reason;
+    await ctx.worker.rateLimit(Math.max(1, Math.ceil(retryAfterMs)));
+    throw Worker.RateLimitError();
+  };
+
+  return async (ctx) => {
+    const data = ctx.job.data;
+    const candidates = deploymentsFor(config, ctx.tier, data.pinnedModel);
+    const maxOutputTokens = data.request.max_completion_tokens ?? data.request.max_tokens ?? undefined;
+    const tried = new Set<string>();
+    let lastError: UpstreamError | undefined;
+    let throttledMs: number | undefined;
+
+    for (;;) {
+      const remaining = candidates.filter((d) => !tried.has(d.id));
+      if (remaining.length === 0) {
+        if (throttledMs !== undefined) {
+          const deployment = lastError?.deploymentId ?? candidates[0]!.id;
+          return park(ctx, throttledMs, new RateLimitedError(deployment, 'cooldown', throttledMs));
+        }
+        throw lastError!;
+      }
+      const got = await limiter.acquireAny(remaining, { jobId: data.id, messages: data.request.messages, maxOutputTokens });
+      if (!got.granted) return park(ctx, got.retryAfterMs, got.error);
+
+      const { deployment, lease } = got;
+      const outcome = await callOnce(ctx, deployment, lease);
+      if (outcome.kind === 'done') return outcome.value;
+      if (outcome.kind === 'stopped') return undefined;
+      const error = outcome.error;
+      tried.add(deployment.id);
+      lastError = error;
+      if (error.kind === 'rate_limited') throttledMs = Math.max(throttledMs ?? 0, outcome.cooldownMs || THROTTLE_FALLBACK_MS);
+      else throttledMs = undefined;
+      logger?.warn({ jobId: data.id, deploymentId: deployment.id, kind: error.kind, status: error.status, circuit: outcome.circuit }, 'upstream call failed; trying the next deployment');
+    }
+  };
+
+  type CallResult =
+    | { kind: 'done'; value: UpstreamCompletion & { deployment: ResolvedDeployment } }
+    | { kind: 'stopped' }
+    | { kind: 'failover'; error: UpstreamError; cooldownMs: number; circuit: string };
+
+  /** One call on a granted deployment; throws what must end the run, returns what may fail over. */
+  async function callOnce(ctx: AttemptContext, deployment: ResolvedDeployment, lease: Lease): Promise<CallResult> {
+    const data = ctx.job.data;
+    // Announced before the call, so a job that finished meanwhile (cancelled while it waited)
+    // spends nothing upstream.
+    if (!(await ctx.begin(deployment))) {
+      await limiter.release(lease, { totalTokens: 0 });
+      return { kind: 'stopped' };
+    }
+    let relayed = false;
+    // A long stream outlives the SDK timeout, which covers the wait for the response only;
+    // renewing keeps its concurrency slot from being handed to another call meanwhile.
+    const renew = setInterval(() => void limiter.renew(lease).catch(() => {}), Math.max(1_000, Math.floor(lease.leaseMs / 2)));
+    renew.unref();
+    try {
+      const result = await upstream.complete(deployment, data.request, {
+        signal: ctx.signal,
+        completionId: `chatcmpl-${data.id}`,
+        onChunk: ctx.onChunk
+          ? (chunk) => {
+              relayed = true;
+              ctx.onChunk!(chunk);
+            }
+          : undefined,
+      });
+      const usage = result.completion.usage;
+      await limiter.onUpstreamResult(deployment, { lease, status: 200, headers: result.headers });
+      await limiter.release(lease, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens });
+      // Bookkeeping must not fail a job whose answer is already paid for.
+      await Promise.all([meter.record(), limiter.tenants.recordTokens(data.tenant, usage.prompt_tokens + usage.completion_tokens)]).catch((error: unknown) =>
+        logger?.warn({ err: error, jobId: data.id }, 'could not record throughput or tenant tokens'),
+      );
+      return { kind: 'done', value: { ...result, deployment } };
+    } catch (error) {
+      if (!isUpstreamError(error) || error.kind === 'aborted') {
+        // Cancelled, shutting down, or a bug: not the deployment's fault.
+        await limiter.release(lease).catch(() => {});
+        throw error;
+      }
+      const verdict = await limiter.onUpstreamResult(deployment, {
+        lease,
+        status: error.status,
+        headers: error.headers,
+        error: error.status === undefined ? (error.kind === 'timeout' ? 'timeout' : 'connection') : undefined,
+        retryAfterMs: error.retryAfterMs,
+      });
+      await limiter.release(lease);
+      if (!verdict.retryable || relayed) throw error;
+      return { kind: 'failover', error, cooldownMs: verdict.cooldownMs, circuit: verdict.circuit };
+    } finally {
+      clearInterval(renew);
+    }
+  }
+}
