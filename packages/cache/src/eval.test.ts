@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createKeys, createRedis } from '@sluice/redis';
-import { loadEvalPairs, runCacheEval, type EvalPair } from './evaluation.ts';
+import { loadEvalPairs, runCacheEval } from './evaluation.ts';
 import { HashingEmbedder } from './hashing-embedder.ts';
 
 // Floors are the figures measured when the defaults were chosen (README), so a change that
@@ -34,7 +33,7 @@ describe('semantic cache eval (offline embedder, real lookup path)', () => {
   });
 
   it('serves no false hit and keeps recall on the held-out eval/holdout.json', async () => {
-    const pairs = (JSON.parse(readFileSync(new URL('../eval/holdout.json', import.meta.url), 'utf8')) as { pairs: EvalPair[] }).pairs;
+    const pairs = loadEvalPairs('holdout');
     const result = await runCacheEval({ redis, keys: createKeys(`test-${randomUUID()}`), embedder, pairs });
     expect(result.isolated.falseHitIds).toEqual([]);
     expect(result.crowded.falseHitIds).toEqual([]);

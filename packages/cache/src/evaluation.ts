@@ -16,9 +16,12 @@ export interface EvalPair {
   why?: string;
 }
 
-/** The eval set shipped with the package. */
-export function loadEvalPairs(): EvalPair[] {
-  const file = new URL('../eval/pairs.json', import.meta.url);
+/**
+ * An eval set shipped with the package: `pairs` (the development set the rules were written
+ * against) or `holdout` (written after the rules were frozen; an out-of-sample estimate).
+ */
+export function loadEvalPairs(set: 'pairs' | 'holdout' = 'pairs'): EvalPair[] {
+  const file = new URL(`../eval/${set}.json`, import.meta.url);
   return (JSON.parse(readFileSync(file, 'utf8')) as { pairs: EvalPair[] }).pairs;
 }
 

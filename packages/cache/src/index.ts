@@ -33,7 +33,7 @@ export { OpenAIEmbedder } from './openai-embedder.ts';
 export type { OpenAIEmbedderOptions } from './openai-embedder.ts';
 export { createEmbedder } from './create-embedder.ts';
 export type { CreateEmbedderOptions } from './create-embedder.ts';
-export { computeScope, parseExactKey, scopeName, canonicalJson, OUTPUT_NEUTRAL_FIELDS } from './scope.ts';
+export { computeScope, semanticPrompt, parseExactKey, scopeName, canonicalJson, OUTPUT_NEUTRAL_FIELDS } from './scope.ts';
 export type { CacheScope, ScopeInput } from './scope.ts';
 export { shouldStore, shouldLookup, categoryTtlSeconds, STORE_SKIP_REASONS } from './policy.ts';
 export type { CacheConfig, CompletionLike, BypassReason, StoreSkipReason, LookupPolicyInput, StorePolicyInput } from './policy.ts';

@@ -56,6 +56,21 @@ describe('lookup and store', () => {
     expect(!miss.hit && miss.embedding).toHaveLength(256);
   });
 
+  it('keeps the semantic level off when the config turns it off, whatever the call says', async () => {
+    const exactOnly = bed.cache({ semantic: false });
+    const stored = await exactOnly.store({ ...ctx, category: 'factual', request: ask(QUESTION), completion: completion('Paris.'), jobId: 'j' });
+    expect(stored).toMatchObject({ stored: true, semantic: false });
+    expect((await exactOnly.lookup({ ...ctx, request: ask("What's the capital of France?"), semantic: true })).hit).toBe(false);
+    expect((await exactOnly.lookup({ ...ctx, request: ask(QUESTION) })).hit).toBe(true);
+  });
+
+  it('embeds only plain-text last user messages', () => {
+    expect(cache.embedPrompt({ model: 'auto', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: [{ type: 'text', text: 'Bye' }] }] })).toBe('Bye');
+    expect(cache.embedPrompt({ model: 'auto', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x' } } as never] }] })).toBeUndefined();
+    expect(cache.embedPrompt({ model: 'auto', messages: [{ role: 'system', content: 'Only a system prompt.' }] })).toBeUndefined();
+    expect(cache.embedPrompt(ask('x'.repeat(2_001)))).toBeUndefined();
+  });
+
   it('takes the embedding from the caller instead of computing one', async () => {
     const embedding = await cache.embed(ask(QUESTION));
     expect(cache.embedPrompt(ask(QUESTION))).toBe(QUESTION);
@@ -76,6 +91,7 @@ describe('lookup and store', () => {
     const strictCategory = bed.cache({ thresholdByCategory: { factual: 0.999 } });
     expect((await strictCategory.lookup({ ...ctx, category: 'factual', request: reworded })).hit).toBe(false);
     expect((await strictCategory.lookup({ ...ctx, category: 'general', request: reworded })).hit).toBe(true);
+    await expect(cache.lookup({ ...ctx, request: reworded, threshold: 2 })).rejects.toMatchObject({ code: 'SLUICE_ERR_CACHE_REQUEST' });
   });
 
   it('bypasses on no-cache but still stores; looks up on no-store but does not store', async () => {

@@ -5,7 +5,7 @@ import type { CacheMode, CategoryName, ChatRequest, TierName } from '@sluice/que
 import type { Embedder } from './embedder.ts';
 import { CacheOptionsError, CacheRequestError, isEmbeddingError } from './errors.ts';
 import { categoryTtlSeconds, shouldLookup, shouldStore, type BypassReason, type CacheConfig, type CompletionLike, type StoreSkipReason } from './policy.ts';
-import { computeScope, parseExactKey, scopeName, type CacheScope } from './scope.ts';
+import { computeScope, parseExactKey, scopeName, semanticPrompt, type CacheScope } from './scope.ts';
 import { summarizeCounters, type CacheStats, type MissReason } from './stats.ts';
 import { analyzePrompt, verifyMatch, type RejectionReason } from './verify.ts';
 
@@ -40,6 +40,13 @@ export interface ResponseCacheOptions {
   candidates?: number;
   /** Vector quantisation. Q8 is 4× smaller than float32 with a recall loss far below the threshold margins. @defaultValue `'q8'` */
   quantization?: Quantization;
+  /**
+   * Run `VSIM` on Redis's main thread (`NOTHREAD`) instead of handing it to a worker thread.
+   * A top-5 search is short, and the hand-off dominated its cost when measured here (2-core
+   * machine, 5,000 Q8 vectors: 0.69 ms with NOTHREAD vs 3.6 ms threaded). Turn off on large
+   * namespaces with many cores, where threaded searches run in parallel. @defaultValue true
+   */
+  searchInMainThread?: boolean;
   /** Prompts longer than this (characters) are cached at the exact level only. @defaultValue 2_000 */
   maxSemanticPromptChars?: number;
   /** Interval of the sweeper that {@link ResponseCache.start} runs. @defaultValue 60_000 */
@@ -74,7 +81,7 @@ export interface LookupInput extends CacheRequestContext {
   cacheMode?: CacheMode;
   /** The job's embedding of {@link ResponseCache.embedPrompt}; computed when absent and needed. */
   embedding?: ArrayLike<number>;
-  /** Use the semantic level. The API's fast path passes false (exact only, no embedding). @defaultValue `config.semantic` */
+  /** Use the semantic level (if `config.semantic` allows). The API's fast path passes false: exact only, no embedding. @defaultValue true */
   semantic?: boolean;
   /** Threshold for this call (e.g. from the tenant record), over every configured one. */
   threshold?: number;
@@ -267,6 +274,7 @@ export class ResponseCache {
   readonly #logger: CacheLogger | undefined;
   readonly #thresholdByTenant: Readonly<Record<string, number>>;
   readonly #candidates: number;
+  readonly #searchArgs: string[];
   readonly #quantization: Quantization;
   readonly #maxSemanticPromptChars: number;
   readonly #sweepIntervalMs: number;
@@ -297,6 +305,7 @@ export class ResponseCache {
     this.#quantization = options.quantization ?? 'q8';
     if (!(this.#quantization in QUANT_ARG)) throw new CacheOptionsError(`Expected \`quantization\` to be one of q8, noquant, bin, got \`${String(options.quantization)}\``);
     this.#candidates = checkInteger('candidates', options.candidates ?? 5, 1);
+    this.#searchArgs = ['WITHSCORES', 'COUNT', String(this.#candidates), ...((options.searchInMainThread ?? true) ? ['NOTHREAD'] : [])];
     this.#maxSemanticPromptChars = checkInteger('maxSemanticPromptChars', options.maxSemanticPromptChars ?? 2_000, 1);
     this.#sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 1);
     this.#sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
@@ -366,8 +375,7 @@ export class ResponseCache {
    * it once per job and passes the vector on to routing and to {@link lookup}/{@link store}.
    */
   embedPrompt(request: ChatRequest): string | undefined {
-    const scope = computeScope({ tenant: '-', tier: 'small', model: '-', request }, this.#maxSemanticPromptChars);
-    return scope.semanticEligible ? scope.prompt : undefined;
+    return semanticPrompt(request, this.#maxSemanticPromptChars);
   }
 
   /** Embed {@link embedPrompt}'s text with the cache's embedder; undefined when there is nothing to embed. */
@@ -380,7 +388,9 @@ export class ResponseCache {
   /** The similarity threshold that applies to a lookup. */
   threshold(input: { tenant: string; category?: CategoryName; threshold?: number }): number {
     if (input.threshold !== undefined) {
-      checkThreshold('threshold', input.threshold);
+      if (typeof input.threshold !== 'number' || !(input.threshold >= 0 && input.threshold <= 1)) {
+        throw new CacheRequestError(`Expected \`threshold\` to be a number in [0, 1], got \`${String(input.threshold)}\``);
+      }
       return input.threshold;
     }
     const tenant = this.#thresholdByTenant[input.tenant];
@@ -420,11 +430,11 @@ export class ResponseCache {
       return { hit: false, kind: 'miss', reason, namespace: scope.namespace, exactKey: scope.exactKey, rejections: [], ...extra };
     };
 
-    if (!(input.semantic ?? this.#config.semantic) || !scope.semanticEligible) return miss(expired ? 'expired' : 'not-found');
+    if (!this.#config.semantic || input.semantic === false || !scope.semanticEligible) return miss(expired ? 'expired' : 'not-found');
 
     const embedding = input.embedding === undefined ? await this.#embedOrUndefined(scope.prompt) : this.#toVector(input.embedding);
     if (!embedding) return miss(expired ? 'expired' : 'not-found');
-    const reply = (await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), 'WITHSCORES', 'COUNT', this.#candidates)) as string[];
+    const reply = (await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[];
     const candidates: Array<{ id: string; cosine: number; similarity: number }> = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
       // VSIM scores are (1 + cosine) / 2.

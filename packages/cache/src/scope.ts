@@ -94,6 +94,27 @@ function canonicalMessage(message: Record<string, unknown>): unknown {
   return { ...rest, content: isTextOnly(content) ? messageText(content) : content };
 }
 
+function lastUserIndex(messages: readonly Record<string, unknown>[]): number {
+  for (let i = messages.length - 1; i >= 0; i -= 1) if (messages[i]?.role === 'user') return i;
+  return -1;
+}
+
+/**
+ * The text the semantic level embeds and verifies for a request — its last user message —
+ * or undefined when only the exact level applies (no user message, non-text parts such as
+ * images, empty, or longer than `maxSemanticPromptChars`).
+ */
+export function semanticPrompt(request: ChatRequest, maxSemanticPromptChars = 2_000): string | undefined {
+  if (!request || !Array.isArray(request.messages)) return undefined;
+  const messages = request.messages as unknown as Record<string, unknown>[];
+  const last = lastUserIndex(messages);
+  if (last < 0) return undefined;
+  const content = messages[last]!.content;
+  if (!isTextOnly(content)) return undefined;
+  const prompt = messageText(content);
+  return prompt.trim().length > 0 && prompt.length <= maxSemanticPromptChars ? prompt : undefined;
+}
+
 /** Scope name of a tenant, or of its sharing group. */
 export function scopeName(tenant: string, shareGroup?: string): string {
   if (shareGroup) return SAFE_NAME.test(shareGroup) ? `g.${shareGroup}` : `g#${sha256(shareGroup).slice(0, 24)}`;
@@ -113,13 +134,7 @@ export function computeScope(input: ScopeInput, maxSemanticPromptChars = 2_000):
   if (!request || !Array.isArray(request.messages)) throw new CacheRequestError('Expected a chat request with a `messages` array');
   if (!input.tenant) throw new CacheRequestError('Expected a non-empty `tenant`');
   const messages = request.messages as unknown as Record<string, unknown>[];
-  let lastUser = -1;
-  for (let i = messages.length - 1; i >= 0; i -= 1) {
-    if (messages[i]?.role === 'user') {
-      lastUser = i;
-      break;
-    }
-  }
+  const lastUser = lastUserIndex(messages);
 
   const system: unknown[] = [];
   const context: unknown[] = [];
