@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RouteDecision } from '@sluice/queues';
-import { createRouter, InvalidRoutingOptionsError, isUnknownModelError, resolvePin, rulesStrategy, UnknownModelError, type RoutingStrategy } from './index.ts';
+import { createRouter, strategiesFromConfig, InvalidRoutingOptionsError, isUnknownModelError, resolvePin, rulesStrategy, UnknownModelError, type RoutingStrategy } from './index.ts';
 
 const ask = (content: string, history: { role: 'user' | 'assistant'; content: string }[] = []) => ({
   request: { model: 'auto', messages: [...history, { role: 'user' as const, content }] },
@@ -130,5 +130,15 @@ describe('resolvePin', () => {
       expect(e).toMatchObject({ model: 'gpt-5-ultra', status: 404, code: 'SLUICE_ERR_UNKNOWN_MODEL', param: 'model' });
       expect(e.message).toMatch(/`gpt-5-ultra` does not exist.*`gpt-4o-mini`, `gpt-4o`/);
     }
+  });
+});
+
+describe('strategiesFromConfig', () => {
+  it('builds the named strategies in order and names a bad entry', () => {
+    expect(strategiesFromConfig({ names: ' rules ' }).map((s) => s.name)).toEqual(['rules']);
+    expect(() => strategiesFromConfig({ names: 'rules,magic' })).toThrow(/Unknown routing strategy `magic`/);
+    expect(() => strategiesFromConfig({ names: 'rules,rules' })).toThrow(/listed twice/);
+    expect(() => strategiesFromConfig({ names: 'rules,knn' })).toThrow(/`knn` needs/);
+    expect(() => strategiesFromConfig({ names: '' })).toThrow(InvalidRoutingOptionsError);
   });
 });

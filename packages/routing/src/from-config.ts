@@ -1,0 +1,48 @@
+import { InvalidRoutingOptionsError } from './errors.ts';
+import { knnStrategy, type KnnStrategyOptions } from './knn.ts';
+import { llmStrategy, type LlmStrategyOptions } from './llm.ts';
+import { rulesStrategy, type RoutingStrategy, type RulesStrategyOptions } from './rules.ts';
+
+/** Names a routing strategy list may hold. */
+export const STRATEGY_NAMES = ['rules', 'knn', 'llm'] as const;
+
+/** Options for {@link strategiesFromConfig}: what each named strategy needs. */
+export interface StrategiesFromConfigOptions {
+  /** Comma-separated strategy names in order (`config.routing.strategy`, e.g. `rules,knn,llm`). */
+  names: string;
+  rules?: RulesStrategyOptions;
+  /** Required when `knn` is named. */
+  knn?: KnnStrategyOptions;
+  /** Required when `llm` is named. */
+  llm?: LlmStrategyOptions;
+}
+
+/**
+ * Build the strategies `config.routing.strategy` names, in order, for {@link createRouter}.
+ * @throws {@link InvalidRoutingOptionsError} naming an unknown or duplicated strategy, or one
+ * whose dependencies were not passed.
+ */
+export function strategiesFromConfig(options: StrategiesFromConfigOptions): RoutingStrategy[] {
+  const names = options.names
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (!names.length) throw new InvalidRoutingOptionsError(`Expected routing strategies (${STRATEGY_NAMES.join(', ')}), got \`${options.names}\``);
+  const seen = new Set<string>();
+  return names.map((name) => {
+    if (seen.has(name)) throw new InvalidRoutingOptionsError(`Routing strategy \`${name}\` is listed twice in \`${options.names}\``);
+    seen.add(name);
+    switch (name) {
+      case 'rules':
+        return rulesStrategy(options.rules);
+      case 'knn':
+        if (!options.knn) throw new InvalidRoutingOptionsError('Routing strategy `knn` needs `knn` options (redis, keys, embed)');
+        return knnStrategy(options.knn);
+      case 'llm':
+        if (!options.llm) throw new InvalidRoutingOptionsError('Routing strategy `llm` needs `llm` options (complete)');
+        return llmStrategy(options.llm);
+      default:
+        throw new InvalidRoutingOptionsError(`Unknown routing strategy \`${name}\` in \`${options.names}\` (expected ${STRATEGY_NAMES.join(', ')})`);
+    }
+  });
+}
