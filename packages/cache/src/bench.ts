@@ -1,11 +1,12 @@
 /**
- * `npx tsx packages/cache/src/bench.ts [--url redis://…] [--entries 100000] [--seconds 5] [--concurrency 32]`
+ * `npx tsx packages/cache/src/bench.ts [--url redis://…] [--entries 100000] [--seconds 5] [--concurrency 32] [--rate 300]`
  *
  * Fills one namespace with `--entries` synthetic prompts (offline embedder, Q8), then
- * measures for `--seconds` each: raw `VSIM … COUNT 5` throughput, and `ResponseCache.lookup`
- * latency for exact hits and for semantic lookups (GET + VSIM + MGET + verification).
- * Without `--url` it starts a throwaway Redis 8. Timings on shared machines are noisy: compare
- * within one run.
+ * measures for `--seconds` each: raw `VSIM … COUNT 5` throughput (closed loop, `--concurrency`
+ * callers; threaded and NOTHREAD), and `ResponseCache.lookup` latency at a fixed arrival rate
+ * (open loop, `--rate` per second) for exact hits, semantic hits (embed + GET + VSIM + MGET +
+ * verification) and misses. Without `--url` it starts a throwaway Redis 8. Timings on shared
+ * machines are noisy: compare within one run.
  */
 import { randomUUID } from 'node:crypto';
 import { createKeys, createRedis, type Redis } from '@sluice/redis';
@@ -22,6 +23,7 @@ const flag = (name: string, fallback: number) => {
 const entries = flag('entries', 100_000);
 const seconds = flag('seconds', 5);
 const concurrency = flag('concurrency', 32);
+const rate = flag('rate', 300);
 
 // A deterministic pseudo-vocabulary, so prompts are diverse but reproducible.
 let seed = 42;
@@ -35,12 +37,29 @@ const prompt = (i: number) => {
 };
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-const summary = (label: string, latencies: number[], elapsedMs: number) => {
+const summary = (label: string, latencies: number[], elapsedMs: number, mode: string) => {
   const sorted = [...latencies].sort((a, b) => a - b);
   console.log(
-    `${label.padEnd(34)} ${String(Math.round((latencies.length / elapsedMs) * 1_000)).padStart(7)} ops/s   p50 ${percentile(sorted, 0.5).toFixed(2)} ms   p99 ${percentile(sorted, 0.99).toFixed(2)} ms   (${latencies.length} ops, concurrency ${concurrency})`,
+    `${label.padEnd(34)} ${String(Math.round((latencies.length / elapsedMs) * 1_000)).padStart(7)} ops/s   p50 ${percentile(sorted, 0.5).toFixed(2)} ms   p99 ${percentile(sorted, 0.99).toFixed(2)} ms   (${latencies.length} ops, ${mode})`,
   );
 };
+
+/** Start `op` at a fixed rate for `seconds`, whatever the latency (open loop); per-op latencies in ms. */
+async function atRate(op: (i: number) => Promise<unknown>): Promise<{ latencies: number[]; elapsedMs: number }> {
+  const latencies: number[] = [];
+  const total = Math.round(rate * seconds);
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const due = started + (i * 1_000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    // Latency counts from the scheduled start, so a stalled sender shows up as latency.
+    pending.push(op(i).then(() => void latencies.push(performance.now() - due)));
+  }
+  await Promise.all(pending);
+  return { latencies, elapsedMs: performance.now() - started };
+}
 
 /** Run `op` from `concurrency` loops for `seconds`; per-op latencies in ms. */
 async function measure(op: (i: number) => Promise<unknown>): Promise<{ latencies: number[]; elapsedMs: number }> {
@@ -92,21 +111,31 @@ try {
   const queries = await embedder.embed(Array.from({ length: 2_000 }, (_, i) => prompt(entries + i)));
   const blobs = queries.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength));
   const vsim = await measure((i) => connections[i % connections.length]!.call('VSIM', vectorKey!, 'FP32', blobs[i % blobs.length]!, 'WITHSCORES', 'COUNT', 5));
-  summary('VSIM COUNT 5 (raw, threaded)', vsim.latencies, vsim.elapsedMs);
+  const closed = `closed loop, concurrency ${concurrency}`;
+  const open = `open loop at ${rate}/s`;
+  summary('VSIM COUNT 5 (raw, threaded)', vsim.latencies, vsim.elapsedMs, closed);
   const vsimMain = await measure((i) => connections[i % connections.length]!.call('VSIM', vectorKey!, 'FP32', blobs[i % blobs.length]!, 'WITHSCORES', 'COUNT', 5, 'NOTHREAD'));
-  summary('VSIM COUNT 5 NOTHREAD (raw)', vsimMain.latencies, vsimMain.elapsedMs);
+  summary('VSIM COUNT 5 NOTHREAD (raw)', vsimMain.latencies, vsimMain.elapsedMs, closed);
 
-  const exact = await measure((i) => caches[i % caches.length]!.lookup({ ...ctx, request: ask(prompts[(i * 7_919) % entries]!) }));
-  summary('lookup, exact hit', exact.latencies, exact.elapsedMs);
+  const exact = await atRate((i) => caches[i % caches.length]!.lookup({ ...ctx, request: ask(prompts[(i * 7_919) % entries]!) }));
+  summary('lookup, exact hit', exact.latencies, exact.elapsedMs, open);
 
   // Rewordings of stored prompts (a filler word added): exact misses, semantic hits.
-  const semantic = await measure((i) => caches[i % caches.length]!.lookup({ ...ctx, request: ask(`Please ${prompts[(i * 7_919) % entries]!}`) }));
-  summary('lookup, semantic (embed + VSIM)', semantic.latencies, semantic.elapsedMs);
+  const semantic = await atRate((i) => caches[i % caches.length]!.lookup({ ...ctx, request: ask(`Please ${prompts[(i * 7_919) % entries]!}`) }));
+  summary('lookup, semantic hit', semantic.latencies, semantic.elapsedMs, open);
   const sample = await caches[0]!.lookup({ ...ctx, request: ask(`Please ${prompts[1]!}`) });
   console.log(`  sample semantic lookup: ${sample.hit ? `${sample.kind} hit, similarity ${sample.similarity.toFixed(3)}` : `miss (${sample.reason})`}`);
 
-  const fresh = await measure((i) => caches[i % caches.length]!.lookup({ ...ctx, request: ask(prompt(entries + 10_000 + i)) }));
-  summary('lookup, miss (embed + VSIM)', fresh.latencies, fresh.elapsedMs);
+  const fresh = await atRate((i) => caches[i % caches.length]!.lookup({ ...ctx, request: ask(prompt(entries + 10_000 + i)) }));
+  summary('lookup, miss (embed + VSIM)', fresh.latencies, fresh.elapsedMs, open);
+
+  // Redis's own CPU time per command: unlike client latencies, it does not include queueing
+  // behind other processes on a busy machine.
+  const commandStats = await connections[0]!.info('commandstats');
+  for (const command of ['vsim', 'vadd', 'get', 'mget', 'evalsha']) {
+    const match = new RegExp(`cmdstat_${command}:calls=(\\d+),usec=\\d+,usec_per_call=([\\d.]+)`, "i").exec(commandStats);
+    if (match) console.log(`redis ${command.toUpperCase().padEnd(8)} ${match[2]!.padStart(8)} µs per call (${match[1]} calls; EVALSHA = store script incl. VADD)`);
+  }
 } finally {
   await connections[0]!.del(...(await connections[0]!.keys(`${keys.prefix}:*`)));
   await Promise.all(caches.map((c) => c.close()));

@@ -66,32 +66,31 @@ export interface PromptFeatures {
 const QUOTED = /"([^"\n]{1,200})"|“([^”\n]{1,200})”|«([^»\n]{1,200})»|(?<![\p{L}\p{N}])'([^'\n]{1,200})'(?![\p{L}\p{N}])|‘([^’\n]{1,200})’|```([\s\S]{1,20000}?)```|`([^`\n]{1,200})`/gu;
 
 const SCRIPTS: Array<[string, RegExp]> = [
-  ['han', /\p{Script=Han}/u],
-  ['kana', /[\p{Script=Hiragana}\p{Script=Katakana}]/u],
-  ['hangul', /\p{Script=Hangul}/u],
-  ['cyrillic', /\p{Script=Cyrillic}/u],
-  ['greek', /\p{Script=Greek}/u],
-  ['arabic', /\p{Script=Arabic}/u],
-  ['hebrew', /\p{Script=Hebrew}/u],
-  ['devanagari', /\p{Script=Devanagari}/u],
-  ['thai', /\p{Script=Thai}/u],
+  ['latin', /\p{Script=Latin}/gu],
+  ['han', /\p{Script=Han}/gu],
+  ['kana', /[\p{Script=Hiragana}\p{Script=Katakana}]/gu],
+  ['hangul', /\p{Script=Hangul}/gu],
+  ['cyrillic', /\p{Script=Cyrillic}/gu],
+  ['greek', /\p{Script=Greek}/gu],
+  ['arabic', /\p{Script=Arabic}/gu],
+  ['hebrew', /\p{Script=Hebrew}/gu],
+  ['devanagari', /\p{Script=Devanagari}/gu],
+  ['thai', /\p{Script=Thai}/gu],
 ];
+const NON_LATIN_LETTER = /[^\P{L}\p{Script=Latin}]/u;
 
+/** The script most letters of the text are written in. */
 function detectScript(text: string): string {
-  const counts = new Map<string, number>();
-  for (const char of text) {
-    if (/\p{L}/u.test(char)) {
-      const script = SCRIPTS.find(([, re]) => re.test(char))?.[0] ?? 'latin';
-      counts.set(script, (counts.get(script) ?? 0) + 1);
-    }
-  }
+  // Most prompts are pure Latin: one scan answers them.
+  if (!NON_LATIN_LETTER.test(text)) return /\p{L}/u.test(text) ? 'latin' : 'none';
+  const counts = new Map(SCRIPTS.map(([script, re]) => [script, text.match(re)?.length ?? 0]));
   let best = 'none';
   let bestCount = 0;
   for (const [script, count] of counts) {
     if (count > bestCount) [best, bestCount] = [script, count];
   }
   // Japanese mixes kanji with kana: any kana makes it Japanese rather than Chinese.
-  if (best === 'han' && counts.has('kana')) return 'kana';
+  if (best === 'han' && (counts.get('kana') ?? 0) > 0) return 'kana';
   return best;
 }
 
