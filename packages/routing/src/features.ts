@@ -6,7 +6,7 @@ import type { ChatRequest } from '@sluice/queues';
  * message (what is being asked now); length and depth from the whole conversation.
  */
 export interface PromptFeatures {
-  /** Text of the latest user message (or the last message when there is none). */
+  /** Text of the latest user message (or the last message when there is none); of a very long one, its first and last 20 000 characters. */
   text: string;
   /** Tokens in {@link PromptFeatures.text}, counted with the model family's tokenizer. */
   textTokens: number;
@@ -70,12 +70,18 @@ export function latestUserText(request: Pick<ChatRequest, 'messages'>): string {
 }
 
 const CODE_LINE = /(^\s*(def |class |import |from \S+ import|#include|public |private |func |fn |let |const |var |function |return |if \(|for \(|while \(|SELECT |INSERT |UPDATE |CREATE |@\w+\(|\}|\{))|([;{]\s*$)|(=>)|(\)\s*:\s*$)/;
-const STACK_TRACE = /Traceback \(most recent call last\)|^\s+at [\w$.<>]+ ?\(?[^)]*:\d+(:\d+)?\)?$|Exception in thread|panicked at|Segmentation fault|core dumped|^\s*File "[^"]+", line \d+|\b(TypeError|ValueError|KeyError|IndexError|AttributeError|NullPointerException|ReferenceError|SyntaxError|RuntimeError|ImportError|ModuleNotFoundError|IllegalArgumentException|NoMethodError|ClassCastException|ConcurrentModificationException|StackOverflowError|OutOfMemoryError|EADDRINUSE|ECONNREFUSED)\b:?|error\[E\d{4}\]|error TS\d{4}|undefined reference to|cannot find symbol/m;
+const STACK_TRACE = /Traceback \(most recent call last\)|^[ \t]+at [\w$.<>]+ ?\(?[^)\n]*:\d+(:\d+)?\)?$|Exception in thread|panicked at|Segmentation fault|core dumped|^\s*File "[^"]+", line \d+|\b(TypeError|ValueError|KeyError|IndexError|AttributeError|NullPointerException|ReferenceError|SyntaxError|RuntimeError|ImportError|ModuleNotFoundError|IllegalArgumentException|NoMethodError|ClassCastException|ConcurrentModificationException|StackOverflowError|OutOfMemoryError|EADDRINUSE|ECONNREFUSED)\b:?|error\[E\d{4}\]|error TS\d{4}|undefined reference to|cannot find symbol/m;
+
+const MARKER_WINDOW = 20_000;
 
 /** Compute the features of a request. `model` picks the tokenizer family. */
 export function extractFeatures(request: Pick<ChatRequest, 'messages' | 'model'>): PromptFeatures {
-  const text = latestUserText(request);
+  const fullText = latestUserText(request);
   const model = request.model && request.model !== 'auto' ? request.model : 'gpt-4o';
+  const textTokens = countTokens(fullText, model);
+  // Markers are read from at most the first and last 20 000 characters: what is asked sits
+  // there, and it bounds the regex work on a 200 kB paste.
+  const text = fullText.length > 2 * MARKER_WINDOW ? `${fullText.slice(0, MARKER_WINDOW)}\n\n${fullText.slice(-MARKER_WINDOW)}` : fullText;
   let fencedCodeLines = 0;
   let codeLikeLines = 0;
   let inFence = false;
@@ -104,11 +110,10 @@ export function extractFeatures(request: Pick<ChatRequest, 'messages' | 'model'>
     }
     earlier.push(messageText(m.content));
   }
-  const textTokens = countTokens(text, model);
   return {
     text,
     ask,
-    askTokens: ask === text ? textTokens : countTokens(ask, model),
+    askTokens: ask === fullText ? textTokens : countTokens(ask, model),
     numbers: (ask.match(/(?<![\w.])\d+(?:[.,]\d+)*(?![\w])|\d+(?=%|k\b)/g) ?? []).length,
     deliverables: [...new Set((ask.match(DELIVERABLE) ?? []).map((v) => v.toLowerCase()))],
     earlierUserText: earlier.join('\n'),

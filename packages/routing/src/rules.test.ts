@@ -53,6 +53,16 @@ describe('rulesStrategy', () => {
     expect(d.reasons.join('\n')).toMatch(/multi-step/);
   });
 
+  it('stays fast on long and adversarial input (no regex backtracking blow-up)', () => {
+    rules.decide(ask('warm up the tokenizer'));
+    for (const text of ['including a' + ', bb'.repeat(4_000), 'word '.repeat(40_000), 'why does this fail? ' + '  at f (a.js:1:1)\n'.repeat(5_000)]) {
+      const started = performance.now();
+      rules.decide(ask(text));
+      // Measured ≤ 0.3 s each; the bound is loose for shared machines.
+      expect(performance.now() - started).toBeLessThan(3_000);
+    }
+  });
+
   it('rejects a bad largeAt', () => {
     expect(() => rulesStrategy({ largeAt: Number.NaN })).toThrow(InvalidRoutingOptionsError);
   });

@@ -47,36 +47,39 @@ const PROOF: readonly Marker[] = [
 ];
 const ADVANCED_MATH: readonly Marker[] = [
   ['calculus', /\bintegra(l|te)\b|\bderivative\b|\bdifferential equation|\blimit of\b|\bpartial derivative|∫|\\int\b|d\/dx|dy\/dx/i],
-  ['linear algebra', /\beigen(value|vector)s?\b|\bdeterminant\b|\bmatri(x|ces)\b.*\b(rank|inverse|diagonali[sz]|eigen)/i],
-  ['probability', /\bprobabilit(y|ies)\b|\bexpected value\b|\bbayes\b|\bvariance\b|\bmarkov\b|\bsensitiv(e|ity)\b.*\bspecific(ity)?\b/i],
+  ['linear algebra', /\beigen(value|vector)s?\b|\bdeterminant\b|\bmatri(x|ces)\b.{0,120}\b(rank|inverse|diagonali[sz]|eigen)/i],
+  ['probability', /\bprobabilit(y|ies)\b|\bexpected value\b|\bbayes\b|\bvariance\b|\bmarkov\b|\bsensitiv(e|ity)\b.{0,120}\bspecific(ity)?\b/i],
   ['combinatorics', /\bhow many (ways|distinct|different (ways|arrangements))\b|\bin how many ways\b|\bcombinatori|\bpermutations? of\b/i],
   ['optimisation', /\b(maximi[sz]e|minimi[sz]e)s?\b|\boptimal\b|\bbest (product )?(mix|combination|allocation)\b|\blinear program|\bconvex\b|\blagrang/i],
   ['discrete math', /\bsystem of (linear )?equations\b|\brecurrence\b|\bbig-?o\b|\btime complexity\b|\bamortized\b|\bgroup (of|theory)\b|\bprime order\b|\bisomorphi/i],
   ['finance math', /\bcompound(ed|ing)?\b|\bnet present value\b|\bnpv\b|\binternal rate of return\b|\bannuit/i],
-  ['notation', /\\frac|\\sum|∑|∏|√|\b[a-z]\s*\^\s*[2-9n]\b.*=|\bmod(ulo)? \d+\b/i],
+  ['notation', /\\frac|\\sum|∑|∏|√|\b[a-z]\s*\^\s*[2-9n]\b.{0,120}=|\bmod(ulo)? \d+\b/i],
 ];
 const MULTI_STEP: readonly Marker[] = [
   ['step by step', /\bstep[- ]by[- ]step\b|\bwalk (me )?through\b|\bshow (your|all|the) (work|steps|reasoning)\b|\bwith reasoning\b/i],
   ['compare', /\bcompare\b|\bcontrast\b|\bversus\b|\bvs\.? /i],
   ['trade-offs', /\btrade-?offs?\b|\bpros and cons\b|\bweigh(ing)? (the|both|all)?\b/i],
-  ['design', /\bdesign (a|an|the)\b.*\b(system|architecture|service|platform|pipeline|schema|protocol|infrastructure|backend|experiment|study|trial|curriculum|syllabus|program)\b|\bsystem design\b/i],
+  ['design', /\bdesign (a|an|the)\b.{0,120}\b(system|architecture|service|platform|pipeline|schema|protocol|infrastructure|backend|experiment|study|trial|curriculum|syllabus|program)\b|\bsystem design\b/i],
   ['analysis', /\banaly[sz]e\b|\banalysis of\b|\bcritique\b|\bcritically\b|\bevaluate\b|\bassess\b|\broot cause\b|\bimplications\b|\bdiagnose\b|\b(first|second|third)-order\b/i],
   ['planning', /\b(\d+-(day|week|month|year)|detailed|concrete|full|comprehensive|strategic|migration|business|project|semester) (plan|program|syllabus|roadmap|strategy|schedule)\b|\bplan (the|a|an) (migration|launch|rollout|expansion|move|reorgani[sz]ation)\b|\broadmap\b|\bgo-to-market\b/i],
-  ['why/what-if', /\bexplain why\b|\bwhat would happen\b|\band why\b|\bjustify\b|\bcounter-?argument|\bargue\b|\bwhich .* (best|most) .* and why\b/i],
+  ['why/what-if', /\bexplain why\b|\bwhat would happen\b|\band why\b|\bjustify\b|\bcounter-?argument|\bargue\b|\bwhich .{0,120} (best|most) .{0,120} and why\b/i],
   ['in depth', /\bin (great )?depth\b|\bin detail\b|\bdetailed\b|\bcomprehensive\b|\bthorough(ly)?\b|\brigorous(ly)?\b|\bcarefully\b|\bmisconceptions?\b|\bmechanisms?\b/i],
-  ['enumerated scope', /\b(including|covering|from)\b[^.?!]{3,200}(,[^.?!]{2,200}){1,}\b(and|or|to)\b/i],
+  // "including A, B and C": a clause of at most ~200 characters after the word, with a comma
+  // and a closing and/or/to. Written without nested quantifiers (it ran away on 15 kB of
+  // ", bb, bb…" before: ambiguous `(,[^.]{2,200})+` backtracks exponentially).
+  ['enumerated scope', /\b(?:including|covering|from)\b[^.?!,]{1,200},[^.?!]{0,200}?\b(?:and|or|to)\b/i],
   ['review', /\breview (this|my|the|our)\b|\baudit (this|my|our)\b/i],
   ['assumptions', /\bassumptions?\b|\bfermi\b|\border of magnitude\b|\bsensitivity analysis\b/i],
 ];
 const HARD_CODE: readonly Marker[] = [
   ['concurrency', /\brace condition|\bdeadlock|\bconcurren(t|cy)\b|\bthread[- ]safe|\block[- ]free|\bmutex|\batomic(s|ally)?\b|\bmemory (leak|model|ordering)/i],
   ['distributed', /\bdistributed\b|\bconsensus\b|\braft\b|\bpaxos\b|\bsharding\b|\breplication\b|\beventual(ly)? consisten|\b(exactly|effectively|at[- ]least)[- ]once\b|\bidempoten|\brebalanc|\bleader election\b|\bnetwork partition/i],
-  ['performance', /\boptimi[sz]e\b|\bperformance\b|\bprofil(e|ing)\b|\blatency\b|\bthroughput\b|\bbottleneck|\bindex(es)?\b.*\b(fast|slow)\b|\b(make|is) it (fast|slow)|\btakes \d+ (seconds|minutes)\b|\b\d+ (million|billion) (rows|orders|records|events|users)/i],
-  ['refactor', /\brefactor|\bmigrat(e|ion)\b.*\b(from|to)\b|\bdesign pattern|\bclean architecture|\bmonolith/i],
-  ['low-level', /\bsegfault|\bundefined behavio|\bpointer aliasing|\bborrow checker|\bborrow(ed)? as (im)?mutable|\bcompiler\b.*\b(bug|error)|\bkernel\b|\bsimd\b|\bgarbage collect/i],
-  ['implementation', /\b(implement|write|build|create)\b.{0,40}\b(parser|interpreter|compiler|allocator|scheduler|crawler|tokenizer|lexer|virtual machine|b-?tree|trie|lru|rate limiter|state machine|orm|query planner)\b|\bimplement (a|an|the)\b.*\b(cache|tree|graph|engine|protocol|database|heap|queue)\b/i],
+  ['performance', /\boptimi[sz]e\b|\bperformance\b|\bprofil(e|ing)\b|\blatency\b|\bthroughput\b|\bbottleneck|\bindex(es)?\b.{0,120}\b(fast|slow)\b|\b(make|is) it (fast|slow)|\btakes \d+ (seconds|minutes)\b|\b\d+ (million|billion) (rows|orders|records|events|users)/i],
+  ['refactor', /\brefactor|\bmigrat(e|ion)\b.{0,120}\b(from|to)\b|\bdesign pattern|\bclean architecture|\bmonolith/i],
+  ['low-level', /\bsegfault|\bundefined behavio|\bpointer aliasing|\bborrow checker|\bborrow(ed)? as (im)?mutable|\bcompiler\b.{0,120}\b(bug|error)|\bkernel\b|\bsimd\b|\bgarbage collect/i],
+  ['implementation', /\b(implement|write|build|create)\b.{0,40}\b(parser|interpreter|compiler|allocator|scheduler|crawler|tokenizer|lexer|virtual machine|b-?tree|trie|lru|rate limiter|state machine|orm|query planner)\b|\bimplement (a|an|the)\b.{0,120}\b(cache|tree|graph|engine|protocol|database|heap|queue)\b/i],
   ['security', /\bvulnerabilit|\bsql injection\b|\bxss\b|\bcsrf\b|\bthreat model|\bcryptograph|\bsecurity (review|audit|hole|issue)/i],
-  ['multi-tenant', /\bmulti-?tenan|\baudit log\b|\bimmutable\b.*\blog\b|\bschema and (rest )?api\b/i],
+  ['multi-tenant', /\bmulti-?tenan|\baudit log\b|\bimmutable\b.{0,120}\blog\b|\bschema and (rest )?api\b/i],
 ];
 // Debugging: only counts when there is code or an error in sight (a pasted snippet, a stack
 // trace, a language or tool), so "why is the sky blue" is not debugging.
@@ -103,7 +106,7 @@ const SIMPLE_TASK: readonly Marker[] = [
   ['list', /^\s*(list|name|give me|suggest|come up with) (\d+|a few|some|three|five|ten)\b/i],
   ['convert', /^\s*convert\b|\bhow many \w+ (in|are in) (a|an|one|\d)/i],
   ['define', /^\s*(define|what does \S+ mean|what is the meaning of|synonyms? for|antonyms? (for|of))\b/i],
-  ['format', /\b(format|sort|alphabeti[sz]e|capitali[sz]e)\b.*\b(list|these|this)\b|\balphabetical order\b|\bbullet(ed)? (list|points)\b/i],
+  ['format', /\b(format|sort|alphabeti[sz]e|capitali[sz]e)\b.{0,120}\b(list|these|this)\b|\balphabetical order\b|\bbullet(ed)? (list|points)\b/i],
 ];
 const BRIEF = /\bbriefly\b|\bin one (sentence|line|word)\b|\bin a few words\b|\bshort answer\b|\bquick question\b|\bone-liner\b|\beli5\b|\bkeep it short\b|\bin simple terms\b/i;
 const CHIT_CHAT = /^\s*(hi|hello|hey|thanks|thank you|good (morning|night|evening)|how are you|what's up|ok|okay|cool|nice|bye)\b[\s\S]{0,40}$/i;
@@ -119,7 +122,7 @@ const TIME_SENSITIVE_STRONG: readonly Marker[] = [
   ['right now', /\bright now\b|\bat the moment\b|\bas of (now|today)\b|\bcurrently\b|\bwhat time is it\b|\bup to date\b/i],
   ['latest', /\blatest\b|\bmost recent\b|\bnewest\b|\bbreaking\b|\bjust (announced|released)\b|\btrending\b/i],
   ['current state', /\bcurrent (price|weather|time|events?|news|president|prime minister|ceo|ranking|standings|rate|status|version|leader|champion|score|temperature|exchange|interest|mortgage|state)\b/i],
-  ['prices/markets', /\b(stock|share|bitcoin|btc|eth|crypto|gas|oil|gold) price\b|\bprice of (bitcoin|gold|oil|\w+ stock)\b|\bexchange rate\b|\bmarket (cap|today)\b|\btrading at\b|\bmortgage rates\b|\binterest rates\b.*\b(now|today|this|these)\b|\bs&p 500\b|\bnasdaq\b|\bdow jones\b/i],
+  ['prices/markets', /\b(stock|share|bitcoin|btc|eth|crypto|gas|oil|gold) price\b|\bprice of (bitcoin|gold|oil|\w+ stock)\b|\bexchange rate\b|\bmarket (cap|today)\b|\btrading at\b|\bmortgage rates\b|\binterest rates\b.{0,120}\b(now|today|this|these)\b|\bs&p 500\b|\bnasdaq\b|\bdow jones\b/i],
   ['weather', /\bweather\b|\bforecast\b|\bwill it (rain|snow)\b/i],
   ['news/scores', /\bnews\b|\b(top|today'?s|latest|breaking) (stories|headlines)\b|\bheadlines\b|\blive score\b|\bwho won\b|\b(election|match|game) results?\b|\bscore of the\b/i],
   ['open now', /\b(open|closed) now\b|\bnow\?\s*$|\b(open|available) right now\b|\bstill (alive|open|available|in stock)\b|\bupcoming\b|\bnext (game|match|launch|release)\b|\bplaying in theaters\b/i],
@@ -127,7 +130,7 @@ const TIME_SENSITIVE_STRONG: readonly Marker[] = [
 const CODE_TERMS: readonly Marker[] = [
   ['language', /\b(python|javascript|typescript|java|c\+\+|c#|golang|go|rust|ruby|php|kotlin|swift|scala|haskell|elixir|perl|bash|powershell|sql|postgres(ql)?|mysql|sqlite|html|css|react|vue|angular|node\.?js|django|flask|fastapi|spring|numpy|pandas|pytorch|tensorflow|kafka|kubernetes|docker|jest|express)\b/i],
   ['code noun', /\b(function|method|class|variable|array|dictionary|hashmap|regex|regular expression|loop|recursion|api|endpoint|json|yaml|dockerfile|git|npm|pip|compiler|linked list|binary (tree|search)|stack trace|unit tests?|script|query|database schema|algorithm|exception|async|promise|interface|div|branch|commit|container|pods?|consumer|parser|type hints?|list comprehension)s?\b/i],
-  ['code verb', /\b(write|implement|code|debug|fix|refactor|compile|deploy)\b.*\b(function|script|program|class|method|query|regex|code|test|endpoint|api|component|bug|loop|algorithm|parser|cli|crawler)\b/i],
+  ['code verb', /\b(write|implement|code|debug|fix|refactor|compile|deploy)\b.{0,120}\b(function|script|program|class|method|query|regex|code|test|endpoint|api|component|bug|loop|algorithm|parser|cli|crawler)\b/i],
 ];
 const REASONING_TERMS: readonly Marker[] = [
   ['calculate', /\b(calculate|compute|solve|estimate|how much (would|will|does|do)|how long (does|would|will))\b/i],
