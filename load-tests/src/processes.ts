@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort, startRedisServer, type RunningRedis } from '@sluice/redis-server';
 import { createTenantStore } from '@sluice/tenants';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A process started for a benchmark. */
 export interface BenchProcess {
@@ -26,15 +27,19 @@ export function spawnEntry(name: string, entry: string, args: string[], env: Nod
     name,
     child,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;
+      clearTimeout(killer);
     },
   };
 }
 
-async function waitHttp(url: string, timeoutMs: number): Promise<void> {
+/** Wait until `url` answers 2xx. */
+export async function waitHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
+    if (child && child.exitCode !== null) throw new Error(`${url}: the process exited with ${child.exitCode} before answering`);
     try {
       if ((await fetch(url)).ok) return;
     } catch {
@@ -43,6 +48,122 @@ async function waitHttp(url: string, timeoutMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** A running simulator process. */
+export interface SimProcess {
+  /** `http://127.0.0.1:PORT` */
+  baseUrl: string;
+  /** `http://127.0.0.1:PORT/v1` */
+  apiUrl: string;
+  process: BenchProcess;
+  /** `GET /sim/stats`, per model id. */
+  stats(): Promise<Record<string, SimModelStats>>;
+  stop(): Promise<void>;
+}
+
+/** Per-model counters of `GET /sim/stats` (apps/sim README). */
+export interface SimModelStats {
+  requests: number;
+  accepted: number;
+  rateLimited: number;
+  errors: number;
+  timeouts: number;
+  dropped: number;
+  promptTokens: number;
+  completionTokens: number;
+  maxAcceptedIn60s: number;
+  inFlight: number;
+  maxInFlight: number;
+}
+
+/** Start the simulator as its own process. */
+export async function startSim(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SimProcess> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const p = spawnEntry('sim', 'apps/sim/src/main.ts', ['--port', String(port), '--log-level', 'warn', ...args], env);
+  await waitHttp(`${baseUrl}/health`, 60_000, p.child);
+  return {
+    baseUrl,
+    apiUrl: `${baseUrl}/v1`,
+    process: p,
+    async stats() {
+      const res = await fetch(`${baseUrl}/sim/stats`);
+      return ((await res.json()) as { models: Record<string, SimModelStats> }).models;
+    },
+    stop: () => p.stop(),
+  };
+}
+
+/** Options for {@link startSluice}. */
+export interface SluiceStackOptions {
+  redisUrl: string;
+  /** Base URL of the simulator's OpenAI API (`…/v1`). */
+  simUrl: string;
+  /** Key prefix; one per stack keeps stacks on one Redis apart. @defaultValue `sluice` */
+  prefix?: string;
+  /** Executor processes. @defaultValue 1 */
+  executors?: number;
+  /** Extra environment (configuration switches) of every Sluice process. */
+  env?: NodeJS.ProcessEnv;
+  /** Tenants to create API keys for. @defaultValue `['bench']` */
+  tenants?: readonly string[];
+  /** Extra node flags for the Sluice processes (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+}
+
+/** API, classifier and executors as separate processes, as in production. */
+export interface SluiceStack {
+  apiUrl: string;
+  /** API key per tenant. */
+  apiKeys: Record<string, string>;
+  processes: BenchProcess[];
+  addExecutor(): Promise<BenchProcess>;
+  stop(): Promise<void>;
+}
+
+/** Start one Sluice stack (API, classifier, executors) against a running Redis and simulator. */
+export async function startSluice(options: SluiceStackOptions): Promise<SluiceStack> {
+  const apiPort = await freePort();
+  const prefix = options.prefix ?? 'sluice';
+  const env: NodeJS.ProcessEnv = {
+    REDIS_URL: options.redisUrl,
+    SLUICE_SIM_URL: options.simUrl,
+    SLUICE_API_PORT: String(apiPort),
+    SLUICE_API_HOST: '127.0.0.1',
+    SLUICE_LOG_LEVEL: 'warn',
+    SLUICE_REDIS_PREFIX: prefix,
+    // A stopped bench stack need not hand its queue back gracefully.
+    SLUICE_DRAIN_TIMEOUT_MS: '2000',
+    ...options.env,
+  };
+  const processes: BenchProcess[] = [];
+  const stop = async () => {
+    for (const p of [...processes].reverse()) await p.stop();
+  };
+  try {
+    processes.push(spawnEntry(`api@${prefix}`, 'apps/api/src/index.ts', [], env, options.nodeArgs));
+    processes.push(spawnEntry(`classifier@${prefix}`, 'apps/classifier/src/index.ts', [], env, options.nodeArgs));
+    const addExecutor = async () => {
+      const p = spawnEntry(`executor-${processes.length - 1}@${prefix}`, 'apps/executor/src/index.ts', [], env, options.nodeArgs);
+      processes.push(p);
+      return p;
+    };
+    for (let i = 0; i < (options.executors ?? 1); i++) await addExecutor();
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitHttp(`${apiUrl}/readyz`, 120_000, processes[0]!.child);
+    const tenants = await createTenantStore({ redisUrl: options.redisUrl, prefix });
+    const apiKeys: Record<string, string> = {};
+    try {
+      for (const t of options.tenants ?? ['bench']) apiKeys[t] = await tenants.createKey(t, 'load-test');
+    } finally {
+      await tenants.close();
+    }
+    return { apiUrl, apiKeys, processes, addExecutor, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** Options for {@link startBenchStack}. */
@@ -68,46 +189,30 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-/** Start a full stack for a benchmark run. */
+/** Start a Redis 8 for a run (or use `REDIS_URL`-style `url` when given). */
+export async function startRedis(url?: string): Promise<{ url: string; stop(): Promise<void> }> {
+  if (url) return { url, stop: async () => {} };
+  const redis: RunningRedis = await startRedisServer({});
+  return { url: redis.url, stop: () => redis.stop() };
+}
+
+/** Start a full stack for a benchmark run: Redis, simulator, one Sluice stack. */
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
-  let redis: RunningRedis | undefined;
-  const redisUrl = options.redisUrl ?? (redis = await startRedisServer({})).url;
-  const [simPort, apiPort] = [await freePort(), await freePort()];
-  const simUrl = `http://127.0.0.1:${simPort}/v1`;
-  const env: NodeJS.ProcessEnv = {
-    REDIS_URL: redisUrl,
-    SLUICE_SIM_URL: simUrl,
-    SLUICE_API_PORT: String(apiPort),
-    SLUICE_API_HOST: '127.0.0.1',
-    SLUICE_LOG_LEVEL: 'warn',
-    ...options.env,
-  };
-  const processes: BenchProcess[] = [];
-  processes.push(spawnEntry('sim', 'apps/sim/src/main.ts', ['--port', String(simPort), '--log-level', 'warn', ...options.simArgs], env));
-  await waitHttp(`http://127.0.0.1:${simPort}/health`, 30_000);
-  processes.push(spawnEntry('api', 'apps/api/src/index.ts', [], env, options.nodeArgs));
-  processes.push(spawnEntry('classifier', 'apps/classifier/src/index.ts', [], env, options.nodeArgs));
-  const addExecutor = async () => {
-    const p = spawnEntry(`executor-${processes.length}`, 'apps/executor/src/index.ts', [], env, options.nodeArgs);
-    processes.push(p);
-    return p;
-  };
-  for (let i = 0; i < (options.executors ?? 1); i++) await addExecutor();
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  await waitHttp(`${apiUrl}/readyz`, 60_000);
-  const tenants = await createTenantStore({ redisUrl, prefix: options.env?.SLUICE_REDIS_PREFIX ?? 'sluice' });
-  const apiKey = await tenants.createKey('bench');
-  await tenants.close();
+  const redis = await startRedis(options.redisUrl);
+  const sim = await startSim(options.simArgs);
+  const prefix = options.env?.SLUICE_REDIS_PREFIX ?? 'sluice';
+  const sluice = await startSluice({ redisUrl: redis.url, simUrl: sim.apiUrl, prefix, executors: options.executors, env: options.env, nodeArgs: options.nodeArgs });
   return {
-    redisUrl,
-    simUrl,
-    apiUrl,
-    apiKey,
-    processes,
-    addExecutor,
+    redisUrl: redis.url,
+    simUrl: sim.apiUrl,
+    apiUrl: sluice.apiUrl,
+    apiKey: sluice.apiKeys.bench!,
+    processes: [sim.process, ...sluice.processes],
+    addExecutor: sluice.addExecutor,
     async stop() {
-      for (const p of [...processes].reverse()) await p.stop();
-      await redis?.stop();
+      await sluice.stop();
+      await sim.stop();
+      await redis.stop();
     },
   };
 }

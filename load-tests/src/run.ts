@@ -1,0 +1,198 @@
+/**
+ * The load test (issue 6): storm scenarios, gateway overhead, miss-path ceiling against bare
+ * BullMQ, executor scaling; writes `results.json`, `report.md` and SVG charts.
+ *
+ *   tsx load-tests/src/run.ts --mode short|full [--only storm,overhead,ceiling,scaling]
+ *     [--scenarios direct,gateway,cache,routing,all] [--seed N] [--rate R] [--duration S]
+ *     [--deadline-ms MS] [--large-rpm N] [--routing-strategy rules,knn] [--executors N]
+ *     [--out DIR] [--readme] [--redis-url URL]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, release, totalmem, type } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MODES, type ModeSettings } from './modes.ts';
+import { measureOverhead } from './overhead.ts';
+import { ROOT, startRedis } from './processes.ts';
+import { renderReport } from './report.ts';
+import type { MachineInfo, RunResults, ScenarioName } from './results.ts';
+import { measureCeiling, measureScaling } from './scaling.ts';
+import { runStormPhase, scenarioSpecs } from './scenarios.ts';
+import { generateWorkload } from './workload.ts';
+
+const PHASES = ['storm', 'overhead', 'ceiling', 'scaling'] as const;
+type Phase = (typeof PHASES)[number];
+const SCENARIOS: readonly ScenarioName[] = ['direct', 'gateway', 'cache', 'routing', 'all'];
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'short' },
+    only: { type: 'string' },
+    scenarios: { type: 'string' },
+    seed: { type: 'string' },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    'deadline-ms': { type: 'string' },
+    'large-rpm': { type: 'string' },
+    'routing-strategy': { type: 'string' },
+    executors: { type: 'string' },
+    out: { type: 'string' },
+    readme: { type: 'boolean', default: false },
+    'redis-url': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  process.stdout.write(readFileSync(new URL(import.meta.url)).toString().split('*/')[0]!.replace(/^\/\*\*?/, '').replace(/^ \* ?/gm, ''));
+  process.exit(0);
+}
+const fail = (message: string): never => {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+};
+if (values.mode !== 'short' && values.mode !== 'full') fail(`Expected --mode short or full, got \`${values.mode}\``);
+const mode = values.mode as 'short' | 'full';
+const settings: ModeSettings = structuredClone(MODES[mode]);
+const positive = (name: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(n > 0)) fail(`Expected --${name} to be a number > 0, got \`${v}\``);
+  return n;
+};
+settings.seed = positive('seed', values.seed) ?? settings.seed;
+settings.rate = positive('rate', values.rate) ?? settings.rate;
+settings.durationSeconds = positive('duration', values.duration) ?? settings.durationSeconds;
+settings.deadlineMs = positive('deadline-ms', values['deadline-ms']) ?? settings.deadlineMs;
+settings.limits.large.rpm = positive('large-rpm', values['large-rpm']) ?? settings.limits.large.rpm;
+settings.executors = positive('executors', values.executors) ?? settings.executors;
+settings.routingStrategy = values['routing-strategy'] ?? settings.routingStrategy;
+if (values.scenarios) {
+  const names = values.scenarios.split(',').map((s) => s.trim());
+  for (const n of names) if (!SCENARIOS.includes(n as ScenarioName)) fail(`Unknown scenario \`${n}\` (expected ${SCENARIOS.join(', ')})`);
+  settings.scenarios = names as ScenarioName[];
+}
+const phases = (values.only?.split(',').map((s) => s.trim()) ?? [...PHASES]) as Phase[];
+for (const p of phases) if (!PHASES.includes(p)) fail(`Unknown phase \`${p}\` (expected ${PHASES.join(', ')})`);
+const outDir = values.out ?? join(ROOT, 'load-tests', 'reports', mode);
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const machine = (): MachineInfo => ({
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  os: `${type()} ${release()}`,
+  loadAverageStart: loadavg(),
+  loadAverageEnd: [],
+});
+const git = () => {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT }).toString().trim().length > 0;
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+};
+
+const runId = Date.now().toString(36);
+const results: RunResults = {
+  mode,
+  seed: settings.seed,
+  command: `tsx load-tests/src/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  startedAt: new Date().toISOString(),
+  finishedAt: '',
+  git: git(),
+  machine: machine(),
+  settings: { ...settings, phases } as unknown as Record<string, unknown>,
+  scenarios: [],
+  notes: [],
+};
+log(`Sluice load test, ${mode} mode, seed ${settings.seed}, phases ${phases.join(', ')}; free memory ${Math.round(freemem() / 2 ** 20)} MB, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+const redis = await startRedis(values['redis-url']);
+try {
+  if (phases.includes('storm')) {
+    const workload = generateWorkload({ seed: settings.seed, requests: Math.round(settings.rate * settings.durationSeconds), rate: settings.rate });
+    results.workload = workload.summary;
+    log(`workload: ${workload.summary.requests} requests, ${workload.summary.complex} complex, ${workload.summary.conversationTurns} conversation turns, exact repeats ${(workload.summary.exactRepeatShare * 100).toFixed(1)}%`);
+    const specs = scenarioSpecs(settings.routingStrategy);
+    results.scenarios = await runStormPhase({
+      workload,
+      scenarios: settings.scenarios.map((n) => specs[n]),
+      rate: settings.rate,
+      durationSeconds: settings.durationSeconds,
+      deadlineMs: settings.deadlineMs,
+      limits: settings.limits,
+      redisUrl: redis.url,
+      runId,
+      executors: settings.executors,
+      bucketSeconds: settings.bucketSeconds,
+      log,
+    });
+    // What the measurements say about features not (yet) switched on.
+    for (const s of results.scenarios) {
+      const cacheOn = s.switches.SLUICE_CACHE_ENABLED === 'true';
+      if (cacheOn && s.cache.hits === 0 && workload.summary.exactRepeatShare > 0) {
+        results.notes.push(`${s.name}: SLUICE_CACHE_ENABLED=true but no answer came from the cache (x-sluice-cache: ${JSON.stringify(Object.fromEntries(Object.entries(s.servedBy)))}), although ${(workload.summary.exactRepeatShare * 100).toFixed(1)}% of requests repeat an earlier prompt exactly: the cache was not serving in this build.`);
+      }
+      if (s.switches.model === 'auto' && !s.servedBy.small && s.ok > 0) {
+        results.notes.push(`${s.name}: routing on (model auto) but no answer came from the small tier.`);
+      }
+    }
+    const longTurns = workload.requests.filter((r) => r.conversation && r.messages.reduce((a, m) => a + m.content.length, 0) > 16_000).length;
+    if (results.scenarios.length && results.scenarios.every((s) => s.pruning.prunedTurns === 0)) {
+      results.notes.push(`No context pruning was observed: no conversation turn reached the upstream with fewer prompt tokens than the client sent (${longTurns} turns carry more than ~4k tokens of history).`);
+    }
+    results.notes.push(`Routing strategy: SLUICE_ROUTING_STRATEGY=${settings.routingStrategy}. There is no configuration switch for the cascade (low-confidence policy) or for context pruning yet; they run as the build wires them.`);
+  }
+  if (phases.includes('overhead')) {
+    log('overhead: direct vs Sluice, fixed simulator latency');
+    results.overhead = await measureOverhead({ ...settings.overhead, redisUrl: redis.url, prefix: `lt-overhead-${runId}`, log, progress: true });
+  }
+  if (phases.includes('ceiling')) {
+    log('ceiling: Sluice miss path vs bare BullMQ two-hop');
+    results.ceiling = await measureCeiling({ ...settings.ceiling, redisUrl: redis.url, runId, log });
+  }
+  if (phases.includes('scaling')) {
+    log('scaling: 1, 2, 4 executors, upstream-bound');
+    results.scaling = await measureScaling({ ...settings.scaling, redisUrl: redis.url, runId, log });
+  }
+} finally {
+  await redis.stop();
+}
+
+results.finishedAt = new Date().toISOString();
+results.machine.loadAverageEnd = loadavg();
+const report = renderReport(results);
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(outDir, 'report.md'), report.markdown);
+for (const [name, svg] of Object.entries(report.charts)) writeFileSync(join(outDir, name), svg);
+log(`\nreport: ${relative(process.cwd(), join(outDir, 'report.md'))}`);
+
+if (values.readme || mode === 'full') {
+  const readme = join(ROOT, 'load-tests', 'README.md');
+  if (existsSync(readme)) {
+    const text = readFileSync(readme, 'utf8');
+    const start = '<!-- latest-table:start -->';
+    const end = '<!-- latest-table:end -->';
+    const i = text.indexOf(start);
+    const j = text.indexOf(end);
+    if (i >= 0 && j > i) {
+      const m = results.machine;
+      const block = [
+        start,
+        `Latest ${mode} run (${results.startedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${results.git.commit.slice(0, 12)}\`${results.git.dirty ? ', uncommitted changes' : ''}) on ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, load average ${m.loadAverageStart[0]!.toFixed(1)} at start; \`${results.command}\`; full report: [reports/${mode}/report.md](reports/${mode}/report.md).`,
+        '',
+        report.table,
+        end,
+      ].join('\n');
+      writeFileSync(readme, text.slice(0, i) + block + text.slice(j + end.length));
+      log(`README table updated: ${relative(process.cwd(), readme)}`);
+    }
+  }
+}
+process.stdout.write(`\n${report.table}\n`);

@@ -1,0 +1,198 @@
+/**
+ * The storm scenarios: one workload, one arrival schedule, one simulator whose large model has a
+ * provider rate limit the offered load exceeds. Each scenario gets its own model variants on
+ * the simulator (`sim-large@cache`…: own limits, own counters) and, for Sluice, its own
+ * processes and key prefix on the shared Redis, switched only by configuration.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { analyzeScenario, promptTokenOffset, spendFromStats, type AnsweredRecord } from './analysis.ts';
+import { runOpenLoop, type Sender, type SendOutcome } from './driver.ts';
+import { startSim, startSluice, type SimProcess } from './processes.ts';
+import type { ScenarioName, ScenarioResult } from './results.ts';
+import { createRandom, type Workload } from './workload.ts';
+
+/** How a scenario is switched. */
+export interface ScenarioSpec {
+  name: ScenarioName;
+  title: string;
+  /** Env of the Sluice processes; absent: the client calls the simulator directly. */
+  env?: Record<string, string>;
+  /** `model` of every request: `large` pins the tier (no routing), `auto` routes. */
+  model: 'large' | 'auto';
+}
+
+/** The scenarios, by name. `routingStrategy` goes to `SLUICE_ROUTING_STRATEGY`. */
+export function scenarioSpecs(routingStrategy: string): Record<ScenarioName, ScenarioSpec> {
+  return {
+    direct: { name: 'direct', title: 'Direct (openai SDK → large model)', model: 'large' },
+    gateway: { name: 'gateway', title: 'Sluice, cache off, no routing', model: 'large', env: { SLUICE_CACHE_ENABLED: 'false' } },
+    cache: { name: 'cache', title: 'Semantic cache only', model: 'large', env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true' } },
+    routing: { name: 'routing', title: 'Tiered routing only', model: 'auto', env: { SLUICE_CACHE_ENABLED: 'false', SLUICE_ROUTING_STRATEGY: routingStrategy } },
+    all: { name: 'all', title: 'Everything on', model: 'auto', env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true', SLUICE_ROUTING_STRATEGY: routingStrategy } },
+  };
+}
+
+/** Provider limits of the simulated models in the storm. */
+export interface ProviderLimits {
+  large: { rpm: number; tpm: number };
+  small: { rpm: number; tpm: number };
+  router: { rpm: number; tpm: number };
+}
+
+/** Options for {@link runStormPhase}. */
+export interface StormOptions {
+  workload: Workload;
+  scenarios: readonly ScenarioSpec[];
+  rate: number;
+  durationSeconds: number;
+  deadlineMs: number;
+  limits: ProviderLimits;
+  redisUrl: string;
+  runId: string;
+  /** Executor processes per Sluice scenario. */
+  executors: number;
+  /** Buckets of the hit-ratio series (s). */
+  bucketSeconds: number;
+  log: (line: string) => void;
+}
+
+/** A models file for the simulator: realistic latency, the storm's provider limits. */
+export function writeModelsFile(limits: ProviderLimits): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-load-'));
+  const file = join(dir, 'models.json');
+  writeFileSync(
+    file,
+    JSON.stringify([
+      { id: 'sim-router', rpm: limits.router.rpm, tpm: limits.router.tpm },
+      { id: 'sim-small', rpm: limits.small.rpm, tpm: limits.small.tpm },
+      { id: 'sim-large', rpm: limits.large.rpm, tpm: limits.large.tpm },
+      { id: 'sim-embed' },
+    ]),
+  );
+  return file;
+}
+
+/** `SLUICE_DEPLOYMENTS` for a scenario: its own variants, limits as the provider publishes them. */
+export function deploymentsEnv(simUrl: string, variant: string, limits: ProviderLimits): string {
+  return JSON.stringify(
+    (['router', 'small', 'large'] as const).map((tier) => ({
+      id: `${tier}-${variant}`,
+      tier,
+      baseUrl: simUrl,
+      model: `sim-${tier}@${variant}`,
+      rpm: limits[tier].rpm,
+      tpm: limits[tier].tpm,
+    })),
+  );
+}
+
+function outcomeOf(error: unknown, signal: AbortSignal): SendOutcome {
+  if (signal.aborted) return { status: 'deadline', ok: false };
+  if (error instanceof OpenAI.APIError && error.status) return { status: String(error.status), ok: false };
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return { status: 'timeout', ok: false };
+  if (error instanceof OpenAI.APIConnectionError) return { status: 'connection_error', ok: false };
+  return { status: `client_error:${(error as Error)?.name ?? 'unknown'}`, ok: false };
+}
+
+/**
+ * A sender using the official `openai` SDK with its default retries (2, honouring
+ * `retry-after`), as an application would: one client per tenant.
+ */
+export function sdkSender(workload: Workload, clients: Record<string, OpenAI>, model: string): Sender {
+  return async (i, { signal }) => {
+    const req = workload.requests[i]!;
+    try {
+      const { data, response } = await clients[req.tenant]!.chat.completions.create({ model, messages: req.messages }, { signal }).withResponse();
+      const headers: Record<string, string> = {};
+      response.headers.forEach((v, k) => {
+        if (k.startsWith('x-sluice-')) headers[k] = v;
+      });
+      return {
+        status: String(response.status),
+        ok: true,
+        headers,
+        content: data.choices[0]?.message?.content ?? undefined,
+        usage: data.usage ? { prompt_tokens: data.usage.prompt_tokens, completion_tokens: data.usage.completion_tokens } : undefined,
+      };
+    } catch (error) {
+      return outcomeOf(error, signal);
+    }
+  };
+}
+
+/** Run every scenario, one after the other, on one simulator; returns their results. */
+export async function runStormPhase(options: StormOptions): Promise<ScenarioResult[]> {
+  const { workload, limits, log } = options;
+  const sim: SimProcess = await startSim(['--profile', 'realistic', '--models', writeModelsFile(limits)]);
+  const results: ScenarioResult[] = [];
+  let offset = 0;
+  try {
+    for (const spec of options.scenarios) {
+      const variant = `${spec.name}-${options.runId}`;
+      let stop = async () => {};
+      let clients: Record<string, OpenAI>;
+      let model: string;
+      const switches: Record<string, string> = {};
+      const tenants = [...new Set(workload.requests.map((r) => r.tenant))];
+      if (!spec.env) {
+        model = `sim-large@${variant}`;
+        const client = new OpenAI({ baseURL: sim.apiUrl, apiKey: 'sim', timeout: options.deadlineMs });
+        clients = Object.fromEntries(tenants.map((t) => [t, client]));
+        switches.client = 'openai SDK, maxRetries default (2)';
+        switches.model = model;
+      } else {
+        const env = { ...spec.env, SLUICE_DEPLOYMENTS: deploymentsEnv(sim.apiUrl, variant, limits) };
+        log(`[${spec.name}] starting Sluice (${options.executors} executor${options.executors > 1 ? 's' : ''}) with ${Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        const stack = await startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-${variant}`, executors: options.executors, env, tenants });
+        stop = stack.stop;
+        clients = Object.fromEntries(tenants.map((t) => [t, new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: stack.apiKeys[t]!, timeout: options.deadlineMs })]));
+        model = spec.model;
+        Object.assign(switches, spec.env, { model: spec.model });
+      }
+      const records: AnsweredRecord[] = [];
+      let run;
+      try {
+        run = await runOpenLoop({
+          rate: options.rate,
+          durationSeconds: options.durationSeconds,
+          arrivals: 'poisson',
+          // Same seed, same arrival times in every scenario.
+          random: createRandom(workload.seed + 1),
+          deadlineMs: options.deadlineMs,
+          send: sdkSender(workload, clients, model),
+          onResponse: (r) => records.push(r),
+          onProgress: true,
+          label: spec.name,
+        });
+      } finally {
+        log(`[${spec.name}] stopping`);
+        await stop();
+      }
+      const stats = await sim.stats();
+      const spend = spendFromStats(stats, (m) => m.endsWith(`@${variant}`));
+      if (spec.name === 'direct') offset = promptTokenOffset(workload, records);
+      const result = analyzeScenario({
+        name: spec.name,
+        title: spec.title,
+        switches,
+        workload,
+        records,
+        run,
+        spend,
+        providerLimit: { model: `sim-large@${variant}`, ...limits.large },
+        bucketSeconds: options.bucketSeconds,
+        promptTokenOffset: offset,
+      });
+      log(
+        `[${spec.name}] ok ${result.ok}/${result.sent}  p50 ${result.okLatency.p50} ms  p99 ${result.okLatency.p99} ms  cost $${result.costUsd.toFixed(4)}  hits ${result.cache.hits}  false hits ${result.quality.falseHits}  statuses ${JSON.stringify(result.statuses)}`,
+      );
+      results.push(result);
+    }
+  } finally {
+    await sim.stop();
+  }
+  return results;
+}
