@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { loadConfig, type LoadConfigOptions, type SluiceConfig } from '@sluice/config';
 import { buildApi, type Api } from '@sluice/api';
+import { createResponseCache, type ResponseCache } from '@sluice/cache';
 import { createClassifier, type Classifier } from '@sluice/classifier';
 import { createExecutor, type Executor } from '@sluice/executor';
 import { createRedis, type Redis } from '@sluice/redis';
@@ -30,6 +31,8 @@ export interface TestStackOptions {
   /** Start a classifier in-process. @defaultValue true */
   classifier?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Clock of every cache in the stack (expiry decisions). @defaultValue Date.now */
+  clock?: () => number;
 }
 
 /** A whole Sluice stack in this process, on real Redis, real BullMQ and real HTTP. */
@@ -42,6 +45,7 @@ export interface TestStack {
   apiUrl: string;
   tenants: TenantStore;
   redis: Redis;
+  cache: ResponseCache;
   classifier?: Classifier;
   executor?: Executor;
   /** Start an (extra) in-process executor. */
@@ -81,20 +85,25 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   };
   const redis = conn('request', true);
   const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
-  const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker'), tenants });
+  const cache = createResponseCache({ redis, config, clock: options.clock });
+  cleanups.push(() => cache.close());
+  const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker'), tenants, cache });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   const address = api.app.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const executors: Executor[] = [];
   const startExecutor = async () => {
-    const e = createExecutor({ config, logger, connection: conn('worker', true), workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000 });
+    const connection = conn('worker', true);
+    const executorCache = createResponseCache({ redis: connection, config, clock: options.clock });
+    cleanups.push(() => executorCache.close());
+    const e = createExecutor({ config, logger, connection, workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000, cache: executorCache });
     await e.start();
     executors.push(e);
     return e;
   };
   let classifier: Classifier | undefined;
   if (options.classifier !== false) {
-    classifier = createClassifier({ config, logger, connection: conn('worker', true), workerConnection: conn('worker') });
+    classifier = createClassifier({ config, logger, connection: conn('worker', true), workerConnection: conn('worker'), embed: (request) => cache.embed(request) });
     await classifier.start();
   }
   const executor = options.executor === false ? undefined : await startExecutor();
@@ -107,6 +116,7 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     apiUrl,
     tenants,
     redis,
+    cache,
     classifier,
     executor,
     startExecutor,
@@ -133,11 +143,11 @@ export function spawnApp(kind: 'api' | 'classifier' | 'executor', env: NodeJS.Pr
 }
 
 /** Poll until `check` returns a truthy value. */
-export async function until<T>(check: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function until<T>(check: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }

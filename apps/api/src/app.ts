@@ -6,7 +6,10 @@ import { createKeys, type Redis } from '@sluice/redis';
 import { createRouter, rulesStrategy, type Router } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
 import type { TenantStore } from '@sluice/tenants';
+import type { ResponseCache } from '@sluice/cache';
 import { registerAdmin } from './admin.ts';
+import { createExactFastPath } from './fast-path.ts';
+import { createAdmission } from './admission.ts';
 import type { ApiContext } from './context.ts';
 import { installErrorHandler, unauthorized } from './errors.ts';
 import { registerCompletions } from './routes/completions.ts';
@@ -25,6 +28,8 @@ export interface ApiOptions {
   /** Pub/sub connection (role `worker`: it must resubscribe after a Redis restart). */
   subscriber: Redis;
   tenants: TenantStore;
+  /** The shared response cache (exact fast path, admin purge). @defaultValue none: no fast path */
+  cache?: ResponseCache;
   /** Routing stack for `POST /v1/route`. @defaultValue rules only */
   router?: Router;
 }
@@ -54,6 +59,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys })]));
   const router = options.router ?? createRouter({ strategies: [rulesStrategy()] });
   const submitter = new Submitter({ config, store, subscriber, routeQueue: queues['{route}']! });
+  const admission = createAdmission({ config, redis: options.connection, keys, queues: Object.values(queues) });
   const context: ApiContext = {
     config,
     logger,
@@ -64,7 +70,11 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     subscriber,
     router,
     queues,
-    async admit() {},
+    cache: options.cache,
+    fastPath: options.cache ? createExactFastPath({ cache: options.cache, config, store }) : async () => undefined,
+    async admit(tenant, data) {
+      await admission.admit(tenant, data);
+    },
   };
   installErrorHandler(app, logger);
 

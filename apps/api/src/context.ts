@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { SluiceConfig } from '@sluice/config';
 import type { JobEventSubscriber, JobStore } from '@sluice/jobs';
-import type { CompletionJobData } from '@sluice/queues';
+import type { CompletionJobData, CompletionJobResult } from '@sluice/queues';
+import type { ResponseCache } from '@sluice/cache';
 import type { Redis } from '@sluice/redis';
 import type { Router } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
@@ -19,6 +20,10 @@ export interface ApiContext {
   subscriber: JobEventSubscriber;
   router: Router;
   queues: Record<string, Queue<CompletionJobData>>;
+  /** The exact-cache fast path: a finished result when the cache answers, else undefined. */
+  fastPath(data: CompletionJobData): Promise<CompletionJobResult | undefined>;
+  /** The shared response cache (admin purge and stats); absent when caching is off. */
+  cache?: ResponseCache;
   /** Admission control before a job is accepted (quotas, backpressure); throws a 429 ApiError. */
   admit(tenant: Tenant, data: CompletionJobData): Promise<void>;
 }

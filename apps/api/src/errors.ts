@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isBackpressureError, isLimitsError, isQuotaExceededError, type LimitsError } from '@sluice/limits';
 import { isRedisUnavailable } from '@sluice/redis';
 import { isRoutingError, isUnknownModelError } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
@@ -40,9 +41,22 @@ export function fieldPath(instancePath: string, missing?: string): string {
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
 }
 
+/** `retry-after` (whole seconds, as HTTP says) and `retry-after-ms` (the openai SDKs read it first). */
+export function retryAfterHeaders(retryAfterMs: number): Record<string, string> {
+  const ms = Math.max(1, Math.ceil(retryAfterMs));
+  return { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(ms) };
+}
+
+function limitsCode(error: LimitsError): string {
+  if (isQuotaExceededError(error)) return 'quota_exceeded';
+  if (isBackpressureError(error)) return 'overloaded';
+  return error.code.replace(/^SLUICE_ERR_/, '').toLowerCase();
+}
+
 /**
  * The one place errors become HTTP answers: validation → 400 naming the field, oversize → 413,
- * malformed JSON → 400, unknown model → 404, Redis away → 503 with retry-after; anything else
+ * malformed JSON → 400, unknown model → 404, quota or backpressure → 429 with retry-after,
+ * Redis away → 503 with retry-after; anything else
  * is logged and answered 500 without internals.
  */
 export function installErrorHandler(app: FastifyInstance, logger: Logger): void {
@@ -75,6 +89,14 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     }
     if (isRoutingError(error) && error.status < 500) {
       return reply.status(error.status).send(errorBody(error.message, 'invalid_request_error', error.code));
+    }
+    if (isLimitsError(error) && error.status < 500) {
+      const headers = error.retryAfterMs === undefined ? {} : retryAfterHeaders(error.retryAfterMs);
+      return reply.status(error.status).headers(headers).send(errorBody(error.message, error.status === 429 ? 'rate_limit_error' : 'invalid_request_error', limitsCode(error)));
+    }
+    if (isLimitsError(error) && error.retryable) {
+      const headers = error.retryAfterMs === undefined ? {} : retryAfterHeaders(error.retryAfterMs);
+      return reply.status(error.status).headers(headers).send(errorBody(error.message, 'service_unavailable', limitsCode(error)));
     }
     if (isRedisUnavailable(error)) {
       return reply.status(503).header('retry-after', '2').send(errorBody('Sluice cannot reach its Redis right now; retry shortly.', 'service_unavailable', 'redis_unavailable'));

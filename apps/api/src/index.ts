@@ -1,3 +1,4 @@
+import { createResponseCache } from '@sluice/cache';
 import { createRedis } from '@sluice/redis';
 import { runProcess } from '@sluice/runtime';
 import { createTenantStore } from '@sluice/tenants';
@@ -12,7 +13,9 @@ await runProcess({
     onShutdown(() => void subscriber.disconnect());
     const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
     onShutdown(() => tenants.close());
-    const api = await buildApi({ config, logger, connection, subscriber, tenants });
+    const cache = createResponseCache({ redis: connection, config, logger });
+    onShutdown(() => cache.close());
+    const api = await buildApi({ config, logger, connection, subscriber, tenants, cache });
     onShutdown(() => api.close());
     await api.app.listen({ port: config.api.port, host: config.api.host });
     logger.info({ port: config.api.port }, 'api listening');

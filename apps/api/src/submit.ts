@@ -101,6 +101,7 @@ export class Submitter {
       cacheMode: controls.cacheMode,
       pinnedTier: controls.pinnedTier ?? (pin.kind === 'auto' ? undefined : pin.tier),
       pinnedModel: pin.kind === 'model' ? pin.model : undefined,
+      shareGroup: tenant.cacheShareGroup || undefined,
     };
   }
 

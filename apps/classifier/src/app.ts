@@ -16,8 +16,11 @@ export interface ClassifierOptions {
   logger: Logger;
   /** The routing strategy stack. @defaultValue rules only */
   router?: Router;
-  /** Computes the job's embedding once (shared with the cache). @defaultValue none */
-  embed?: (text: string) => Promise<Float32Array<ArrayBuffer> | undefined>;
+  /**
+   * Computes the job's embedding once; routing (kNN) and the cache both use it, so the
+   * executor never embeds again. @defaultValue none
+   */
+  embed?: (request: CompletionJobData['request']) => Promise<Float32Array | undefined>;
 }
 
 /** A running classifier: consumes `route`, decides tier and category, enqueues to the tier. */
@@ -34,13 +37,9 @@ export function createClassifierProcessor(deps: { store: JobStore; router: Route
     const status = await deps.store.status(data.id);
     // Cancelled or expired before routing: nothing to do, and nothing to spend.
     if (!status || TERMINAL.has(status)) return;
-    let embedding = data.embedding ? Float32Array.from(data.embedding) : undefined;
-    if (!embedding && deps.embed) {
-      const last = [...data.request.messages].reverse().find((m) => m.role === 'user');
-      const text = typeof last?.content === 'string' ? last.content : '';
-      embedding = text ? await deps.embed(text) : undefined;
-    }
-    const decision = await deps.router.decide({ request: data.request, embedding }, { pinnedTier: data.pinnedTier });
+    let embedding: Float32Array | undefined = data.embedding ? Float32Array.from(data.embedding) : undefined;
+    if (!embedding && deps.embed) embedding = await deps.embed(data.request);
+    const decision = await deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined }, { pinnedTier: data.pinnedTier });
     const { cascade: _cascade, ...route } = decision;
     const appended = await deps.store.append(data.id, { type: 'routed', route }, 'routed', { tier: route.tier, category: route.category });
     if (!appended) return;

@@ -1,3 +1,4 @@
+import { createResponseCache } from '@sluice/cache';
 import { createRedis } from '@sluice/redis';
 import { runProcess } from '@sluice/runtime';
 import { createClassifier } from './app.ts';
@@ -9,7 +10,9 @@ await runProcess({
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier-worker' });
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void workerConnection.disconnect());
-    const classifier = createClassifier({ config, connection, workerConnection, logger });
+    const cache = createResponseCache({ redis: connection, config, logger });
+    onShutdown(() => cache.close());
+    const classifier = createClassifier({ config, connection, workerConnection, logger, embed: (request) => cache.embed(request) });
     onShutdown(() => classifier.close());
     await classifier.start();
   },

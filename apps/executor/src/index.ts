@@ -1,3 +1,4 @@
+import { createResponseCache } from '@sluice/cache';
 import { createRedis } from '@sluice/redis';
 import { runProcess } from '@sluice/runtime';
 import { createExecutor } from './app.ts';
@@ -11,7 +12,11 @@ await runProcess({
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void workerConnection.disconnect());
     onShutdown(() => void subscriber.disconnect());
-    const executor = createExecutor({ config, connection, workerConnection, subscriber, logger });
+    const cache = createResponseCache({ redis: connection, config, logger });
+    // Every executor sweeps expired vector elements; the sweep is bounded and idempotent.
+    cache.start();
+    onShutdown(() => cache.close());
+    const executor = createExecutor({ config, connection, workerConnection, subscriber, logger, cache });
     onShutdown(() => executor.close());
     await executor.start();
   },

@@ -17,16 +17,30 @@ export interface AttemptContext {
   signal: AbortSignal;
   /**
    * Announce the deployment this attempt uses, before any chunk is relayed (the client's
-   * headers carry it). Resolves false when the job already finished: stop, spend nothing.
+   * headers carry it), or the cache entry that answers it. Resolves false when the job
+   * already finished: stop, spend nothing.
    */
-  begin(deployment: ResolvedDeployment): Promise<boolean>;
+  begin(deployment: ResolvedDeployment, cache?: CacheAnswer): Promise<boolean>;
+  /** What the cache said before this call: `miss` (looked, nothing safe) or `bypass` (not consulted). @defaultValue from the job's cache mode */
+  cacheOutcome?: 'miss' | 'bypass';
   /** Relay a streamed chunk (only set for streaming jobs). */
   onChunk?: (chunk: Record<string, unknown>) => void;
 }
 
-/** The outcome of a successful upstream call. */
+/** A cache entry that answered a job. */
+export interface CacheAnswer {
+  kind: 'exact' | 'semantic';
+  similarity: number;
+  sourceJobId: string;
+}
+
+/** The outcome of a successful upstream call (or of a cache hit standing in for one). */
 export interface UpstreamOutcome extends UpstreamCompletion {
   deployment: ResolvedDeployment;
+  /** Set when the cache answered instead of the upstream. */
+  cache?: CacheAnswer;
+  /** Set by the cache step on a real call: whether the cache was looked at. */
+  cacheOutcome?: 'miss' | 'bypass';
 }
 
 /** Makes the upstream call of one attempt, or throws (UpstreamError, rate-limit wait, abort). */

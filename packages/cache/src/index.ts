@@ -44,3 +44,4 @@ export type { ChatCompletionChunk, CompletionToChunksOptions } from './stream.ts
 export type { CacheStats, MissReason } from './stats.ts';
 export { CacheError, CacheOptionsError, CacheRequestError, EmbeddingError, isCacheError, isEmbeddingError } from './errors.ts';
 export type { CacheErrorCode, CacheErrorOptions } from './errors.ts';
+export { createResponseCache, cacheContext, cacheModelScope } from './from-config.ts';

@@ -26,6 +26,7 @@ export interface SluiceConfig {
   log: { level: string; prompts: boolean };
   telemetry: { enabled: boolean };
   tenants: { defaultRpm: number; defaultTokensPerDay: number };
+  limits: { backpressureMaxWaitMs: number; backpressureMinThroughput: number; circuitOpenMs: number; permitWaitMs: number };
   cache: {
     enabled: boolean;
     semantic: boolean;

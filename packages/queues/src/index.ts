@@ -73,6 +73,9 @@ export function createWorker(
     prefix: options.keys.bullPrefix,
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
+    // Checked once per lock period, so a job whose worker died is taken over within about
+    // two lock periods (BullMQ's default of 30 s would dominate a short lock).
+    stalledInterval: Math.min(options.lockDurationMs, 30_000),
     // A job whose worker died is taken over after one lock period; after this many such
     // stalls it fails with a readable reason instead of looping forever.
     maxStalledCount: 3,

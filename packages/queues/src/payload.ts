@@ -85,6 +85,8 @@ export interface CompletionJobData {
   pinnedTier?: TierName;
   /** A pinned upstream model name (must be configured). */
   pinnedModel?: string;
+  /** The tenant's cache-sharing group (tenants in one group share cache entries). */
+  shareGroup?: string;
   /** Filled in by the classifier. */
   route?: RouteDecision;
   /** One embedding per job, computed once by the classifier and reused by the cache. */

@@ -42,13 +42,18 @@ export function createRedis(options: CreateRedisOptions): Redis {
   return new Redis(options.url, { ...common, ...role });
 }
 
-/** True when an error means "Redis is unreachable right now" (answer 503, retry later). */
+/**
+ * True when an error means "Redis is unreachable right now" (answer 503, retry later). Covers
+ * what ioredis throws (`Stream isn't writeable…` on a fail-fast connection, `Connection is
+ * closed.` for commands in flight) and node-redis, which the tenant store uses through
+ * redis-om (`The client is offline` with its offline queue off, `Socket closed unexpectedly`).
+ */
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const message = error.message;
   return (
-    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|Reached the max retries|LOADING|connect ETIMEDOUT|MaxRetriesPerRequestError/.test(message) ||
-    error.name === 'MaxRetriesPerRequestError'
+    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|Reached the max retries|LOADING|connect ETIMEDOUT|MaxRetriesPerRequestError|The client is offline|The client is closed|Socket closed unexpectedly|Connection timeout/.test(message) ||
+    ['MaxRetriesPerRequestError', 'ClientOfflineError', 'ClientClosedError', 'SocketClosedUnexpectedlyError', 'ConnectionTimeoutError'].includes(error.name)
   );
 }
 

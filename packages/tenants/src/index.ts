@@ -59,7 +59,18 @@ export interface TenantStore {
  * needed: only fetch-by-id and save are used, and an API key's id is its hash).
  */
 export async function createTenantStore(options: TenantStoreOptions): Promise<TenantStore> {
-  const client = createClient({ url: options.redisUrl });
+  const client = createClient({
+    url: options.redisUrl,
+    // Fail fast while Redis is away, like the API's other request-path connection: a queued
+    // command would hold the request until Redis returns, instead of a 503 with retry-after.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 2_000,
+      // Reconnect forever, capped at 2 s like the ioredis connections, so the API recovers
+      // from a Redis restart without a restart of its own.
+      reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 2_000),
+    },
+  });
   client.on('error', () => {
     // node-redis reconnects on its own; errors surface on the calls that fail.
   });

@@ -34,6 +34,15 @@ export function registerCompletions(app: FastifyInstance, ctx: ApiContext): void
     const controls = readControls(request.headers, tenant);
     const data = ctx.submitter.prepare(body, tenant, controls);
     await ctx.admit(tenant, data);
+    // An exact cache hit is answered before anything is enqueued (not for idempotent
+    // submits, which must bind the key to a job first).
+    const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data);
+    if (cached) {
+      if (!data.stream) return reply.headers(resultHeaders(data.id, cached)).send(cached.completion);
+      const replay = new EventFeed();
+      replay.replay(await ctx.store.events(data.id));
+      return streamAnswer(reply, replay, data.id, body);
+    }
     const feed = new EventFeed();
     const submission = await ctx.submitter.submit(data, controls, feed.push);
     const jobId = submission.jobId;
@@ -69,14 +78,16 @@ async function jsonAnswer(reply: FastifyReply, feed: EventFeed, jobId: string) {
 }
 
 /**
- * Relay a job as OpenAI SSE. Headers are sent with the first answer event, so they carry tier,
- * model and cache outcome; the cost, known only at the end, follows as an HTTP trailer.
+ * Relay a job as OpenAI SSE. Headers are sent with the first chunk (or the final answer), so
+ * they carry tier, model and cache outcome; the cost, known only at the end, follows as an HTTP trailer.
  *
  * Policy when an attempt dies mid-stream (worker killed, upstream stream dropped) and the job
- * is retried: the client has already seen part of attempt A, and attempt B's text will differ,
- * so chunks of two attempts are never mixed. If no chunk was sent yet, the stream simply
- * follows attempt B. Otherwise the stream ends with an error event `stream_interrupted` naming
- * the job id; the job still completes and its single final answer is at `GET /v1/jobs/:id`.
+ * runs again (a retry, a takeover once the dead worker's lock expired, a hand-back at
+ * shutdown; each run has its own number in the event log): the client has already seen part
+ * of run A, and run B's text will differ, so chunks of two runs are never mixed. If no chunk
+ * was sent yet, the stream simply follows run B. Otherwise the stream ends with an error
+ * event `stream_interrupted` naming the job id; the job still completes and its single final
+ * answer is at `GET /v1/jobs/:id`.
  */
 async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string, body: ChatRequest) {
   const includeUsage = body.stream_options?.include_usage === true;
@@ -84,6 +95,9 @@ async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string,
   let started = false;
   let committedAttempt: number | undefined;
   let sentChunks = false;
+  // Headers wait for the first chunk: a run that fails over to another deployment before
+  // answering announces again, and the client's headers must name the one that answered.
+  let attemptHeaders: Record<string, string> | undefined;
   const start = (headers: Record<string, string>) => {
     if (started) return;
     started = true;
@@ -115,10 +129,10 @@ async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string,
         return reply;
       }
       committedAttempt = ev.attempt;
-      start(resultHeaders(jobId, { tier: ev.tier, model: ev.model, cache: ev.cache, cacheKind: ev.cacheKind, cacheSimilarity: ev.cacheSimilarity }));
+      attemptHeaders = resultHeaders(jobId, { tier: ev.tier, model: ev.model, cache: ev.cache, cacheKind: ev.cacheKind, cacheSimilarity: ev.cacheSimilarity });
     } else if (ev.type === 'chunk') {
       if (ev.attempt !== committedAttempt) continue;
-      start({ 'x-sluice-job-id': jobId });
+      start(attemptHeaders ?? { 'x-sluice-job-id': jobId });
       sentChunks = true;
       forward(ev.chunk);
     } else if (ev.type === 'done') {

@@ -1,0 +1,104 @@
+import type { Queue } from 'bullmq';
+import type { SluiceConfig } from '@sluice/config';
+import { checkBackpressure, createLimits, type Limiter, type ThroughputMeter } from '@sluice/limits';
+import type { CompletionJobData } from '@sluice/queues';
+import type { Keys, Redis } from '@sluice/redis';
+import type { Tenant } from '@sluice/tenants';
+
+/** Name and window of the throughput meter the executors record each completion in. */
+const COMPLETIONS_METER = 'completions';
+const COMPLETIONS_METER_WINDOW_MS = 30_000;
+
+/** States of jobs that are waiting for a worker (active ones are already being served). */
+const WAITING_STATES = ['waiting', 'prioritized', 'delayed'] as const;
+
+/** Options for {@link createAdmission}. */
+export interface AdmissionOptions {
+  config: SluiceConfig;
+  /** The API's fail-fast (`request` role) connection: a Redis outage answers 503 at once. */
+  redis: Redis;
+  keys: Keys;
+  /** The queues a new job waits in: the route queue and the tier queues. */
+  queues: readonly Queue<CompletionJobData>[];
+  /** @defaultValue a limiter on `redis` */
+  limiter?: Limiter;
+  /**
+   * How long one reading of the queue depths and the throughput is reused. Reading them is
+   * one round trip per queue; at hundreds of requests per second a fresh reading per request
+   * would cost more than it tells. @defaultValue 250
+   */
+  readingTtlMs?: number;
+  /** @defaultValue `Date.now` */
+  clock?: () => number;
+}
+
+/** What admission measured for an accepted job. */
+export interface AdmissionResult {
+  /** Jobs waiting ahead of this one. */
+  queued: number;
+  /** Expected queue wait (ms). */
+  expectedWaitMs: number;
+}
+
+/** Admission control of new jobs. */
+export interface Admission {
+  /**
+   * Accept a job, or throw a 429: a `BackpressureError` when its expected wait exceeds
+   * `limits.backpressureMaxWaitMs`, a `QuotaExceededError` naming the tenant's quota.
+   * Backpressure is checked first, so a refused job does not count against the quota.
+   */
+  admit(tenant: Tenant, data: CompletionJobData): Promise<AdmissionResult>;
+}
+
+/**
+ * Backpressure and tenant quotas. The expected wait is the jobs waiting in the route and
+ * tier queues divided by the completions per second the executors record (Little's law),
+ * with `limits.backpressureMinThroughput` as the floor while the meter is still empty. Quotas
+ * are the tenant's own (`rpm`, `tokensPerDay`), else `tenants.defaultRpm` /
+ * `tenants.defaultTokensPerDay`; 0 means unlimited.
+ */
+export function createAdmission(options: AdmissionOptions): Admission {
+  const { config } = options;
+  const clock = options.clock ?? Date.now;
+  const limiter = options.limiter ?? createLimits({ redis: options.redis, keys: options.keys, clock });
+  const meter: ThroughputMeter = limiter.meter(COMPLETIONS_METER, COMPLETIONS_METER_WINDOW_MS);
+  const ttl = options.readingTtlMs ?? 250;
+  let reading: { at: number; value: Promise<{ queued: number; throughputPerSec: number }> } | undefined;
+
+  const measure = async () => {
+    const [counts, throughputPerSec] = await Promise.all([Promise.all(options.queues.map((q) => q.getJobCounts(...WAITING_STATES))), meter.ratePerSecond()]);
+    const queued = counts.reduce((sum, c) => sum + WAITING_STATES.reduce((s, state) => s + (c[state] ?? 0), 0), 0);
+    return { queued, throughputPerSec };
+  };
+
+  const current = () => {
+    const now = clock();
+    if (!reading || now - reading.at >= ttl) {
+      const value = measure();
+      reading = { at: now, value };
+      // A failed reading (Redis away) is not reused: the next request tries again.
+      value.catch(() => {
+        if (reading?.value === value) reading = undefined;
+      });
+    }
+    return reading.value;
+  };
+
+  return {
+    async admit(tenant, data) {
+      const { queued, throughputPerSec } = await current();
+      const { expectedWaitMs } = checkBackpressure({
+        queued,
+        throughputPerSec,
+        minThroughputPerSec: config.limits.backpressureMinThroughput,
+        maxWaitMs: config.limits.backpressureMaxWaitMs,
+      });
+      await limiter.tenants.checkRequest(
+        tenant.name,
+        { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay },
+        { requestId: data.id },
+      );
+      return { queued, expectedWaitMs };
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
+import { cacheContext, type CacheHit, type Fill, type ResponseCache } from '@sluice/cache';
+import type { Logger } from '@sluice/telemetry';
+import type { UpstreamCaller, UpstreamOutcome } from './upstream-call.ts';
+
+/** A pseudo deployment for answers served from the cache: priced at zero, named `cache`. */
+function cacheDeployment(model: string): ResolvedDeployment {
+  return Object.freeze({
+    id: 'cache', tier: 'small', baseUrl: '', model, apiKeyRef: '', apiKey: '', rpm: 0, tpm: 0, maxConcurrency: 0, weight: 0,
+    inputPricePerMTok: 0, outputPricePerMTok: 0, timeoutMs: 0,
+  }) as ResolvedDeployment;
+}
+
+/** Options for {@link createCachingCaller}. */
+export interface CachingCallerOptions {
+  cache: ResponseCache;
+  config: SluiceConfig;
+  inner: UpstreamCaller;
+  logger: Logger;
+  /** How long a waiter waits for an identical in-flight request before trying to lead (ms). @defaultValue 30_000 */
+  fillWaitMs?: number;
+}
+
+/**
+ * Wraps an upstream caller with the shared cache: look up (exact, then semantic with
+ * verification), and on a miss make sure identical concurrent misses in any process make one
+ * upstream call (the first leads; the rest wait for its entry), then store the answer when
+ * the store policy allows it. A cache failure never fails the job: it degrades to a miss.
+ */
+export function createCachingCaller(options: CachingCallerOptions): UpstreamCaller {
+  const { cache, config, inner, logger } = options;
+  const fillWaitMs = options.fillWaitMs ?? 30_000;
+
+  const serve = async (ctx: Parameters<UpstreamCaller>[0], hit: CacheHit): Promise<UpstreamOutcome | undefined> => {
+    const model = typeof (hit.completion as { model?: unknown }).model === 'string' ? (hit.completion as { model: string }).model : 'cache';
+    const deployment = cacheDeployment(model);
+    const cacheInfo = { kind: hit.kind, similarity: hit.similarity, sourceJobId: hit.sourceJobId };
+    if (!(await ctx.begin(deployment, cacheInfo))) return undefined;
+    const completion = { ...(hit.completion as unknown as UpstreamOutcome['completion']), id: `chatcmpl-${ctx.job.data.id}` };
+    return { completion, headers: {}, deployment, cache: cacheInfo };
+  };
+
+  return async (ctx) => {
+    const data = ctx.job.data;
+    const category = data.route?.category ?? 'general';
+    const scope = cacheContext(config, data, ctx.tier);
+    let lookup;
+    try {
+      lookup = await cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding });
+    } catch (error) {
+      logger.warn({ err: error, jobId: data.id }, 'cache lookup failed; calling upstream');
+      return inner(ctx);
+    }
+    if (lookup.hit) return serve(ctx, lookup);
+
+    // Only a lookup that could have hit joins the stampede guard: bypassed requests
+    // (no-cache, hot temperature, uncached category) go straight upstream.
+    let fill: Fill | undefined;
+    if (lookup.kind === 'miss' && lookup.exactKey) {
+      fill = await cache.acquireFill(lookup.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
+      while (fill && !fill.leader) {
+        const hit = await fill.wait(fillWaitMs).catch(() => undefined);
+        if (hit) return serve(ctx, hit);
+        fill = await cache.acquireFill(lookup.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
+      }
+    }
+    try {
+      const outcome = await inner({ ...ctx, cacheOutcome: lookup.kind });
+      if (outcome) {
+        await cache
+          .store({ ...scope, category, cacheMode: data.cacheMode, completion: outcome.completion, jobId: data.id, embedding: lookup.embedding ?? data.embedding })
+          .catch((error: unknown) => logger.warn({ err: error, jobId: data.id }, 'cache store failed'));
+      }
+      return outcome ? { ...outcome, cacheOutcome: lookup.kind } : outcome;
+    } finally {
+      if (fill?.leader) await fill.release().catch(() => {});
+    }
+  };
+}
