@@ -98,3 +98,31 @@ describe('cache through the gateway', () => {
     expect(again.response.headers.get('x-sluice-cache')).not.toBe('hit');
   });
 });
+
+describe('cache administration', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.stop());
+  const admin = { authorization: `Basic ${Buffer.from('admin:test-admin-pw').toString('base64')}`, 'content-type': 'application/json' };
+
+  it('counts hits and misses, and purges a tenant so its next request misses', async () => {
+    const client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('acme'), maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'What is a dead letter queue?' }];
+    await client.chat.completions.create({ model: 'auto', messages });
+    const hit = await client.chat.completions.create({ model: 'auto', messages }).withResponse();
+    expect(hit.response.headers.get('x-sluice-cache')).toBe('hit');
+    expect((await fetch(`${stack.apiUrl}/admin/cache/stats`)).status).toBe(401);
+    const stats = (await (await fetch(`${stack.apiUrl}/admin/cache/stats`, { headers: admin })).json()) as { hits: { total: number }; stores: number };
+    expect(stats.hits.total).toBeGreaterThanOrEqual(1);
+    expect(stats.stores).toBeGreaterThanOrEqual(1);
+    const bad = await fetch(`${stack.apiUrl}/admin/cache/purge`, { method: 'POST', headers: admin, body: JSON.stringify({}) });
+    expect(bad.status).toBe(400);
+    const purge = await fetch(`${stack.apiUrl}/admin/cache/purge`, { method: 'POST', headers: admin, body: JSON.stringify({ tenant: 'acme' }) });
+    expect(purge.status).toBe(200);
+    expect(((await purge.json()) as { entries: number }).entries).toBeGreaterThanOrEqual(1);
+    const after = await client.chat.completions.create({ model: 'auto', messages }).withResponse();
+    expect(after.response.headers.get('x-sluice-cache')).toBe('miss');
+  });
+});

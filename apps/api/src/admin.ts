@@ -6,6 +6,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { QUEUE_DESCRIPTIONS } from '@sluice/queues';
 import type { ApiContext } from './context.ts';
 import { errorBody } from './errors.ts';
+import { registerCacheAdmin } from './routes/admin-cache.ts';
 
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -47,5 +48,12 @@ export async function registerAdmin(app: FastifyInstance, ctx: ApiContext): Prom
       await scope.register(serverAdapter.registerPlugin());
     },
     { prefix: '/admin/queues' },
+  );
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', adminAuth(ctx.config.admin.password));
+      registerCacheAdmin(scope, ctx);
+    },
+    { prefix: '/admin' },
   );
 }
