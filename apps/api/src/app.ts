@@ -3,17 +3,22 @@ import type { SluiceConfig } from '@sluice/config';
 import { JobEventSubscriber, JobStore } from '@sluice/jobs';
 import { ALL_QUEUES, createQueue } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
-import { createRouter, rulesStrategy, type Router } from '@sluice/routing';
+import { createEmbedder } from '@sluice/cache';
+import { createLedger, counterfactualCost, entryFromResult, type Ledger } from '@sluice/ledger';
+import { createLimits } from '@sluice/limits';
+import { UpstreamClient } from '@sluice/llm';
+import { createRouterTierCall, latestUserText, routerFromConfig, type Router } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
 import type { TenantStore } from '@sluice/tenants';
 import type { ResponseCache } from '@sluice/cache';
 import { registerAdmin } from './admin.ts';
-import { createExactFastPath } from './fast-path.ts';
+import { createCacheFastPath } from './fast-path.ts';
 import { createAdmission } from './admission.ts';
 import type { ApiContext } from './context.ts';
 import { installErrorHandler, unauthorized } from './errors.ts';
 import { registerCompletions } from './routes/completions.ts';
 import { registerJobs } from './routes/jobs.ts';
+import { registerUsage } from './routes/usage.ts';
 import { registerOps } from './routes/ops.ts';
 import { Submitter } from './submit.ts';
 
@@ -30,8 +35,10 @@ export interface ApiOptions {
   tenants: TenantStore;
   /** The shared response cache (exact fast path, admin purge). @defaultValue none: no fast path */
   cache?: ResponseCache;
-  /** Routing stack for `POST /v1/route`. @defaultValue rules only */
+  /** Routing stack for `POST /v1/route`. @defaultValue built from `config.routing`, like the classifier's */
   router?: Router;
+  /** The cost ledger. @defaultValue a ledger on `connection` */
+  ledger?: Ledger;
 }
 
 /** The built API and how to stop it. */
@@ -57,7 +64,23 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
   const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys });
   const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys })]));
-  const router = options.router ?? createRouter({ strategies: [rulesStrategy()] });
+  // The same router the classifier builds, so the dry run shows what routing would do.
+  const routing = routerFromConfig({
+    config,
+    redis: options.connection,
+    keys,
+    embedder: options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey }),
+    complete: /\bllm\b/.test(config.routing.strategy)
+      ? createRouterTierCall({
+          deployments: config.deployments.filter((d) => d.tier === 'router'),
+          upstream: new UpstreamClient(),
+          limiter: createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } }),
+        })
+      : undefined,
+  });
+  const router = options.router ?? routing.router;
+  const ledger = options.ledger ?? createLedger({ redis: options.connection, keys, retentionDays: config.ledger.retentionDays, markerTtlSeconds: 2 * config.queues.resultTtlSeconds });
+  const fastPath = options.cache ? createCacheFastPath({ cache: options.cache, config, store }) : undefined;
   const submitter = new Submitter({ config, store, subscriber, routeQueue: queues['{route}']! });
   const admission = createAdmission({ config, redis: options.connection, keys, queues: Object.values(queues) });
   const context: ApiContext = {
@@ -69,9 +92,24 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     submitter,
     subscriber,
     router,
+    knn: routing.knn,
+    ledger,
     queues,
     cache: options.cache,
-    fastPath: options.cache ? createExactFastPath({ cache: options.cache, config, store }) : async () => undefined,
+    async fastPath(data) {
+      // A stored conversation's answer depends on history the cache scope cannot see.
+      if (!fastPath || data.request.conversation_id) return undefined;
+      const result = await fastPath(data);
+      if (!result) return undefined;
+      const prompt = latestUserText(data.request).slice(0, 4_000);
+      const usage = (result.completion as { usage?: { completion_tokens?: number } }).usage;
+      const counterfactual = counterfactualCost({ deployments: config.deployments, messages: data.request.messages, completionTokens: usage?.completion_tokens ?? 0 });
+      await Promise.all([
+        ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt: Date.now() }, { ...result, counterfactual })),
+        store.annotate(data.id, { prompt }),
+      ]).catch((error: unknown) => logger.error({ err: error, jobId: data.id }, 'fast-path bookkeeping (ledger, feedback prompt) failed'));
+      return result;
+    },
     async admit(tenant, data) {
       await admission.admit(tenant, data);
     },
@@ -91,6 +129,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   registerOps(app, context);
   registerCompletions(app, context);
   registerJobs(app, context);
+  registerUsage(app, context);
   await registerAdmin(app, context);
 
   let closed: Promise<void> | undefined;

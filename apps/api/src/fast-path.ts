@@ -2,8 +2,9 @@ import { cacheContext, type CacheHit, type ResponseCache } from '@sluice/cache';
 import type { SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
 import type { CompletionJobData, CompletionJobResult, TierName } from '@sluice/queues';
+import { detectCategory } from '@sluice/routing';
 
-/** Options for {@link createExactFastPath}. */
+/** Options for {@link createCacheFastPath}. */
 export interface FastPathOptions {
   cache: ResponseCache;
   config: SluiceConfig;
@@ -11,33 +12,47 @@ export interface FastPathOptions {
 }
 
 /**
- * The exact-match fast path: before anything is enqueued, look the request up at the exact
- * level (no embedding, one GET per candidate tier, pipelined). A hit is answered at once and
- * recorded as a finished job, so `GET /v1/jobs/:id` and the ledger still see it.
+ * The cache fast path: before anything is enqueued, look the request up (exact level, then
+ * semantic with verification) and answer a hit at once, recording it as a finished job so
+ * `GET /v1/jobs/:id` and the ledger still see it. A hit then costs no queue hop at all.
  *
- * The semantic level stays in the executors, where the classifier's category (and so the
- * category TTL and threshold) is known. A routed (`auto`) request may be answered by an entry
- * of either answering tier: both were produced for this exact request by a model that serves
- * `auto` traffic.
+ * The job's one embedding is computed here and travels with the job (`data.embedding`), so
+ * the classifier (kNN routing) and the executor (its own lookup, which catches entries stored
+ * while the job waited, and the store) reuse it.
+ *
+ * The category that sets the lookup's freshness bound and threshold comes from the rules
+ * detector, since the classifier has not run yet. That is safe: an entry also carries its own
+ * absolute expiry from the category it was stored under, and time-sensitive answers are
+ * never stored. A routed (`auto`) request may be answered by an entry of either answering
+ * tier: both were produced for this request's scope by a model that serves `auto` traffic.
  */
-export function createExactFastPath(options: FastPathOptions) {
+export function createCacheFastPath(options: FastPathOptions) {
   const { cache, config, store } = options;
   return async (data: CompletionJobData): Promise<CompletionJobResult | undefined> => {
     if (data.cacheMode !== 'default' || !config.cache.enabled) return undefined;
+    const category = detectCategory(data.request);
+    if ((config.cache.ttlSeconds[category] ?? 0) <= 0) return undefined;
     const tiers: TierName[] = data.pinnedTier ? [data.pinnedTier] : ['small', 'large'];
-    const lookups = await Promise.all(tiers.map((tier) => cache.lookup({ ...cacheContext(config, data, tier), cacheMode: data.cacheMode, semantic: false })));
-    const index = lookups.findIndex((l) => l.hit);
-    if (index < 0) return undefined;
-    const hit = lookups[index] as CacheHit;
+    const embedding = config.cache.semantic ? await cache.embed(data.request) : undefined;
+    if (embedding) data.embedding = Array.from(embedding);
+    const lookups = await Promise.all(tiers.map((tier) => cache.lookup({ ...cacheContext(config, data, tier), category, cacheMode: data.cacheMode, embedding })));
+    // Prefer an exact hit, then the most similar semantic one.
+    let best: { hit: CacheHit; tier: TierName } | undefined;
+    lookups.forEach((l, i) => {
+      if (!l.hit) return;
+      if (!best || (l.kind === 'exact' && best.hit.kind !== 'exact') || (l.kind === best.hit.kind && l.similarity > best.hit.similarity)) best = { hit: l, tier: tiers[i]! };
+    });
+    if (!best) return undefined;
+    const { hit, tier } = best;
     const completion: Record<string, unknown> = { ...(hit.completion as Record<string, unknown>), id: `chatcmpl-${data.id}` };
     const result: CompletionJobResult = {
       completion,
-      tier: tiers[index]!,
+      tier,
       model: typeof completion.model === 'string' ? completion.model : 'cache',
       deploymentId: 'cache',
       cache: 'hit',
-      cacheKind: 'exact',
-      cacheSimilarity: 1,
+      cacheKind: hit.kind,
+      cacheSimilarity: hit.similarity,
       costUsd: 0,
       attempt: 1,
     };
