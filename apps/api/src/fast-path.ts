@@ -33,9 +33,17 @@ export function createCacheFastPath(options: FastPathOptions) {
     const category = detectCategory(data.request);
     if ((config.cache.ttlSeconds[category] ?? 0) <= 0) return undefined;
     const tiers: TierName[] = data.pinnedTier ? [data.pinnedTier] : ['small', 'large'];
-    const embedding = config.cache.semantic ? await cache.embed(data.request) : undefined;
-    if (embedding) data.embedding = Array.from(embedding);
-    const lookups = await Promise.all(tiers.map((tier) => cache.lookup({ ...cacheContext(config, data, tier), category, cacheMode: data.cacheMode, embedding })));
+    const lookup = (semantic: boolean, embedding?: Float32Array) =>
+      Promise.all(tiers.map((tier) => cache.lookup({ ...cacheContext(config, data, tier), category, cacheMode: data.cacheMode, semantic, embedding })));
+    // Exact first: a repeat is answered without computing an embedding.
+    let lookups = await lookup(false);
+    if (!lookups.some((l) => l.hit) && config.cache.semantic) {
+      const embedding = await cache.embed(data.request);
+      if (embedding) {
+        data.embedding = Array.from(embedding);
+        lookups = await lookup(true, embedding);
+      }
+    }
     // Prefer an exact hit, then the most similar semantic one.
     let best: { hit: CacheHit; tier: TierName } | undefined;
     lookups.forEach((l, i) => {
@@ -56,8 +64,11 @@ export function createCacheFastPath(options: FastPathOptions) {
       costUsd: 0,
       attempt: 1,
     };
-    await store.create({ id: data.id, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt });
-    await store.complete(data.id, result);
+    // Issued together: one connection keeps them in order, and they share one round trip.
+    await Promise.all([
+      store.create({ id: data.id, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt }),
+      store.complete(data.id, result),
+    ]);
     return result;
   };
 }
