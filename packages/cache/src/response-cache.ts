@@ -41,6 +41,13 @@ export interface ResponseCacheOptions {
   /** Vector quantisation. Q8 is 4× smaller than float32 with a recall loss far below the threshold margins. @defaultValue `'q8'` */
   quantization?: Quantization;
   /**
+   * `VSIM`'s exploration factor: how many graph nodes a search visits. Lower is faster; a
+   * neighbour the search misses only costs a cache miss, never a wrong answer. Measured here
+   * (20,000 Q8 vectors, 2 busy cores): Redis's default 2.3 ms per search, EF 100 1.3 ms,
+   * EF 50 0.74 ms. @defaultValue 100
+   */
+  searchEf?: number;
+  /**
    * Run `VSIM` on Redis's main thread (`NOTHREAD`) instead of handing it to a worker thread.
    * A top-5 search is short, and the hand-off dominated its cost when measured here (2-core
    * machine, 5,000 Q8 vectors: 0.69 ms with NOTHREAD vs 3.6 ms threaded). Turn off on large
@@ -309,7 +316,8 @@ export class ResponseCache {
     this.#quantization = options.quantization ?? 'q8';
     if (!(this.#quantization in QUANT_ARG)) throw new CacheOptionsError(`Expected \`quantization\` to be one of q8, noquant, bin, got \`${String(options.quantization)}\``);
     this.#candidates = checkInteger('candidates', options.candidates ?? 5, 1);
-    this.#searchArgs = ['WITHSCORES', 'COUNT', String(this.#candidates), ...((options.searchInMainThread ?? true) ? ['NOTHREAD'] : [])];
+    const searchEf = checkInteger('searchEf', options.searchEf ?? 100, this.#candidates);
+    this.#searchArgs = ['WITHSCORES', 'COUNT', String(this.#candidates), 'EF', String(searchEf), ...((options.searchInMainThread ?? true) ? ['NOTHREAD'] : [])];
     this.#maxSemanticPromptChars = checkInteger('maxSemanticPromptChars', options.maxSemanticPromptChars ?? 2_000, 1);
     this.#sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 1);
     this.#sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
