@@ -19,21 +19,30 @@ export function priceTokens(model: string, promptTokens: number, completionToken
   return (promptTokens * price.input + completionTokens * price.output) / 1e6;
 }
 
-/** Spend per model from simulator stats, for the models whose id matches `filter`. */
-export function spendFromStats(stats: Record<string, SimModelStats>, filter: (model: string) => boolean): ModelSpend[] {
+/**
+ * Spend per model from simulator stats, for the models whose id matches `filter`; counters
+ * are taken relative to `before` when given (the maxima are not: they cover the whole window).
+ */
+export function spendFromStats(stats: Record<string, SimModelStats>, filter: (model: string) => boolean, before: Record<string, SimModelStats> = {}): ModelSpend[] {
   return Object.entries(stats)
     .filter(([model]) => filter(model))
-    .map(([model, s]) => ({
-      model,
-      promptTokens: s.promptTokens,
-      completionTokens: s.completionTokens,
-      usd: priceTokens(model, s.promptTokens, s.completionTokens),
-      requests: s.requests,
-      accepted: s.accepted,
-      rateLimited: s.rateLimited,
-      maxAcceptedIn60s: s.maxAcceptedIn60s,
-      maxInFlight: s.maxInFlight,
-    }))
+    .map(([model, s]) => {
+      const b = before[model];
+      const promptTokens = s.promptTokens - (b?.promptTokens ?? 0);
+      const completionTokens = s.completionTokens - (b?.completionTokens ?? 0);
+      return {
+        model,
+        promptTokens,
+        completionTokens,
+        usd: priceTokens(model, promptTokens, completionTokens),
+        requests: s.requests - (b?.requests ?? 0),
+        accepted: s.accepted - (b?.accepted ?? 0),
+        rateLimited: s.rateLimited - (b?.rateLimited ?? 0),
+        maxAcceptedIn60s: s.maxAcceptedIn60s,
+        maxInFlight: s.maxInFlight,
+      };
+    })
+    .filter((s) => s.requests > 0)
     .sort((a, b) => a.model.localeCompare(b.model));
 }
 

@@ -56,8 +56,8 @@ export const MODES: Record<'short' | 'full', ModeSettings> = {
     limits: LIMITS(90),
     bucketSeconds: 5,
     overhead: { rate: 20, durationSeconds: 10, simLatencyMs: 50, rounds: 2 },
-    ceiling: { clientConcurrency: 32, warmupSeconds: 3, windowSeconds: 10, rounds: 2, bareConcurrency: 64 },
-    scaling: { simLatencyMs: 1_000, concurrency: 4, executorCounts: [1, 2, 4], clientConcurrency: 24, warmupSeconds: 4, windowSeconds: 15, rpm: 6_000, limitedConcurrency: 8 },
+    ceiling: { clientConcurrency: 32, warmupSeconds: 5, windowSeconds: 10, rounds: 2, bareConcurrency: 64 },
+    scaling: { simLatencyMs: 1_000, concurrency: 4, executorCounts: [1, 2, 4], clientConcurrency: 24, warmupSeconds: 10, windowSeconds: 15, rpm: 6_000, limitedConcurrency: 8 },
   },
   full: {
     seed: 6,
@@ -72,6 +72,6 @@ export const MODES: Record<'short' | 'full', ModeSettings> = {
     bucketSeconds: 15,
     overhead: { rate: 50, durationSeconds: 20, simLatencyMs: 50, rounds: 3 },
     ceiling: { clientConcurrency: 64, warmupSeconds: 5, windowSeconds: 20, rounds: 3, bareConcurrency: 64 },
-    scaling: { simLatencyMs: 1_000, concurrency: 8, executorCounts: [1, 2, 4], clientConcurrency: 48, warmupSeconds: 5, windowSeconds: 30, rpm: 6_000, limitedConcurrency: 16 },
+    scaling: { simLatencyMs: 1_000, concurrency: 8, executorCounts: [1, 2, 4], clientConcurrency: 48, warmupSeconds: 15, windowSeconds: 30, rpm: 6_000, limitedConcurrency: 16 },
   },
 };

@@ -202,6 +202,9 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingRe
             body: { model: 'auto', messages: [{ role: 'user', content: `Ceiling probe ${options.runId}-${round}-${i}: what is ${i} plus ${round}?` }] },
           }),
         });
+      // Warm-up outside the rounds: a cold stack answered nothing for 13 s on the shared machine.
+      await runClosedLoop({ concurrency: 4, durationSeconds: 8, send: sluiceSend(-1) });
+      await runClosedLoop({ concurrency: 4, durationSeconds: 3, send: pipeline.send });
       for (let round = 0; round < options.rounds; round++) {
         const s = await runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: options.windowSeconds, warmupSeconds: options.warmupSeconds, send: sluiceSend(round), onProgress: true, label: 'ceiling sluice' });
         sluice.push(s.throughput);

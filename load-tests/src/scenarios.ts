@@ -123,6 +123,22 @@ export function sdkSender(workload: Workload, clients: Record<string, OpenAI>, m
   };
 }
 
+/** A few sequential requests on the small tier, unique prompts, nothing cached. */
+async function warmUp(sluice: { url: string; apiKey: string } | undefined, sim: SimProcess, variant: string): Promise<void> {
+  for (let i = 0; i < 6; i++) {
+    const messages = [{ role: 'user', content: `Warm-up ${variant} ${i}: say hello.` }];
+    const res = sluice
+      ? await fetch(`${sluice.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${sluice.apiKey}`, 'cache-control': 'no-store' },
+          // `auto` warms the router too; a prompt this simple routes small.
+          body: JSON.stringify({ model: i % 2 ? 'auto' : 'small', messages }),
+        })
+      : await fetch(`${sim.apiUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: `sim-small@${variant}`, messages }) });
+    await res.text();
+  }
+}
+
 /** Run every scenario, one after the other, on one simulator; returns their results. */
 export async function runStormPhase(options: StormOptions): Promise<ScenarioResult[]> {
   const { workload, limits, log } = options;
@@ -133,6 +149,8 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
     for (const spec of options.scenarios) {
       const variant = `${spec.name}-${options.runId}`;
       let stop = async () => {};
+      let stackUrl: string | undefined;
+      let warmupKey: string | undefined;
       let clients: Record<string, OpenAI>;
       let model: string;
       const switches: Record<string, string> = {};
@@ -146,12 +164,20 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
       } else {
         const env = { ...spec.env, SLUICE_DEPLOYMENTS: deploymentsEnv(sim.apiUrl, variant, limits) };
         log(`[${spec.name}] starting Sluice (${options.executors} executor${options.executors > 1 ? 's' : ''}) with ${Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-        const stack = await startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-${variant}`, executors: options.executors, env, tenants });
+        const stack = await startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-${variant}`, executors: options.executors, env, tenants: [...tenants, 'warmup'] });
         stop = stack.stop;
+        stackUrl = stack.apiUrl;
+        warmupKey = stack.apiKeys.warmup;
         clients = Object.fromEntries(tenants.map((t) => [t, new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: stack.apiKeys[t]!, timeout: options.deadlineMs })]));
         model = spec.model;
         Object.assign(switches, spec.env, { model: spec.model });
       }
+      // Warm-up outside the measurement: JIT, tokenizers, connection pools, BullMQ scripts in
+      // every process (a cold stack took 6 s for its first answer on the shared 2-core machine).
+      // Only the small tier is used, so the large model's provider window stays untouched, and
+      // the spend is subtracted below.
+      await warmUp(spec.env ? { url: stackUrl!, apiKey: warmupKey! } : undefined, sim, variant);
+      const before = await sim.stats();
       const records: AnsweredRecord[] = [];
       let run;
       try {
@@ -172,7 +198,7 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
         await stop();
       }
       const stats = await sim.stats();
-      const spend = spendFromStats(stats, (m) => m.endsWith(`@${variant}`));
+      const spend = spendFromStats(stats, (m) => m.endsWith(`@${variant}`), before);
       if (spec.name === 'direct') offset = promptTokenOffset(workload, records);
       const result = analyzeScenario({
         name: spec.name,
