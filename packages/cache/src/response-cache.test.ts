@@ -298,7 +298,7 @@ describe('stampede control', () => {
     const leaderJob = answers.find((a) => a !== undefined);
     expect(answers).toEqual(Array(20).fill(leaderJob));
     // Counters are written fire-and-forget on 20 connections: poll until they have landed.
-    await expect.poll(async () => (await processes[0]!.stats()).fills).toEqual({ leaders: 1, waiters: 19, shared: 19 });
+    await expect.poll(async () => (await processes[0]!.stats()).fills).toEqual({ leaders: 1, waiters: 19, shared: 19, uncoalesced: 0 });
   });
 
   it('hands leadership on when the leader fails without storing', async () => {
@@ -314,6 +314,28 @@ describe('stampede control', () => {
     expect(await Promise.all(waits)).toEqual([undefined, undefined]);
     const again = await Promise.all([b.acquireFill(exactKey), c.acquireFill(exactKey)]);
     expect(again.filter((f) => f.leader)).toHaveLength(1);
+  });
+
+  it('lets identical requests through at once after the leader’s answer was refused, instead of one by one', async () => {
+    const processes = Array.from({ length: 5 }, () => bed.cache());
+    const request = ask('Write a long essay about rivers.');
+    const exactKey = processes[0]!.scope({ ...ctx, request }).exactKey;
+    const first = await processes[0]!.acquireFill(exactKey);
+    const waiters = await Promise.all(processes.slice(1).map((p) => p.acquireFill(exactKey)));
+    expect([first.leader, ...waiters.map((w) => w.leader)]).toEqual([true, false, false, false, false]);
+    const waits = waiters.map((w) => (w.leader ? undefined : w.wait(5_000)));
+    // The leader's answer was cut off: not storable, so not shareable.
+    expect(await processes[0]!.store({ ...ctx, category: 'creative', request, completion: completion('Rivers are', 'length'), jobId: 'j' })).toEqual({ stored: false, reason: 'finish-reason' });
+    if (first.leader) await first.release();
+    expect(await Promise.all(waits)).toEqual([undefined, undefined, undefined, undefined]);
+    const again = await Promise.all(processes.slice(1).map((p) => p.acquireFill(exactKey)));
+    expect(again.map((f) => f.leader && f.coordinated)).toEqual([false, false, false, false]);
+    expect(again.every((f) => f.leader)).toBe(true);
+    // A later answer that can be stored restores coalescing.
+    await processes[0]!.store({ ...ctx, category: 'creative', request, completion: completion('Rivers flow.'), jobId: 'j2' });
+    const next = await processes[0]!.acquireFill(exactKey);
+    expect(next.leader && next.coordinated).toBe(true);
+    await expect.poll(async () => (await processes[0]!.stats()).fills.uncoalesced).toBe(4);
   });
 
   it('frees the key when a leader dies (its lock expires)', async () => {

@@ -62,6 +62,12 @@ export interface ResponseCacheOptions {
   sweepBatch?: number;
   /** Days of counters kept in Redis. @defaultValue 35 */
   statsRetentionDays?: number;
+  /**
+   * After {@link ResponseCache.store} refuses an answer (truncated, no-store, …), identical
+   * requests arriving within this time are not coalesced: waiting for a leader whose answer
+   * cannot be shared would only serve them one after another. @defaultValue 10_000
+   */
+  uncoalescedMs?: number;
   /** How often a fill waiter re-checks when no notification arrives. @defaultValue 100 */
   fillPollMs?: number;
   /** Connection for fill notifications (pub/sub). @defaultValue `redis.duplicate()`, created on first wait and closed by `close()` */
@@ -166,6 +172,11 @@ export type StoreResult =
 /** The caller that won the fill: call upstream, {@link ResponseCache.store}, then `release()`. */
 export interface FillLeader {
   leader: true;
+  /**
+   * False when identical requests were just found not to be cacheable: no lock was taken and
+   * every caller goes upstream on its own (`release()` does nothing).
+   */
+  coordinated: boolean;
   exactKey: string;
   /** Release the lock and wake the waiters. Idempotent; call it in `finally`. */
   release(): Promise<void>;
@@ -178,8 +189,9 @@ export interface FillWaiter {
   /**
    * The leader's entry once stored, or undefined when the leader released without storing
    * (an uncacheable answer or an error), its lock expired (it died), or `timeoutMs` passed.
-   * On undefined call {@link ResponseCache.acquireFill} again: one waiter becomes the new
-   * leader, so a failed leader never deadlocks the rest.
+   * On undefined call {@link ResponseCache.acquireFill} again: after a failed or dead leader
+   * one waiter becomes the new leader (no deadlock); after an answer {@link store} refused,
+   * every caller is let through at once (`coordinated: false`) instead of one at a time.
    */
   wait(timeoutMs: number): Promise<CacheHit | undefined>;
 }
@@ -233,18 +245,21 @@ interface CacheCommands {
   sluiceCacheStore(entry: string, vectors: string, age: string, expiry: string, ...args: Array<string | number | Buffer>): Promise<string[]>;
   sluiceCacheRemove(vectors: string, age: string, expiry: string, ...args: Array<string | number>): Promise<string[]>;
   sluiceCacheReleaseFill(lock: string, token: string, channel: string): Promise<number>;
+  sluiceCacheAcquireFill(lock: string, marker: string, token: string, ttlMs: number): Promise<number>;
 }
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 const STORE_ENTRY = lua('store-entry');
 const REMOVE_ENTRIES = lua('remove-entries');
 const RELEASE_FILL = lua('release-fill');
+const ACQUIRE_FILL = lua('acquire-fill');
 const QUANT_ARG: Record<Quantization, string> = { q8: 'Q8', noquant: 'NOQUANT', bin: 'BIN' };
 const DAY_MS = 86_400_000;
 // Features of recently seen stored prompts: popular entries are candidates again and again,
 // and analysing a prompt costs ~50 µs. 2,000 prompts of ≤ 2,000 chars bound it to a few MB.
 const FEATURE_CACHE_SIZE = 2_000;
 const PURGE_BATCH = 1_000;
+const UNMARKED_SKIPS: ReadonlySet<StoreSkipReason> = new Set(['error', 'not-a-completion', 'disabled']);
 
 function checkInteger(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new CacheOptionsError(`Expected \`${name}\` to be an integer ≥ ${min}, got \`${String(value)}\``);
@@ -291,6 +306,7 @@ export class ResponseCache {
   readonly #sweepBatch: number;
   readonly #statsRetentionDays: number;
   readonly #fillPollMs: number;
+  readonly #uncoalescedMs: number;
   readonly #vectorTag: string;
   readonly #expiryIndex: string;
   #subscriber: Redis | undefined;
@@ -323,6 +339,7 @@ export class ResponseCache {
     this.#sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
     this.#statsRetentionDays = checkInteger('statsRetentionDays', options.statsRetentionDays ?? 35, 1);
     this.#fillPollMs = checkInteger('fillPollMs', options.fillPollMs ?? 100, 1);
+    this.#uncoalescedMs = checkInteger('uncoalescedMs', options.uncoalescedMs ?? 10_000, 1);
 
     this.#redis = options.redis as Redis & CacheCommands;
     this.#keys = options.keys;
@@ -343,6 +360,7 @@ export class ResponseCache {
       this.#redis.defineCommand('sluiceCacheStore', { numberOfKeys: 4, lua: STORE_ENTRY });
       this.#redis.defineCommand('sluiceCacheRemove', { numberOfKeys: 3, lua: REMOVE_ENTRIES });
       this.#redis.defineCommand('sluiceCacheReleaseFill', { numberOfKeys: 1, lua: RELEASE_FILL });
+      this.#redis.defineCommand('sluiceCacheAcquireFill', { numberOfKeys: 2, lua: ACQUIRE_FILL });
     }
   }
 
@@ -491,6 +509,17 @@ export class ResponseCache {
     const policy = shouldStore(input, this.#config);
     if (!policy.store) {
       this.#count(`skip.${policy.reason}`);
+      // An answer that was produced but may not be shared: identical requests waiting on a
+      // fill for it must not queue up behind each other. Errors leave no mark, so a retry
+      // of a failed call is still coalesced.
+      if (!UNMARKED_SKIPS.has(policy.reason)) {
+        try {
+          const scope = this.scope(input);
+          await this.#redis.set(this.#namespaceKeys(scope.namespace).noFill(scope.entryId), '1', 'PX', this.#uncoalescedMs);
+        } catch (error) {
+          this.#logger?.debug?.({ err: error }, 'could not mark a refused answer as not coalescable');
+        }
+      }
       return { stored: false, reason: policy.reason };
     }
     const scope = this.scope(input);
@@ -534,16 +563,19 @@ export class ResponseCache {
       keys.entryPrefix,
     );
     const scopeKey = this.#scopeKey(scope.scope);
-    const pipeline = this.#redis.multi();
-    pipeline.zadd(this.#expiryIndex, expiresAt, scope.exactKey);
-    if (evicted.length) pipeline.zrem(this.#expiryIndex, ...evicted.map((id) => `${scope.namespace}.${id}`));
-    this.#extendTtl(pipeline, this.#expiryIndex, ttlMs);
-    // The scope's namespace list, for purge by tenant: scored by the latest expiry so that
-    // namespaces with nothing left age out on the next write.
-    pipeline.zadd(scopeKey, 'GT', expiresAt, scope.namespace);
-    pipeline.zremrangebyscore(scopeKey, '-inf', now);
-    this.#extendTtl(pipeline, scopeKey, ttlMs);
-    await pipeline.exec();
+    // Separate commands, not MULTI: these keys sit on other Cluster slots than the namespace.
+    // ioredis still sends them in one write.
+    await Promise.all([
+      this.#redis.zadd(this.#expiryIndex, expiresAt, scope.exactKey),
+      evicted.length ? this.#redis.zrem(this.#expiryIndex, ...evicted.map((id) => `${scope.namespace}.${id}`)) : undefined,
+      ...this.#extendTtl(this.#expiryIndex, ttlMs),
+      // The scope's namespace list, for purge by tenant: scored by the latest expiry so that
+      // namespaces with nothing left age out on the next write.
+      this.#redis.zadd(scopeKey, 'GT', expiresAt, scope.namespace),
+      this.#redis.zremrangebyscore(scopeKey, '-inf', now),
+      ...this.#extendTtl(scopeKey, ttlMs),
+      this.#redis.del(keys.noFill(scope.entryId)),
+    ]);
     this.#count('store');
     if (evicted.length) this.#count('evicted', evicted.length);
     return { stored: true, entryId: scope.entryId, exactKey: scope.exactKey, namespace: scope.namespace, expiresAt, semantic: vector !== undefined, evicted: evicted.length };
@@ -561,12 +593,17 @@ export class ResponseCache {
     const ttlMs = checkInteger('ttlMs', options.ttlMs ?? 120_000, 1);
     const keys = this.#namespaceKeys(namespace);
     const token = randomUUID();
-    const acquired = await this.#redis.set(keys.fillLock(entryId), token, 'PX', ttlMs, 'NX');
-    if (acquired === 'OK') {
+    const outcome = await this.#redis.sluiceCacheAcquireFill(keys.fillLock(entryId), keys.noFill(entryId), token, ttlMs);
+    if (outcome === 2) {
+      this.#count('fill.uncoalesced');
+      return { leader: true, coordinated: false, exactKey, release: () => Promise.resolve() };
+    }
+    if (outcome === 1) {
       this.#count('fill.leader');
       let released: Promise<void> | undefined;
       return {
         leader: true,
+        coordinated: true,
         exactKey,
         release: () => {
           released ??= this.#redis.sluiceCacheReleaseFill(keys.fillLock(entryId), token, keys.fillChannel(entryId)).then(() => undefined);
@@ -624,22 +661,15 @@ export class ResponseCache {
       const gone = await this.#redis.sluiceCacheRemove(keys.vectors, keys.age, keys.expiry, String(now), keys.entryPrefix, ...ids);
       removed += gone.length;
       const done = new Set(gone);
-      const stale = ids.filter((id) => done.has(id));
       const kept = ids.filter((id) => !done.has(id));
-      const pipeline = this.#redis.pipeline();
-      if (stale.length) pipeline.zrem(this.#expiryIndex, ...stale.map((id) => `${namespace}.${id}`));
+      if (gone.length) await this.#redis.zrem(this.#expiryIndex, ...gone.map((id) => `${namespace}.${id}`));
       // Kept ids were stored again with a later expiry; re-score them from the namespace's
       // own index so the sweeper does not meet them again before they expire.
-      for (const id of kept) pipeline.zscore(keys.expiry, id);
-      const results = await pipeline.exec();
-      const scores = (results ?? []).slice(stale.length ? 1 : 0).map(([, value]) => value as string | null);
-      const rescore = this.#redis.pipeline();
-      kept.forEach((id, i) => {
-        const score = scores[i];
-        if (score === null || score === undefined) rescore.zrem(this.#expiryIndex, `${namespace}.${id}`);
-        else rescore.zadd(this.#expiryIndex, Number(score), `${namespace}.${id}`);
-      });
-      if (kept.length) await rescore.exec();
+      for (const id of kept) {
+        const score = await this.#redis.zscore(keys.expiry, id);
+        if (score === null) await this.#redis.zrem(this.#expiryIndex, `${namespace}.${id}`);
+        else await this.#redis.zadd(this.#expiryIndex, Number(score), `${namespace}.${id}`);
+      }
     }
     if (removed) this.#count('swept', removed);
     return { scanned: members.length, removed, more: members.length === limit };
@@ -665,6 +695,7 @@ export class ResponseCache {
       expiry: family('exp'),
       fillLock: (id: string) => family('fill', id),
       fillChannel: (id: string) => family('filled', id),
+      noFill: (id: string) => family('nofill', id),
     };
   }
 
@@ -677,9 +708,8 @@ export class ResponseCache {
   }
 
   /** Set a TTL of at least `ttlMs`: NX sets one on a key without any, GT only ever lengthens. */
-  #extendTtl(pipeline: ReturnType<Redis['pipeline']>, key: string, ttlMs: number): void {
-    pipeline.pexpire(key, ttlMs, 'NX');
-    pipeline.pexpire(key, ttlMs, 'GT');
+  #extendTtl(key: string, ttlMs: number): Promise<number>[] {
+    return [this.#redis.pexpire(key, ttlMs, 'NX'), this.#redis.pexpire(key, ttlMs, 'GT')];
   }
 
   #calibrate(cosine: number): number {

@@ -36,8 +36,11 @@ export interface CacheStats {
   swept: number;
   /** Entries removed by purges. */
   purged: number;
-  /** Stampede control: calls that became the leader, that waited, and waits answered by the leader's entry. */
-  fills: { leaders: number; waiters: number; shared: number };
+  /**
+   * Stampede control: calls that became the leader, that waited, waits answered by the
+   * leader's entry, and calls let through uncoordinated because the answer was just refused.
+   */
+  fills: { leaders: number; waiters: number; shared: number; uncoalesced: number };
 }
 
 /** Sum raw counter hashes (`field → count`) into {@link CacheStats}. */
@@ -75,6 +78,6 @@ export function summarizeCounters(hashes: Array<Record<string, string>>, days: n
     evictions: get('evicted'),
     swept: get('swept'),
     purged: get('purged'),
-    fills: { leaders: get('fill.leader'), waiters: get('fill.waiter'), shared: get('fill.shared') },
+    fills: { leaders: get('fill.leader'), waiters: get('fill.waiter'), shared: get('fill.shared'), uncoalesced: get('fill.uncoalesced') },
   };
 }
