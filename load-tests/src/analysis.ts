@@ -49,7 +49,7 @@ export function spendFromStats(stats: Record<string, SimModelStats>, filter: (mo
 /** [latency ms, cumulative fraction] points of a histogram, for a CDF chart. */
 export function cdfPoints(histogram: hdr.Histogram): Array<[number, number]> {
   if (histogram.totalCount === 0) return [];
-  const percentiles = [0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.5, 99, 99.5, 99.9, 100];
+  const percentiles = [...Array.from({ length: 48 }, (_, i) => i * 2), 95, 96, 97, 98, 99, 99.5, 99.9, 100];
   return percentiles.map((p) => [usToMs(p === 0 ? histogram.minNonZeroValue : histogram.getValueAtPercentile(p)), p / 100] as [number, number]);
 }
 

@@ -20,8 +20,13 @@ export interface ModeSettings {
   executors: number;
   limits: ProviderLimits;
   bucketSeconds: number;
+  /** `rate` is capped at 30 % of the measured miss-path ceiling when the ceiling phase runs. */
   overhead: { rate: number; durationSeconds: number; simLatencyMs: number; rounds: number };
   ceiling: { clientConcurrency: number; warmupSeconds: number; windowSeconds: number; rounds: number; bareConcurrency: number };
+  /**
+   * `simLatencyMs` is raised when the ceiling phase runs, so that the largest step needs at
+   * most 40 % of the measured miss-path ceiling: the workload stays upstream-bound.
+   */
   scaling: {
     simLatencyMs: number;
     concurrency: number;
@@ -47,17 +52,17 @@ export const MODES: Record<'short' | 'full', ModeSettings> = {
   short: {
     seed: 6,
     rate: 5,
-    durationSeconds: 45,
-    deadlineMs: 60_000,
+    durationSeconds: 30,
+    deadlineMs: 30_000,
     scenarios: ['direct', 'cache', 'routing', 'all'],
     routingStrategy: 'rules',
     executors: 1,
-    // 225 requests offered in 45 s against 90/min on the large model.
-    limits: LIMITS(90),
+    // 150 requests offered in 30 s against 60/min on the large model.
+    limits: LIMITS(60),
     bucketSeconds: 5,
-    overhead: { rate: 20, durationSeconds: 10, simLatencyMs: 50, rounds: 2 },
-    ceiling: { clientConcurrency: 32, warmupSeconds: 5, windowSeconds: 10, rounds: 2, bareConcurrency: 64 },
-    scaling: { simLatencyMs: 1_000, concurrency: 4, executorCounts: [1, 2, 4], clientConcurrency: 24, warmupSeconds: 10, windowSeconds: 15, rpm: 6_000, limitedConcurrency: 8 },
+    overhead: { rate: 20, durationSeconds: 8, simLatencyMs: 50, rounds: 2 },
+    ceiling: { clientConcurrency: 32, warmupSeconds: 4, windowSeconds: 8, rounds: 2, bareConcurrency: 64 },
+    scaling: { simLatencyMs: 1_000, concurrency: 2, executorCounts: [1, 2, 4], clientConcurrency: 12, warmupSeconds: 8, windowSeconds: 12, rpm: 6_000, limitedConcurrency: 4 },
   },
   full: {
     seed: 6,
@@ -72,6 +77,6 @@ export const MODES: Record<'short' | 'full', ModeSettings> = {
     bucketSeconds: 15,
     overhead: { rate: 50, durationSeconds: 20, simLatencyMs: 50, rounds: 3 },
     ceiling: { clientConcurrency: 64, warmupSeconds: 5, windowSeconds: 20, rounds: 3, bareConcurrency: 64 },
-    scaling: { simLatencyMs: 1_000, concurrency: 8, executorCounts: [1, 2, 4], clientConcurrency: 48, warmupSeconds: 15, windowSeconds: 30, rpm: 6_000, limitedConcurrency: 16 },
+    scaling: { simLatencyMs: 1_000, concurrency: 4, executorCounts: [1, 2, 4], clientConcurrency: 24, warmupSeconds: 15, windowSeconds: 30, rpm: 6_000, limitedConcurrency: 8 },
   },
 };

@@ -4,7 +4,8 @@ import type { JobEventSubscriber, JobStore } from '@sluice/jobs';
 import type { CompletionJobData, CompletionJobResult } from '@sluice/queues';
 import type { ResponseCache } from '@sluice/cache';
 import type { Redis } from '@sluice/redis';
-import type { Router } from '@sluice/routing';
+import type { Ledger } from '@sluice/ledger';
+import type { KnnStrategy, Router } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
 import type { Tenant, TenantStore } from '@sluice/tenants';
 import type { Submitter } from './submit.ts';
@@ -19,6 +20,10 @@ export interface ApiContext {
   submitter: Submitter;
   subscriber: JobEventSubscriber;
   router: Router;
+  /** The kNN routing set `POST /v1/feedback` teaches (shared with the classifier). */
+  knn: KnnStrategy;
+  /** The cost ledger (`GET /v1/usage`). */
+  ledger: Ledger;
   queues: Record<string, Queue<CompletionJobData>>;
   /** The exact-cache fast path: a finished result when the cache answers, else undefined. */
   fastPath(data: CompletionJobData): Promise<CompletionJobResult | undefined>;

@@ -1,9 +1,14 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
+import { createEmbedder, type Embedder } from '@sluice/cache';
 import type { SluiceConfig } from '@sluice/config';
 import { JobStore, TERMINAL } from '@sluice/jobs';
-import { completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type CompletionJobData, type TierName } from '@sluice/queues';
+import { createLimits } from '@sluice/limits';
+import { UpstreamClient } from '@sluice/llm';
+import { completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
-import { createRouter, rulesStrategy, type Router } from '@sluice/routing';
+import { createRouterTierCall, latestUserText, routerFromConfig, type Router } from '@sluice/routing';
+import { createContextStep, type ContextStep } from './context-step.ts';
 import type { Logger } from '@sluice/telemetry';
 
 /** Options for {@link createClassifier}. */
@@ -14,8 +19,10 @@ export interface ClassifierOptions {
   /** Connection for commands (job store, producers). */
   connection: Redis;
   logger: Logger;
-  /** The routing strategy stack. @defaultValue rules only */
+  /** The routing strategy stack. @defaultValue built from `config.routing` (`routerFromConfig`) */
   router?: Router;
+  /** The embedder kNN routing uses; pass the cache's (`cache.embedder`). @defaultValue `createEmbedder(config.embeddings)` */
+  embedder?: Embedder;
   /**
    * Computes the job's embedding once; routing (kNN) and the cache both use it, so the
    * executor never embeds again. @defaultValue none
@@ -30,8 +37,21 @@ export interface Classifier {
   readonly worker: Worker<CompletionJobData>;
 }
 
+/** Longest prompt kept with a job for feedback (kNN embeds at most this much of a prompt). */
+const FEEDBACK_PROMPT_CHARS = 4_000;
+
 /** The classifier's job handler, exported for tests. */
-export function createClassifierProcessor(deps: { store: JobStore; router: Router; tierQueues: Record<TierName, Queue<CompletionJobData>>; config: SluiceConfig; embed?: ClassifierOptions['embed'] }) {
+export function createClassifierProcessor(deps: {
+  store: JobStore;
+  router: Router;
+  tierQueues: Record<TierName, Queue<CompletionJobData>>;
+  config: SluiceConfig;
+  embed?: ClassifierOptions['embed'];
+  /** Prunes long conversations and keeps stored ones. @defaultValue none: messages go as sent */
+  context?: ContextStep;
+  /** Collects the LLM router's calls made while deciding, to cost them with the job. */
+  routingCalls?: AsyncLocalStorage<BilledCall[]>;
+}) {
   return async (job: Job<CompletionJobData>) => {
     const data = job.data;
     const status = await deps.store.status(data.id);
@@ -39,11 +59,22 @@ export function createClassifierProcessor(deps: { store: JobStore; router: Route
     if (!status || TERMINAL.has(status)) return;
     let embedding: Float32Array | undefined = data.embedding ? Float32Array.from(data.embedding) : undefined;
     if (!embedding && deps.embed) embedding = await deps.embed(data.request);
-    const decision = await deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined }, { pinnedTier: data.pinnedTier });
-    const { cascade: _cascade, ...route } = decision;
-    const appended = await deps.store.append(data.id, { type: 'routed', route }, 'routed', { tier: route.tier, category: route.category });
+    const routingCalls: BilledCall[] = [];
+    const decide = () => deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined }, { pinnedTier: data.pinnedTier });
+    const { cascade, ...decided } = deps.routingCalls ? await deps.routingCalls.run(routingCalls, decide) : await decide();
+    const route = cascade ? { ...decided, cascade } : decided;
+    const context = await deps.context?.prepare(data, route.tier);
+    // The prompt is kept with the job (as long as its result) for `POST /v1/feedback`.
+    const prompt = latestUserText(data.request).slice(0, FEEDBACK_PROMPT_CHARS);
+    const appended = await deps.store.append(data.id, { type: 'routed', route }, 'routed', { tier: route.tier, category: route.category, prompt });
     if (!appended) return;
-    const next: CompletionJobData = { ...data, route, embedding: embedding ? Array.from(embedding) : undefined };
+    const next: CompletionJobData = {
+      ...data,
+      route,
+      embedding: embedding ? Array.from(embedding) : undefined,
+      ...(context ? { context } : {}),
+      ...(routingCalls.length ? { routingCalls } : {}),
+    };
     // Same job id in the tier queue: if this routing job is retried after the add succeeded,
     // BullMQ ignores the duplicate add, so a job is never executed twice.
     await deps.tierQueues[route.tier].add('completion', next, completionJobOptions(data.id, data.priority, deps.config.queues));
@@ -55,13 +86,33 @@ export function createClassifier(options: ClassifierOptions): Classifier {
   const { config, logger } = options;
   const keys = createKeys(config.redis.prefix);
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
-  const router = options.router ?? createRouter({ strategies: [rulesStrategy()] });
+  const routingCalls = new AsyncLocalStorage<BilledCall[]>();
+  const router =
+    options.router ??
+    routerFromConfig({
+      config,
+      redis: options.connection,
+      keys,
+      embedder: options.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey }),
+      // The LLM router's call holds a router-tier permit like any upstream call, and is
+      // costed with the job it routed.
+      complete: /\bllm\b/.test(config.routing.strategy)
+        ? createRouterTierCall({
+            deployments: config.deployments.filter((d) => d.tier === 'router'),
+            upstream: new UpstreamClient(),
+            limiter: createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } }),
+            onCall: (call) => routingCalls.getStore()?.push(call),
+          })
+        : undefined,
+      onStrategyError: (error, strategy) => logger.warn({ err: error, strategy }, 'routing strategy failed; skipped'),
+    }).router;
   const tierQueues = {
     router: createQueue(TIER_QUEUES.router, { connection: options.connection, keys }),
     small: createQueue(TIER_QUEUES.small, { connection: options.connection, keys }),
     large: createQueue(TIER_QUEUES.large, { connection: options.connection, keys }),
   };
-  const processor = createClassifierProcessor({ store, router, tierQueues, config, embed: options.embed });
+  const context = createContextStep({ config, redis: options.connection, keys, routerQueue: tierQueues.router, logger });
+  const processor = createClassifierProcessor({ store, router, tierQueues, config, embed: options.embed, context, routingCalls });
   const worker = createWorker(
     ROUTE_QUEUE,
     async (job) => {

@@ -12,7 +12,7 @@ await runProcess({
     onShutdown(() => void workerConnection.disconnect());
     const cache = createResponseCache({ redis: connection, config, logger });
     onShutdown(() => cache.close());
-    const classifier = createClassifier({ config, connection, workerConnection, logger, embed: (request) => cache.embed(request) });
+    const classifier = createClassifier({ config, connection, workerConnection, logger, embed: (request) => cache.embed(request), embedder: cache.embedder });
     onShutdown(() => classifier.close());
     await classifier.start();
   },

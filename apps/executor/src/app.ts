@@ -3,13 +3,17 @@ import type { SluiceConfig } from '@sluice/config';
 import { type UpstreamCaller } from './upstream-call.ts';
 import { createLimitedCaller } from './limited-call.ts';
 import { JobStore, type JobErrorBody } from '@sluice/jobs';
-import { costUsd, isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
-import { createWorker, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
+import { isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
+import { createWorker, SUMMARY_JOB_NAME, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
 import { createLimits, isLimitsError } from '@sluice/limits';
 import type { Logger } from '@sluice/telemetry';
-import type { ResponseCache } from '@sluice/cache';
+import { createEmbedder, type ResponseCache } from '@sluice/cache';
+import { counterfactualCost, createLedger, entryFromResult, sumUsd, type Ledger } from '@sluice/ledger';
+import { createContextManager, createContextStore, knnStrategy, type KnnStrategy } from '@sluice/routing';
 import { createCachingCaller } from './cache-step.ts';
+import { billedCall, createCascadingCaller } from './cascade-step.ts';
+import { createSummaryProcessor } from './summary-step.ts';
 
 /** Options for {@link createExecutor}. */
 export interface ExecutorOptions {
@@ -29,6 +33,10 @@ export interface ExecutorOptions {
   callUpstream?: UpstreamCaller;
   /** How long shutdown waits for in-flight jobs before handing them back (ms). @defaultValue `config.executor.drainTimeoutMs` */
   drainTimeoutMs?: number;
+  /** The cost ledger every finished job is counted in. @defaultValue a ledger on `connection` */
+  ledger?: Ledger;
+  /** The kNN routing set escalated cascades teach. @defaultValue the shared set, with the cache's embedder */
+  knn?: KnnStrategy;
 }
 
 /** A running executor. */
@@ -66,11 +74,49 @@ export function createExecutor(options: ExecutorOptions): Executor {
     options.callUpstream ??
     createLimitedCaller({ config, upstream, logger, limiter: createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } }) });
   // The cache wraps whichever caller makes the real call: a hit never takes a rate-limit permit.
-  const callUpstream = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger }) : baseCaller;
+  const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger }) : baseCaller;
+  const embedder = options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey });
+  const knn = options.knn ?? knnStrategy({ redis: options.connection, keys, embed: (texts) => embedder.embed([...texts]), embedderId: embedder.id });
+  // The cascade sits outside the cache: each tier's call has its own cache scope, and a
+  // cached small answer is gated like a fresh one.
+  const callUpstream = createCascadingCaller({ inner: cachingCaller, logger, onEscalation: (e) => knn.recordEscalation(e) });
+  const ledger = options.ledger ?? createLedger({ redis: options.connection, keys, retentionDays: config.ledger.retentionDays, markerTtlSeconds: 2 * config.queues.resultTtlSeconds });
+  const contextManager = createContextManager({
+    store: createContextStore({ redis: options.connection, keys, ttlSeconds: config.context.ttlSeconds }),
+    maxInputTokens: config.context.maxInputTokens,
+    // Summaries are requested by the classifier; this process only runs and stores them.
+    requestSummary: () => undefined,
+  });
+  const summarize = createSummaryProcessor({ callUpstream: baseCaller, context: contextManager, ledger, logger });
+
+  /**
+   * Bookkeeping of a job this process finished, or found finished by an earlier run that may
+   * have died before it (both idempotent): count it in the ledger, and append the reply to a
+   * conversation Sluice keeps. Never fails the job, whose answer is already delivered.
+   */
+  const afterComplete = async (data: CompletionJobData, result: CompletionJobResult, finishedAt: number) => {
+    const steps: Promise<unknown>[] = [ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt }, result))];
+    const conversationId = data.context?.conversationId;
+    if (conversationId) {
+      const message = (result.completion as { choices?: Array<{ message?: { content?: string | null } }> }).choices?.[0]?.message;
+      const first = await options.connection.set(keys.family('conv-reply', data.id), '1', 'EX', config.queues.resultTtlSeconds, 'NX');
+      if (first === 'OK') steps.push(contextManager.recordReply({ tenant: data.tenant, id: conversationId }, { role: 'assistant', content: message?.content ?? '' }));
+    }
+    for (const r of await Promise.allSettled(steps)) if (r.status === 'rejected') logger.error({ err: r.reason, jobId: data.id }, 'job bookkeeping (ledger, conversation) failed');
+  };
   const workerByQueue = new Map<string, Worker<CompletionJobData, CompletionJobResult>>();
 
   const process = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
     const data = job.data;
+    if (job.name === SUMMARY_JOB_NAME && data.summary) {
+      const controller = new AbortController();
+      inFlight.set(data.id, controller);
+      try {
+        return await summarize(job, workerByQueue.get(job.queueName)!, token, controller.signal);
+      } finally {
+        inFlight.delete(data.id);
+      }
+    }
     const attempt = job.attemptsMade + 1;
     // The event log numbers runs, not attempts: a job taken over after its worker died, or
     // handed back at shutdown, runs again with the same attemptsMade, and the API must tell
@@ -91,12 +137,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
         attempt,
         tier,
         signal: controller.signal,
+        // A long conversation goes upstream as the classifier pruned it; the cache keeps
+        // scoping by the client's own request.
+        request: data.context ? { ...data.request, messages: data.context.messages } : undefined,
         begin: (deployment, cached) =>
           store.append(
             data.id,
             cached
               ? { type: 'attempt', attempt: run, tier, model: deployment.model, deploymentId: deployment.id, cache: 'hit', cacheKind: cached.kind, cacheSimilarity: cached.similarity }
-              : { type: 'attempt', attempt: run, tier, model: deployment.model, deploymentId: deployment.id, cache: cacheOutcome },
+              : { type: 'attempt', attempt: run, tier: deployment.tier, model: deployment.model, deploymentId: deployment.id, cache: cacheOutcome },
             'running',
           ),
         // Chunks are appended without awaiting each: one connection keeps them in order, and
@@ -104,20 +153,33 @@ export function createExecutor(options: ExecutorOptions): Executor {
         onChunk: data.stream ? (chunk) => void pending.push(store.append(data.id, { type: 'chunk', attempt: run, chunk })) : undefined,
       });
       await Promise.all(pending);
-      if (!outcome) return (await store.get(data.id))?.result ?? (undefined as never);
+      if (!outcome) {
+        const record = await store.get(data.id);
+        // An earlier run finished the job and may have died before its bookkeeping.
+        if (record?.status === 'completed' && record.result) await afterComplete(data, record.result, record.finishedAt ?? Date.now());
+        return record?.result ?? (undefined as never);
+      }
       const { completion, deployment } = outcome;
+      const answeredBy = outcome.tier ?? tier;
+      // Every billed call: the LLM router's, a cascade's small call, the answer. A cache hit
+      // spends no tokens: its pseudo deployment is priced at zero.
+      const calls = [...(data.routingCalls ?? []), ...(outcome.calls ?? [billedCall(outcome, answeredBy)])];
       const result: CompletionJobResult = {
         completion,
-        tier,
+        tier: answeredBy,
         model: deployment.model,
         deploymentId: deployment.id,
         cache: outcome.cache ? 'hit' : (outcome.cacheOutcome ?? cacheOutcome),
         ...(outcome.cache ? { cacheKind: outcome.cache.kind, cacheSimilarity: outcome.cache.similarity } : {}),
-        // A cache hit spends no tokens: its pseudo deployment is priced at zero.
-        costUsd: costUsd(deployment, completion.usage),
+        costUsd: sumUsd(calls.map((c) => c.costUsd)),
         attempt,
+        calls,
+        ...(outcome.cascade ? { cascade: outcome.cascade } : {}),
+        counterfactual: counterfactualCost({ deployments: config.deployments, messages: data.request.messages, promptTokens: data.context?.fullTokens, completionTokens: completion.usage?.completion_tokens ?? 0 }),
+        ...(data.context ? { context: { mode: data.context.mode, fullTokens: data.context.fullTokens, tokens: data.context.tokens } } : {}),
       };
-      await store.complete(data.id, result);
+      const finishedAt = Date.now();
+      if (await store.complete(data.id, result, finishedAt)) await afterComplete(data, result, finishedAt);
       return result;
     } catch (error) {
       const reason = controller.signal.reason as AbortReason | undefined;
@@ -166,6 +228,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     // A job that stalled too often (its workers kept dying) fails here, not in a processor:
     // record the reason so the client sees it instead of waiting forever.
     w.on('failed', (job, error) => {
+      // A summary job has no client-visible record; the next request asks for another.
+      if (job?.name === SUMMARY_JOB_NAME) return;
       if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message))) {
         void store.fail(job.data.id, { message: `The job failed: ${error.message}`, type: 'server_error', code: 'job_failed', status: 500 }).catch(() => {});
       }

@@ -42,6 +42,12 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
 
   return async (ctx) => {
     const data = ctx.job.data;
+    // A stored conversation's request holds only its new turn: its answer depends on history
+    // the cache scope cannot see, so it is neither looked up nor stored.
+    if (data.request.conversation_id) {
+      const outcome = await inner({ ...ctx, cacheOutcome: 'bypass' });
+      return outcome && { ...outcome, cacheOutcome: 'bypass' };
+    }
     const category = data.route?.category ?? 'general';
     const scope = cacheContext(config, data, ctx.tier);
     let lookup;
@@ -66,7 +72,7 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
     }
     try {
       const outcome = await inner({ ...ctx, cacheOutcome: lookup.kind });
-      if (outcome) {
+      if (outcome && (ctx.accept?.(outcome.completion) ?? true)) {
         await cache
           .store({ ...scope, category, cacheMode: data.cacheMode, completion: outcome.completion, jobId: data.id, embedding: lookup.embedding ?? data.embedding })
           .catch((error: unknown) => logger.warn({ err: error, jobId: data.id }, 'cache store failed'));

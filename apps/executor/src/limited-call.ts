@@ -71,7 +71,8 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
   return async (ctx) => {
     const data = ctx.job.data;
     const candidates = deploymentsFor(config, ctx.tier, data.pinnedModel);
-    const maxOutputTokens = data.request.max_completion_tokens ?? data.request.max_tokens ?? undefined;
+    const request = ctx.request ?? data.request;
+    const maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
     const tried = new Set<string>();
     let lastError: UpstreamError | undefined;
     let throttledMs: number | undefined;
@@ -85,7 +86,7 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
         }
         throw lastError!;
       }
-      const got = await limiter.acquireAny(remaining, { jobId: data.id, messages: data.request.messages, maxOutputTokens });
+      const got = await limiter.acquireAny(remaining, { jobId: data.id, messages: request.messages, maxOutputTokens });
       if (!got.granted) return park(ctx, got.retryAfterMs, got.error);
 
       const { deployment, lease } = got;
@@ -121,7 +122,7 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     const renew = setInterval(() => void limiter.renew(lease).catch(() => {}), Math.max(1_000, Math.floor(lease.leaseMs / 2)));
     renew.unref();
     try {
-      const result = await upstream.complete(deployment, data.request, {
+      const result = await upstream.complete(deployment, ctx.request ?? data.request, {
         signal: ctx.signal,
         completionId: `chatcmpl-${data.id}`,
         onChunk: ctx.onChunk

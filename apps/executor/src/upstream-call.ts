@@ -1,7 +1,7 @@
 import type { Job, Worker } from 'bullmq';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import type { UpstreamClient, UpstreamCompletion } from '@sluice/llm';
-import type { CompletionJobData, CompletionJobResult, TierName } from '@sluice/queues';
+import type { BilledCall, ChatRequest, CompletionJobData, CompletionJobResult, TierName } from '@sluice/queues';
 
 /** Everything one attempt's upstream call needs. */
 export interface AttemptContext {
@@ -25,6 +25,10 @@ export interface AttemptContext {
   cacheOutcome?: 'miss' | 'bypass';
   /** Relay a streamed chunk (only set for streaming jobs). */
   onChunk?: (chunk: Record<string, unknown>) => void;
+  /** What to send upstream (the pruned context of a long conversation). @defaultValue `job.data.request` */
+  request?: ChatRequest;
+  /** Whether an answer may be stored in the cache (the cascade's quality gate). @defaultValue every answer the store policy allows */
+  accept?: (completion: UpstreamCompletion['completion']) => boolean;
 }
 
 /** A cache entry that answered a job. */
@@ -41,6 +45,12 @@ export interface UpstreamOutcome extends UpstreamCompletion {
   cache?: CacheAnswer;
   /** Set by the cache step on a real call: whether the cache was looked at. */
   cacheOutcome?: 'miss' | 'bypass';
+  /** Every billed call behind this outcome when there was more than one (a cascade). @defaultValue one call: this outcome's */
+  calls?: BilledCall[];
+  /** The tier that answered, when it is not the job's (an escalated cascade). */
+  tier?: TierName;
+  /** Set by the cascade: whether the small answer failed the quality gate. */
+  cascade?: CompletionJobResult['cascade'];
 }
 
 /** Makes the upstream call of one attempt, or throws (UpstreamError, rate-limit wait, abort). */
@@ -67,7 +77,7 @@ export function createUpstreamCaller(options: UpstreamCallerOptions): UpstreamCa
   return async (ctx) => {
     const deployment = deploymentsFor(options.config, ctx.tier, ctx.job.data.pinnedModel)[0]!;
     if (!(await ctx.begin(deployment))) return undefined;
-    const result = await options.upstream.complete(deployment, ctx.job.data.request, {
+    const result = await options.upstream.complete(deployment, ctx.request ?? ctx.job.data.request, {
       signal: ctx.signal,
       completionId: `chatcmpl-${ctx.job.data.id}`,
       onChunk: ctx.onChunk,

@@ -35,6 +35,7 @@ export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
       });
     }
     runtime.stats.add('requests');
+    ctx.onChatRequest?.(body);
     const plan = planChatReply(body, model);
     if (plan.promptTokens > model.contextWindow) {
       throw new SimInvalidRequestError(

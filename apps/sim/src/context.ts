@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { waitForAbort } from './latency.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { RequestTracker, TrackedRequest } from './request-tracker.ts';
+import type { ChatCompletionRequest } from './chat-types.ts';
 import type { SimFaults } from './types.ts';
 
 /** What every route needs from the simulator that owns it. */
@@ -11,6 +12,8 @@ export interface SimContext {
   readonly tracker: RequestTracker;
   readonly now: () => number;
   readonly random: () => number;
+  /** Sees every valid chat request body (tests inspect what reached the upstream). */
+  readonly onChatRequest?: (body: ChatCompletionRequest) => void;
 }
 
 /** An injected fault drawn for one accepted request. */

@@ -6,6 +6,7 @@ export { createSimulator } from './simulator.ts';
 export { DEFAULT_SIM_MODELS, DEFAULT_FIXED_LATENCY_MS } from './models.ts';
 export { fingerprintMessages, parseReplyFingerprint, canonicalJson, type FingerprintMessage } from './fingerprint.ts';
 export { REFUSAL_TEXT, parseDirectives, type ChatDirectives } from './reply.ts';
+export type { ChatCompletionRequest } from './chat-types.ts';
 export { cosineSimilarity, embedText } from './embeddings.ts';
 export { MAX_MODEL_VARIANTS } from './model-registry.ts';
 export {

@@ -58,6 +58,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     tracker: new RequestTracker(),
     now,
     random,
+    onChatRequest: options.onChatRequest,
   };
   let startedAt = now();
 

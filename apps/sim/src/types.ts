@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ChatCompletionRequest } from './chat-types.ts';
 
 /** What a simulated model serves: `/v1/chat/completions` or `/v1/embeddings`. */
 export type SimModelKind = 'chat' | 'embedding';
@@ -191,6 +192,12 @@ export interface SimulatorOptions {
    * @defaultValue 33554432 (32 MiB)
    */
   bodyLimit?: number;
+  /**
+   * Called with every valid chat request body before it is answered, so a test can check
+   * exactly what a gateway sent upstream. Opt-in; bodies are never logged.
+   * @defaultValue none
+   */
+  onChatRequest?: (body: ChatCompletionRequest) => void;
 }
 
 /** Where {@link Simulator.listen} binds. */

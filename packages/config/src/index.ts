@@ -38,7 +38,9 @@ export interface SluiceConfig {
     cacheToolCalls: boolean;
   };
   embeddings: { baseUrl: string; model: string; dimensions: number; apiKeyRef: string; readonly apiKey: string };
-  routing: { strategy: string };
+  routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number };
+  context: { maxInputTokens: number; ttlSeconds: number };
+  ledger: { retentionDays: number };
 }
 
 /** Raised when configuration is invalid; the message names every bad setting. */

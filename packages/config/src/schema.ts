@@ -185,6 +185,16 @@ export const schema = {
   },
   routing: {
     strategy: { doc: 'Routing strategies in order, comma-separated (rules, knn, llm).', format: String, default: 'rules', env: 'SLUICE_ROUTING_STRATEGY' },
+    threshold: { doc: 'Confidence (0..1) the first strategy needs to decide; below it the next strategy is asked.', format: 'unit-interval', default: 0.7, env: 'SLUICE_ROUTING_THRESHOLD' },
+    lowConfidence: { doc: 'When no strategy is confident: `large` (quality first) or `cascade` (small first, large when the quality gate fails).', format: ['large', 'cascade'], default: 'large', env: 'SLUICE_ROUTING_LOW_CONFIDENCE' },
+    llmTimeoutMs: { doc: 'How long the LLM router (router tier) may take before the rules decide instead (ms).', format: 'positive-int', default: 2_000, env: 'SLUICE_ROUTING_LLM_TIMEOUT_MS' },
+  },
+  context: {
+    maxInputTokens: { doc: 'Input tokens a long conversation is pruned to (last turns verbatim, rolling summary, hard constraints).', format: 'positive-int', default: 4_096, env: 'SLUICE_CONTEXT_MAX_INPUT_TOKENS' },
+    ttlSeconds: { doc: 'Idle time after which a conversation\'s stored turns, summary and constraints expire (s).', format: 'positive-int', default: 604_800, env: 'SLUICE_CONTEXT_TTL_SECONDS' },
+  },
+  ledger: {
+    retentionDays: { doc: 'Days the per-tenant daily cost totals (GET /v1/usage) are kept.', format: 'positive-int', default: 400, env: 'SLUICE_LEDGER_RETENTION_DAYS' },
   },
 };
 

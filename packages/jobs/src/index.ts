@@ -49,6 +49,8 @@ export interface JobRecord {
   category?: string;
   result?: CompletionJobResult;
   error?: JobErrorBody;
+  /** The prompt routing decided on (latest user message, truncated): what `POST /v1/feedback` teaches. */
+  prompt?: string;
 }
 
 /** Options for {@link JobStore}. */
@@ -130,6 +132,7 @@ export class JobStore {
       category: h.category,
       result: h.result ? (JSON.parse(h.result) as CompletionJobResult) : undefined,
       error: h.error ? (JSON.parse(h.error) as JobErrorBody) : undefined,
+      prompt: h.prompt,
     };
   }
 

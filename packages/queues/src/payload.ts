@@ -68,7 +68,47 @@ export interface RouteDecision {
   reasons: string[];
   /** Which strategy decided (`rules`, `pinned`, …). */
   strategy: string;
+  /** Answer on the small tier first and escalate to large when the quality gate fails. */
+  cascade?: boolean;
 }
+
+/** One billed upstream call of a job (a cascade makes two; an LLM routing decision one more). */
+export interface BilledCall {
+  /** What the call was for. */
+  purpose: 'answer' | 'cascade-small' | 'routing';
+  tier: TierName;
+  model: string;
+  /** `cache` when the cache answered (priced at zero). */
+  deploymentId: string;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+/** The context the classifier built for a long or stored conversation (sent instead of `request.messages`). */
+export interface JobContext {
+  /** Messages to send upstream (pruned history, summary, constraint buffer). */
+  messages: ChatMessage[];
+  mode: 'full' | 'summary' | 'window' | 'summary+window';
+  /** Prompt tokens of the full history, and of `messages`. */
+  fullTokens: number;
+  tokens: number;
+  /** Set when Sluice keeps the conversation (`conversation_id`): the reply is appended to it. */
+  conversationId?: string;
+}
+
+/** A background job that extends a conversation's rolling summary on the router tier. */
+export interface SummaryTask {
+  conversation: { tenant: string; id: string };
+  /** Absolute message range `[from, to)` folded into the summary. */
+  from: number;
+  to: number;
+  previousSummary?: string;
+  coverHash: string;
+}
+
+/** BullMQ job name of a summary job on the `router` tier queue (its data carries `summary`). */
+export const SUMMARY_JOB_NAME = 'summary';
 
 /** Payload of a completion job; the same object travels `route` → tier queue. */
 export interface CompletionJobData {
@@ -91,6 +131,12 @@ export interface CompletionJobData {
   route?: RouteDecision;
   /** One embedding per job, computed once by the classifier and reused by the cache. */
   embedding?: number[];
+  /** The pruned context of a long or stored conversation (classifier); absent: send `request.messages`. */
+  context?: JobContext;
+  /** Upstream calls the routing decision itself made (LLM router), costed with the job. */
+  routingCalls?: BilledCall[];
+  /** Set on summary jobs (job name {@link SUMMARY_JOB_NAME}): `request` is the summary prompt. */
+  summary?: SummaryTask;
 }
 
 /** Usage and cost of a finished job. */
@@ -113,4 +159,12 @@ export interface CompletionJobResult {
   costUsd: number;
   /** Which attempt produced it (1-based). */
   attempt: number;
+  /** Every billed call behind `costUsd` (absent on an API fast-path hit: nothing was called). */
+  calls?: BilledCall[];
+  /** Set when the job ran the cascade: whether the small answer failed the quality gate, and why. */
+  cascade?: { escalated: boolean; check: string; reason: string };
+  /** What the job would have cost on the large tier with the full context and no cache. */
+  counterfactual?: { promptTokens: number; completionTokens: number; costUsd: number };
+  /** How the context was pruned (long or stored conversations). */
+  context?: { mode: JobContext['mode']; fullTokens: number; tokens: number };
 }

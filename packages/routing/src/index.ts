@@ -26,3 +26,7 @@ export { createContextManager, deriveConversationId } from './context/manager.ts
 export type { ContextManager, ContextManagerOptions, PrepareContextInput, PreparedContext, SummaryJob } from './context/manager.ts';
 export { strategiesFromConfig, STRATEGY_NAMES } from './from-config.ts';
 export type { StrategiesFromConfigOptions } from './from-config.ts';
+export { routerFromConfig } from './router-from-config.ts';
+export type { RouterFromConfigOptions, ConfiguredRouting } from './router-from-config.ts';
+export { createRouterTierCall } from './router-tier.ts';
+export type { RouterTierCallOptions } from './router-tier.ts';

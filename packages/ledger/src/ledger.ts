@@ -1,0 +1,333 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { ResolvedDeployment } from '@sluice/config';
+import { countChatTokens, type CountableMessage } from '@sluice/llm';
+import type { BilledCall, CompletionJobResult, TierName } from '@sluice/queues';
+import type { Keys, Redis } from '@sluice/redis';
+import { InvalidLedgerOptionsError, InvalidUsageRangeError } from './errors.ts';
+
+const DAY_MS = 86_400_000;
+const TIERS: readonly TierName[] = ['router', 'small', 'large'];
+const CACHE_OUTCOMES = ['hit', 'miss', 'bypass'] as const;
+/** Longest range one {@link Ledger.usage} call reads. */
+export const MAX_USAGE_DAYS = 366;
+
+/** USD as integer nano-dollars: every price product is rounded to 1e-9 USD, so sums are exact. */
+export function toNanoUsd(usd: number): number {
+  return Math.round(usd * 1e9);
+}
+
+/** Nano-dollars back to USD. */
+export function fromNanoUsd(nano: number): number {
+  return nano / 1e9;
+}
+
+/** Sum of costs in USD, added as integers so the total is exactly the sum of its parts. */
+export function sumUsd(costs: readonly number[]): number {
+  return fromNanoUsd(costs.reduce((total, c) => total + toNanoUsd(c), 0));
+}
+
+/** The UTC day (`YYYY-MM-DD`) a timestamp falls on. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** USD of a call priced per million tokens, rounded to 1e-9 USD (like `costUsd` in `@sluice/llm`). */
+function price(deployment: Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'>, promptTokens: number, completionTokens: number): number {
+  return Math.round(((promptTokens * deployment.inputPricePerMTok + completionTokens * deployment.outputPricePerMTok) / 1_000_000) * 1e9) / 1e9;
+}
+
+/** Input of {@link counterfactualCost}. */
+export interface CounterfactualInput {
+  /** Every configured deployment; the first `large` one prices the counterfactual. */
+  deployments: readonly ResolvedDeployment[];
+  /** The full history the client would have sent without Sluice (before any pruning). */
+  messages?: readonly CountableMessage[];
+  /** Its prompt tokens when already counted (a stored conversation's full history). */
+  promptTokens?: number;
+  /** The answer's completion tokens (the same answer, whichever model gave it). */
+  completionTokens: number;
+}
+
+/**
+ * What a job would have cost without Sluice: the large tier's price, the full context (no
+ * pruning), no cache. Input tokens are counted with the large model's tokenizer unless the
+ * caller already has them; output tokens are the real answer's.
+ */
+export function counterfactualCost(input: CounterfactualInput): NonNullable<CompletionJobResult['counterfactual']> {
+  const large = input.deployments.find((d) => d.tier === 'large');
+  if (!large) throw new InvalidLedgerOptionsError('Expected a `large` deployment to price the counterfactual, found none');
+  const promptTokens = input.promptTokens ?? countChatTokens(input.messages ?? [], large.model);
+  return { promptTokens, completionTokens: input.completionTokens, costUsd: price(large, promptTokens, input.completionTokens) };
+}
+
+/** One finished job as the ledger counts it. */
+export interface LedgerEntry {
+  tenant: string;
+  /** The job id (a summary job's own id): counted once per id. */
+  jobId: string;
+  /** When the job finished (ms); it counts on that UTC day. */
+  finishedAt: number;
+  /** A client's job, or a background conversation summary (reported apart). @defaultValue `'job'` */
+  kind?: 'job' | 'summary';
+  /** The tier that gave the answer. */
+  tier: TierName;
+  cache: 'hit' | 'miss' | 'bypass';
+  /** Billed calls (cache answers are priced at zero). Their costs add up to the job's cost. */
+  calls: readonly BilledCall[];
+  /** Large tier, full context, no cache. */
+  counterfactual: { promptTokens: number; completionTokens: number; costUsd: number };
+  /** A cascade escalated to the large tier. */
+  escalated?: boolean;
+}
+
+/** A finished job's entry from its result (`calls` and `counterfactual` as the executor or fast path set them). */
+export function entryFromResult(job: { tenant: string; jobId: string; finishedAt: number }, result: CompletionJobResult): LedgerEntry {
+  return {
+    tenant: job.tenant,
+    jobId: job.jobId,
+    finishedAt: job.finishedAt,
+    tier: result.tier,
+    cache: result.cache,
+    calls: result.calls ?? [],
+    counterfactual: result.counterfactual ?? { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    escalated: result.cascade?.escalated ?? false,
+  };
+}
+
+/** Options for {@link createLedger}. */
+export interface LedgerOptions {
+  /** ioredis connection. */
+  redis: Redis;
+  /** Key helper (`createKeys(prefix)`); keys live under the `ledger` family, tagged per tenant. */
+  keys: Keys;
+  /** Days a tenant's daily totals are kept after their last write. @defaultValue 400 */
+  retentionDays?: number;
+  /**
+   * How long a job's "already counted" marker lives (s). It must outlive every way the job
+   * can finish again (retries, takeover after a crash), which the job record's TTL bounds.
+   * @defaultValue 172_800 (2 days)
+   */
+  markerTtlSeconds?: number;
+  /** Clock (ms), for the default usage range. @defaultValue `Date.now` */
+  now?: () => number;
+}
+
+/** Cost, counterfactual and tokens of a slice of the totals. */
+export interface UsageFigures {
+  jobs: number;
+  cost_usd: number;
+  cost_nano_usd: number;
+  counterfactual_usd: number;
+  counterfactual_nano_usd: number;
+  saved_usd: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+/** Per tier: jobs answered there, and the calls made there (a cascade's small call counts on small). */
+export interface TierUsage {
+  jobs: number;
+  calls: number;
+  cost_usd: number;
+  cost_nano_usd: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+/** What `GET /v1/usage` returns. */
+export interface UsageReport {
+  object: 'sluice.usage';
+  tenant: string;
+  from: string;
+  to: string;
+  /** Client jobs: the sum of their own `cost_usd`, and what they would have cost without Sluice. */
+  totals: UsageFigures & {
+    counterfactual_prompt_tokens: number;
+    counterfactual_completion_tokens: number;
+    upstream_calls: number;
+    escalations: number;
+    /** `saved_usd` over `counterfactual_usd` (0 when nothing was spent). */
+    saved_share: number;
+  };
+  by_tier: Record<TierName, TierUsage>;
+  by_cache: Record<(typeof CACHE_OUTCOMES)[number], UsageFigures>;
+  /** Background rolling-summary jobs (router tier): the price of pruning, not in any job's cost. */
+  summaries: { jobs: number; cost_usd: number; cost_nano_usd: number; prompt_tokens: number; completion_tokens: number };
+  /** Everything spent: jobs plus summaries, and the saving net of summaries. */
+  spend_usd: number;
+  net_saved_usd: number;
+  days: Array<{ date: string; jobs: number; cost_usd: number; counterfactual_usd: number; saved_usd: number }>;
+}
+
+/** Per-tenant, per-day cost ledger in Redis hashes. */
+export interface Ledger {
+  /** Count a finished job; false when it was already counted. */
+  record(entry: LedgerEntry): Promise<boolean>;
+  /** A tenant's totals over `[from, to]` (UTC days, inclusive). @defaultValue the last 30 days */
+  usage(tenant: string, range?: { from?: string; to?: string }): Promise<UsageReport>;
+}
+
+const RECORD = readFileSync(new URL('./lua/record-job.lua', import.meta.url), 'utf8');
+const RECORD_SHA = createHash('sha1').update(RECORD).digest('hex');
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function parseDay(value: string, name: string): number {
+  const ms = DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
+  if (!Number.isFinite(ms) || utcDay(ms) !== value) throw new InvalidUsageRangeError(`Expected \`${name}\` to be a date YYYY-MM-DD, got \`${value}\``, name);
+  return ms;
+}
+
+/** The days of a usage range, validated (at most {@link MAX_USAGE_DAYS}, `from` ≤ `to`). */
+export function usageDays(range: { from?: string; to?: string }, now: number): string[] {
+  const toMs = range.to !== undefined ? parseDay(range.to, 'to') : Date.parse(`${utcDay(now)}T00:00:00Z`);
+  const fromMs = range.from !== undefined ? parseDay(range.from, 'from') : toMs - 29 * DAY_MS;
+  if (fromMs > toMs) throw new InvalidUsageRangeError(`Expected \`from\` (${utcDay(fromMs)}) to be on or before \`to\` (${utcDay(toMs)})`, 'from');
+  const count = Math.round((toMs - fromMs) / DAY_MS) + 1;
+  if (count > MAX_USAGE_DAYS) throw new InvalidUsageRangeError(`A usage range spans at most ${MAX_USAGE_DAYS} days, got ${count}`, 'from');
+  return Array.from({ length: count }, (_, i) => utcDay(fromMs + i * DAY_MS));
+}
+
+/** The hash increments one entry adds (integers only: nano-dollars and tokens). */
+export function ledgerIncrements(entry: LedgerEntry): Map<string, number> {
+  const inc = new Map<string, number>();
+  const add = (field: string, value: number) => {
+    if (value) inc.set(field, (inc.get(field) ?? 0) + value);
+  };
+  const billed = entry.calls.filter((c) => c.deploymentId !== 'cache');
+  const cost = entry.calls.reduce((total, c) => total + toNanoUsd(c.costUsd), 0);
+  const promptTokens = billed.reduce((total, c) => total + c.promptTokens, 0);
+  const completionTokens = billed.reduce((total, c) => total + c.completionTokens, 0);
+  if ((entry.kind ?? 'job') === 'summary') {
+    add('summary:jobs', 1);
+    add('summary:cost_nusd', cost);
+    add('summary:prompt_tokens', promptTokens);
+    add('summary:completion_tokens', completionTokens);
+    return inc;
+  }
+  const counterfactual = toNanoUsd(entry.counterfactual.costUsd);
+  add('jobs', 1);
+  add('cost_nusd', cost);
+  add('counterfactual_nusd', counterfactual);
+  add('prompt_tokens', promptTokens);
+  add('completion_tokens', completionTokens);
+  add('counterfactual_prompt_tokens', entry.counterfactual.promptTokens);
+  add('counterfactual_completion_tokens', entry.counterfactual.completionTokens);
+  add('calls', billed.length);
+  add('escalations', entry.escalated ? 1 : 0);
+  add(`tier:${entry.tier}:jobs`, 1);
+  for (const c of entry.calls) {
+    add(`tier:${c.tier}:cost_nusd`, toNanoUsd(c.costUsd));
+    if (c.deploymentId === 'cache') continue;
+    add(`tier:${c.tier}:calls`, 1);
+    add(`tier:${c.tier}:prompt_tokens`, c.promptTokens);
+    add(`tier:${c.tier}:completion_tokens`, c.completionTokens);
+  }
+  add(`cache:${entry.cache}:jobs`, 1);
+  add(`cache:${entry.cache}:cost_nusd`, cost);
+  add(`cache:${entry.cache}:counterfactual_nusd`, counterfactual);
+  add(`cache:${entry.cache}:prompt_tokens`, promptTokens);
+  add(`cache:${entry.cache}:completion_tokens`, completionTokens);
+  return inc;
+}
+
+function figures(get: (field: string) => number, prefix: string): UsageFigures {
+  const cost = get(`${prefix}cost_nusd`);
+  const counterfactual = get(`${prefix}counterfactual_nusd`);
+  return {
+    jobs: get(`${prefix}jobs`),
+    cost_usd: fromNanoUsd(cost),
+    cost_nano_usd: cost,
+    counterfactual_usd: fromNanoUsd(counterfactual),
+    counterfactual_nano_usd: counterfactual,
+    saved_usd: fromNanoUsd(counterfactual - cost),
+    prompt_tokens: get(`${prefix}prompt_tokens`),
+    completion_tokens: get(`${prefix}completion_tokens`),
+  };
+}
+
+/**
+ * Create the cost {@link Ledger}. Totals live in one hash per tenant per UTC day
+ * (`{prefix}:{ledger:TENANT}:day:YYYY-MM-DD`, TTL `retentionDays`), in integer nano-dollars
+ * and tokens added with HINCRBY, so a total is exactly the sum of the jobs' own costs.
+ */
+export function createLedger(options: LedgerOptions): Ledger {
+  const { redis, keys } = options;
+  const retentionDays = options.retentionDays ?? 400;
+  const markerTtlSeconds = options.markerTtlSeconds ?? 172_800;
+  const now = options.now ?? Date.now;
+  if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new InvalidLedgerOptionsError(`Expected \`retentionDays\` to be an integer ≥ 1, got \`${String(retentionDays)}\``);
+  if (!Number.isInteger(markerTtlSeconds) || markerTtlSeconds < 1) throw new InvalidLedgerOptionsError(`Expected \`markerTtlSeconds\` to be an integer ≥ 1, got \`${String(markerTtlSeconds)}\``);
+  const tag = (tenant: string) => encodeURIComponent(tenant);
+  const dayKey = (tenant: string, day: string) => keys.family('ledger', tag(tenant), 'day', day);
+
+  return {
+    async record(entry) {
+      if (!entry.tenant) throw new InvalidLedgerOptionsError('Expected a ledger entry with a `tenant`');
+      const args: (string | number)[] = [retentionDays * 86_400, markerTtlSeconds];
+      for (const [field, value] of ledgerIncrements(entry)) args.push(field, value);
+      const keyArgs = [dayKey(entry.tenant, utcDay(entry.finishedAt)), keys.family('ledger', tag(entry.tenant), 'job', entry.jobId)];
+      let reply: unknown;
+      try {
+        reply = await redis.evalsha(RECORD_SHA, 2, ...keyArgs, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        reply = await redis.eval(RECORD, 2, ...keyArgs, ...args);
+      }
+      return Number(reply) === 1;
+    },
+
+    async usage(tenant, range = {}) {
+      const days = usageDays(range, now());
+      const pipeline = redis.pipeline();
+      for (const day of days) pipeline.hgetall(dayKey(tenant, day));
+      const hashes = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return (value ?? {}) as Record<string, string>;
+      });
+      const sums = new Map<string, number>();
+      for (const h of hashes) for (const [field, value] of Object.entries(h)) sums.set(field, (sums.get(field) ?? 0) + Number(value));
+      const get = (field: string) => sums.get(field) ?? 0;
+      const totals = figures(get, '');
+      const summaryCost = get('summary:cost_nusd');
+      const byTier = Object.fromEntries(
+        TIERS.map((t) => {
+          const cost = get(`tier:${t}:cost_nusd`);
+          return [t, { jobs: get(`tier:${t}:jobs`), calls: get(`tier:${t}:calls`), cost_usd: fromNanoUsd(cost), cost_nano_usd: cost, prompt_tokens: get(`tier:${t}:prompt_tokens`), completion_tokens: get(`tier:${t}:completion_tokens`) }];
+        }),
+      ) as Record<TierName, TierUsage>;
+      const byCache = Object.fromEntries(CACHE_OUTCOMES.map((o) => [o, figures(get, `cache:${o}:`)])) as UsageReport['by_cache'];
+      return {
+        object: 'sluice.usage',
+        tenant,
+        from: days[0]!,
+        to: days.at(-1)!,
+        totals: {
+          ...totals,
+          counterfactual_prompt_tokens: get('counterfactual_prompt_tokens'),
+          counterfactual_completion_tokens: get('counterfactual_completion_tokens'),
+          upstream_calls: get('calls'),
+          escalations: get('escalations'),
+          saved_share: totals.counterfactual_nano_usd > 0 ? (totals.counterfactual_nano_usd - totals.cost_nano_usd) / totals.counterfactual_nano_usd : 0,
+        },
+        by_tier: byTier,
+        by_cache: byCache,
+        summaries: {
+          jobs: get('summary:jobs'),
+          cost_usd: fromNanoUsd(summaryCost),
+          cost_nano_usd: summaryCost,
+          prompt_tokens: get('summary:prompt_tokens'),
+          completion_tokens: get('summary:completion_tokens'),
+        },
+        spend_usd: fromNanoUsd(totals.cost_nano_usd + summaryCost),
+        net_saved_usd: fromNanoUsd(totals.counterfactual_nano_usd - totals.cost_nano_usd - summaryCost),
+        days: days.map((date, i) => {
+          const h = hashes[i]!;
+          const cost = Number(h.cost_nusd ?? 0);
+          const counterfactual = Number(h.counterfactual_nusd ?? 0);
+          return { date, jobs: Number(h.jobs ?? 0), cost_usd: fromNanoUsd(cost), counterfactual_usd: fromNanoUsd(counterfactual), saved_usd: fromNanoUsd(counterfactual - cost) };
+        }),
+      };
+    },
+  };
+}
