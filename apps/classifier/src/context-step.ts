@@ -84,7 +84,16 @@ export function createContextStep(options: ContextStepOptions): ContextStep {
         const first = await redis.set(keys.family('conv-turn', data.id), '1', 'EX', config.queues.resultTtlSeconds, 'NX');
         if (first !== 'OK') messages = messages.filter((m) => isSystem(m.role));
       }
-      const prepared = await manager.prepare({ tenant: data.tenant, conversationId, messages, model });
+      let prepared;
+      try {
+        prepared = await manager.prepare({ tenant: data.tenant, conversationId, messages, model });
+      } catch (error) {
+        // A client-sent history can always go upstream as sent (it only costs more); a
+        // stored conversation cannot be answered without its history, so its job retries.
+        if (conversationId) throw error;
+        logger?.warn({ err: error, jobId: data.id }, 'context pruning failed; sending the history as the client sent it');
+        return undefined;
+      }
       if (!conversationId && prepared.mode === 'full') return undefined;
       return { messages: prepared.messages, mode: prepared.mode, fullTokens: prepared.fullTokens, tokens: prepared.tokens, conversationId };
     },
