@@ -48,10 +48,12 @@ export interface ResponseCacheOptions {
    */
   searchEf?: number;
   /**
-   * Run `VSIM` on Redis's main thread (`NOTHREAD`) instead of handing it to a worker thread.
-   * A top-5 search is short, and the hand-off dominated its cost when measured here (2-core
-   * machine, 5,000 Q8 vectors: 0.69 ms with NOTHREAD vs 3.6 ms threaded). Turn off on large
-   * namespaces with many cores, where threaded searches run in parallel. @defaultValue true
+   * Run `VSIM` on Redis's main thread (`NOTHREAD`) instead of a worker thread. On small
+   * namespaces the thread hand-off dominates (5,000 Q8 vectors, 2 busy cores: 0.69 ms with
+   * NOTHREAD vs 3.6 ms threaded), but a search on a large namespace then blocks every other
+   * command — queues and limiters share this Redis — for its whole duration (100,000
+   * vectors: ~12 ms per search on the same busy machine). Off by default for that reason.
+   * @defaultValue false
    */
   searchInMainThread?: boolean;
   /** Prompts longer than this (characters) are cached at the exact level only. @defaultValue 2_000 */
@@ -333,7 +335,7 @@ export class ResponseCache {
     if (!(this.#quantization in QUANT_ARG)) throw new CacheOptionsError(`Expected \`quantization\` to be one of q8, noquant, bin, got \`${String(options.quantization)}\``);
     this.#candidates = checkInteger('candidates', options.candidates ?? 5, 1);
     const searchEf = checkInteger('searchEf', options.searchEf ?? 100, this.#candidates);
-    this.#searchArgs = ['WITHSCORES', 'COUNT', String(this.#candidates), 'EF', String(searchEf), ...((options.searchInMainThread ?? true) ? ['NOTHREAD'] : [])];
+    this.#searchArgs = ['WITHSCORES', 'COUNT', String(this.#candidates), 'EF', String(searchEf), ...(options.searchInMainThread ? ['NOTHREAD'] : [])];
     this.#maxSemanticPromptChars = checkInteger('maxSemanticPromptChars', options.maxSemanticPromptChars ?? 2_000, 1);
     this.#sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 1);
     this.#sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
