@@ -10,7 +10,9 @@ import { createClassifier, type Classifier } from '@sluice/classifier';
 import { createExecutor, type Executor } from '@sluice/executor';
 import { createRedis, type Redis } from '@sluice/redis';
 import { createSimulator, type Simulator, type SimulatorOptions } from '@sluice/sim';
-import { createLogger } from '@sluice/telemetry';
+import { createClassifierMetrics, createExecutorMetrics, createMetricsRegistry, createOpsStats } from '@sluice/metrics';
+import { createKeys } from '@sluice/redis';
+import { createLogger, type QueueTelemetry } from '@sluice/telemetry';
 import { createTenantStore, type TenantStore } from '@sluice/tenants';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,6 +35,11 @@ export interface TestStackOptions {
   env?: NodeJS.ProcessEnv;
   /** Clock of every cache in the stack (expiry decisions). @defaultValue Date.now */
   clock?: () => number;
+  /**
+   * BullMQ telemetry for every queue and worker of the stack (start tracing first, e.g.
+   * `startTelemetry({ tracing: true, spanProcessors })`, and pass its `queues`). @defaultValue none
+   */
+  telemetry?: QueueTelemetry;
 }
 
 /** A whole Sluice stack in this process, on real Redis, real BullMQ and real HTTP. */
@@ -87,7 +94,7 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
   const cache = createResponseCache({ redis, config, clock: options.clock });
   cleanups.push(() => cache.close());
-  const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker'), tenants, cache });
+  const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker'), tenants, cache, telemetry: options.telemetry });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   const address = api.app.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -96,14 +103,28 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     const connection = conn('worker', true);
     const executorCache = createResponseCache({ redis: connection, config, clock: options.clock });
     cleanups.push(() => executorCache.close());
-    const e = createExecutor({ config, logger, connection, workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000, cache: executorCache });
+    // Like an executor process: its own registry, and the shared counters the dashboard reads.
+    const metrics = createExecutorMetrics({
+      registry: createMetricsRegistry({ role: 'executor', processMetrics: false }),
+      deployments: config.deployments,
+      stats: createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix) }),
+    });
+    const e = createExecutor({ config, logger, connection, workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000, cache: executorCache, metrics, telemetry: options.telemetry });
     await e.start();
     executors.push(e);
     return e;
   };
   let classifier: Classifier | undefined;
   if (options.classifier !== false) {
-    classifier = createClassifier({ config, logger, connection: conn('worker', true), workerConnection: conn('worker'), embed: (request) => cache.embed(request) });
+    classifier = createClassifier({
+      config,
+      logger,
+      connection: conn('worker', true),
+      workerConnection: conn('worker'),
+      embed: (request) => cache.embed(request),
+      metrics: createClassifierMetrics({ registry: createMetricsRegistry({ role: 'classifier', processMetrics: false }) }),
+      telemetry: options.telemetry,
+    });
     await classifier.start();
   }
   const executor = options.executor === false ? undefined : await startExecutor();

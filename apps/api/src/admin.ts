@@ -1,12 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
-import { QUEUE_DESCRIPTIONS } from '@sluice/queues';
+import type { ApiMetrics, OpsStats } from '@sluice/metrics';
+import { registerBullBoard } from './bull-board.ts';
 import type { ApiContext } from './context.ts';
 import { errorBody } from './errors.ts';
 import { registerCacheAdmin } from './routes/admin-cache.ts';
+import { registerDashboard } from './routes/dashboard.ts';
 
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -31,21 +30,23 @@ export function adminAuth(password: string) {
   };
 }
 
-/** Bull Board at `/admin/queues`, every queue, behind admin basic auth. */
-export async function registerAdmin(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  const serverAdapter = new FastifyAdapter();
-  serverAdapter.setBasePath('/admin/queues');
-  createBullBoard({
-    queues: Object.entries(ctx.queues).map(
-      ([name, queue]) => new BullMQAdapter(queue, { description: QUEUE_DESCRIPTIONS[name], displayName: name.replace(/[{}]/g, '') }),
-    ),
-    serverAdapter,
-    options: { uiConfig: { boardTitle: 'Sluice queues' } },
-  });
+/** What the admin pages read besides the API context. */
+export interface AdminDeps {
+  metrics: ApiMetrics;
+  /** Sluice-wide counters (savings, cache, tiers, 429s) the dashboard reads. */
+  stats: OpsStats;
+}
+
+/**
+ * Everything under `/admin`, behind admin basic auth: Bull Board at `/admin/queues`
+ * (read-only and prompt redaction per config), the savings dashboard at `/admin/dashboard`,
+ * and the cache endpoints.
+ */
+export async function registerAdmin(app: FastifyInstance, ctx: ApiContext, deps: AdminDeps): Promise<void> {
   await app.register(
     async (scope) => {
       scope.addHook('onRequest', adminAuth(ctx.config.admin.password));
-      await scope.register(serverAdapter.registerPlugin());
+      await registerBullBoard(scope, { queues: ctx.queues, readOnly: ctx.config.bullBoard.readOnly, showPrompts: ctx.config.bullBoard.showPrompts });
     },
     { prefix: '/admin/queues' },
   );
@@ -53,6 +54,7 @@ export async function registerAdmin(app: FastifyInstance, ctx: ApiContext): Prom
     async (scope) => {
       scope.addHook('onRequest', adminAuth(ctx.config.admin.password));
       registerCacheAdmin(scope, ctx);
+      registerDashboard(scope, ctx, deps);
     },
     { prefix: '/admin' },
   );

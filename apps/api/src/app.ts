@@ -8,7 +8,8 @@ import { createLedger, counterfactualCost, entryFromResult, type Ledger } from '
 import { createLimits } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
 import { createRouterTierCall, latestUserText, routerFromConfig, type Router } from '@sluice/routing';
-import type { Logger } from '@sluice/telemetry';
+import { createApiMetrics, createMetricsRegistry, createOpsStats } from '@sluice/metrics';
+import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import type { TenantStore } from '@sluice/tenants';
 import type { ResponseCache } from '@sluice/cache';
 import { registerAdmin } from './admin.ts';
@@ -39,6 +40,8 @@ export interface ApiOptions {
   router?: Router;
   /** The cost ledger. @defaultValue a ledger on `connection` */
   ledger?: Ledger;
+  /** BullMQ telemetry (tracing on): the trace of a request continues in its job. @defaultValue none */
+  telemetry?: QueueTelemetry;
 }
 
 /** The built API and how to stop it. */
@@ -63,7 +66,14 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   });
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
   const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys });
-  const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys })]));
+  const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys, telemetry: options.telemetry })]));
+  const stats = createOpsStats({ redis: options.connection, keys });
+  const metrics = createApiMetrics({
+    registry: createMetricsRegistry({ role: 'api' }),
+    queues,
+    stats,
+    onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters'),
+  });
   // The same router the classifier builds, so the dry run shows what routing would do.
   const routing = routerFromConfig({
     config,
@@ -104,6 +114,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       const prompt = latestUserText(data.request).slice(0, 4_000);
       const usage = (result.completion as { usage?: { completion_tokens?: number } }).usage;
       const counterfactual = counterfactualCost({ deployments: config.deployments, messages: data.request.messages, completionTokens: usage?.completion_tokens ?? 0 });
+      metrics.fastPathHit({ ...result, counterfactual });
       await Promise.all([
         ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt: Date.now() }, { ...result, counterfactual })),
         store.annotate(data.id, { prompt }),
@@ -126,11 +137,11 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     request.tenant = tenant;
   });
 
-  registerOps(app, context);
+  registerOps(app, context, metrics);
   registerCompletions(app, context);
   registerJobs(app, context);
   registerUsage(app, context);
-  await registerAdmin(app, context);
+  await registerAdmin(app, context, { metrics, stats });
 
   let closed: Promise<void> | undefined;
   return {

@@ -6,7 +6,7 @@ import { buildApi } from './app.ts';
 
 await runProcess({
   name: 'sluice-api',
-  async main({ config, logger, onShutdown }) {
+  async main({ config, logger, telemetry, onShutdown }) {
     const connection = createRedis({ url: config.redis.url, role: 'request', name: 'sluice-api', pipelining: true });
     const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-api-sub' });
     onShutdown(() => void connection.disconnect());
@@ -15,7 +15,7 @@ await runProcess({
     onShutdown(() => tenants.close());
     const cache = createResponseCache({ redis: connection, config, logger });
     onShutdown(() => cache.close());
-    const api = await buildApi({ config, logger, connection, subscriber, tenants, cache });
+    const api = await buildApi({ config, logger, connection, subscriber, tenants, cache, telemetry: telemetry.queues });
     onShutdown(() => api.close());
     await api.app.listen({ port: config.api.port, host: config.api.host });
     logger.info({ port: config.api.port }, 'api listening');

@@ -5,11 +5,12 @@ import type { SluiceConfig } from '@sluice/config';
 import { JobStore, TERMINAL } from '@sluice/jobs';
 import { createLimits } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
-import { completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type TierName } from '@sluice/queues';
+import { completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
 import { createRouterTierCall, latestUserText, routerFromConfig, type Router } from '@sluice/routing';
 import { createContextStep, type ContextStep } from './context-step.ts';
-import type { Logger } from '@sluice/telemetry';
+import type { ClassifierMetrics } from '@sluice/metrics';
+import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 
 /** Options for {@link createClassifier}. */
 export interface ClassifierOptions {
@@ -28,6 +29,10 @@ export interface ClassifierOptions {
    * executor never embeds again. @defaultValue none
    */
   embed?: (request: CompletionJobData['request']) => Promise<Float32Array | undefined>;
+  /** Routing decisions and worker metrics (`createClassifierMetrics`). @defaultValue none */
+  metrics?: ClassifierMetrics;
+  /** BullMQ telemetry (tracing on): each job's trace continues here and into its tier queue. @defaultValue none */
+  telemetry?: QueueTelemetry;
 }
 
 /** A running classifier: consumes `route`, decides tier and category, enqueues to the tier. */
@@ -51,6 +56,8 @@ export function createClassifierProcessor(deps: {
   context?: ContextStep;
   /** Collects the LLM router's calls made while deciding, to cost them with the job. */
   routingCalls?: AsyncLocalStorage<BilledCall[]>;
+  /** Told each decision once its job is in the tier queue. @defaultValue none */
+  onRouted?: (route: RouteDecision) => void;
 }) {
   return async (job: Job<CompletionJobData>) => {
     const data = job.data;
@@ -78,6 +85,7 @@ export function createClassifierProcessor(deps: {
     // Same job id in the tier queue: if this routing job is retried after the add succeeded,
     // BullMQ ignores the duplicate add, so a job is never executed twice.
     await deps.tierQueues[route.tier].add('completion', next, completionJobOptions(data.id, data.priority, deps.config.queues));
+    deps.onRouted?.(route);
   };
 }
 
@@ -107,12 +115,12 @@ export function createClassifier(options: ClassifierOptions): Classifier {
       onStrategyError: (error, strategy) => logger.warn({ err: error, strategy }, 'routing strategy failed; skipped'),
     }).router;
   const tierQueues = {
-    router: createQueue(TIER_QUEUES.router, { connection: options.connection, keys }),
-    small: createQueue(TIER_QUEUES.small, { connection: options.connection, keys }),
-    large: createQueue(TIER_QUEUES.large, { connection: options.connection, keys }),
+    router: createQueue(TIER_QUEUES.router, { connection: options.connection, keys, telemetry: options.telemetry }),
+    small: createQueue(TIER_QUEUES.small, { connection: options.connection, keys, telemetry: options.telemetry }),
+    large: createQueue(TIER_QUEUES.large, { connection: options.connection, keys, telemetry: options.telemetry }),
   };
   const context = createContextStep({ config, redis: options.connection, keys, routerQueue: tierQueues.router, logger });
-  const processor = createClassifierProcessor({ store, router, tierQueues, config, embed: options.embed, context, routingCalls });
+  const processor = createClassifierProcessor({ store, router, tierQueues, config, embed: options.embed, context, routingCalls, onRouted: options.metrics?.routed });
   const worker = createWorker(
     ROUTE_QUEUE,
     async (job) => {
@@ -127,9 +135,10 @@ export function createClassifier(options: ClassifierOptions): Classifier {
       }
       return undefined as never;
     },
-    { connection: options.workerConnection, keys, concurrency: config.classifier.concurrency, lockDurationMs: config.queues.lockDurationMs },
+    { connection: options.workerConnection, keys, concurrency: config.classifier.concurrency, lockDurationMs: config.queues.lockDurationMs, telemetry: options.telemetry },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'classifier worker error'));
+  options.metrics?.observeWorker(worker);
   let closed: Promise<void> | undefined;
   return {
     worker,

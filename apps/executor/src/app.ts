@@ -6,8 +6,9 @@ import { JobStore, type JobErrorBody } from '@sluice/jobs';
 import { isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
 import { createWorker, SUMMARY_JOB_NAME, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
-import { createLimits, isLimitsError } from '@sluice/limits';
-import type { Logger } from '@sluice/telemetry';
+import { createLimits, isLimitsError, type Limiter } from '@sluice/limits';
+import type { ExecutorMetrics } from '@sluice/metrics';
+import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import { createEmbedder, type ResponseCache } from '@sluice/cache';
 import { counterfactualCost, createLedger, entryFromResult, sumUsd, type Ledger } from '@sluice/ledger';
 import { createContextManager, createContextStore, knnStrategy, type KnnStrategy } from '@sluice/routing';
@@ -37,6 +38,10 @@ export interface ExecutorOptions {
   ledger?: Ledger;
   /** The kNN routing set escalated cascades teach. @defaultValue the shared set, with the cache's embedder */
   knn?: KnnStrategy;
+  /** Metrics fed by the limiter, the cache step and the workers (`createExecutorMetrics`). @defaultValue none */
+  metrics?: ExecutorMetrics;
+  /** BullMQ telemetry (tracing on): each job's trace continues here. @defaultValue none */
+  telemetry?: QueueTelemetry;
 }
 
 /** A running executor. */
@@ -70,11 +75,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const upstream = new UpstreamClient();
   const inFlight = new Map<string, AbortController>();
 
+  const instrumentLimiter = <L extends Limiter>(limiter: L): L => options.metrics?.instrumentLimiter(limiter) ?? limiter;
   const baseCaller =
     options.callUpstream ??
-    createLimitedCaller({ config, upstream, logger, limiter: createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } }) });
+    createLimitedCaller({ config, upstream, logger, limiter: instrumentLimiter(createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } })) });
   // The cache wraps whichever caller makes the real call: a hit never takes a rate-limit permit.
-  const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger }) : baseCaller;
+  const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger, onLookup: options.metrics?.cacheLookup }) : baseCaller;
   const embedder = options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey });
   const knn = options.knn ?? knnStrategy({ redis: options.connection, keys, embed: (texts) => embedder.embed([...texts]), embedderId: embedder.id });
   // The cascade sits outside the cache: each tier's call has its own cache scope, and a
@@ -211,6 +217,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       keys,
       concurrency: config.executor.concurrency,
       lockDurationMs: config.queues.lockDurationMs,
+      telemetry: options.telemetry,
       workerOptions: {
         // `worker.rateLimit` (a job with no permit) pauses the tier queue for every worker only
         // when a limiter is configured; this one never limits by itself.
@@ -223,6 +230,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }),
   );
   for (const w of workers) {
+    options.metrics?.observeWorker(w);
     workerByQueue.set(w.name, w);
     w.on('error', (error) => logger.error({ err: error }, 'executor worker error'));
     // A job that stalled too often (its workers kept dying) fails here, not in a processor:

@@ -19,6 +19,12 @@ export interface CachingCallerOptions {
   logger: Logger;
   /** How long a waiter waits for an identical in-flight request before trying to lead (ms). @defaultValue 30_000 */
   fillWaitMs?: number;
+  /**
+   * Told once per lookup what it came to: `hit` (`exact`/`semantic`; a waiter answered by an
+   * identical in-flight request's entry counts as the hit it got), `rejected` (every semantic
+   * candidate refused by verification), `miss` (a failed lookup too) or `bypass`. @defaultValue none
+   */
+  onLookup?: (result: 'hit' | 'miss' | 'rejected' | 'bypass', kind?: 'exact' | 'semantic') => void;
 }
 
 /**
@@ -30,6 +36,7 @@ export interface CachingCallerOptions {
 export function createCachingCaller(options: CachingCallerOptions): UpstreamCaller {
   const { cache, config, inner, logger } = options;
   const fillWaitMs = options.fillWaitMs ?? 30_000;
+  const onLookup = options.onLookup ?? (() => {});
 
   const serve = async (ctx: Parameters<UpstreamCaller>[0], hit: CacheHit): Promise<UpstreamOutcome | undefined> => {
     const model = typeof (hit.completion as { model?: unknown }).model === 'string' ? (hit.completion as { model: string }).model : 'cache';
@@ -45,6 +52,7 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
     // A stored conversation's request holds only its new turn: its answer depends on history
     // the cache scope cannot see, so it is neither looked up nor stored.
     if (data.request.conversation_id) {
+      onLookup('bypass');
       const outcome = await inner({ ...ctx, cacheOutcome: 'bypass' });
       return outcome && { ...outcome, cacheOutcome: 'bypass' };
     }
@@ -55,9 +63,13 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
       lookup = await cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding });
     } catch (error) {
       logger.warn({ err: error, jobId: data.id }, 'cache lookup failed; calling upstream');
+      onLookup('miss');
       return inner(ctx);
     }
-    if (lookup.hit) return serve(ctx, lookup);
+    if (lookup.hit) {
+      onLookup('hit', lookup.kind);
+      return serve(ctx, lookup);
+    }
 
     // Only a lookup that could have hit joins the stampede guard: bypassed requests
     // (no-cache, hot temperature, uncached category) go straight upstream.
@@ -66,10 +78,16 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
       fill = await cache.acquireFill(lookup.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
       while (fill && !fill.leader) {
         const hit = await fill.wait(fillWaitMs).catch(() => undefined);
-        if (hit) return serve(ctx, hit);
+        if (hit) {
+          onLookup('hit', hit.kind);
+          return serve(ctx, hit);
+        }
         fill = await cache.acquireFill(lookup.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
       }
     }
+    if (lookup.kind === 'bypass') onLookup('bypass');
+    else if (lookup.reason === 'rejected') onLookup('rejected', 'semantic');
+    else onLookup('miss');
     try {
       const outcome = await inner({ ...ctx, cacheOutcome: lookup.kind });
       if (outcome && (ctx.accept?.(outcome.completion) ?? true)) {

@@ -1,23 +1,35 @@
 import { createResponseCache } from '@sluice/cache';
-import { createRedis } from '@sluice/redis';
+import { createExecutorMetrics, createMetricsRegistry, createOpsStats, startMetricsServer, workerReadiness } from '@sluice/metrics';
+import { createKeys, createRedis } from '@sluice/redis';
 import { runProcess } from '@sluice/runtime';
-import { createExecutor } from './app.ts';
+import { createExecutor, type Executor } from './app.ts';
 
 await runProcess({
   name: 'sluice-executor',
-  async main({ config, logger, onShutdown }) {
+  async main({ config, logger, telemetry, onShutdown }) {
     const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor', pipelining: true });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-worker' });
     const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-sub' });
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void workerConnection.disconnect());
     onShutdown(() => void subscriber.disconnect());
+    const registry = createMetricsRegistry({ role: 'executor' });
+    let executor: Executor | undefined;
+    // Up first and closed last: probes keep answering (readiness "closing") while jobs drain.
+    const server = await startMetricsServer({ registry, port: config.metrics.port, logger, ready: () => workerReadiness(connection, executor?.workers ?? []) });
+    onShutdown(() => server.close());
     const cache = createResponseCache({ redis: connection, config, logger });
     // Every executor sweeps expired vector elements; the sweep is bounded and idempotent.
     cache.start();
     onShutdown(() => cache.close());
-    const executor = createExecutor({ config, connection, workerConnection, subscriber, logger, cache });
-    onShutdown(() => executor.close());
+    const metrics = createExecutorMetrics({
+      registry,
+      deployments: config.deployments,
+      stats: createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix) }),
+      onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters'),
+    });
+    executor = createExecutor({ config, connection, workerConnection, subscriber, logger, cache, metrics, telemetry: telemetry.queues });
+    onShutdown(() => executor!.close());
     await executor.start();
   },
 });

@@ -58,7 +58,7 @@ export const EXPECTED_METRICS: readonly ExpectedMetric[] = Object.freeze([
     type: 'counter',
     labels: ['result', 'kind'],
     source: 'executor',
-    status: 'planned',
+    status: 'emitted',
     help: 'One per job that reaches the cache lookup. result: hit | miss | rejected (a semantic candidate refused by verification) | bypass (Cache-Control or policy); kind: exact | semantic for hit and rejected, none otherwise.',
   },
   {
@@ -66,7 +66,7 @@ export const EXPECTED_METRICS: readonly ExpectedMetric[] = Object.freeze([
     type: 'counter',
     labels: ['kind'],
     source: 'executor',
-    status: 'planned',
+    status: 'emitted',
     help: 'Spend in USD. kind="actual": what the job cost (0 for a cache hit); kind="counterfactual": what it would have cost on the large tier without the cache. Both incremented for every finished job.',
   },
   {
@@ -74,7 +74,7 @@ export const EXPECTED_METRICS: readonly ExpectedMetric[] = Object.freeze([
     type: 'counter',
     labels: ['tier'],
     source: 'classifier',
-    status: 'planned',
+    status: 'emitted',
     help: 'Routing decisions per chosen tier (router | small | large), pinned tiers included.',
   },
   {
@@ -82,7 +82,7 @@ export const EXPECTED_METRICS: readonly ExpectedMetric[] = Object.freeze([
     type: 'counter',
     labels: ['deployment'],
     source: 'executor',
-    status: 'planned',
+    status: 'emitted',
     help: '429 answers received from an upstream deployment (deployment = its configured id).',
   },
   {
@@ -90,7 +90,7 @@ export const EXPECTED_METRICS: readonly ExpectedMetric[] = Object.freeze([
     type: 'counter',
     labels: ['direction', 'tier'],
     source: 'executor',
-    status: 'planned',
+    status: 'emitted',
     help: 'Tokens billed by upstream calls; direction: input | output; tier: router | small | large.',
   },
 ]);
@@ -112,4 +112,4 @@ export const WORKER_ENDPOINTS: readonly string[] = Object.freeze(['/metrics', '/
  * Environment variables the manifests set that are not (yet) settings of @sluice/config;
  * every other SLUICE_* variable they set must be one.
  */
-export const PLANNED_ENV: readonly string[] = Object.freeze([WORKER_METRICS_PORT_ENV]);
+export const PLANNED_ENV: readonly string[] = Object.freeze([]);

@@ -25,6 +25,9 @@ export interface SluiceConfig {
   executor: { concurrency: number; processes: number; drainTimeoutMs: number };
   log: { level: string; prompts: boolean };
   telemetry: { enabled: boolean };
+  /** Workers' own HTTP port for /metrics, /healthz, /readyz. */
+  metrics: { port: number };
+  bullBoard: { readOnly: boolean; showPrompts: boolean };
   tenants: { defaultRpm: number; defaultTokensPerDay: number };
   limits: { backpressureMaxWaitMs: number; backpressureMinThroughput: number; circuitOpenMs: number; permitWaitMs: number };
   cache: {

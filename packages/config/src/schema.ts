@@ -152,6 +152,13 @@ export const schema = {
   telemetry: {
     enabled: { doc: 'Start OpenTelemetry tracing (OTLP export is configured by the standard OTEL_* variables).', format: Boolean, default: false, env: 'SLUICE_OTEL_ENABLED' },
   },
+  metrics: {
+    port: { doc: 'Port where classifiers and executors serve /metrics, /healthz and /readyz (0 = a free port, logged). The API serves them on its own port.', format: 'port', default: 9464, env: 'SLUICE_METRICS_PORT' },
+  },
+  bullBoard: {
+    readOnly: { doc: 'Bull Board shows the queues without retry, remove, promote, clean or pause actions.', format: Boolean, default: false, env: 'SLUICE_BULLBOARD_READONLY' },
+    showPrompts: { doc: 'Bull Board shows job prompts and answers (off by default: they are customer data and are redacted).', format: Boolean, default: false, env: 'SLUICE_BULLBOARD_SHOW_PROMPTS' },
+  },
   tenants: {
     defaultRpm: { doc: 'Requests per minute a tenant may submit unless its record says otherwise (0 = unlimited).', format: 'nat', default: 0, env: 'SLUICE_TENANT_RPM' },
     defaultTokensPerDay: { doc: 'Tokens per day a tenant may spend unless its record says otherwise (0 = unlimited).', format: 'nat', default: 0, env: 'SLUICE_TENANT_TOKENS_PER_DAY' },

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { customAlphabet } from 'nanoid';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import type { Keys } from '@sluice/redis';
 import type { CompletionJobResult, RouteDecision, TierName } from '@sluice/queues';
+
+const tracer = trace.getTracer('@sluice/jobs');
 
 /** Lifecycle of a job as clients see it. */
 export type JobStatus = 'queued' | 'routed' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -200,8 +203,23 @@ export class JobStore {
     if ((await this.#redis.get(k)) === jobId) await this.#redis.del(k);
   }
 
+  /**
+   * Store the final state and publish it to the job's channel in one script: this is the
+   * result's delivery, traced as `sluice.job.deliver` (a no-op span when tracing is off).
+   */
   #finish(id: string, status: JobStatus, field: string, payload: string, event: JobEvent, now: number): Promise<number> {
-    return this.#redis.sluiceJobFinish(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), status, field, payload, JSON.stringify(event), this.#ttl, now);
+    return tracer.startActiveSpan('sluice.job.deliver', { kind: SpanKind.PRODUCER, attributes: { 'sluice.job.id': id, 'sluice.job.status': status } }, async (span) => {
+      try {
+        const finished = await this.#redis.sluiceJobFinish(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), status, field, payload, JSON.stringify(event), this.#ttl, now);
+        span.setAttribute('sluice.job.first_finish', finished === 1);
+        return finished;
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
   }
 }
 

@@ -2,3 +2,4 @@ export { countTokens, countChatTokens, encodingForModel, messageText } from './t
 export type { Encoding, CountableMessage } from './tokens.ts';
 export { UpstreamClient, UpstreamError, isUpstreamError, retryAfterMs, costUsd } from './upstream.ts';
 export type { UpstreamCompletion, UpstreamFailureKind, CallOptions } from './upstream.ts';
+export { GEN_AI, genAiProvider } from './genai-span.ts';

@@ -1,6 +1,7 @@
 import OpenAI, { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import type { ResolvedDeployment } from '@sluice/config';
 import type { ChatRequest, JobUsage } from '@sluice/queues';
+import { withGenAiSpan } from './genai-span.ts';
 import { countChatTokens, countTokens } from './tokens.ts';
 
 /** What kind of upstream failure happened; decides retry, failover and circuit handling. */
@@ -102,10 +103,29 @@ export class UpstreamClient {
    * on the 2-core bench machine, most of it SSE parsing on both ends).
    */
   async complete(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions): Promise<UpstreamCompletion> {
+    // What the upstream itself said (its model name, its completion id): the span reports
+    // them, while the completion is relabelled with the deployment's model and the job's id.
+    const seen: { model?: string; id?: string } = {};
+    return withGenAiSpan(
+      deployment,
+      request,
+      Boolean(options.onChunk),
+      () => this.#call(deployment, request, options, seen),
+      ({ completion }) => ({
+        responseModel: seen.model ?? completion.model,
+        responseId: seen.id,
+        finishReason: completion.choices[0]?.finish_reason,
+        inputTokens: completion.usage.prompt_tokens,
+        outputTokens: completion.usage.completion_tokens,
+      }),
+    );
+  }
+
+  async #call(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions, seen: { model?: string; id?: string }): Promise<UpstreamCompletion> {
     const body: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(request)) if (!LOCAL_FIELDS.has(k) && v !== undefined) body[k] = v;
     body.model = deployment.model;
-    if (!options.onChunk) return this.#completeOnce(deployment, body, options);
+    if (!options.onChunk) return this.#completeOnce(deployment, body, options, seen);
     body.stream = true;
     body.stream_options = { include_usage: true };
     let headers: Record<string, string> = {};
@@ -122,6 +142,8 @@ export class UpstreamClient {
       headers = headersOf(response.headers as Headers);
       for await (const raw of stream as unknown as AsyncIterable<Record<string, any>>) {
         sawAny = true;
+        if (!seen.model && typeof raw.model === 'string') seen.model = raw.model;
+        if (!seen.id && typeof raw.id === 'string') seen.id = raw.id;
         if (raw.usage) usage = raw.usage as JobUsage;
         const choice = raw.choices?.[0];
         if (choice) {
@@ -164,7 +186,7 @@ export class UpstreamClient {
     };
   }
 
-  async #completeOnce(deployment: ResolvedDeployment, body: Record<string, unknown>, options: CallOptions): Promise<UpstreamCompletion> {
+  async #completeOnce(deployment: ResolvedDeployment, body: Record<string, unknown>, options: CallOptions, seen: { model?: string; id?: string }): Promise<UpstreamCompletion> {
     let headers: Record<string, string> = {};
     try {
       const { data, response } = await this.#client(deployment)
@@ -172,6 +194,8 @@ export class UpstreamClient {
         .withResponse();
       headers = headersOf(response.headers as Headers);
       const raw = data as unknown as UpstreamCompletion['completion'];
+      seen.model = raw.model;
+      seen.id = raw.id;
       const usage = raw.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
       return {
         completion: {

@@ -1,4 +1,4 @@
-import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions, type ConnectionOptions } from 'bullmq';
+import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions, type ConnectionOptions, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '@sluice/redis';
 
@@ -52,6 +52,12 @@ export function completionJobOptions(jobId: string, priority: number, policy: Jo
 export interface QueueFactoryOptions {
   connection: Redis;
   keys: Keys;
+  /**
+   * BullMQ telemetry (`bullmq-otel`): producers put the trace context into each job, workers
+   * continue it, so one trace follows a job across the queues. @defaultValue none: BullMQ
+   * skips all tracing code
+   */
+  telemetry?: Telemetry;
 }
 
 /** A producer handle for a queue (payload typed). */
@@ -59,6 +65,7 @@ export function createQueue(name: string, options: QueueFactoryOptions): Queue<C
   return new Queue<CompletionJobData, CompletionJobResult>(name, {
     connection: options.connection as unknown as ConnectionOptions,
     prefix: options.keys.bullPrefix,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
 }
 
@@ -80,6 +87,7 @@ export function createWorker(
     // stalls it fails with a readable reason instead of looping forever.
     maxStalledCount: 3,
     autorun: false,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     ...options.workerOptions,
   });
 }

@@ -1,10 +1,12 @@
 import { loadConfig, type SluiceConfig } from '@sluice/config';
-import { startTelemetry, type Logger } from '@sluice/telemetry';
+import { startTelemetry, type Logger, type Telemetry } from '@sluice/telemetry';
 
 /** What every Sluice process gets before it wires its app. */
 export interface ProcessContext {
   config: SluiceConfig;
   logger: Logger;
+  /** Tracing state; `queues` is BullMQ's `telemetry` option for every Queue and Worker (undefined when tracing is off). */
+  telemetry: Pick<Telemetry, 'tracing' | 'queues'>;
   /** Register a cleanup; run in reverse order on shutdown, each even if an earlier one fails. */
   onShutdown(cleanup: () => Promise<void> | void): void;
 }
@@ -58,7 +60,7 @@ export async function runProcess(options: RunProcessOptions): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   try {
-    await options.main({ config, logger, onShutdown: (c) => cleanups.push(c) });
+    await options.main({ config, logger, telemetry, onShutdown: (c) => cleanups.push(c) });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await telemetry.shutdown();

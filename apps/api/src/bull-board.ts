@@ -1,0 +1,124 @@
+import type { FastifyInstance } from 'fastify';
+import type { Queue } from 'bullmq';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { QUEUE_DESCRIPTIONS } from '@sluice/queues';
+import { ApiError } from './errors.ts';
+
+/** Options for {@link registerBullBoard}. */
+export interface BullBoardOptions {
+  /** Every queue, by name. */
+  queues: Readonly<Record<string, Queue>>;
+  /** No action at all: retry, remove, promote, clean, pause, add, edit. @defaultValue false */
+  readOnly: boolean;
+  /** Show prompts, context and answers as stored. @defaultValue false: redacted */
+  showPrompts: boolean;
+}
+
+/** Request fields that never carry customer text; every other one is redacted. */
+const SAFE_REQUEST_FIELDS = new Set(['model', 'stream', 'stream_options', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'n', 'seed', 'conversation_id']);
+
+/** What stands in for redacted text: its size, so an operator still sees how big it was. */
+function redactedText(value: unknown): string {
+  if (typeof value === 'string') return `[redacted: ${value.length} chars]`;
+  if (Array.isArray(value)) return `[redacted: ${value.length} items]`;
+  return value === null || value === undefined ? String(value) : '[redacted]';
+}
+
+/** Messages with only their roles and sizes left. */
+function redactMessages(messages: unknown): unknown {
+  if (!Array.isArray(messages)) return redactedText(messages);
+  return messages.map((m) => {
+    const message = (m ?? {}) as Record<string, unknown>;
+    return {
+      role: message.role,
+      content: redactedText(message.content),
+      ...(message.tool_calls ? { tool_calls: redactedText(message.tool_calls) } : {}),
+      ...(message.tool_call_id ? { tool_call_id: message.tool_call_id } : {}),
+    };
+  });
+}
+
+/**
+ * A completion job's data as Bull Board shows it without `SLUICE_BULLBOARD_SHOW_PROMPTS`:
+ * tenant, priority, route, cost bookkeeping and request parameters stay; the messages (the
+ * client's and the pruned context's), tool and response-format definitions, the end-user id,
+ * the embedding (derived from the prompt) and a conversation summary are replaced by their
+ * size. Unknown request fields are redacted too: a new field is customer data until known safe.
+ */
+export function redactJobData(data: unknown): unknown {
+  if (!data || typeof data !== 'object') return data;
+  const out: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  if (out.request && typeof out.request === 'object') {
+    const request: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(out.request as Record<string, unknown>)) {
+      request[key] = key === 'messages' ? redactMessages(value) : SAFE_REQUEST_FIELDS.has(key) ? value : redactedText(value);
+    }
+    out.request = request;
+  }
+  if (Array.isArray(out.embedding)) out.embedding = `[${out.embedding.length} numbers]`;
+  if (out.context && typeof out.context === 'object') {
+    const context = out.context as Record<string, unknown>;
+    out.context = { ...context, messages: redactMessages(context.messages) };
+  }
+  if (out.summary && typeof out.summary === 'object') {
+    const summary = out.summary as Record<string, unknown>;
+    out.summary = { ...summary, ...(summary.previousSummary !== undefined ? { previousSummary: redactedText(summary.previousSummary) } : {}) };
+  }
+  return out;
+}
+
+/** A job's return value (its result) without the answer's text and tool calls. */
+export function redactReturnValue(value: unknown): unknown {
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  const completion = out.completion as { choices?: unknown } | undefined;
+  if (completion && typeof completion === 'object' && Array.isArray(completion.choices)) {
+    out.completion = {
+      ...completion,
+      choices: completion.choices.map((c) => {
+        const choice = (c ?? {}) as Record<string, unknown>;
+        const message = (choice.message ?? {}) as Record<string, unknown>;
+        return { ...choice, message: { ...message, content: redactedText(message.content), ...(message.tool_calls ? { tool_calls: redactedText(message.tool_calls) } : {}) } };
+      }),
+    };
+  }
+  return out;
+}
+
+/** Bull Board API paths that write job data: with redacted data they would write the redaction back. */
+const DATA_WRITES = [/\/api\/queues\/[^/]+\/add$/, /\/api\/queues\/[^/]+\/[^/]+\/update-data$/];
+
+/**
+ * Bull Board at `/admin/queues` (the caller puts it behind admin auth): every queue with its
+ * description; prompts and answers redacted unless `showPrompts`; with `readOnly`, no action
+ * (Bull Board's own read-only mode per queue, and every non-GET request refused here as well,
+ * so no endpoint a later Bull Board adds can write either).
+ */
+export async function registerBullBoard(scope: FastifyInstance, options: BullBoardOptions): Promise<void> {
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath('/admin/queues');
+  const adapters = Object.entries(options.queues).map(([name, queue]) => {
+    const adapter = new BullMQAdapter(queue, {
+      description: QUEUE_DESCRIPTIONS[name],
+      displayName: name.replace(/[{}]/g, ''),
+      readOnlyMode: options.readOnly,
+    });
+    if (!options.showPrompts) {
+      adapter.setFormatter('data', redactJobData);
+      adapter.setFormatter('returnValue', redactReturnValue);
+    }
+    return adapter;
+  });
+  createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: options.readOnly ? 'Sluice queues (read-only)' : 'Sluice queues' } } });
+  scope.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0]!;
+    if (request.method === 'GET' || request.method === 'HEAD') return;
+    if (options.readOnly) throw new ApiError(405, 'Bull Board is read-only here (SLUICE_BULLBOARD_READONLY).', 'invalid_request_error', 'bullboard_read_only');
+    if (!options.showPrompts && DATA_WRITES.some((re) => re.test(path))) {
+      throw new ApiError(403, 'Job data is redacted in Bull Board (SLUICE_BULLBOARD_SHOW_PROMPTS is off), so it cannot be added or edited here.', 'invalid_request_error', 'bullboard_data_redacted');
+    }
+  });
+  await scope.register(serverAdapter.registerPlugin());
+}
