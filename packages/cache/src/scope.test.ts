@@ -41,6 +41,7 @@ describe('computeScope', () => {
     ['tool_choice', withRequest({ tool_choice: 'none' })],
     ['response_format', withRequest({ response_format: { type: 'json_object' } })],
     ['an unknown field', withRequest({ frequency_penalty: 0.5 } as Partial<ChatRequest>)],
+    ['server-side conversation', withRequest({ conversation_id: 'c-1' })],
     [
       'conversation context',
       withRequest({
@@ -63,7 +64,6 @@ describe('computeScope', () => {
     ['stream', { stream: true }],
     ['stream_options', { stream_options: { include_usage: true } }],
     ['user', { user: 'u-1' }],
-    ['conversation_id', { conversation_id: 'c-1' }],
     ['model', { model: 'small' }],
     ['a null parameter', { temperature: null }],
   ])('ignores the output-neutral %s', (_, patch) => {

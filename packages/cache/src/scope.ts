@@ -9,8 +9,9 @@ import { normalizeForExactMatch } from './text.ts';
  * code has never heard of — is part of the namespace: an unknown field that does change the
  * output must not share entries with requests that lack it.
  *
- * `conversation_id` is neutral only because the API expands server-side conversation memory
- * into `messages` before a request reaches the cache; the expanded history is then hashed.
+ * `conversation_id` is deliberately *not* here: a request naming a server-side conversation
+ * carries only its new turn in `messages`, so its answer depends on history the cache cannot
+ * see. Scoping by it keeps conversations apart even if a caller forgets to bypass the cache.
  */
 export const OUTPUT_NEUTRAL_FIELDS: ReadonlySet<string> = new Set([
   'model', // the resolved upstream model is a namespace component of its own
@@ -18,7 +19,6 @@ export const OUTPUT_NEUTRAL_FIELDS: ReadonlySet<string> = new Set([
   'stream',
   'stream_options',
   'user',
-  'conversation_id',
   'metadata',
   'store',
   'prompt_cache_key',
