@@ -4,7 +4,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { QUEUE_DESCRIPTIONS } from '@sluice/queues';
-import { ApiError } from './errors.ts';
+import { errorBody } from './errors.ts';
 
 /** Options for {@link registerBullBoard}. */
 export interface BullBoardOptions {
@@ -112,12 +112,16 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
     return adapter;
   });
   createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: options.readOnly ? 'Sluice queues (read-only)' : 'Sluice queues' } } });
-  scope.addHook('onRequest', async (request) => {
+  // Answered here rather than thrown: Bull Board's plugin has its own error handler, which
+  // would turn any thrown error into a 500.
+  scope.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]!;
     if (request.method === 'GET' || request.method === 'HEAD') return;
-    if (options.readOnly) throw new ApiError(405, 'Bull Board is read-only here (SLUICE_BULLBOARD_READONLY).', 'invalid_request_error', 'bullboard_read_only');
+    if (options.readOnly) {
+      return reply.status(405).header('allow', 'GET, HEAD').send(errorBody('Bull Board is read-only here (SLUICE_BULLBOARD_READONLY).', 'invalid_request_error', 'bullboard_read_only'));
+    }
     if (!options.showPrompts && DATA_WRITES.some((re) => re.test(path))) {
-      throw new ApiError(403, 'Job data is redacted in Bull Board (SLUICE_BULLBOARD_SHOW_PROMPTS is off), so it cannot be added or edited here.', 'invalid_request_error', 'bullboard_data_redacted');
+      return reply.status(403).send(errorBody('Job data is redacted in Bull Board (SLUICE_BULLBOARD_SHOW_PROMPTS is off), so it cannot be added or edited here.', 'invalid_request_error', 'bullboard_data_redacted'));
     }
   });
   await scope.register(serverAdapter.registerPlugin());
