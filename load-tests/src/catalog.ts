@@ -411,7 +411,7 @@ export const CONVERSATION_TEMPLATES: readonly ConversationTemplate[] = [
   {
     // Long enough that its later turns exceed a 4k-token context: what context pruning is for.
     id: 'conv.review',
-    weight: 0.3,
+    weight: 0.5,
     slots: each('doc', ['payments ledger migration', 'mobile offline sync', 'search relevance overhaul']),
     turns: [
       { wordings: ['We are reviewing the design for the {doc}. I will paste sections one by one; for each, list the main risks and open questions.\n\n{section}'], category: 'reasoning', complexity: 'complex', replyWords: 260 },

@@ -16,6 +16,8 @@ export interface ModeSettings {
   scenarios: ScenarioName[];
   /** `SLUICE_ROUTING_STRATEGY` of the routing scenarios. */
   routingStrategy: string;
+  /** `SLUICE_ROUTING_LOW_CONFIDENCE` of the routing scenarios; unset: the build's default. */
+  routingLowConfidence?: string;
   /** Executor processes per storm scenario. */
   executors: number;
   limits: ProviderLimits;
@@ -62,7 +64,7 @@ export const MODES: Record<'short' | 'full', ModeSettings> = {
     bucketSeconds: 5,
     overhead: { rate: 20, durationSeconds: 8, simLatencyMs: 50, rounds: 2 },
     ceiling: { clientConcurrency: 32, warmupSeconds: 4, windowSeconds: 8, rounds: 2, bareConcurrency: 64 },
-    scaling: { simLatencyMs: 1_000, concurrency: 2, executorCounts: [1, 2, 4], clientConcurrency: 12, warmupSeconds: 8, windowSeconds: 12, rpm: 6_000, limitedConcurrency: 4 },
+    scaling: { simLatencyMs: 1_000, concurrency: 2, executorCounts: [1, 2, 4], clientConcurrency: 12, warmupSeconds: 40, windowSeconds: 12, rpm: 6_000, limitedConcurrency: 4 },
   },
   full: {
     seed: 6,
@@ -77,6 +79,6 @@ export const MODES: Record<'short' | 'full', ModeSettings> = {
     bucketSeconds: 15,
     overhead: { rate: 50, durationSeconds: 20, simLatencyMs: 50, rounds: 3 },
     ceiling: { clientConcurrency: 64, warmupSeconds: 5, windowSeconds: 20, rounds: 3, bareConcurrency: 64 },
-    scaling: { simLatencyMs: 1_000, concurrency: 4, executorCounts: [1, 2, 4], clientConcurrency: 24, warmupSeconds: 15, windowSeconds: 30, rpm: 6_000, limitedConcurrency: 8 },
+    scaling: { simLatencyMs: 1_000, concurrency: 4, executorCounts: [1, 2, 4], clientConcurrency: 24, warmupSeconds: 60, windowSeconds: 30, rpm: 6_000, limitedConcurrency: 8 },
   },
 };

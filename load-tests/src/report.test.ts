@@ -57,7 +57,7 @@ const results: RunResults = {
     simLatencyMs: 1000,
     clientConcurrency: 24,
     windowSeconds: 15,
-    steps: [1, 2, 4].map((n) => ({ executors: n, concurrency: 4, limit: { rpm: 6000, maxConcurrency: 0 }, throughput: 3.9 * n, p50: 1000, p99: 1100, errors: 0, provider: { accepted: 60 * n, rateLimited: 0, maxAcceptedIn60s: 60 * n, maxInFlight: 4 * n } })),
+    steps: [1, 2, 4].map((n) => ({ executors: n, concurrency: 4, limit: { rpm: 6000, maxConcurrency: 0 }, ideal: 4 * n, warmedSeconds: 8, throughput: 3.9 * n, p50: 1000, p99: 1100, errors: 0, provider: { accepted: 60 * n, rateLimited: 0, maxAcceptedIn60s: 60 * n, maxInFlight: 4 * n } })),
   },
   notes: ['a note'],
 };
@@ -71,7 +71,7 @@ describe('renderReport', () => {
     expect(r.markdown).toContain('P50 +9.5 ms, P99 +30.0 ms');
     expect(r.markdown).toContain('Ratio: **19.4%**');
     expect(r.markdown).toContain('3 / 25 (12.0%)');
-    expect(r.markdown).toContain('| 4 | 4 | 15.6 req/s | 4× |');
+    expect(r.markdown).toContain('| 4 | 4 | 15.6 req/s | 16 req/s (98%) | 4× |');
     expect(r.markdown).toContain('2 × Test CPU');
     expect(r.markdown).toMatch(/0 false hits with everything on: 2 → \*\*not met\*\*/);
     expect(r.markdown).toMatch(/cuts token cost by ≥ 60% against direct: 75\.0% → met/);

@@ -213,17 +213,17 @@ export function renderReport(r: RunResults): RenderedReport {
     const sc = r.scaling;
     md.push('## Scaling executors', '');
     md.push(
-      `Closed loop with ${sc.clientConcurrency} requests in flight, ${sc.windowSeconds} s window per step; simulator fixed latency ${sc.simLatencyMs} ms (upstream-bound), pinned small tier, unique prompts, no cache.`,
+      `Closed loop with ${sc.clientConcurrency} requests in flight, ${sc.windowSeconds} s window per step after warming until steady; simulator fixed latency ${sc.simLatencyMs} ms (upstream-bound), pinned small tier, unique prompts, no cache; one stack, executors added between steps. The limited step is a second stack whose deployment (and simulator model) allows fewer calls in flight than its executors could make.`,
       '',
     );
-    md.push('| executors | concurrency each | throughput | vs 1 executor | P50 | P99 | errors | provider: accepted, 429s, most in 60 s (rpm limit), most in flight (limit) |');
-    md.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    md.push('| executors | concurrency each | throughput | ideal (slots ÷ latency) | vs 1 executor | P50 | P99 | errors | provider: accepted, 429s, most in 60 s (rpm limit), most in flight (limit) |');
+    md.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const base = sc.steps[0];
     for (const s of [...sc.steps, ...(sc.limited ? [sc.limited] : [])]) {
       const label = s === sc.limited ? `${s.executors} (limited)` : String(s.executors);
       const speed = base && base.throughput ? `${num(s.throughput / base.throughput)}×` : '–';
       md.push(
-        `| ${label} | ${s.concurrency} | ${num(s.throughput)} req/s | ${speed} | ${ms(s.p50)} | ${ms(s.p99)} | ${s.errors} | ${s.provider.accepted}, ${s.provider.rateLimited}, ${s.provider.maxAcceptedIn60s} (${s.limit.rpm || '∞'}), ${s.provider.maxInFlight} (${s.limit.maxConcurrency || '∞'}) |`,
+        `| ${label} | ${s.concurrency} | ${num(s.throughput)} req/s | ${num(s.ideal)} req/s (${pct(s.ideal ? s.throughput / s.ideal : Number.NaN, 0)}) | ${speed} | ${ms(s.p50)} | ${ms(s.p99)} | ${s.errors} | ${s.provider.accepted}, ${s.provider.rateLimited}, ${s.provider.maxAcceptedIn60s} (${s.limit.rpm || '∞'}), ${s.provider.maxInFlight} (${s.limit.maxConcurrency || '∞'}) |`,
       );
     }
     md.push('', '![scaling](scaling.svg)', '');

@@ -135,6 +135,10 @@ export interface ScalingStep {
   concurrency: number;
   /** Provider limits of the deployment in this step. */
   limit: { rpm: number; maxConcurrency: number };
+  /** Upstream-bound ideal: in-flight slots (executors × concurrency, or the provider limit) ÷ latency. */
+  ideal: number;
+  /** Warm-up this step took before the window (s). */
+  warmedSeconds: number;
   throughput: number;
   p50: number;
   p99: number;

@@ -4,7 +4,8 @@
  *
  *   tsx load-tests/src/run.ts --mode short|full [--only storm,ceiling,overhead,scaling]
  *     [--scenarios direct,gateway,cache,routing,all] [--seed N] [--rate R] [--duration S]
- *     [--deadline-ms MS] [--large-rpm N] [--routing-strategy rules,knn] [--executors N]
+ *     [--deadline-ms MS] [--large-rpm N] [--routing-strategy rules,knn] [--low-confidence large|cascade]
+ *     [--executors N]
  *     [--out DIR] [--readme] [--redis-url URL]
  */
 import { execFileSync } from 'node:child_process';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     'deadline-ms': { type: 'string' },
     'large-rpm': { type: 'string' },
     'routing-strategy': { type: 'string' },
+    'low-confidence': { type: 'string' },
     executors: { type: 'string' },
     out: { type: 'string' },
     readme: { type: 'boolean', default: false },
@@ -68,6 +70,8 @@ settings.deadlineMs = positive('deadline-ms', values['deadline-ms']) ?? settings
 settings.limits.large.rpm = positive('large-rpm', values['large-rpm']) ?? settings.limits.large.rpm;
 settings.executors = positive('executors', values.executors) ?? settings.executors;
 settings.routingStrategy = values['routing-strategy'] ?? settings.routingStrategy;
+if (values['low-confidence'] !== undefined && !['large', 'cascade'].includes(values['low-confidence'])) fail(`Expected --low-confidence large or cascade, got \`${values['low-confidence']}\``);
+settings.routingLowConfidence = values['low-confidence'] ?? settings.routingLowConfidence;
 if (values.scenarios) {
   const names = values.scenarios.split(',').map((s) => s.trim());
   for (const n of names) if (!SCENARIOS.includes(n as ScenarioName)) fail(`Unknown scenario \`${n}\` (expected ${SCENARIOS.join(', ')})`);
@@ -118,7 +122,7 @@ try {
     const workload = generateWorkload({ seed: settings.seed, requests: Math.round(settings.rate * settings.durationSeconds), rate: settings.rate });
     results.workload = workload.summary;
     log(`workload: ${workload.summary.requests} requests, ${workload.summary.complex} complex, ${workload.summary.conversationTurns} conversation turns, exact repeats ${(workload.summary.exactRepeatShare * 100).toFixed(1)}%`);
-    const specs = scenarioSpecs(settings.routingStrategy);
+    const specs = scenarioSpecs({ strategy: settings.routingStrategy, lowConfidence: settings.routingLowConfidence });
     results.scenarios = await runStormPhase({
       workload,
       scenarios: settings.scenarios.map((n) => specs[n]),
@@ -146,7 +150,9 @@ try {
     if (results.scenarios.length && results.scenarios.every((s) => s.pruning.prunedTurns === 0)) {
       results.notes.push(`No context pruning was observed: no conversation turn reached the upstream with fewer prompt tokens than the client sent (${longTurns} turns carry more than ~4k tokens of history).`);
     }
-    results.notes.push(`Routing strategy: SLUICE_ROUTING_STRATEGY=${settings.routingStrategy}. There is no configuration switch for the cascade (low-confidence policy) or for context pruning yet; they run as the build wires them.`);
+    results.notes.push(
+      `Routing scenarios: SLUICE_ROUTING_STRATEGY=${settings.routingStrategy}, SLUICE_ROUTING_LOW_CONFIDENCE=${settings.routingLowConfidence ?? '(build default)'}; context pruning at the build's default budget. Scenarios without routing set SLUICE_CONTEXT_MAX_INPUT_TOKENS=1000000 (no pruning): there is no separate on/off switch for pruning.`,
+    );
   }
   if (phases.includes('ceiling')) {
     log('ceiling: Sluice miss path vs bare BullMQ two-hop');

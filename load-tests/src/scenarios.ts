@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { analyzeScenario, promptTokenOffset, spendFromStats, type AnsweredRecord } from './analysis.ts';
 import { runOpenLoop, type Sender, type SendOutcome } from './driver.ts';
-import { startSim, startSluice, type SimProcess } from './processes.ts';
+import { startSim, startSluice, type SimProcess, type SluiceStack } from './processes.ts';
 import type { ScenarioName, ScenarioResult } from './results.ts';
 import { createRandom, type Workload } from './workload.ts';
 
@@ -24,14 +24,29 @@ export interface ScenarioSpec {
   model: 'large' | 'auto';
 }
 
-/** The scenarios, by name. `routingStrategy` goes to `SLUICE_ROUTING_STRATEGY`. */
-export function scenarioSpecs(routingStrategy: string): Record<ScenarioName, ScenarioSpec> {
+/** Switches of the routing scenarios. */
+export interface RoutingSwitches {
+  /** `SLUICE_ROUTING_STRATEGY`. */
+  strategy: string;
+  /** `SLUICE_ROUTING_LOW_CONFIDENCE` (`large` or `cascade`); unset: the build's default. */
+  lowConfidence?: string;
+}
+
+/**
+ * Context pruning belongs to routing (packages/routing): scenarios without routing switch it
+ * off by raising the context budget past any conversation of the workload.
+ */
+const NO_PRUNING = { SLUICE_CONTEXT_MAX_INPUT_TOKENS: '1000000' };
+
+/** The scenarios, by name. */
+export function scenarioSpecs(routing: RoutingSwitches): Record<ScenarioName, ScenarioSpec> {
+  const routed = { SLUICE_ROUTING_STRATEGY: routing.strategy, ...(routing.lowConfidence ? { SLUICE_ROUTING_LOW_CONFIDENCE: routing.lowConfidence } : {}) };
   return {
     direct: { name: 'direct', title: 'Direct (openai SDK → large model)', model: 'large' },
-    gateway: { name: 'gateway', title: 'Sluice, cache off, no routing', model: 'large', env: { SLUICE_CACHE_ENABLED: 'false' } },
-    cache: { name: 'cache', title: 'Semantic cache only', model: 'large', env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true' } },
-    routing: { name: 'routing', title: 'Tiered routing only', model: 'auto', env: { SLUICE_CACHE_ENABLED: 'false', SLUICE_ROUTING_STRATEGY: routingStrategy } },
-    all: { name: 'all', title: 'Everything on', model: 'auto', env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true', SLUICE_ROUTING_STRATEGY: routingStrategy } },
+    gateway: { name: 'gateway', title: 'Sluice, cache off, no routing', model: 'large', env: { SLUICE_CACHE_ENABLED: 'false', ...NO_PRUNING } },
+    cache: { name: 'cache', title: 'Semantic cache only', model: 'large', env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true', ...NO_PRUNING } },
+    routing: { name: 'routing', title: 'Tiered routing only', model: 'auto', env: { SLUICE_CACHE_ENABLED: 'false', ...routed } },
+    all: { name: 'all', title: 'Everything on', model: 'auto', env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true', ...routed } },
   };
 }
 
@@ -123,20 +138,27 @@ export function sdkSender(workload: Workload, clients: Record<string, OpenAI>, m
   };
 }
 
-/** A few sequential requests on the small tier, unique prompts, nothing cached. */
+/**
+ * Warm-up outside the measurement: JIT, tokenizers, embedder, connection pools, BullMQ and
+ * limiter scripts in every process (a cold stack took 6–13 s for its first answers on the
+ * shared 2-core machine). Unique prompts on the small tier from a tenant of its own, so the
+ * large model's provider window and the workload tenants' cache namespaces stay untouched;
+ * the spend is subtracted from the scenario's.
+ */
 async function warmUp(sluice: { url: string; apiKey: string } | undefined, sim: SimProcess, variant: string): Promise<void> {
-  for (let i = 0; i < 6; i++) {
+  const one = async (i: number) => {
     const messages = [{ role: 'user', content: `Warm-up ${variant} ${i}: say hello.` }];
     const res = sluice
       ? await fetch(`${sluice.url}/v1/chat/completions`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${sluice.apiKey}`, 'cache-control': 'no-store' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${sluice.apiKey}` },
           // `auto` warms the router too; a prompt this simple routes small.
           body: JSON.stringify({ model: i % 2 ? 'auto' : 'small', messages }),
         })
       : await fetch(`${sim.apiUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: `sim-small@${variant}`, messages }) });
     await res.text();
-  }
+  };
+  for (let i = 0; i < 10; i += 2) await Promise.all([one(i), one(i + 1)]);
 }
 
 /** Run every scenario, one after the other, on one simulator; returns their results. */
@@ -144,39 +166,45 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
   const { workload, limits, log } = options;
   const sim: SimProcess = await startSim(['--profile', 'realistic', '--models', writeModelsFile(limits)]);
   const results: ScenarioResult[] = [];
+  const tenants = [...new Set(workload.requests.map((r) => r.tenant))];
+  const variantOf = (spec: ScenarioSpec) => `${spec.name}-${options.runId}`;
+  // Every Sluice stack starts at once (startup is most of a short run's wall time); an idle
+  // stack only waits on Redis, and each is stopped as soon as its scenario is done.
+  const stacks = new Map<ScenarioName, Promise<SluiceStack>>();
+  for (const spec of options.scenarios) {
+    if (!spec.env) continue;
+    const variant = variantOf(spec);
+    const env = { ...spec.env, SLUICE_DEPLOYMENTS: deploymentsEnv(sim.apiUrl, variant, limits) };
+    log(`[${spec.name}] starting Sluice (${options.executors} executor${options.executors > 1 ? 's' : ''}) with ${Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    const started = startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-${variant}`, executors: options.executors, env, tenants: [...tenants, 'warmup'] });
+    started.catch(() => {});
+    stacks.set(spec.name, started);
+  }
+  const stopAll = async () => {
+    await Promise.allSettled([...stacks.values()].map(async (p) => (await p).stop()));
+    stacks.clear();
+  };
   let offset = 0;
   try {
+    await Promise.all(stacks.values());
     for (const spec of options.scenarios) {
-      const variant = `${spec.name}-${options.runId}`;
-      let stop = async () => {};
-      let stackUrl: string | undefined;
-      let warmupKey: string | undefined;
+      const variant = variantOf(spec);
+      const stack = await stacks.get(spec.name);
       let clients: Record<string, OpenAI>;
       let model: string;
       const switches: Record<string, string> = {};
-      const tenants = [...new Set(workload.requests.map((r) => r.tenant))];
-      if (!spec.env) {
+      if (!stack) {
         model = `sim-large@${variant}`;
         const client = new OpenAI({ baseURL: sim.apiUrl, apiKey: 'sim', timeout: options.deadlineMs });
         clients = Object.fromEntries(tenants.map((t) => [t, client]));
         switches.client = 'openai SDK, maxRetries default (2)';
         switches.model = model;
       } else {
-        const env = { ...spec.env, SLUICE_DEPLOYMENTS: deploymentsEnv(sim.apiUrl, variant, limits) };
-        log(`[${spec.name}] starting Sluice (${options.executors} executor${options.executors > 1 ? 's' : ''}) with ${Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-        const stack = await startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-${variant}`, executors: options.executors, env, tenants: [...tenants, 'warmup'] });
-        stop = stack.stop;
-        stackUrl = stack.apiUrl;
-        warmupKey = stack.apiKeys.warmup;
         clients = Object.fromEntries(tenants.map((t) => [t, new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: stack.apiKeys[t]!, timeout: options.deadlineMs })]));
         model = spec.model;
         Object.assign(switches, spec.env, { model: spec.model });
       }
-      // Warm-up outside the measurement: JIT, tokenizers, connection pools, BullMQ scripts in
-      // every process (a cold stack took 6 s for its first answer on the shared 2-core machine).
-      // Only the small tier is used, so the large model's provider window stays untouched, and
-      // the spend is subtracted below.
-      await warmUp(spec.env ? { url: stackUrl!, apiKey: warmupKey! } : undefined, sim, variant);
+      await warmUp(stack ? { url: stack.apiUrl, apiKey: stack.apiKeys.warmup! } : undefined, sim, variant);
       const before = await sim.stats();
       const records: AnsweredRecord[] = [];
       let run;
@@ -194,8 +222,11 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
           label: spec.name,
         });
       } finally {
-        log(`[${spec.name}] stopping`);
-        await stop();
+        if (stack) {
+          log(`[${spec.name}] stopping`);
+          await stack.stop();
+          stacks.delete(spec.name);
+        }
       }
       const stats = await sim.stats();
       const spend = spendFromStats(stats, (m) => m.endsWith(`@${variant}`), before);
@@ -218,6 +249,7 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
       results.push(result);
     }
   } finally {
+    await stopAll();
     await sim.stop();
   }
   return results;
