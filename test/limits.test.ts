@@ -134,6 +134,71 @@ describe('upstream limits', () => {
     });
   });
 
+  describe('a deployment that times out, and a job that runs out of attempts', () => {
+    let stack: TestStack;
+    let client: OpenAI;
+    let key: string;
+    beforeAll(async () => {
+      stack = await startStack({
+        env: { SLUICE_JOB_ATTEMPTS: '2', SLUICE_JOB_BACKOFF_MS: '200' },
+        overrides: {
+          deployments: [
+            { id: 'sim-router', tier: 'router', model: 'sim-router' },
+            { id: 'sim-small', tier: 'small', model: 'sim-small', timeoutMs: 1_000 },
+            { id: 'sim-small-b', tier: 'small', model: 'sim-small@b' },
+            { id: 'sim-large', tier: 'large', model: 'sim-large' },
+          ],
+        },
+      });
+      key = await stack.key('timeouts');
+      client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: key, maxRetries: 0, timeout: 60_000 });
+    });
+    afterAll(() => stack.stop());
+
+    it('a call that times out moves to the other deployment within the same attempt', { timeout: 60_000 }, async () => {
+      stack.sim.getModel('sim-small@b');
+      stack.sim.updateModel('sim-small', { faults: { timeoutRate: 1 } });
+      const store = new JobStore({ redis: stack.redis, keys: createKeys(stack.config.redis.prefix), ttlSeconds: 3600 });
+      // The picker spreads calls over both deployments; ask until one met the timeout.
+      for (let i = 0; i < 20 && !(stack.sim.stats().models['sim-small']?.timeouts ?? 0); i++) {
+        const { data, response } = await client.chat.completions
+          .create({ model: 'small', messages: [{ role: 'user', content: `timeout question ${i}` }] }, { headers: { 'cache-control': 'no-store' } })
+          .withResponse();
+        expect(response.headers.get('x-sluice-model')).toBe('sim-small@b');
+        expect(data.choices[0]!.message.content).toContain('[sim:');
+        expect((await store.get(response.headers.get('x-sluice-job-id')!))?.result?.attempt).toBe(1);
+      }
+      expect(stack.sim.stats().models['sim-small']?.timeouts ?? 0).toBeGreaterThanOrEqual(1);
+    });
+
+    it('a job whose every attempt fails ends failed with the upstream reason, for the client and in Bull Board', { timeout: 60_000 }, async () => {
+      stack.sim.updateModel('sim-large', { faults: { errorRate: 1 } });
+      const res = await post(stack, key, '/v1/jobs', { model: 'large', messages: [{ role: 'user', content: 'this will fail' }] }, { 'cache-control': 'no-store' });
+      expect(res.status).toBe(202);
+      const jobId = ((await res.json()) as { id: string }).id;
+      const view = await until(async () => {
+        const r = await fetch(`${stack.apiUrl}/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${key}` } });
+        const body = (await r.json()) as { status: string; error: { message: string; code: string } | null };
+        return body.status === 'failed' ? body : undefined;
+      }, 30_000, 100);
+      expect(view.error?.message).toMatch(/^Upstream answered 500/);
+      expect(view.error?.code).toBe('upstream_server_error');
+      expect(stack.sim.stats().models['sim-large']?.errors).toBe(2);
+      // What Bull Board shows: the failed job with the same reason, two attempts spent.
+      const queue = createQueue(TIER_QUEUES.large, { connection: stack.redis, keys: createKeys(stack.config.redis.prefix) });
+      try {
+        const job = await until(async () => {
+          const j = await queue.getJob(jobId);
+          return j && (await j.getState()) === 'failed' ? j : undefined;
+        }, 10_000);
+        expect(job.failedReason).toMatch(/Upstream answered 500/);
+        expect(job.attemptsMade).toBe(2);
+      } finally {
+        await queue.close();
+      }
+    });
+  });
+
   describe('tenant quotas', () => {
     let stack: TestStack;
     beforeAll(async () => {
