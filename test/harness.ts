@@ -10,10 +10,13 @@ import { createClassifier, type Classifier } from '@sluice/classifier';
 import { createExecutor, type Executor } from '@sluice/executor';
 import { createRedis, type Redis } from '@sluice/redis';
 import { createSimulator, type Simulator, type SimulatorOptions } from '@sluice/sim';
-import { createClassifierMetrics, createExecutorMetrics, createMetricsRegistry, createOpsStats } from '@sluice/metrics';
+import { createClassifierMetrics, createExecutorMetrics, createMetricsRegistry, createOpsStats, type ExecutorMetrics } from '@sluice/metrics';
 import { createKeys } from '@sluice/redis';
 import { createLogger, type QueueTelemetry } from '@sluice/telemetry';
 import { createTenantStore, type TenantStore } from '@sluice/tenants';
+
+/** A Prometheus registry (prom-client's), as `@sluice/metrics` creates them. */
+type Registry = ExecutorMetrics['registry'];
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -55,6 +58,8 @@ export interface TestStack {
   cache: ResponseCache;
   classifier?: Classifier;
   executor?: Executor;
+  /** Each worker's Prometheus registry, as its process would serve it on SLUICE_METRICS_PORT. */
+  registries: { classifier?: Registry; executors: Registry[] };
   /** Start an (extra) in-process executor. */
   startExecutor(): Promise<Executor>;
   /** Create a tenant API key. */
@@ -99,13 +104,16 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   const address = api.app.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const executors: Executor[] = [];
+  const registries: TestStack['registries'] = { executors: [] };
   const startExecutor = async () => {
     const connection = conn('worker', true);
     const executorCache = createResponseCache({ redis: connection, config, clock: options.clock });
     cleanups.push(() => executorCache.close());
     // Like an executor process: its own registry, and the shared counters the dashboard reads.
+    const registry = createMetricsRegistry({ role: 'executor', processMetrics: false });
+    registries.executors.push(registry);
     const metrics = createExecutorMetrics({
-      registry: createMetricsRegistry({ role: 'executor', processMetrics: false }),
+      registry,
       deployments: config.deployments,
       stats: createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix) }),
     });
@@ -122,7 +130,7 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
       connection: conn('worker', true),
       workerConnection: conn('worker'),
       embed: (request) => cache.embed(request),
-      metrics: createClassifierMetrics({ registry: createMetricsRegistry({ role: 'classifier', processMetrics: false }) }),
+      metrics: createClassifierMetrics({ registry: (registries.classifier = createMetricsRegistry({ role: 'classifier', processMetrics: false })) }),
       telemetry: options.telemetry,
     });
     await classifier.start();
@@ -140,6 +148,7 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     cache,
     classifier,
     executor,
+    registries,
     startExecutor,
     key: (tenant = 'acme') => tenants.createKey(tenant),
     async stop() {

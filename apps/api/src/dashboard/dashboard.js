@@ -83,13 +83,9 @@
         svg.append(rect);
       });
     });
-    const label = document.createElementNS(SVG, 'text');
-    label.setAttribute('x', '4');
-    label.setAttribute('y', '11');
-    label.setAttribute('fill', '#8b98a5');
-    label.setAttribute('font-size', '10');
-    label.textContent = `max ${series.some(([key]) => key.endsWith('Usd')) ? usd(max) : int(max)} / min`;
-    svg.append(label);
+    // The scale goes next to the legend: text inside a stretched SVG would be stretched too.
+    const scale = document.getElementById(`${id}-max`);
+    if (scale) scale.textContent = `top of scale: ${series.some(([key]) => key.endsWith('Usd')) ? usd(max) : int(max)} per minute · last ${timeline.length} min`;
   };
 
   const render = (d) => {

@@ -13,7 +13,8 @@ const LATENCY_ROUTE = '/v1/chat/completions';
 /** Queue states the dashboard shows (waiting includes prioritized, as in `sluice_queue_jobs`). */
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 
-const DataQuery = Type.Object({ minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 180 })) }, { additionalProperties: false });
+// Query strings are not coerced (strict validation): a number comes as digits.
+const DataQuery = Type.Object({ minutes: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|1[0-7][0-9]|180)$' })) }, { additionalProperties: false });
 
 /** What `GET /admin/dashboard/data` returns. */
 export interface DashboardData {
@@ -50,7 +51,7 @@ export function registerDashboard(app: FastifyInstance, ctx: ApiContext, deps: {
   app.get('/dashboard/app.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-store').send(SCRIPT));
 
   app.get('/dashboard/data', { schema: { querystring: DataQuery } }, async (request, reply): Promise<DashboardData> => {
-    const { minutes = 60 } = request.query as { minutes?: number };
+    const minutes = Number((request.query as { minutes?: string }).minutes ?? 60);
     const [snapshot, latencyValues, queueValues, requestValues] = await Promise.all([
       stats.read({ minutes }),
       metrics.http.duration.get(),
