@@ -164,7 +164,8 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
 /** Spawn one Sluice process (`api`, `classifier`, `executor`) with tsx, as `pnpm start` does. */
 export function spawnApp(kind: 'api' | 'classifier' | 'executor', env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
   const entry = join(ROOT, `apps/${kind}/src/index.ts`);
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A free metrics port unless the test names one: several workers run side by side here.
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, SLUICE_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
