@@ -72,6 +72,7 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
         'Sluice is ready.',
         `  API (OpenAI-compatible):  ${stack.apiUrl}/v1`,
         `  Bull Board:               ${stack.apiUrl}/admin/queues   (user admin, password ${c.admin.password ? 'from SLUICE_ADMIN_PASSWORD' : stack.adminPassword})`,
+        `  Savings dashboard:        ${stack.apiUrl}/admin/dashboard   (same login)`,
         `  Metrics:                  ${stack.apiUrl}/metrics`,
         '  Create an API key:        pnpm sluice keys create --tenant my-team',
         '',

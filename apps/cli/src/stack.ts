@@ -130,8 +130,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (!(await waitFor(() => portOpen(config.sim.port), 30_000))) throw new Error(`The simulator did not start on port ${config.sim.port}`);
   }
   processes.push(launch('api', ENTRIES.api, [], env, next()));
-  processes.push(launch('classifier', ENTRIES.classifier, [], env, next()));
-  for (let i = 1; i <= config.executor.processes; i++) processes.push(launch(`executor-${i}`, ENTRIES.executor, [], env, next()));
+  // Workers on one machine each need their own metrics port: the classifier takes
+  // SLUICE_METRICS_PORT, executor i the i-th port after it (0 stays 0: a free port each).
+  const metricsPort = (offset: number) => ({ ...env, SLUICE_METRICS_PORT: String(config.metrics.port === 0 ? 0 : config.metrics.port + offset) });
+  processes.push(launch('classifier', ENTRIES.classifier, [], metricsPort(0), next()));
+  for (let i = 1; i <= config.executor.processes; i++) processes.push(launch(`executor-${i}`, ENTRIES.executor, [], metricsPort(i), next()));
 
   const host = config.api.host === '0.0.0.0' ? 'localhost' : config.api.host;
   const apiUrl = `http://${host}:${config.api.port}`;
