@@ -159,6 +159,9 @@ export function analyzeScenario(options: AnalyzeOptions): ScenarioResult {
     .sort(([a], [b]) => a - b)
     .map(([bucket, b]) => ({ t: (bucket + 0.5) * options.bucketSeconds, value: b.n ? b.hits / b.n : 0, n: b.n }));
   const costUsd = options.spend.reduce((a, s) => a + s.usd, 0);
+  // Answers the provider accepted on the answering tiers, minus those a client received: work
+  // done for clients that had already given up (or retried elsewhere).
+  const answeringCalls = options.spend.filter((s) => /^sim-(small|large)(@|$)/.test(s.model)).reduce((a, s) => a + s.accepted, 0);
   const ms = (h: hdr.Histogram, p: number) => usToMs(h.getValueAtPercentile(p));
   return {
     name: options.name,
@@ -178,6 +181,7 @@ export function analyzeScenario(options: AnalyzeOptions): ScenarioResult {
     costUsd,
     costPerThousandOk: run.ok ? (costUsd / run.ok) * 1000 : 0,
     headerCostUsd: headerCostSeen ? headerCost : undefined,
+    unusedUpstreamCalls: Math.max(0, answeringCalls - (run.ok - cache.hits)),
     servedBy,
     cache,
     hitRatioSeries,

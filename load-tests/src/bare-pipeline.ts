@@ -32,6 +32,8 @@ export interface BarePipelineOptions {
 export interface BarePipeline {
   /** Sends one job through both hops; for the drivers. */
   send: Sender;
+  /** Process ids of the two hops. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startBarePipeline(options: BarePipelineOptions): Promise<B
   });
   await subscriber.subscribe(names.doneChannel);
   return {
+    pids: hops.map((h) => h.child.pid!),
     send: async (i, { signal }) => {
       const id = randomUUID();
       const done = new Promise<void>((resolve, reject) => {

@@ -273,6 +273,8 @@ export interface ClosedLoopResult {
   statuses: Record<string, number>;
   /** Successful completions per second inside the measured window. */
   throughput: number;
+  /** Successful completions over the whole run, warm-up and drain included. */
+  completed: number;
   /** Service latency (ms): a closed loop hides queueing before the send, so use it for throughput only. */
   p50: number;
   p99: number;
@@ -295,6 +297,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let sent = 0;
   let done = 0;
   let next = 0;
+  let completed = 0;
   const onProgress = options.onProgress === true ? printProgress : options.onProgress;
   let doneAtLastTick = 0;
   const progress = onProgress
@@ -319,6 +322,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         clearTimeout(timer);
       }
       done++;
+      if (outcome.ok) completed++;
       const ended = performance.now();
       if (ended - start >= warmupMs && ended - start <= endMs) {
         statuses[outcome.status] = (statuses[outcome.status] ?? 0) + 1;
@@ -339,6 +343,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     errors,
     statuses,
     throughput: Math.round((ok / options.durationSeconds) * 10) / 10,
+    completed,
     p50: usToMs(histogram.getValueAtPercentile(50)),
     p99: usToMs(histogram.getValueAtPercentile(99)),
   };

@@ -43,7 +43,7 @@ export async function measureOverhead(options: OverheadOptions): Promise<Overhea
   const results: Record<'direct' | 'sluice', OpenLoopResult[]> = { direct: [], sluice: [] };
   try {
     // Warm-up: JIT, connection pools, BullMQ scripts.
-    await runOpenLoop({ rate: Math.min(20, options.rate), durationSeconds: 3, makeRequest: (i) => ({ url: `${stack.apiUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${apiKey}` }, body: body(i + 9e6, 'small') }) });
+    await runOpenLoop({ rate: Math.min(20, options.rate), durationSeconds: Math.max(3, 40 / Math.min(20, options.rate)), makeRequest: (i) => ({ url: `${stack.apiUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${apiKey}` }, body: body(i + 9e6, 'small') }) });
     for (let round = 0; round < options.rounds; round++) {
       for (const target of ['direct', 'sluice'] as const) {
         const r = await runOpenLoop({

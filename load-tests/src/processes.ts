@@ -190,10 +190,10 @@ export interface BenchStack {
 }
 
 /** Start a Redis 8 for a run (or use `REDIS_URL`-style `url` when given). */
-export async function startRedis(url?: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startRedis(url?: string): Promise<{ url: string; pid?: number; stop(): Promise<void> }> {
   if (url) return { url, stop: async () => {} };
   const redis: RunningRedis = await startRedisServer({});
-  return { url: redis.url, stop: () => redis.stop() };
+  return { url: redis.url, pid: redis.process.pid, stop: () => redis.stop() };
 }
 
 /** Start a full stack for a benchmark run: Redis, simulator, one Sluice stack. */

@@ -21,6 +21,7 @@ function scenario(name: ScenarioResult['name'], over: Partial<ScenarioResult> = 
     spend: [{ model: `sim-large@${name}`, promptTokens: 1000, completionTokens: 500, usd: 0.0075, requests: 100, accepted: 100, rateLimited: 0, maxAcceptedIn60s: 80, maxInFlight: 9 }],
     costUsd: 0.0075,
     costPerThousandOk: 0.075,
+    unusedUpstreamCalls: 0,
     servedBy: { large: 100 },
     cache: { hits: 0, exact: 0, semantic: 0, misses: 100, bypass: 0, hitRatio: 0 },
     hitRatioSeries: [{ t: 2.5, value: 0, n: 50 }, { t: 7.5, value: 0, n: 50 }],
@@ -57,8 +58,9 @@ const results: RunResults = {
     simLatencyMs: 1000,
     clientConcurrency: 24,
     windowSeconds: 15,
-    steps: [1, 2, 4].map((n) => ({ executors: n, concurrency: 4, limit: { rpm: 6000, maxConcurrency: 0 }, ideal: 4 * n, warmedSeconds: 8, throughput: 3.9 * n, p50: 1000, p99: 1100, errors: 0, provider: { accepted: 60 * n, rateLimited: 0, maxAcceptedIn60s: 60 * n, maxInFlight: 4 * n } })),
+    steps: [1, 2, 4].map((n) => ({ executors: n, concurrency: 4, limit: { rpm: 6000, maxConcurrency: 0 }, ideal: 4 * n, warmedSeconds: 8, windowSeconds: 15, throughput: 3.9 * n, p50: 1000, p99: 1100, errors: 0, provider: { accepted: 60 * n, rateLimited: 0, maxAcceptedIn60s: 60 * n, maxInFlight: 4 * n } })),
   },
+  phaseSeconds: { storm: 300 },
   notes: ['a note'],
 };
 

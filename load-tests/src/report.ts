@@ -125,7 +125,7 @@ export function renderReport(r: RunResults): RenderedReport {
   md.push(`Command: \`${r.command}\`  `);
   md.push(`Seed ${r.seed}; started ${r.startedAt}, finished ${r.finishedAt}; commit \`${r.git.commit.slice(0, 12)}\`${r.git.dirty ? ' (work tree had uncommitted changes)' : ''}.  `);
   const m = r.machine;
-  md.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB RAM, ${m.os}, Node ${m.node}; load average ${m.loadAverageStart.map((x) => x.toFixed(2)).join(' / ')} at start, ${m.loadAverageEnd.map((x) => x.toFixed(2)).join(' / ')} at the end (a shared machine: compare within this run).`, '');
+  md.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB RAM, ${m.os}, Node ${m.node}; load average ${m.loadAverageStart.map((x) => x.toFixed(2)).join(' / ')} at start, ${m.loadAverageEnd.map((x) => x.toFixed(2)).join(' / ')} at the end (a shared machine: compare within this run). Phases took ${Object.entries(r.phaseSeconds ?? {}).map(([k, v]) => `${k} ${v} s`).join(', ') || '–'}.`, '');
 
   if (r.scenarios.length) {
     const s0 = r.scenarios[0]!;
@@ -175,13 +175,13 @@ export function renderReport(r: RunResults): RenderedReport {
     md.push('');
 
     md.push('### Scenario details', '');
-    md.push('| scenario | switches | sent | ok | statuses | P50 / P90 / P99 / max (ok) | P99 (all requests) | throughput |');
-    md.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    md.push('| scenario | switches | sent | ok | statuses | P50 / P90 / P99 / max (ok) | P99 (all requests) | throughput | upstream calls no client received |');
+    md.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const s of r.scenarios) {
       const sw = Object.entries(s.switches).map(([k, v]) => `\`${k}=${v.length > 40 ? `${v.slice(0, 40)}…` : v}\``).join(' ');
       const st = Object.entries(s.statuses).map(([k, v]) => `${k}: ${v}`).join(', ');
       const l = s.okLatency;
-      md.push(`| ${s.name} | ${sw} | ${s.sent} | ${s.ok} | ${st} | ${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)} / ${ms(l.max)} | ${ms(s.allLatency.p99)} | ${num(s.throughput)} req/s |`);
+      md.push(`| ${s.name} | ${sw} | ${s.sent} | ${s.ok} | ${st} | ${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)} / ${ms(l.max)} | ${ms(s.allLatency.p99)} | ${num(s.throughput)} req/s | ${s.unusedUpstreamCalls} |`);
     }
     md.push('');
   }
@@ -207,13 +207,22 @@ export function renderReport(r: RunResults): RenderedReport {
     md.push(`| Sluice miss path | ${c.sluice.map(num).join(', ')} | ${num(c.sluiceMedian)} req/s |`);
     md.push(`| bare BullMQ two-hop | ${c.bare.map(num).join(', ')} | ${num(c.bareMedian)} jobs/s |`);
     md.push('', `Ratio: **${pct(c.ratio)}** of the bare pipeline (errors: Sluice ${c.sluiceErrors}, bare ${c.bareErrors}).`, '');
+    const cpu = c.cpuMsPerRequest;
+    if (cpu && (Object.keys(cpu.sluice).length || Object.keys(cpu.bare).length)) {
+      const total = (x: Record<string, number>) => Object.values(x).reduce((a, b) => a + b, 0);
+      md.push('CPU time per completed request (ms, all rounds, /proc), where the throughput goes on a CPU-bound machine:', '');
+      md.push('| path | ' + ['per process', 'total'].join(' | ') + ' |', '| --- | --- | --- |');
+      const fmtCpu = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+      md.push(`| Sluice miss path | ${fmtCpu(cpu.sluice)} | ${total(cpu.sluice).toFixed(2)} |`);
+      md.push(`| bare BullMQ two-hop | ${fmtCpu(cpu.bare)} | ${total(cpu.bare).toFixed(2)} |`, '');
+    }
   }
 
   if (r.scaling) {
     const sc = r.scaling;
     md.push('## Scaling executors', '');
     md.push(
-      `Closed loop with ${sc.clientConcurrency} requests in flight, ${sc.windowSeconds} s window per step after warming until steady; simulator fixed latency ${sc.simLatencyMs} ms (upstream-bound), pinned small tier, unique prompts, no cache; one stack, executors added between steps. The limited step is a second stack whose deployment (and simulator model) allows fewer calls in flight than its executors could make.`,
+      `Closed loop with ${sc.clientConcurrency} requests in flight, a window of at least ${sc.windowSeconds} s per step (longer where needed for ≥ 25 completions), after warming until steady; simulator fixed latency ${sc.simLatencyMs} ms (upstream-bound), pinned small tier, unique prompts, no cache; one stack, executors added between steps. The limited step is a second stack whose deployment (and simulator model) allows fewer calls in flight than its executors could make.`,
       '',
     );
     md.push('| executors | concurrency each | throughput | ideal (slots ÷ latency) | vs 1 executor | P50 | P99 | errors | provider: accepted, 429s, most in 60 s (rpm limit), most in flight (limit) |');

@@ -103,6 +103,8 @@ export interface ScenarioResult {
   costPerThousandOk: number;
   /** Sum of `x-sluice-cost-usd` of successful answers (absent for direct). */
   headerCostUsd?: number;
+  /** Calls the provider accepted on the small and large models whose answer no client received (it had given up). */
+  unusedUpstreamCalls: number;
   /** Successful answers by how they were served: `hit`, `small`, `large`, `router`, `unknown`. */
   servedBy: Record<string, number>;
   cache: { hits: number; exact: number; semantic: number; misses: number; bypass: number; hitRatio: number };
@@ -139,6 +141,8 @@ export interface ScalingStep {
   ideal: number;
   /** Warm-up this step took before the window (s). */
   warmedSeconds: number;
+  /** Measured window (s). */
+  windowSeconds: number;
   throughput: number;
   p50: number;
   p99: number;
@@ -170,6 +174,11 @@ export interface CeilingResult {
   ratio: number;
   sluiceErrors: number;
   bareErrors: number;
+  /**
+   * CPU time per completed request (ms) by process over the rounds, warm-up and drain
+   * included (Linux /proc; empty elsewhere). Shows where the miss path spends its CPU.
+   */
+  cpuMsPerRequest?: { sluice: Record<string, number>; bare: Record<string, number> };
 }
 
 /** The machine a run ran on. */
@@ -198,6 +207,8 @@ export interface RunResults {
   overhead?: OverheadResult;
   scaling?: ScalingResult;
   ceiling?: CeilingResult;
+  /** Wall time of each phase (s). */
+  phaseSeconds: Record<string, number>;
   /** Things the run could not switch or measure, and why. */
   notes: string[];
 }

@@ -112,13 +112,24 @@ const results: RunResults = {
   machine: machine(),
   settings: { ...settings, phases } as unknown as Record<string, unknown>,
   scenarios: [],
+  phaseSeconds: {},
   notes: [],
 };
 log(`Sluice load test, ${mode} mode, seed ${settings.seed}, phases ${phases.join(', ')}; free memory ${Math.round(freemem() / 2 ** 20)} MB, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
+/** Run a phase if selected, recording its wall time. */
+const phase = async (name: Phase, body: () => Promise<void>) => {
+  if (!phases.includes(name)) return;
+  const began = performance.now();
+  try {
+    await body();
+  } finally {
+    results.phaseSeconds[name] = Math.round((performance.now() - began) / 1000);
+  }
+};
 const redis = await startRedis(values['redis-url']);
 try {
-  if (phases.includes('storm')) {
+  await phase('storm', async () => {
     const workload = generateWorkload({ seed: settings.seed, requests: Math.round(settings.rate * settings.durationSeconds), rate: settings.rate });
     results.workload = workload.summary;
     log(`workload: ${workload.summary.requests} requests, ${workload.summary.complex} complex, ${workload.summary.conversationTurns} conversation turns, exact repeats ${(workload.summary.exactRepeatShare * 100).toFixed(1)}%`);
@@ -153,13 +164,13 @@ try {
     results.notes.push(
       `Routing scenarios: SLUICE_ROUTING_STRATEGY=${settings.routingStrategy}, SLUICE_ROUTING_LOW_CONFIDENCE=${settings.routingLowConfidence ?? '(build default)'}; context pruning at the build's default budget. Scenarios without routing set SLUICE_CONTEXT_MAX_INPUT_TOKENS=1000000 (no pruning): there is no separate on/off switch for pruning.`,
     );
-  }
-  if (phases.includes('ceiling')) {
+  });
+  await phase('ceiling', async () => {
     log('ceiling: Sluice miss path vs bare BullMQ two-hop');
-    results.ceiling = await measureCeiling({ ...settings.ceiling, redisUrl: redis.url, runId, log });
-  }
+    results.ceiling = await measureCeiling({ ...settings.ceiling, redisUrl: redis.url, redisPid: redis.pid, runId, log });
+  });
   const ceiling = results.ceiling?.sluiceMedian;
-  if (phases.includes('overhead')) {
+  await phase('overhead', async () => {
     // Overhead is latency added at a load the gateway sustains, not queueing past its ceiling:
     // at 20 req/s on a loaded machine whose ceiling measured 13 req/s, P50 was 4 s.
     let rate = settings.overhead.rate;
@@ -169,8 +180,8 @@ try {
     }
     log(`overhead: direct vs Sluice at ${rate} req/s, fixed simulator latency`);
     results.overhead = await measureOverhead({ ...settings.overhead, rate, redisUrl: redis.url, prefix: `lt-overhead-${runId}`, log, progress: true });
-  }
-  if (phases.includes('scaling')) {
+  });
+  await phase('scaling', async () => {
     const largest = Math.max(...settings.scaling.executorCounts);
     let simLatencyMs = settings.scaling.simLatencyMs;
     if (ceiling && ceiling > 0) {
@@ -183,7 +194,7 @@ try {
     }
     log(`scaling: ${settings.scaling.executorCounts.join(', ')} executors, upstream-bound (${simLatencyMs} ms)`);
     results.scaling = await measureScaling({ ...settings.scaling, simLatencyMs, redisUrl: redis.url, runId, log });
-  }
+  });
 } finally {
   await redis.stop();
 }

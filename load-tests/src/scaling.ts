@@ -11,7 +11,8 @@ import { Redis } from 'ioredis';
 import { TIER_QUEUES } from '@sluice/queues';
 import { createKeys } from '@sluice/redis';
 import { startBarePipeline } from './bare-pipeline.ts';
-import { httpSender, runClosedLoop, type Sender } from './driver.ts';
+import { cpuMeter } from './cpu.ts';
+import { httpSender, runClosedLoop, type ClosedLoopResult, type Sender } from './driver.ts';
 import { Agent } from 'node:http';
 import { startSim, startSluice, type SimProcess, type SluiceStack } from './processes.ts';
 import type { CeilingResult, ScalingResult, ScalingStep } from './results.ts';
@@ -83,15 +84,19 @@ async function step(
   // of the upstream-bound ideal, or the warm-up budget is spent.
   const ideal = (Math.min(executors * options.concurrency, limit.maxConcurrency || Infinity) * 1000) / options.simLatencyMs;
   const warmStart = performance.now();
+  // A slice must hold several rounds of the slots, or its count is mostly quantization.
+  const slice = Math.max(4, Math.ceil((5 * options.simLatencyMs) / 1000));
   while ((performance.now() - warmStart) / 1000 < options.warmupSeconds) {
-    const w = await runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: 4, send, deadlineMs: 120_000 });
+    const w = await runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: slice, send, deadlineMs: 120_000 });
     if (w.throughput >= 0.85 * ideal) break;
   }
   const warmedSeconds = Math.round((performance.now() - warmStart) / 1000);
   const before = (await sim.stats())[`sim-small@${variant}`];
+  // At least ~25 completions in the window: the count is off by up to one round of slots.
+  const windowSeconds = Math.max(options.windowSeconds, Math.ceil(25 / ideal));
   const r = await runClosedLoop({
     concurrency: options.clientConcurrency,
-    durationSeconds: options.windowSeconds,
+    durationSeconds: windowSeconds,
     warmupSeconds: 2,
     send,
     deadlineMs: 120_000,
@@ -106,6 +111,7 @@ async function step(
     limit,
     ideal: Math.round(ideal * 100) / 100,
     warmedSeconds,
+    windowSeconds,
     throughput: r.throughput,
     p50: r.p50,
     p99: r.p99,
@@ -184,6 +190,8 @@ export async function measureScaling(options: ScalingOptions): Promise<ScalingRe
 /** Options for {@link measureCeiling}. */
 export interface CeilingOptions {
   redisUrl: string;
+  /** Pid of the Redis server, to count its CPU too (absent for an external Redis). */
+  redisPid?: number;
   runId: string;
   clientConcurrency: number;
   warmupSeconds: number;
@@ -202,6 +210,7 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingRe
   const sim = await startSim(['--profile', 'fast', '--models', writeModels([{ id: 'sim-router', rpm: 0, tpm: 0 }, { id: 'sim-small', rpm: 0, tpm: 0 }, { id: 'sim-large', rpm: 0, tpm: 0 }, { id: 'sim-embed', rpm: 0, tpm: 0 }])]);
   const sluice: number[] = [];
   const bare: number[] = [];
+  const cpu: { sluice: Record<string, number>; bare: Record<string, number> } = { sluice: {}, bare: {} };
   let sluiceErrors = 0;
   let bareErrors = 0;
   try {
@@ -225,11 +234,22 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingRe
       // Warm-up outside the rounds: a cold stack answered nothing for 13 s on the shared machine.
       await runClosedLoop({ concurrency: 4, durationSeconds: 8, send: sluiceSend(-1) });
       await runClosedLoop({ concurrency: 4, durationSeconds: 3, send: pipeline.send });
+      const sluiceCpu = cpuMeter({ api: stack.processes[0]!.child.pid, classifier: stack.processes[1]!.child.pid, executor: stack.processes[2]!.child.pid, simulator: sim.process.child.pid, redis: options.redisPid });
+      const bareCpu = cpuMeter({ 'hop 1': pipeline.pids[0], 'hop 2': pipeline.pids[1], redis: options.redisPid });
+      const measured = async (meter: ReturnType<typeof cpuMeter>, totals: Record<string, number>, run: () => Promise<ClosedLoopResult>) => {
+        meter.start();
+        const client = process.cpuUsage();
+        const r = await run();
+        const used = { ...meter.stop(), 'load client': (process.cpuUsage(client).user + process.cpuUsage(client).system) / 1000 };
+        for (const [k, v] of Object.entries(used)) totals[k] = (totals[k] ?? 0) + v;
+        totals[COMPLETED] = (totals[COMPLETED] ?? 0) + r.completed;
+        return r;
+      };
       for (let round = 0; round < options.rounds; round++) {
-        const s = await runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: options.windowSeconds, warmupSeconds: options.warmupSeconds, send: sluiceSend(round), onProgress: true, label: 'ceiling sluice' });
+        const s = await measured(sluiceCpu, cpu.sluice, () => runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: options.windowSeconds, warmupSeconds: options.warmupSeconds, send: sluiceSend(round), onProgress: true, label: 'ceiling sluice' }));
         sluice.push(s.throughput);
         sluiceErrors += s.errors;
-        const b = await runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: options.windowSeconds, warmupSeconds: options.warmupSeconds, send: pipeline.send, onProgress: true, label: 'ceiling bare' });
+        const b = await measured(bareCpu, cpu.bare, () => runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: options.windowSeconds, warmupSeconds: options.warmupSeconds, send: pipeline.send, onProgress: true, label: 'ceiling bare' }));
         bare.push(b.throughput);
         bareErrors += b.errors;
         options.log(`ceiling round ${round + 1}: sluice ${s.throughput} req/s (errors ${s.errors}), bare BullMQ ${b.throughput} jobs/s (errors ${b.errors})`);
@@ -255,5 +275,16 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingRe
     ratio: bareMedian > 0 ? sluiceMedian / bareMedian : 0,
     sluiceErrors,
     bareErrors,
+    cpuMsPerRequest: { sluice: perRequest(cpu.sluice), bare: perRequest(cpu.bare) },
   };
+}
+
+const COMPLETED = '#completed';
+
+/** CPU ms per completed request, by process, from totals over the rounds. */
+function perRequest(totals: Record<string, number>): Record<string, number> {
+  const n = totals[COMPLETED] ?? 0;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(totals)) if (k !== COMPLETED && n > 0) out[k] = Math.round((v / n) * 100) / 100;
+  return out;
 }
