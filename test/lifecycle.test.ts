@@ -5,6 +5,12 @@ import { createKeys } from '@sluice/redis';
 import { spawnApp, startStack, until, type TestStack } from './harness.ts';
 
 /**
+ * Each test boots one or two executor processes with tsx; on the shared 2-core CI machine a
+ * boot alone took 10-20 s under load (two sequential boots failed the 30 s default).
+ */
+const SPAWN_TIMEOUT_MS = 120_000;
+
+/**
  * Jobs survive the absence and the shutdown of executors. Executors here are real processes
  * started like `pnpm start` does, so SIGTERM is a real signal.
  */
@@ -21,7 +27,7 @@ describe('job lifecycle across executor processes', () => {
 
   const doneEvents = async (jobId: string) => (await store.events(jobId)).filter((e) => e.event.type === 'done').length;
 
-  it('a job submitted while no executor runs completes once one starts', async () => {
+  it('a job submitted while no executor runs completes once one starts', { timeout: SPAWN_TIMEOUT_MS }, async () => {
     const pending = client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'queued before any executor' }] }).withResponse();
     await new Promise((r) => setTimeout(r, 1_000));
     const executor = spawnApp('executor', stack.env);
@@ -35,7 +41,7 @@ describe('job lifecycle across executor processes', () => {
     }
   });
 
-  it('an executor stopped with SIGTERM mid-job finishes it; the client gets exactly one answer', async () => {
+  it('an executor stopped with SIGTERM mid-job finishes it; the client gets exactly one answer', { timeout: SPAWN_TIMEOUT_MS }, async () => {
     const executor = spawnApp('executor', stack.env);
     const pending = client.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'slow one [[sim:slow=1500]]' }] }).withResponse();
     const jobId = await until(async () => {
@@ -45,7 +51,7 @@ describe('job lifecycle across executor processes', () => {
         if (id && (await store.status(id)) === 'running') return id;
       }
       return undefined;
-    }, 20_000);
+    }, 60_000);
     executor.child.kill('SIGTERM');
     const { data, response } = await pending;
     expect(response.headers.get('x-sluice-job-id')).toBe(jobId);
@@ -54,10 +60,10 @@ describe('job lifecycle across executor processes', () => {
     expect(await doneEvents(jobId)).toBe(1);
   });
 
-  it('an executor whose drain time runs out hands the job back; another executor completes it once', async () => {
+  it('an executor whose drain time runs out hands the job back; another executor completes it once', { timeout: SPAWN_TIMEOUT_MS }, async () => {
     const first = spawnApp('executor', { ...stack.env, SLUICE_DRAIN_TIMEOUT_MS: '300' });
     const pending = client.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'handed back [[sim:slow=3000]]' }] }).withResponse();
-    await until(async () => (await stack.sim.stats()).models['sim-small']?.inFlight, 20_000);
+    await until(async () => (await stack.sim.stats()).models['sim-small']?.inFlight, 60_000);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     const second = spawnApp('executor', stack.env);
