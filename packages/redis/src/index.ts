@@ -34,7 +34,11 @@ export function createRedis(options: CreateRedisOptions): Redis {
   const role: RedisOptions =
     options.role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, commandTimeout: 5_000 };
+      : // Fail-fast comes from the closed offline queue: with Redis away a command errors at once.
+        // The command timeout only catches a Redis that accepts but never answers; it is long
+        // because a starved event loop fires the timer before it reads a reply already in the
+        // socket (seen as spurious 503s at 5 s under a 2-core storm test).
+        { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, commandTimeout: 15_000 };
   // Auto-pipelining batches the commands issued in one tick into one socket write; profiling
   // the executor at 40 req/s showed a third of its CPU in per-command socket writes without it.
   // Never on connections that issue blocking commands (BullMQ workers, subscribers).
