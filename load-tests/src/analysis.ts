@@ -91,6 +91,10 @@ export function analyzeScenario(options: AnalyzeOptions): ScenarioResult {
   let headerCostSeen = false;
 
   for (const r of records) {
+    const bucket = Math.floor(r.dueMs / 1000 / options.bucketSeconds);
+    const b = buckets.get(bucket) ?? { hits: 0, n: 0 };
+    b.n++;
+    buckets.set(bucket, b);
     if (!r.ok) continue;
     const req = workload.requests[r.index]!;
     const cacheHeader = header(r, 'x-sluice-cache');
@@ -108,11 +112,7 @@ export function analyzeScenario(options: AnalyzeOptions): ScenarioResult {
       else cache.exact++;
     } else if (cacheHeader === 'bypass') cache.bypass++;
     else if (cacheHeader === 'miss') cache.misses++;
-    const bucket = Math.floor(r.dueMs / 1000 / options.bucketSeconds);
-    const b = buckets.get(bucket) ?? { hits: 0, n: 0 };
-    b.n++;
     if (hit) b.hits++;
-    buckets.set(bucket, b);
 
     // Which prompt was this answer produced for?
     const fingerprint = parseReplyFingerprint(r.content);
@@ -154,7 +154,7 @@ export function analyzeScenario(options: AnalyzeOptions): ScenarioResult {
     }
   }
   pruning.savedTokens = Math.round(pruning.savedTokens);
-  cache.hitRatio = run.ok ? cache.hits / run.ok : 0;
+  cache.hitRatio = run.sent ? cache.hits / run.sent : 0;
   const hitRatioSeries: SeriesPoint[] = [...buckets.entries()]
     .sort(([a], [b]) => a - b)
     .map(([bucket, b]) => ({ t: (bucket + 0.5) * options.bucketSeconds, value: b.n ? b.hits / b.n : 0, n: b.n }));

@@ -38,16 +38,19 @@ export function spawnEntry(name: string, entry: string, args: string[], env: Nod
 /** Wait until `url` answers 2xx. */
 export async function waitHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const until = Date.now() + timeoutMs;
+  let last = 'no answer';
   while (Date.now() < until) {
     if (child && child.exitCode !== null) throw new Error(`${url}: the process exited with ${child.exitCode} before answering`);
     try {
-      if ((await fetch(url)).ok) return;
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = `${res.status} ${(await res.text()).slice(0, 500)}`;
     } catch {
       // not up yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+  throw new Error(`${url} did not answer 2xx within ${timeoutMs} ms (last: ${last})`);
 }
 
 /** A running simulator process. */
@@ -151,7 +154,7 @@ export async function startSluice(options: SluiceStackOptions): Promise<SluiceSt
     };
     for (let i = 0; i < (options.executors ?? 1); i++) await addExecutor();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitHttp(`${apiUrl}/readyz`, 120_000, processes[0]!.child);
+    await waitHttp(`${apiUrl}/readyz`, 240_000, processes[0]!.child);
     const tenants = await createTenantStore({ redisUrl: options.redisUrl, prefix });
     const apiKeys: Record<string, string> = {};
     try {

@@ -71,7 +71,7 @@ function chartsFor(r: RunResults): Record<string, string> {
     charts['hit-ratio.svg'] = lineChart({
       title: 'Cache hit ratio over time',
       xLabel: 'seconds since the scenario started (by intended send time)',
-      yLabel: 'hits / successful answers',
+      yLabel: 'cache hits / requests sent',
       yMin: 0,
       yMax: 1,
       yFormat: (v) => `${Math.round(v * 100)}%`,
@@ -87,6 +87,7 @@ function chartsFor(r: RunResults): Record<string, string> {
       series: [
         { name: 'measured', points: r.scaling.steps.map((s) => [s.executors, s.throughput] as [number, number]) },
         { name: 'linear from 1', points: r.scaling.steps.map((s) => [s.executors, (r.scaling!.steps[0]!.throughput * s.executors) / r.scaling!.steps[0]!.executors] as [number, number]) },
+        { name: 'ideal (slots ÷ latency)', points: r.scaling.steps.map((s) => [s.executors, s.ideal] as [number, number]) },
       ],
     });
   }
@@ -138,7 +139,7 @@ export function renderReport(r: RunResults): RenderedReport {
     md.push('![latency CDF](latency-cdf.svg)', '', '![cost per scenario](cost.svg)', '');
 
     md.push('## What the seed did not measure', '');
-    md.push('| scenario | cache hits (exact / semantic) | false hits | cross-tenant answers | time-sensitive answered from cache | wrong answers not marked as hits | complex prompts on small | simple prompts on large | unattributed answers |');
+    md.push('| scenario | cache hits (exact / semantic), share of requests | false hits | cross-tenant answers | time-sensitive answered from cache | wrong answers not marked as hits | complex prompts on small | simple prompts on large | unattributed answers |');
     md.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const s of r.scenarios) {
       const q = s.quality;

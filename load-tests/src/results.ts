@@ -107,8 +107,9 @@ export interface ScenarioResult {
   unusedUpstreamCalls: number;
   /** Successful answers by how they were served: `hit`, `small`, `large`, `router`, `unknown`. */
   servedBy: Record<string, number>;
+  /** Cache outcomes of successful answers; `hitRatio` is hits ÷ requests sent. */
   cache: { hits: number; exact: number; semantic: number; misses: number; bypass: number; hitRatio: number };
-  /** Cache hit ratio of successful answers over time. */
+  /** Cache hits ÷ requests sent, by intended send time. */
   hitRatioSeries: SeriesPoint[];
   quality: AnswerQuality;
   routing: RoutingQuality;

@@ -168,18 +168,24 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
   const results: ScenarioResult[] = [];
   const tenants = [...new Set(workload.requests.map((r) => r.tenant))];
   const variantOf = (spec: ScenarioSpec) => `${spec.name}-${options.runId}`;
-  // Every Sluice stack starts at once (startup is most of a short run's wall time); an idle
-  // stack only waits on Redis, and each is stopped as soon as its scenario is done.
+  // The Sluice stacks start before the first scenario, two at a time (startup is most of a
+  // short run's wall time; four at once did not all get ready within 2 minutes on the shared
+  // machine). An idle stack only waits on Redis; each stops as soon as its scenario is done.
   const stacks = new Map<ScenarioName, Promise<SluiceStack>>();
-  for (const spec of options.scenarios) {
-    if (!spec.env) continue;
+  const sluiceSpecs = options.scenarios.filter((spec) => spec.env);
+  sluiceSpecs.forEach((spec, i) => {
     const variant = variantOf(spec);
     const env = { ...spec.env, SLUICE_DEPLOYMENTS: deploymentsEnv(sim.apiUrl, variant, limits) };
-    log(`[${spec.name}] starting Sluice (${options.executors} executor${options.executors > 1 ? 's' : ''}) with ${Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-    const started = startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-${variant}`, executors: options.executors, env, tenants: [...tenants, 'warmup'] });
+    const after: Promise<unknown> = i >= 2 ? stacks.get(sluiceSpecs[i - 2]!.name)! : Promise.resolve();
+    const started = after
+      .catch(() => {})
+      .then(() => {
+        log(`[${spec.name}] starting Sluice (${options.executors} executor${options.executors > 1 ? 's' : ''}) with ${Object.entries(spec.env!).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+        return startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-${variant}`, executors: options.executors, env, tenants: [...tenants, 'warmup'] });
+      });
     started.catch(() => {});
     stacks.set(spec.name, started);
-  }
+  });
   const stopAll = async () => {
     await Promise.allSettled([...stacks.values()].map(async (p) => (await p).stop()));
     stacks.clear();

@@ -134,8 +134,9 @@ export function barChart(o: BarChartOptions): string {
   const pw = W - M.left - 30;
   const ph = H - M.top - M.bottom;
   const max = Math.max(0, ...o.bars.map((b) => b.value)) || 1;
-  const ticks = niceTicks(0, max);
-  const top = Math.max(max, ticks[ticks.length - 1] ?? max);
+  // Headroom above the tallest bar for its label.
+  const ticks = niceTicks(0, max * 1.12);
+  const top = Math.max(max * 1.12, ticks[ticks.length - 1] ?? max);
   const sy = (v: number) => M.top + ph - (v / top) * ph;
   const slot = pw / Math.max(1, o.bars.length);
   const vf = o.valueFormat ?? fmt;
