@@ -6,6 +6,7 @@ import { buildApi } from './app.ts';
 
 await runProcess({
   name: 'sluice-api',
+  env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
     const connection = createRedis({ url: config.redis.url, role: 'request', name: 'sluice-api', pipelining: true });
     const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-api-sub' });

@@ -6,6 +6,7 @@ import { createClassifier, type Classifier } from './app.ts';
 
 await runProcess({
   name: 'sluice-classifier',
+  env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
     const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier', pipelining: true });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier-worker' });

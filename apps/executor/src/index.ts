@@ -6,6 +6,7 @@ import { createExecutor, type Executor } from './app.ts';
 
 await runProcess({
   name: 'sluice-executor',
+  env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
     const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor', pipelining: true });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-worker' });

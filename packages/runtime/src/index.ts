@@ -15,6 +15,8 @@ export interface ProcessContext {
 export interface RunProcessOptions {
   /** Service name, e.g. `sluice-api`. */
   name: string;
+  /** The process environment, read once into the validated config (the app passes `process.env`). */
+  env: NodeJS.ProcessEnv;
   /** Build and start the app; throw to exit with status 1. */
   main(context: ProcessContext): Promise<void>;
   /** Longest a graceful shutdown may take before the process exits anyway (ms). @defaultValue 30_000 */
@@ -29,7 +31,7 @@ export interface RunProcessOptions {
 export async function runProcess(options: RunProcessOptions): Promise<void> {
   let config: SluiceConfig;
   try {
-    config = loadConfig({ env: process.env, args: [] });
+    config = loadConfig({ env: options.env, args: [] });
   } catch (error) {
     console.error(`${options.name}: ${(error as Error).message}`);
     process.exit(2);
