@@ -133,7 +133,13 @@ describe.skipIf(!HAVE_CHROMIUM)('savings dashboard in headless Chromium', () => 
     const response = await page.goto(`${stack.apiUrl}/admin/dashboard?refresh=1`);
     expect(response?.status()).toBe(200);
     await page.waitForFunction(() => Number(document.body.dataset.polls ?? 0) >= 1, undefined, { timeout: 30_000 });
-    // Read the page and the sources right after one poll, with nothing in flight.
+    // The shared counters are written once a second per process: wait until the last jobs
+    // and 429s are in, then read the page and the sources right after one more poll.
+    const auth = (tenant: string) => ({ authorization: `Bearer ${keys[tenant]}` });
+    const usageOf = (tenant: string) => fetch(`${stack.apiUrl}/v1/usage`, { headers: auth(tenant) }).then((r) => r.json() as Promise<any>);
+    const expectedJobs = (await usageOf('acme')).totals.jobs + (await usageOf('limited')).totals.jobs;
+    const shownValue = async (id: string) => Number(await page.locator(`#${id}`).getAttribute('data-value'));
+    await until(async () => (await shownValue('jobs')) === expectedJobs && (await shownValue('client-429')) === 1 && (await shownValue('upstream-429')) === upstream429, 15_000, 100);
     const polls = await page.evaluate(() => Number(document.body.dataset.polls));
     await page.waitForFunction((n) => Number(document.body.dataset.polls) > n, polls, { timeout: 30_000 });
     const shown = await page.evaluate(() => {
@@ -145,10 +151,9 @@ describe.skipIf(!HAVE_CHROMIUM)('savings dashboard in headless Chromium', () => 
       const queues = [...document.querySelectorAll('#queues tr')].map((tr) => Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.dataset.key!, td.dataset.key === 'queue' ? td.dataset.value : Number(td.dataset.value)])));
       return { figures: Object.fromEntries(ids.map((id) => [id, get(id)])), queues, status: document.getElementById('status')!.textContent };
     });
-    const auth = (tenant: string) => ({ authorization: `Bearer ${keys[tenant]}` });
     const [usageAcme, usageLimited, apiText, executorText] = await Promise.all([
-      fetch(`${stack.apiUrl}/v1/usage`, { headers: auth('acme') }).then((r) => r.json() as Promise<any>),
-      fetch(`${stack.apiUrl}/v1/usage`, { headers: auth('limited') }).then((r) => r.json() as Promise<any>),
+      usageOf('acme'),
+      usageOf('limited'),
       fetch(`${stack.apiUrl}/metrics`).then((r) => r.text()),
       fetch(`http://127.0.0.1:${executorMetrics.port}/metrics`).then((r) => r.text()),
     ]);

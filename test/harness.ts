@@ -112,11 +112,9 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     // Like an executor process: its own registry, and the shared counters the dashboard reads.
     const registry = createMetricsRegistry({ role: 'executor', processMetrics: false });
     registries.executors.push(registry);
-    const metrics = createExecutorMetrics({
-      registry,
-      deployments: config.deployments,
-      stats: createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix) }),
-    });
+    const stats = createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix) });
+    cleanups.push(() => stats.close());
+    const metrics = createExecutorMetrics({ registry, deployments: config.deployments, stats });
     const e = createExecutor({ config, logger, connection, workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000, cache: executorCache, metrics, telemetry: options.telemetry });
     await e.start();
     executors.push(e);

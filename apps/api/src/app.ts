@@ -67,13 +67,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
   const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys });
   const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys, telemetry: options.telemetry })]));
-  const stats = createOpsStats({ redis: options.connection, keys });
-  const metrics = createApiMetrics({
-    registry: createMetricsRegistry({ role: 'api' }),
-    queues,
-    stats,
-    onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters'),
-  });
+  const stats = createOpsStats({ redis: options.connection, keys, onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters') });
+  const metrics = createApiMetrics({ registry: createMetricsRegistry({ role: 'api' }), queues, stats });
   // The same router the classifier builds, so the dry run shows what routing would do.
   const routing = routerFromConfig({
     config,
@@ -150,6 +145,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     close() {
       closed ??= (async () => {
         const results = await Promise.allSettled([app.close(), ...Object.values(queues).map((q) => q.close())]);
+        // After the server: the counts of the last requests are in.
+        results.push(...(await Promise.allSettled([stats.close()])));
         for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'api close step failed');
       })();
       return closed;

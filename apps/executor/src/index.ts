@@ -23,12 +23,10 @@ await runProcess({
     // Every executor sweeps expired vector elements; the sweep is bounded and idempotent.
     cache.start();
     onShutdown(() => cache.close());
-    const metrics = createExecutorMetrics({
-      registry,
-      deployments: config.deployments,
-      stats: createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix) }),
-      onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters'),
-    });
+    const stats = createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix), onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters') });
+    // Runs after the executor has drained (cleanups run in reverse): the last jobs are counted.
+    onShutdown(() => stats.close());
+    const metrics = createExecutorMetrics({ registry, deployments: config.deployments, stats });
     executor = createExecutor({ config, connection, workerConnection, subscriber, logger, cache, metrics, telemetry: telemetry.queues });
     onShutdown(() => executor!.close());
     await executor.start();

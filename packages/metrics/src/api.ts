@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import type { CompletionJobResult } from '@sluice/queues';
 import { defineHttpMetrics, defineJobMetrics, defineQueueDepthMetrics } from './definitions.ts';
-import { background, recordCacheLookup, recordJobResult } from './jobs.ts';
+import { recordCacheLookup, recordJobResult } from './jobs.ts';
 import { NAMED_PRIORITIES } from './labels.ts';
 import type { OpsStats } from './ops-stats.ts';
 
@@ -13,8 +13,6 @@ export interface ApiMetricsOptions {
   queues: Readonly<Record<string, Pick<Queue, 'getJobCounts' | 'getCountsPerPriority'>>>;
   /** Shared counters the savings dashboard reads. @defaultValue none */
   stats?: OpsStats;
-  /** Where a failed shared-counter write is reported. @defaultValue ignored */
-  onError?: (error: unknown) => void;
 }
 
 /** The API's metrics, and the hooks that feed them. */
@@ -37,7 +35,6 @@ const STATES = ['active', 'delayed', 'failed', 'completed'] as const;
 /** Create the API's metrics on `registry`. */
 export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
   const { registry, queues, stats } = options;
-  const onError = options.onError ?? (() => {});
   const http = defineHttpMetrics(registry);
   const jobs = defineJobMetrics(registry);
   defineQueueDepthMetrics(registry, {
@@ -76,12 +73,12 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
     response(route, method, status, seconds) {
       http.requests.inc({ route, method, status: String(status) });
       http.duration.observe({ route, method }, seconds);
-      if (status === 429) background(stats?.recordClient429(), onError);
+      if (status === 429) stats?.recordClient429();
     },
     fastPathHit(result) {
       recordCacheLookup(jobs, 'hit', result.cacheKind ?? 'exact');
       recordJobResult(jobs, result);
-      background(stats?.recordJob(result), onError);
+      stats?.recordJob(result);
     },
   };
 }

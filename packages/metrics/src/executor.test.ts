@@ -31,10 +31,12 @@ function fakeLimiter() {
 const recordingStats = () => {
   const calls: string[] = [];
   const stats = {
-    recordJob: async (r: CompletionJobResult, kind?: string) => void calls.push(`job ${kind} ${r.costUsd}`),
-    recordUpstream429: async (d: string) => void calls.push(`429 ${d}`),
-    recordHeldBack: async (reason: string) => void calls.push(`held ${reason}`),
-    recordClient429: async () => void calls.push('client429'),
+    recordJob: (r: CompletionJobResult, kind?: string) => void calls.push(`job ${kind} ${r.costUsd}`),
+    recordUpstream429: (d: string) => void calls.push(`429 ${d}`),
+    recordHeldBack: (reason: string) => void calls.push(`held ${reason}`),
+    recordClient429: () => void calls.push('client429'),
+    flush: async () => {},
+    close: async () => {},
     read: async () => ({}) as never,
   } satisfies OpsStats;
   return { stats, calls };

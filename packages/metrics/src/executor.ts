@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { LimitedDeployment, Limiter, DeploymentLimitState } from '@sluice/limits';
 import { SUMMARY_JOB_NAME, type CompletionJobResult } from '@sluice/queues';
 import { defineJobMetrics, defineUpstreamMetrics, defineWorkerMetrics } from './definitions.ts';
-import { background, recordCacheLookup, recordJobResult } from './jobs.ts';
+import { recordCacheLookup, recordJobResult } from './jobs.ts';
 import type { CacheLookupKind, CacheLookupResult } from './labels.ts';
 import type { OpsStats } from './ops-stats.ts';
 import { observeWorker } from './worker.ts';
@@ -15,8 +15,6 @@ export interface ExecutorMetricsOptions {
   deployments: readonly LimitedDeployment[];
   /** Shared counters the savings dashboard reads. @defaultValue none */
   stats?: OpsStats;
-  /** Where a failed shared-counter write is reported. @defaultValue ignored */
-  onError?: (error: unknown) => void;
   /** @defaultValue `Date.now` */
   clock?: () => number;
 }
@@ -44,7 +42,6 @@ const STATE_REUSE_MS = 1_000;
 export function createExecutorMetrics(options: ExecutorMetricsOptions): ExecutorMetrics {
   const { registry, stats } = options;
   const clock = options.clock ?? Date.now;
-  const onError = options.onError ?? (() => {});
   let limiter: Limiter | undefined;
   let states: { at: number; value: Promise<DeploymentLimitState[]> } | undefined;
   const readStates = () => {
@@ -78,7 +75,7 @@ export function createExecutorMetrics(options: ExecutorMetricsOptions): Executor
           for (const d of got.denials) upstream.denials.inc({ deployment: d.deploymentId, reason: d.reason });
           const reason = 'limit' in got.error ? got.error.limit : 'circuit_open';
           upstream.heldBack.inc({ reason });
-          background(stats?.recordHeldBack(reason), onError);
+          stats?.recordHeldBack(reason);
         }
         return got;
       }) as Limiter['acquireAny'];
@@ -88,7 +85,7 @@ export function createExecutorMetrics(options: ExecutorMetricsOptions): Executor
         if (result.lease) upstream.duration.observe({ deployment: deployment.id }, Math.max(0, clock() - result.lease.acquiredAt) / 1000);
         if (result.status === 429) {
           upstream.throttled.inc({ deployment: deployment.id });
-          background(stats?.recordUpstream429(deployment.id), onError);
+          stats?.recordUpstream429(deployment.id);
         }
         return verdict;
       };
@@ -106,7 +103,7 @@ export function createExecutorMetrics(options: ExecutorMetricsOptions): Executor
           if (!result || typeof result !== 'object' || !('costUsd' in result)) return;
           const kind = job.name === SUMMARY_JOB_NAME ? 'summary' : 'job';
           recordJobResult(jobs, result, kind);
-          background(stats?.recordJob(result, kind), onError);
+          stats?.recordJob(result, kind);
         },
         clock,
       );

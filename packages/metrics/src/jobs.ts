@@ -27,8 +27,3 @@ export function recordJobResult(metrics: JobMetrics, result: CompletionJobResult
 export function recordCacheLookup(metrics: JobMetrics, result: CacheLookupResult, kind: CacheLookupKind = 'none'): void {
   metrics.cacheLookups.inc({ result, kind: result === 'hit' || result === 'rejected' ? kind : 'none' });
 }
-
-/** Run a shared-counter write without failing or slowing the caller: errors go to `onError`. */
-export function background(write: Promise<unknown> | undefined, onError: (error: unknown) => void): void {
-  write?.catch(onError);
-}

@@ -58,15 +58,21 @@ describe('ops stats (Redis)', () => {
   it('adds to the minute bucket and the totals, and reads both back', async () => {
     let now = Date.parse('2026-03-10T12:00:30Z');
     const keys = createKeys(`test-${randomUUID()}`);
-    const stats = createOpsStats({ redis, keys, clock: () => now });
-    await stats.recordJob(result());
-    await stats.recordJob(result({ cache: 'hit', cacheKind: 'exact', costUsd: 0, calls: [] }));
-    await stats.recordUpstream429('sim-small');
+    const stats = createOpsStats({ redis, keys, clock: () => now, flushMs: 60_000 });
+    stats.recordJob(result());
+    stats.recordJob(result({ cache: 'hit', cacheKind: 'exact', costUsd: 0, calls: [] }));
+    stats.recordUpstream429('sim-small');
+    // Nothing is written until the flush: one write per interval, not one per event.
+    expect((await stats.read()).totals.jobs).toBe(0);
+    await stats.flush();
     now += 60_000;
-    await stats.recordUpstream429('sim-small');
-    await stats.recordUpstream429('sim-large');
-    await stats.recordHeldBack('cooldown');
-    await stats.recordClient429();
+    stats.recordUpstream429('sim-small');
+    stats.recordUpstream429('sim-large');
+    stats.recordHeldBack('cooldown');
+    stats.recordClient429();
+    await stats.close();
+    stats.recordClient429();
+    await stats.flush();
 
     const snapshot = await stats.read({ minutes: 3 });
     expect(snapshot.totals).toMatchObject({
@@ -95,7 +101,25 @@ describe('ops stats (Redis)', () => {
     for (const key of written) expect(await redis.ttl(key)).toBeGreaterThan(0);
   });
 
+  it('keeps what a failed write carried for the next one, and reports the failure', async () => {
+    const keys = createKeys(`test-${randomUUID()}`);
+    const errors: unknown[] = [];
+    let fail = true;
+    const flaky = new Proxy(redis, {
+      get: (target, prop) => (prop === 'evalsha' && fail ? () => Promise.reject(new Error('connection lost')) : Reflect.get(target, prop, target)),
+    });
+    const stats = createOpsStats({ redis: flaky, keys, flushMs: 60_000, onError: (e) => errors.push(e) });
+    stats.recordClient429();
+    await stats.flush();
+    expect(errors).toHaveLength(1);
+    fail = false;
+    stats.recordClient429();
+    await stats.close();
+    expect((await stats.read()).totals.client429).toBe(2);
+  });
+
   it('validates its options', () => {
     expect(() => createOpsStats({ redis, keys: createKeys('x'), retentionMinutes: 0 })).toThrow(/retentionMinutes/);
+    expect(() => createOpsStats({ redis, keys: createKeys('x'), flushMs: -1 })).toThrow(/flushMs/);
   });
 });

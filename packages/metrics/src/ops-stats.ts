@@ -24,6 +24,14 @@ export interface OpsStatsOptions {
   retentionMinutes?: number;
   /** Days the running totals live after their last write. @defaultValue 30 */
   totalsTtlDays?: number;
+  /**
+   * How long increments are added up in this process before one write sends them (ms): one
+   * Redis call per process per interval, however many jobs and 429s there are (a 429 storm
+   * must not become a Redis storm). 0 writes each one at once. @defaultValue 1_000
+   */
+  flushMs?: number;
+  /** Where a failed write is reported; its increments are kept for the next one. @defaultValue ignored */
+  onError?: (error: unknown) => void;
   /** @defaultValue `Date.now` */
   clock?: () => number;
 }
@@ -73,19 +81,26 @@ export interface OpsSnapshot {
  * integer nano-dollars per call, exactly as the cost ledger counts it, so the totals equal
  * the sum of the jobs' own costs and what `GET /v1/usage` reports for the same jobs.
  *
- * A job is counted when the process that finished it sees it finish; a job whose executor
- * died between delivering its result and acknowledging it to BullMQ can count twice (the
- * ledger, which bills, de-duplicates; these are monitoring counters).
+ * Recording never waits on Redis: increments add up in the process and are written once per
+ * `flushMs` (they land in the minute of the write). A job is counted when the process that
+ * finished it sees it finish; a job whose executor died between delivering its result and
+ * acknowledging it to BullMQ can count twice, and a process killed without `close()` loses up
+ * to `flushMs` of counts (the ledger, which bills, de-duplicates and writes at once; these
+ * are monitoring counters).
  */
 export interface OpsStats {
   /** Count a finished client job, or (`summary`) a background conversation summary. */
-  recordJob(result: CompletionJobResult, kind?: 'job' | 'summary'): Promise<void>;
+  recordJob(result: CompletionJobResult, kind?: 'job' | 'summary'): void;
   /** Count a 429 received from a deployment. */
-  recordUpstream429(deploymentId: string): Promise<void>;
+  recordUpstream429(deploymentId: string): void;
   /** Count an upstream call held back by the global limiter, with the soonest denial's reason. */
-  recordHeldBack(reason: string): Promise<void>;
+  recordHeldBack(reason: string): void;
   /** Count a 429 answered to a client. */
-  recordClient429(): Promise<void>;
+  recordClient429(): void;
+  /** Write what has been recorded so far now. */
+  flush(): Promise<void>;
+  /** Write what is left and stop. Idempotent; records after it are dropped. */
+  close(): Promise<void>;
   /** Totals and the last `minutes` minutes (at most the retention). @defaultValue 60 minutes */
   read(options?: { minutes?: number }): Promise<OpsSnapshot>;
 }
@@ -155,6 +170,9 @@ export function createOpsStats(options: OpsStatsOptions): OpsStats {
   const { redis, keys } = options;
   const clock = options.clock ?? Date.now;
   const retentionMinutes = options.retentionMinutes ?? 180;
+  const flushMs = options.flushMs ?? 1_000;
+  const onError = options.onError ?? (() => {});
+  if (!(Number.isFinite(flushMs) && flushMs >= 0)) throw new TypeError(`Expected \`flushMs\` to be a number ≥ 0, got \`${String(flushMs)}\``);
   const totalsTtlSeconds = Math.round((options.totalsTtlDays ?? 30) * 86_400);
   if (!Number.isInteger(retentionMinutes) || retentionMinutes < 1) throw new TypeError(`Expected \`retentionMinutes\` to be an integer ≥ 1, got \`${String(retentionMinutes)}\``);
   if (!(totalsTtlSeconds >= 1)) throw new TypeError(`Expected \`totalsTtlDays\` to be > 0, got \`${String(options.totalsTtlDays)}\``);
@@ -174,23 +192,55 @@ export function createOpsStats(options: OpsStatsOptions): OpsStats {
     }
   };
 
+  let pending = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  let closed = false;
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    // One write at a time, in order: a batch never overtakes the one before it.
+    writing = writing.then(async () => {
+      if (pending.size === 0) return;
+      const batch = pending;
+      pending = new Map();
+      try {
+        await incr(batch);
+      } catch (error) {
+        // Kept for the next write: Redis away for a while loses nothing while the process lives.
+        for (const [field, value] of batch) pending.set(field, (pending.get(field) ?? 0) + value);
+        if (!closed && !timer) timer = setTimeout(() => void flush(), Math.max(flushMs, 1_000)).unref();
+        onError(error);
+      }
+    });
+    return writing;
+  };
+  const add = (increments: Iterable<readonly [string, number]>) => {
+    if (closed) return;
+    for (const [field, value] of increments) pending.set(field, (pending.get(field) ?? 0) + value);
+    if (flushMs === 0) void flush();
+    else timer ??= setTimeout(() => void flush(), flushMs).unref();
+  };
+
   return {
-    recordJob: (result, kind = 'job') => incr(jobIncrements(result, kind)),
+    recordJob: (result, kind = 'job') => add(jobIncrements(result, kind)),
     recordUpstream429: (deploymentId) =>
-      incr(
-        new Map([
-          ['upstream429', 1],
-          [`upstream429:${deploymentId}`, 1],
-        ]),
-      ),
+      add([
+        ['upstream429', 1],
+        [`upstream429:${deploymentId}`, 1],
+      ]),
     recordHeldBack: (reason) =>
-      incr(
-        new Map([
-          ['held_back', 1],
-          [`held_back:${reason}`, 1],
-        ]),
-      ),
-    recordClient429: () => incr(new Map([['client429', 1]])),
+      add([
+        ['held_back', 1],
+        [`held_back:${reason}`, 1],
+      ]),
+    recordClient429: () => add([['client429', 1]]),
+    flush,
+    async close() {
+      if (closed) return writing;
+      closed = true;
+      await flush();
+    },
     async read(readOptions = {}) {
       const count = Math.min(Math.max(1, Math.floor(readOptions.minutes ?? 60)), retentionMinutes);
       const now = clock();
