@@ -80,15 +80,16 @@ async function step(
   const agent = new Agent({ keepAlive: true, maxSockets: 4096 });
   const send: Sender = httpSender({ agent, makeRequest: uniqueChat(stack.apiUrl, stack.apiKeys.bench!, 'small', `${variant}-${executors}`) });
   // Warm until steady: freshly added executors answered their first jobs 15–20 s late on the
-  // shared machine, which a fixed warm-up did not cover. Slices of 4 s until one reaches 85 %
-  // of the upstream-bound ideal, or the warm-up budget is spent.
+  // shared machine, which a fixed warm-up did not cover. Slices (one latency of ramp, then six
+  // rounds of the slots counted) until one reaches 75 % of the upstream-bound ideal, or the
+  // warm-up budget is spent. A count over six rounds is off by at most one round (17 %), so
+  // a warm stack passes; a stack with a cold executor does not.
   const ideal = (Math.min(executors * options.concurrency, limit.maxConcurrency || Infinity) * 1000) / options.simLatencyMs;
   const warmStart = performance.now();
-  // A slice must hold several rounds of the slots, or its count is mostly quantization.
-  const slice = Math.max(4, Math.ceil((5 * options.simLatencyMs) / 1000));
+  const latencyS = options.simLatencyMs / 1000;
   while ((performance.now() - warmStart) / 1000 < options.warmupSeconds) {
-    const w = await runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: slice, send, deadlineMs: 120_000 });
-    if (w.throughput >= 0.85 * ideal) break;
+    const w = await runClosedLoop({ concurrency: options.clientConcurrency, warmupSeconds: latencyS, durationSeconds: Math.max(4, 6 * latencyS), send, deadlineMs: 120_000 });
+    if (w.throughput >= 0.75 * ideal) break;
   }
   const warmedSeconds = Math.round((performance.now() - warmStart) / 1000);
   const before = (await sim.stats())[`sim-small@${variant}`];
