@@ -90,8 +90,8 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   const config = loadConfig({ env, overrides });
   const logger = silent();
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  const conn = (role: 'worker' | 'request', pipelining = false) => {
-    const r = createRedis({ url: config.redis.url, role, pipelining });
+  const conn = (role: 'worker' | 'request', pipelining = false, subscriber = false) => {
+    const r = createRedis({ url: config.redis.url, role, pipelining, subscriber });
     cleanups.push(() => r.disconnect());
     return r;
   };
@@ -99,7 +99,7 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
   const cache = createResponseCache({ redis, config, clock: options.clock });
   cleanups.push(() => cache.close());
-  const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker'), tenants, cache, telemetry: options.telemetry });
+  const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker', false, true), tenants, cache, telemetry: options.telemetry });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   const address = api.app.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

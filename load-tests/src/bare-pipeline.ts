@@ -48,6 +48,7 @@ function spawnHop(hop: 1 | 2, options: BarePipelineOptions): Promise<BenchProces
   const proc: BenchProcess = {
     name: `bare-hop-${hop}`,
     child,
+    output: () => err,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

@@ -11,14 +11,21 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export interface BenchProcess {
   name: string;
   child: ChildProcess;
+  /** The last 64 KB of what the process wrote (its JSON log lines, at the level the stack runs). */
+  output(): string;
   stop(): Promise<void>;
 }
 
-/** Spawn an app entry with tsx, logs to stderr only on failure. */
+/** Spawn an app entry with tsx; its output is kept (tail) and printed only on failure. */
 export function spawnEntry(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): BenchProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
+  let out = '';
+  child.stdout!.on('data', (d) => (out = (out + d).slice(-65_536)));
+  child.stderr!.on('data', (d) => {
+    err = (err + d).slice(-4000);
+    out = (out + d).slice(-65_536);
+  });
   const exited = new Promise<void>((res) => child.once('exit', (code) => {
     if (code && code !== 0 && code !== 143) process.stderr.write(`${name} exited ${code}: ${err}\n`);
     res();
@@ -26,6 +33,7 @@ export function spawnEntry(name: string, entry: string, args: string[], env: Nod
   return {
     name,
     child,
+    output: () => out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);

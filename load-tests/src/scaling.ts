@@ -35,7 +35,8 @@ async function waitForExecutors(redisUrl: string, prefix: string, n: number, tim
   }
 }
 
-function writeModels(models: object[]): string {
+/** A simulator models file (`--models`) in a temp folder. */
+export function writeModels(models: object[]): string {
   const file = join(mkdtempSync(join(tmpdir(), 'sluice-load-')), 'models.json');
   writeFileSync(file, JSON.stringify(models));
   return file;

@@ -1,8 +1,10 @@
 /**
  * `tsx infra/redis/src/cli.ts provision` — find or provision Redis 8 and print its version.
  * `tsx infra/redis/src/cli.ts start [--port N] [--dir DIR]` — run one in the foreground.
+ * `tsx infra/redis/src/cli.ts cluster [--masters N]` — run a loopback Redis Cluster in the
+ *   foreground and print the `REDIS_URL` that points Sluice at it.
  */
-import { findOrProvisionRedis, startRedisServer } from './index.ts';
+import { findOrProvisionRedis, startRedisCluster, startRedisServer } from './index.ts';
 
 const [command = 'provision', ...rest] = process.argv.slice(2);
 const flag = (name: string) => {
@@ -20,7 +22,13 @@ if (command === 'provision') {
   const stop = () => void redis.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+} else if (command === 'cluster') {
+  const cluster = await startRedisCluster({ masters: Number(flag('masters') ?? 3), log });
+  console.log(`redis ${cluster.version} cluster of ${cluster.nodes.length} masters; REDIS_URL=${cluster.url}`);
+  const stop = () => void cluster.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 } else {
-  console.error(`unknown command ${command}; use provision | start`);
+  console.error(`unknown command ${command}; use provision | start | cluster`);
   process.exit(2);
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Keys, Redis } from '@sluice/redis';
+import { duplicateRedis, type Keys, type Redis } from '@sluice/redis';
 import type { CacheMode, CategoryName, ChatRequest, TierName } from '@sluice/queues';
 import type { Embedder } from './embedder.ts';
 import { CacheOptionsError, CacheRequestError, isEmbeddingError } from './errors.ts';
@@ -881,7 +881,7 @@ export class ResponseCache {
       listeners = new Set();
       this.#listeners.set(channel, listeners);
       try {
-        await subscriber.subscribe(channel);
+        await subscriber.ssubscribe(channel);
       } catch (error) {
         // Polling still finds the entry; notifications only make it sooner.
         this.#logger?.warn({ err: error }, 'fill subscription failed; waiting by polling');
@@ -896,7 +896,7 @@ export class ResponseCache {
     listeners.delete(listener);
     if (listeners.size === 0) {
       this.#listeners.delete(channel);
-      this.#subscriber?.unsubscribe(channel).catch(() => undefined);
+      this.#subscriber?.sunsubscribe(channel).catch(() => undefined);
     }
   }
 
@@ -904,11 +904,12 @@ export class ResponseCache {
     this.#subscriberReady ??= (async () => {
       try {
         // Own connection, because a subscribed connection can run no other command; it
-        // queues while connecting, unlike a fail-fast `request` connection.
-        const subscriber = this.#subscriber ?? this.#redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+        // queues while connecting, unlike a fail-fast `request` connection. Sharded channels:
+        // on a cluster a fill notice stays within the namespace's shard.
+        const subscriber = this.#subscriber ?? duplicateRedis(this.#redis, { enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false, subscriber: true });
         this.#subscriber = subscriber;
         subscriber.on('error', (error: unknown) => this.#logger?.debug?.({ err: error }, 'fill subscriber error'));
-        subscriber.on('message', (channel: string) => {
+        subscriber.on('smessage', (channel: string) => {
           for (const wake of this.#listeners.get(channel) ?? []) wake();
         });
         return subscriber;

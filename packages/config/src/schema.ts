@@ -92,6 +92,14 @@ convict.addFormat({
   coerce: (v: string) => Number(v),
 });
 
+/** Convict format of `REDIS_URL`: empty, one server, or cluster seed nodes. Never echoes the URL (it may hold a password). */
+function redisUrl(value: unknown): void {
+  if (value === '') return;
+  if (typeof value !== 'string' || !/^(rediss?|unix):\/\/.+|^rediss?\+cluster:\/\/([^@]*@)?[^,:/@]+:\d{1,5}(,[^,:/@]+:\d{1,5})*\/?$/.test(value)) {
+    throw new Error('must be redis://host:port, rediss://…, or redis+cluster://host:port[,host:port…] (cluster seed nodes)');
+  }
+}
+
 /**
  * The single configuration schema of every Sluice process. Each leaf names its env var; the
  * README's configuration table is generated from this (`pnpm sluice config docs`).
@@ -99,7 +107,13 @@ convict.addFormat({
 export const schema = {
   env: { doc: 'Deployment environment.', format: ['development', 'production', 'test'], default: 'development', env: 'NODE_ENV' },
   redis: {
-    url: { doc: 'Redis 8 URL. Unset: a redis-server ≥ 8 on PATH, else one provisioned into the cache folder, is started by `pnpm start`.', format: String, default: '', env: 'REDIS_URL', sensitive: true },
+    url: {
+      doc: 'Redis 8 URL: `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), or a Redis Cluster as `redis+cluster://[user:password@]host:port[,host:port…]` (seed nodes; `rediss+cluster://` for TLS). Unset: a redis-server ≥ 8 on PATH, else one provisioned into the cache folder, is started by `pnpm start`.',
+      format: redisUrl,
+      default: '',
+      env: 'REDIS_URL',
+      sensitive: true,
+    },
     prefix: { doc: 'Prefix of every Redis key (hash-tagged per queue/namespace for Redis Cluster).', format: String, default: 'sluice', env: 'SLUICE_REDIS_PREFIX' },
     cacheDir: { doc: 'Where a provisioned Redis 8 is unpacked and reused (outside the repo). Empty: ~/.cache/sluice/redis-8.', format: String, default: '', env: 'SLUICE_REDIS_CACHE_DIR' },
     dataDir: { doc: 'Data folder (AOF) of the Redis that `pnpm start` runs. Empty: ~/.cache/sluice/data.', format: String, default: '', env: 'SLUICE_REDIS_DATA_DIR' },

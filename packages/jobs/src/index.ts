@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { customAlphabet } from 'nanoid';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 import type { CompletionJobResult, RouteDecision, TierName } from '@sluice/queues';
 
@@ -239,7 +239,9 @@ export function compareStreamIds(a: string, b: string): number {
 /**
  * One subscriber connection per process, multiplexing job channels. `subscribe()` resolves
  * once Redis has acknowledged the subscription, so a caller that subscribes before enqueueing
- * cannot miss an event.
+ * cannot miss an event. Job channels are sharded channels (SSUBSCRIBE): on a Redis Cluster a
+ * job's events stay on the shard that holds the job, instead of being copied to every node.
+ * The subscriber connection is created with `subscriber: true`.
  */
 export class JobEventSubscriber {
   readonly #sub: Redis;
@@ -249,7 +251,7 @@ export class JobEventSubscriber {
   constructor(options: { subscriber: Redis; keys: Keys }) {
     this.#sub = options.subscriber;
     this.#keys = options.keys;
-    this.#sub.on('message', (channel: string, message: string) => {
+    this.#sub.on('smessage', (channel: string, message: string) => {
       const handlers = this.#handlers.get(channel);
       if (!handlers) return;
       const parsed = parseEventMessage(message);
@@ -269,7 +271,7 @@ export class JobEventSubscriber {
     set.add(handler);
     if (first) {
       try {
-        await this.#sub.subscribe(channel);
+        await this.#sub.ssubscribe(channel);
       } catch (error) {
         set.delete(handler);
         if (set.size === 0) this.#handlers.delete(channel);
@@ -281,7 +283,7 @@ export class JobEventSubscriber {
       if (!s?.delete(handler)) return;
       if (s.size === 0) {
         this.#handlers.delete(channel);
-        await this.#sub.unsubscribe(channel).catch(() => {});
+        await this.#sub.sunsubscribe(channel).catch(() => {});
       }
     };
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 import type { Clock } from './clock.ts';
 import { BackpressureError, LimitsConfigError } from './errors.ts';

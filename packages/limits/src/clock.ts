@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '@sluice/redis';
 
 /**
  * Milliseconds since the epoch. Every script takes "now" from the caller's clock as an

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 import { countChatTokens, type CountableMessage } from '@sluice/llm';
 import { createThroughputMeter, type ThroughputMeter } from './backpressure.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@sluice/redis';
 
 /** Every Lua script of this package: file, number of keys, and whether it only reads. */
 const DEFINITIONS = {

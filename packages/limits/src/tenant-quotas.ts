@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 import type { Clock } from './clock.ts';
 import { QuotaExceededError, type QuotaKind } from './errors.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@sluice/redis';
 import type { CompletionJobResult, TierName } from '@sluice/queues';
 import type { Keys } from '@sluice/redis';
 

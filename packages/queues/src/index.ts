@@ -1,5 +1,5 @@
 import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions, type ConnectionOptions, type Telemetry } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 
 export * from './payload.ts';

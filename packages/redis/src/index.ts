@@ -1,4 +1,11 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis as Standalone, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+
+/**
+ * A Sluice Redis connection: one Redis server, or a Redis Cluster (ioredis routes each command
+ * to the shard owning its key's slot). Both run every command Sluice issues; code that needs
+ * one node at a time (INFO, SCAN) goes through {@link masters}.
+ */
+export type Redis = Standalone | Cluster;
 
 /**
  * How a connection behaves while Redis is away.
@@ -9,6 +16,56 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export type ConnectionRole = 'worker' | 'request';
 
+/** Where `REDIS_URL` points: one server, or the seed nodes of a Redis Cluster. */
+export type RedisTarget =
+  | { kind: 'standalone'; url: string }
+  | { kind: 'cluster'; nodes: Array<{ host: string; port: number }>; username?: string; password?: string; tls: boolean };
+
+/** A `REDIS_URL` that cannot be used; the message says what is wrong with it. */
+export class RedisUrlError extends Error {
+  override name = 'RedisUrlError' as const;
+  readonly code = 'SLUICE_ERR_REDIS_URL' as const;
+}
+
+const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\/(.*)$/;
+
+/**
+ * Parse a `REDIS_URL`. `redis://` and `rediss://` name one server (ioredis URL syntax);
+ * `redis+cluster://[user:password@]host:port[,host:port…]` (or `rediss+cluster://` for TLS)
+ * names seed nodes of a Redis Cluster, from which the rest of the topology is discovered.
+ * Never echoes the password in an error.
+ */
+export function parseRedisUrl(url: string): RedisTarget {
+  const cluster = CLUSTER_SCHEME.exec(url);
+  if (!cluster) {
+    if (!/^(rediss?|unix):\/\//.test(url)) {
+      throw new RedisUrlError(`Expected REDIS_URL to start with redis://, rediss://, redis+cluster:// or rediss+cluster://, got \`${url.split('://')[0] || url.slice(0, 12)}://…\``);
+    }
+    return { kind: 'standalone', url };
+  }
+  const [, scheme, rest] = cluster as unknown as [string, string, string];
+  const at = rest.lastIndexOf('@');
+  const credentials = at >= 0 ? rest.slice(0, at) : '';
+  const hostList = (at >= 0 ? rest.slice(at + 1) : rest).replace(/[/?].*$/, '');
+  let username: string | undefined;
+  let password: string | undefined;
+  if (credentials) {
+    const colon = credentials.indexOf(':');
+    username = decodeURIComponent(colon >= 0 ? credentials.slice(0, colon) : credentials) || undefined;
+    password = colon >= 0 ? decodeURIComponent(credentials.slice(colon + 1)) : undefined;
+  }
+  const nodes = hostList.split(',').filter(Boolean).map((entry) => {
+    const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(entry.trim());
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port < 1 || port > 65_535) {
+      throw new RedisUrlError(`Expected each cluster node in REDIS_URL as host:port, got \`${entry}\``);
+    }
+    return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+  if (nodes.length === 0) throw new RedisUrlError('Expected REDIS_URL redis+cluster:// to name at least one host:port');
+  return { kind: 'cluster', nodes, username, password, tls: scheme === 'rediss' };
+}
+
 /** Options for {@link createRedis}. */
 export interface CreateRedisOptions {
   url: string;
@@ -17,11 +74,18 @@ export interface CreateRedisOptions {
   name?: string;
   /** Batch commands issued in the same tick into one write. Only for non-blocking use. @defaultValue false */
   pipelining?: boolean;
+  /**
+   * The connection subscribes to sharded channels (SSUBSCRIBE). On a cluster this opens one
+   * subscriber connection per shard, so only connections that listen should set it.
+   * @defaultValue false
+   */
+  subscriber?: boolean;
 }
 
 /**
- * Create an ioredis connection with Sluice's reconnect policy. Reconnects forever with a
- * capped backoff, so a Redis restart is survived without restarting the process.
+ * Create a connection with Sluice's reconnect policy: a Redis restart is survived without
+ * restarting the process. A `redis+cluster://` URL gives an ioredis `Cluster`, which BullMQ
+ * and every Sluice package accept in place of a single connection.
  */
 export function createRedis(options: CreateRedisOptions): Redis {
   const common: RedisOptions = {
@@ -42,8 +106,65 @@ export function createRedis(options: CreateRedisOptions): Redis {
   // Auto-pipelining batches the commands issued in one tick into one socket write; profiling
   // the executor at 40 req/s showed a third of its CPU in per-command socket writes without it.
   // Never on connections that issue blocking commands (BullMQ workers, subscribers).
-  if (options.pipelining) role.enableAutoPipelining = true;
-  return new Redis(options.url, { ...common, ...role });
+  const pipelining = options.pipelining === true;
+  const target = parseRedisUrl(options.url);
+  if (target.kind === 'standalone') {
+    return new Standalone(options.url, { ...common, ...role, ...(pipelining ? { enableAutoPipelining: true } : {}) });
+  }
+  const { enableOfflineQueue, maxRetriesPerRequest, ...nodeRole } = role;
+  const clusterOptions: ClusterOptions = {
+    redisOptions: {
+      ...common,
+      ...nodeRole,
+      ...(target.username ? { username: target.username } : {}),
+      ...(target.password ? { password: target.password } : {}),
+      ...(target.tls ? { tls: {} } : {}),
+    },
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    maxRedirections: 16,
+    // Topology discovery and slot moves: retry forever on workers, like a single connection.
+    clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
+    enableAutoPipelining: pipelining,
+    // SSUBSCRIBE goes to the shard owning the channel's slot, so a job's events travel only
+    // within the shard that holds the job (plain PUBLISH is copied to every node).
+    shardedSubscribers: options.subscriber === true,
+    // Scripts and reads go to masters: a replica may lag behind a job's latest state.
+    scaleReads: 'master',
+  };
+  if (maxRetriesPerRequest !== undefined) clusterOptions.redisOptions!.maxRetriesPerRequest = maxRetriesPerRequest;
+  return new Cluster(target.nodes as ClusterNode[], clusterOptions);
+}
+
+/** True when the connection is a Redis Cluster client. */
+export function isCluster(redis: Redis): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+/**
+ * The connections to run a per-node command on (INFO, SCAN, FLUSHDB): the connection itself
+ * on a single server, every master of a cluster.
+ */
+export function masters(redis: Redis): Standalone[] {
+  return isCluster(redis) ? redis.nodes('master') : [redis];
+}
+
+/**
+ * A second connection to the same Redis with some options changed, e.g. a subscriber made
+ * from a command connection. Works for a single server and for a cluster; `subscriber` has
+ * the meaning of {@link CreateRedisOptions.subscriber}.
+ */
+export function duplicateRedis(redis: Redis, overrides: RedisOptions & { subscriber?: boolean } = {}): Redis {
+  const { subscriber, ...redisOverrides } = overrides;
+  if (isCluster(redis)) {
+    const { enableOfflineQueue, enableAutoPipelining, maxRetriesPerRequest, ...nodeOverrides } = redisOverrides;
+    return redis.duplicate(undefined, {
+      ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+      ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
+      ...(subscriber !== undefined ? { shardedSubscribers: subscriber } : {}),
+      redisOptions: { ...redis.options.redisOptions, ...nodeOverrides, ...(maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest } : {}) },
+    });
+  }
+  return redis.duplicate(redisOverrides);
 }
 
 /**
@@ -101,4 +222,4 @@ export function createKeys(prefix: string): Keys {
   };
 }
 
-export type { Redis } from 'ioredis';
+export type { Cluster } from 'ioredis';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { customAlphabet } from 'nanoid';
 import { Repository, Schema, type Entity } from 'redis-om';
-import { createClient } from 'redis';
+import { parseRedisUrl } from '@sluice/redis';
+import { createClient, createCluster } from 'redis';
 
 /** A tenant: who is billed and isolated. Stored as a Redis HASH through redis-om. */
 export interface Tenant {
@@ -59,18 +60,7 @@ export interface TenantStore {
  * needed: only fetch-by-id and save are used, and an API key's id is its hash).
  */
 export async function createTenantStore(options: TenantStoreOptions): Promise<TenantStore> {
-  const client = createClient({
-    url: options.redisUrl,
-    // Fail fast while Redis is away, like the API's other request-path connection: a queued
-    // command would hold the request until Redis returns, instead of a 503 with retry-after.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: 2_000,
-      // Reconnect forever, capped at 2 s like the ioredis connections, so the API recovers
-      // from a Redis restart without a restart of its own.
-      reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 2_000),
-    },
-  });
+  const client = connectNodeRedis(options.redisUrl);
   client.on('error', () => {
     // node-redis reconnects on its own; errors surface on the calls that fail.
   });
@@ -158,4 +148,28 @@ export async function createTenantStore(options: TenantStoreOptions): Promise<Te
       if (client.isOpen) await client.quit().catch(() => client.disconnect());
     },
   };
+}
+
+/**
+ * A node-redis connection (redis-om's client) to the `REDIS_URL` target: one server, or a
+ * Redis Cluster (`redis+cluster://`), where each tenant and key record is one HASH and so
+ * lives on one shard.
+ */
+function connectNodeRedis(url: string) {
+  // Fail fast while Redis is away, like the API's other request-path connection: a queued
+  // command would hold the request until Redis returns, instead of a 503 with retry-after.
+  // Reconnect forever, capped at 2 s like the ioredis connections, so the API recovers from a
+  // Redis restart without a restart of its own.
+  const socket = { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 2_000) };
+  const target = parseRedisUrl(url);
+  if (target.kind === 'standalone') return createClient({ url, disableOfflineQueue: true, socket });
+  return createCluster({
+    rootNodes: target.nodes.map((node) => ({ socket: { host: node.host, port: node.port } })),
+    defaults: {
+      disableOfflineQueue: true,
+      ...(target.username ? { username: target.username } : {}),
+      ...(target.password ? { password: target.password } : {}),
+      socket: { ...socket, ...(target.tls ? { tls: true as const } : {}) },
+    },
+  });
 }

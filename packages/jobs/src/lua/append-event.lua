@@ -4,7 +4,7 @@
 
   KEYS[1] job hash
   KEYS[2] job event stream
-  ARGV[1] channel to publish on
+  ARGV[1] sharded pub/sub channel to publish on (same hash tag as the job keys: one shard)
   ARGV[2] event JSON
   ARGV[3] TTL of job keys in seconds
   ARGV[4] optional status to set ('' = leave as is)
@@ -24,5 +24,5 @@ for i = 5, #ARGV, 2 do
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
+redis.call('SPUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
 return id

@@ -4,7 +4,7 @@
 
   KEYS[1] job hash            ({prefix}:{job:ID})
   KEYS[2] job event stream    ({prefix}:{job:ID}:events)
-  ARGV[1] channel to publish on
+  ARGV[1] sharded pub/sub channel to publish on (same hash tag as the job keys: one shard)
   ARGV[2] final status: 'completed' | 'failed' | 'cancelled'
   ARGV[3] field name to set with the payload: 'result' | 'error'
   ARGV[4] payload JSON (CompletionJobResult or error body)
@@ -22,5 +22,5 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], ARGV[3], ARGV[4], 'finishedAt', A
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[5])
+redis.call('SPUBLISH', ARGV[1], id .. ' ' .. ARGV[5])
 return 1
