@@ -9,7 +9,7 @@ await runProcess({
   env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
     const connection = createRedis({ url: config.redis.url, role: 'request', name: 'sluice-api', pipelining: true });
-    const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-api-sub' });
+    const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-api-sub', subscriber: true });
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void subscriber.disconnect());
     const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
