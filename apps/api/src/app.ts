@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SluiceConfig } from '@sluice/config';
 import { JobEventSubscriber, JobStore } from '@sluice/jobs';
 import { ALL_QUEUES, createQueue } from '@sluice/queues';
-import { createKeys, type Redis } from '@sluice/redis';
+import { clusterReady, createKeys, type Redis } from '@sluice/redis';
 import { createEmbedder } from '@sluice/cache';
 import { createLedger, counterfactualCost, entryFromResult, type Ledger } from '@sluice/ledger';
 import { createLimits } from '@sluice/limits';
@@ -56,6 +56,9 @@ export interface Api {
 export async function buildApi(options: ApiOptions): Promise<Api> {
   const { config, logger } = options;
   const keys = createKeys(config.redis.prefix);
+  // The queues below check the Redis version once, at creation; on a cluster, the fail-fast
+  // connection refuses commands until the topology is known.
+  await clusterReady(options.connection);
   const app = Fastify({
     // Per-request access lines are left to /metrics; the HTTP logger only reports problems.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,

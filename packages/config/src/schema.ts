@@ -126,6 +126,12 @@ export const schema = {
     maxMessages: { doc: 'Most messages in one request.', format: 'positive-int', default: 1_000, env: 'SLUICE_MAX_MESSAGES' },
     maxMessageChars: { doc: 'Longest single message content (characters).', format: 'positive-int', default: 200_000, env: 'SLUICE_MAX_MESSAGE_CHARS' },
     syncTimeoutMs: { doc: 'How long a synchronous /v1/chat/completions call waits for its job before answering 504 (the job goes on; poll /v1/jobs/:id).', format: 'positive-int', default: 300_000, env: 'SLUICE_SYNC_TIMEOUT_MS' },
+    cancelOnDisconnect: {
+      doc: 'Cancel the job of a /v1/chat/completions call whose client closes the connection before its answer, unless the call carried an Idempotency-Key (a retry with the key re-attaches). Such a client never learns the job id, so running the job would only spend tokens; a running upstream call is aborted.',
+      format: Boolean,
+      default: true,
+      env: 'SLUICE_CANCEL_ON_DISCONNECT',
+    },
   },
   admin: {
     password: { doc: 'Password of the `admin` user for Bull Board and /admin/*. Unset: `pnpm start` generates one and prints it; a bare API process then refuses admin access.', format: String, default: '', env: 'SLUICE_ADMIN_PASSWORD', sensitive: true },

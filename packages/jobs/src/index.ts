@@ -171,9 +171,16 @@ export class JobStore {
     return (await this.#finish(id, 'failed', 'error', JSON.stringify(error), { type: 'error', error }, now)) === 1;
   }
 
-  /** Cancel; returns false when the job had already finished. */
-  async cancel(id: string, now = Date.now()): Promise<boolean> {
-    const error: JobErrorBody = { message: 'The job was cancelled.', type: 'cancelled', code: 'job_cancelled', status: 409 };
+  /**
+   * Cancel; returns false when the job had already finished. Workers skip a cancelled job
+   * (their next event append is refused) and abort one in flight (cancel broadcast).
+   * `reason` `client_disconnected`: the synchronous caller went away before its answer.
+   */
+  async cancel(id: string, now = Date.now(), reason: 'requested' | 'client_disconnected' = 'requested'): Promise<boolean> {
+    const error: JobErrorBody =
+      reason === 'client_disconnected'
+        ? { message: 'The client closed the connection before the answer, so the job was cancelled (no tokens are spent on an answer nobody receives). Send an Idempotency-Key to keep a job running after a disconnect.', type: 'cancelled', code: 'client_disconnected', status: 409 }
+        : { message: 'The job was cancelled.', type: 'cancelled', code: 'job_cancelled', status: 409 };
     const finished = (await this.#finish(id, 'cancelled', 'error', JSON.stringify(error), { type: 'error', error }, now)) === 1;
     if (finished) await this.#redis.publish(this.#keys.cancelChannel, id);
     return finished;

@@ -141,6 +141,29 @@ export function isCluster(redis: Redis): redis is Cluster {
 }
 
 /**
+ * Resolve once a cluster connection has discovered the topology and can take commands
+ * (immediately for a single server, whose commands BullMQ and the fail-fast role already
+ * handle while it connects). A cluster connection without an offline queue rejects every
+ * command until then, and BullMQ checks the server version once when a queue is created: a
+ * queue made on a cluster connection that was still connecting stays broken.
+ */
+export function clusterReady(redis: Redis): Promise<void> {
+  if (!isCluster(redis) || redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      redis.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = () => {
+      redis.off('ready', onReady);
+      reject(new Error('The Redis Cluster connection was closed before it was ready'));
+    };
+    redis.once('ready', onReady);
+    redis.once('end', onEnd);
+  });
+}
+
+/**
  * The connections to run a per-node command on (INFO, SCAN, FLUSHDB): the connection itself
  * on a single server, every master of a cluster.
  */

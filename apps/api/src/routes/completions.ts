@@ -50,9 +50,20 @@ export function registerCompletions(app: FastifyInstance, ctx: ApiContext): void
       if (submission.reused) feed.replay(await ctx.store.events(jobId));
       else feed.release();
       const timer = setTimeout(() => feed.close(), ctx.config.api.syncTimeoutMs);
-      request.raw.once('close', () => {
-        // The client left; the job goes on (its result stays readable at /v1/jobs/:id).
-        if (!reply.raw.writableFinished) feed.close();
+      // The response closing before it finished means the client left. Without an
+      // Idempotency-Key it can never find this job again (the id travels in the answer's
+      // headers), so the job is cancelled rather than run for nobody; with a key, a retry
+      // re-attaches, so the job goes on.
+      const abandon = ctx.config.api.cancelOnDisconnect && !controls.idempotencyKey;
+      reply.raw.once('close', () => {
+        if (reply.raw.writableFinished) return;
+        feed.close();
+        if (abandon) {
+          ctx.store.cancel(jobId, Date.now(), 'client_disconnected').then(
+            (cancelled) => cancelled && request.log.info({ jobId }, 'client disconnected before its answer; job cancelled'),
+            (error: unknown) => request.log.warn({ err: error, jobId }, 'could not cancel the job of a disconnected client'),
+          );
+        }
       });
       try {
         if (data.stream) return await streamAnswer(reply, feed, jobId, body);

@@ -25,9 +25,14 @@ export function registerOps(app: FastifyInstance, ctx: ApiContext, metrics: ApiM
     }
     if (checks.redis === 'ok') {
       for (const name of ALL_QUEUES) {
-        const workers = await ctx.queues[name]!.getWorkersCount().catch(() => 0);
-        checks[`workers ${name}`] = String(workers);
-        if (workers === 0) ready = false;
+        try {
+          const workers = await ctx.queues[name]!.getWorkersCount();
+          checks[`workers ${name}`] = String(workers);
+          if (workers === 0) ready = false;
+        } catch (error) {
+          checks[`workers ${name}`] = `unknown: ${(error as Error).message}`;
+          ready = false;
+        }
       }
     }
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
