@@ -2,8 +2,8 @@ import { Cluster, Redis as Standalone, type ClusterNode, type ClusterOptions, ty
 
 /**
  * A Sluice Redis connection: one Redis server, or a Redis Cluster (ioredis routes each command
- * to the shard owning its key's slot). Both run every command Sluice issues; code that needs
- * one node at a time (INFO, SCAN) goes through {@link masters}.
+ * to the shard owning its key's slot). Both run every command Sluice issues: each script or
+ * transaction touches keys of one hash tag (see {@link Keys}).
  */
 export type Redis = Standalone | Cluster;
 
@@ -161,14 +161,6 @@ export function clusterReady(redis: Redis): Promise<void> {
     redis.once('ready', onReady);
     redis.once('end', onEnd);
   });
-}
-
-/**
- * The connections to run a per-node command on (INFO, SCAN, FLUSHDB): the connection itself
- * on a single server, every master of a cluster.
- */
-export function masters(redis: Redis): Standalone[] {
-  return isCluster(redis) ? redis.nodes('master') : [redis];
 }
 
 /**
