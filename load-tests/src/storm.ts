@@ -10,7 +10,9 @@
  * Both get `--rate` requests per second (open loop, twice the limit by default) for
  * `--duration` seconds, at the same time, so machine noise hits both. Reported: success
  * rate, P50/P99 latency from each request's due time, 429s the provider sent (simulator
- * stats), the most requests the provider accepted in any 60 s, and elapsed time.
+ * stats), the most requests the provider accepted in any 60 s, elapsed time, and the drain
+ * rate: calls the provider accepted in each whole minute of the run while Sluice still had a
+ * backlog, as a share of the limit (the simulator's counters sampled once a second).
  *
  *   pnpm bench:storm [--rpm 600] [--rate 20] [--duration 120] [--latency-ms 200] [--executors 3]
  */
@@ -80,11 +82,20 @@ try {
 
   console.error(`storm: ${rate} req/s for ${duration} s against ${rpm} rpm (x${((rate * 60) / rpm).toFixed(1)}), ${executors} executors, simulator latency ${latencyMs} ms`);
   const started = Date.now();
+  // The provider's accepted count over time, to measure how fast the backlog drains.
+  const samples: { atMs: number; direct: number; sluice: number }[] = [];
+  const sample = async () => {
+    const at = Date.now() - started;
+    const now = await sim.stats().catch(() => undefined);
+    if (now) samples.push({ atMs: at, direct: now[DIRECT_MODEL]?.accepted ?? 0, sluice: now[SLUICE_MODEL]?.accepted ?? 0 });
+  };
+  const sampler = setInterval(() => void sample(), 1_000);
   const [d, s] = await Promise.all([
     runOpenLoop({ rate, durationSeconds: duration, deadlineMs, send: sdkSender(direct, DIRECT_MODEL, {}), label: 'direct', onProgress: true }),
     // `small` pins the tier as the direct call pins its model; no-store keeps the cache out.
     runOpenLoop({ rate, durationSeconds: duration, deadlineMs, send: sdkSender(viaSluice, 'small', { 'cache-control': 'no-store' }), label: 'sluice', onProgress: true }),
   ]);
+  clearInterval(sampler);
   const stats = await sim.stats();
   const elapsed = Math.round((Date.now() - started) / 1000);
 
@@ -99,6 +110,16 @@ try {
   console.log(row('direct, openai SDK default retries', d, DIRECT_MODEL));
   console.log(row('Sluice (same SDK)', s, SLUICE_MODEL));
   console.log(`\nLatency is from each request's due time (open loop). "all" includes failures at the time they failed.`);
+
+  // Whole minutes from the start while Sluice still had requests to answer (its last answer
+  // ends the backlog); accepted calls per minute, read from the samples nearest each edge.
+  const acceptedAt = (ms: number) => samples.reduce((best, x) => (Math.abs(x.atMs - ms) < Math.abs(best.atMs - ms) ? x : best)).sluice;
+  const minutes: number[] = [];
+  for (let k = 0; (k + 1) * 60_000 <= s.elapsedS * 1000 && samples.length > 0; k += 1) minutes.push(acceptedAt((k + 1) * 60_000) - acceptedAt(k * 60_000));
+  const sorted = [...minutes].sort((a, b) => a - b);
+  const median = sorted.length ? (sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2) : 0;
+  const overall = s.elapsedS > 0 ? (stats[SLUICE_MODEL]!.accepted / s.elapsedS) * 60 : 0;
+  console.log(`\nSluice drain: accepted calls per whole minute while backlogged ${JSON.stringify(minutes)} (limit ${rpm}); median ${median} = ${((100 * median) / rpm).toFixed(1)} % of the limit; over the whole run ${overall.toFixed(0)} per minute = ${((100 * overall) / rpm).toFixed(1)} %`);
 } finally {
   for (const s of stack.reverse()) await s.stop();
   await sim.stop();
