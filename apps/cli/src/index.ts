@@ -35,8 +35,8 @@ function redisUrlForTools(): string {
   const c = config();
   if (c.redis.url) return c.redis.url;
   if (existsSync(RUN_STATE)) {
-    const state = JSON.parse(readFileSync(RUN_STATE, 'utf8')) as { redisPort: string };
-    return `redis://127.0.0.1:${state.redisPort}`;
+    const state = JSON.parse(readFileSync(RUN_STATE, 'utf8')) as { redisPort?: string };
+    if (state.redisPort) return `redis://127.0.0.1:${state.redisPort}`;
   }
   return `redis://127.0.0.1:${c.redis.port}`;
 }

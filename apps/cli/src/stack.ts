@@ -115,7 +115,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     log(`redis     | Redis ${redis.version} at ${redis.url} (AOF in ${dataDir})`);
   }
   mkdirSync(dirname(RUN_STATE), { recursive: true });
-  writeFileSync(RUN_STATE, JSON.stringify({ redisPort: new URL(redisUrl).port, prefix: config.redis.prefix, pid: process.pid }));
+  // Tools (`pnpm sluice keys create`) find the Redis this command started; a REDIS_URL the user
+  // gave (a remote server, a cluster, perhaps with a password) is not written down: they read it
+  // from their own environment.
+  writeFileSync(RUN_STATE, JSON.stringify({ ...(redis ? { redisPort: String(redis.port) } : {}), prefix: config.redis.prefix, pid: process.pid }));
 
   const adminPassword = config.admin.password || randomBytes(12).toString('base64url');
   const env: NodeJS.ProcessEnv = { ...options.env, REDIS_URL: redisUrl, SLUICE_ADMIN_PASSWORD: adminPassword };

@@ -163,6 +163,8 @@ export function loadConfig(options: LoadConfigOptions): SluiceConfig {
     throw new ConfigError(`Invalid configuration: ${(error as Error).message}`, { cause: error });
   }
   const raw = conf.getProperties() as unknown as Omit<SluiceConfig, 'deployments'> & { deployments: Partial<DeploymentConfig>[] };
+  // The simulator `pnpm start` runs is where the default deployments point, on whatever port.
+  raw.sim.url ||= `http://127.0.0.1:${raw.sim.port}/v1`;
   const configured = raw.deployments.length ? raw.deployments : defaultDeployments(raw.openai.apiKey, raw.openai.baseUrl, raw.sim.url);
   const deployments = configured.map((d, i) => resolveDeployment(d, i, env));
   for (const tier of TIERS) {

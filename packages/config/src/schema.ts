@@ -145,7 +145,7 @@ export const schema = {
     format: 'deployments', default: [] as unknown[], env: 'SLUICE_DEPLOYMENTS',
   },
   sim: {
-    url: { doc: 'Base URL of the simulator used as the default upstream.', format: String, default: 'http://127.0.0.1:4010/v1', env: 'SLUICE_SIM_URL' },
+    url: { doc: 'Base URL of the simulator used as the default upstream. Empty: http://127.0.0.1:<SLUICE_SIM_PORT>/v1, the one `pnpm start` runs.', format: String, default: '', env: 'SLUICE_SIM_URL' },
     port: { doc: 'Port `pnpm start` runs the simulator on.', format: 'port', default: 4010, env: 'SLUICE_SIM_PORT' },
     profile: { doc: 'Simulator latency profile `pnpm start` uses.', format: ['realistic', 'fixed', 'fast'], default: 'realistic', env: 'SLUICE_SIM_PROFILE' },
   },

@@ -108,9 +108,15 @@ export function createRedis(options: CreateRedisOptions): Redis {
   // Never on connections that issue blocking commands (BullMQ workers, subscribers).
   const pipelining = options.pipelining === true;
   const target = parseRedisUrl(options.url);
-  if (target.kind === 'standalone') {
-    return new Standalone(options.url, { ...common, ...role, ...(pipelining ? { enableAutoPipelining: true } : {}) });
-  }
+  const connection = target.kind === 'standalone' ? new Standalone(options.url, { ...common, ...role, ...(pipelining ? { enableAutoPipelining: true } : {}) }) : createCluster(target, options, common, role, pipelining);
+  // Connection errors reach the commands that fail (503 on the request path, retries on
+  // workers) and readiness; without a listener ioredis prints each reconnect attempt to stderr,
+  // outside the JSON logs, every 2 s per connection while Redis is away.
+  connection.on('error', () => {});
+  return connection;
+}
+
+function createCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options: CreateRedisOptions, common: RedisOptions, role: RedisOptions, pipelining: boolean): Cluster {
   const { enableOfflineQueue, maxRetriesPerRequest, ...nodeRole } = role;
   const clusterOptions: ClusterOptions = {
     redisOptions: {
