@@ -86,6 +86,53 @@ describe('request window', () => {
   });
 });
 
+describe('pacing', () => {
+  it('spreads a backlog over the window instead of spending it in the first second', async () => {
+    const d = deployment({ rpm: 600 }); // 588 after the margin: 10 per second
+    const paced = t.limiter();
+    const grants: number[] = [];
+    const start = t.clock.now;
+    // A backlog polls every 50 ms for two minutes, from three processes at once.
+    const processes = [paced, t.limiter(), t.limiter()];
+    while (t.clock.now < start + 2 * WINDOW_MS) {
+      const results = await Promise.all(processes.flatMap((p) => [p.acquire(d), p.acquire(d)]));
+      for (const r of results) {
+        if (r.granted) grants.push(r.lease.acquiredAt);
+        else expect(r).toMatchObject({ reason: 'rpm', limit: 588 });
+      }
+      t.clock.advance(50);
+    }
+    const inSpan = (from: number, ms: number) => grants.filter((g) => g >= from && g < from + ms).length;
+    // Never more than a second's share in any second…
+    for (const g of grants) expect(inSpan(g, 1_000)).toBeLessThanOrEqual(10);
+    // …and the full limit in every minute: pacing costs no throughput.
+    expect(inSpan(start, WINDOW_MS)).toBe(588);
+    expect(inSpan(start + WINDOW_MS, WINDOW_MS)).toBe(588);
+    expect(inSpan(start, 1_000)).toBe(10);
+  });
+
+  it('says when the span has room, and 0 turns it off', async () => {
+    const d = deployment({ rpm: 600 });
+    const limiter = t.limiter();
+    for (let i = 0; i < 10; i += 1) {
+      expect((await limiter.acquire(d)).granted).toBe(true);
+      t.clock.advance(10);
+    }
+    expect(await limiter.acquire(d)).toMatchObject({ granted: false, reason: 'rpm', limit: 588, retryAfterMs: 900 });
+    t.clock.advance(899);
+    expect((await limiter.acquire(d)).granted).toBe(false);
+    t.clock.advance(1);
+    expect((await limiter.acquire(d)).granted).toBe(true);
+
+    const unpaced = t.limiter({ pacingMs: 0 });
+    const burst = deployment({ id: 'burst', rpm: 600 });
+    let granted = 0;
+    while ((await unpaced.acquire(burst)).granted) granted += 1;
+    expect(granted).toBe(588);
+    expect(() => t.limiter({ pacingMs: -1 })).toThrow('Expected `pacingMs` to be an integer ≥ 0, got `-1`');
+  });
+});
+
 describe('concurrency leases', () => {
   it('frees a crashed worker’s lease when it expires, and a released one at once', async () => {
     const d = deployment({ maxConcurrency: 2, timeoutMs: 1_000 });

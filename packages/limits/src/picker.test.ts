@@ -52,7 +52,7 @@ describe('deployment picker', () => {
   });
 
   it('prefers headroom × weight; exhausted deployments go last', async () => {
-    const limiter = t.limiter({ random: () => 0.5 });
+    const limiter = t.limiter({ random: () => 0.5, pacingMs: 0 });
     const busy = dep('busy', { rpm: 10 }); // 9 after the margin
     const idle = dep('idle', { rpm: 10 });
     const full = dep('full', { rpm: 2, weight: 10 }); // 1 after the margin

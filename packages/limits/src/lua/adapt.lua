@@ -4,12 +4,20 @@
   with successes adds a fixed step back, until the learned limit reaches the ceiling and is
   forgotten. Limits the provider reports in `x-ratelimit-limit-*` become caps.
 
+  A window-edge throttle ('edge': the provider's headers confirm the configured limit and its
+  retry-after is within the send jitter the safety margin allows for) is explained by our own
+  traffic stamped a little earlier than the provider counted it: it only cools down (the
+  caller sets the cooldown), up to an allowance per window. Past the allowance the provider
+  is counting traffic we do not see (another client on the same key), and it decreases.
+
   Per dimension d in {rpm, tpm} the hash holds:
     d        learned limit (fractional; acquire.lua floors it)
     dCap     provider-reported limit after the safety margin
     dAt      time of the last change (paces recovery)
     dDownAt  time of the last decrease (429s already in flight when it happened must not
              decrease it again)
+    dEdges   window-edge throttles counted since dEdgeAt
+    dEdgeAt  start of the window those are counted in
 
   Input:
     KEYS[1] adaptive    HASH  see above
@@ -18,12 +26,12 @@
     KEYS[3] tokenTotal  STRING tokens reserved in the window (idem)
 
     ARGV[1]  now (ms)
-    ARGV[2]  requests signal: 'decrease' | 'increase' | 'none'
+    ARGV[2]  requests signal: 'decrease' | 'edge' | 'increase' | 'none'
     ARGV[3]  requests ceiling: configured limit after the safety margin (0 = unlimited)
     ARGV[4]  requests cap seen in this answer's headers, after the margin (0 = none)
     ARGV[5]  requests: with no limit known, decrease from what was sent only if at least
              this many requests are in the window (-1 = never; then no limit, no decrease)
-    ARGV[6]  tokens signal: 'decrease' | 'increase' | 'none'
+    ARGV[6]  tokens signal: 'decrease' | 'edge' | 'increase' | 'none'
     ARGV[7]  tokens ceiling (0 = unlimited)
     ARGV[8]  tokens cap seen (0 = none)
     ARGV[9]  tokens: as ARGV[5], counted in requests in the window
@@ -34,6 +42,7 @@
     ARGV[14] floor as a fraction of the ceiling
     ARGV[15] window (ms)
     ARGV[16] memory (ms): the hash expires this long after its last change
+    ARGV[17] window-edge throttles per window that do not decrease (more do)
 
   Output:
     {learned requests limit (0 = none), learned tokens limit (0 = none), 1 when anything changed}
@@ -46,6 +55,7 @@ local hold = tonumber(ARGV[13])
 local floorFraction = tonumber(ARGV[14])
 local windowMs = tonumber(ARGV[15])
 local memoryMs = tonumber(ARGV[16])
+local edgeAllowance = tonumber(ARGV[17]) or 0
 local changed = 0
 local sent = redis.call('ZCOUNT', KEYS[2], now - windowMs, '+inf')
 
@@ -62,6 +72,20 @@ local function adapt(dim, signal, ceiling, capSeen, minimumSent, observed)
   end
   local top = tighter(ceiling, tonumber(redis.call('HGET', KEYS[1], dim .. 'Cap')))
   local learned = tonumber(redis.call('HGET', KEYS[1], dim))
+
+  if signal == 'edge' then
+    local edge = redis.call('HMGET', KEYS[1], dim .. 'Edges', dim .. 'EdgeAt')
+    local edges = tonumber(edge[1]) or 0
+    local edgeAt = tonumber(edge[2]) or 0
+    if now - edgeAt >= windowMs then
+      edges = 0
+      edgeAt = now
+    end
+    edges = edges + 1
+    redis.call('HSET', KEYS[1], dim .. 'Edges', edges, dim .. 'EdgeAt', edgeAt)
+    changed = 1
+    if edges > edgeAllowance then signal = 'decrease' else signal = 'none' end
+  end
 
   if signal == 'decrease' then
     local downAt = tonumber(redis.call('HGET', KEYS[1], dim .. 'DownAt'))
