@@ -297,8 +297,9 @@ describe('stampede control', () => {
     expect(upstreamCalls).toBe(1);
     const leaderJob = answers.find((a) => a !== undefined);
     expect(answers).toEqual(Array(20).fill(leaderJob));
-    // Counters are written fire-and-forget on 20 connections: poll until they have landed.
-    await expect.poll(async () => (await processes[0]!.stats()).fills).toEqual({ leaders: 1, waiters: 19, shared: 19, uncoalesced: 0 });
+    // Each process adds its counts up and writes them every `statsFlushMs`; write them now.
+    await Promise.all(processes.map((p) => p.flushStats()));
+    expect((await processes[0]!.stats()).fills).toEqual({ leaders: 1, waiters: 19, shared: 19, uncoalesced: 0 });
   });
 
   it('hands leadership on when the leader fails without storing', async () => {
@@ -335,7 +336,8 @@ describe('stampede control', () => {
     await processes[0]!.store({ ...ctx, category: 'creative', request, completion: completion('Rivers flow.'), jobId: 'j2' });
     const next = await processes[0]!.acquireFill(exactKey);
     expect(next.leader && next.coordinated).toBe(true);
-    await expect.poll(async () => (await processes[0]!.stats()).fills.uncoalesced).toBe(4);
+    await Promise.all(processes.map((p) => p.flushStats()));
+    expect((await processes[0]!.stats()).fills.uncoalesced).toBe(4);
   });
 
   it('frees the key when a leader dies (its lock expires)', async () => {
@@ -384,15 +386,38 @@ describe('purge and stats', () => {
   it('counts hits, misses, bypasses and stores, shared by every process', async () => {
     await put(QUESTION);
     await cache.lookup({ ...ctx, request: ask(QUESTION) });
-    await bed.cache().lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?") });
+    const other = bed.cache();
+    await other.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?") });
     await cache.lookup({ ...ctx, request: ask('Unrelated question about knitting?') });
     await cache.lookup({ ...ctx, request: ask(QUESTION), cacheMode: 'no-cache' });
-    await expect.poll(async () => (await cache.stats()).lookups).toBe(4);
+    // The other process's counts are written within its `statsFlushMs` (1 s by default).
+    await expect.poll(async () => (await cache.stats()).lookups, { timeout: 3_000 }).toBe(4);
     const stats = await cache.stats();
     expect(stats).toMatchObject({ stores: 1, lookups: 4, hits: { exact: 1, semantic: 1, total: 2 }, misses: { total: 1 }, bypasses: { total: 1, byReason: { 'no-cache': 1 } } });
     expect(stats.hitRate).toBeCloseTo(2 / 3, 5);
     bed.clock.advance(24 * HOUR);
     expect((await cache.stats()).lookups).toBe(0);
     expect((await cache.stats({ days: 2 })).lookups).toBe(4);
+  });
+
+  it('adds counts up in the process and writes them in one pipeline per interval', async () => {
+    const counted = bed.cache({}, { statsFlushMs: 60_000 });
+    const reader = bed.cache();
+    for (let i = 0; i < 5; i++) await counted.lookup({ ...ctx, request: ask(`Question number ${i} about knitting?`) });
+    // Nothing written yet: another process does not see them, the counting one does.
+    expect((await reader.stats()).lookups).toBe(0);
+    expect((await counted.stats()).lookups).toBe(5);
+    expect((await reader.stats()).misses.total).toBe(5);
+    await counted.lookup({ ...ctx, request: ask(QUESTION) });
+    // close() writes what is left.
+    await counted.close();
+    expect((await reader.stats()).lookups).toBe(6);
+  });
+
+  it('counts each increment at once with statsFlushMs 0', async () => {
+    const counted = bed.cache({}, { statsFlushMs: 0 });
+    await counted.lookup({ ...ctx, request: ask(QUESTION) });
+    await expect.poll(async () => (await bed.cache().stats()).lookups, { timeout: 500 }).toBe(1);
+    expect(() => bed.cache({}, { statsFlushMs: -1 })).toThrow(/statsFlushMs/);
   });
 });
