@@ -36,6 +36,12 @@ describe('lookup and store', () => {
     expect(semantic.hit && semantic.entryId).toBe(stored.stored && stored.entryId);
   });
 
+  it('reads the semantic level only with exact: false (the fast path has just read the exact one)', async () => {
+    await put(QUESTION);
+    expect(await cache.lookup({ ...ctx, request: ask(QUESTION), semantic: false, exact: false })).toMatchObject({ hit: false, reason: 'not-found' });
+    expect(await cache.lookup({ ...ctx, request: ask("What's the capital of France?"), exact: false })).toMatchObject({ hit: true, kind: 'semantic' });
+  });
+
   it('rejects a close near-miss by verification and says why', async () => {
     await put(QUESTION);
     // Calibrated similarity is about 0.91 here; a lower threshold makes verification decide.

@@ -108,6 +108,12 @@ export interface LookupInput extends CacheRequestContext {
   embedding?: ArrayLike<number>;
   /** Use the semantic level (if `config.semantic` allows). The API's fast path passes false: exact only, no embedding. @defaultValue true */
   semantic?: boolean;
+  /**
+   * Read the exact level. False: the caller has just read it in a `semantic: false` lookup and
+   * now wants the semantic level only (the API's fast path), so the same key is not read
+   * twice. @defaultValue true
+   */
+  exact?: boolean;
   /** Threshold for this call (e.g. from the tenant record), over every configured one. */
   threshold?: number;
 }
@@ -254,7 +260,7 @@ interface StoredEntry {
 }
 
 interface CacheCommands {
-  sluiceCacheStore(entry: string, vectors: string, age: string, expiry: string, ...args: Array<string | number | Buffer>): Promise<string[]>;
+  sluiceCacheStore(entry: string, vectors: string, age: string, expiry: string, noFill: string, ...args: Array<string | number | Buffer>): Promise<string[]>;
   sluiceCacheRemove(vectors: string, age: string, expiry: string, ...args: Array<string | number>): Promise<string[]>;
   sluiceCacheReleaseFill(lock: string, token: string, channel: string): Promise<number>;
   sluiceCacheAcquireFill(lock: string, marker: string, token: string, ttlMs: number): Promise<number>;
@@ -376,7 +382,7 @@ export class ResponseCache {
 
     const redis = this.#redis as unknown as Record<string, unknown>;
     if (typeof redis.sluiceCacheStore !== 'function') {
-      this.#redis.defineCommand('sluiceCacheStore', { numberOfKeys: 4, lua: STORE_ENTRY });
+      this.#redis.defineCommand('sluiceCacheStore', { numberOfKeys: 5, lua: STORE_ENTRY });
       this.#redis.defineCommand('sluiceCacheRemove', { numberOfKeys: 3, lua: REMOVE_ENTRIES });
       this.#redis.defineCommand('sluiceCacheReleaseFill', { numberOfKeys: 1, lua: RELEASE_FILL });
       this.#redis.defineCommand('sluiceCacheAcquireFill', { numberOfKeys: 2, lua: ACQUIRE_FILL });
@@ -467,7 +473,7 @@ export class ResponseCache {
     const keys = this.#namespaceKeys(scope.namespace);
     let expired = 0;
 
-    const exactRaw = await this.#redis.get(keys.entry(scope.entryId));
+    const exactRaw = input.exact === false ? null : await this.#redis.get(keys.entry(scope.entryId));
     const exact = this.#parse(exactRaw);
     if (exact && this.#servable(exact, scope.namespace, now, maxAgeMs)) {
       this.#count('hit.exact');
@@ -572,6 +578,7 @@ export class ResponseCache {
       keys.vectors,
       keys.age,
       keys.expiry,
+      keys.noFill(scope.entryId),
       scope.entryId,
       JSON.stringify(entry),
       ttlMs,
@@ -595,7 +602,6 @@ export class ResponseCache {
       this.#redis.zadd(scopeKey, 'GT', expiresAt, scope.namespace),
       this.#redis.zremrangebyscore(scopeKey, '-inf', now),
       ...this.#extendTtl(scopeKey, ttlMs),
-      this.#redis.del(keys.noFill(scope.entryId)),
     ]);
     this.#count('store');
     if (evicted.length) this.#count('evicted', evicted.length);

@@ -6,6 +6,7 @@
   KEYS[2] vector set of the namespace (for the current embedder)
   KEYS[3] sorted set: entry id -> createdAt (ms), eviction order
   KEYS[4] sorted set: entry id -> expiresAt (ms), sweep order
+  KEYS[5] the entry's "not coalescable" mark (deleted: a storable answer restores coalescing)
 
   ARGV[1] entry id (also the vector element)
   ARGV[2] entry JSON
@@ -27,6 +28,7 @@ if ARGV[8] ~= '' then
 end
 redis.call('ZADD', KEYS[3], ARGV[4], id)
 redis.call('ZADD', KEYS[4], ARGV[5], id)
+redis.call('DEL', KEYS[5])
 
 local evicted = {}
 local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[6])
@@ -43,12 +45,11 @@ end
 
 -- The namespace's keys live at least as long as their longest-lived entry, so an idle
 -- namespace disappears on its own even if no sweeper runs. PEXPIRE GT treats a key
--- without TTL as infinite, hence the explicit comparison.
+-- without TTL as infinite, hence the explicit comparison. PTTL answers -2 for a missing key
+-- (nothing to do) and -1 for one without a TTL (which gets one).
 local keep = tonumber(ARGV[9])
 for i = 2, 4 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    local ttl = redis.call('PTTL', KEYS[i])
-    if ttl < keep then redis.call('PEXPIRE', KEYS[i], keep) end
-  end
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl ~= -2 and ttl < keep then redis.call('PEXPIRE', KEYS[i], keep) end
 end
 return evicted
