@@ -7,7 +7,7 @@ import { createEmbedder } from '@sluice/cache';
 import { createLedger, counterfactualCost, entryFromResult, type Ledger } from '@sluice/ledger';
 import { createLimits } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
-import { createRouterTierCall, latestUserText, routerFromConfig, type Router } from '@sluice/routing';
+import { createRouterTierCall, routerFromConfig, type Router } from '@sluice/routing';
 import { createApiMetrics, createMetricsRegistry, createOpsStats } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import type { TenantStore } from '@sluice/tenants';
@@ -109,14 +109,12 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       if (!fastPath || data.request.conversation_id) return undefined;
       const result = await fastPath(data);
       if (!result) return undefined;
-      const prompt = latestUserText(data.request).slice(0, 4_000);
       const usage = (result.completion as { usage?: { completion_tokens?: number } }).usage;
       const counterfactual = counterfactualCost({ deployments: config.deployments, messages: data.request.messages, completionTokens: usage?.completion_tokens ?? 0 });
       metrics.fastPathHit({ ...result, counterfactual });
-      await Promise.all([
-        ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt: Date.now() }, { ...result, counterfactual })),
-        store.annotate(data.id, { prompt }),
-      ]).catch((error: unknown) => logger.error({ err: error, jobId: data.id }, 'fast-path bookkeeping (ledger, feedback prompt) failed'));
+      await ledger
+        .record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt: Date.now() }, { ...result, counterfactual }))
+        .catch((error: unknown) => logger.error({ err: error, jobId: data.id }, 'fast-path bookkeeping (ledger) failed'));
       return result;
     },
     async admit(tenant, data) {

@@ -2,7 +2,10 @@ import { cacheContext, type CacheHit, type ResponseCache } from '@sluice/cache';
 import type { SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
 import type { CompletionJobData, CompletionJobResult, TierName } from '@sluice/queues';
-import { detectCategory } from '@sluice/routing';
+import { detectCategory, latestUserText } from '@sluice/routing';
+
+/** Longest prompt kept with a job for feedback (as the classifier keeps it). */
+const FEEDBACK_PROMPT_CHARS = 4_000;
 
 /** Options for {@link createCacheFastPath}. */
 export interface FastPathOptions {
@@ -34,7 +37,8 @@ export function createCacheFastPath(options: FastPathOptions) {
     if ((config.cache.ttlSeconds[category] ?? 0) <= 0) return undefined;
     const tiers: TierName[] = data.pinnedTier ? [data.pinnedTier] : ['small', 'large'];
     const lookup = (semantic: boolean, embedding?: Float32Array) =>
-      Promise.all(tiers.map((tier) => cache.lookup({ ...cacheContext(config, data, tier), category, cacheMode: data.cacheMode, semantic, embedding })));
+      // The semantic pass skips the exact level the first pass has just read.
+      Promise.all(tiers.map((tier) => cache.lookup({ ...cacheContext(config, data, tier), category, cacheMode: data.cacheMode, semantic, exact: !semantic, embedding })));
     // Exact first: a repeat is answered without computing an embedding.
     let lookups = await lookup(false);
     if (!lookups.some((l) => l.hit) && config.cache.semantic) {
@@ -64,11 +68,8 @@ export function createCacheFastPath(options: FastPathOptions) {
       costUsd: 0,
       attempt: 1,
     };
-    // Issued together: one connection keeps them in order, and they share one round trip.
-    await Promise.all([
-      store.create({ id: data.id, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt }),
-      store.complete(data.id, result),
-    ]);
+    // The record, completed, with the prompt routing feedback needs, and its done event: one script.
+    await store.createAnswered({ id: data.id, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt, prompt: latestUserText(data.request).slice(0, FEEDBACK_PROMPT_CHARS) }, result);
     return result;
   };
 }

@@ -74,10 +74,19 @@ export function newJobId(): string {
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 const FINISH = lua('finish');
 const APPEND = lua('append-event');
+const CREATE_ANSWERED = lua('create-answered');
+
+/**
+ * A final event's JSON up to its payload: the finish script appends the payload and `}`, so
+ * `EVENT_HEAD.done + JSON.stringify(result) + '}'` is `JSON.stringify({ type: 'done', result })`
+ * and the result goes over the wire once instead of twice.
+ */
+const EVENT_HEAD = { done: '{"type":"done","result":', error: '{"type":"error","error":' } as const;
 
 type JobCommands = Redis & {
   sluiceJobFinish(jobKey: string, eventsKey: string, channel: string, status: string, field: string, payload: string, event: string, ttl: number, now: number): Promise<number>;
   sluiceJobAppend(jobKey: string, eventsKey: string, channel: string, event: string, ttl: number, status: string, ...fields: string[]): Promise<string | null>;
+  sluiceJobCreateAnswered(jobKey: string, eventsKey: string, tenant: string, createdAt: number, stream: string, model: string, result: string, finishedAt: number, prompt: string, ttl: number): Promise<number>;
 };
 
 function define(redis: Redis): JobCommands {
@@ -86,6 +95,7 @@ function define(redis: Redis): JobCommands {
     redis.defineCommand('sluiceJobFinish', { numberOfKeys: 2, lua: FINISH });
     redis.defineCommand('sluiceJobAppend', { numberOfKeys: 2, lua: APPEND });
   }
+  if (typeof r.sluiceJobCreateAnswered !== 'function') redis.defineCommand('sluiceJobCreateAnswered', { numberOfKeys: 2, lua: CREATE_ANSWERED });
   return r;
 }
 
@@ -117,6 +127,16 @@ export class JobStore {
       .hset(key, { tenant: job.tenant, status: 'queued', createdAt: job.createdAt, stream: job.stream ? '1' : '0', model: job.model })
       .expire(key, this.#ttl)
       .exec();
+  }
+
+  /**
+   * Record a job answered as it arrived (the API's cache fast path): created completed, with
+   * its result, prompt and `done` event, in one atomic step. Nothing is published (nobody
+   * can be listening to a job id not handed out yet). One script instead of `create`,
+   * `complete` and `annotate`: 5 Redis commands instead of 12 per exact hit.
+   */
+  async createAnswered(job: { id: string; tenant: string; stream: boolean; model: string; createdAt: number; prompt: string }, result: CompletionJobResult, finishedAt = Date.now()): Promise<void> {
+    await this.#redis.sluiceJobCreateAnswered(this.#keys.job(job.id), this.#keys.jobEvents(job.id), job.tenant, job.createdAt, job.stream ? '1' : '0', job.model, JSON.stringify(result), finishedAt, job.prompt, this.#ttl);
   }
 
   /** Read a job; undefined when unknown or expired. */
@@ -162,13 +182,12 @@ export class JobStore {
 
   /** Finish with a result. Returns false when the job had already finished (this result is dropped). */
   async complete(id: string, result: CompletionJobResult, now = Date.now()): Promise<boolean> {
-    const event: JobEvent = { type: 'done', result };
-    return (await this.#finish(id, 'completed', 'result', JSON.stringify(result), event, now)) === 1;
+    return (await this.#finish(id, 'completed', 'result', JSON.stringify(result), EVENT_HEAD.done, now)) === 1;
   }
 
   /** Finish with an error the client can read. Returns false when already finished. */
   async fail(id: string, error: JobErrorBody, now = Date.now()): Promise<boolean> {
-    return (await this.#finish(id, 'failed', 'error', JSON.stringify(error), { type: 'error', error }, now)) === 1;
+    return (await this.#finish(id, 'failed', 'error', JSON.stringify(error), EVENT_HEAD.error, now)) === 1;
   }
 
   /**
@@ -181,7 +200,7 @@ export class JobStore {
       reason === 'client_disconnected'
         ? { message: 'The client closed the connection before the answer, so the job was cancelled (no tokens are spent on an answer nobody receives). Send an Idempotency-Key to keep a job running after a disconnect.', type: 'cancelled', code: 'client_disconnected', status: 409 }
         : { message: 'The job was cancelled.', type: 'cancelled', code: 'job_cancelled', status: 409 };
-    const finished = (await this.#finish(id, 'cancelled', 'error', JSON.stringify(error), { type: 'error', error }, now)) === 1;
+    const finished = (await this.#finish(id, 'cancelled', 'error', JSON.stringify(error), EVENT_HEAD.error, now)) === 1;
     if (finished) await this.#redis.publish(this.#keys.cancelChannel, id);
     return finished;
   }
@@ -214,10 +233,10 @@ export class JobStore {
    * Store the final state and publish it to the job's channel in one script: this is the
    * result's delivery, traced as `sluice.job.deliver` (a no-op span when tracing is off).
    */
-  #finish(id: string, status: JobStatus, field: string, payload: string, event: JobEvent, now: number): Promise<number> {
+  #finish(id: string, status: JobStatus, field: string, payload: string, eventHead: string, now: number): Promise<number> {
     return tracer.startActiveSpan('sluice.job.deliver', { kind: SpanKind.PRODUCER, attributes: { 'sluice.job.id': id, 'sluice.job.status': status } }, async (span) => {
       try {
-        const finished = await this.#redis.sluiceJobFinish(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), status, field, payload, JSON.stringify(event), this.#ttl, now);
+        const finished = await this.#redis.sluiceJobFinish(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), status, field, payload, eventHead, this.#ttl, now);
         span.setAttribute('sluice.job.first_finish', finished === 1);
         return finished;
       } catch (error) {

@@ -8,7 +8,9 @@
   ARGV[2] final status: 'completed' | 'failed' | 'cancelled'
   ARGV[3] field name to set with the payload: 'result' | 'error'
   ARGV[4] payload JSON (CompletionJobResult or error body)
-  ARGV[5] event JSON to append and publish (without the stream id)
+  ARGV[5] the event's JSON up to its payload: the event appended and published is
+          ARGV[5] .. ARGV[4] .. '}' (`{"type":"done","result":…}`), so the payload, often the
+          largest argument, is sent once
   ARGV[6] TTL of job keys in seconds
   ARGV[7] finish time (ms)
 
@@ -19,8 +21,9 @@ if status == 'completed' or status == 'failed' or status == 'cancelled' then
   return 0
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], ARGV[3], ARGV[4], 'finishedAt', ARGV[7])
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', ARGV[5])
+local event = ARGV[5] .. ARGV[4] .. '}'
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', event)
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('SPUBLISH', ARGV[1], id .. ' ' .. ARGV[5])
+redis.call('SPUBLISH', ARGV[1], id .. ' ' .. event)
 return 1
