@@ -26,11 +26,12 @@ describe('llmStrategy', () => {
     const complete: CompleteFunction = (_m, { signal }) =>
       new Promise((resolve) => {
         signal.addEventListener('abort', () => (aborted = true));
-        setTimeout(() => resolve('{"tier":"small"}'), 500);
+        setTimeout(() => resolve('{"tier":"small"}'), 5_000);
       });
     const started = Date.now();
     const d = await llmStrategy({ complete, timeoutMs: 50, onFallback: (e) => failures.push(e) }).decide(ask('Prove that 17 is prime.'));
-    expect(Date.now() - started).toBeLessThan(400);
+    // Well before the slow answer (5 s), with room for a loaded machine's event-loop stalls.
+    expect(Date.now() - started).toBeLessThan(4_000);
     expect(aborted).toBe(true);
     expect(d).toMatchObject({ tier: 'large', strategy: 'llm→rules' });
     expect(d.reasons[0]).toBe('llm strategy failed: no answer within 50 ms → rules fallback');
