@@ -39,6 +39,23 @@ describe('ledger (Redis)', () => {
     expect(usage.totals.saved_usd).toBeCloseTo(0.000705, 12);
   });
 
+  it('reads a day hash written with stored totals (before they were derived) the same, mixed with new jobs', async () => {
+    const keys = createKeys(`test-${randomUUID()}`);
+    const l = createLedger({ redis, keys, now: () => DAY });
+    const old = entry();
+    // What the ledger wrote for a job before totals were derived: its parts and the totals.
+    const fields = new Map(ledgerIncrements(old));
+    for (const [total, value] of [['jobs', 1], ['cost_nusd', 45_000], ['counterfactual_nusd', 750_000], ['prompt_tokens', 100], ['completion_tokens', 50], ['calls', 1]] as const) fields.set(total, value);
+    for (const [field, value] of fields) await redis.hincrby(keys.family('ledger', 'acme', 'day', '2026-03-10'), field, value);
+    expect(await l.record(entry({ cache: 'hit', calls: [] }))).toBe(true);
+    expect(await l.record(entry())).toBe(true);
+    const usage = await l.usage('acme', { from: '2026-03-10', to: '2026-03-10' });
+    expect(usage.totals).toMatchObject({ jobs: 3, cost_nano_usd: 90_000, counterfactual_nano_usd: 2_250_000, prompt_tokens: 200, completion_tokens: 100, upstream_calls: 2 });
+    expect(usage.days).toEqual([{ date: '2026-03-10', jobs: 3, cost_usd: 0.00009, counterfactual_usd: 0.00225, saved_usd: 0.00216 }]);
+    // The new writes add only the parts.
+    expect([...ledgerIncrements(entry()).keys()]).not.toContain('jobs');
+  });
+
   it('sums exactly in nano-dollars, by tier (per call) and by cache outcome, tenant by tenant', async () => {
     const l = ledger();
     const costs = [0.1, 0.2, 0.000000001, 0.3333333330, 1e-9 * 7];

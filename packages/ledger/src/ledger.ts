@@ -188,7 +188,30 @@ export function usageDays(range: { from?: string; to?: string }, now: number): s
   return Array.from({ length: count }, (_, i) => utcDay(fromMs + i * DAY_MS));
 }
 
-/** The hash increments one entry adds (integers only: nano-dollars and tokens). */
+/**
+ * Totals that are sums of the per-outcome fields (`cache:<o>:…`, each job counts under exactly
+ * one outcome) or of the per-tier calls: not written (6 of a miss's 18 `HINCRBY`s), worked out
+ * when read. Older hashes that hold them too read the same: they were written in the same
+ * script as their parts.
+ */
+const DERIVED: Readonly<Record<string, readonly string[]>> = {
+  jobs: CACHE_OUTCOMES.map((o) => `cache:${o}:jobs`),
+  cost_nusd: CACHE_OUTCOMES.map((o) => `cache:${o}:cost_nusd`),
+  counterfactual_nusd: CACHE_OUTCOMES.map((o) => `cache:${o}:counterfactual_nusd`),
+  prompt_tokens: CACHE_OUTCOMES.map((o) => `cache:${o}:prompt_tokens`),
+  completion_tokens: CACHE_OUTCOMES.map((o) => `cache:${o}:completion_tokens`),
+  calls: TIERS.map((t) => `tier:${t}:calls`),
+};
+
+/** A day hash's fields with the {@link DERIVED} totals worked out from their parts. */
+function withTotals(hash: Record<string, string>): Map<string, number> {
+  const fields = new Map<string, number>();
+  for (const [field, value] of Object.entries(hash)) if (!(field in DERIVED)) fields.set(field, Number(value));
+  for (const [total, parts] of Object.entries(DERIVED)) fields.set(total, parts.reduce((sum, part) => sum + (fields.get(part) ?? 0), 0));
+  return fields;
+}
+
+/** The hash increments one entry adds (integers only: nano-dollars and tokens); totals are derived when read. */
 export function ledgerIncrements(entry: LedgerEntry): Map<string, number> {
   const inc = new Map<string, number>();
   const add = (field: string, value: number) => {
@@ -206,14 +229,8 @@ export function ledgerIncrements(entry: LedgerEntry): Map<string, number> {
     return inc;
   }
   const counterfactual = toNanoUsd(entry.counterfactual.costUsd);
-  add('jobs', 1);
-  add('cost_nusd', cost);
-  add('counterfactual_nusd', counterfactual);
-  add('prompt_tokens', promptTokens);
-  add('completion_tokens', completionTokens);
   add('counterfactual_prompt_tokens', entry.counterfactual.promptTokens);
   add('counterfactual_completion_tokens', entry.counterfactual.completionTokens);
-  add('calls', billed.length);
   add('escalations', entry.escalated ? 1 : 0);
   add(`tier:${entry.tier}:jobs`, 1);
   for (const c of entry.calls) {
@@ -283,10 +300,10 @@ export function createLedger(options: LedgerOptions): Ledger {
       for (const day of days) pipeline.hgetall(dayKey(tenant, day));
       const hashes = ((await pipeline.exec()) ?? []).map(([error, value]) => {
         if (error) throw error;
-        return (value ?? {}) as Record<string, string>;
+        return withTotals((value ?? {}) as Record<string, string>);
       });
       const sums = new Map<string, number>();
-      for (const h of hashes) for (const [field, value] of Object.entries(h)) sums.set(field, (sums.get(field) ?? 0) + Number(value));
+      for (const h of hashes) for (const [field, value] of h) sums.set(field, (sums.get(field) ?? 0) + value);
       const get = (field: string) => sums.get(field) ?? 0;
       const totals = figures(get, '');
       const summaryCost = get('summary:cost_nusd');
@@ -323,9 +340,9 @@ export function createLedger(options: LedgerOptions): Ledger {
         net_saved_usd: fromNanoUsd(totals.counterfactual_nano_usd - totals.cost_nano_usd - summaryCost),
         days: days.map((date, i) => {
           const h = hashes[i]!;
-          const cost = Number(h.cost_nusd ?? 0);
-          const counterfactual = Number(h.counterfactual_nusd ?? 0);
-          return { date, jobs: Number(h.jobs ?? 0), cost_usd: fromNanoUsd(cost), counterfactual_usd: fromNanoUsd(counterfactual), saved_usd: fromNanoUsd(counterfactual - cost) };
+          const cost = h.get('cost_nusd') ?? 0;
+          const counterfactual = h.get('counterfactual_nusd') ?? 0;
+          return { date, jobs: h.get('jobs') ?? 0, cost_usd: fromNanoUsd(cost), counterfactual_usd: fromNanoUsd(counterfactual), saved_usd: fromNanoUsd(counterfactual - cost) };
         }),
       };
     },
