@@ -54,6 +54,13 @@ describe('JobStore', () => {
     expect((await store.get(failed))?.error).toEqual(error);
   });
 
+  it('records an accepted job, queued, with the TTL', async () => {
+    const id = `job-${randomUUID()}`;
+    await store.create({ id, tenant: 'acme', stream: true, model: 'sim-large', createdAt: 7 });
+    expect(await store.get(id)).toMatchObject({ id, tenant: 'acme', status: 'queued', createdAt: 7, stream: true, model: 'sim-large' });
+    expect(await redis.ttl(keys.job(id))).toBeGreaterThan(50);
+  });
+
   it('records a job answered as it arrived: completed record with prompt and result, one done event, TTLs', async () => {
     const id = `job-${randomUUID()}`;
     await store.createAnswered({ id, tenant: 'acme', stream: true, model: 'auto', createdAt: 10, prompt: 'name a colour' }, result, 12);
