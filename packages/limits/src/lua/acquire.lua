@@ -15,9 +15,12 @@
   call when it arrives, up to the send jitter later. Around each window edge the provider then
   still counts last window's late arrivals while ours have left, so it sees more than the
   limit (measured in bench:storm: window-edge 429s every minute). So permits are also spread:
-  no `pacing` ms hold more than ceil(limit x pacing / window) of them. The provider's excess
-  over our count is at most the permits granted within one jitter, which pacing keeps under
-  the safety margin (2 % of 600 rpm = 12 permits; one second's share of 588 rpm is 10).
+  no `pacing` ms hold more than ceil(limit x pacing / window x headroom) of them. The
+  provider's excess over our count is at most the permits granted within one jitter, which
+  pacing keeps under the safety margin (2 % of 600 rpm = 12 permits; 1 s of 588 rpm with 10 %
+  headroom is 11). The headroom lets a backlog catch up on a permit taken late (a worker
+  resumes some ms after the span has room; at exactly the limit's pace each late resume would
+  be lost for good); the request log still caps every window at the limit.
 
   Input:
     KEYS[1] leases       ZSET  lease id -> lease expiry (ms); expired leases are pruned first,
@@ -39,8 +42,9 @@
     ARGV[7] tokens to reserve (prompt tokens + output budget)
     ARGV[8] window (ms)
     ARGV[9] retry hint (ms) for waits that end when someone releases (concurrency, probe)
-    ARGV[10] pacing span (ms): at most ceil(request limit x span / window) permits in any
-             span (0 = no pacing)
+    ARGV[10] pacing span (ms): at most ceil(request limit x span / window x ARGV[11]) permits
+             in any span (0 = no pacing)
+    ARGV[11] pacing headroom (e.g. 1.1)
 
   Output:
     granted: {1, lease id, lease expiry, probe (1 when this permit is the half-open probe),
@@ -59,6 +63,7 @@ local reserve = math.floor(tonumber(ARGV[7]))
 local windowMs = tonumber(ARGV[8])
 local pollMs = tonumber(ARGV[9])
 local pacingMs = tonumber(ARGV[10]) or 0
+local pacingHeadroom = tonumber(ARGV[11]) or 1
 local oldest = now - windowMs
 
 -- 0 or nil means unlimited; the tighter of two limits wins.
@@ -158,7 +163,7 @@ end
 
 if rpmLimit > 0 and pacingMs > 0 then
   -- Room in the span when the burst-th newest permit is at least `pacingMs` old.
-  local burst = math.ceil(rpmLimit * pacingMs / windowMs)
+  local burst = math.ceil(rpmLimit * pacingMs / windowMs * pacingHeadroom)
   if requests >= burst then
     local nth = redis.call('ZRANGE', KEYS[2], -burst, -burst, 'WITHSCORES')
     local at = tonumber(nth[2])
