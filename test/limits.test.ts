@@ -78,6 +78,70 @@ describe('upstream limits', () => {
     });
   });
 
+  describe('a job pinned to a saturated deployment', () => {
+    let stack: TestStack;
+    let redis: Redis;
+    let limits: Limiter;
+    beforeAll(async () => {
+      stack = await startStack({
+        overrides: {
+          deployments: [
+            ...SIM_DEPLOYMENTS,
+            // One request per minute: once it is spent, a permit is a minute away.
+            { id: 'sim-small', tier: 'small', model: 'sim-small', rpm: 1 },
+            { id: 'sim-small-b', tier: 'small', model: 'sim-small@b' },
+          ],
+        },
+      });
+      redis = createRedis({ url: stack.config.redis.url, role: 'worker' });
+      limits = createLimits({ redis, keys: createKeys(stack.config.redis.prefix) });
+    });
+    afterAll(async () => {
+      redis.disconnect();
+      await stack.stop();
+    });
+
+    it('waits alone, without spending an attempt, while the tier’s other deployment serves the rest', { timeout: 60_000 }, async () => {
+      const saturated = stack.config.deployments.find((d) => d.id === 'sim-small')!;
+      stack.sim.getModel('sim-small@b');
+      // Another process spends the minute's only permit.
+      expect((await limits.acquire(saturated, { promptTokens: 1 })).granted).toBe(true);
+      const key = await stack.key('pinned');
+      const store = new JobStore({ redis, keys: createKeys(stack.config.redis.prefix), ttlSeconds: 3600 });
+      const queue = createQueue(TIER_QUEUES.small, { connection: redis, keys: createKeys(stack.config.redis.prefix) });
+      try {
+        const res = await post(stack, key, '/v1/jobs', { model: 'sim-small', messages: [{ role: 'user', content: 'pinned' }] }, { 'x-sluice-priority': 'batch', 'cache-control': 'no-store' });
+        expect(res.status).toBe(202);
+        const pinnedId = ((await res.json()) as { id: string }).id;
+        await until(async () => ((await queue.getJob(pinnedId))?.attemptsStarted ?? 0) >= 1, 20_000);
+
+        // BullMQ's rate limit would pause the whole tier queue for the minute; the job that
+        // any deployment of the tier can serve must not wait for it.
+        const other = await fetch(`${stack.apiUrl}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'cache-control': 'no-store' },
+          body: JSON.stringify({ model: 'small', messages: [{ role: 'user', content: 'unpinned' }] }),
+          signal: AbortSignal.timeout(15_000),
+        });
+        expect(other.status).toBe(200);
+        expect(other.headers.get('x-sluice-model')).toBe('sim-small@b');
+
+        // The pinned job waits alone (delayed), with its priority and no attempt spent.
+        const parked = await until(async () => {
+          const job = await queue.getJob(pinnedId);
+          return job && (await job.getState()) === 'delayed' ? job : undefined;
+        }, 5_000);
+        expect(parked.attemptsMade).toBe(0);
+        expect(parked.priority).toBe(10);
+        expect((await store.events(pinnedId)).filter((e) => e.event.type === 'attempt')).toHaveLength(0);
+        expect((await store.get(pinnedId))?.status).not.toBe('completed');
+        expect((await stack.sim.stats()).models['sim-small']?.requests ?? 0).toBe(0);
+      } finally {
+        await queue.close();
+      }
+    });
+  });
+
   describe('a deployment answering only 5xx', () => {
     let stack: TestStack;
     let limits: Limiter;

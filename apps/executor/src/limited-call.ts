@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { DelayedError, Worker } from 'bullmq';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { isUpstreamError, type UpstreamClient, type UpstreamCompletion, type UpstreamError } from '@sluice/llm';
 import { RateLimitedError, type Lease, type LimitsError, type Limiter, type ThroughputMeter } from '@sluice/limits';
@@ -35,10 +35,14 @@ export interface LimitedCallerOptions {
  * (DESIGN.md invariant 3).
  *
  * Per run of a job:
- * - No deployment grants a permit: the job goes back to the queue without spending an
- *   attempt and keeps its priority (`worker.rateLimit` + `RateLimitError`), and the tier
- *   queue pauses until the soonest permit, for every worker, since none can be granted
- *   before then. Past `permitWaitMs` since acceptance it fails, naming the limit.
+ * - No deployment grants a permit: the job goes back to wait without spending an attempt and
+ *   keeps its priority. When it asked every deployment of the tier, the tier queue pauses
+ *   until the soonest permit, for every worker (`worker.rateLimit` + `RateLimitError`), since
+ *   no job of the tier can get one before then. When it asked only some (a job pinned to one
+ *   model, or the rest already failed it in this run), only this job waits (delayed), since
+ *   BullMQ's rate limit pauses the whole queue and one saturated deployment would stall jobs
+ *   another deployment of the tier could serve. Past `permitWaitMs` since acceptance it
+ *   fails, naming the limit.
  * - A call fails with 429, 5xx, a timeout, a dropped connection, or the deployment is
  *   broken (401/403/404): the result feeds the shared cooldown, learned limit and circuit,
  *   and the run moves on to the tier's next deployment without spending an attempt. Each
@@ -59,35 +63,63 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
   const clock = options.clock ?? Date.now;
   const permitWaitMs = options.permitWaitMs ?? config.limits.permitWaitMs;
   const meter: ThroughputMeter = limiter.meter(COMPLETIONS_METER, COMPLETIONS_METER_WINDOW_MS);
+  /**
+   * Per tier, when the last denial of every deployment said the soonest permit comes. BullMQ
+   * hands a worker up to `concurrency` jobs at once when a pause ends, and all but the few
+   * that get a permit are refused again (measured in bench:storm with paced permits: about
+   * 30 fetches per job); those park without asking Redis again.
+   */
+  const tierBlocked = new Map<string, { until: number; error: LimitsError }>();
 
-  /** Send the job back to wait without spending an attempt, or fail it past its deadline. */
-  const park = async (ctx: AttemptContext, retryAfterMs: number, reason: LimitsError): Promise<never> => {
+  /**
+   * Send the job back to wait without spending an attempt, or fail it past its deadline.
+   * `wholeTier`: no deployment of the tier can serve any job before `retryAfterMs`, so the
+   * tier queue pauses; otherwise only this job is delayed.
+   */
+  const park = async (ctx: AttemptContext, retryAfterMs: number, reason: LimitsError, wholeTier: boolean): Promise<never> => {
     const waited = clock() - ctx.job.data.acceptedAt;
     if (waited + retryAfterMs > permitWaitMs) throw reason;
-    await ctx.worker.rateLimit(Math.max(1, Math.ceil(retryAfterMs)));
-    throw Worker.RateLimitError();
+    const ms = Math.max(1, Math.ceil(retryAfterMs));
+    if (wholeTier || !ctx.token) {
+      await ctx.worker.rateLimit(ms);
+      throw Worker.RateLimitError();
+    }
+    // A delayed job keeps its priority when it is promoted and spends no attempt.
+    await ctx.job.moveToDelayed(Date.now() + ms, ctx.token);
+    throw new DelayedError();
   };
 
   return async (ctx) => {
     const data = ctx.job.data;
     const candidates = deploymentsFor(config, ctx.tier, data.pinnedModel);
+    const tierSize = config.deployments.filter((d) => d.tier === ctx.tier).length;
     const request = ctx.request ?? data.request;
     const maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
     const tried = new Set<string>();
     let lastError: UpstreamError | undefined;
     let throttledMs: number | undefined;
 
+    if (candidates.length === tierSize) {
+      const blocked = tierBlocked.get(ctx.tier);
+      const blockedMs = blocked ? blocked.until - clock() : 0;
+      if (blocked && blockedMs > 0) return park(ctx, blockedMs, blocked.error, true);
+    }
+
     for (;;) {
       const remaining = candidates.filter((d) => !tried.has(d.id));
       if (remaining.length === 0) {
         if (throttledMs !== undefined) {
           const deployment = lastError?.deploymentId ?? candidates[0]!.id;
-          return park(ctx, throttledMs, new RateLimitedError(deployment, 'cooldown', throttledMs));
+          return park(ctx, throttledMs, new RateLimitedError(deployment, 'cooldown', throttledMs), candidates.length === tierSize);
         }
         throw lastError!;
       }
       const got = await limiter.acquireAny(remaining, { jobId: data.id, messages: request.messages, maxOutputTokens });
-      if (!got.granted) return park(ctx, got.retryAfterMs, got.error);
+      if (!got.granted) {
+        const wholeTier = remaining.length === tierSize;
+        if (wholeTier) tierBlocked.set(ctx.tier, { until: clock() + got.retryAfterMs, error: got.error });
+        return park(ctx, got.retryAfterMs, got.error, wholeTier);
+      }
 
       const { deployment, lease } = got;
       const outcome = await callOnce(ctx, deployment, lease);
@@ -96,7 +128,8 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
       const error = outcome.error;
       tried.add(deployment.id);
       lastError = error;
-      if (error.kind === 'rate_limited') throttledMs = Math.max(throttledMs ?? 0, outcome.cooldownMs || THROTTLE_FALLBACK_MS);
+      // The soonest cooldown: the queue may pause only until some deployment can serve again.
+      if (error.kind === 'rate_limited') throttledMs = Math.min(throttledMs ?? Number.POSITIVE_INFINITY, outcome.cooldownMs || THROTTLE_FALLBACK_MS);
       else throttledMs = undefined;
       logger?.warn({ jobId: data.id, deploymentId: deployment.id, kind: error.kind, status: error.status, circuit: outcome.circuit }, 'upstream call failed; trying the next deployment');
     }
