@@ -36,9 +36,14 @@ export function createCacheFastPath(options: FastPathOptions) {
     const category = detectCategory(data.request);
     if ((config.cache.ttlSeconds[category] ?? 0) <= 0) return undefined;
     const tiers: TierName[] = data.pinnedTier ? [data.pinnedTier] : ['small', 'large'];
+    // Each tier's scope is hashed once for both passes.
+    const contexts = tiers.map((tier) => {
+      const context = cacheContext(config, data, tier);
+      return { ...context, scope: cache.scope(context) };
+    });
     const lookup = (semantic: boolean, embedding?: Float32Array) =>
       // The semantic pass skips the exact level the first pass has just read.
-      Promise.all(tiers.map((tier) => cache.lookup({ ...cacheContext(config, data, tier), category, cacheMode: data.cacheMode, semantic, exact: !semantic, embedding })));
+      Promise.all(contexts.map((context) => cache.lookup({ ...context, category, cacheMode: data.cacheMode, semantic, exact: !semantic, embedding })));
     // Exact first: a repeat is answered without computing an embedding.
     let lookups = await lookup(false);
     if (!lookups.some((l) => l.hit) && config.cache.semantic) {

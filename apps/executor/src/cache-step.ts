@@ -1,5 +1,5 @@
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
-import { cacheContext, type CacheHit, type Fill, type ResponseCache } from '@sluice/cache';
+import { cacheContext, type CacheHit, type CacheScope, type Fill, type ResponseCache } from '@sluice/cache';
 import type { Logger } from '@sluice/telemetry';
 import type { UpstreamCaller, UpstreamOutcome } from './upstream-call.ts';
 
@@ -57,9 +57,12 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
       return outcome && { ...outcome, cacheOutcome: 'bypass' };
     }
     const category = data.route?.category ?? 'general';
-    const scope = cacheContext(config, data, ctx.tier);
+    const context = cacheContext(config, data, ctx.tier);
+    let scope: typeof context & { scope?: CacheScope } = context;
     let lookup;
     try {
+      // Hashed once for the lookup and the store.
+      scope = { ...context, scope: cache.scope(context) };
       lookup = await cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding });
     } catch (error) {
       logger.warn({ err: error, jobId: data.id }, 'cache lookup failed; calling upstream');

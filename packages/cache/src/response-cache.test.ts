@@ -40,6 +40,9 @@ describe('lookup and store', () => {
     await put(QUESTION);
     expect(await cache.lookup({ ...ctx, request: ask(QUESTION), semantic: false, exact: false })).toMatchObject({ hit: false, reason: 'not-found' });
     expect(await cache.lookup({ ...ctx, request: ask("What's the capital of France?"), exact: false })).toMatchObject({ hit: true, kind: 'semantic' });
+    // A scope the caller already worked out is used as given.
+    const context = { ...ctx, request: ask(QUESTION) };
+    expect(await cache.lookup({ ...context, scope: cache.scope(context) })).toMatchObject({ hit: true, kind: 'exact' });
   });
 
   it('rejects a close near-miss by verification and says why', async () => {
