@@ -12,6 +12,12 @@ const RATE_PER_SECOND = 20;
 /** At least two minutes (issue 4); `STORM_SECONDS` shortens it when iterating locally. */
 const DURATION_SECONDS = Number(process.env.STORM_SECONDS ?? 120);
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
 /**
  * The 429 storm of issue 4: three executor processes share one upstream limited to 600
  * requests per minute, offered twice that for two minutes. The limit lives in Redis, so the
@@ -59,6 +65,13 @@ describe('429 storm', () => {
 
   it(`holds ${RPM} rpm across three executors at ${RATE_PER_SECOND} req/s for ${DURATION_SECONDS} s, and completes every job`, { timeout: 900_000 }, async () => {
     const failures: string[] = [];
+    // The provider's accepted count once a second, to measure how fast the backlog drains.
+    const started = Date.now();
+    const samples: { atMs: number; accepted: number }[] = [];
+    const sampler = setInterval(() => {
+      const atMs = Date.now() - started;
+      void sim.stats().then((s) => samples.push({ atMs, accepted: s['sim-small']?.accepted ?? 0 }), () => {});
+    }, 1_000);
     const result = await runOpenLoop({
       rate: RATE_PER_SECOND,
       durationSeconds: DURATION_SECONDS,
@@ -74,9 +87,16 @@ describe('429 storm', () => {
         body: { model: 'small', messages: [{ role: 'user', content: `storm request ${i}: say something short` }] },
       }),
     });
+    clearInterval(sampler);
     const stats = (await sim.stats())['sim-small']!;
+    // Calls the provider accepted in each whole minute from the first one (the pipeline's
+    // warm-up is not the limiter's) while jobs still waited.
+    const acceptedAt = (ms: number) => samples.reduce((best, x) => (Math.abs(x.atMs - ms) < Math.abs(best.atMs - ms) ? x : best)).accepted;
+    const first = samples.find((x) => x.accepted > 0)?.atMs ?? 0;
+    const minutes: number[] = [];
+    for (let k = 0; first + (k + 1) * 60_000 <= result.elapsedS * 1000 - 5_000; k += 1) minutes.push(acceptedAt(first + (k + 1) * 60_000) - acceptedAt(first + k * 60_000));
     console.log(
-      `storm: ${JSON.stringify({ sent: result.sent, ok: result.ok, statuses: result.statuses, p50Ms: result.p50, p99Ms: result.p99, lastAnswerS: result.elapsedS, provider: { accepted: stats.accepted, rateLimited: stats.rateLimited, maxAcceptedIn60s: stats.maxAcceptedIn60s } })}`,
+      `storm: ${JSON.stringify({ sent: result.sent, ok: result.ok, statuses: result.statuses, p50Ms: result.p50, p99Ms: result.p99, lastAnswerS: result.elapsedS, provider: { accepted: stats.accepted, rateLimited: stats.rateLimited, maxAcceptedIn60s: stats.maxAcceptedIn60s, perMinute: minutes } })}`,
     );
     if (failures.length) console.log(`storm failures (first ${failures.length}):\n${failures.join('\n')}`);
 
@@ -84,9 +104,16 @@ describe('429 storm', () => {
     expect(stats.maxAcceptedIn60s).toBeLessThanOrEqual(Math.floor(RPM * 1.01));
     // …and was reached: twice the limit was offered.
     expect(stats.maxAcceptedIn60s).toBeGreaterThanOrEqual(RPM * 0.9);
-    // Only the provider's few 429s at a window's edge, where bursts of grants meet the send
-    // jitter of busy executors (measured: ~50 per edge on the loaded 2-core CI machine); each
-    // one parks its job, spending no attempt. Without the global limit it would be thousands.
+    // …and held through the backlog, not just in its busiest minute: permits are paced, and a
+    // window-edge 429 does not cut the learned limit. Before both, the backlog drained at a
+    // median of 455 per minute (a whole window spent in its first seconds, then a stall, then
+    // a 30 % cut); after, 544–599 in bench:storm on the shared machine. The median forgives
+    // one minute of a stalled machine.
+    expect(minutes.length).toBeGreaterThanOrEqual(Math.min(2, Math.floor(DURATION_SECONDS / 60)));
+    if (minutes.length > 0) expect(median(minutes)).toBeGreaterThanOrEqual(RPM * 0.85);
+    // Only the provider's few 429s at a window's edge, where grants meet the send jitter of
+    // busy executors; each one parks its job, spending no attempt. Without the global limit
+    // it would be thousands.
     expect(stats.rateLimited).toBeLessThan(result.sent * 0.15);
     expect(result.sent).toBe(RATE_PER_SECOND * DURATION_SECONDS);
     expect(result.ok / result.sent).toBeGreaterThanOrEqual(0.999);
