@@ -842,35 +842,37 @@ export class ResponseCache {
     this.#pendingCounts = new Map();
     // Every key carries the `{cache-meta:all}` hash tag: one slot, one pipeline on a cluster too.
     const pipeline = this.#redis.pipeline();
-    const sent: Array<[string, string, number]> = [];
-    const expiring: string[] = [];
+    // Each command's reply index, in pipeline order (a key's PEXPIRE follows its HINCRBYs).
+    const sent: Array<[string, string, number, number]> = [];
+    const expiring: Array<[string, number]> = [];
+    let index = 0;
     for (const [key, fields] of batch) {
       for (const [field, by] of fields) {
         pipeline.hincrby(key, field, by);
-        sent.push([key, field, by]);
+        sent.push([key, field, by, index++]);
       }
       if (!this.#expiringDays.has(key)) {
         pipeline.pexpire(key, this.#statsRetentionDays * DAY_MS);
-        expiring.push(key);
+        expiring.push([key, index++]);
       }
     }
     let replies: Array<[Error | null, unknown]>;
     try {
       replies = ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
     } catch (error) {
-      replies = sent.map(() => [error as Error, null]);
+      replies = Array.from({ length: index }, () => [error as Error, null]);
     }
     let failed: Error | undefined;
-    sent.forEach(([key, field, by], i) => {
+    for (const [key, field, by, i] of sent) {
       const error = replies[i]?.[0] ?? (replies[i] ? null : new Error('no reply'));
-      if (!error) return;
+      if (!error) continue;
       failed = error;
       this.#addCount(key, field, by);
-    });
-    expiring.forEach((key, i) => {
-      const reply = replies[sent.length + i];
+    }
+    for (const [key, i] of expiring) {
+      const reply = replies[i];
       if (reply && !reply[0]) this.#expiringDays.add(key);
-    });
+    }
     if (failed) {
       this.#logger?.warn({ err: failed }, 'cache counter update failed; kept for the next write');
       if (!this.#closed) this.#countTimer ??= setTimeout(() => void this.flushStats(), Math.max(this.#statsFlushMs, 1_000)).unref();
