@@ -49,10 +49,10 @@ describe('on a three-master Redis Cluster', () => {
           { id: 'sim-large', tier: 'large', baseUrl: sim.apiUrl, model: 'sim-large' },
         ]),
         SLUICE_BACKPRESSURE_MAX_WAIT_MS: '600000',
-        SLUICE_SYNC_TIMEOUT_MS: '300000',
+        SLUICE_SYNC_TIMEOUT_MS: '420000',
       },
     });
-    client = new OpenAI({ baseURL: `${sluice.apiUrl}/v1`, apiKey: sluice.apiKeys.acme!, maxRetries: 0, timeout: 300_000 });
+    client = new OpenAI({ baseURL: `${sluice.apiUrl}/v1`, apiKey: sluice.apiKeys.acme!, maxRetries: 0, timeout: 420_000 });
   }, 300_000);
 
   afterAll(async () => {
@@ -120,7 +120,7 @@ describe('on a three-master Redis Cluster', () => {
     expect(reworded.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
   });
 
-  it(`holds the provider's ${MAX_CONCURRENCY} concurrent and ${RPM} per minute across two executors, and completes every job`, { timeout: 240_000 }, async () => {
+  it(`holds the provider's ${MAX_CONCURRENCY} concurrent and ${RPM} per minute across two executors, and completes every job`, { timeout: 420_000 }, async () => {
     const stats = async () => (await sim.stats())['sim-small']!;
     const before = await stats();
     const total = RPM + 20;
