@@ -52,7 +52,7 @@ describe('upstream limits', () => {
         }, 30_000);
         expect(parked.attemptsMade).toBe(0);
         expect(parked.priority).toBe(10);
-        expect(['prioritized', 'active']).toContain(await parked.getState());
+        expect(['delayed', 'prioritized', 'active']).toContain(await parked.getState());
         const store = new JobStore({ redis, keys: createKeys(stack.config.redis.prefix), ttlSeconds: 3600 });
         expect((await store.events(jobId)).filter((e) => e.event.type === 'attempt')).toHaveLength(0);
         expect((await stack.sim.stats()).models['sim-small']?.requests ?? 0).toBe(0);

@@ -80,11 +80,17 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     const waited = clock() - ctx.job.data.acceptedAt;
     if (waited + retryAfterMs > permitWaitMs) throw reason;
     const ms = Math.max(1, Math.ceil(retryAfterMs));
-    if (wholeTier || !ctx.token) {
+    if (!ctx.token) {
       await ctx.worker.rateLimit(ms);
       throw Worker.RateLimitError();
     }
-    // A delayed job keeps its priority when it is promoted and spends no attempt.
+    // The whole tier is blocked: pause its queue so no worker fetches more meanwhile.
+    if (wholeTier) await ctx.worker.rateLimit(ms);
+    // The job itself goes to delayed, not back to wait with RateLimitError: BullMQ puts a
+    // rate-limited prioritized job back without a wake-up marker, so when the pause ended
+    // before the job was back (sub-second paced waits), idle workers never saw it and the last
+    // jobs of a backlog stayed waiting for good (seen in test/cluster.test.ts). A delayed job
+    // is promoted with its marker, keeps its priority and spends no attempt.
     await ctx.job.moveToDelayed(Date.now() + ms, ctx.token);
     throw new DelayedError();
   };

@@ -979,11 +979,21 @@ export class ResponseCache {
     if (!listeners) {
       listeners = new Set();
       this.#listeners.set(channel, listeners);
+      // Polling still finds the entry; notifications only make it sooner. So the wait for the
+      // subscription is bounded by one poll interval: a subscription that never confirms (seen
+      // once on a cluster under a loaded test suite) must not hold the request.
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await subscriber.ssubscribe(channel);
+        await Promise.race([
+          subscriber.ssubscribe(channel),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, this.#fillPollMs);
+          }),
+        ]);
       } catch (error) {
-        // Polling still finds the entry; notifications only make it sooner.
         this.#logger?.warn({ err: error }, 'fill subscription failed; waiting by polling');
+      } finally {
+        clearTimeout(timer);
       }
     }
     listeners.add(listener);
