@@ -128,6 +128,9 @@ function createCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, option
     },
     enableOfflineQueue: enableOfflineQueue ?? true,
     maxRedirections: 16,
+    // The periodic topology refresh gives up after this long; at ioredis' 1 s default a starved
+    // event loop (a loaded 2-core machine) failed refreshes and reset the shard subscribers.
+    slotsRefreshTimeout: 10_000,
     // Topology discovery and slot moves: retry forever on workers, like a single connection.
     clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
     enableAutoPipelining: pipelining,
