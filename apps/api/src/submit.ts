@@ -122,12 +122,12 @@ export class Submitter {
     jobId = data.id;
     const unsubscribe = listen ? await subscriber.subscribe(jobId, listen) : async () => {};
     try {
-      // Issued together on one connection: Redis runs them in order (the record exists before a
-      // classifier can pick the job up), and they cost one round trip instead of two.
-      await Promise.all([
-        store.create({ id: jobId, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt }),
-        routeQueue.add('completion', data, completionJobOptions(jobId, data.priority, config.queues)),
-      ]);
+      // The record first, then the enqueue: a classifier drops a job whose record does not
+      // exist. Issued together they only run in order on one Redis; on a cluster the record and
+      // the route queue live on different shards, and a classifier picked a job up before its
+      // record existed (a lost job, its client waiting for good; seen in test/cluster.test.ts).
+      await store.create({ id: jobId, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt });
+      await routeQueue.add('completion', data, completionJobOptions(jobId, data.priority, config.queues));
     } catch (error) {
       await unsubscribe();
       if (controls.idempotencyKey) await store.releaseIdempotency(data.tenant, controls.idempotencyKey, jobId).catch(() => {});
