@@ -42,6 +42,17 @@ export interface Classifier {
   readonly worker: Worker<CompletionJobData>;
 }
 
+/**
+ * A routing job whose job record does not exist. Retried like any failure (a record not yet
+ * visible appears meanwhile); after the last attempt the BullMQ job fails with this message.
+ */
+export class JobRecordMissingError extends Error {
+  override readonly name = 'JobRecordMissingError';
+  constructor(readonly jobId: string) {
+    super(`the job record of ${jobId} does not exist (expired, or written to a Redis this classifier does not see)`);
+  }
+}
+
 /** Longest prompt kept with a job for feedback (kNN embeds at most this much of a prompt). */
 const FEEDBACK_PROMPT_CHARS = 4_000;
 
@@ -62,8 +73,12 @@ export function createClassifierProcessor(deps: {
   return async (job: Job<CompletionJobData>) => {
     const data = job.data;
     const status = await deps.store.status(data.id);
-    // Cancelled or expired before routing: nothing to do, and nothing to spend.
-    if (!status || TERMINAL.has(status)) return;
+    // The API writes the record before it enqueues, so a missing one is a record not yet
+    // visible or one that expired: retried with backoff, then the job fails with a reason
+    // (in Bull Board and on the record), never dropped without a word.
+    if (!status) throw new JobRecordMissingError(data.id);
+    // Cancelled or finished before routing: nothing to do, and nothing to spend.
+    if (TERMINAL.has(status)) return;
     let embedding: Float32Array | undefined = data.embedding ? Float32Array.from(data.embedding) : undefined;
     if (!embedding && deps.embed) embedding = await deps.embed(data.request);
     const routingCalls: BilledCall[] = [];
@@ -128,7 +143,10 @@ export function createClassifier(options: ClassifierOptions): Classifier {
         await processor(job);
       } catch (error) {
         const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        if (last || error instanceof UnrecoverableError) {
+        if (error instanceof JobRecordMissingError) {
+          // No record to tell: the job fails on the queue (Bull Board shows why) and in the log.
+          logger.warn({ jobId: job.data.id, attempt: job.attemptsMade + 1, last }, 'routing job without a job record');
+        } else if (last || error instanceof UnrecoverableError) {
           await store.fail(job.data.id, { message: `Routing failed: ${(error as Error).message}`, type: 'server_error', code: 'routing_failed', status: 500 });
         }
         throw error;

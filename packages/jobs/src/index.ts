@@ -124,9 +124,9 @@ export class JobStore {
     const key = this.#keys.job(job.id);
     // Two plain commands, not a MULTI: ioredis builds a pipeline object per MULTI, which was
     // 8 % of the API's CPU on the cache-miss path (CPU profile under closed-loop load). Sent
-    // together on one connection they run in order, before anything the caller sends next
-    // (the route queue's add); only a connection lost between the two could leave a record
-    // without its TTL, and then the job was not enqueued either.
+    // together on one connection they run in order; only a connection lost between the two
+    // could leave a record without its TTL, and then the job was not enqueued either (callers
+    // await this before enqueueing: on a cluster the queue is on another shard).
     await Promise.all([
       this.#redis.hset(key, { tenant: job.tenant, status: 'queued', createdAt: job.createdAt, stream: job.stream ? '1' : '0', model: job.model }),
       this.#redis.expire(key, this.#ttl),
