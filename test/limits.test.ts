@@ -34,7 +34,7 @@ describe('upstream limits', () => {
       await stack.stop();
     });
 
-    it('goes back to wait without spending an attempt, keeps its priority, and runs once a permit frees', { timeout: 60_000 }, async () => {
+    it('waits (held in its executor up to SLUICE_PERMIT_HOLD_MS, then parked in the queue) without spending an attempt, keeps its priority, and runs once a permit frees', { timeout: 60_000 }, async () => {
       const deployment = stack.config.deployments.find((d) => d.id === 'sim-small')!;
       // Hold the deployment's only concurrency slot, as a call in another process would.
       const held = await limits.acquire(deployment, { promptTokens: 1 });
@@ -45,7 +45,7 @@ describe('upstream limits', () => {
       const jobId = ((await res.json()) as { id: string }).id;
       const queue = createQueue(TIER_QUEUES.small, { connection: redis, keys: createKeys(stack.config.redis.prefix) });
       try {
-        // Parked and picked up again several times: every start is counted, no attempt is.
+        // Held, parked and picked up again several times: every start is counted, no attempt is.
         const parked = await until(async () => {
           const job = await queue.getJob(jobId);
           return job && job.attemptsStarted >= 3 ? job : undefined;
@@ -339,6 +339,51 @@ describe('upstream limits', () => {
       } finally {
         await executor.close();
       }
+    });
+  });
+
+  describe('backpressure bounded by the caller\'s patience', () => {
+    let stack: TestStack;
+    beforeAll(async () => {
+      // The operator's bound is far away: only the callers' own waits refuse here.
+      stack = await startStack({ env: { SLUICE_BACKPRESSURE_MAX_WAIT_MS: '600000', SLUICE_BACKPRESSURE_MIN_THROUGHPUT: '1' } });
+    });
+    afterAll(() => stack.stop());
+
+    it('refuses a job its caller would give up on (the SDK\'s timeout, x-sluice-max-wait-ms) and still serves cache hits while the queue is long', { timeout: 90_000 }, async () => {
+      const key = await stack.key('patient');
+      // The openai SDK sends a per-request timeout as x-stainless-timeout (seconds).
+      const client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: key, maxRetries: 0, timeout: 20_000 });
+      const cachedQuestion = { model: 'small', messages: [{ role: 'user' as const, content: 'What is the capital of France?' }] };
+      await client.chat.completions.create(cachedQuestion);
+      await until(async () => (await client.chat.completions.create(cachedQuestion).withResponse()).response.headers.get('x-sluice-cache') === 'hit', 20_000, 200);
+
+      // No executor from here: six queued jobs at the 1 job/s floor are a 6 s expected wait.
+      await stack.executor!.close();
+      for (let i = 0; i < 6; i++) expect((await post(stack, key, '/v1/jobs', { model: 'small', messages: [{ role: 'user', content: `backlog ${i}` }] })).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 300));
+
+      // 6 s > 3 s (three quarters of the 4 s timeout): refused at once, not queued for nobody.
+      const refused = await client.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'a new question' }] }, { timeout: 4_000 }).then(
+        () => undefined,
+        (error: unknown) => error as InstanceType<typeof OpenAI.APIError>,
+      );
+      expect(refused?.status).toBe(429);
+      expect((refused?.error as { code?: string } | undefined)?.code).toBe('overloaded');
+      expect(refused?.message).toMatch(/expected wait \(\d+ s\) exceeds 3 s/);
+      expect(Number(refused?.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+      // The same bound from Sluice's own header, on an async submit; a patient caller is accepted.
+      const job = { model: 'small', messages: [{ role: 'user', content: 'async with a deadline' }] };
+      expect((await post(stack, key, '/v1/jobs', job, { 'x-sluice-max-wait-ms': '2000' })).status).toBe(429);
+      expect((await post(stack, key, '/v1/jobs', job, { 'x-sluice-max-wait-ms': '60000' })).status).toBe(202);
+      const bad = await post(stack, key, '/v1/jobs', job, { 'x-sluice-max-wait-ms': 'soon' });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('x-sluice-max-wait-ms');
+
+      // A cache hit does not queue: served at once while new jobs are refused.
+      const hit = await client.chat.completions.create(cachedQuestion).withResponse();
+      expect(hit.response.headers.get('x-sluice-cache')).toBe('hit');
     });
   });
 });

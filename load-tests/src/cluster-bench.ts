@@ -18,6 +18,7 @@ import { startRedisCluster, startRedisServer } from '@sluice/redis-server';
 import { cpuMeter } from './cpu.ts';
 import { httpSender, runClosedLoop, type Sender } from './driver.ts';
 import { startSim, startSluice, type SluiceStack } from './processes.ts';
+import { readCommandStats } from './redis-stats.ts';
 import { writeModels } from './scaling.ts';
 import { median } from './stats.ts';
 
@@ -32,12 +33,7 @@ const masters = arg('masters', 3);
 const log = (m: string) => process.stderr.write(`[bench:cluster] ${m}\n`);
 
 /** Total commands a Redis node has executed (sum of `INFO commandstats` calls). */
-async function commandCount(node: Standalone): Promise<number> {
-  const info = await node.info('commandstats');
-  let total = 0;
-  for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
-  return total;
-}
+const commandCount = async (node: Standalone): Promise<number> => (await readCommandStats(node)).total;
 
 interface Target {
   name: string;

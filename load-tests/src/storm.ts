@@ -13,13 +13,17 @@
  * stats), the most requests the provider accepted in any 60 s, elapsed time, and the drain
  * rate: calls the provider accepted in each whole minute from Sluice's first accepted call
  * while it still had a backlog, as a share of the limit (the simulator's counters sampled
- * once a second).
+ * once a second), and what the storm cost Redis per request (`INFO commandstats` of the run's
+ * Redis, which only Sluice uses: all commands, script calls, `ZPOPMIN`, i.e. BullMQ fetches of
+ * prioritized jobs, and Redis CPU).
  *
  *   pnpm bench:storm [--rpm 600] [--rate 20] [--duration 120] [--latency-ms 200] [--executors 3]
  */
+import { Redis as Standalone } from 'ioredis';
 import OpenAI from 'openai';
 import { runOpenLoop, type OpenLoopResult, type Sender } from './driver.ts';
 import { startRedis, startSim, startSluice } from './processes.ts';
+import { commandStatsDelta, readCommandStats } from './redis-stats.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -82,6 +86,9 @@ try {
   const viaSluice = new OpenAI({ baseURL: `${sluice.apiUrl}/v1`, apiKey: sluice.apiKeys.bench!, timeout: deadlineMs });
 
   console.error(`storm: ${rate} req/s for ${duration} s against ${rpm} rpm (x${((rate * 60) / rpm).toFixed(1)}), ${executors} executors, simulator latency ${latencyMs} ms`);
+  const admin = new Standalone(redis.url, { lazyConnect: true });
+  await admin.connect();
+  const redisBefore = await readCommandStats(admin);
   const started = Date.now();
   // The provider's accepted count over time, to measure how fast the backlog drains.
   const samples: { atMs: number; direct: number; sluice: number }[] = [];
@@ -97,6 +104,8 @@ try {
     runOpenLoop({ rate, durationSeconds: duration, deadlineMs, send: sdkSender(viaSluice, 'small', { 'cache-control': 'no-store' }), label: 'sluice', onProgress: true }),
   ]);
   clearInterval(sampler);
+  const redisCost = commandStatsDelta(redisBefore, await readCommandStats(admin));
+  admin.disconnect();
   const stats = await sim.stats();
   const elapsed = Math.round((Date.now() - started) / 1000);
 
@@ -124,6 +133,11 @@ try {
   const servingS = s.elapsedS - first / 1000;
   const overall = servingS > 0 ? (stats[SLUICE_MODEL]!.accepted / servingS) * 60 : 0;
   console.log(`\nSluice drain: first call accepted at ${(first / 1000).toFixed(0)} s; accepted calls per whole minute from then while backlogged ${JSON.stringify(minutes)} (limit ${rpm}); median ${median} = ${((100 * median) / rpm).toFixed(1)} % of the limit; from the first to the last answer ${overall.toFixed(0)} per minute = ${((100 * overall) / rpm).toFixed(1)} %`);
+  const perRequest = (n: number) => (n / s.sent).toFixed(1);
+  const scripts = (redisCost.calls.evalsha ?? 0) + (redisCost.calls.eval ?? 0) + (redisCost.calls.fcall ?? 0);
+  console.log(
+    `\nSluice's Redis during the storm, per request: ${perRequest(redisCost.total)} commands (${redisCost.total} in all), ${perRequest(scripts)} script calls, ${perRequest(redisCost.calls.zpopmin ?? 0)} ZPOPMIN (BullMQ fetches of a prioritized job), ${perRequest(redisCost.cpuMs)} ms Redis CPU`,
+  );
 } finally {
   for (const s of stack.reverse()) await s.stop();
   await sim.stop();

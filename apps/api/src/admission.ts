@@ -40,14 +40,46 @@ export interface AdmissionResult {
   expectedWaitMs: number;
 }
 
+/**
+ * Share of a caller's wait that the queue may take: the rest is left for the answer itself
+ * (routing, the upstream call) and for the error of the wait estimate.
+ */
+export const CLIENT_WAIT_QUEUE_SHARE = 0.75;
+
+/** What admission needs to know about the caller of one job. */
+export interface AdmitOptions {
+  /** How long the caller will wait for the answer (ms; `Controls.clientWaitMs`). */
+  clientWaitMs?: number;
+  /** The caller waits on the request (a synchronous completion): `api.syncTimeoutMs` bounds it too. */
+  sync?: boolean;
+  /**
+   * Check backpressure. False for a cache hit answered at once, which does not queue: it is
+   * served however long the queue is, and counts against the tenant's quota only. @defaultValue true
+   */
+  backpressure?: boolean;
+}
+
 /** Admission control of new jobs. */
 export interface Admission {
   /**
-   * Accept a job, or throw a 429: a `BackpressureError` when its expected wait exceeds
-   * `limits.backpressureMaxWaitMs`, a `QuotaExceededError` naming the tenant's quota.
-   * Backpressure is checked first, so a refused job does not count against the quota.
+   * Accept a job, or throw a 429: a `BackpressureError` when its expected wait exceeds the
+   * job's queue bound ({@link queueWaitBoundMs}), a `QuotaExceededError` naming the tenant's
+   * quota. Backpressure is checked first, so a refused job does not count against the quota.
    */
-  admit(tenant: Tenant, data: CompletionJobData): Promise<AdmissionResult>;
+  admit(tenant: Tenant, data: CompletionJobData, options?: AdmitOptions): Promise<AdmissionResult>;
+}
+
+/**
+ * The longest expected queue wait at which a job is accepted: `limits.backpressureMaxWaitMs`,
+ * and, when the caller's wait is known (its own timeout, or the sync timeout of a synchronous
+ * call), {@link CLIENT_WAIT_QUEUE_SHARE} of it. A job admitted past its caller's patience is
+ * work done for nobody (and under FIFO it makes every later job late too); a 429 with
+ * `retry-after` lets the caller back off or go elsewhere while it still can.
+ */
+export function queueWaitBoundMs(config: SluiceConfig, options: AdmitOptions = {}): number {
+  const waits = [options.clientWaitMs, options.sync ? config.api.syncTimeoutMs : undefined].filter((w): w is number => w !== undefined);
+  const client = waits.length ? Math.floor(Math.min(...waits) * CLIENT_WAIT_QUEUE_SHARE) : Number.POSITIVE_INFINITY;
+  return Math.max(1, Math.min(config.limits.backpressureMaxWaitMs, client));
 }
 
 /**
@@ -85,14 +117,19 @@ export function createAdmission(options: AdmissionOptions): Admission {
   };
 
   return {
-    async admit(tenant, data) {
-      const { queued, throughputPerSec } = await current();
-      const { expectedWaitMs } = checkBackpressure({
-        queued,
-        throughputPerSec,
-        minThroughputPerSec: config.limits.backpressureMinThroughput,
-        maxWaitMs: config.limits.backpressureMaxWaitMs,
-      });
+    async admit(tenant, data, admitOptions = {}) {
+      let queued = 0;
+      let expectedWaitMs = 0;
+      if (admitOptions.backpressure !== false) {
+        const reading = await current();
+        queued = reading.queued;
+        ({ expectedWaitMs } = checkBackpressure({
+          queued,
+          throughputPerSec: reading.throughputPerSec,
+          minThroughputPerSec: config.limits.backpressureMinThroughput,
+          maxWaitMs: queueWaitBoundMs(config, admitOptions),
+        }));
+      }
       await limiter.tenants.checkRequest(
         tenant.name,
         { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay },

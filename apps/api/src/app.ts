@@ -104,10 +104,10 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     ledger,
     queues,
     cache: options.cache,
-    async fastPath(data) {
+    async fastPath(data, admit) {
       // A stored conversation's answer depends on history the cache scope cannot see.
       if (!fastPath || data.request.conversation_id) return undefined;
-      const result = await fastPath(data);
+      const result = await fastPath(data, admit);
       if (!result) return undefined;
       const usage = (result.completion as { usage?: { completion_tokens?: number } }).usage;
       const counterfactual = counterfactualCost({ deployments: config.deployments, messages: data.request.messages, completionTokens: usage?.completion_tokens ?? 0 });
@@ -117,8 +117,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
         .catch((error: unknown) => logger.error({ err: error, jobId: data.id }, 'fast-path bookkeeping (ledger) failed'));
       return result;
     },
-    async admit(tenant, data) {
-      await admission.admit(tenant, data);
+    async admit(tenant, data, options) {
+      await admission.admit(tenant, data, options);
     },
   };
   installErrorHandler(app, logger);

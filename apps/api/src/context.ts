@@ -8,6 +8,7 @@ import type { Ledger } from '@sluice/ledger';
 import type { KnnStrategy, Router } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
 import type { Tenant, TenantStore } from '@sluice/tenants';
+import type { AdmitOptions } from './admission.ts';
 import type { Submitter } from './submit.ts';
 
 /** What route handlers share. Built once in `buildApi`. */
@@ -25,12 +26,15 @@ export interface ApiContext {
   /** The cost ledger (`GET /v1/usage`). */
   ledger: Ledger;
   queues: Record<string, Queue<CompletionJobData>>;
-  /** The exact-cache fast path: a finished result when the cache answers, else undefined. */
-  fastPath(data: CompletionJobData): Promise<CompletionJobResult | undefined>;
+  /**
+   * The cache fast path: a finished result when the cache answers, else undefined.
+   * `admit` runs on a hit before it is recorded (throw to refuse it).
+   */
+  fastPath(data: CompletionJobData, admit?: () => Promise<void>): Promise<CompletionJobResult | undefined>;
   /** The shared response cache (admin purge and stats); absent when caching is off. */
   cache?: ResponseCache;
   /** Admission control before a job is accepted (quotas, backpressure); throws a 429 ApiError. */
-  admit(tenant: Tenant, data: CompletionJobData): Promise<void>;
+  admit(tenant: Tenant, data: CompletionJobData, options?: AdmitOptions): Promise<void>;
 }
 
 declare module 'fastify' {

@@ -17,7 +17,8 @@ export interface FastPathOptions {
 /**
  * The cache fast path: before anything is enqueued, look the request up (exact level, then
  * semantic with verification) and answer a hit at once, recording it as a finished job so
- * `GET /v1/jobs/:id` and the ledger still see it. A hit then costs no queue hop at all.
+ * `GET /v1/jobs/:id` and the ledger still see it. A hit then costs no queue hop at all, and
+ * is served however long the queue is (only the `admit` hook, the tenant's quota, applies).
  *
  * The job's one embedding is computed here and travels with the job (`data.embedding`), so
  * the classifier (kNN routing) and the executor (its own lookup, which catches entries stored
@@ -31,7 +32,7 @@ export interface FastPathOptions {
  */
 export function createCacheFastPath(options: FastPathOptions) {
   const { cache, config, store } = options;
-  return async (data: CompletionJobData): Promise<CompletionJobResult | undefined> => {
+  return async (data: CompletionJobData, admit?: () => Promise<void>): Promise<CompletionJobResult | undefined> => {
     if (data.cacheMode !== 'default' || !config.cache.enabled) return undefined;
     const category = detectCategory(data.request);
     if ((config.cache.ttlSeconds[category] ?? 0) <= 0) return undefined;
@@ -73,6 +74,8 @@ export function createCacheFastPath(options: FastPathOptions) {
       costUsd: 0,
       attempt: 1,
     };
+    // Admitted (the tenant's quota) before anything is recorded: a refused hit leaves no trace.
+    await admit?.();
     // The record, completed, with the prompt routing feedback needs, and its done event: one script.
     await store.createAnswered({ id: data.id, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt, prompt: latestUserText(data.request).slice(0, FEEDBACK_PROMPT_CHARS) }, result);
     return result;

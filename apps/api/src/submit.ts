@@ -13,12 +13,26 @@ export interface Controls {
   pinnedTier?: TierName;
   cacheMode: CacheMode;
   idempotencyKey?: string;
+  /**
+   * How long the caller is willing to wait for its answer (ms): `x-sluice-max-wait-ms`, or on a
+   * synchronous call the timeout the openai SDK sends with a per-request `timeout` option
+   * (`x-stainless-timeout`, seconds; a client-wide timeout is not sent). Admission
+   * refuses a job that would queue past it instead of accepting one whose client leaves first.
+   */
+  clientWaitMs?: number;
 }
+
+/** Longest `x-sluice-max-wait-ms` accepted (a day): longer is no bound at all. */
+const MAX_CLIENT_WAIT_MS = 86_400_000;
 
 const TIERS: readonly TierName[] = ['router', 'small', 'large'];
 
-/** Read and validate the `x-sluice-*`, `Cache-Control` and `Idempotency-Key` headers. */
-export function readControls(headers: Record<string, string | string[] | undefined>, tenant: Tenant): Controls {
+/**
+ * Read and validate the `x-sluice-*`, `Cache-Control` and `Idempotency-Key` headers.
+ * `sync`: the caller waits on this request for the answer, so the openai SDK's timeout header
+ * says how long it will wait (an async submit returns at once; its client polls).
+ */
+export function readControls(headers: Record<string, string | string[] | undefined>, tenant: Tenant, options: { sync?: boolean } = {}): Controls {
   const one = (name: string) => {
     const v = headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -43,7 +57,17 @@ export function readControls(headers: Record<string, string | string[] | undefin
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
     throw badRequest('Idempotency-Key must be 1 to 255 visible ASCII characters.', 'Idempotency-Key');
   }
-  return { priority, pinnedTier, cacheMode, idempotencyKey };
+  let clientWaitMs: number | undefined;
+  const w = one('x-sluice-max-wait-ms');
+  if (w !== undefined) {
+    if (!/^\d+$/.test(w) || Number(w) < 1 || Number(w) > MAX_CLIENT_WAIT_MS) throw badRequest(`Invalid x-sluice-max-wait-ms \`${w}\`: use an integer 1..${MAX_CLIENT_WAIT_MS} (milliseconds the caller will wait for its answer).`, 'x-sluice-max-wait-ms');
+    clientWaitMs = Number(w);
+  } else if (options.sync) {
+    // Not our header, so not ours to reject: a malformed one is ignored.
+    const sdkTimeout = Number(one('x-stainless-timeout'));
+    if (Number.isFinite(sdkTimeout) && sdkTimeout > 0) clientWaitMs = Math.min(sdkTimeout * 1000, MAX_CLIENT_WAIT_MS);
+  }
+  return { priority, pinnedTier, cacheMode, idempotencyKey, ...(clientWaitMs ? { clientWaitMs } : {}) };
 }
 
 /** Field limits beyond the schema, with messages naming the field. */

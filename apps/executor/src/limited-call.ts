@@ -1,7 +1,7 @@
 import { DelayedError, Worker } from 'bullmq';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { isUpstreamError, type UpstreamClient, type UpstreamCompletion, type UpstreamError } from '@sluice/llm';
-import { RateLimitedError, type Lease, type LimitsError, type Limiter, type ThroughputMeter } from '@sluice/limits';
+import { PermitLine, RateLimitedError, type AcquireAnyResult, type Lease, type LimitsError, type Limiter, type ThroughputMeter } from '@sluice/limits';
 import type { Logger } from '@sluice/telemetry';
 import { deploymentsFor, type AttemptContext, type UpstreamCaller } from './upstream-call.ts';
 
@@ -25,6 +25,13 @@ export interface LimitedCallerOptions {
    * as its reason instead of waiting on. @defaultValue `config.limits.permitWaitMs`
    */
   permitWaitMs?: number;
+  /**
+   * Longest a job denied a permit waits inside this process for the tier's next permit
+   * before it parks in the queue instead. @defaultValue `config.limits.permitHoldMs`
+   */
+  permitHoldMs?: number;
+  /** Aborted when the executor starts closing: jobs waiting for a permit go back to the queue at once. */
+  closing?: AbortSignal;
   /** @defaultValue `Date.now` */
   clock?: () => number;
 }
@@ -35,14 +42,18 @@ export interface LimitedCallerOptions {
  * (DESIGN.md invariant 3).
  *
  * Per run of a job:
- * - No deployment grants a permit: the job goes back to wait without spending an attempt and
- *   keeps its priority. When it asked every deployment of the tier, the tier queue pauses
- *   until the soonest permit, for every worker (`worker.rateLimit` + `RateLimitError`), since
- *   no job of the tier can get one before then. When it asked only some (a job pinned to one
- *   model, or the rest already failed it in this run), only this job waits (delayed), since
- *   BullMQ's rate limit pauses the whole queue and one saturated deployment would stall jobs
- *   another deployment of the tier could serve. Past `permitWaitMs` since acceptance it
- *   fails, naming the limit.
+ * - No deployment of its tier grants a permit: the job waits in this process's line for the
+ *   tier ({@link PermitLine}) when the soonest permit is within `permitHoldMs`: one job of the
+ *   line asks the limiter at a time, so a blocked tier costs one limiter call per retry
+ *   interval per process instead of a BullMQ fetch and hand-back per job. A longer block parks
+ *   the job: it goes back to the queue as a delayed job without spending an attempt and keeps
+ *   its priority, and the tier queue pauses until the soonest permit, for every worker
+ *   (`worker.rateLimit`), since no job of the tier can get one before then.
+ * - A job that asked only some deployments (a job pinned to one model, or the rest already
+ *   failed it in this run) is denied: only this job waits (delayed), since BullMQ's rate
+ *   limit pauses the whole queue and one saturated deployment would stall jobs another
+ *   deployment of the tier could serve.
+ * - Past `permitWaitMs` since acceptance a job without a permit fails, naming the limit.
  * - A call fails with 429, 5xx, a timeout, a dropped connection, or the deployment is
  *   broken (401/403/404): the result feeds the shared cooldown, learned limit and circuit,
  *   and the run moves on to the tier's next deployment without spending an attempt. Each
@@ -63,13 +74,20 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
   const clock = options.clock ?? Date.now;
   const permitWaitMs = options.permitWaitMs ?? config.limits.permitWaitMs;
   const meter: ThroughputMeter = limiter.meter(COMPLETIONS_METER, COMPLETIONS_METER_WINDOW_MS);
-  /**
-   * Per tier, when the last denial of every deployment said the soonest permit comes. BullMQ
-   * hands a worker up to `concurrency` jobs at once when a pause ends, and all but the few
-   * that get a permit are refused again (measured in bench:storm with paced permits: about
-   * 30 fetches per job); those park without asking Redis again.
-   */
-  const tierBlocked = new Map<string, { until: number; error: LimitsError }>();
+  const permitHoldMs = options.permitHoldMs ?? config.limits.permitHoldMs;
+  const lines = new Map<string, PermitLine>();
+  /** Per tier, the last denial of every deployment: the reason a parked or failed job gives. */
+  const tierDenials = new Map<string, Extract<AcquireAnyResult<ResolvedDeployment>, { granted: false }>['error']>();
+  const lineFor = (tier: string) => {
+    let line = lines.get(tier);
+    if (!line) lines.set(tier, (line = new PermitLine({ holdMs: permitHoldMs, clock })));
+    if (options.closing?.aborted) line.close();
+    return line;
+  };
+  const closeLines = () => {
+    for (const line of lines.values()) line.close();
+  };
+  options.closing?.addEventListener('abort', closeLines, { once: true });
 
   /**
    * Send the job back to wait without spending an attempt, or fail it past its deadline.
@@ -105,12 +123,7 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     let lastError: UpstreamError | undefined;
     let throttledMs: number | undefined;
 
-    if (candidates.length === tierSize) {
-      const blocked = tierBlocked.get(ctx.tier);
-      const blockedMs = blocked ? blocked.until - clock() : 0;
-      if (blocked && blockedMs > 0) return park(ctx, blockedMs, blocked.error, true);
-    }
-
+    const acquireOptions = { jobId: data.id, messages: request.messages, maxOutputTokens };
     for (;;) {
       const remaining = candidates.filter((d) => !tried.has(d.id));
       if (remaining.length === 0) {
@@ -120,12 +133,8 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
         }
         throw lastError!;
       }
-      const got = await limiter.acquireAny(remaining, { jobId: data.id, messages: request.messages, maxOutputTokens });
-      if (!got.granted) {
-        const wholeTier = remaining.length === tierSize;
-        if (wholeTier) tierBlocked.set(ctx.tier, { until: clock() + got.retryAfterMs, error: got.error });
-        return park(ctx, got.retryAfterMs, got.error, wholeTier);
-      }
+      const got = remaining.length === tierSize ? await acquireInLine(ctx, remaining, acquireOptions) : await limiter.acquireAny(remaining, acquireOptions);
+      if (!got.granted) return park(ctx, got.retryAfterMs, got.error, remaining.length === tierSize);
 
       const { deployment, lease } = got;
       const outcome = await callOnce(ctx, deployment, lease);
@@ -140,6 +149,42 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
       logger?.warn({ jobId: data.id, deploymentId: deployment.id, kind: error.kind, status: error.status, circuit: outcome.circuit }, 'upstream call failed; trying the next deployment');
     }
   };
+
+  /**
+   * Ask for a permit on every deployment of the tier, waiting in the tier's line while the
+   * tier is blocked and the wait fits the hold bound. Returns a grant, or the denial to park on.
+   */
+  async function acquireInLine(ctx: AttemptContext, deployments: ResolvedDeployment[], acquireOptions: Parameters<Limiter['acquireAny']>[1]): Promise<AcquireAnyResult<ResolvedDeployment>> {
+    const line = lineFor(ctx.tier);
+    const data = ctx.job.data;
+    const entry = { priority: data.priority, acceptedAt: data.acceptedAt, deadline: data.acceptedAt + permitWaitMs, joinedAt: clock(), signal: ctx.signal };
+    const denial = (ms: number): AcquireAnyResult<ResolvedDeployment> => {
+      const error = tierDenials.get(ctx.tier) ?? new RateLimitedError(deployments[0]!.id, 'rpm', ms);
+      return { granted: false, retryAfterMs: ms, error, denials: [] };
+    };
+    let turn = false;
+    try {
+      for (;;) {
+        if (!turn && !line.open()) {
+          const next = await line.wait(entry);
+          if (next.kind === 'park') return denial(next.ms);
+          turn = true;
+        }
+        const got = await limiter.acquireAny(deployments, acquireOptions);
+        if (got.granted) {
+          if (turn) line.granted();
+          turn = false;
+          return got;
+        }
+        tierDenials.set(ctx.tier, got.error);
+        if (turn) line.denied(got.retryAfterMs);
+        else line.block(got.retryAfterMs);
+        turn = false;
+      }
+    } finally {
+      if (turn) line.release();
+    }
+  }
 
   type CallResult =
     | { kind: 'done'; value: UpstreamCompletion & { deployment: ResolvedDeployment } }

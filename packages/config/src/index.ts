@@ -29,7 +29,7 @@ export interface SluiceConfig {
   metrics: { port: number };
   bullBoard: { readOnly: boolean; showPrompts: boolean };
   tenants: { defaultRpm: number; defaultTokensPerDay: number };
-  limits: { backpressureMaxWaitMs: number; backpressureMinThroughput: number; circuitOpenMs: number; permitWaitMs: number };
+  limits: { backpressureMaxWaitMs: number; backpressureMinThroughput: number; circuitOpenMs: number; permitWaitMs: number; permitHoldMs: number };
   cache: {
     enabled: boolean;
     semantic: boolean;

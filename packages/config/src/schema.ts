@@ -188,6 +188,7 @@ export const schema = {
     backpressureMinThroughput: { doc: 'Jobs per second assumed when the measured throughput is lower (just after a start), so backpressure does not refuse everything.', format: Number, default: 1, env: 'SLUICE_BACKPRESSURE_MIN_THROUGHPUT' },
     circuitOpenMs: { doc: 'How long a failing deployment\'s open circuit refuses calls before one probe tests it (ms).', format: 'positive-int', default: 30_000, env: 'SLUICE_CIRCUIT_OPEN_MS' },
     permitWaitMs: { doc: 'A job still without an upstream permit (rate limits, open circuits) this long after it was accepted fails with the reason (ms).', format: 'positive-int', default: 600_000, env: 'SLUICE_PERMIT_WAIT_MS' },
+    permitHoldMs: { doc: 'A job denied an upstream permit waits this long inside its executor for the tier\'s next permit (one job per process asks the limiter at a time) before it goes back to the queue as a delayed job (ms; 0 = never wait in the executor).', format: 'nat', default: 3_000, env: 'SLUICE_PERMIT_HOLD_MS' },
   },
   cache: {
     enabled: { doc: 'Answer from the cache when safe.', format: Boolean, default: true, env: 'SLUICE_CACHE_ENABLED' },

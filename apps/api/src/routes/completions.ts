@@ -31,12 +31,13 @@ export function registerCompletions(app: FastifyInstance, ctx: ApiContext): void
   app.post('/v1/chat/completions', { schema: { body: ChatRequestSchema } }, async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body as ChatRequest;
     const tenant = request.tenant!;
-    const controls = readControls(request.headers, tenant);
+    const controls = readControls(request.headers, tenant, { sync: true });
     const data = ctx.submitter.prepare(body, tenant, controls);
-    await ctx.admit(tenant, data);
-    // An exact cache hit is answered before anything is enqueued (not for idempotent
-    // submits, which must bind the key to a job first).
-    const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data);
+    // A cache hit is answered before anything is enqueued (not for idempotent submits, which
+    // must bind the key to a job first). It does not queue, so backpressure does not refuse
+    // it: only the tenant's quota applies.
+    const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data, () => ctx.admit(tenant, data, { backpressure: false }));
+    if (!cached) await ctx.admit(tenant, data, { clientWaitMs: controls.clientWaitMs, sync: true });
     if (cached) {
       if (!data.stream) return reply.headers(resultHeaders(data.id, cached)).send(cached.completion);
       const replay = new EventFeed();

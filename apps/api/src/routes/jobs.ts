@@ -41,7 +41,7 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const body = request.body as ChatRequest;
     const controls = readControls(request.headers, tenant);
     const data = ctx.submitter.prepare(body, tenant, controls);
-    await ctx.admit(tenant, data);
+    await ctx.admit(tenant, data, { clientWaitMs: controls.clientWaitMs });
     const { jobId, reused } = await ctx.submitter.submit(data, controls);
     const job = await ctx.store.get(jobId);
     return reply
