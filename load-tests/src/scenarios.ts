@@ -206,7 +206,11 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
         switches.client = 'openai SDK, maxRetries default (2)';
         switches.model = model;
       } else {
-        clients = Object.fromEntries(tenants.map((t) => [t, new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: stack.apiKeys[t]!, timeout: options.deadlineMs })]));
+        // The client tells the gateway how long it waits (x-sluice-max-wait-ms): a job that
+        // would queue past it is refused with retry-after instead of answered for nobody.
+        const defaultHeaders = { 'x-sluice-max-wait-ms': String(options.deadlineMs) };
+        clients = Object.fromEntries(tenants.map((t) => [t, new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: stack.apiKeys[t]!, timeout: options.deadlineMs, defaultHeaders })]));
+        switches.client = `openai SDK, maxRetries default (2), x-sluice-max-wait-ms ${options.deadlineMs}`;
         model = spec.model;
         Object.assign(switches, spec.env, { model: spec.model });
       }

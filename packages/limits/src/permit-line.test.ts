@@ -28,10 +28,12 @@ describe('PermitLine', () => {
     vi.useRealTimers();
   });
 
-  it('is open until a denial blocks it; the block ends on time', async () => {
+  it('is open until a denial blocks it; the block ends on time; congested for a hold bound after a denial', async () => {
     const line = new PermitLine({ holdMs: 5_000 });
     expect(line.open()).toBe(true);
+    expect(line.congested()).toBe(false);
     line.block(800);
+    expect(line.congested()).toBe(true);
     expect(line.open()).toBe(false);
     expect(line.blockedMs()).toBe(800);
     const { told, track } = recorder();
@@ -44,6 +46,9 @@ describe('PermitLine', () => {
     expect(line.open()).toBe(false);
     line.granted();
     expect(line.open()).toBe(true);
+    expect(line.congested()).toBe(true);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(line.congested()).toBe(false);
   });
 
   it('one waiter asks at a time, by priority then acceptance; a grant lets the next ask at once, a denial delays it', async () => {
@@ -76,10 +81,10 @@ describe('PermitLine', () => {
   it('a block longer than the hold bound or the job\'s deadline parks the job instead of holding it', async () => {
     const line = new PermitLine({ holdMs: 2_000 });
     line.block(3_000);
-    expect(await line.wait(entry(5, 1))).toEqual({ kind: 'park', ms: 3_000 });
+    expect(await line.wait(entry(5, 1))).toEqual({ kind: 'park', ms: 3_000, reason: 'blocked' });
     const short = new PermitLine({ holdMs: 10_000 });
     short.block(500);
-    expect(await short.wait(entry(5, 1, Date.now() + 400))).toEqual({ kind: 'park', ms: 500 });
+    expect(await short.wait(entry(5, 1, Date.now() + 400))).toEqual({ kind: 'park', ms: 500, reason: 'held' });
   });
 
   it('waiters whose bound a new denial outlasts park at once; the others keep their place', async () => {
@@ -93,7 +98,7 @@ describe('PermitLine', () => {
     expect(told).toEqual(['asker:ask']);
     line.denied(1_500);
     await vi.advanceTimersByTimeAsync(0);
-    expect(await parked).toEqual({ kind: 'park', ms: 1_500 });
+    expect(await parked).toEqual({ kind: 'park', ms: 1_500, reason: 'held' });
     expect(told).toEqual(['asker:ask', 'soon-due:park']);
     await vi.advanceTimersByTimeAsync(1_500);
     expect(told).toEqual(['asker:ask', 'soon-due:park', 'patient:ask']);
@@ -114,7 +119,7 @@ describe('PermitLine', () => {
     line.denied(400);
     expect(await join()).toEqual({ kind: 'ask' });
     line.denied(400);
-    expect(await line.wait({ ...entry(5, 1), joinedAt })).toEqual({ kind: 'park', ms: 400 });
+    expect(await line.wait({ ...entry(5, 1), joinedAt })).toEqual({ kind: 'park', ms: 400, reason: 'held' });
   });
 
   it('an aborted waiter leaves the line with the abort reason; close parks everyone left', async () => {
@@ -128,7 +133,7 @@ describe('PermitLine', () => {
     await expect(cancelled).rejects.toBe('cancelled');
     expect(line.length).toBe(1);
     line.close();
-    expect(await closedOut).toEqual({ kind: 'park', ms: 1 });
+    expect(await closedOut).toEqual({ kind: 'park', ms: 1, reason: 'closed' });
     expect(told).toEqual(['cancelled:aborted', 'waiting:park']);
     // A closed line parks newcomers too (the executor is shutting down).
     expect((await line.wait(entry(5, 3))).kind).toBe('park');

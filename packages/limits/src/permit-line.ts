@@ -21,8 +21,14 @@ export interface PermitLineOptions {
   clock?: () => number;
 }
 
-/** What a waiter is told: ask the limiter now (it holds the turn), or park for `ms`. */
-export type LineTurn = { kind: 'ask' } | { kind: 'park'; ms: number };
+/**
+ * What a waiter is told: ask the limiter now (it holds the turn), or park for `ms`, because
+ * - `blocked`: the tier's soonest permit is further away than any job is held;
+ * - `held`: this job was held as long as it may (the line is longer than the process can
+ *   serve within the hold bound, or its deadline comes first);
+ * - `closed`: the process is shutting down.
+ */
+export type LineTurn = { kind: 'ask' } | { kind: 'park'; ms: number; reason: 'blocked' | 'held' | 'closed' };
 
 /** One job in the line. */
 export interface LineEntry {
@@ -64,6 +70,7 @@ export class PermitLine {
   #timer: NodeJS.Timeout | undefined;
   #seq = 0;
   #closed = false;
+  #lastDenialAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: PermitLineOptions) {
     this.#holdMs = options.holdMs;
@@ -73,6 +80,11 @@ export class PermitLine {
   /** Jobs waiting in the line (not counting one that is asking). */
   get length(): number {
     return this.#waiters.length;
+  }
+
+  /** Whether a denial came within the last hold bound: the tier's permits are what limits it. */
+  congested(): boolean {
+    return this.#clock() - this.#lastDenialAt <= this.#holdMs;
   }
 
   /** Ms until the tier's soonest permit as last reported by a denial (0 when not blocked). */
@@ -93,6 +105,7 @@ export class PermitLine {
    * comes in `retryAfterMs`.
    */
   block(retryAfterMs: number): void {
+    this.#lastDenialAt = this.#clock();
     this.#blockedUntil = Math.max(this.#blockedUntil, this.#clock() + retryAfterMs);
     this.#schedule();
   }
@@ -106,7 +119,8 @@ export class PermitLine {
   wait(entry: LineEntry): Promise<LineTurn> {
     const now = this.#clock();
     const leaveAt = Math.min((entry.joinedAt ?? now) + this.#holdMs, entry.deadline);
-    if (this.#closed || this.#blockedUntil > leaveAt) return Promise.resolve({ kind: 'park', ms: Math.max(1, this.#blockedUntil - now) });
+    if (this.#closed) return Promise.resolve({ kind: 'park', ms: 1, reason: 'closed' });
+    if (this.#blockedUntil > leaveAt) return Promise.resolve({ kind: 'park', ms: this.#blockedUntil - now, reason: this.#parkReason(now) });
     if (entry.signal?.aborted) return Promise.reject(entry.signal.reason);
     return new Promise<LineTurn>((resolve, reject) => {
       const waiter: Waiter = { ...entry, seq: this.#seq++, leaveAt, resolve, reject };
@@ -131,6 +145,7 @@ export class PermitLine {
 
   /** The turn holder was refused by every deployment: the next ask comes in `retryAfterMs`. */
   denied(retryAfterMs: number): void {
+    this.#lastDenialAt = this.#clock();
     this.#asking = false;
     this.#blockedUntil = this.#clock() + retryAfterMs;
     this.#pump();
@@ -148,7 +163,12 @@ export class PermitLine {
     clearTimeout(this.#timer);
     const waiters = this.#waiters;
     this.#waiters = [];
-    for (const w of waiters) this.#settle(w, { kind: 'park', ms: 1 });
+    for (const w of waiters) this.#settle(w, { kind: 'park', ms: 1, reason: 'closed' });
+  }
+
+  /** Why a job parks now that the block outlasts its bound (see {@link LineTurn}). */
+  #parkReason(now: number): 'blocked' | 'held' {
+    return this.#blockedUntil - now > this.#holdMs ? 'blocked' : 'held';
   }
 
   #insert(waiter: Waiter): void {
@@ -176,7 +196,7 @@ export class PermitLine {
     if (this.#blockedUntil > now) {
       const keep: Waiter[] = [];
       for (const w of this.#waiters) {
-        if (w.leaveAt < this.#blockedUntil) this.#settle(w, { kind: 'park', ms: this.#blockedUntil - now });
+        if (w.leaveAt < this.#blockedUntil) this.#settle(w, { kind: 'park', ms: this.#blockedUntil - now, reason: this.#parkReason(now) });
         else keep.push(w);
       }
       this.#waiters = keep;
