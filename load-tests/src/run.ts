@@ -208,7 +208,10 @@ writeFileSync(join(outDir, 'report.md'), report.markdown);
 for (const [name, svg] of Object.entries(report.charts)) writeFileSync(join(outDir, name), svg);
 log(`\nreport: ${relative(process.cwd(), join(outDir, 'report.md'))}`);
 
-if (values.readme || mode === 'full') {
+// The README's table is the latest *complete* full run: a run of some phases or scenarios, or
+// into another folder, updates it only when asked (--readme).
+const completeFullRun = mode === 'full' && !values.only && !values.scenarios && !values.out;
+if (values.readme || completeFullRun) {
   const readme = join(ROOT, 'load-tests', 'README.md');
   if (existsSync(readme)) {
     const text = readFileSync(readme, 'utf8');
@@ -220,7 +223,7 @@ if (values.readme || mode === 'full') {
       const m = results.machine;
       const block = [
         start,
-        `Latest ${mode} run (${results.startedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${results.git.commit.slice(0, 12)}\`${results.git.dirty ? ', uncommitted changes' : ''}) on ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, load average ${m.loadAverageStart[0]!.toFixed(1)} at start; \`${results.command}\`; full report: [reports/${mode}/report.md](reports/${mode}/report.md).`,
+        `Latest ${mode} run (${results.startedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${results.git.commit.slice(0, 12)}\`${results.git.dirty ? ', uncommitted changes' : ''}) on ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, load average ${m.loadAverageStart[0]!.toFixed(1)} at start; \`${results.command}\`; full report: [${relative(join(ROOT, 'load-tests'), join(outDir, 'report.md'))}](${relative(join(ROOT, 'load-tests'), join(outDir, 'report.md'))}).`,
         '',
         report.table,
         end,
