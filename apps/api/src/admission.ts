@@ -9,8 +9,12 @@ import type { Tenant } from '@sluice/tenants';
 const COMPLETIONS_METER = 'completions';
 const COMPLETIONS_METER_WINDOW_MS = 30_000;
 
-/** States of jobs that are waiting for a worker (active ones are already being served). */
-const WAITING_STATES = ['waiting', 'prioritized', 'delayed'] as const;
+/**
+ * States of the jobs a new one finds in the system. Active jobs count: besides the ones in an
+ * upstream call, an executor holds jobs waiting for a permit in its line (active to BullMQ),
+ * and a new job's time in the system is all of them over the throughput (Little's law).
+ */
+const WAITING_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 /** Options for {@link createAdmission}. */
 export interface AdmissionOptions {
@@ -34,7 +38,7 @@ export interface AdmissionOptions {
 
 /** What admission measured for an accepted job. */
 export interface AdmissionResult {
-  /** Jobs waiting ahead of this one. */
+  /** Jobs ahead of this one (waiting, or running: in an upstream call or held for a permit). */
   queued: number;
   /** Expected queue wait (ms). */
   expectedWaitMs: number;
@@ -83,8 +87,8 @@ export function queueWaitBoundMs(config: SluiceConfig, options: AdmitOptions = {
 }
 
 /**
- * Backpressure and tenant quotas. The expected wait is the jobs waiting in the route and
- * tier queues divided by the completions per second the executors record (Little's law),
+ * Backpressure and tenant quotas. The expected wait is the jobs waiting or running in the
+ * route and tier queues divided by the completions per second the executors record (Little's law),
  * with `limits.backpressureMinThroughput` as the floor while the meter is still empty. Quotas
  * are the tenant's own (`rpm`, `tokensPerDay`), else `tenants.defaultRpm` /
  * `tenants.defaultTokensPerDay`; 0 means unlimited.

@@ -184,7 +184,7 @@ export const schema = {
     defaultTokensPerDay: { doc: 'Tokens per day a tenant may spend unless its record says otherwise (0 = unlimited).', format: 'nat', default: 0, env: 'SLUICE_TENANT_TOKENS_PER_DAY' },
   },
   limits: {
-    backpressureMaxWaitMs: { doc: 'The API answers 429 with retry-after instead of queueing when a new job would wait longer than this (queued jobs ÷ measured throughput, ms).', format: 'positive-int', default: 120_000, env: 'SLUICE_BACKPRESSURE_MAX_WAIT_MS' },
+    backpressureMaxWaitMs: { doc: 'The API answers 429 with retry-after instead of queueing when a new job would wait longer than this (jobs waiting or running ÷ measured throughput, ms).', format: 'positive-int', default: 120_000, env: 'SLUICE_BACKPRESSURE_MAX_WAIT_MS' },
     backpressureMinThroughput: { doc: 'Jobs per second assumed when the measured throughput is lower (just after a start), so backpressure does not refuse everything.', format: Number, default: 1, env: 'SLUICE_BACKPRESSURE_MIN_THROUGHPUT' },
     circuitOpenMs: { doc: 'How long a failing deployment\'s open circuit refuses calls before one probe tests it (ms).', format: 'positive-int', default: 30_000, env: 'SLUICE_CIRCUIT_OPEN_MS' },
     permitWaitMs: { doc: 'A job still without an upstream permit (rate limits, open circuits) this long after it was accepted fails with the reason (ms).', format: 'positive-int', default: 600_000, env: 'SLUICE_PERMIT_WAIT_MS' },
