@@ -6,7 +6,7 @@ import { JobStore, type JobErrorBody } from '@sluice/jobs';
 import { isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
 import { createWorker, SUMMARY_JOB_NAME, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
-import { createLimits, isLimitsError, type Limiter } from '@sluice/limits';
+import { createLimits, isLimitsError, PermitLines, type Limiter } from '@sluice/limits';
 import type { ExecutorMetrics } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import { createEmbedder, type ResponseCache } from '@sluice/cache';
@@ -76,11 +76,13 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const inFlight = new Map<string, AbortController>();
   /** Aborted when close begins: jobs waiting for a permit in this process go back to the queue. */
   const closing = new AbortController();
+  const permitLines = new PermitLines({ holdMs: config.limits.permitHoldMs });
+  options.metrics?.observePermitLines(permitLines);
 
   const instrumentLimiter = <L extends Limiter>(limiter: L): L => options.metrics?.instrumentLimiter(limiter) ?? limiter;
   const baseCaller =
     options.callUpstream ??
-    createLimitedCaller({ config, upstream, logger, closing: closing.signal, limiter: instrumentLimiter(createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } })) });
+    createLimitedCaller({ config, upstream, logger, closing: closing.signal, lines: permitLines, limiter: instrumentLimiter(createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } })) });
   // The cache wraps whichever caller makes the real call: a hit never takes a rate-limit permit.
   const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger, onLookup: options.metrics?.cacheLookup }) : baseCaller;
   const embedder = options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey });

@@ -1,7 +1,7 @@
 import { DelayedError, Worker } from 'bullmq';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { isUpstreamError, type UpstreamClient, type UpstreamCompletion, type UpstreamError } from '@sluice/llm';
-import { PermitLine, RateLimitedError, type AcquireAnyResult, type Lease, type LimitsError, type Limiter, type ThroughputMeter } from '@sluice/limits';
+import { PermitLines, RateLimitedError, type PermitLine, type AcquireAnyResult, type Lease, type LimitsError, type Limiter, type ThroughputMeter } from '@sluice/limits';
 import type { Logger } from '@sluice/telemetry';
 import { deploymentsFor, type AttemptContext, type UpstreamCaller } from './upstream-call.ts';
 
@@ -35,6 +35,8 @@ export interface LimitedCallerOptions {
   permitHoldMs?: number;
   /** Aborted when the executor starts closing: jobs waiting for a permit go back to the queue at once. */
   closing?: AbortSignal;
+  /** The process's permit lines (shared with its metrics). @defaultValue new ones with `permitHoldMs` */
+  lines?: PermitLines;
   /** @defaultValue `Date.now` */
   clock?: () => number;
 }
@@ -78,15 +80,10 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
   const permitWaitMs = options.permitWaitMs ?? config.limits.permitWaitMs;
   const meter: ThroughputMeter = limiter.meter(COMPLETIONS_METER, COMPLETIONS_METER_WINDOW_MS);
   const permitHoldMs = options.permitHoldMs ?? config.limits.permitHoldMs;
-  const lines = new Map<string, PermitLine>();
+  const lines = options.lines ?? new PermitLines({ holdMs: permitHoldMs, clock });
   /** Per tier, the last denial of every deployment: the reason a parked or failed job gives. */
   const tierDenials = new Map<string, Extract<AcquireAnyResult<ResolvedDeployment>, { granted: false }>['error']>();
-  const lineFor = (tier: string) => {
-    let line = lines.get(tier);
-    if (!line) lines.set(tier, (line = new PermitLine({ holdMs: permitHoldMs, clock })));
-    if (options.closing?.aborted) line.close();
-    return line;
-  };
+  const lineFor = (tier: string) => lines.for(tier);
   /**
    * A worker's concurrency follows its tier's line: each job that parks because it was held
    * as long as it may (the line holds more than the process can serve within the hold bound)
@@ -105,10 +102,8 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     const configured = configuredConcurrency.get(worker);
     if (configured !== undefined && worker.concurrency !== configured && !line.congested()) worker.concurrency = configured;
   };
-  const closeLines = () => {
-    for (const line of lines.values()) line.close();
-  };
-  options.closing?.addEventListener('abort', closeLines, { once: true });
+  if (options.closing?.aborted) lines.close();
+  else options.closing?.addEventListener('abort', () => lines.close(), { once: true });
 
   /**
    * Send the job back to wait without spending an attempt, or fail it past its deadline.

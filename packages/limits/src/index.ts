@@ -55,5 +55,5 @@ export {
   isBackpressureError,
 } from './errors.ts';
 export type { LimitKind, QuotaKind, LimitsErrorOptions } from './errors.ts';
-export { PermitLine } from './permit-line.ts';
+export { PermitLine, PermitLines } from './permit-line.ts';
 export type { PermitLineOptions, LineTurn, LineEntry } from './permit-line.ts';

@@ -218,3 +218,36 @@ export class PermitLine {
     this.#timer.unref();
   }
 }
+
+/** One process's permit lines, one per tier, created on first use. */
+export class PermitLines {
+  readonly #options: PermitLineOptions;
+  readonly #lines = new Map<string, PermitLine>();
+  #closed = false;
+
+  constructor(options: PermitLineOptions) {
+    this.#options = options;
+  }
+
+  /** The line of `tier` (closed already if the process is shutting down). */
+  for(tier: string): PermitLine {
+    let line = this.#lines.get(tier);
+    if (!line) {
+      line = new PermitLine(this.#options);
+      if (this.#closed) line.close();
+      this.#lines.set(tier, line);
+    }
+    return line;
+  }
+
+  /** Jobs waiting in each tier's line right now (for a gauge). */
+  lengths(): Record<string, number> {
+    return Object.fromEntries([...this.#lines].map(([tier, line]) => [tier, line.length]));
+  }
+
+  /** Shutting down: every waiter parks, and so does every job that comes later. */
+  close(): void {
+    this.#closed = true;
+    for (const line of this.#lines.values()) line.close();
+  }
+}

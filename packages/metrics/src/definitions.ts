@@ -115,8 +115,18 @@ export function defineJobMetrics(registry: Registry) {
 }
 
 /** Upstream calls and the global limiter, seen from an executor. */
-export function defineUpstreamMetrics(registry: Registry, collect: { circuit(this: Gauge<'deployment' | 'state'>): Promise<void>; inFlight(this: Gauge<'deployment'>): Promise<void> }) {
+export function defineUpstreamMetrics(
+  registry: Registry,
+  collect: { circuit(this: Gauge<'deployment' | 'state'>): Promise<void>; inFlight(this: Gauge<'deployment'>): Promise<void>; permitLine(this: Gauge<'tier'>): void },
+) {
   return {
+    permitLine: new Gauge({
+      name: 'sluice_permit_line_jobs',
+      help: 'Jobs this executor holds waiting for an upstream permit, per tier (its permit line; past SLUICE_PERMIT_HOLD_MS a job goes back to the queue)',
+      labelNames: ['tier'] as const,
+      registers: [registry],
+      collect: collect.permitLine,
+    }),
     calls: new Counter({
       name: 'sluice_upstream_requests_total',
       help: 'Upstream calls per deployment and outcome (success, throttled, failure, rejected)',
@@ -138,7 +148,7 @@ export function defineUpstreamMetrics(registry: Registry, collect: { circuit(thi
     }),
     heldBack: new Counter({
       name: 'sluice_upstream_held_back_total',
-      help: 'Upstream calls held back by the global limiter: no deployment of the tier granted a permit, so the job waited in its queue instead of drawing a 429; reason of the soonest denial',
+      help: 'Upstream calls held back by the global limiter: no deployment of the tier granted a permit, so the job waited (in its executor\'s permit line, or in its queue) instead of drawing a 429; reason of the soonest denial',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { RateLimitedError, type Limiter } from '@sluice/limits';
+import { PermitLines, RateLimitedError, type Limiter } from '@sluice/limits';
 import type { CompletionJobResult } from '@sluice/queues';
 import { createExecutorMetrics } from './executor.ts';
 import { createMetricsRegistry } from './registry.ts';
@@ -71,6 +71,24 @@ describe('executor metrics', () => {
     expect(await value(registry, 'sluice_circuit_state', { deployment: 'sim-small', state: 'closed' })).toBe(0);
     expect(await value(registry, 'sluice_upstream_in_flight', { deployment: 'sim-small' })).toBe(3);
     expect(calls).toEqual(['held concurrency', '429 sim-small']);
+  });
+
+  it('reports the jobs held in each tier\'s permit line at scrape time', async () => {
+    const registry = createMetricsRegistry({ role: 'executor', processMetrics: false });
+    const metrics = createExecutorMetrics({ registry, deployments: [] });
+    const lines = new PermitLines({ holdMs: 60_000 });
+    metrics.observePermitLines(lines);
+    const small = lines.for('small');
+    small.block(30_000);
+    const waiting = [small.wait({ priority: 5, acceptedAt: 1, deadline: Number.POSITIVE_INFINITY }), small.wait({ priority: 5, acceptedAt: 2, deadline: Number.POSITIVE_INFINITY })];
+    lines.for('large');
+    let text = await registry.metrics();
+    expect(text).toContain('sluice_permit_line_jobs{tier="small"} 2');
+    expect(text).toContain('sluice_permit_line_jobs{tier="large"} 0');
+    lines.close();
+    expect((await Promise.all(waiting)).map((t) => t.kind)).toEqual(['park', 'park']);
+    text = await registry.metrics();
+    expect(text).toContain('sluice_permit_line_jobs{tier="small"} 0');
   });
 
   it('counts cache lookups with their kind only for hits and rejections', async () => {

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
-import type { LimitedDeployment, Limiter, DeploymentLimitState } from '@sluice/limits';
+import type { LimitedDeployment, Limiter, DeploymentLimitState, PermitLines } from '@sluice/limits';
 import { SUMMARY_JOB_NAME, type CompletionJobResult } from '@sluice/queues';
 import { defineJobMetrics, defineUpstreamMetrics, defineWorkerMetrics } from './definitions.ts';
 import { recordCacheLookup, recordJobResult } from './jobs.ts';
@@ -33,6 +33,8 @@ export interface ExecutorMetrics {
   cacheLookup(result: CacheLookupResult, kind?: CacheLookupKind): void;
   /** Measure a tier worker: queue wait, run time, and each completed job's cost and tokens. */
   observeWorker(worker: Worker<any, CompletionJobResult>): () => void;
+  /** Report the process's permit lines (jobs held for a permit, per tier) at each scrape. */
+  observePermitLines(lines: PermitLines): void;
 }
 
 /** Seconds a scrape reuses the limiter state read for the previous gauge (one read per scrape). */
@@ -43,6 +45,7 @@ export function createExecutorMetrics(options: ExecutorMetricsOptions): Executor
   const { registry, stats } = options;
   const clock = options.clock ?? Date.now;
   let limiter: Limiter | undefined;
+  let permitLines: PermitLines | undefined;
   let states: { at: number; value: Promise<DeploymentLimitState[]> } | undefined;
   const readStates = () => {
     if (!limiter) return Promise.resolve([]);
@@ -60,6 +63,9 @@ export function createExecutorMetrics(options: ExecutorMetricsOptions): Executor
     },
     async inFlight() {
       for (const s of await readStates()) this.set({ deployment: s.deploymentId }, s.inFlight);
+    },
+    permitLine() {
+      for (const [tier, length] of Object.entries(permitLines?.lengths() ?? {})) this.set({ tier }, length);
     },
   });
 
@@ -90,6 +96,9 @@ export function createExecutorMetrics(options: ExecutorMetricsOptions): Executor
         return verdict;
       };
       return target;
+    },
+    observePermitLines(lines) {
+      permitLines = lines;
     },
     cacheLookup(result, kind) {
       recordCacheLookup(jobs, result, kind);
