@@ -26,6 +26,10 @@ describe('loadConfig', () => {
 
   it('rejects bad values with a message naming the setting', () => {
     expect(() => loadConfig({ env: { SLUICE_API_PORT: 'abc' } })).toThrow(/api\.port/);
+    // REDIS_URL goes through the parser that connects; its message never echoes a password.
+    expect(() => loadConfig({ env: { REDIS_URL: 'redis+cluster://u:hunter2@h' } })).toThrow(/redis\.url.*host:port, got `h`/s);
+    expect(() => loadConfig({ env: { REDIS_URL: 'u:hunter2@h:6379' } })).toThrow(/got no scheme/);
+    expect(() => loadConfig({ env: { REDIS_URL: 'u:hunter2@h:6379' } })).not.toThrow(/hunter2/);
     expect(() => loadConfig({ env: { SLUICE_DEPLOYMENTS: '[{"tier":"huge","model":"x","baseUrl":"http://x"}]' } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { SLUICE_CACHE_TTL_SECONDS: '{"weather":5}' } })).toThrow(/unknown category `weather`/);
   });

@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { parseRedisUrl, RedisUrlError } from '@sluice/redis';
 
 /** Model tiers, named by role (DESIGN.md). */
 export const TIERS = ['router', 'small', 'large'] as const;
@@ -92,11 +93,19 @@ convict.addFormat({
   coerce: (v: string) => Number(v),
 });
 
-/** Convict format of `REDIS_URL`: empty, one server, or cluster seed nodes. Never echoes the URL (it may hold a password). */
+/**
+ * Convict format of `REDIS_URL`: empty, one server, or cluster seed nodes, checked by the
+ * same parser that connects (`parseRedisUrl`), so what config accepts is what connects. Its
+ * messages name the scheme or a `host:port`, never the whole URL (it may hold a password).
+ */
 function redisUrl(value: unknown): void {
   if (value === '') return;
-  if (typeof value !== 'string' || !/^(rediss?|unix):\/\/.+|^rediss?\+cluster:\/\/([^@]*@)?[^,:/@]+:\d{1,5}(,[^,:/@]+:\d{1,5})*\/?$/.test(value)) {
-    throw new Error('must be redis://host:port, rediss://…, or redis+cluster://host:port[,host:port…] (cluster seed nodes)');
+  if (typeof value !== 'string') throw new Error('must be a string');
+  try {
+    parseRedisUrl(value);
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new Error(error.message);
+    throw error;
   }
 }
 

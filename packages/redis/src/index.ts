@@ -39,7 +39,10 @@ export function parseRedisUrl(url: string): RedisTarget {
   const cluster = CLUSTER_SCHEME.exec(url);
   if (!cluster) {
     if (!/^(rediss?|unix):\/\//.test(url)) {
-      throw new RedisUrlError(`Expected REDIS_URL to start with redis://, rediss://, redis+cluster:// or rediss+cluster://, got \`${url.split('://')[0] || url.slice(0, 12)}://…\``);
+      // Only a scheme is echoed: the rest may hold a password (and a URL without a scheme may
+      // be nothing but credentials and a host).
+      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+      throw new RedisUrlError(`Expected REDIS_URL to start with redis://, rediss://, redis+cluster:// or rediss+cluster://, got ${scheme ? `\`${scheme}://…\`` : 'no scheme'}`);
     }
     return { kind: 'standalone', url };
   }

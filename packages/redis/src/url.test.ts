@@ -41,6 +41,8 @@ describe('REDIS_URL', () => {
     })();
     expect(message).toMatch(/host:port, got `nohostport`/);
     expect(message).not.toContain('hunter2');
+    // No scheme at all: nothing of the value is echoed (it may be credentials and a host).
+    expect(() => parseRedisUrl('user:hunter2@h:6379')).toThrow(/got no scheme$/);
   });
 
   it('gives a Cluster client for a cluster URL and a single connection otherwise', () => {
