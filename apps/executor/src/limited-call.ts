@@ -10,7 +10,7 @@ export const COMPLETIONS_METER = 'completions';
 /** Window of {@link COMPLETIONS_METER}; the API reads it with the same window. */
 export const COMPLETIONS_METER_WINDOW_MS = 30_000;
 
-/** Fewest jobs a worker takes at once while its tier's line sheds held jobs (see `adjustConcurrency`). */
+/** Fewest jobs a worker takes at once while its tier's line sheds held jobs (see `shrinkConcurrency`). */
 const MIN_CONCURRENCY_IN_BACKLOG = 2;
 
 /** Wait after a 429 whose cooldown is unknown (the verdict reports none in force). */
@@ -83,7 +83,6 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
   const lines = options.lines ?? new PermitLines({ holdMs: permitHoldMs, clock });
   /** Per tier, the last denial of every deployment: the reason a parked or failed job gives. */
   const tierDenials = new Map<string, Extract<AcquireAnyResult<ResolvedDeployment>, { granted: false }>['error']>();
-  const lineFor = (tier: string) => lines.for(tier);
   /**
    * A worker's concurrency follows its tier's line: each job that parks because it was held
    * as long as it may (the line holds more than the process can serve within the hold bound)
@@ -171,7 +170,7 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
    * tier is blocked and the wait fits the hold bound. Returns a grant, or the denial to park on.
    */
   async function acquireInLine(ctx: AttemptContext, deployments: ResolvedDeployment[], acquireOptions: Parameters<Limiter['acquireAny']>[1]): Promise<AcquireAnyResult<ResolvedDeployment>> {
-    const line = lineFor(ctx.tier);
+    const line = lines.for(ctx.tier);
     const data = ctx.job.data;
     const entry = { priority: data.priority, acceptedAt: data.acceptedAt, deadline: data.acceptedAt + permitWaitMs, joinedAt: clock(), signal: ctx.signal };
     const denial = (ms: number): AcquireAnyResult<ResolvedDeployment> => {
