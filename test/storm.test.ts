@@ -139,7 +139,7 @@ describe('429 storm', () => {
 
     // Jobs waiting for a permit wait in their executor's line, not by cycling through the
     // queue: BullMQ starts of each kept tier job (its last 1000). Handing every denied job
-    // back made it about 30 starts per job (bench:storm, Redis ZPOPMIN per job).
+    // back made it about 30 fetch attempts per job (bench:storm, Redis ZPOPMIN per job).
     const tierQueue = createQueue(TIER_QUEUES.small, { connection: redis, keys: createKeys(prefix) });
     try {
       const kept = await tierQueue.getJobs(['completed'], 0, 999);

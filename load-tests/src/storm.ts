@@ -14,8 +14,8 @@
  * rate: calls the provider accepted in each whole minute from Sluice's first accepted call
  * while it still had a backlog, as a share of the limit (the simulator's counters sampled
  * once a second), and what the storm cost Redis per request (`INFO commandstats` of the run's
- * Redis, which only Sluice uses: all commands, script calls, `ZPOPMIN`, i.e. BullMQ fetches of
- * prioritized jobs, and Redis CPU).
+ * Redis, which only Sluice uses: all commands, script calls, `ZPOPMIN`, i.e. BullMQ's attempts
+ * to take a prioritized job, empty ones included, and Redis CPU).
  *
  *   pnpm bench:storm [--rpm 600] [--rate 20] [--duration 120] [--latency-ms 200] [--executors 3]
  */
@@ -136,7 +136,7 @@ try {
   const perRequest = (n: number) => (n / s.sent).toFixed(1);
   const scripts = (redisCost.calls.evalsha ?? 0) + (redisCost.calls.eval ?? 0) + (redisCost.calls.fcall ?? 0);
   console.log(
-    `\nSluice's Redis during the storm, per request: ${perRequest(redisCost.total)} commands (${redisCost.total} in all), ${perRequest(scripts)} script calls, ${perRequest(redisCost.calls.zpopmin ?? 0)} ZPOPMIN (BullMQ fetches of a prioritized job), ${perRequest(redisCost.cpuMs)} ms Redis CPU`,
+    `\nSluice's Redis during the storm, per request: ${perRequest(redisCost.total)} commands (${redisCost.total} in all), ${perRequest(scripts)} script calls, ${perRequest(redisCost.calls.zpopmin ?? 0)} ZPOPMIN (BullMQ attempts to take a prioritized job, empty ones included), ${perRequest(redisCost.cpuMs)} ms Redis CPU`,
   );
 } finally {
   for (const s of stack.reverse()) await s.stop();
