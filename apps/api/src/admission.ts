@@ -14,7 +14,7 @@ const COMPLETIONS_METER_WINDOW_MS = 30_000;
  * upstream call, an executor holds jobs waiting for a permit in its line (active to BullMQ),
  * and a new job's time in the system is all of them over the throughput (Little's law).
  */
-const WAITING_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
+const AHEAD_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 /** Options for {@link createAdmission}. */
 export interface AdmissionOptions {
@@ -102,8 +102,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   let reading: { at: number; value: Promise<{ queued: number; throughputPerSec: number }> } | undefined;
 
   const measure = async () => {
-    const [counts, throughputPerSec] = await Promise.all([Promise.all(options.queues.map((q) => q.getJobCounts(...WAITING_STATES))), meter.ratePerSecond()]);
-    const queued = counts.reduce((sum, c) => sum + WAITING_STATES.reduce((s, state) => s + (c[state] ?? 0), 0), 0);
+    const [counts, throughputPerSec] = await Promise.all([Promise.all(options.queues.map((q) => q.getJobCounts(...AHEAD_STATES))), meter.ratePerSecond()]);
+    const queued = counts.reduce((sum, c) => sum + AHEAD_STATES.reduce((s, state) => s + (c[state] ?? 0), 0), 0);
     return { queued, throughputPerSec };
   };
 
