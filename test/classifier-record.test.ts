@@ -55,10 +55,8 @@ describe('classifier: a routing job without its job record', () => {
   it('a record that never appears: the job fails on the queue with the reason, after every attempt', { timeout: 30_000 }, async () => {
     const id = `orphan-${Date.now()}`;
     await routeQueue.add('completion', job(id), completionJobOptions(id, PRIORITY.default, stack.config.queues));
-    const failed = await until(async () => {
-      const j = await routeQueue.getJob(id);
-      return j && (await j.getState()) === 'failed' ? j : undefined;
-    }, 20_000);
+    // The state first, then the job (read the other way round, the job could predate it).
+    const failed = await until(async () => ((await routeQueue.getJobState(id)) === 'failed' ? routeQueue.getJob(id) : undefined), 20_000);
     expect(failed.attemptsMade).toBe(3);
     expect(failed.failedReason).toMatch(/job record of .* does not exist/);
     // No half-written record is left behind (one without a tenant nobody could read).

@@ -66,10 +66,9 @@ describe('upstream limits', () => {
         expect((await store.events(jobId)).filter((e) => e.event.type === 'attempt')).toHaveLength(1);
         // The result is delivered before BullMQ acknowledges the job (ledger and bookkeeping run
         // in between): wait for the acknowledgement, which is slower on a loaded machine.
-        const done = await until(async () => {
-          const job = await queue.getJob(jobId);
-          return job && (await job.getState()) === 'completed' ? job : undefined;
-        }, 10_000);
+        // The state first, then the job: a job read before its state could predate the
+        // acknowledgement that the state then reports (a stale attemptsMade of 0).
+        const done = await until(async () => ((await queue.getJobState(jobId)) === 'completed' ? queue.getJob(jobId) : undefined), 10_000);
         // BullMQ counts the completing attempt: one attempt in all, the parks spent none.
         expect(done.attemptsMade).toBe(1);
       } finally {
@@ -256,10 +255,8 @@ describe('upstream limits', () => {
       // What Bull Board shows: the failed job with the same reason, two attempts spent.
       const queue = createQueue(TIER_QUEUES.large, { connection: stack.redis, keys: createKeys(stack.config.redis.prefix) });
       try {
-        const job = await until(async () => {
-          const j = await queue.getJob(jobId);
-          return j && (await j.getState()) === 'failed' ? j : undefined;
-        }, 10_000);
+        // The state first, then the job (read the other way round, the job could predate it).
+        const job = await until(async () => ((await queue.getJobState(jobId)) === 'failed' ? queue.getJob(jobId) : undefined), 10_000);
         expect(job.failedReason).toMatch(/Upstream answered 500/);
         expect(job.attemptsMade).toBe(2);
       } finally {
