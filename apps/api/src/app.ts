@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SluiceConfig } from '@sluice/config';
 import { JobEventSubscriber, JobStore } from '@sluice/jobs';
 import { ALL_QUEUES, createQueue } from '@sluice/queues';
-import { clusterReady, createKeys, type Redis } from '@sluice/redis';
+import { clusterReady, createKeys, isCluster, type Redis } from '@sluice/redis';
 import { createEmbedder } from '@sluice/cache';
 import { createLedger, counterfactualCost, entryFromResult, type Ledger } from '@sluice/ledger';
 import { createLimits } from '@sluice/limits';
@@ -89,7 +89,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   const router = options.router ?? routing.router;
   const ledger = options.ledger ?? createLedger({ redis: options.connection, keys, retentionDays: config.ledger.retentionDays, markerTtlSeconds: 2 * config.queues.resultTtlSeconds });
   const fastPath = options.cache ? createCacheFastPath({ cache: options.cache, config, store }) : undefined;
-  const submitter = new Submitter({ config, store, subscriber, routeQueue: queues['{route}']! });
+  const submitter = new Submitter({ config, store, subscriber, routeQueue: queues['{route}']!, ordered: !isCluster(options.connection) });
   const admission = createAdmission({ config, redis: options.connection, keys, queues: Object.values(queues) });
   const context: ApiContext = {
     config,

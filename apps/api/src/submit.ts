@@ -101,6 +101,11 @@ export interface SubmitterOptions {
   store: JobStore;
   subscriber: JobEventSubscriber;
   routeQueue: Queue<CompletionJobData>;
+  /**
+   * The job store and the route queue are on one Redis, so commands sent together run in
+   * order (false on a cluster). @defaultValue false: one round trip more per job, always safe
+   */
+  ordered?: boolean;
 }
 
 /**
@@ -146,12 +151,19 @@ export class Submitter {
     jobId = data.id;
     const unsubscribe = listen ? await subscriber.subscribe(jobId, listen) : async () => {};
     try {
-      // The record first, then the enqueue: a classifier drops a job whose record does not
-      // exist. Issued together they only run in order on one Redis; on a cluster the record and
-      // the route queue live on different shards, and a classifier picked a job up before its
-      // record existed (a lost job, its client waiting for good; seen in test/cluster.test.ts).
-      await store.create({ id: jobId, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt });
-      await routeQueue.add('completion', data, completionJobOptions(jobId, data.priority, config.queues));
+      // The record must exist before a classifier can take the job. On one Redis, commands
+      // sent together on one connection run in order, so both go in one round trip. On a
+      // cluster the record and the route queue live on different shards and nothing orders
+      // them: the record goes first (sent together, a classifier once took a job before its
+      // record existed; seen in test/cluster.test.ts).
+      const create = () => store.create({ id: jobId, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt });
+      const enqueue = () => routeQueue.add('completion', data, completionJobOptions(jobId, data.priority, config.queues));
+      if (this.options.ordered) {
+        await Promise.all([create(), enqueue()]);
+      } else {
+        await create();
+        await enqueue();
+      }
     } catch (error) {
       await unsubscribe();
       if (controls.idempotencyKey) await store.releaseIdempotency(data.tenant, controls.idempotencyKey, jobId).catch(() => {});

@@ -74,15 +74,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
   const upstream = new UpstreamClient();
   const inFlight = new Map<string, AbortController>();
-  /** Aborted when close begins: jobs waiting for a permit in this process go back to the queue. */
-  const closing = new AbortController();
+  /** Jobs this process holds for a permit, per tier; closed when close begins, so they go back to the queue. */
   const permitLines = new PermitLines({ holdMs: config.limits.permitHoldMs });
   options.metrics?.observePermitLines(permitLines);
 
   const instrumentLimiter = <L extends Limiter>(limiter: L): L => options.metrics?.instrumentLimiter(limiter) ?? limiter;
   const baseCaller =
     options.callUpstream ??
-    createLimitedCaller({ config, upstream, logger, closing: closing.signal, lines: permitLines, limiter: instrumentLimiter(createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } })) });
+    createLimitedCaller({ config, upstream, logger, lines: permitLines, limiter: instrumentLimiter(createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } })) });
   // The cache wraps whichever caller makes the real call: a hit never takes a rate-limit permit.
   const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger, onLookup: options.metrics?.cacheLookup }) : baseCaller;
   const embedder = options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey });
@@ -264,7 +263,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
     close() {
       closed ??= (async () => {
-        closing.abort();
+        permitLines.close();
         const drain = Promise.allSettled(workers.map((w) => w.close()));
         const timer = setTimeout(() => {
           logger.warn({ inFlight: inFlight.size }, 'drain timeout: handing in-flight jobs back');

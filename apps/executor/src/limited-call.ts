@@ -29,13 +29,10 @@ export interface LimitedCallerOptions {
    */
   permitWaitMs?: number;
   /**
-   * Longest a job denied a permit waits inside this process for the tier's next permit
-   * before it parks in the queue instead. @defaultValue `config.limits.permitHoldMs`
+   * The process's permit lines, one per tier (shared with its metrics; the executor closes
+   * them when it starts shutting down, so held jobs go back to the queue at once).
+   * @defaultValue new ones holding a job up to `config.limits.permitHoldMs`
    */
-  permitHoldMs?: number;
-  /** Aborted when the executor starts closing: jobs waiting for a permit go back to the queue at once. */
-  closing?: AbortSignal;
-  /** The process's permit lines (shared with its metrics). @defaultValue new ones with `permitHoldMs` */
   lines?: PermitLines;
   /** @defaultValue `Date.now` */
   clock?: () => number;
@@ -48,7 +45,7 @@ export interface LimitedCallerOptions {
  *
  * Per run of a job:
  * - No deployment of its tier grants a permit: the job waits in this process's line for the
- *   tier ({@link PermitLine}) when the soonest permit is within `permitHoldMs`: one job of the
+ *   tier ({@link PermitLine}) when the soonest permit is within the lines' hold bound (`SLUICE_PERMIT_HOLD_MS`): one job of the
  *   line asks the limiter at a time, so a blocked tier costs one limiter call per retry
  *   interval per process instead of a BullMQ fetch and hand-back per job. A longer block parks
  *   the job: it goes back to the queue as a delayed job without spending an attempt and keeps
@@ -79,8 +76,7 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
   const clock = options.clock ?? Date.now;
   const permitWaitMs = options.permitWaitMs ?? config.limits.permitWaitMs;
   const meter: ThroughputMeter = limiter.meter(COMPLETIONS_METER, COMPLETIONS_METER_WINDOW_MS);
-  const permitHoldMs = options.permitHoldMs ?? config.limits.permitHoldMs;
-  const lines = options.lines ?? new PermitLines({ holdMs: permitHoldMs, clock });
+  const lines = options.lines ?? new PermitLines({ holdMs: config.limits.permitHoldMs, clock });
   /** Per tier, the last denial of every deployment: the reason a parked or failed job gives. */
   const tierDenials = new Map<string, Extract<AcquireAnyResult<ResolvedDeployment>, { granted: false }>['error']>();
   /**
@@ -101,8 +97,6 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     const configured = configuredConcurrency.get(worker);
     if (configured !== undefined && worker.concurrency !== configured && !line.congested()) worker.concurrency = configured;
   };
-  if (options.closing?.aborted) lines.close();
-  else options.closing?.addEventListener('abort', () => lines.close(), { once: true });
 
   /**
    * Send the job back to wait without spending an attempt, or fail it past its deadline.
