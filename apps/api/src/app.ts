@@ -16,7 +16,8 @@ import { registerAdmin } from './admin.ts';
 import { createCacheFastPath } from './fast-path.ts';
 import { createAdmission } from './admission.ts';
 import type { ApiContext } from './context.ts';
-import { installErrorHandler, unauthorized } from './errors.ts';
+import { clientErrorHandler, installErrorHandler, unauthorized } from './errors.ts';
+import { installBodyParsing } from './body-parsing.ts';
 import { registerCompletions } from './routes/completions.ts';
 import { registerJobs } from './routes/jobs.ts';
 import { registerUsage } from './routes/usage.ts';
@@ -66,7 +67,9 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     // Strict validation: a string is not silently turned into a number, and extra fields are
     // kept (passed upstream and hashed into the cache scope), never dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    clientErrorHandler,
   });
+  installBodyParsing(app, { maxJsonDepth: config.api.maxJsonDepth });
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
   const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys });
   const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys, telemetry: options.telemetry })]));
@@ -123,8 +126,10 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   };
   installErrorHandler(app, logger);
 
+  // Keyed on the route that matched, never on the raw URL: the router decodes the path
+  // (`/%761/usage` is `/v1/usage`), so a check on `request.url` let such a request in unauthenticated.
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/')) return;
+    if (!request.routeOptions.url?.startsWith('/v1/')) return;
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw unauthorized('Missing API key: send `Authorization: Bearer <key>` (create one with `pnpm sluice keys create --tenant NAME`).');

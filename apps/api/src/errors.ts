@@ -111,3 +111,20 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     reply.status(404).send(errorBody(`Unknown endpoint ${request.method} ${request.url.split('?')[0]}.`, 'invalid_request_error', 'unknown_url'));
   });
 }
+
+/**
+ * Node's HTTP parser refuses some requests before Fastify sees them (headers too large, a
+ * malformed request line, a request timeout); Fastify's own answer has its body, not OpenAI's.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, body] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', errorBody('The request headers are larger than the server accepts; send fewer or shorter headers.', 'invalid_request_error', 'request_headers_too_large')]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', errorBody('The request was not received in time.', 'invalid_request_error', 'request_timeout')]
+        : [400, 'Bad Request', errorBody('The HTTP request could not be parsed.', 'invalid_request_error', 'bad_http_request')];
+  const text = JSON.stringify(body);
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  else socket.destroy(error);
+}

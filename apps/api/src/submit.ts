@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { SluiceConfig } from '@sluice/config';
 import { JobEventSubscriber, JobStore, newJobId, TERMINAL, type StoredJobEvent } from '@sluice/jobs';
 import { messageText } from '@sluice/llm';
-import { completionJobOptions, PRIORITY, type CacheMode, type ChatRequest, type CompletionJobData, type TierName } from '@sluice/queues';
+import { checkChatRequest, completionJobOptions, PRIORITY, type CacheMode, type ChatRequest, type CompletionJobData, type TierName } from '@sluice/queues';
 import { resolvePin } from '@sluice/routing';
 import type { Tenant } from '@sluice/tenants';
 import { badRequest } from './errors.ts';
@@ -85,6 +85,8 @@ export function checkLimits(body: ChatRequest, config: SluiceConfig): void {
     }
   });
   if (!body.messages.some((m) => m.role === 'user')) throw badRequest('`messages` must contain at least one message with role `user`.', 'messages');
+  const problem = checkChatRequest(body);
+  if (problem) throw badRequest(problem.message, problem.param, problem.code);
 }
 
 /** What {@link Submitter.submit} returns. */

@@ -61,8 +61,11 @@ function errorBody(error: unknown): JobErrorBody {
     return { message: `The job waited too long for an upstream permit: ${error.message}`, type: 'rate_limit_error', code: error.code.toLowerCase(), status: error.status };
   }
   if (isUpstreamError(error)) {
-    const status = error.kind === 'bad_request' ? 400 : error.kind === 'rate_limited' ? 429 : 502;
-    return { message: error.message, type: error.kind === 'bad_request' ? 'invalid_request_error' : 'upstream_error', code: `upstream_${error.kind}`, status };
+    // The upstream's own 4xx status is passed on (a 422 stays a 422); a request that could
+    // not be sent at all is a 400.
+    if (error.requestFault) return { message: error.message, type: 'invalid_request_error', code: 'upstream_bad_request', status: error.status ?? 400 };
+    const status = error.kind === 'rate_limited' ? 429 : 502;
+    return { message: error.message, type: 'upstream_error', code: `upstream_${error.kind}`, status };
   }
   return { message: `The job failed: ${(error as Error)?.message ?? String(error)}`, type: 'server_error', code: 'execution_failed', status: 500 };
 }

@@ -66,7 +66,8 @@ export interface LimitedCallerOptions {
  * - Chunks already reached the client: no failover inside the run, since a second
  *   deployment's text would be spliced onto the first one's. The error is thrown; the next
  *   attempt is a new run, which the API shows as `stream_interrupted`.
- * - A 400 is the request's fault: thrown at once, the job fails.
+ * - A 400 (any 4xx but 401/403/404/408/409/429), or a request that cannot be built to send, is
+ *   the request's fault: thrown at once, the job fails without retries and no circuit counts it.
  *
  * Each call is announced (`begin`) before it is made; a streaming client's headers follow the
  * last announcement before the first chunk, so they name the deployment that answered.
@@ -238,8 +239,9 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
       );
       return { kind: 'done', value: { ...result, deployment } };
     } catch (error) {
-      if (!isUpstreamError(error) || error.kind === 'aborted') {
-        // Cancelled, shutting down, or a bug: not the deployment's fault.
+      // Cancelled, shutting down, a bug, or a request that could not be built to send (nothing
+      // reached the upstream): not the deployment's fault, so its circuit never hears of it.
+      if (!isUpstreamError(error) || error.kind === 'aborted' || (error.requestFault && error.status === undefined)) {
         await limiter.release(lease).catch(() => {});
         throw error;
       }

@@ -106,6 +106,10 @@ function assertChatSemantics(body: ChatCompletionRequest): void {
   if (body.stream_options != null && body.stream !== true) {
     throw new SimInvalidRequestError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", { param: 'stream_options' });
   }
+  // Was a TypeError (500) in the reply builder; OpenAI answers this 400.
+  if (body.response_format?.type === 'json_schema' && (body.response_format as { json_schema?: unknown }).json_schema == null) {
+    throw new SimInvalidRequestError("Missing required parameter: 'response_format.json_schema'.", { param: 'response_format.json_schema', openaiCode: 'missing_required_parameter' });
+  }
   if (body.tool_choice !== undefined && (body.tools === undefined || body.tools.length === 0)) {
     throw new SimInvalidRequestError("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", {
       param: 'tool_choice',

@@ -113,7 +113,7 @@ function composeContent(
 ): string {
   if (directives.refuse) return REFUSAL_TEXT;
   const format = request.response_format;
-  if (format?.type === 'json_schema' && format.json_schema.schema !== undefined) {
+  if (format?.type === 'json_schema' && format.json_schema?.schema !== undefined) {
     return JSON.stringify(sampleFromSchema(format.json_schema.schema, fingerprint));
   }
   // Every word is at least one token, so cap + 16 words always overflows the cap.

@@ -14,7 +14,7 @@ export interface ResolvedDeployment extends DeploymentConfig {
 export interface SluiceConfig {
   env: 'development' | 'production' | 'test';
   redis: { url: string; prefix: string; cacheDir: string; dataDir: string; port: number };
-  api: { port: number; host: string; bodyLimitBytes: number; maxMessages: number; maxMessageChars: number; syncTimeoutMs: number; cancelOnDisconnect: boolean };
+  api: { port: number; host: string; bodyLimitBytes: number; maxJsonDepth: number; maxMessages: number; maxMessageChars: number; syncTimeoutMs: number; cancelOnDisconnect: boolean };
   admin: { password: string };
   openai: { apiKey: string; baseUrl: string };
   /** Every deployment, defaults applied and keys resolved. */

@@ -132,6 +132,7 @@ export const schema = {
     port: { doc: 'HTTP port of the API.', format: 'port', default: 8080, env: 'SLUICE_API_PORT' },
     host: { doc: 'Interface the API binds.', format: String, default: '0.0.0.0', env: 'SLUICE_API_HOST' },
     bodyLimitBytes: { doc: 'Largest request body accepted (bytes).', format: 'positive-int', default: 1_048_576, env: 'SLUICE_BODY_LIMIT_BYTES' },
+    maxJsonDepth: { doc: 'Deepest nesting of arrays and objects accepted in a JSON body (deeper is a 400 before parsing: deep nesting overflowed the stack further on).', format: 'positive-int', default: 64, env: 'SLUICE_MAX_JSON_DEPTH' },
     maxMessages: { doc: 'Most messages in one request.', format: 'positive-int', default: 1_000, env: 'SLUICE_MAX_MESSAGES' },
     maxMessageChars: { doc: 'Longest single message content (characters).', format: 'positive-int', default: 200_000, env: 'SLUICE_MAX_MESSAGE_CHARS' },
     syncTimeoutMs: { doc: 'How long a synchronous /v1/chat/completions call waits for its job before answering 504 (the job goes on; poll /v1/jobs/:id).', format: 'positive-int', default: 300_000, env: 'SLUICE_SYNC_TIMEOUT_MS' },

@@ -25,6 +25,16 @@ export class UpstreamError extends Error {
     super(message, options);
     this.retryable = !['bad_request', 'auth', 'aborted'].includes(kind);
   }
+
+  /**
+   * The request itself is at fault (the upstream refused it with a 4xx other than 401, 403,
+   * 404, 408, 409 or 429, or it could not even be built to send): trying again, elsewhere or
+   * later, fails the same way, and the deployment is not to blame (no circuit counts it).
+   */
+  get requestFault(): boolean {
+    // A 404 names a model the deployment does not serve: its configuration is broken.
+    return this.kind === 'bad_request' && this.status !== 404;
+  }
 }
 
 /** Type guard for {@link UpstreamError}. */
@@ -135,10 +145,12 @@ export class UpstreamClient {
     let usage: JobUsage | undefined;
     const toolCalls: Array<{ index: number; id?: string; type?: string; function: { name: string; arguments: string } }> = [];
     let sawAny = false;
+    let responded = false;
     try {
       const { data: stream, response } = await this.#client(deployment)
         .chat.completions.create(body as never, { signal: options.signal, timeout: deployment.timeoutMs })
         .withResponse();
+      responded = true;
       headers = headersOf(response.headers as Headers);
       for await (const raw of stream as unknown as AsyncIterable<Record<string, any>>) {
         sawAny = true;
@@ -160,7 +172,7 @@ export class UpstreamClient {
         if (options.onChunk) await options.onChunk({ ...raw, id: options.completionId, model: deployment.model });
       }
     } catch (error) {
-      throw toUpstreamError(error, deployment.id, headers);
+      throw toUpstreamError(error, deployment.id, headers, responded);
     }
     if (!sawAny || finishReason === null) {
       throw new UpstreamError('The upstream stream ended before the answer was complete', 'stream_dropped', deployment.id, undefined, undefined, headers);
@@ -188,10 +200,12 @@ export class UpstreamClient {
 
   async #completeOnce(deployment: ResolvedDeployment, body: Record<string, unknown>, options: CallOptions, seen: { model?: string; id?: string }): Promise<UpstreamCompletion> {
     let headers: Record<string, string> = {};
+    let responded = false;
     try {
       const { data, response } = await this.#client(deployment)
         .chat.completions.create(body as never, { signal: options.signal, timeout: deployment.timeoutMs })
         .withResponse();
+      responded = true;
       headers = headersOf(response.headers as Headers);
       const raw = data as unknown as UpstreamCompletion['completion'];
       seen.model = raw.model;
@@ -209,12 +223,18 @@ export class UpstreamClient {
         headers,
       };
     } catch (error) {
-      throw toUpstreamError(error, deployment.id, headers);
+      throw toUpstreamError(error, deployment.id, headers, responded);
     }
   }
 }
 
-function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>): UpstreamError {
+/**
+ * Classify a failed call. `responded`: the upstream's response had begun; before it, an error
+ * the SDK did not raise as an API or connection error was raised here, building the request
+ * (a body nested 3,000 deep overflowed the stack serializing it): the request's fault, which
+ * used to be retried as a dropped stream and counted against the deployment's circuit.
+ */
+function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>, responded: boolean): UpstreamError {
   if (error instanceof UpstreamError) return error;
   if (error instanceof APIUserAbortError) return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, { cause: error });
   if (error instanceof APIConnectionTimeoutError) return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, { cause: error });
@@ -222,10 +242,21 @@ function toUpstreamError(error: unknown, deploymentId: string, headers: Record<s
     const h = headersOf(error.headers as Headers | undefined);
     const status = error.status;
     const kind: UpstreamFailureKind =
-      status === 429 ? 'rate_limited' : status >= 500 ? 'server_error' : status === 401 || status === 403 ? 'auth' : status === 408 ? 'timeout' : 'bad_request';
+      status === 429
+        ? 'rate_limited'
+        : status >= 500 || status === 409
+          ? 'server_error'
+          : status === 401 || status === 403
+            ? 'auth'
+            : status === 408
+              ? 'timeout'
+              : 'bad_request';
     return new UpstreamError(`Upstream answered ${status}: ${error.message}`, kind, deploymentId, status, retryAfterMs(h), h, { cause: error });
   }
   if (error instanceof APIConnectionError) return new UpstreamError(`Could not reach the upstream: ${error.message}`, 'connection', deploymentId, undefined, undefined, headers, { cause: error });
+  if (!responded && !(error instanceof APIError)) {
+    return new UpstreamError(`The request could not be sent upstream: ${(error as Error)?.message ?? String(error)}`, 'bad_request', deploymentId, undefined, undefined, headers, { cause: error });
+  }
   // A socket destroyed mid-stream surfaces as a plain error from the SSE reader.
   return new UpstreamError(`The upstream stream failed: ${(error as Error)?.message ?? String(error)}`, 'stream_dropped', deploymentId, undefined, undefined, headers, { cause: error });
 }

@@ -3,6 +3,7 @@ import type { Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 
 export * from './payload.ts';
+export { checkChatRequest, type ChatRequestCheckOptions, type ChatRequestProblem } from './chat-request-check.ts';
 import type { CompletionJobData, CompletionJobResult, TierName } from './payload.ts';
 
 /** The queue every accepted job enters first; classifiers consume it. */
