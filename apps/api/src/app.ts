@@ -71,8 +71,9 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   });
   installBodyParsing(app, { maxJsonDepth: config.api.maxJsonDepth });
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
+  const queueError = (error: Error, queue: string) => logger.warn({ err: error, queue }, 'queue connection error');
   const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys });
-  const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys, telemetry: options.telemetry })]));
+  const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError })]));
   const stats = createOpsStats({ redis: options.connection, keys, onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters') });
   const metrics = createApiMetrics({ registry: createMetricsRegistry({ role: 'api' }), queues, stats });
   // The same router the classifier builds, so the dry run shows what routing would do.

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { CacheRequestError } from '@sluice/cache';
 import { isBackpressureError, isLimitsError, isQuotaExceededError, type LimitsError } from '@sluice/limits';
 import { isRedisUnavailable } from '@sluice/redis';
 import { isRoutingError, isUnknownModelError } from '@sluice/routing';
@@ -83,6 +84,9 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     }
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return reply.status(400).send(errorBody(`We could not parse the JSON body of your request: ${error.message}`, 'invalid_request_error', 'invalid_json'));
+    }
+    if (error instanceof CacheRequestError) {
+      return reply.status(400).send(errorBody(error.message, 'invalid_request_error', 'invalid_value'));
     }
     if (isUnknownModelError(error)) {
       return reply.status(404).send(errorBody(error.message, 'invalid_request_error', 'model_not_found', 'model'));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { SluiceConfig } from '@sluice/config';
 import { JobEventSubscriber, JobStore, newJobId, TERMINAL, type StoredJobEvent } from '@sluice/jobs';
@@ -5,7 +6,7 @@ import { messageText } from '@sluice/llm';
 import { checkChatRequest, completionJobOptions, PRIORITY, type CacheMode, type ChatRequest, type CompletionJobData, type TierName } from '@sluice/queues';
 import { resolvePin } from '@sluice/routing';
 import type { Tenant } from '@sluice/tenants';
-import { badRequest } from './errors.ts';
+import { ApiError, badRequest } from './errors.ts';
 
 /** Request controls read from headers (DESIGN.md). */
 export interface Controls {
@@ -89,6 +90,11 @@ export function checkLimits(body: ChatRequest, config: SluiceConfig): void {
   if (problem) throw badRequest(problem.message, problem.param, problem.code);
 }
 
+/** What identifies a request body for Idempotency-Key reuse: a hash of its JSON as received. */
+export function requestFingerprint(request: ChatRequest): string {
+  return createHash('sha256').update(JSON.stringify(request)).digest('base64url').slice(0, 22);
+}
+
 /** What {@link Submitter.submit} returns. */
 export interface Submission {
   jobId: string;
@@ -122,6 +128,11 @@ export class Submitter {
     const { config } = this.options;
     checkLimits(body, config);
     const pin = resolvePin(body.model, config.deployments);
+    // Two pins that disagree: refused rather than one silently winning (the header used to
+    // override the model the body named).
+    if (controls.pinnedTier && pin.kind !== 'auto' && pin.tier !== controls.pinnedTier) {
+      throw badRequest(`x-sluice-tier \`${controls.pinnedTier}\` conflicts with \`model\` \`${body.model}\`, which is on the ${pin.tier} tier: send one of them, or model \`auto\` with the header.`, 'x-sluice-tier', 'pin_conflict');
+    }
     return {
       id: newJobId(),
       tenant: tenant.name,
@@ -144,7 +155,13 @@ export class Submitter {
     const { store, subscriber, routeQueue, config } = this.options;
     let jobId = data.id;
     if (controls.idempotencyKey) {
-      const existing = await store.claimIdempotency(data.tenant, controls.idempotencyKey, data.id);
+      const fingerprint = requestFingerprint(data.request);
+      const claimed = await store.claimIdempotency(data.tenant, controls.idempotencyKey, data.id, fingerprint);
+      // A key bound before fingerprints were kept has none: it matches any body.
+      if (claimed && claimed.fingerprint && claimed.fingerprint !== fingerprint) {
+        throw new ApiError(422, `Idempotency-Key \`${controls.idempotencyKey}\` was already used with a different request body (job ${claimed.jobId}); use a new key for a new request.`, 'invalid_request_error', 'idempotency_key_reused', 'Idempotency-Key');
+      }
+      const existing = claimed?.jobId;
       if (existing) {
         const unsubscribe = listen ? await subscriber.subscribe(existing, listen) : async () => {};
         return { jobId: existing, reused: true, data: { ...data, id: existing }, unsubscribe };
@@ -167,6 +184,9 @@ export class Submitter {
         await enqueue();
       }
     } catch (error) {
+      // No record may outlive a job that was not enqueued (the add is refused before anything
+      // is written when its payload cannot be serialized, so nothing runs for this record).
+      await store.discard(jobId).catch(() => {});
       await unsubscribe();
       if (controls.idempotencyKey) await store.releaseIdempotency(data.tenant, controls.idempotencyKey, jobId).catch(() => {});
       throw error;

@@ -7,7 +7,7 @@ import { createLimits } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
 import { completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
-import { createRouterTierCall, latestUserText, routerFromConfig, type Router } from '@sluice/routing';
+import { createRouterTierCall, latestUserText, learningScope, routerFromConfig, type Router } from '@sluice/routing';
 import { createContextStep, type ContextStep } from './context-step.ts';
 import type { ClassifierMetrics } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
@@ -82,7 +82,7 @@ export function createClassifierProcessor(deps: {
     let embedding: Float32Array | undefined = data.embedding ? Float32Array.from(data.embedding) : undefined;
     if (!embedding && deps.embed) embedding = await deps.embed(data.request);
     const routingCalls: BilledCall[] = [];
-    const decide = () => deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined }, { pinnedTier: data.pinnedTier });
+    const decide = () => deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier });
     const { cascade, ...decided } = deps.routingCalls ? await deps.routingCalls.run(routingCalls, decide) : await decide();
     const route = cascade ? { ...decided, cascade } : decided;
     const context = await deps.context?.prepare(data, route.tier);
@@ -129,10 +129,11 @@ export function createClassifier(options: ClassifierOptions): Classifier {
         : undefined,
       onStrategyError: (error, strategy) => logger.warn({ err: error, strategy }, 'routing strategy failed; skipped'),
     }).router;
+  const queueError = (error: Error, queue: string) => logger.warn({ err: error, queue }, 'queue connection error');
   const tierQueues = {
-    router: createQueue(TIER_QUEUES.router, { connection: options.connection, keys, telemetry: options.telemetry }),
-    small: createQueue(TIER_QUEUES.small, { connection: options.connection, keys, telemetry: options.telemetry }),
-    large: createQueue(TIER_QUEUES.large, { connection: options.connection, keys, telemetry: options.telemetry }),
+    router: createQueue(TIER_QUEUES.router, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
+    small: createQueue(TIER_QUEUES.small, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
+    large: createQueue(TIER_QUEUES.large, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
   };
   const context = createContextStep({ config, redis: options.connection, keys, routerQueue: tierQueues.router, logger });
   const processor = createClassifierProcessor({ store, router, tierQueues, config, embed: options.embed, context, routingCalls, onRouted: options.metrics?.routed });

@@ -11,7 +11,7 @@ import type { ExecutorMetrics } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import { createEmbedder, type ResponseCache } from '@sluice/cache';
 import { counterfactualCost, createLedger, entryFromResult, sumUsd, type Ledger } from '@sluice/ledger';
-import { createContextManager, createContextStore, knnStrategy, type KnnStrategy } from '@sluice/routing';
+import { createContextManager, createContextStore, knnStrategy, learningScope, type KnnStrategy } from '@sluice/routing';
 import { createCachingCaller } from './cache-step.ts';
 import { billedCall, createCascadingCaller } from './cascade-step.ts';
 import { createSummaryProcessor } from './summary-step.ts';
@@ -91,7 +91,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const knn = options.knn ?? knnStrategy({ redis: options.connection, keys, embed: (texts) => embedder.embed([...texts]), embedderId: embedder.id });
   // The cascade sits outside the cache: each tier's call has its own cache scope, and a
   // cached small answer is gated like a fresh one.
-  const callUpstream = createCascadingCaller({ inner: cachingCaller, logger, onEscalation: (e) => knn.recordEscalation(e) });
+  const callUpstream = createCascadingCaller({ inner: cachingCaller, logger, onEscalation: ({ tenant, shareGroup, ...e }) => knn.recordEscalation({ ...e, scope: learningScope(tenant, shareGroup) }) });
   const ledger = options.ledger ?? createLedger({ redis: options.connection, keys, retentionDays: config.ledger.retentionDays, markerTtlSeconds: 2 * config.queues.resultTtlSeconds });
   const contextManager = createContextManager({
     store: createContextStore({ redis: options.connection, keys, ttlSeconds: config.context.ttlSeconds }),

@@ -18,7 +18,7 @@ export interface CascadingCallerOptions {
   inner: UpstreamCaller;
   logger?: Logger;
   /** A small answer failed the gate: teach routing that this prompt needs large (`knn.recordEscalation`). */
-  onEscalation?: (escalation: { prompt: string; embedding?: Float32Array; category?: CategoryName }) => Promise<void>;
+  onEscalation?: (escalation: { prompt: string; embedding?: Float32Array; category?: CategoryName; tenant: string; shareGroup?: string }) => Promise<void>;
 }
 
 /**
@@ -47,7 +47,7 @@ export function createCascadingCaller(options: CascadingCallerOptions): Upstream
     logger?.info({ jobId: data.id, check: verdict.check }, 'cascade: small answer failed the quality gate; escalating to large');
     if (onEscalation) {
       const embedding = data.embedding ? Float32Array.from(data.embedding) : undefined;
-      void onEscalation({ prompt: latestUserText(data.request), embedding, category: data.route.category }).catch((error: unknown) =>
+      void onEscalation({ prompt: latestUserText(data.request), embedding, category: data.route.category, tenant: data.tenant, shareGroup: data.shareGroup }).catch((error: unknown) =>
         logger?.warn({ err: error, jobId: data.id }, 'could not record the escalation for routing'),
       );
     }

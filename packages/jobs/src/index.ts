@@ -143,6 +143,14 @@ export class JobStore {
     await this.#redis.sluiceJobCreateAnswered(this.#keys.job(job.id), this.#keys.jobEvents(job.id), job.tenant, job.createdAt, job.stream ? '1' : '0', job.model, JSON.stringify(result), finishedAt, job.prompt, this.#ttl);
   }
 
+  /**
+   * Remove the record and event log of a job that was never enqueued (its enqueue failed):
+   * a record left behind would stay `queued` until its TTL, with an event stream that never ends.
+   */
+  async discard(id: string): Promise<void> {
+    await this.#redis.del(this.#keys.job(id), this.#keys.jobEvents(id));
+  }
+
   /** Read a job; undefined when unknown or expired. */
   async get(id: string): Promise<JobRecord | undefined> {
     const h = await this.#redis.hgetall(this.#keys.job(id));
@@ -217,20 +225,26 @@ export class JobStore {
   }
 
   /**
-   * Claim an idempotency key for a tenant: returns the job id already bound to it, or
-   * undefined when this call bound `jobId` (the caller then creates the job).
+   * Claim an idempotency key for a tenant: returns the job already bound to it (with the
+   * fingerprint of the request that bound it), or undefined when this call bound `jobId`
+   * (the caller then creates the job). `fingerprint` identifies the request body, so a key
+   * reused with another body can be refused instead of answered with the first job.
    */
-  async claimIdempotency(tenant: string, key: string, jobId: string): Promise<string | undefined> {
+  async claimIdempotency(tenant: string, key: string, jobId: string, fingerprint = ''): Promise<{ jobId: string; fingerprint: string } | undefined> {
     const k = this.#keys.idempotency(tenant, key);
-    const set = await this.#redis.set(k, jobId, 'EX', this.#ttl, 'NX');
+    const set = await this.#redis.set(k, fingerprint ? `${jobId} ${fingerprint}` : jobId, 'EX', this.#ttl, 'NX');
     if (set === 'OK') return undefined;
-    return (await this.#redis.get(k)) ?? undefined;
+    const value = await this.#redis.get(k);
+    if (value === null) return undefined;
+    const space = value.indexOf(' ');
+    return space < 0 ? { jobId: value, fingerprint: '' } : { jobId: value.slice(0, space), fingerprint: value.slice(space + 1) };
   }
 
   /** Release an idempotency claim whose job could not be enqueued. */
   async releaseIdempotency(tenant: string, key: string, jobId: string): Promise<void> {
     const k = this.#keys.idempotency(tenant, key);
-    if ((await this.#redis.get(k)) === jobId) await this.#redis.del(k);
+    const value = await this.#redis.get(k);
+    if (value === jobId || value?.startsWith(`${jobId} `)) await this.#redis.del(k);
   }
 
   /**

@@ -59,15 +59,24 @@ export interface QueueFactoryOptions {
    * skips all tracing code
    */
   telemetry?: Telemetry;
+  /**
+   * Called with the queue's (or worker's) connection errors. BullMQ prints an 'error' it has
+   * no listener for with `console.error`, as multi-line text in the middle of JSON logs, once
+   * per reconnect attempt during a Redis outage. @defaultValue none: BullMQ prints them
+   */
+  onError?: (error: Error, queue: string) => void;
 }
 
 /** A producer handle for a queue (payload typed). */
 export function createQueue(name: string, options: QueueFactoryOptions): Queue<CompletionJobData, CompletionJobResult> {
-  return new Queue<CompletionJobData, CompletionJobResult>(name, {
+  const queue = new Queue<CompletionJobData, CompletionJobResult>(name, {
     connection: options.connection as unknown as ConnectionOptions,
     prefix: options.keys.bullPrefix,
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
+  const onError = options.onError;
+  if (onError) queue.on('error', (error) => onError(error, name));
+  return queue;
 }
 
 /** A consumer of a queue; `autorun` is off so the app calls `run()` when wired. */
@@ -76,7 +85,7 @@ export function createWorker(
   processor: Processor<CompletionJobData, CompletionJobResult>,
   options: QueueFactoryOptions & { concurrency: number; lockDurationMs: number; workerOptions?: Partial<WorkerOptions> },
 ): Worker<CompletionJobData, CompletionJobResult> {
-  return new Worker<CompletionJobData, CompletionJobResult>(name, processor, {
+  const worker = new Worker<CompletionJobData, CompletionJobResult>(name, processor, {
     connection: options.connection as unknown as ConnectionOptions,
     prefix: options.keys.bullPrefix,
     concurrency: options.concurrency,
@@ -91,4 +100,7 @@ export function createWorker(
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     ...options.workerOptions,
   });
+  const onError = options.onError;
+  if (onError) worker.on('error', (error) => onError(error, name));
+  return worker;
 }

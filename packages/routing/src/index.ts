@@ -4,7 +4,7 @@ export { extractFeatures, latestUserText, instructionText } from './features.ts'
 export type { PromptFeatures } from './features.ts';
 export { createRouter } from './router.ts';
 export type { CreateRouterOptions, LowConfidencePolicy, Router, RouterDecision, DecideOptions } from './router.ts';
-export { knnStrategy, DEFAULT_EXEMPLARS } from './knn.ts';
+export { knnStrategy, learningScope, DEFAULT_EXEMPLARS } from './knn.ts';
 export type { KnnStrategy, KnnStrategyOptions, EmbedFunction, Exemplar, RoutingFeedback, SeedResult } from './knn.ts';
 export { llmStrategy, parseRouterReply, LLM_ROUTER_PROMPT } from './llm.ts';
 export type { LlmStrategyOptions, CompleteFunction } from './llm.ts';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createKeys, createRedis, type Redis } from '@sluice/redis';
 import { createHashingEmbedder } from './hashing-embedder.ts';
-import { createRouter, knnStrategy, rulesStrategy, type Exemplar } from './index.ts';
+import { createRouter, knnStrategy, learningScope, rulesStrategy, type Exemplar } from './index.ts';
 
 const ask = (content: string) => ({ request: { model: 'auto', messages: [{ role: 'user' as const, content }] } });
 
@@ -68,6 +68,28 @@ describe('knnStrategy (Redis vector set)', () => {
     // The same prompt again updates its exemplar rather than adding one.
     await knn.recordFeedback({ prompt, tier: 'large', category: 'reasoning' });
     expect((await knn.size()).learned).toBe(2);
+  });
+
+  it('scopes learned exemplars: one tenant teaches only itself (or its share group), and reasons show no other tenant\'s', async () => {
+    const knn = knnStrategy({ redis, keys: fresh(), embed, exemplars: EXEMPLARS, k: 5, maxLearned: 2 });
+    const prompt = 'What is the capital of a country whose flag has a cedar tree?';
+    const [a, b, group] = [learningScope('tenant-a'), learningScope('tenant-b'), learningScope('tenant-c', 'team')];
+    expect(new Set([a, b, group, learningScope('tenant-d', 'team')]).size).toBe(3);
+    await knn.recordFeedback({ prompt, tier: 'large', category: 'reasoning', scope: a });
+    const forA = await knn.decide({ ...ask(prompt), learningScope: a });
+    expect(forA.tier).toBe('large');
+    expect(forA.reasons[0]).toMatch(/1 learned\), nearest cosine 1\.00/);
+    const forB = await knn.decide({ ...ask(prompt), learningScope: b });
+    expect(forB.tier).toBe('small');
+    expect(forB.reasons[0]).not.toMatch(/learned/);
+    expect(forB.reasons[0]).not.toMatch(/cosine 1\.00/);
+    // A share group learns together.
+    await knn.recordFeedback({ prompt, tier: 'large', category: 'reasoning', scope: group });
+    expect((await knn.decide({ ...ask(prompt), learningScope: learningScope('tenant-d', 'team') })).tier).toBe('large');
+    // The cap is per scope: B's feedback never evicts A's exemplar.
+    for (let i = 0; i < 4; i++) await knn.recordFeedback({ prompt: `b prompt ${i}`, tier: 'large', scope: b });
+    expect((await knn.decide({ ...ask(prompt), learningScope: a })).tier).toBe('large');
+    await expect(knn.decide({ ...ask(prompt), learningScope: '" or 1 == 1 or "' })).rejects.toThrow(/hex/);
   });
 
   it('caps learned exemplars, evicting the oldest and never a seeded one', async () => {

@@ -40,7 +40,7 @@ export interface KnnStrategyOptions {
   k?: number;
   /** Seed exemplars. @defaultValue {@link DEFAULT_EXEMPLARS} */
   exemplars?: readonly Exemplar[];
-  /** Most learned exemplars kept (oldest evicted). @defaultValue 10_000 */
+  /** Most learned exemplars kept per learning scope (oldest evicted). @defaultValue 10_000 */
   maxLearned?: number;
   /** Vote weight of a learned exemplar relative to a seeded one. @defaultValue 2 */
   learnedWeight?: number;
@@ -66,6 +66,23 @@ export interface RoutingFeedback {
   category?: CategoryName;
   /** Where the label came from (`POST /v1/feedback` or a cascade escalation). @defaultValue `'feedback'` */
   source?: 'feedback' | 'escalation';
+  /**
+   * The {@link learningScope} it was learned in: only decisions in the same scope see it.
+   * @defaultValue none: seen only by decisions without a scope (offline evaluation)
+   */
+  scope?: string;
+}
+
+/**
+ * The scope a tenant's routing feedback is learned in: its share group when it has one (tenants
+ * in a group share what they teach, as they share cache entries), else the tenant alone. A
+ * hash, so the exemplar's attributes name no tenant.
+ */
+export function learningScope(tenant: string, shareGroup?: string): string {
+  return createHash('sha1')
+    .update(shareGroup ? `group\n${shareGroup}` : `tenant\n${tenant}`)
+    .digest('hex')
+    .slice(0, 20);
 }
 
 /** Result of {@link KnnStrategy.seed}. */
@@ -108,7 +125,13 @@ const CATEGORIES: readonly CategoryName[] = ['time_sensitive', 'factual', 'gener
 // embedder's cost grows with length.
 const MAX_EMBED_CHARS = 4_000;
 
-type Attributes = { tier: Exclude<TierName, 'router'>; category: CategoryName; source: 'seed' | 'feedback' | 'escalation' };
+/**
+ * The scope attribute of seeded exemplars, which every decision sees. A VSIM filter on an
+ * attribute an element lacks excludes the element, so seeds carry one too.
+ */
+const SEED_SCOPE = 'all';
+
+type Attributes = { tier: Exclude<TierName, 'router'>; category: CategoryName; source: 'seed' | 'feedback' | 'escalation'; scope?: string };
 
 function blob(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
@@ -148,7 +171,8 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
     meta: keys.family('routing', namespace, 'meta'),
     lock: keys.family('routing', namespace, 'seed-lock'),
   };
-  const fingerprint = sha1(`${embedderId}\n${JSON.stringify(exemplars)}`);
+  // `scoped`: sets seeded before seeds carried a scope are seeded again (once).
+  const fingerprint = sha1(`${embedderId}\n${JSON.stringify(exemplars)}\nscoped`);
   let seeding: Promise<SeedResult> | undefined;
 
   async function embedOne(text: string): Promise<Float32Array> {
@@ -173,12 +197,12 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
       // Built aside and swapped in with RENAME so deciders never see a half-filled set.
       const pipeline = redis.pipeline().del(key.building);
       exemplars.forEach((e, i) => {
-        const attributes: Attributes = { tier: e.tier, category: e.category, source: 'seed' };
+        const attributes: Attributes = { tier: e.tier, category: e.category, source: 'seed', scope: SEED_SCOPE };
         pipeline.call('VADD', key.building, 'FP32', blob(vectors[i]!), `s:${i}:${sha1(e.text).slice(0, 10)}`, 'SETATTR', JSON.stringify(attributes));
       });
       learned.forEach((l, i) => {
-        const { tier, category, source } = l.record;
-        pipeline.call('VADD', key.building, 'FP32', blob(learnedVectors[i]!), l.element, 'SETATTR', JSON.stringify({ tier, category, source }));
+        const { tier, category, source, scope } = l.record;
+        pipeline.call('VADD', key.building, 'FP32', blob(learnedVectors[i]!), l.element, 'SETATTR', JSON.stringify({ tier, category, source, ...(scope ? { scope } : {}) }));
       });
       if (exemplars.length + learned.length > 0) pipeline.rename(key.building, key.set);
       pipeline.hset(key.meta, 'fingerprint', fingerprint, 'dimensions', String(vectors[0]?.length ?? 0));
@@ -199,11 +223,15 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
     return seeding;
   }
 
-  async function decide({ request, embedding }: RoutingInput): Promise<RouteDecision> {
+  async function decide({ request, embedding, learningScope: scope }: RoutingInput): Promise<RouteDecision> {
     await ensureSeeded();
     const text = latestUserText(request);
     const vector = embedding && embedding.length > 0 ? embedding : await embedOne(text);
-    const raw = (await redis.call('VSIM', key.set, 'FP32', blob(vector), 'WITHSCORES', 'COUNT', String(k))) as string[];
+    // Another tenant's feedback never votes, nor shows in the reasons: a tenant's identical
+    // prompt used to route, and read "1 learned, nearest cosine 1.00", by what another taught.
+    if (scope !== undefined && !/^[0-9a-f]{1,64}$/.test(scope)) throw new InvalidRoutingOptionsError(`Expected \`learningScope\` to be hex (learningScope()), got \`${scope}\``);
+    const filter = scope === undefined ? [] : ['FILTER', `.scope == "${SEED_SCOPE}" or .scope == "${scope}"`];
+    const raw = (await redis.call('VSIM', key.set, 'FP32', blob(vector), 'WITHSCORES', 'COUNT', String(k), ...filter)) as string[];
     if (!raw.length) throw new StrategyFailedError('knn', 'no exemplars in the set');
     const neighbours: { element: string; cosine: number }[] = [];
     for (let i = 0; i < raw.length; i += 2) neighbours.push({ element: raw[i]!, cosine: 2 * Number(raw[i + 1]) - 1 });
@@ -256,15 +284,18 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
     if (feedback.tier !== 'small' && feedback.tier !== 'large') throw new InvalidRoutingOptionsError(`Expected feedback \`tier\` to be \`small\` or \`large\`, got \`${String(feedback.tier)}\``);
     await ensureSeeded();
     const vector = feedback.embedding && feedback.embedding.length > 0 ? feedback.embedding : await embedOne(prompt);
-    const attributes: Attributes = { tier: feedback.tier, category: feedback.category ?? 'general', source: feedback.source ?? 'feedback' };
+    const scope = feedback.scope;
+    if (scope !== undefined && !/^[0-9a-f]{1,64}$/.test(scope)) throw new InvalidRoutingOptionsError(`Expected feedback \`scope\` to be hex (learningScope()), got \`${scope}\``);
+    const attributes: Attributes = { tier: feedback.tier, category: feedback.category ?? 'general', source: feedback.source ?? 'feedback', ...(scope ? { scope } : {}) };
     const at = now();
     await runScript(
       redis,
       3,
       key.set,
       key.learned,
-      key.learnedAt,
-      `l:${sha1(prompt).slice(0, 16)}`,
+      // Capped per scope: one tenant's feedback never evicts another's.
+      scope ? keys.family('routing', namespace, 'learned-at', scope) : key.learnedAt,
+      scope ? `l:${scope}:${sha1(prompt).slice(0, 16)}` : `l:${sha1(prompt).slice(0, 16)}`,
       JSON.stringify(attributes),
       JSON.stringify({ prompt, ...attributes, at }),
       String(at),
@@ -283,7 +314,7 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
     recordFeedback,
     recordEscalation: (feedback) => recordFeedback({ ...feedback, tier: 'large', source: 'escalation' }),
     async size() {
-      const [total, learned] = await Promise.all([redis.call('VCARD', key.set) as Promise<number>, redis.zcard(key.learnedAt)]);
+      const [total, learned] = await Promise.all([redis.call('VCARD', key.set) as Promise<number>, redis.hlen(key.learned)]);
       return { total: Number(total), learned };
     },
   };

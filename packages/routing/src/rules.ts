@@ -7,6 +7,12 @@ export interface RoutingInput {
   request: Pick<ChatRequest, 'messages' | 'model'> & Partial<ChatRequest>;
   /** Embedding of the prompt (computed once per job by the classifier, shared with the cache). */
   embedding?: Float32Array;
+  /**
+   * Whose learned routing exemplars apply ({@link learningScope} of the tenant or its share
+   * group): only seeds and that scope's own feedback vote. @defaultValue none: every exemplar
+   * (offline evaluation only; the API and workers always pass one)
+   */
+  learningScope?: string;
 }
 
 /** A routing strategy: returns tier, category, confidence and reasons. */

@@ -7,7 +7,8 @@ const PurgeBody = Type.Object(
   {
     tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     shareGroup: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    // A namespace is a hash (32 hex chars); `*` or any pattern is refused, never expanded.
+    namespace: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ChatRequestSchema, type ChatRequest } from '@sluice/queues';
-import type { JobRecord } from '@sluice/jobs';
+import { TERMINAL, type JobRecord } from '@sluice/jobs';
+import { learningScope } from '@sluice/routing';
 import { ApiError, notFound } from '../errors.ts';
 import { EventFeed } from '../events.ts';
 import type { ApiContext } from '../context.ts';
@@ -74,7 +75,12 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const feed = new EventFeed();
     const unsubscribe = await ctx.subscriber.subscribe(id, feed.push);
     try {
-      feed.replay(await ctx.store.events(id, lastEventId));
+      const [events, status] = await Promise.all([ctx.store.events(id, lastEventId), ctx.store.status(id)]);
+      feed.replay(events);
+      // A finished job's last event is written with its final status, in one step: a finished
+      // job with no final event after Last-Event-ID was seen to its end by this client (an
+      // EventSource reconnecting after the end), so the stream ends now instead of idling.
+      if (status !== undefined && TERMINAL.has(status) && !events.some((e) => e.event.type === 'done' || e.event.type === 'error')) feed.close();
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-sluice-job-id': id });
@@ -100,7 +106,7 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const body = request.body as ChatRequest;
     const controls = readControls(request.headers, tenant);
     const data = ctx.submitter.prepare(body, tenant, controls);
-    const { cascade, ...decision } = await ctx.router.decide({ request: data.request }, { pinnedTier: data.pinnedTier });
+    const { cascade, ...decision } = await ctx.router.decide({ request: data.request, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier });
     return { ...decision, cascade };
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { isInvalidUsageRangeError } from '@sluice/ledger';
+import { learningScope } from '@sluice/routing';
 import { ApiError, badRequest, notFound } from '../errors.ts';
 import type { ApiContext } from '../context.ts';
 
@@ -49,7 +50,9 @@ export function registerUsage(app: FastifyInstance, ctx: ApiContext): void {
     if (!job.prompt) throw new ApiError(422, `Job \`${body.job_id}\` has no prompt on record to learn from.`, 'invalid_request_error', 'no_prompt', 'job_id');
     const tier = body.tier ?? (body.rating === 'inadequate' ? 'large' : 'small');
     const category = job.category as Parameters<ApiContext['knn']['recordFeedback']>[0]['category'];
-    await ctx.knn.recordFeedback({ prompt: job.prompt, tier, category, source: 'feedback' });
+    // Learned in the tenant's own scope (or its share group's): never routes another tenant's prompts.
+    const scope = learningScope(job.tenant, request.tenant!.cacheShareGroup || undefined);
+    await ctx.knn.recordFeedback({ prompt: job.prompt, tier, category, source: 'feedback', scope });
     return { object: 'sluice.feedback', job_id: body.job_id, rating: body.rating, tier, recorded: true };
   });
 }
