@@ -87,6 +87,10 @@ export function redactReturnValue(value: unknown): unknown {
   return out;
 }
 
+/** Content-Security-Policy of every Bull Board answer. */
+export const BULL_BOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com; img-src 'self' data:; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 /** Bull Board API paths that write job data: with redacted data they would write the redaction back. */
 const DATA_WRITES = [/\/api\/queues\/[^/]+\/add$/, /\/api\/queues\/[^/]+\/[^/]+\/update-data$/];
 
@@ -114,8 +118,15 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
   createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: options.readOnly ? 'Sluice queues (read-only)' : 'Sluice queues' } } });
   // Answered here rather than thrown: Bull Board's plugin has its own error handler, which
   // would turn any thrown error into a 500.
+  // Like the dashboard: no framing (clickjacking of its actions), no foreign scripts. Its
+  // stylesheet links Google Fonts; the UI config is an inert JSON script element.
+  scope.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('content-security-policy', BULL_BOARD_CSP).header('x-frame-options', 'DENY').header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
+    return payload;
+  });
   scope.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0]!;
+    // The route that matched, not the raw URL: the router decodes `%64` in `ad%64` to `add`.
+    const path = request.routeOptions.url ?? request.url.split('?')[0]!;
     if (request.method === 'GET' || request.method === 'HEAD') return;
     if (options.readOnly) {
       return reply.status(405).header('allow', 'GET, HEAD').send(errorBody('Bull Board is read-only here (SLUICE_BULLBOARD_READONLY).', 'invalid_request_error', 'bullboard_read_only'));

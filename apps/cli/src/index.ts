@@ -1,14 +1,15 @@
 /**
  * `pnpm sluice <command>`:
  *   start                         run the whole stack (what `pnpm start` does)
- *   keys create --tenant NAME     create an API key for a tenant (printed on the last line)
+ *   keys create --tenant NAME     create an API key for a tenant (printed on the last line);
+ *                                 --api URL|PORT or --redis URL picks the stack (default: the one on SLUICE_API_PORT)
  *   config print                  the effective configuration, secrets masked
  *   config docs                   the settings table (Markdown) for the README
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { describeSettings, loadConfig, redactConfig } from '@sluice/config';
 import { createTenantStore } from '@sluice/tenants';
-import { RUN_STATE, startStack } from './stack.ts';
+import { stackTarget } from './run-state.ts';
+import { startStack } from './stack.ts';
 
 const [command, sub, ...rest] = process.argv.slice(2);
 const flag = (name: string) => {
@@ -30,15 +31,10 @@ function config() {
   }
 }
 
-/** The Redis a command should talk to: REDIS_URL, else the one `pnpm start` runs. */
-function redisUrlForTools(): string {
+/** The stack a command acts on: `--redis URL`, REDIS_URL, or the stack `pnpm start` runs on `--api URL|PORT` (default: the configured API port). */
+function targetForTools() {
   const c = config();
-  if (c.redis.url) return c.redis.url;
-  if (existsSync(RUN_STATE)) {
-    const state = JSON.parse(readFileSync(RUN_STATE, 'utf8')) as { redisPort?: string };
-    if (state.redisPort) return `redis://127.0.0.1:${state.redisPort}`;
-  }
-  return `redis://127.0.0.1:${c.redis.port}`;
+  return stackTarget({ redisFlag: flag('redis'), apiFlag: flag('api'), configuredUrl: c.redis.url, apiPort: c.api.port, redisPort: c.redis.port });
 }
 
 switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
@@ -84,7 +80,8 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     const tenant = flag('tenant');
     if (!tenant) fail('Usage: pnpm sluice keys create --tenant NAME');
     const c = config();
-    const store = await createTenantStore({ redisUrl: redisUrlForTools(), prefix: c.redis.prefix }).catch((error: Error) =>
+    const target = targetForTools();
+    const store = await createTenantStore({ redisUrl: target.redisUrl, prefix: target.prefix ?? c.redis.prefix }).catch((error: Error) =>
       fail(`Cannot reach Redis (${error.message}). Start Sluice with \`pnpm start\` or set REDIS_URL.`, 1),
     );
     try {

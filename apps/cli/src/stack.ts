@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SluiceConfig } from '@sluice/config';
+import { clearRunState, writeRunState } from './run-state.ts';
 import { freePort, startRedisServer, type RunningRedis } from '@sluice/redis-server';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -18,8 +19,6 @@ export const ENTRIES = {
   sim: join(ROOT, 'apps/sim/src/main.ts'),
 } as const;
 
-/** Where `pnpm start` records the Redis it runs, so `pnpm sluice keys create` finds it. */
-export const RUN_STATE = join(homedir(), '.cache', 'sluice', 'run.json');
 
 const COLORS = ['36', '35', '33', '32', '34', '31', '96', '95'];
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -114,11 +113,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     redisUrl = redis.url;
     log(`redis     | Redis ${redis.version} at ${redis.url} (AOF in ${dataDir})`);
   }
-  mkdirSync(dirname(RUN_STATE), { recursive: true });
-  // Tools (`pnpm sluice keys create`) find the Redis this command started; a REDIS_URL the user
-  // gave (a remote server, a cluster, perhaps with a password) is not written down: they read it
-  // from their own environment.
-  writeFileSync(RUN_STATE, JSON.stringify({ ...(redis ? { redisPort: String(redis.port) } : {}), prefix: config.redis.prefix, pid: process.pid }));
+  // Tools (`pnpm sluice keys create`) find the Redis this command started, by the API port; a
+  // REDIS_URL the user gave (a remote server, a cluster, perhaps with a password) is not written
+  // down: they read it from their own environment.
+  writeRunState({ ...(redis ? { redisPort: String(redis.port) } : {}), prefix: config.redis.prefix, apiPort: config.api.port, pid: process.pid });
 
   const adminPassword = config.admin.password || randomBytes(12).toString('base64url');
   const env: NodeJS.ProcessEnv = { ...options.env, REDIS_URL: redisUrl, SLUICE_ADMIN_PASSWORD: adminPassword };
@@ -151,6 +149,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         await Promise.all(members.map((p) => p.exited));
       }
       await redis?.stop();
+      clearRunState(config.api.port);
     })();
     return stopping;
   };

@@ -23,6 +23,9 @@ export interface ChatRequestCheckOptions {
 /** OpenAI's pattern for function, tool and schema names. */
 const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** Most tools in one request (OpenAI's limit). */
+const MAX_TOOLS = 128;
+
 class Problem extends Error {
   constructor(readonly problem: ChatRequestProblem) {
     super(problem.message);
@@ -157,6 +160,7 @@ function tools(value: unknown): Set<string> {
   const names = new Set<string>();
   if (value === undefined || value === null) return names;
   if (!Array.isArray(value)) wrongType('tools', 'an array', value);
+  if ((value as unknown[]).length > MAX_TOOLS) invalid('tools', `Invalid 'tools': array too long. Expected an array with maximum length ${MAX_TOOLS}, but got an array with length ${(value as unknown[]).length} instead.`);
   (value as unknown[]).forEach((t, k) => {
     const at = `tools[${k}]`;
     const tool = object(t, at);

@@ -54,7 +54,7 @@ export const ChatRequestSchema = Type.Object(
     metadata: Type.Optional(Type.Union([Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 16 }), Type.Null()])),
     store: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     // Shapes checked by `checkChatRequest`, whose messages name the field as OpenAI does.
-    tools: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 128 }), Type.Null()])),
+    tools: Type.Optional(Type.Unknown()),
     tool_choice: Type.Optional(Type.Unknown()),
     response_format: Type.Optional(Type.Unknown()),
     user: Type.Optional(Type.String({ maxLength: 256 })),
