@@ -100,6 +100,8 @@ interface SerialResult {
   roundTrips: Record<string, number>;
   roundTripsTotal: number;
   latencyP50: number;
+  /** One request's round trips in order (ms from its send, process, commands sent together). */
+  sample: string[];
 }
 
 interface IdleRates {
@@ -179,7 +181,15 @@ async function serialPhase(t: Target, idle: IdleRates, body: (i: number) => unkn
     }
     roundTrips[name] = round2((inside - (idle.roundTripsPerS[name] ?? 0) * (windowUs / 1e6)) / serial);
   }
+  // One request from the middle of the phase, every process's writes in time order.
+  const [from, to] = windows[Math.floor(windows.length / 2)]!;
+  const sample: Array<[number, string, string]> = [];
+  for (const [name, pid] of Object.entries(t.pids)) {
+    for (const r of traces.get(pid ?? -1) ?? []) if (r.at >= from && r.at <= to) sample.push([r.at, name, r.names]);
+  }
+  sample.sort((a, b) => a[0] - b[0]);
   return {
+    sample: sample.map(([at, name, names]) => `${((at - from) / 1000).toFixed(2).padStart(7)} ms  ${name.padEnd(10)} ${names}`),
     n: serial,
     ok,
     cacheHeaders,
@@ -338,6 +348,16 @@ const allCommands = [...new Set(labels.flatMap((l) => Object.keys(serialResults[
 lines.push(cell(['command', ...labels]));
 lines.push(cell(['---', ...labels.map(() => '---')]));
 for (const k of allCommands) lines.push(cell([k, ...labels.map((l) => serialResults[l]!.miss.byCommand[k] ?? 0)]));
+for (const l of labels) {
+  for (const kind of ['miss', 'hit'] as const) {
+    lines.push('');
+    lines.push(`One ${kind === 'miss' ? 'cache miss' : 'exact hit'} on ${l}, every process's Redis writes in order (ms from the send; idle traffic such as blocking fetches may interleave):`);
+    lines.push('');
+    lines.push('```');
+    lines.push(...serialResults[l]![kind].sample);
+    lines.push('```');
+  }
+}
 lines.push('');
 lines.push('Idle stack, per second (subtracted above): ' + labels.map((l) => `${l}: ${round1(serialResults[l]!.idle.commandsPerS)} commands, ${Object.entries(serialResults[l]!.idle.roundTripsPerS).map(([k, v]) => `${k} ${round1(v)}`).join(' / ')} round trips`).join('; ') + '.');
 const text = `${lines.join('\n')}\n`;

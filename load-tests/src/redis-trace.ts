@@ -11,6 +11,7 @@
  * ioredis module the traced checkout loads (its own `node_modules`), which is the one to patch.
  * Only the benchmark sets these; nothing in the product reads them.
  */
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -21,9 +22,25 @@ if (dir && modulePath) {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${process.pid}.tsv`);
   const require = createRequire(import.meta.url);
-  const ioredis = require(modulePath) as { Redis: { prototype: { sendCommand(command: { name: string }, ...rest: unknown[]): unknown } } };
+  type Proto = {
+    sendCommand(command: { name: string; args?: unknown[] }, ...rest: unknown[]): unknown;
+    defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): unknown;
+  };
+  const ioredis = require(modulePath) as { Redis: { prototype: Proto } };
   const proto = ioredis.Redis.prototype;
   const original = proto.sendCommand;
+  // Scripts are named by their SHA in EVALSHA: remember which defined command each one is.
+  const scripts = new Map<string, string>();
+  const define = proto.defineCommand;
+  proto.defineCommand = function (this: unknown, name: string, definition: { lua: string; numberOfKeys?: number }) {
+    scripts.set(createHash('sha1').update(definition.lua).digest('hex'), name);
+    return define.call(this, name, definition);
+  };
+  const nameOf = (command: { name: string; args?: unknown[] }) => {
+    if (command.name !== 'evalsha') return command.name;
+    const sha = String(command.args?.[0] ?? '');
+    return scripts.get(sha) ?? 'evalsha';
+  };
   let lines: string[] = [];
   let open: { at: number; commands: number; names: string[] } | undefined;
   const close = () => {
@@ -37,7 +54,7 @@ if (dir && modulePath) {
       setImmediate(close);
     }
     open.commands++;
-    if (open.names.length < 6) open.names.push(command.name);
+    if (open.names.length < 8) open.names.push(nameOf(command));
     return original.call(this, command, ...rest);
   };
   const flush = () => {
