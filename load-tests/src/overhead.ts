@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { runOpenLoop, type HttpRequestSpec, type OpenLoopResult } from './driver.ts';
 import { startRedis, startSim, startSluice } from './processes.ts';
 import type { OverheadResult } from './results.ts';
+import { writeModels } from './scaling.ts';
 import { median } from './stats.ts';
 
 /** Options for {@link measureOverhead}. */
@@ -32,7 +33,9 @@ export interface OverheadOptions {
 export async function measureOverhead(options: OverheadOptions): Promise<OverheadResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const redis = await startRedis(options.redisUrl);
-  const sim = await startSim(['--profile', 'fixed', '--latency-ms', String(options.simLatencyMs)]);
+  // No provider limits: the simulator's default 5,000 rpm on sim-small would make this measure
+  // queueing behind the limit above 83 req/s, not overhead.
+  const sim = await startSim(['--profile', 'fixed', '--latency-ms', String(options.simLatencyMs), '--models', writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 })))]);
   const stack = await startSluice({ redisUrl: redis.url, simUrl: sim.apiUrl, prefix: options.prefix ?? 'lt-overhead' }).catch(async (error) => {
     await sim.stop();
     await redis.stop();

@@ -16,9 +16,12 @@ export interface BenchProcess {
   stop(): Promise<void>;
 }
 
-/** Spawn an app entry with tsx; its output is kept (tail) and printed only on failure. */
-export function spawnEntry(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): BenchProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawn an app entry with tsx; its output is kept (tail) and printed only on failure. `root` is
+ * the checkout the entry comes from (another worktree, to measure an older commit in the same run).
+ */
+export function spawnEntry(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], root = ROOT): BenchProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, entry), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-65_536)));
@@ -121,6 +124,8 @@ export interface SluiceStackOptions {
   tenants?: readonly string[];
   /** Extra node flags for the Sluice processes (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** The checkout whose apps run (an older commit's worktree, for a before/after run). @defaultValue this repository */
+  root?: string;
 }
 
 /** API, classifier and executors as separate processes, as in production. */
@@ -153,10 +158,10 @@ export async function startSluice(options: SluiceStackOptions): Promise<SluiceSt
     for (const p of [...processes].reverse()) await p.stop();
   };
   try {
-    processes.push(spawnEntry(`api@${prefix}`, 'apps/api/src/index.ts', [], env, options.nodeArgs));
-    processes.push(spawnEntry(`classifier@${prefix}`, 'apps/classifier/src/index.ts', [], env, options.nodeArgs));
+    processes.push(spawnEntry(`api@${prefix}`, 'apps/api/src/index.ts', [], env, options.nodeArgs, options.root));
+    processes.push(spawnEntry(`classifier@${prefix}`, 'apps/classifier/src/index.ts', [], env, options.nodeArgs, options.root));
     const addExecutor = async () => {
-      const p = spawnEntry(`executor-${processes.length - 1}@${prefix}`, 'apps/executor/src/index.ts', [], env, options.nodeArgs);
+      const p = spawnEntry(`executor-${processes.length - 1}@${prefix}`, 'apps/executor/src/index.ts', [], env, options.nodeArgs, options.root);
       processes.push(p);
       return p;
     };

@@ -16,6 +16,11 @@ const COMPLETIONS_METER_WINDOW_MS = 30_000;
  */
 const AHEAD_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
+/** The reading timer stops after this long without a request (ms); the next one waits for a fresh reading. */
+const IDLE_STOP_MS = 5_000;
+/** A reading older than this many refresh intervals is not used: the timer has stopped or failed. */
+const STALE_TTLS = 4;
+
 /** Options for {@link createAdmission}. */
 export interface AdmissionOptions {
   config: SluiceConfig;
@@ -27,9 +32,9 @@ export interface AdmissionOptions {
   /** @defaultValue a limiter on `redis` */
   limiter?: Limiter;
   /**
-   * How long one reading of the queue depths and the throughput is reused. Reading them is
-   * one round trip per queue; at hundreds of requests per second a fresh reading per request
-   * would cost more than it tells. @defaultValue 250
+   * How often the reading of the queue depths and the throughput is refreshed while requests
+   * come in (ms). Reading them is one round trip per queue; at hundreds of requests per second
+   * a fresh reading per request would cost more than it tells. @defaultValue 250
    */
   readingTtlMs?: number;
   /** @defaultValue `Date.now` */
@@ -99,25 +104,53 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const limiter = options.limiter ?? createLimits({ redis: options.redis, keys: options.keys, clock });
   const meter: ThroughputMeter = limiter.meter(COMPLETIONS_METER, COMPLETIONS_METER_WINDOW_MS);
   const ttl = options.readingTtlMs ?? 250;
-  let reading: { at: number; value: Promise<{ queued: number; throughputPerSec: number }> } | undefined;
+  type Reading = { queued: number; throughputPerSec: number };
 
-  const measure = async () => {
+  const measure = async (): Promise<Reading> => {
     const [counts, throughputPerSec] = await Promise.all([Promise.all(options.queues.map((q) => q.getJobCounts(...AHEAD_STATES))), meter.ratePerSecond()]);
     const queued = counts.reduce((sum, c) => sum + AHEAD_STATES.reduce((s, state) => s + (c[state] ?? 0), 0), 0);
     return { queued, throughputPerSec };
   };
 
-  const current = () => {
-    const now = clock();
-    if (!reading || now - reading.at >= ttl) {
-      const value = measure();
-      reading = { at: now, value };
-      // A failed reading (Redis away) is not reused: the next request tries again.
-      value.catch(() => {
-        if (reading?.value === value) reading = undefined;
-      });
+  // The reading is refreshed every `ttl` by a timer while requests come in, so no request
+  // waits for it (it was one round trip per queue in a request's path every 250 ms). Only a
+  // request that finds no reading younger than STALE_TTLS × ttl (the first one, one after an
+  // idle spell that stopped the timer, one after a failed reading) waits for a fresh one.
+  let latest: { at: number; value: Reading } | undefined;
+  let waitedFor: Promise<Reading> | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let refreshing = false;
+  let lastUse = 0;
+  const refresh = async (): Promise<Reading> => {
+    const at = clock();
+    const value = await measure();
+    latest = { at, value };
+    return value;
+  };
+  const tick = () => {
+    if (clock() - lastUse > IDLE_STOP_MS) {
+      clearInterval(timer);
+      timer = undefined;
+      return;
     }
-    return reading.value;
+    if (refreshing) return;
+    refreshing = true;
+    refresh()
+      .catch(() => {
+        // A failed reading (Redis away) is not reused: the next request tries again itself.
+        latest = undefined;
+      })
+      .finally(() => (refreshing = false));
+  };
+  const current = async (): Promise<Reading> => {
+    lastUse = clock();
+    if (!timer) {
+      timer = setInterval(tick, ttl);
+      timer.unref();
+    }
+    if (latest && clock() - latest.at < ttl * STALE_TTLS) return latest.value;
+    waitedFor ??= refresh().finally(() => (waitedFor = undefined));
+    return waitedFor;
   };
 
   return {
@@ -134,11 +167,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
           maxWaitMs: queueWaitBoundMs(config, admitOptions),
         }));
       }
-      await limiter.tenants.checkRequest(
-        tenant.name,
-        { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay },
-        { requestId: data.id },
-      );
+      const quota = { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay };
+      // A tenant without quotas has nothing to check: no script, no round trip.
+      if (quota.rpm > 0 || quota.tokensPerDay > 0) await limiter.tenants.checkRequest(tenant.name, quota, { requestId: data.id });
       return { queued, expectedWaitMs };
     },
   };

@@ -6,7 +6,7 @@ import { JobStore, TERMINAL } from '@sluice/jobs';
 import { createLimits } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
 import { completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
-import { createKeys, type Redis } from '@sluice/redis';
+import { createKeys, isCluster, type Redis } from '@sluice/redis';
 import { createRouterTierCall, latestUserText, learningScope, routerFromConfig, type Router } from '@sluice/routing';
 import { createContextStep, type ContextStep } from './context-step.ts';
 import type { ClassifierMetrics } from '@sluice/metrics';
@@ -69,6 +69,11 @@ export function createClassifierProcessor(deps: {
   routingCalls?: AsyncLocalStorage<BilledCall[]>;
   /** Told each decision once its job is in the tier queue. @defaultValue none */
   onRouted?: (route: RouteDecision) => void;
+  /**
+   * The job store and the tier queues are on one Redis, so commands sent together on one
+   * connection run in order (false on a cluster). @defaultValue false: one round trip more per job
+   */
+  ordered?: boolean;
 }) {
   return async (job: Job<CompletionJobData>) => {
     const data = job.data;
@@ -88,8 +93,6 @@ export function createClassifierProcessor(deps: {
     const context = await deps.context?.prepare(data, route.tier);
     // The prompt is kept with the job (as long as its result) for `POST /v1/feedback`.
     const prompt = latestUserText(data.request).slice(0, FEEDBACK_PROMPT_CHARS);
-    const appended = await deps.store.append(data.id, { type: 'routed', route }, 'routed', { tier: route.tier, category: route.category, prompt });
-    if (!appended) return;
     const next: CompletionJobData = {
       ...data,
       route,
@@ -97,9 +100,22 @@ export function createClassifierProcessor(deps: {
       ...(context ? { context } : {}),
       ...(routingCalls.length ? { routingCalls } : {}),
     };
+    const routed = () => deps.store.append(data.id, { type: 'routed', route }, 'routed', { tier: route.tier, category: route.category, prompt });
     // Same job id in the tier queue: if this routing job is retried after the add succeeded,
     // BullMQ ignores the duplicate add, so a job is never executed twice.
-    await deps.tierQueues[route.tier].add('completion', next, completionJobOptions(data.id, data.priority, deps.config.queues));
+    const enqueue = () => deps.tierQueues[route.tier].add('completion', next, completionJobOptions(data.id, data.priority, deps.config.queues));
+    if (deps.ordered) {
+      // One round trip: the routed event runs first on Redis, so an executor never sees the
+      // job before its record says routed. A job cancelled meanwhile (not appended) is still
+      // enqueued; the executor's attempt event is refused on a finished job, so it spends nothing.
+      const [appended] = await Promise.all([routed(), enqueue()]);
+      if (!appended) return;
+    } else {
+      // On a cluster the record and the tier queue are on different shards: nothing orders
+      // commands sent together, so the event goes first.
+      if (!(await routed())) return;
+      await enqueue();
+    }
     deps.onRouted?.(route);
   };
 }
@@ -136,7 +152,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
     large: createQueue(TIER_QUEUES.large, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
   };
   const context = createContextStep({ config, redis: options.connection, keys, routerQueue: tierQueues.router, logger });
-  const processor = createClassifierProcessor({ store, router, tierQueues, config, embed: options.embed, context, routingCalls, onRouted: options.metrics?.routed });
+  const processor = createClassifierProcessor({ store, router, tierQueues, config, embed: options.embed, context, routingCalls, onRouted: options.metrics?.routed, ordered: !isCluster(options.connection) });
   const worker = createWorker(
     ROUTE_QUEUE,
     async (job) => {

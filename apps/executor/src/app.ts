@@ -15,6 +15,7 @@ import { createContextManager, createContextStore, knnStrategy, learningScope, t
 import { createCachingCaller } from './cache-step.ts';
 import { billedCall, createCascadingCaller } from './cascade-step.ts';
 import { createSummaryProcessor } from './summary-step.ts';
+import { createSettling } from './settling.ts';
 
 /** Options for {@link createExecutor}. */
 export interface ExecutorOptions {
@@ -81,12 +82,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const permitLines = new PermitLines({ holdMs: config.limits.permitHoldMs });
   options.metrics?.observePermitLines(permitLines);
 
+  /** What follows answers already published (limiter learning and release, cache stores); drained on close. */
+  const settling = createSettling();
   const instrumentLimiter = <L extends Limiter>(limiter: L): L => options.metrics?.instrumentLimiter(limiter) ?? limiter;
   const baseCaller =
     options.callUpstream ??
-    createLimitedCaller({ config, upstream, logger, lines: permitLines, limiter: instrumentLimiter(createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } })) });
+    createLimitedCaller({ config, upstream, logger, lines: permitLines, settling, limiter: instrumentLimiter(createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } })) });
   // The cache wraps whichever caller makes the real call: a hit never takes a rate-limit permit.
-  const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger, onLookup: options.metrics?.cacheLookup }) : baseCaller;
+  const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger, settling, onLookup: options.metrics?.cacheLookup }) : baseCaller;
   const embedder = options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey });
   const knn = options.knn ?? knnStrategy({ redis: options.connection, keys, embed: (texts) => embedder.embed([...texts]), embedderId: embedder.id });
   // The cascade sits outside the cache: each tier's call has its own cache scope, and a
@@ -274,6 +277,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
         }, options.drainTimeoutMs ?? config.executor.drainTimeoutMs);
         const results = await drain;
         clearTimeout(timer);
+        // Answers already went out; their releases and stores must still reach Redis.
+        await settling.drain();
         for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'executor close step failed');
         options.subscriber.off('message', onCancel);
         await options.subscriber.unsubscribe(keys.cancelChannel).catch(() => {});

@@ -1,6 +1,7 @@
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { cacheContext, type CacheHit, type CacheScope, type Fill, type ResponseCache } from '@sluice/cache';
 import type { Logger } from '@sluice/telemetry';
+import type { Settling } from './settling.ts';
 import type { UpstreamCaller, UpstreamOutcome } from './upstream-call.ts';
 
 /** A pseudo deployment for answers served from the cache: priced at zero, named `cache`. */
@@ -25,6 +26,8 @@ export interface CachingCallerOptions {
    * candidate refused by verification), `miss` (a failed lookup too) or `bypass`. @defaultValue none
    */
   onLookup?: (result: 'hit' | 'miss' | 'rejected' | 'bypass', kind?: 'exact' | 'semantic') => void;
+  /** Where the store of an answer goes, awaited after the answer is published. @defaultValue none: stored in the background */
+  settling?: Settling;
 }
 
 /**
@@ -91,16 +94,28 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
     if (lookup.kind === 'bypass') onLookup('bypass');
     else if (lookup.reason === 'rejected') onLookup('rejected', 'semantic');
     else onLookup('miss');
+    let outcome: UpstreamOutcome | undefined;
     try {
-      const outcome = await inner({ ...ctx, cacheOutcome: lookup.kind });
-      if (outcome && (ctx.accept?.(outcome.completion) ?? true)) {
-        await cache
-          .store({ ...scope, category, cacheMode: data.cacheMode, completion: outcome.completion, jobId: data.id, embedding: lookup.embedding ?? data.embedding })
-          .catch((error: unknown) => logger.warn({ err: error, jobId: data.id }, 'cache store failed'));
-      }
-      return outcome ? { ...outcome, cacheOutcome: lookup.kind } : outcome;
-    } finally {
+      outcome = await inner({ ...ctx, cacheOutcome: lookup.kind });
+    } catch (error) {
       if (fill?.leader) await fill.release().catch(() => {});
+      throw error;
     }
+    const leader = fill?.leader ? fill : undefined;
+    if (outcome && (ctx.accept?.(outcome.completion) ?? true)) {
+      // Started now, awaited after the answer is published: with the embedding in hand the
+      // store's script is written before this job's finish on the same connection, so it runs
+      // first and a caller that gets the answer and asks again finds the entry. The fill is
+      // released once the entry is there, so the waiters it wakes find it too.
+      const stored = cache
+        .store({ ...scope, category, cacheMode: data.cacheMode, completion: outcome.completion, jobId: data.id, embedding: lookup.embedding ?? data.embedding })
+        .catch((error: unknown) => logger.warn({ err: error, jobId: data.id }, 'cache store failed'))
+        .then(() => leader?.release())
+        .catch(() => {});
+      if (options.settling) options.settling.track(stored);
+    } else if (leader) {
+      await leader.release().catch(() => {});
+    }
+    return outcome ? { ...outcome, cacheOutcome: lookup.kind } : outcome;
   };
 }

@@ -3,6 +3,7 @@ import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { isUpstreamError, type UpstreamClient, type UpstreamCompletion, type UpstreamError } from '@sluice/llm';
 import { PermitLines, RateLimitedError, type PermitLine, type AcquireAnyResult, type Lease, type LimitsError, type Limiter, type ThroughputMeter } from '@sluice/limits';
 import type { Logger } from '@sluice/telemetry';
+import type { Settling } from './settling.ts';
 import { deploymentsFor, type AttemptContext, type UpstreamCaller } from './upstream-call.ts';
 
 /** Name of the shared throughput meter the API's backpressure reads (completions per second). */
@@ -36,6 +37,11 @@ export interface LimitedCallerOptions {
   lines?: PermitLines;
   /** @defaultValue `Date.now` */
   clock?: () => number;
+  /**
+   * Where a successful call's settling goes (learning, release, counters), awaited after the
+   * answer is published. @defaultValue none: settled in the background, never awaited
+   */
+  settling?: Settling;
 }
 
 /**
@@ -231,12 +237,18 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
           : undefined,
       });
       const usage = result.completion.usage;
-      await limiter.onUpstreamResult(deployment, { lease, status: 200, headers: result.headers });
-      await limiter.release(lease, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens });
-      // Bookkeeping must not fail a job whose answer is already paid for.
-      await Promise.all([meter.record(), limiter.tenants.recordTokens(data.tenant, usage.prompt_tokens + usage.completion_tokens)]).catch((error: unknown) =>
-        logger?.warn({ err: error, jobId: data.id }, 'could not record throughput or tenant tokens'),
-      );
+      // Publish first, settle after: a success needs nothing back from the limiter, so its
+      // learning, the release and the counters are sent now, in this order on the process's
+      // one connection, and not awaited before the answer goes out. The slot is freed a few
+      // ms later than the call ended, which only errs on the safe side of the limit; a process
+      // killed before the release leaves the lease to expire, as one killed mid-call does.
+      const settled = Promise.all([
+        limiter.onUpstreamResult(deployment, { lease, status: 200, headers: result.headers }),
+        limiter.release(lease, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }),
+        meter.record(),
+        limiter.tenants.recordTokens(data.tenant, usage.prompt_tokens + usage.completion_tokens),
+      ]).catch((error: unknown) => logger?.warn({ err: error, jobId: data.id }, 'could not settle a finished call (learning, release, counters)'));
+      options.settling?.track(settled);
       return { kind: 'done', value: { ...result, deployment } };
     } catch (error) {
       // Cancelled, shutting down, a bug, or a request that could not be built to send (nothing

@@ -89,6 +89,34 @@ describe('lookup and store', () => {
     await expect(cache.lookup({ ...ctx, request: ask('x'), embedding: [1, 2, 3] })).rejects.toMatchObject({ code: 'SLUICE_ERR_CACHE_REQUEST' });
   });
 
+  it('with the embedding given, reads the exact entry and searches the vectors in one command, searching only without an exact entry', async () => {
+    const redis = bed.connect();
+    const sent: string[] = [];
+    const send = redis.sendCommand.bind(redis) as (command: { name: string }) => unknown;
+    (redis as unknown as { sendCommand(command: { name: string }): unknown }).sendCommand = (command) => {
+      sent.push(command.name);
+      return send(command);
+    };
+    const counted = bed.cache({}, { redis, statsFlushMs: 60_000 });
+    await put(QUESTION);
+    const lookup = async (text: string) => {
+      const embedding = Array.from((await counted.embed(ask(text)))!);
+      sent.length = 0;
+      const result = await counted.lookup({ ...ctx, category: 'factual', request: ask(text), embedding });
+      return { result, sent: [...sent] };
+    };
+    const exact = await lookup(QUESTION);
+    expect(exact.result).toMatchObject({ hit: true, kind: 'exact' });
+    expect(exact.sent).toEqual(['evalsha']);
+    const semantic = await lookup("What's the capital of France?");
+    expect(semantic.result).toMatchObject({ hit: true, kind: 'semantic', sourceJobId: 'job-1' });
+    // The script's search found the stored entry; one MGET reads the candidate.
+    expect(semantic.sent).toEqual(['evalsha', 'mget']);
+    const none = await lookup('Which rivers cross Mongolia?');
+    expect(none.result).toMatchObject({ hit: false, kind: 'miss' });
+    expect(none.sent).toEqual(['evalsha']);
+  });
+
   it('honours threshold overrides: per call, per tenant, per category', async () => {
     await put(QUESTION);
     // Calibrated similarity about 0.996.

@@ -276,6 +276,7 @@ interface CacheCommands {
   sluiceCacheRemove(vectors: string, age: string, expiry: string, ...args: Array<string | number>): Promise<string[]>;
   sluiceCacheReleaseFill(lock: string, token: string, channel: string): Promise<number>;
   sluiceCacheAcquireFill(lock: string, marker: string, token: string, ttlMs: number): Promise<number>;
+  sluiceCacheLookup(entry: string, vectors: string, vector: Buffer | string, ...searchArgs: string[]): Promise<[string | null, string[]]>;
 }
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
@@ -283,6 +284,7 @@ const STORE_ENTRY = lua('store-entry');
 const REMOVE_ENTRIES = lua('remove-entries');
 const RELEASE_FILL = lua('release-fill');
 const ACQUIRE_FILL = lua('acquire-fill');
+const LOOKUP_ENTRY = lua('lookup-entry');
 const QUANT_ARG: Record<Quantization, string> = { q8: 'Q8', noquant: 'NOQUANT', bin: 'BIN' };
 const DAY_MS = 86_400_000;
 // Features of recently seen stored prompts: popular entries are candidates again and again,
@@ -393,6 +395,7 @@ export class ResponseCache {
     this.#expiryIndex = this.#keys.family('cache-meta', 'all', 'expiry');
 
     const redis = this.#redis as unknown as Record<string, unknown>;
+    if (typeof redis.sluiceCacheLookup !== 'function') this.#redis.defineCommand('sluiceCacheLookup', { numberOfKeys: 2, lua: LOOKUP_ENTRY });
     if (typeof redis.sluiceCacheStore !== 'function') {
       this.#redis.defineCommand('sluiceCacheStore', { numberOfKeys: 5, lua: STORE_ENTRY });
       this.#redis.defineCommand('sluiceCacheRemove', { numberOfKeys: 3, lua: REMOVE_ENTRIES });
@@ -485,7 +488,17 @@ export class ResponseCache {
     const keys = this.#namespaceKeys(scope.namespace);
     let expired = 0;
 
-    const exactRaw = input.exact === false ? null : await this.#redis.get(keys.entry(scope.entryId));
+    // With the embedding in hand, the exact read and the vector search are one round trip
+    // (the search runs only when there is no exact entry).
+    const semanticPossible = this.#config.semantic && input.semantic !== false && scope.semanticEligible;
+    let searched: string[] | undefined;
+    let exactRaw: string | null = null;
+    if (input.exact !== false && semanticPossible && input.embedding !== undefined) {
+      [exactRaw, searched] = await this.#redis.sluiceCacheLookup(keys.entry(scope.entryId), keys.vectors, toBlob(this.#toVector(input.embedding)), ...this.#searchArgs);
+      if (exactRaw) searched = undefined;
+    } else if (input.exact !== false) {
+      exactRaw = await this.#redis.get(keys.entry(scope.entryId));
+    }
     const exact = this.#parse(exactRaw);
     if (exact && this.#servable(exact, scope.namespace, now, maxAgeMs)) {
       this.#count('hit.exact');
@@ -499,11 +512,11 @@ export class ResponseCache {
       return { hit: false, kind: 'miss', reason, namespace: scope.namespace, exactKey: scope.exactKey, rejections: [], ...extra };
     };
 
-    if (!this.#config.semantic || input.semantic === false || !scope.semanticEligible) return miss(expired ? 'expired' : 'not-found');
+    if (!semanticPossible) return miss(expired ? 'expired' : 'not-found');
 
     const embedding = input.embedding === undefined ? await this.#embedOrUndefined(scope.prompt) : this.#toVector(input.embedding);
     if (!embedding) return miss(expired ? 'expired' : 'not-found');
-    const reply = (await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[];
+    const reply = searched ?? ((await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[]);
     const candidates: Array<{ id: string; cosine: number; similarity: number }> = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
       // VSIM scores are (1 + cosine) / 2.

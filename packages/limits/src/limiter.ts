@@ -457,6 +457,14 @@ export class Limiter {
     options: { avoid?: Iterable<string> } = {},
   ): Promise<AcquireAnyResult<D>> {
     if (deployments.length === 0) throw new LimitsConfigError('Expected at least one deployment to acquire from, got none');
+    if (deployments.length === 1) {
+      // Nothing to order: the acquire script checks the circuit and the cooldown itself, so
+      // reading the deployment's state first would be one round trip for nothing.
+      const deployment = deployments[0]!;
+      const result = await this.acquire(deployment, request);
+      if (result.granted) return { granted: true, deployment, lease: result.lease };
+      return { granted: false, retryAfterMs: result.retryAfterMs, error: denialError(result), denials: [result] };
+    }
     const picked = await this.pick(deployments);
     const avoid = new Set(options.avoid ?? []);
     const order = [...picked.order.filter((d) => !avoid.has(d.id)), ...picked.order.filter((d) => avoid.has(d.id))];
