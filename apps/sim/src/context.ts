@@ -14,6 +14,8 @@ export interface SimContext {
   readonly random: () => number;
   /** Sees every valid chat request body (tests inspect what reached the upstream). */
   readonly onChatRequest?: (body: ChatCompletionRequest) => void;
+  /** Serves {@link SIF_MODEL_ID} when present. */
+  readonly sentenceEmbedder?: { readonly dimensions: number; embedOne(text: string): Float32Array };
 }
 
 /** An injected fault drawn for one accepted request. */

@@ -5,6 +5,7 @@ import { embedText, encodeEmbeddingBase64, shortenEmbedding } from './embeddings
 import { SimInjectedFaultError, SimInvalidRequestError } from './errors.ts';
 import { sampleLatency, sleep } from './latency.ts';
 import { admit } from './model-registry.ts';
+import { SIF_MODEL_ID } from './models.ts';
 import { EMBEDDINGS_BODY_SCHEMA } from './schemas.ts';
 import { countTokens, decodeTokens } from './tokens.ts';
 
@@ -66,7 +67,9 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: SimContext): 
       }
       const base64 = body.encoding_format === 'base64';
       const data = inputs.map((input, index) => {
-        const vector = shortenEmbedding(embedText(input.text, model.dimensions), dimensions);
+        const real = runtime.id === SIF_MODEL_ID ? ctx.sentenceEmbedder : undefined;
+        const full = real ? Array.from(real.embedOne(input.text)) : embedText(input.text, model.dimensions);
+        const vector = dimensions === full.length ? full.map((v) => Math.fround(v)) : shortenEmbedding(full, dimensions);
         return { object: 'embedding', index, embedding: base64 ? encodeEmbeddingBase64(vector) : vector };
       });
       void reply

@@ -3,7 +3,7 @@
  * See README.md for flags, models, prompt directives and admin endpoints.
  */
 export { createSimulator } from './simulator.ts';
-export { DEFAULT_SIM_MODELS, DEFAULT_FIXED_LATENCY_MS } from './models.ts';
+export { DEFAULT_SIM_MODELS, DEFAULT_FIXED_LATENCY_MS, SIF_MODEL_ID } from './models.ts';
 export { fingerprintMessages, parseReplyFingerprint, canonicalJson, type FingerprintMessage } from './fingerprint.ts';
 export { REFUSAL_TEXT, parseDirectives, type ChatDirectives } from './reply.ts';
 export type { ChatCompletionRequest } from './chat-types.ts';

@@ -2,11 +2,26 @@
  * Simulator process entry: parses flags, starts a simulator, prints `sim listening on URL`,
  * and shuts down gracefully on SIGTERM/SIGINT (a second signal exits at once).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { SifEmbedder, WordVectors, wordVectorsPath } from '@sluice/embeddings';
 import { pino } from 'pino';
 import { SimCliError, USAGE, parseSimArgs } from './cli-args.ts';
 import { createSimulator } from './simulator.ts';
 import type { SimModelInput } from './types.ts';
+
+/** Sluice's word-vector model, when provisioned, served as `sluice-sif-wink-sg100d`. */
+function sentenceEmbedder(logger: { info(o: object, m: string): void }): { sentenceEmbedder?: SifEmbedder } {
+  const dir = process.env.SLUICE_EMBEDDINGS_MODEL_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sluice', 'embeddings');
+  const path = wordVectorsPath(dir);
+  if (!existsSync(path)) {
+    logger.info({ path }, 'word-vector model not provisioned; sluice-sif-wink-sg100d not served');
+    return {};
+  }
+  return { sentenceEmbedder: new SifEmbedder({ vectors: WordVectors.load(path) }) };
+}
 
 async function main(): Promise<void> {
   let args;
@@ -30,6 +45,7 @@ async function main(): Promise<void> {
     profile: args.profile,
     ...(args.latencyMs === undefined ? {} : { latencyMs: args.latencyMs }),
     ...(models === undefined ? {} : { models }),
+    ...sentenceEmbedder(logger),
     logger,
   });
   // Handlers go in before listen(): a signal during start-up still closes cleanly.

@@ -49,6 +49,14 @@ export const DEFAULT_SIM_MODELS: readonly SimModelOptions[] = Object.freeze([
   { ...EMBEDDING_DEFAULTS, id: 'sim-embed', dimensions: 256 },
 ].map((model) => Object.freeze(model)));
 
+/** Id under which the simulator serves a real sentence embedder (`sentenceEmbedder`). */
+export const SIF_MODEL_ID = 'sluice-sif-wink-sg100d';
+
+/** The model entry of {@link SIF_MODEL_ID}: embedding latency and limits of `sim-embed`. */
+export function sifModel(dimensions: number): SimModelOptions {
+  return { ...EMBEDDING_DEFAULTS, id: SIF_MODEL_ID, dimensions };
+}
+
 /** Total chat latency under the `fixed` profile when `latencyMs` is not given. */
 export const DEFAULT_FIXED_LATENCY_MS = 200;
 

@@ -6,7 +6,7 @@ import type { SimContext } from './context.ts';
 import { registerEmbeddingsRoute } from './embeddings-route.ts';
 import { SimConfigError, SimInvalidRequestError, isSimError, type OpenAIErrorBody } from './errors.ts';
 import { ModelRegistry } from './model-registry.ts';
-import { DEFAULT_FIXED_LATENCY_MS, buildModels } from './models.ts';
+import { DEFAULT_FIXED_LATENCY_MS, buildModels, sifModel } from './models.ts';
 import { RequestTracker } from './request-tracker.ts';
 import { validationErrorToOpenAI } from './schemas.ts';
 import { warmTokenizer } from './tokens.ts';
@@ -54,7 +54,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const random = options.random ?? Math.random;
 
   const ctx: SimContext = {
-    registry: new ModelRegistry(buildModels(options.models, profile, latencyMs)),
+    registry: new ModelRegistry([
+      ...buildModels(options.models, profile, latencyMs),
+      ...(options.sentenceEmbedder ? buildModels([sifModel(options.sentenceEmbedder.dimensions)], profile, latencyMs) : []),
+    ]),
+    sentenceEmbedder: options.sentenceEmbedder,
     tracker: new RequestTracker(),
     now,
     random,

@@ -167,6 +167,13 @@ export interface SimulatorOptions {
    */
   models?: readonly SimModelInput[];
   /**
+   * A real sentence embedder (Sluice's SIF word-vector model): when given, the simulator
+   * also serves it as the embedding model {@link SIF_MODEL_ID}, so a Sluice configured with
+   * `SLUICE_EMBEDDINGS_URL` gets the same vectors from the network as from its local model.
+   * @defaultValue none (only the hashed `sim-embed`)
+   */
+  sentenceEmbedder?: { readonly dimensions: number; embedOne(text: string): Float32Array };
+  /**
    * Logger for fastify (pino-compatible). Request logs carry method, url and status only,
    * never bodies, so prompts are not logged.
    * @defaultValue no logging

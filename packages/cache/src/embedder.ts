@@ -18,6 +18,16 @@ export interface Embedder {
    * rewording"). Absent means the raw cosine is already on that scale.
    */
   calibrate?(cosine: number): number;
+  /**
+   * Cosine similarity of two single (lower-cased) words in this embedder's word space, or
+   * undefined when it has no vector for either. Present on word-vector embedders;
+   * verification uses it to accept a reworded content word.
+   */
+  wordSimilarity?(a: string, b: string): number | undefined;
+  /** Prompts embedded so far, by what served them (e.g. `word-vectors`, `hashing`, `remote`, `fallback`). */
+  readonly served?: Readonly<Record<string, number>>;
+  /** Set when the configured embedder could not be built and another serves instead: why. */
+  readonly notice?: string;
 }
 
 /** Scale a vector to unit length in place; a zero vector stays zero. */

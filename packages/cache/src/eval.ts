@@ -1,16 +1,23 @@
 /**
- * `npx tsx packages/cache/src/eval.ts [--url redis://…] [--threshold 0.95] [--sweep]`
+ * `pnpm eval:cache [--url redis://…] [--threshold 0.95] [--sweep] [--embedder sif|hashing|both] [--data DIR] [--split dev|holdout|both]`
  *
- * Semantic hit recall and false hits of the offline embedder on `eval/pairs.json` (the
- * development set) and `eval/holdout.json` (held out), through the real lookup path on
- * Redis: store, VSIM, threshold, verification. Without `--url` it starts a throwaway Redis 8.
- * `--sweep` prints the figures across thresholds.
+ * Semantic hit recall and false hits through the real lookup path on Redis (store, VSIM,
+ * threshold, verification), per set and split: the hand-written `eval/pairs.json` (dev) and
+ * `eval/holdout.json`, and the public paraphrase sets built by build-public-eval.ts from
+ * `~/.cache/sluice/eval-data` (MRPC, QQP, PAWS, STS-B; sources in public-eval.ts). Without
+ * `--url` it starts a throwaway Redis 8. `hashing` is the embedder before issue 14, `sif`
+ * the word-vector default; `both` prints them side by side.
  */
 import { randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { createKeys, createRedis } from '@sluice/redis';
 import { startRedisServer, type RunningRedis } from '@sluice/redis-server';
-import { loadEvalPairs, runCacheEval, type EvalModeResult } from './evaluation.ts';
+import { loadSifEmbedder } from './create-embedder.ts';
+import type { Embedder } from './embedder.ts';
+import { loadEvalPairs, runCacheEval, type EvalPair } from './evaluation.ts';
 import { HashingEmbedder } from './hashing-embedder.ts';
+import { loadPublicSet, PUBLIC_SOURCES, type PublicSplit } from './public-eval.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -18,33 +25,61 @@ const flag = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
+const cacheRoot = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice');
+const dataDir = flag('data') ?? join(cacheRoot, 'eval-data');
+const which = flag('embedder') ?? 'both';
+const embedders: Embedder[] = [];
+if (which === 'hashing' || which === 'both') embedders.push(new HashingEmbedder({ dimensions: Number(flag('dimensions') ?? 256) }));
+if (which === 'sif' || which === 'both') {
+  const sif = loadSifEmbedder(flag('model-dir') ?? join(cacheRoot, 'embeddings'));
+  if (sif.embedder) embedders.push(sif.embedder);
+  else console.log(`word-vector embedder unavailable: ${sif.notice}`);
+}
+const splits: PublicSplit[] = flag('split') === 'dev' ? ['dev'] : flag('split') === 'holdout' ? ['holdout'] : ['dev', 'holdout'];
+
+const sets: Array<{ name: string; split: PublicSplit; pairs: EvalPair[] }> = [];
+if (splits.includes('dev')) sets.push({ name: 'eval/pairs.json (hand-written)', split: 'dev', pairs: loadEvalPairs('pairs') });
+if (splits.includes('holdout')) sets.push({ name: 'eval/holdout.json (hand-written)', split: 'holdout', pairs: loadEvalPairs('holdout') });
+for (const source of PUBLIC_SOURCES) {
+  for (const split of splits) {
+    const pairs = loadPublicSet(dataDir, source.name, split);
+    if (pairs) sets.push({ name: `${source.name} (${source.repository}@${source.commit.slice(0, 7)})`, split, pairs });
+    else console.log(`${source.name}.${split}: not built (run packages/cache/src/build-public-eval.ts)`);
+  }
+}
+
 let server: RunningRedis | undefined;
 const url = flag('url') ?? (server = await startRedisServer()).url;
 const redis = createRedis({ url, role: 'worker', name: 'cache-eval' });
-const embedder = new HashingEmbedder({ dimensions: Number(flag('dimensions') ?? 256) });
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const line = (label: string, m: EvalModeResult) =>
-  `  ${label.padEnd(9)} recall ${pct(m.recall).padStart(6)} (${m.hits}/${m.hitPairs})  false hits ${m.falseHits}${m.falseHitIds.length ? ` [${m.falseHitIds.join(', ')}]` : ''}  near-misses stopped by verification ${m.caughtByVerification}`;
+const thresholds = args.includes('--sweep') ? [0.8, 0.85, 0.9, 0.93, 0.95, 0.97] : [Number(flag('threshold') ?? 0.95)];
+const verbose = args.includes('--verbose');
 
 try {
-  const thresholds = args.includes('--sweep') ? [0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99] : [Number(flag('threshold') ?? 0.95)];
-  for (const set of ['pairs', 'holdout'] as const) {
-    const pairs = loadEvalPairs(set);
-    for (const threshold of thresholds) {
-      const keys = createKeys(`eval-${randomUUID()}`);
-      const result = await runCacheEval({ redis, keys, embedder, pairs, config: { threshold } });
-      const misses = pairs.filter((p) => p.expect === 'miss').length;
-      console.log(`\neval/${set}.json (${pairs.length - misses} rewordings, ${misses} near-misses), ${result.embedder}, threshold ${threshold}`);
-      console.log(line('isolated', result.isolated));
-      console.log(line('crowded', result.crowded));
-      console.log(`  threshold only, no verification: recall ${pct(result.thresholdOnly.recall)}  false hits ${result.thresholdOnly.falseHits}`);
-      if (thresholds.length === 1) {
-        console.log('  rejections by reason (isolated):', JSON.stringify(result.isolated.rejectionsByReason));
-        console.log('  rewordings missed (isolated):', result.isolated.missedIds.map((m) => `${m.id} (${m.reason})`).join(', ') || 'none');
+  console.log('\n| set | split | embedder | threshold | same-meaning pairs hit (recall) | different-meaning pairs hit (false-hit rate) | crowded: recall / false hits | threshold alone: recall / false hits | rejections by reason |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const set of sets) {
+    for (const embedder of embedders) {
+      for (const threshold of thresholds) {
+        const keys = createKeys(`eval-${randomUUID()}`);
+        const contentWordSimilarity = flag('content-similarity') === undefined ? undefined : Number(flag('content-similarity'));
+        const result = await runCacheEval({ redis, keys, embedder, pairs: set.pairs, config: { threshold }, contentWordSimilarity });
+        const m = result.isolated;
+        const misses = set.pairs.length - m.hitPairs;
+        // A rewording answered with another pair's entry is counted as a false hit too.
+        const wrongOnMisses = m.falseHitIds.filter((id) => set.pairs.find((p) => p.id === id)?.expect === 'miss').length;
+        console.log(
+          `| ${set.name} | ${set.split} | ${embedder.id} | ${threshold} | ${m.hits}/${m.hitPairs} = **${pct(m.recall)}** | ${m.falseHits} (${wrongOnMisses}/${misses} = ${pct(misses ? wrongOnMisses / misses : 0)}) | ${pct(result.crowded.recall)} / ${result.crowded.falseHits} | ${pct(result.thresholdOnly.recall)} / ${result.thresholdOnly.falseHits} | ${JSON.stringify(m.rejectionsByReason)} |`,
+        );
+        if (verbose && m.falseHitIds.length) {
+          for (const id of m.falseHitIds) {
+            const p = set.pairs.find((x) => x.id === id)!;
+            console.log(`    FALSE HIT ${id}: ${p.cached}  ||  ${p.query}`);
+          }
+        }
+        const stale = await redis.keys(`${keys.prefix}:*`);
+        if (stale.length) await redis.del(...stale);
       }
-      // Remove what the run stored, in case the Redis is not a throwaway one.
-      const stale = await redis.keys(`${keys.prefix}:*`);
-      if (stale.length) await redis.del(...stale);
     }
   }
 } finally {

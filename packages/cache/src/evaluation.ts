@@ -3,7 +3,7 @@ import type { Keys, Redis } from '@sluice/redis';
 import type { CategoryName } from '@sluice/queues';
 import { cosineSimilarity, type Embedder } from './embedder.ts';
 import type { CacheConfig } from './policy.ts';
-import { ResponseCache } from './response-cache.ts';
+import { ResponseCache, type ResponseCacheOptions } from './response-cache.ts';
 import type { RejectionReason } from './verify.ts';
 
 /** One prompt pair of `eval/pairs.json`. */
@@ -33,6 +33,8 @@ export interface CacheEvalOptions {
   /** @defaultValue the package defaults (threshold 0.95, semantic on) */
   config?: Partial<CacheConfig>;
   pairs?: EvalPair[];
+  /** See {@link ResponseCacheOptions.contentWordSimilarity}. */
+  contentWordSimilarity?: number;
 }
 
 /** What one mode of the eval measured. */
@@ -97,7 +99,7 @@ function emptyMode(hitPairs: number): EvalModeResult {
 export async function runCacheEval(options: CacheEvalOptions): Promise<CacheEvalResult> {
   const pairs = options.pairs ?? loadEvalPairs();
   const config: CacheConfig = { ...EVAL_CONFIG, ...options.config };
-  const cache = new ResponseCache({ redis: options.redis, keys: options.keys, embedder: options.embedder, config });
+  const cache = new ResponseCache({ redis: options.redis, keys: options.keys, embedder: options.embedder, config, contentWordSimilarity: options.contentWordSimilarity });
   const hitPairs = pairs.filter((p) => p.expect === 'hit').length;
   const base = { tier: 'small' as const, model: 'eval-model' };
   const [cachedVectors, queryVectors] = await Promise.all([options.embedder.embed(pairs.map((p) => p.cached)), options.embedder.embed(pairs.map((p) => p.query))]);

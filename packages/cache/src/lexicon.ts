@@ -190,3 +190,37 @@ export const LANGUAGE_STOPWORDS: Readonly<Record<string, Set<string>>> = {
   pt: set(`o a os as é são que como por para com uma um do da dos das e de em qual onde você`),
   nl: set(`de het een is zijn wat hoe waarom met van en in voor niet ik je dat welke`),
 };
+
+/**
+ * Opposites. Word vectors learn from contexts, and opposites share theirs ("the highest /
+ * lowest rating"), so their vectors are close (highest/lowest 0.85, advantages/disadvantages
+ * 0.82): a content word is never accepted as a rewording of its opposite. Pairs are listed
+ * once, in both directions by lookup; stems (plural-free) suffice.
+ */
+export const ANTONYMS: ReadonlyMap<string, ReadonlySet<string>> = (() => {
+  const pairs = `
+    high:low higher:lower highest:lowest max:min maximum:minimum most:least more:less fewer:more
+    big:small large:small larger:smaller largest:smallest long:short longer:shorter longest:shortest
+    good:bad better:worse best:worst positive:negative pro:con advantage:disadvantage benefit:drawback
+    hot:cold warm:cool heat:cold fast:slow faster:slower fastest:slowest early:late earlier:later earliest:latest
+    before:after above:below over:under inside:outside inner:outer top:bottom up:down upper:lower left:right north:south east:west
+    increase:decrease rise:fall raise:lower gain:loss win:lose won:lost winner:loser add:remove insert:delete push:pull
+    buy:sell bought:sold import:export input:output send:receive give:take lend:borrow open:close start:stop start:end begin:end first:last
+    enable:disable allow:deny accept:reject include:exclude encrypt:decrypt compress:decompress encode:decode upload:download
+    true:false yes:no right:wrong correct:incorrect success:failure pass:fail valid:invalid safe:dangerous legal:illegal
+    male:female man:woman men:women boy:girl husband:wife father:mother son:daughter brother:sister king:queen
+    old:new older:newer oldest:newest old:young older:younger ancient:modern past:future
+    rich:poor cheap:expensive cheapest:priciest strong:weak heavy:light hard:soft hard:easy difficult:easy simple:complex
+    love:hate like:dislike happy:sad friend:enemy war:peace day:night light:dark black:white wet:dry full:empty
+    internal:external public:private local:remote online:offline client:server import:export sync:async synchronous:asynchronous
+    ascending:descending horizontal:vertical lowercase:uppercase minimum:maximum
+    mean:median mean:mode average:median sum:product
+  `;
+  const map = new Map<string, Set<string>>();
+  for (const pair of pairs.split(/\s+/).filter(Boolean)) {
+    const [x, y] = pair.split(':') as [string, string];
+    if (!map.has(x)) map.set(x, new Set());
+    map.get(x)!.add(y);
+  }
+  return map;
+})();

@@ -23,6 +23,20 @@ export interface OpenAIEmbedderOptions {
   sendDimensions?: boolean;
   /** Most texts in one request; longer lists are split. @defaultValue 256 */
   batchSize?: number;
+  /** Vectors of this many distinct texts are kept in memory (exact text → vector, LRU). 0 turns it off. @defaultValue 10_000 */
+  cacheSize?: number;
+  /**
+   * A local embedder of the same vector space (the endpoint serves the same model): this
+   * embedder takes its `id`, `calibrate` and `wordSimilarity`, and answers with it when the
+   * endpoint fails or times out. Without it a failure is an {@link EmbeddingError}.
+   */
+  sameSpaceAs?: Embedder;
+}
+
+interface Waiting {
+  text: string;
+  resolve: (vector: Float32Array) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
@@ -34,10 +48,20 @@ export interface OpenAIEmbedderOptions {
 export class OpenAIEmbedder implements Embedder {
   readonly id: string;
   readonly dimensions: number;
+  /** Texts embedded, by what served them: `remote` (a call), `cache` (the text was embedded before), `fallback` (the local model, after a failed call). */
+  readonly served = { remote: 0, cache: 0, fallback: 0 };
+  /** Calls made to the endpoint (each carries every text that was waiting). */
+  calls = 0;
   readonly #client: OpenAI;
   readonly #model: string;
   readonly #sendDimensions: boolean;
   readonly #batchSize: number;
+  readonly #cacheSize: number;
+  readonly #cache = new Map<string, Float32Array>();
+  readonly #inflight = new Map<string, Promise<Float32Array>>();
+  readonly #fallback: Embedder | undefined;
+  #queue: Waiting[] = [];
+  #scheduled = false;
 
   constructor(options: OpenAIEmbedderOptions) {
     if (!options.baseUrl) throw new CacheOptionsError('Expected `baseUrl` of the embeddings endpoint, got an empty string');
@@ -51,7 +75,15 @@ export class OpenAIEmbedder implements Embedder {
     this.#model = options.model;
     this.#sendDimensions = options.sendDimensions ?? true;
     this.#batchSize = batchSize;
-    this.id = `openai:${options.model}/${options.dimensions}`;
+    this.#cacheSize = options.cacheSize ?? 10_000;
+    this.#fallback = options.sameSpaceAs;
+    if (this.#fallback && this.#fallback.dimensions !== options.dimensions) {
+      throw new CacheOptionsError(`Expected \`sameSpaceAs\` to have ${options.dimensions} dimensions, got ${this.#fallback.dimensions}`);
+    }
+    this.id = this.#fallback?.id ?? `openai:${options.model}/${options.dimensions}`;
+    const fallback = this.#fallback;
+    if (fallback?.calibrate) this.calibrate = (cosine) => fallback.calibrate!(cosine);
+    if (fallback?.wordSimilarity) this.wordSimilarity = (a, b) => fallback.wordSimilarity!(a, b);
     // Every credential is passed explicitly: the SDK would otherwise fall back on OPENAI_*
     // environment variables, and packages never read the environment. (It still reads
     // OPENAI_LOG and OPENAI_CUSTOM_HEADERS itself; neither carries credentials.)
@@ -63,16 +95,86 @@ export class OpenAIEmbedder implements Embedder {
       project: null,
       webhookSecret: null,
       timeout: options.timeoutMs ?? 10_000,
-      maxRetries: options.maxRetries ?? 2,
+      // With a local fallback of the same model, the fallback is the retry: a slow endpoint
+      // costs one timeout, not three.
+      maxRetries: options.maxRetries ?? (this.#fallback ? 0 : 2),
     });
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    const out: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += this.#batchSize) {
-      out.push(...(await this.#embedBatch(texts.slice(start, start + this.#batchSize))));
+  calibrate?: (cosine: number) => number;
+  wordSimilarity?: (a: string, b: string) => number | undefined;
+
+  /**
+   * One vector per text. A text embedded before is answered from memory; the others wait
+   * for the next turn of the event loop, so that every text asked for meanwhile, by any
+   * caller, goes to the endpoint in one request (up to `batchSize`).
+   */
+  embed(texts: string[]): Promise<Float32Array[]> {
+    return Promise.all(texts.map((text) => this.#one(text)));
+  }
+
+  #one(text: string): Promise<Float32Array> {
+    const cached = this.#cache.get(text);
+    if (cached) {
+      // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
+      this.#cache.delete(text);
+      this.#cache.set(text, cached);
+      this.served.cache += 1;
+      return Promise.resolve(cached);
     }
-    return out;
+    const inflight = this.#inflight.get(text);
+    if (inflight) return inflight;
+    const promise = new Promise<Float32Array>((resolve, reject) => {
+      this.#queue.push({ text, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+    this.#inflight.set(text, promise);
+    const forget = () => this.#inflight.delete(text);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const queue = this.#queue;
+    this.#queue = [];
+    for (let start = 0; start < queue.length; start += this.#batchSize) {
+      const batch = queue.slice(start, start + this.#batchSize);
+      void this.#send(batch);
+    }
+  }
+
+  async #send(batch: Waiting[]): Promise<void> {
+    const texts = batch.map((w) => w.text);
+    let vectors: Float32Array[];
+    try {
+      this.calls += 1;
+      vectors = await this.#embedBatch(texts);
+      this.served.remote += texts.length;
+      for (const [i, text] of texts.entries()) this.#remember(text, vectors[i]!);
+    } catch (error) {
+      if (!this.#fallback) {
+        for (const w of batch) w.reject(error);
+        return;
+      }
+      try {
+        vectors = await this.#fallback.embed(texts);
+        this.served.fallback += texts.length;
+      } catch (fallbackError) {
+        for (const w of batch) w.reject(fallbackError);
+        return;
+      }
+    }
+    batch.forEach((w, i) => w.resolve(vectors[i]!));
+  }
+
+  #remember(text: string, vector: Float32Array): void {
+    if (this.#cacheSize === 0) return;
+    this.#cache.set(text, vector);
+    if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
   }
 
   async #embedBatch(texts: string[]): Promise<Float32Array[]> {

@@ -7,7 +7,7 @@ import { CacheOptionsError, CacheRequestError, isEmbeddingError } from './errors
 import { categoryTtlSeconds, shouldLookup, shouldStore, type BypassReason, type CacheConfig, type CompletionLike, type StoreSkipReason } from './policy.ts';
 import { computeScope, parseExactKey, scopeName, semanticPrompt, type CacheScope } from './scope.ts';
 import { summarizeCounters, type CacheStats, type MissReason } from './stats.ts';
-import { analyzePrompt, verifyMatch, type PromptFeatures, type RejectionReason } from './verify.ts';
+import { analyzePrompt, verifyMatch, type PromptFeatures, type RejectionReason, type VerifyOptions } from './verify.ts';
 
 /** Structured logger (pino's `Logger` fits). */
 export interface CacheLogger {
@@ -26,6 +26,16 @@ export interface ResponseCacheOptions {
   keys: Keys;
   /** Embedder for prompts that arrive without an embedding (see {@link createEmbedder}). */
   embedder: Embedder;
+  /**
+   * Word-vector similarity from which verification accepts a content word present on one
+   * side only as a rewording of one on the other (needs an embedder with `wordSimilarity`);
+   * content words must otherwise match by spelling, stem or synonym list. Off by default:
+   * static word vectors place co-hyponyms as close as synonyms (cat/dog 0.88,
+   * mechanical/electrical 0.81 vs buy/purchase 0.83, big/large 0.71), so no threshold keeps
+   * "How do I feed my cat?" from answering "… my dog?"; on the public dev sets it bought 2–7
+   * duplicate questions of 200 for 1–3 false hits. @defaultValue off (`Infinity`); {@link CONTENT_WORD_SIMILARITY} when enabled
+   */
+  contentWordSimilarity?: number;
   /** The `cache` section of the configuration, as loaded. */
   config: CacheConfig;
   /** Milliseconds since the epoch; every expiry decision uses it. @defaultValue `Date.now` */
@@ -356,6 +366,7 @@ export class ResponseCache {
   #closed = false;
   readonly #expiringDays = new Set<string>();
   readonly #features = new Map<string, PromptFeatures>();
+  readonly #verifyOptions: VerifyOptions;
 
   constructor(options: ResponseCacheOptions) {
     if (!options.redis) throw new CacheOptionsError('Expected a `redis` connection');
@@ -386,6 +397,10 @@ export class ResponseCache {
     this.#config = config;
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
+    const similarity = this.#embedder.wordSimilarity?.bind(this.#embedder);
+    const contentWordSimilarity = options.contentWordSimilarity ?? Number.POSITIVE_INFINITY;
+    this.#verifyOptions = similarity && contentWordSimilarity <= 1 ? { wordSimilarity: similarity, contentWordSimilarity } : {};
+    if (this.#embedder.notice) this.#logger?.warn({ embedder: this.#embedder.id }, this.#embedder.notice);
     this.#thresholdByTenant = options.thresholdByTenant ?? {};
     this.#subscriber = options.subscriber;
     this.#ownsSubscriber = !options.subscriber;
@@ -540,7 +555,7 @@ export class ResponseCache {
         expired += 1;
         continue;
       }
-      const verdict = verifyMatch(query, this.#featuresOf(entry.prompt));
+      const verdict = verifyMatch(query, this.#featuresOf(entry.prompt), this.#verifyOptions);
       if (!verdict.ok) {
         rejections.push({ entryId: candidate.id, similarity: candidate.similarity, reason: verdict.reason, detail: verdict.detail });
         this.#count(`reject.${verdict.reason}`);
@@ -736,7 +751,11 @@ export class ResponseCache {
     const pipeline = this.#redis.pipeline();
     for (let i = 0; i < Math.min(days, this.#statsRetentionDays); i += 1) pipeline.hgetall(this.#statsKey(now - i * DAY_MS));
     const results = (await pipeline.exec()) ?? [];
-    return summarizeCounters(results.map(([, value]) => (value ?? {}) as Record<string, string>), days);
+    const embedder = this.#embedder;
+    return {
+      ...summarizeCounters(results.map(([, value]) => (value ?? {}) as Record<string, string>), days),
+      embedder: { id: embedder.id, served: { ...(embedder.served ?? {}) }, ...(embedder.notice ? { notice: embedder.notice } : {}) },
+    };
   }
 
   #namespaceKeys(namespace: string) {

@@ -18,6 +18,12 @@ export type MissReason =
 export interface CacheStats {
   /** Days summed, ending today (UTC, by the cache's clock). */
   days: number;
+  /**
+   * The embedder of the process that answered (not summed across processes): its vector
+   * space `id`, prompts it embedded by what served them (`word-vectors`, `hashing`, `remote`,
+   * `cache`, `fallback`), and `notice` when it serves in place of the configured one.
+   */
+  embedder?: { id: string; served: Record<string, number>; notice?: string };
   lookups: number;
   hits: { total: number; exact: number; semantic: number };
   /** `hits.total / (hits.total + misses.total)`; bypasses are not lookups that could hit. 0 when nothing was looked up. */

@@ -1,4 +1,5 @@
 import {
+  ANTONYMS,
   FILLERS,
   FORMAT_WORDS,
   GAZETTEER,
@@ -32,12 +33,42 @@ export type RejectionReason =
   | 'language'
   | 'time'
   | 'question'
-  | 'content';
+  | 'content'
+  | 'order';
 
 /** Every {@link RejectionReason}, in the order the checks run. */
 export const REJECTION_REASONS: readonly RejectionReason[] = [
-  'language', 'numbers', 'units', 'quoted', 'entities', 'negation', 'format', 'time', 'question', 'content',
+  'language', 'numbers', 'units', 'quoted', 'entities', 'negation', 'format', 'time', 'question', 'content', 'order',
 ];
+
+/**
+ * How strictly each kind of difference is judged. Everything that changes which answer is
+ * right — language, numbers, units, quoted text and code, names and identifiers, negation,
+ * requested format or length, time references, question word — must be *equal* (threshold
+ * 1, not configurable). Only plain content words may differ, and only for a counterpart
+ * whose word vector is at least {@link CONTENT_WORD_SIMILARITY} similar and that is not an
+ * opposite ({@link ANTONYMS}, or the same word with a negating prefix).
+ */
+export interface VerifyOptions {
+  /** Word-vector similarity of two lower-cased words (the embedder's); absent: content words must match exactly. */
+  wordSimilarity?: (a: string, b: string) => number | undefined;
+  /** @defaultValue {@link CONTENT_WORD_SIMILARITY} */
+  contentWordSimilarity?: number;
+  /**
+   * Most content words of the shorter prompt that may be matched by similarity instead of
+   * spelling, as a fraction (at least one word is always allowed). @defaultValue {@link MAX_REWORDED_SHARE}
+   */
+  maxRewordedShare?: number;
+}
+
+/**
+ * Cosine of two words' vectors from which one counts as a rewording of the other. Chosen on
+ * the dev halves of the public sets (packages/cache/README.md): at 0.6, PAWS-style swaps
+ * start to pass; synonyms such as big/large sit at 0.71, buy/purchase 0.83.
+ */
+export const CONTENT_WORD_SIMILARITY = 0.7;
+/** See {@link VerifyOptions.maxRewordedShare}. */
+export const MAX_REWORDED_SHARE = 0.34;
 
 /** What verification concluded about a candidate. */
 export type Verdict = { ok: true } | { ok: false; reason: RejectionReason; detail: string };
@@ -59,6 +90,8 @@ export interface PromptFeatures {
   readonly tense: 'past' | 'present' | undefined;
   readonly questionWords: ReadonlySet<string>;
   readonly contentWords: ReadonlySet<string>;
+  /** Content words and relation words (`@to`, `@by`, …) in the order they appear: who does what to whom. */
+  readonly sequence: readonly string[];
   /** Every word, lower-cased and stemmed, for "does the other prompt mention X at all". */
   readonly words: ReadonlySet<string>;
 }
@@ -135,6 +168,7 @@ export function analyzePrompt(text: string): PromptFeatures {
   const timeWords = new Set<string>();
   const questionWords = new Set<string>();
   const contentWords = new Set<string>();
+  const sequence: string[] = [];
   const words = new Set<string>();
   let negations = 0;
   let past = false;
@@ -203,8 +237,11 @@ export function analyzePrompt(text: string): PromptFeatures {
       isAllCaps(token.raw) ||
       (isCapitalised(token.raw) && !token.sentenceStart && token.raw !== 'I' && !functional);
     if (named) addEntity(lower);
+    if (RELATION_WORDS.has(lower)) sequence.push(`@${lower}`);
     if (functional) return;
-    contentWords.add(stem(SYNONYMS.get(lower) ?? lower));
+    const content = stem(SYNONYMS.get(lower) ?? lower);
+    contentWords.add(content);
+    sequence.push(content);
   });
 
   const quoted: string[] = [];
@@ -229,6 +266,7 @@ export function analyzePrompt(text: string): PromptFeatures {
     tense: past && !present ? 'past' : present && !past ? 'present' : undefined,
     questionWords,
     contentWords,
+    sequence,
     words,
   };
 }
@@ -247,7 +285,7 @@ const show = (x: Iterable<string>) => `[${[...x].join(', ')}]`;
  * Errs on the side of rejecting: a wrong rejection costs one upstream call, a wrong
  * acceptance serves a wrong answer.
  */
-export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatures | string): Verdict {
+export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatures | string, options: VerifyOptions = {}): Verdict {
   const a = typeof query === 'string' ? analyzePrompt(query) : query;
   const b = typeof cached === 'string' ? analyzePrompt(cached) : cached;
   const reject = (reason: RejectionReason, detail: string): Verdict => ({ ok: false, reason, detail });
@@ -275,6 +313,96 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
   if (!sameSet(a.questionWords, b.questionWords)) return reject('question', `${show(a.questionWords)} vs ${show(b.questionWords)}`);
   const onlyA = [...a.contentWords].filter((w) => !b.contentWords.has(w) && ![...b.contentWords].some((v) => sameFamily(w, v)));
   const onlyB = [...b.contentWords].filter((w) => !a.contentWords.has(w) && ![...a.contentWords].some((v) => sameFamily(w, v)));
-  if (onlyA.length || onlyB.length) return reject('content', `${show(onlyA)} vs ${show(onlyB)}`);
-  return { ok: true };
+  if (onlyA.length === 0 && onlyB.length === 0) return checkOrder(a.sequence, b.sequence, reject);
+  const similarity = options.wordSimilarity;
+  if (!similarity) return reject('content', `${show(onlyA)} vs ${show(onlyB)}`);
+  // Each word present on one side only needs a close counterpart on the other side.
+  const threshold = options.contentWordSimilarity ?? CONTENT_WORD_SIMILARITY;
+  const unmatched: string[] = [];
+  const opposite: string[] = [];
+  const counterpart = (word: string, others: ReadonlySet<string>) => {
+    let best = -1;
+    let bestWord = '';
+    for (const other of others) {
+      const value = similarity(word, other) ?? -1;
+      if (value > best) [best, bestWord] = [value, other];
+    }
+    if (best < threshold) unmatched.push(word);
+    else if (areOpposites(word, bestWord)) opposite.push(`${word}/${bestWord}`);
+  };
+  for (const w of onlyA) counterpart(w, b.contentWords);
+  for (const w of onlyB) counterpart(w, a.contentWords);
+  if (opposite.length) return reject('content', `opposites ${show(opposite)}`);
+  if (unmatched.length) return reject('content', `no close counterpart for ${show(unmatched)}`);
+  const shorter = Math.min(a.contentWords.size, b.contentWords.size);
+  const allowed = Math.max(1, Math.floor(shorter * (options.maxRewordedShare ?? MAX_REWORDED_SHARE)));
+  const reworded = Math.max(onlyA.length, onlyB.length);
+  if (reworded > allowed) return reject('content', `${reworded} reworded content words, at most ${allowed} allowed`);
+  return checkOrder(a.sequence, b.sequence, reject);
+}
+
+/**
+ * A word or a run of words may move ("banana bread recipe" / "recipe for banana bread", a
+ * clause: "In 1972, the family moved" / "The family moved in 1972"), but two words may not
+ * change places: "built … planned by his son" / "planned … built by his son", "from New York
+ * to Chapel Hill" / "to New York from Chapel Hill", "reduce complexity and increase payload"
+ * / the reverse. The shared words outside the longest common subsequence must be one run,
+ * the same on both sides; a single word may move only in a short prompt (at most
+ * {@link SHORT_SEQUENCE} shared words: a question reordering a noun phrase), because in a
+ * long sentence one displaced word usually changes who did what (on PAWS dev's word-swapped
+ * non-paraphrases: 3.0 % false hits when allowed everywhere, 1.5 % with this limit, 0 % when
+ * never allowed — which costs 7 of 36 hand-written rewordings).
+ */
+function checkOrder(a: readonly string[], b: readonly string[], reject: (reason: RejectionReason, detail: string) => Verdict): Verdict {
+  const inB = new Set(b);
+  const inA = new Set(a);
+  const x = a.filter((w) => inB.has(w));
+  const y = b.filter((w) => inA.has(w));
+  if (x.length === 0 || y.length === 0) return { ok: true };
+  const width = y.length + 1;
+  const table = new Uint16Array((x.length + 1) * width);
+  for (let i = x.length - 1; i >= 0; i -= 1) {
+    for (let j = y.length - 1; j >= 0; j -= 1) {
+      table[i * width + j] = x[i] === y[j] ? table[(i + 1) * width + j + 1]! + 1 : Math.max(table[(i + 1) * width + j]!, table[i * width + j + 1]!);
+    }
+  }
+  const keptX = new Array<boolean>(x.length).fill(false);
+  const keptY = new Array<boolean>(y.length).fill(false);
+  for (let i = 0, j = 0; i < x.length && j < y.length; ) {
+    if (x[i] === y[j]) {
+      keptX[i++] = true;
+      keptY[j++] = true;
+    } else if (table[(i + 1) * width + j]! >= table[i * width + j + 1]!) i += 1;
+    else j += 1;
+  }
+  const movedRun = (kept: boolean[], words: string[]) => {
+    const moved = kept.flatMap((k, i) => (k ? [] : [i]));
+    // Words only one prompt repeats are not moves.
+    const counted = moved.filter((i) => words.filter((w) => w === words[i]).length <= Math.min(x.filter((w) => w === words[i]).length, y.filter((w) => w === words[i]).length));
+    if (counted.length === 0) return { ok: true, moved: [] as string[] };
+    const contiguous = counted.every((index, k) => k === 0 || index === counted[k - 1]! + 1);
+    return { ok: contiguous && (counted.length >= 2 || Math.min(x.length, y.length) <= SHORT_SEQUENCE), moved: counted.map((i) => words[i]!) };
+  };
+  const mx = movedRun(keptX, x);
+  const my = movedRun(keptY, y);
+  // A clause that moved is the same run of words, in the same order, on both sides.
+  if (mx.ok && my.ok && sameList(mx.moved, my.moved)) return { ok: true };
+  return reject('order', `moved ${show(mx.moved)} vs ${show(my.moved)}`);
+}
+
+/** See {@link checkOrder}. */
+const SHORT_SEQUENCE = 4;
+
+/** Function words that say who does what to whom: their order is kept by the order check. */
+const RELATION_WORDS = new Set(['to', 'from', 'by', 'into', 'onto', 'than', 'between', 'against', 'toward', 'towards']);
+
+const NEGATING_PREFIXES = ['un', 'in', 'im', 'il', 'ir', 'dis', 'non', 'non-', 'anti', 'de', 'mis'];
+
+/** True when two words are opposites that word vectors place close together (highest/lowest). */
+function areOpposites(a: string, b: string): boolean {
+  if (ANTONYMS.get(a)?.has(b) || ANTONYMS.get(b)?.has(a)) return true;
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  if (NEGATING_PREFIXES.some((p) => long === p + short)) return true;
+  // -ful / -less: "useful" / "useless".
+  return short.endsWith('ful') && long === `${short.slice(0, -3)}less`;
 }

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { CATEGORIES, createConvict, schema, TIERS, type Category, type DeploymentConfig, type Tier } from './schema.ts';
 
 export { CATEGORIES, TIERS, schema };
@@ -40,7 +42,7 @@ export interface SluiceConfig {
     namespaceCap: number;
     cacheToolCalls: boolean;
   };
-  embeddings: { baseUrl: string; model: string; dimensions: number; apiKeyRef: string; readonly apiKey: string };
+  embeddings: { baseUrl: string; local: 'word-vectors' | 'hashing'; modelDir: string; timeoutMs: number; model: string; dimensions: number; apiKeyRef: string; readonly apiKey: string };
   routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number };
   context: { maxInputTokens: number; ttlSeconds: number };
   ledger: { retentionDays: number };
@@ -171,6 +173,8 @@ export function loadConfig(options: LoadConfigOptions): SluiceConfig {
     if (!deployments.some((d) => d.tier === tier)) throw new ConfigError(`No deployment serves tier \`${tier}\`; add one to SLUICE_DEPLOYMENTS`);
   }
   const cache = { ...raw.cache, ttlSeconds: { ...(schema.cache.ttlSeconds.default as Record<Category, number>), ...raw.cache.ttlSeconds } };
+  // The provisioned model lives in the user's cache folder, like a provisioned Redis.
+  raw.embeddings.modelDir ||= join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'sluice', 'embeddings');
   const embeddings = withSecret({ ...raw.embeddings }, 'apiKey', raw.embeddings.apiKeyRef ? (env[raw.embeddings.apiKeyRef] ?? '') : '');
   // Secrets become non-enumerable so that logging or serialising the config never leaks them.
   const redis = { ...raw.redis } as SluiceConfig['redis'];

