@@ -21,6 +21,8 @@ import { registerCompletions } from './routes/completions.ts';
 import { registerJobs } from './routes/jobs.ts';
 import { registerUsage } from './routes/usage.ts';
 import { registerOps } from './routes/ops.ts';
+import { registerModels } from './routes/models.ts';
+import { registerResponses } from './routes/responses.ts';
 import { Submitter } from './submit.ts';
 
 export { completionToChunks } from './chunks.ts';
@@ -137,6 +139,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   registerCompletions(app, context);
   registerJobs(app, context);
   registerUsage(app, context);
+  registerModels(app, context);
+  registerResponses(app, context);
   await registerAdmin(app, context, { metrics, stats });
 
   let closed: Promise<void> | undefined;
