@@ -23,6 +23,7 @@ import { registerUsage } from './routes/usage.ts';
 import { registerOps } from './routes/ops.ts';
 import { registerModels } from './routes/models.ts';
 import { registerResponses } from './routes/responses.ts';
+import { registerMessages } from './routes/messages.ts';
 import { Submitter } from './submit.ts';
 
 export { completionToChunks } from './chunks.ts';
@@ -128,7 +129,9 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;
     const header = request.headers.authorization;
-    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    // Anthropic's clients send the key as `x-api-key`.
+    const apiKey = request.headers['x-api-key'];
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : typeof apiKey === 'string' && apiKey ? [apiKey, apiKey] : null;
     if (!match) throw unauthorized('Missing API key: send `Authorization: Bearer <key>` (create one with `pnpm sluice keys create --tenant NAME`).');
     const tenant = await options.tenants.authenticate(match[1]!);
     if (!tenant) throw unauthorized('Incorrect API key provided.');
@@ -141,6 +144,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   registerUsage(app, context);
   registerModels(app, context);
   registerResponses(app, context);
+  registerMessages(app, context);
   await registerAdmin(app, context, { metrics, stats });
 
   let closed: Promise<void> | undefined;
