@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintMessages } from '@sluice/sim';
-import { startStack, type TestStack } from './harness.ts';
+import { startStack, until, type TestStack } from './harness.ts';
 
 describe('OpenAI protocols beyond chat completions, through the official openai client', () => {
   let stack: TestStack;
@@ -127,5 +127,54 @@ describe('OpenAI protocols beyond chat completions, through the official openai 
     const r = await client.responses.create({ model: 'auto', input: 'ephemeral question', store: false });
     expect(r.store).toBe(false);
     await expect(client.responses.retrieve(r.id)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('POST /v1/embeddings through the official openai client', () => {
+  let stack: TestStack;
+  let client: OpenAI;
+  beforeAll(async () => {
+    stack = await startStack();
+    client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('acme'), maxRetries: 0 });
+  });
+  afterAll(() => stack.stop());
+
+  it('embeds a string and an array, float and base64, with dimensions, and answers repeats from the exact cache', async () => {
+    const first = await client.embeddings.create({ model: 'sim-embed', input: ['alpha beta', 'gamma delta'], encoding_format: 'float' }).withResponse();
+    expect(first.data.data).toHaveLength(2);
+    expect(first.data.data[0]!.embedding).toHaveLength(stack.config.embeddings.dimensions);
+    expect(first.data.usage.prompt_tokens).toBeGreaterThan(0);
+    expect(first.response.headers.get('x-sluice-cache')).toBe('miss');
+    expect(Number(first.response.headers.get('x-sluice-cost-usd'))).toBeGreaterThan(0);
+    // The SDK's default asks for base64 and decodes it: the same vectors come back.
+    const again = await client.embeddings.create({ model: 'sim-embed', input: 'gamma delta' }).withResponse();
+    expect(again.response.headers.get('x-sluice-cache')).toBe('hit');
+    expect(again.data.usage.prompt_tokens).toBe(0);
+    expect(again.data.data[0]!.embedding).toEqual(first.data.data[1]!.embedding);
+    // What the simulator itself answers for the same input, to float32 precision.
+    const direct = await new OpenAI({ baseURL: stack.simUrl, apiKey: 'x' }).embeddings.create({ model: 'sim-embed', input: 'alpha beta', encoding_format: 'float' });
+    first.data.data[0]!.embedding.forEach((v, i) => expect(v).toBeCloseTo(direct.data[0]!.embedding[i]!, 6));
+    const short = await client.embeddings.create({ model: 'sim-embed', input: 'alpha beta', dimensions: 64, encoding_format: 'float' });
+    expect(short.data[0]!.embedding).toHaveLength(64);
+    const raw = await fetch(`${stack.apiUrl}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${client.apiKey}` }, body: JSON.stringify({ model: 'auto', input: 'alpha beta', encoding_format: 'base64' }) });
+    const b64 = ((await raw.json()) as { data: Array<{ embedding: string }> }).data[0]!.embedding;
+    expect(typeof b64).toBe('string');
+    expect(Buffer.from(b64, 'base64').length).toBe(4 * stack.config.embeddings.dimensions);
+  });
+
+  it('records the cost in the tenant ledger and keeps tenants apart in the cache', async () => {
+    const other = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('globex'), maxRetries: 0 });
+    await client.embeddings.create({ model: 'sim-embed', input: 'tenant scoped text' });
+    const theirs = await other.embeddings.create({ model: 'sim-embed', input: 'tenant scoped text' }).withResponse();
+    expect(theirs.response.headers.get('x-sluice-cache')).toBe('miss');
+    const usage = async () => (await (await fetch(`${stack.apiUrl}/v1/usage`, { headers: { authorization: `Bearer ${other.apiKey}` } })).json()) as { embeddings: { requests: number; cost_usd: number; prompt_tokens: number } };
+    const u = await until(async () => ((await usage()).embeddings.requests === 1 ? usage() : undefined));
+    expect(u.embeddings.prompt_tokens).toBe(theirs.data.usage.prompt_tokens);
+    expect(u.embeddings.cost_usd).toBeCloseTo((theirs.data.usage.prompt_tokens * 0.02) / 1e6, 12);
+  });
+
+  it('answers an unknown model 404 and bad input 400', async () => {
+    await expect(client.embeddings.create({ model: 'nope', input: 'x' })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    await expect(client.embeddings.create({ model: 'sim-embed', input: [''] })).rejects.toMatchObject({ status: 400, param: 'input[0]' });
   });
 });

@@ -24,6 +24,7 @@ import { registerOps } from './routes/ops.ts';
 import { registerModels } from './routes/models.ts';
 import { registerResponses } from './routes/responses.ts';
 import { registerMessages } from './routes/messages.ts';
+import { registerEmbeddings } from './routes/embeddings.ts';
 import { Submitter } from './submit.ts';
 
 export { completionToChunks } from './chunks.ts';
@@ -145,6 +146,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   registerModels(app, context);
   registerResponses(app, context);
   registerMessages(app, context);
+  registerEmbeddings(app, context);
   await registerAdmin(app, context, { metrics, stats });
 
   let closed: Promise<void> | undefined;

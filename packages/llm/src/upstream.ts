@@ -214,7 +214,7 @@ export class UpstreamClient {
   }
 }
 
-function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>): UpstreamError {
+export function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>): UpstreamError {
   if (error instanceof UpstreamError) return error;
   if (error instanceof APIUserAbortError) return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, { cause: error });
   if (error instanceof APIConnectionTimeoutError) return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, { cause: error });
