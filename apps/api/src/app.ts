@@ -26,6 +26,7 @@ import { registerResponses } from './routes/responses.ts';
 import { registerMessages } from './routes/messages.ts';
 import { registerEmbeddings } from './routes/embeddings.ts';
 import { Submitter } from './submit.ts';
+import { installCors } from './cors.ts';
 
 export { completionToChunks } from './chunks.ts';
 
@@ -126,6 +127,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     },
   };
   installErrorHandler(app, logger);
+  installCors(app, config.api.corsOrigins);
 
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;

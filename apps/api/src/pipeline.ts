@@ -71,9 +71,15 @@ export async function startChatRun(ctx: ApiContext, request: FastifyRequest, rep
   };
 }
 
-/** The job's error as the API error the error handler maps (its status, type and code kept). */
+/**
+ * The job's error as the API error the error handler maps (its status, type and code kept).
+ * A server-side failure comes after Sluice's own attempts (retries, failover), so it says
+ * `x-should-retry: false`: the openai SDKs would otherwise retry it twice, each retry a new
+ * job of as many attempts.
+ */
 export function jobError(jobId: string, e: JobErrorBody): ApiError {
-  return new ApiError(e.status >= 400 ? e.status : 500, e.message, e.type, e.code, e.param ?? null, { 'x-sluice-job-id': jobId });
+  const status = e.status >= 400 ? e.status : 500;
+  return new ApiError(status, e.message, e.type, e.code, e.param ?? null, { 'x-sluice-job-id': jobId, ...(status >= 500 ? { 'x-should-retry': 'false' } : {}) });
 }
 
 /** Start an SSE answer on a hijacked reply (headers from the attempt that answers). */
@@ -88,8 +94,9 @@ export function openSse(reply: FastifyReply, headers: Record<string, string>): v
   });
 }
 
-function timeoutError(jobId: string): ApiError {
-  return new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId });
+/** 504 for a caller that waited its sync timeout: the job goes on, so a retry would only start another. */
+export function timeoutError(jobId: string): ApiError {
+  return new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId, 'x-should-retry': 'false' });
 }
 
 /** Wait for the job's final result; throws its error, or a 504 when the sync timeout passes. */

@@ -183,6 +183,12 @@ export const schema = {
     maxMessages: { doc: 'Most messages in one request.', format: 'positive-int', default: 1_000, env: 'SLUICE_MAX_MESSAGES' },
     maxMessageChars: { doc: 'Longest single message content (characters).', format: 'positive-int', default: 200_000, env: 'SLUICE_MAX_MESSAGE_CHARS' },
     syncTimeoutMs: { doc: 'How long a synchronous /v1/chat/completions call waits for its job before answering 504 (the job goes on; poll /v1/jobs/:id).', format: 'positive-int', default: 300_000, env: 'SLUICE_SYNC_TIMEOUT_MS' },
+    corsOrigins: {
+      doc: 'Browser origins allowed to call the API (CORS), comma-separated, e.g. `https://app.example.com,http://localhost:3000`; `*` allows any origin. Empty: no CORS headers (browsers refuse cross-origin calls).',
+      format: String,
+      default: '',
+      env: 'SLUICE_CORS_ORIGINS',
+    },
     cancelOnDisconnect: {
       doc: 'Cancel the job of a /v1/chat/completions call whose client closes the connection before its answer, unless the call carried an Idempotency-Key (a retry with the key re-attaches). Such a client never learns the job id, so running the job would only spend tokens; a running upstream call is aborted.',
       format: Boolean,

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompletionJobResult, ChatRequest } from '@sluice/queues';
 import { ChatRequestSchema } from '@sluice/queues';
-import type { JobErrorBody } from '@sluice/jobs';
 import { ApiError, errorBody } from '../errors.ts';
 import { EventFeed } from '../events.ts';
 import { completionToChunks } from '../chunks.ts';
 import type { ApiContext } from '../context.ts';
 import { readControls } from '../submit.ts';
+import { jobError, timeoutError } from '../pipeline.ts';
 
 /** The `x-sluice-*` headers describing how a job was answered. */
 export function resultHeaders(jobId: string, r: Pick<CompletionJobResult, 'tier' | 'model' | 'cache' | 'cacheKind' | 'cacheSimilarity'> & { costUsd?: number }): Record<string, string> {
@@ -20,10 +20,6 @@ export function resultHeaders(jobId: string, r: Pick<CompletionJobResult, 'tier'
   if (r.cacheSimilarity !== undefined) h['x-sluice-cache-similarity'] = r.cacheSimilarity.toFixed(4);
   if (r.costUsd !== undefined) h['x-sluice-cost-usd'] = r.costUsd.toFixed(9);
   return h;
-}
-
-function jobError(jobId: string, e: JobErrorBody): ApiError {
-  return new ApiError(e.status >= 400 ? e.status : 500, e.message, e.type, e.code, e.param ?? null, { 'x-sluice-job-id': jobId });
 }
 
 /** `POST /v1/chat/completions`: JSON or SSE, answered when the job finishes. */
@@ -86,7 +82,7 @@ async function jsonAnswer(reply: FastifyReply, feed: EventFeed, jobId: string) {
     }
     if (e.event.type === 'error') throw jobError(jobId, e.event.error);
   }
-  throw new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId });
+  throw timeoutError(jobId);
 }
 
 /**
@@ -161,7 +157,7 @@ async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string,
       return reply;
     }
   }
-  if (!started) throw new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId });
+  if (!started) throw timeoutError(jobId);
   if (!raw.destroyed) {
     write(errorBody(`The job did not finish in time; poll GET /v1/jobs/${jobId}.`, 'timeout', 'job_timeout'));
     raw.end();
