@@ -1,7 +1,9 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenantQuotas } from '@sluice/limits';
+import { createKeys } from '@sluice/redis';
 import { fingerprintMessages } from '@sluice/sim';
-import { startStack, type TestStack } from './harness.ts';
+import { startStack, until, type TestStack } from './harness.ts';
 
 describe('chat completions, complete: n, pass-through fields, retry and CORS headers', () => {
   let stack: TestStack;
@@ -74,5 +76,50 @@ describe('chat completions, complete: n, pass-through fields, retry and CORS hea
     const real = await fetch(`${stack.apiUrl}/v1/models`, { headers: { origin: 'https://app.example.com', authorization: `Bearer ${client.apiKey}` } });
     expect(real.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(real.headers.get('access-control-expose-headers')).toContain('x-sluice-job-id');
+  });
+
+  it('sends x-ratelimit-* headers with the tenant\'s remaining requests and tokens', async () => {
+    await stack.tenants.upsertTenant('limited', { rpm: 50, tokensPerDay: 100_000 });
+    const limited = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('limited'), maxRetries: 0 });
+    const first = await limited.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Rate limit headers, first.' }] }).withResponse();
+    expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('50');
+    expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('49');
+    expect(first.response.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
+    expect(first.response.headers.get('x-ratelimit-reset-tokens')).toMatch(/^(\d+h)?(\d+m)?\d+s$/);
+    const spent = first.data.usage!.total_tokens;
+    // The executor records the tokens after the answer is out.
+    const quotas = createTenantQuotas({ redis: stack.redis, keys: createKeys(stack.config.redis.prefix) });
+    await until(async () => (await quotas.tokensToday('limited')) === spent);
+    const second = await limited.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Rate limit headers, second.' }], stream: true }).withResponse();
+    for await (const _ of second.data) void _;
+    expect(second.response.headers.get('x-ratelimit-remaining-requests')).toBe('48');
+    expect(Number(second.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(100_000 - spent);
+  });
+});
+
+describe('SSE keep-alive while a streamed job is queued', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    // No executor: the job stays queued.
+    stack = await startStack({ executor: false, env: { SLUICE_SSE_KEEPALIVE_MS: '100' } });
+  });
+  afterAll(() => stack.stop());
+
+  it('starts the stream and sends comment lines until the first chunk', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${stack.apiUrl}/v1/chat/completions`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.key('acme')}` },
+      body: JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'Queued for a while.' }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    expect(res.headers.get('x-sluice-job-id')).toMatch(/^[A-Za-z0-9_-]{21}$/);
+    const reader = res.body!.getReader();
+    let text = '';
+    while ((text.match(/: keep-alive/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text.startsWith(': keep-alive\n\n')).toBe(true);
+    controller.abort();
   });
 });

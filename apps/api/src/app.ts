@@ -123,7 +123,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       return result;
     },
     async admit(tenant, data, options) {
-      await admission.admit(tenant, data, options);
+      return (await admission.admit(tenant, data, options)).rateLimitHeaders;
     },
   };
   installErrorHandler(app, logger);

@@ -34,13 +34,14 @@ export async function startChatRun(ctx: ApiContext, request: FastifyRequest, rep
   const controls = readControls(request.headers, tenant, { sync: true });
   let data = ctx.submitter.prepare(body, tenant, controls);
   if (options.prepare) data = await options.prepare(data);
-  const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data, () => ctx.admit(tenant, data, { backpressure: false }));
+  const limitHeaders = (h: Record<string, string>) => void reply.headers(h);
+  const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data, async () => limitHeaders(await ctx.admit(tenant, data, { backpressure: false })));
   if (cached) {
     const feed = new EventFeed();
     feed.replay(await ctx.store.events(data.id));
     return { jobId: data.id, data, feed, finish: async () => {} };
   }
-  await ctx.admit(tenant, data, { clientWaitMs: controls.clientWaitMs, sync: true });
+  limitHeaders(await ctx.admit(tenant, data, { clientWaitMs: controls.clientWaitMs, sync: true }));
   const feed = new EventFeed();
   const submission = await ctx.submitter.submit(data, controls, feed.push);
   const jobId = submission.jobId;
@@ -90,6 +91,8 @@ export function openSse(reply: FastifyReply, headers: Record<string, string>): v
     'cache-control': 'no-cache',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
+    // Set before the hijack (CORS, x-ratelimit-*): a hijacked reply does not send them itself.
+    ...(reply.getHeaders() as Record<string, string>),
     ...headers,
   });
 }

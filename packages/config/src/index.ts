@@ -19,7 +19,7 @@ export interface ResolvedEmbeddingDeployment extends EmbeddingDeploymentConfig {
 export interface SluiceConfig {
   env: 'development' | 'production' | 'test';
   redis: { url: string; prefix: string; cacheDir: string; dataDir: string; port: number };
-  api: { port: number; host: string; bodyLimitBytes: number; maxMessages: number; maxMessageChars: number; syncTimeoutMs: number; cancelOnDisconnect: boolean; corsOrigins: string };
+  api: { port: number; host: string; bodyLimitBytes: number; maxMessages: number; maxMessageChars: number; syncTimeoutMs: number; cancelOnDisconnect: boolean; corsOrigins: string; sseKeepAliveMs: number };
   admin: { password: string };
   openai: { apiKey: string; baseUrl: string };
   /** Every deployment, defaults applied and keys resolved. */

@@ -183,6 +183,7 @@ export const schema = {
     maxMessages: { doc: 'Most messages in one request.', format: 'positive-int', default: 1_000, env: 'SLUICE_MAX_MESSAGES' },
     maxMessageChars: { doc: 'Longest single message content (characters).', format: 'positive-int', default: 200_000, env: 'SLUICE_MAX_MESSAGE_CHARS' },
     syncTimeoutMs: { doc: 'How long a synchronous /v1/chat/completions call waits for its job before answering 504 (the job goes on; poll /v1/jobs/:id).', format: 'positive-int', default: 300_000, env: 'SLUICE_SYNC_TIMEOUT_MS' },
+    sseKeepAliveMs: { doc: 'A streamed answer still queued this long starts its SSE stream and sends a `: keep-alive` comment this often until the first chunk (proxies cut idle streams, often at 60 s).', format: 'positive-int', default: 15_000, env: 'SLUICE_SSE_KEEPALIVE_MS' },
     corsOrigins: {
       doc: 'Browser origins allowed to call the API (CORS), comma-separated, e.g. `https://app.example.com,http://localhost:3000`; `*` allows any origin. Empty: no CORS headers (browsers refuse cross-origin calls).',
       format: String,

@@ -6,6 +6,7 @@ import { newJobId } from '@sluice/jobs';
 import { createLimits, denialError } from '@sluice/limits';
 import { base64ToVector, costUsd, EmbeddingsClient, isUpstreamError, vectorToBase64, type EmbeddingInput } from '@sluice/llm';
 import { createKeys } from '@sluice/redis';
+import { rateLimitHeaders } from '../admission.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError, badRequest, retryAfterHeaders } from '../errors.ts';
 
@@ -84,7 +85,9 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
       if (typeof input === 'string' && input.length > config.api.maxMessageChars) throw badRequest(`\`input[${i}]\` is ${input.length} characters long; at most ${config.api.maxMessageChars} are accepted.`, `input[${i}]`);
     });
     const jobId = newJobId();
-    await limiter.tenants.checkRequest(tenant.name, { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay }, { requestId: jobId });
+    const limits = { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay };
+    const usage = await limiter.tenants.checkRequest(tenant.name, limits, { requestId: jobId });
+    reply.headers(rateLimitHeaders(limits, usage, Date.now()));
 
     const scope = tenant.cacheShareGroup ? `g-${tenant.cacheShareGroup}` : `t-${tenant.name}`;
     const cacheKey = (input: EmbeddingInput) =>
