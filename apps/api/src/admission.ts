@@ -47,6 +47,31 @@ export interface AdmissionResult {
   queued: number;
   /** Expected queue wait (ms). */
   expectedWaitMs: number;
+  /** The tenant's quotas after this job, as OpenAI's `x-ratelimit-*` headers (only the quotas that are set). */
+  rateLimitHeaders: Record<string, string>;
+}
+
+/** Go-style duration (`1h2m3s`), the format of OpenAI's `x-ratelimit-reset-*` headers. */
+function duration(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s % 60}s`;
+}
+
+/** The `x-ratelimit-*` headers of a tenant's quotas and its usage after an admitted request. */
+export function rateLimitHeaders(limits: { rpm: number; tokensPerDay: number }, usage: { requestsInWindow: number; tokensToday: number }, now: number): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (limits.rpm > 0) {
+    h['x-ratelimit-limit-requests'] = String(limits.rpm);
+    h['x-ratelimit-remaining-requests'] = String(Math.max(0, limits.rpm - usage.requestsInWindow));
+  }
+  if (limits.tokensPerDay > 0) {
+    h['x-ratelimit-limit-tokens'] = String(limits.tokensPerDay);
+    h['x-ratelimit-remaining-tokens'] = String(Math.max(0, limits.tokensPerDay - usage.tokensToday));
+    h['x-ratelimit-reset-tokens'] = duration(86_400_000 - (now % 86_400_000));
+  }
+  return h;
 }
 
 /**
@@ -167,10 +192,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
           maxWaitMs: queueWaitBoundMs(config, admitOptions),
         }));
       }
-      const quota = { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay };
-      // A tenant without quotas has nothing to check: no script, no round trip.
-      if (quota.rpm > 0 || quota.tokensPerDay > 0) await limiter.tenants.checkRequest(tenant.name, quota, { requestId: data.id });
-      return { queued, expectedWaitMs };
+      const limits = { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay };
+      // A tenant without quotas has nothing to check (no script, no round trip) and no
+      // x-ratelimit-* headers to send.
+      if (limits.rpm === 0 && limits.tokensPerDay === 0) return { queued, expectedWaitMs, rateLimitHeaders: {} };
+      const usage = await limiter.tenants.checkRequest(tenant.name, limits, { requestId: data.id });
+      return { queued, expectedWaitMs, rateLimitHeaders: rateLimitHeaders(limits, usage, clock()) };
     },
   };
 }

@@ -22,7 +22,12 @@ import { registerCompletions } from './routes/completions.ts';
 import { registerJobs } from './routes/jobs.ts';
 import { registerUsage } from './routes/usage.ts';
 import { registerOps } from './routes/ops.ts';
+import { registerModels } from './routes/models.ts';
+import { registerResponses } from './routes/responses.ts';
+import { registerMessages } from './routes/messages.ts';
+import { registerEmbeddings } from './routes/embeddings.ts';
 import { Submitter } from './submit.ts';
+import { installCors } from './cors.ts';
 
 export { completionToChunks } from './chunks.ts';
 
@@ -122,17 +127,20 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       return result;
     },
     async admit(tenant, data, options) {
-      await admission.admit(tenant, data, options);
+      return (await admission.admit(tenant, data, options)).rateLimitHeaders;
     },
   };
   installErrorHandler(app, logger);
+  installCors(app, config.api.corsOrigins);
 
   // Keyed on the route that matched, never on the raw URL: the router decodes the path
   // (`/%761/usage` is `/v1/usage`), so a check on `request.url` let such a request in unauthenticated.
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.url?.startsWith('/v1/')) return;
     const header = request.headers.authorization;
-    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    // Anthropic's clients send the key as `x-api-key`.
+    const apiKey = request.headers['x-api-key'];
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : typeof apiKey === 'string' && apiKey ? [apiKey, apiKey] : null;
     if (!match) throw unauthorized('Missing API key: send `Authorization: Bearer <key>` (create one with `pnpm sluice keys create --tenant NAME`).');
     const tenant = await options.tenants.authenticate(match[1]!);
     if (!tenant) throw unauthorized('Incorrect API key provided.');
@@ -143,6 +151,10 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   registerCompletions(app, context);
   registerJobs(app, context);
   registerUsage(app, context);
+  registerModels(app, context);
+  registerResponses(app, context);
+  registerMessages(app, context);
+  registerEmbeddings(app, context);
   await registerAdmin(app, context, { metrics, stats });
 
   let closed: Promise<void> | undefined;

@@ -33,8 +33,11 @@ export interface ApiContext {
   fastPath(data: CompletionJobData, admit?: () => Promise<void>): Promise<CompletionJobResult | undefined>;
   /** The shared response cache (admin purge and stats); absent when caching is off. */
   cache?: ResponseCache;
-  /** Admission control before a job is accepted (quotas, backpressure); throws a 429 ApiError. */
-  admit(tenant: Tenant, data: CompletionJobData, options?: AdmitOptions): Promise<void>;
+  /**
+   * Admission control before a job is accepted (quotas, backpressure); throws a 429 ApiError.
+   * Returns the tenant's `x-ratelimit-*` headers.
+   */
+  admit(tenant: Tenant, data: CompletionJobData, options?: AdmitOptions): Promise<Record<string, string>>;
 }
 
 declare module 'fastify' {

@@ -85,7 +85,8 @@ export function checkLimits(body: ChatRequest, config: SluiceConfig): void {
       throw badRequest(`\`messages[${i}].content\` is required for role \`${m.role}\`.`, `messages[${i}].content`);
     }
   });
-  if (!body.messages.some((m) => m.role === 'user')) throw badRequest('`messages` must contain at least one message with role `user`.', 'messages');
+  // A stored conversation's new turn may hold only tool results: its user turns are stored.
+  if (!body.conversation_id && !body.messages.some((m) => m.role === 'user')) throw badRequest('`messages` must contain at least one message with role `user`.', 'messages');
   const problem = checkChatRequest(body);
   if (problem) throw badRequest(problem.message, problem.param, problem.code);
 }

@@ -113,9 +113,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const steps: Promise<unknown>[] = [ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt }, result))];
     const conversationId = data.context?.conversationId;
     if (conversationId) {
-      const message = (result.completion as { choices?: Array<{ message?: { content?: string | null } }> }).choices?.[0]?.message;
+      const message = (result.completion as { choices?: Array<{ message?: { content?: string | null; tool_calls?: unknown[] } }> }).choices?.[0]?.message;
       const first = await options.connection.set(keys.family('conv-reply', data.id), '1', 'EX', config.queues.resultTtlSeconds, 'NX');
-      if (first === 'OK') steps.push(contextManager.recordReply({ tenant: data.tenant, id: conversationId }, { role: 'assistant', content: message?.content ?? '' }));
+      // A tool-call reply keeps its calls: the next turn's tool results answer them by id.
+      const reply = message?.tool_calls?.length ? { role: 'assistant' as const, content: message.content ?? null, tool_calls: message.tool_calls } : { role: 'assistant' as const, content: message?.content ?? '' };
+      if (first === 'OK') steps.push(contextManager.recordReply({ tenant: data.tenant, id: conversationId }, reply));
     }
     for (const r of await Promise.allSettled(steps)) if (r.status === 'rejected') logger.error({ err: r.reason, jobId: data.id }, 'job bookkeeping (ledger, conversation) failed');
   };

@@ -74,6 +74,7 @@ export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
         drop: fault === 'drop',
         tracked,
         closing: () => ctx.tracker.closing,
+        logprobs: (body as { logprobs?: unknown }).logprobs === true,
       };
       if (body.stream === true) {
         await streamCompletion(reply, completion, body.stream_options?.include_usage === true);
@@ -136,6 +137,17 @@ interface Completion {
   tracked: TrackedRequest;
   /** Whether the simulator is shutting down (the stream then closes its connection). */
   closing: () => boolean;
+  /** The request asked for `logprobs` (answered on non-streamed text replies). */
+  logprobs: boolean;
+}
+
+/**
+ * Deterministic log probabilities of a text reply, one entry per word-sized piece, so a client
+ * can tell they were passed through (the simulator has no real distribution to sample).
+ */
+export function simLogprobs(content: string): { content: Array<{ token: string; logprob: number; bytes: number[]; top_logprobs: [] }>; refusal: null } {
+  const pieces = content.match(/\S+\s*|\s+/g) ?? [];
+  return { content: pieces.map((token, i) => ({ token, logprob: -((i % 7) + 1) / 100, bytes: [...Buffer.from(token, 'utf8')], top_logprobs: [] })), refusal: null };
 }
 
 function usageOf(completion: Completion): ChatUsage {
@@ -176,7 +188,7 @@ async function sendCompletion(reply: FastifyReply, completion: Completion): Prom
       index,
       message,
       finish_reason: plan.finishReason,
-      logprobs: null,
+      logprobs: completion.logprobs && plan.choice.kind === 'text' ? simLogprobs(plan.choice.content) : null,
     })),
     usage: usageOf(completion),
   };

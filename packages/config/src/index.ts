@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CATEGORIES, createConvict, schema, TIERS, type Category, type DeploymentConfig, type Tier } from './schema.ts';
+import { CATEGORIES, createConvict, schema, TIERS, type Category, type DeploymentConfig, type EmbeddingDeploymentConfig, type Tier } from './schema.ts';
 
 export { CATEGORIES, TIERS, schema };
-export type { Category, DeploymentConfig, Tier };
+export type { Category, DeploymentConfig, EmbeddingDeploymentConfig, Tier };
 
 /** A deployment with its API key resolved from `apiKeyRef` (never printed). */
 export interface ResolvedDeployment extends DeploymentConfig {
@@ -12,15 +12,22 @@ export interface ResolvedDeployment extends DeploymentConfig {
   readonly apiKey: string;
 }
 
+/** An embedding deployment with its API key resolved from `apiKeyRef` (never printed). */
+export interface ResolvedEmbeddingDeployment extends EmbeddingDeploymentConfig {
+  readonly apiKey: string;
+}
+
 /** The validated, frozen configuration of one Sluice process. */
 export interface SluiceConfig {
   env: 'development' | 'production' | 'test';
   redis: { url: string; prefix: string; cacheDir: string; dataDir: string; port: number };
-  api: { port: number; host: string; bodyLimitBytes: number; maxJsonDepth: number; maxMessages: number; maxMessageChars: number; syncTimeoutMs: number; cancelOnDisconnect: boolean };
+  api: { port: number; host: string; bodyLimitBytes: number; maxJsonDepth: number; maxMessages: number; maxMessageChars: number; syncTimeoutMs: number; cancelOnDisconnect: boolean; corsOrigins: string; sseKeepAliveMs: number };
   admin: { password: string };
   openai: { apiKey: string; baseUrl: string };
   /** Every deployment, defaults applied and keys resolved. */
   deployments: readonly ResolvedDeployment[];
+  /** Deployments serving `POST /v1/embeddings`, defaults applied and keys resolved. */
+  embeddingDeployments: readonly ResolvedEmbeddingDeployment[];
   sim: { url: string; port: number; profile: 'realistic' | 'fixed' | 'fast' };
   queues: { attempts: number; backoffMs: number; resultTtlSeconds: number; keepCompleted: number; keepFailed: number; lockDurationMs: number };
   classifier: { concurrency: number };
@@ -63,7 +70,7 @@ export interface LoadConfigOptions {
   /** A JSON config file; overrides defaults, overridden by env. @defaultValue `env.SLUICE_CONFIG` */
   file?: string;
   /** Overrides applied last (tests). */
-  overrides?: DeepPartial<Omit<SluiceConfig, 'deployments'>> & { deployments?: Partial<DeploymentConfig>[] };
+  overrides?: DeepPartial<Omit<SluiceConfig, 'deployments' | 'embeddingDeployments'>> & { deployments?: Partial<DeploymentConfig>[]; embeddingDeployments?: Partial<EmbeddingDeploymentConfig>[] };
 }
 
 /** Recursive partial. */
@@ -86,6 +93,8 @@ export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: nu
   'sim-small': { input: 0.15, output: 0.6 },
   'sim-large': { input: 2.5, output: 10 },
   'sim-embed': { input: 0.02, output: 0 },
+  'text-embedding-3-small': { input: 0.02, output: 0 },
+  'text-embedding-3-large': { input: 0.13, output: 0 },
 });
 
 function defaultDeployments(openaiKey: string, openaiBaseUrl: string, simUrl: string): Partial<DeploymentConfig>[] {
@@ -118,6 +127,7 @@ function resolveDeployment(d: Partial<DeploymentConfig>, index: number, env: Nod
     inputPricePerMTok: d.inputPricePerMTok ?? price?.input ?? 0,
     outputPricePerMTok: d.outputPricePerMTok ?? price?.output ?? 0,
     timeoutMs: d.timeoutMs ?? 60_000,
+    api: d.api ?? 'openai',
   };
   if (!resolved.baseUrl) throw new ConfigError(`deployments[${index}] (${resolved.id}) needs a baseUrl`);
   const apiKey = resolved.apiKeyRef ? (env[resolved.apiKeyRef] ?? '') : '';
@@ -125,6 +135,23 @@ function resolveDeployment(d: Partial<DeploymentConfig>, index: number, env: Nod
     throw new ConfigError(`deployments[${index}] (${resolved.id}) names key reference \`${resolved.apiKeyRef}\`, but that variable is not set`);
   }
   return withSecret(resolved, 'apiKey', apiKey) as ResolvedDeployment;
+}
+
+function resolveEmbeddingDeployment(d: Partial<EmbeddingDeploymentConfig>, index: number, env: NodeJS.ProcessEnv): ResolvedEmbeddingDeployment {
+  const resolved: EmbeddingDeploymentConfig = {
+    id: d.id || `embed-${index}`,
+    baseUrl: d.baseUrl ?? '',
+    model: d.model ?? '',
+    apiKeyRef: d.apiKeyRef ?? '',
+    rpm: d.rpm ?? 0,
+    tpm: d.tpm ?? 0,
+    inputPricePerMTok: d.inputPricePerMTok ?? DEFAULT_PRICES[d.model ?? '']?.input ?? 0,
+    timeoutMs: d.timeoutMs ?? 30_000,
+  };
+  if (!resolved.baseUrl) throw new ConfigError(`embeddingDeployments[${index}] (${resolved.id}) needs a baseUrl`);
+  const apiKey = resolved.apiKeyRef ? (env[resolved.apiKeyRef] ?? '') : '';
+  if (resolved.apiKeyRef && !apiKey) throw new ConfigError(`embeddingDeployments[${index}] (${resolved.id}) names key reference \`${resolved.apiKeyRef}\`, but that variable is not set`);
+  return withSecret(resolved, 'apiKey', apiKey) as ResolvedEmbeddingDeployment;
 }
 
 /** Attach a secret as a non-enumerable property, so JSON.stringify and loggers never see it. */
@@ -156,15 +183,16 @@ export function loadConfig(options: LoadConfigOptions): SluiceConfig {
       if (!existsSync(file)) throw new ConfigError(`SLUICE_CONFIG names ${file}, which does not exist`);
       conf.loadFile(file);
     }
-    const { deployments: overrideDeployments, ...rest } = options.overrides ?? {};
+    const { deployments: overrideDeployments, embeddingDeployments: overrideEmbedding, ...rest } = options.overrides ?? {};
     if (Object.keys(rest).length) conf.load(rest);
     if (overrideDeployments) conf.set('deployments', overrideDeployments as never);
+    if (overrideEmbedding) conf.set('embeddingDeployments', overrideEmbedding as never);
     conf.validate({ allowed: 'strict' });
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`Invalid configuration: ${(error as Error).message}`, { cause: error });
   }
-  const raw = conf.getProperties() as unknown as Omit<SluiceConfig, 'deployments'> & { deployments: Partial<DeploymentConfig>[] };
+  const raw = conf.getProperties() as unknown as Omit<SluiceConfig, 'deployments' | 'embeddingDeployments'> & { deployments: Partial<DeploymentConfig>[]; embeddingDeployments: Partial<EmbeddingDeploymentConfig>[] };
   // The simulator `pnpm start` runs is where the default deployments point, on whatever port.
   raw.sim.url ||= `http://127.0.0.1:${raw.sim.port}/v1`;
   const configured = raw.deployments.length ? raw.deployments : defaultDeployments(raw.openai.apiKey, raw.openai.baseUrl, raw.sim.url);
@@ -172,6 +200,13 @@ export function loadConfig(options: LoadConfigOptions): SluiceConfig {
   for (const tier of TIERS) {
     if (!deployments.some((d) => d.tier === tier)) throw new ConfigError(`No deployment serves tier \`${tier}\`; add one to SLUICE_DEPLOYMENTS`);
   }
+  const embeddingDeployments = (
+    raw.embeddingDeployments.length
+      ? raw.embeddingDeployments
+      : raw.openai.apiKey
+        ? [{ id: 'openai-embed', baseUrl: raw.openai.baseUrl, model: 'text-embedding-3-small', apiKeyRef: 'OPENAI_API_KEY' }]
+        : [{ id: 'sim-embed', baseUrl: raw.sim.url, model: 'sim-embed' }]
+  ).map((d, i) => resolveEmbeddingDeployment(d, i, env));
   const cache = { ...raw.cache, ttlSeconds: { ...(schema.cache.ttlSeconds.default as Record<Category, number>), ...raw.cache.ttlSeconds } };
   // The provisioned model lives in the user's cache folder, like a provisioned Redis.
   raw.embeddings.modelDir ||= join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'sluice', 'embeddings');
@@ -182,7 +217,7 @@ export function loadConfig(options: LoadConfigOptions): SluiceConfig {
   const openai = withSecret({ baseUrl: raw.openai.baseUrl } as SluiceConfig['openai'], 'apiKey', raw.openai.apiKey);
   delete (redis as Partial<typeof redis>).url;
   withSecret(redis, 'url', raw.redis.url);
-  return deepFreeze({ ...raw, redis, admin, openai, cache, embeddings, deployments } as SluiceConfig);
+  return deepFreeze({ ...raw, redis, admin, openai, cache, embeddings, deployments, embeddingDeployments } as SluiceConfig);
 }
 
 /** A printable copy of the configuration with every secret masked. */
@@ -193,6 +228,7 @@ export function redactConfig(config: SluiceConfig): Record<string, unknown> {
   copy.admin.password = mask(config.admin.password);
   copy.openai.apiKey = mask(config.openai.apiKey);
   copy.deployments = config.deployments.map((d) => ({ ...d, apiKey: mask(d.apiKey) }));
+  copy.embeddingDeployments = config.embeddingDeployments.map((d) => ({ ...d, apiKey: mask(d.apiKey) }));
   copy.embeddings.apiKey = mask(config.embeddings.apiKey);
   return copy;
 }

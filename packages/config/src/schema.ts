@@ -36,11 +36,57 @@ export interface DeploymentConfig {
   outputPricePerMTok: number;
   /** Timeout of one upstream call in ms. */
   timeoutMs: number;
+  /**
+   * The API the upstream speaks: OpenAI's chat completions, or Anthropic's Messages API
+   * (`baseUrl` then ends in `/v1`, e.g. `https://api.anthropic.com/v1`). @defaultValue `openai`
+   */
+  api: 'openai' | 'anthropic';
+}
+
+/** One upstream deployment serving `POST /v1/embeddings` (OpenAI-compatible `/embeddings`). */
+export interface EmbeddingDeploymentConfig {
+  /** Stable id (limit keys, ledger). */
+  id: string;
+  /** OpenAI-compatible base URL, e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  /** Model name clients ask for and that is sent upstream. */
+  model: string;
+  /** Name of the environment variable holding the API key; empty means none (simulator). */
+  apiKeyRef: string;
+  /** Requests per minute the provider allows (0 = unlimited). */
+  rpm: number;
+  /** Tokens per minute (0 = unlimited). */
+  tpm: number;
+  /** USD per million input tokens. */
+  inputPricePerMTok: number;
+  /** Timeout of one upstream call in ms. */
+  timeoutMs: number;
+}
+
+const EMBEDDING_DEPLOYMENT_KEYS: Record<keyof EmbeddingDeploymentConfig, 'string' | 'number'> = {
+  id: 'string', baseUrl: 'string', model: 'string', apiKeyRef: 'string', rpm: 'number', tpm: 'number', inputPricePerMTok: 'number', timeoutMs: 'number',
+};
+
+function checkEmbeddingDeployments(value: unknown): void {
+  if (!Array.isArray(value)) throw new Error('must be a JSON array of embedding deployments');
+  const ids = new Set<string>();
+  value.forEach((d: Record<string, unknown>, i) => {
+    if (typeof d !== 'object' || d === null) throw new Error(`embeddingDeployments[${i}] must be an object`);
+    for (const key of Object.keys(d)) if (!(key in EMBEDDING_DEPLOYMENT_KEYS)) throw new Error(`embeddingDeployments[${i}] has unknown field \`${key}\``);
+    for (const [key, type] of Object.entries(EMBEDDING_DEPLOYMENT_KEYS)) {
+      if (d[key] !== undefined && typeof d[key] !== type) throw new Error(`embeddingDeployments[${i}].${key} must be a ${type}`);
+      if (type === 'number' && typeof d[key] === 'number' && (d[key] as number) < 0) throw new Error(`embeddingDeployments[${i}].${key} must be ≥ 0, got ${String(d[key])}`);
+    }
+    if (typeof d.model !== 'string' || !d.model) throw new Error(`embeddingDeployments[${i}].model is required`);
+    const id = typeof d.id === 'string' && d.id ? d.id : `embed-${i}`;
+    if (ids.has(id)) throw new Error(`embeddingDeployments[${i}].id \`${id}\` is used twice`);
+    ids.add(id);
+  });
 }
 
 const DEPLOYMENT_KEYS: Record<keyof DeploymentConfig, 'string' | 'number'> = {
   id: 'string', tier: 'string', baseUrl: 'string', model: 'string', apiKeyRef: 'string', rpm: 'number', tpm: 'number',
-  maxConcurrency: 'number', weight: 'number', inputPricePerMTok: 'number', outputPricePerMTok: 'number', timeoutMs: 'number',
+  maxConcurrency: 'number', weight: 'number', inputPricePerMTok: 'number', outputPricePerMTok: 'number', timeoutMs: 'number', api: 'string',
 };
 
 function checkDeployments(value: unknown): void {
@@ -60,6 +106,7 @@ function checkDeployments(value: unknown): void {
         throw new Error(`deployments[${i}].${key} must be ≥ 0, got ${String(d[key])}`);
       }
     }
+    if (d.api !== undefined && d.api !== 'openai' && d.api !== 'anthropic') throw new Error(`deployments[${i}].api must be openai or anthropic, got \`${String(d.api)}\``);
     if (typeof d.model !== 'string' || !d.model) throw new Error(`deployments[${i}].model is required`);
     if (typeof d.tier !== 'string') throw new Error(`deployments[${i}].tier is required`);
     const id = typeof d.id === 'string' && d.id ? d.id : `${d.tier}-${i}`;
@@ -77,6 +124,7 @@ function checkCategoryMap(value: unknown): void {
 }
 
 convict.addFormat({ name: 'deployments', validate: checkDeployments, coerce: (v: string) => JSON.parse(v) });
+convict.addFormat({ name: 'embedding-deployments', validate: checkEmbeddingDeployments, coerce: (v: string) => JSON.parse(v) });
 convict.addFormat({ name: 'category-map', validate: checkCategoryMap, coerce: (v: string) => JSON.parse(v) });
 convict.addFormat({
   name: 'positive-int',
@@ -136,6 +184,13 @@ export const schema = {
     maxMessages: { doc: 'Most messages in one request.', format: 'positive-int', default: 1_000, env: 'SLUICE_MAX_MESSAGES' },
     maxMessageChars: { doc: 'Longest single message content (characters).', format: 'positive-int', default: 200_000, env: 'SLUICE_MAX_MESSAGE_CHARS' },
     syncTimeoutMs: { doc: 'How long a synchronous /v1/chat/completions call waits for its job before answering 504 (the job goes on; poll /v1/jobs/:id).', format: 'positive-int', default: 300_000, env: 'SLUICE_SYNC_TIMEOUT_MS' },
+    sseKeepAliveMs: { doc: 'A streamed answer still queued this long starts its SSE stream and sends a `: keep-alive` comment this often until the first chunk (proxies cut idle streams, often at 60 s).', format: 'positive-int', default: 15_000, env: 'SLUICE_SSE_KEEPALIVE_MS' },
+    corsOrigins: {
+      doc: 'Browser origins allowed to call the API (CORS), comma-separated, e.g. `https://app.example.com,http://localhost:3000`; `*` allows any origin. Empty: no CORS headers (browsers refuse cross-origin calls).',
+      format: String,
+      default: '',
+      env: 'SLUICE_CORS_ORIGINS',
+    },
     cancelOnDisconnect: {
       doc: 'Cancel the job of a /v1/chat/completions call whose client closes the connection before its answer, unless the call carried an Idempotency-Key (a retry with the key re-attaches). Such a client never learns the job id, so running the job would only spend tokens; a running upstream call is aborted.',
       format: Boolean,
@@ -153,6 +208,10 @@ export const schema = {
   deployments: {
     doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, timeoutMs}. Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
     format: 'deployments', default: [] as unknown[], env: 'SLUICE_DEPLOYMENTS',
+  },
+  embeddingDeployments: {
+    doc: 'Deployments serving POST /v1/embeddings, a JSON array of {id, baseUrl, model, apiKeyRef, rpm, tpm, inputPricePerMTok, timeoutMs}. Empty: the simulator\'s sim-embed (or OpenAI\'s text-embedding-3-small when OPENAI_API_KEY is set).',
+    format: 'embedding-deployments', default: [] as unknown[], env: 'SLUICE_EMBEDDING_DEPLOYMENTS',
   },
   sim: {
     url: { doc: 'Base URL of the simulator used as the default upstream. Empty: http://127.0.0.1:<SLUICE_SIM_PORT>/v1, the one `pnpm start` runs.', format: String, default: '', env: 'SLUICE_SIM_URL' },

@@ -337,3 +337,5 @@ export class JobEventSubscriber {
     return this.#handlers.size;
   }
 }
+export { ResponseStore } from './response-store.ts';
+export type { StoredResponse, ResponseStoreOptions } from './response-store.ts';

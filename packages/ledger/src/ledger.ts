@@ -68,8 +68,11 @@ export interface LedgerEntry {
   jobId: string;
   /** When the job finished (ms); it counts on that UTC day. */
   finishedAt: number;
-  /** A client's job, or a background conversation summary (reported apart). @defaultValue `'job'` */
-  kind?: 'job' | 'summary';
+  /**
+   * A client's job, a background conversation summary, or a `POST /v1/embeddings` request
+   * (the last two reported apart; an embedding entry's `tier` is not used). @defaultValue `'job'`
+   */
+  kind?: 'job' | 'summary' | 'embedding';
   /** The tier that gave the answer. */
   tier: TierName;
   cache: 'hit' | 'miss' | 'bypass';
@@ -154,7 +157,9 @@ export interface UsageReport {
   by_cache: Record<(typeof CACHE_OUTCOMES)[number], UsageFigures>;
   /** Background rolling-summary jobs (router tier): the price of pruning, not in any job's cost. */
   summaries: { jobs: number; cost_usd: number; cost_nano_usd: number; prompt_tokens: number; completion_tokens: number };
-  /** Everything spent: jobs plus summaries, and the saving net of summaries. */
+  /** `POST /v1/embeddings` requests (inputs answered from the embeddings cache cost nothing). */
+  embeddings: { requests: number; cost_usd: number; cost_nano_usd: number; prompt_tokens: number };
+  /** Everything spent: jobs, summaries and embeddings, and the saving net of summaries. */
   spend_usd: number;
   net_saved_usd: number;
   days: Array<{ date: string; jobs: number; cost_usd: number; counterfactual_usd: number; saved_usd: number }>;
@@ -226,6 +231,12 @@ export function ledgerIncrements(entry: LedgerEntry): Map<string, number> {
     add('summary:cost_nusd', cost);
     add('summary:prompt_tokens', promptTokens);
     add('summary:completion_tokens', completionTokens);
+    return inc;
+  }
+  if (entry.kind === 'embedding') {
+    add('embedding:requests', 1);
+    add('embedding:cost_nusd', cost);
+    add('embedding:prompt_tokens', promptTokens);
     return inc;
   }
   const counterfactual = toNanoUsd(entry.counterfactual.costUsd);
@@ -307,6 +318,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       const get = (field: string) => sums.get(field) ?? 0;
       const totals = figures(get, '');
       const summaryCost = get('summary:cost_nusd');
+      const embeddingCost = get('embedding:cost_nusd');
       const byTier = Object.fromEntries(
         TIERS.map((t) => {
           const cost = get(`tier:${t}:cost_nusd`);
@@ -336,7 +348,8 @@ export function createLedger(options: LedgerOptions): Ledger {
           prompt_tokens: get('summary:prompt_tokens'),
           completion_tokens: get('summary:completion_tokens'),
         },
-        spend_usd: fromNanoUsd(totals.cost_nano_usd + summaryCost),
+        embeddings: { requests: get('embedding:requests'), cost_usd: fromNanoUsd(embeddingCost), cost_nano_usd: embeddingCost, prompt_tokens: get('embedding:prompt_tokens') },
+        spend_usd: fromNanoUsd(totals.cost_nano_usd + summaryCost + embeddingCost),
         net_saved_usd: fromNanoUsd(totals.counterfactual_nano_usd - totals.cost_nano_usd - summaryCost),
         days: days.map((date, i) => {
           const h = hashes[i]!;

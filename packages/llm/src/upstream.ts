@@ -49,8 +49,11 @@ export interface UpstreamCompletion {
     object: 'chat.completion';
     created: number;
     model: string;
-    choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: unknown[] }; finish_reason: string | null; logprobs: null }>;
-    usage: JobUsage;
+    /** The upstream's, when it sent one. */
+    system_fingerprint?: string | null;
+    choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: unknown[] }; finish_reason: string | null; logprobs: unknown }>;
+    /** With the upstream's `prompt_tokens_details` / `completion_tokens_details` when it sent them. */
+    usage: JobUsage & Record<string, unknown>;
   };
   /** Response headers (lower-case), for limit learning. */
   headers: Record<string, string>;
@@ -140,10 +143,11 @@ export class UpstreamClient {
     body.stream_options = { include_usage: true };
     let headers: Record<string, string> = {};
     const created = Math.floor(Date.now() / 1000);
-    let content = '';
-    let finishReason: string | null = null;
-    let usage: JobUsage | undefined;
-    const toolCalls: Array<{ index: number; id?: string; type?: string; function: { name: string; arguments: string } }> = [];
+    // One slot per choice (`n > 1` streams every choice's deltas under its index).
+    type Slot = { content: string; refusal: string; finishReason: string | null; toolCalls: Array<{ index: number; id?: string; type?: string; function: { name: string; arguments: string } }> };
+    const slots: Slot[] = [];
+    let usage: (JobUsage & Record<string, unknown>) | undefined;
+    let fingerprint: string | null | undefined;
     let sawAny = false;
     let responded = false;
     try {
@@ -156,42 +160,48 @@ export class UpstreamClient {
         sawAny = true;
         if (!seen.model && typeof raw.model === 'string') seen.model = raw.model;
         if (!seen.id && typeof raw.id === 'string') seen.id = raw.id;
-        if (raw.usage) usage = raw.usage as JobUsage;
-        const choice = raw.choices?.[0];
-        if (choice) {
-          if (typeof choice.delta?.content === 'string') content += choice.delta.content;
+        if (raw.usage) usage = raw.usage as JobUsage & Record<string, unknown>;
+        if (raw.system_fingerprint !== undefined) fingerprint = raw.system_fingerprint;
+        for (const choice of raw.choices ?? []) {
+          const slot = (slots[typeof choice.index === 'number' ? choice.index : 0] ??= { content: '', refusal: '', finishReason: null, toolCalls: [] });
+          if (typeof choice.delta?.content === 'string') slot.content += choice.delta.content;
+          if (typeof choice.delta?.refusal === 'string') slot.refusal += choice.delta.refusal;
           for (const tc of choice.delta?.tool_calls ?? []) {
-            const slot = (toolCalls[tc.index] ??= { index: tc.index, function: { name: '', arguments: '' } });
-            if (tc.id) slot.id = tc.id;
-            if (tc.type) slot.type = tc.type;
-            if (tc.function?.name) slot.function.name += tc.function.name;
-            if (tc.function?.arguments) slot.function.arguments += tc.function.arguments;
+            const call = (slot.toolCalls[tc.index] ??= { index: tc.index, function: { name: '', arguments: '' } });
+            if (tc.id) call.id = tc.id;
+            if (tc.type) call.type = tc.type;
+            if (tc.function?.name) call.function.name += tc.function.name;
+            if (tc.function?.arguments) call.function.arguments += tc.function.arguments;
           }
-          if (choice.finish_reason) finishReason = choice.finish_reason;
+          if (choice.finish_reason) slot.finishReason = choice.finish_reason;
         }
         if (options.onChunk) await options.onChunk({ ...raw, id: options.completionId, model: deployment.model });
       }
     } catch (error) {
       throw toUpstreamError(error, deployment.id, headers, responded);
     }
-    if (!sawAny || finishReason === null) {
+    if (!sawAny || !slots.length || slots.some((slot) => !slot || slot.finishReason === null)) {
       throw new UpstreamError('The upstream stream ended before the answer was complete', 'stream_dropped', deployment.id, undefined, undefined, headers);
     }
     usage ??= {
       prompt_tokens: countChatTokens(request.messages, deployment.model),
-      completion_tokens: countTokens(content, deployment.model),
+      completion_tokens: slots.reduce((sum, slot) => sum + countTokens(slot.content, deployment.model), 0),
       total_tokens: 0,
     };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    const message: UpstreamCompletion['completion']['choices'][number]['message'] = { role: 'assistant', content: toolCalls.length && !content ? null : content, refusal: null };
-    if (toolCalls.length) message.tool_calls = toolCalls.map(({ index: _index, ...tc }) => ({ type: 'function', ...tc }));
+    const choices = slots.map((slot, index) => {
+      const message: UpstreamCompletion['completion']['choices'][number]['message'] = { role: 'assistant', content: slot.toolCalls.length && !slot.content ? null : slot.content, refusal: slot.refusal || null };
+      if (slot.toolCalls.length) message.tool_calls = slot.toolCalls.map(({ index: _index, ...tc }) => ({ type: 'function', ...tc }));
+      return { index, message, finish_reason: slot.finishReason, logprobs: null };
+    });
     return {
       completion: {
         id: options.completionId,
         object: 'chat.completion',
         created,
         model: deployment.model,
-        choices: [{ index: 0, message, finish_reason: finishReason, logprobs: null }],
+        ...(fingerprint !== undefined ? { system_fingerprint: fingerprint } : {}),
+        choices,
         usage,
       },
       headers,
@@ -211,14 +221,17 @@ export class UpstreamClient {
       seen.model = raw.model;
       seen.id = raw.id;
       const usage = raw.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+      // Passed through as the upstream sent them: logprobs, refusals, the fingerprint and the
+      // usage details (cached and reasoning tokens) are the client's to read.
       return {
         completion: {
           id: options.completionId,
           object: 'chat.completion',
           created: raw.created,
           model: deployment.model,
-          choices: raw.choices.map((c) => ({ index: c.index, message: { ...c.message, refusal: null }, finish_reason: c.finish_reason, logprobs: null })),
-          usage: { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+          ...(raw.system_fingerprint !== undefined ? { system_fingerprint: raw.system_fingerprint } : {}),
+          choices: raw.choices.map((c) => ({ index: c.index, message: { ...c.message, refusal: c.message.refusal ?? null }, finish_reason: c.finish_reason, logprobs: c.logprobs ?? null })),
+          usage: { ...usage, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.prompt_tokens + usage.completion_tokens },
         },
         headers,
       };
@@ -233,8 +246,9 @@ export class UpstreamClient {
  * the SDK did not raise as an API or connection error was raised here, building the request
  * (a body nested 3,000 deep overflowed the stack serializing it): the request's fault, which
  * used to be retried as a dropped stream and counted against the deployment's circuit.
+ * @defaultValue `responded` true: an unclassified error counts as a dropped stream
  */
-function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>, responded: boolean): UpstreamError {
+export function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>, responded = true): UpstreamError {
   if (error instanceof UpstreamError) return error;
   if (error instanceof APIUserAbortError) return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, { cause: error });
   if (error instanceof APIConnectionTimeoutError) return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, { cause: error });

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompletionJobResult, ChatRequest } from '@sluice/queues';
 import { ChatRequestSchema } from '@sluice/queues';
-import type { JobErrorBody } from '@sluice/jobs';
 import { ApiError, errorBody } from '../errors.ts';
 import { EventFeed } from '../events.ts';
 import { completionToChunks } from '../chunks.ts';
 import type { ApiContext } from '../context.ts';
 import { readControls } from '../submit.ts';
+import { jobError, timeoutError } from '../pipeline.ts';
 
 /** The `x-sluice-*` headers describing how a job was answered. */
 export function resultHeaders(jobId: string, r: Pick<CompletionJobResult, 'tier' | 'model' | 'cache' | 'cacheKind' | 'cacheSimilarity'> & { costUsd?: number }): Record<string, string> {
@@ -22,10 +22,6 @@ export function resultHeaders(jobId: string, r: Pick<CompletionJobResult, 'tier'
   return h;
 }
 
-function jobError(jobId: string, e: JobErrorBody): ApiError {
-  return new ApiError(e.status >= 400 ? e.status : 500, e.message, e.type, e.code, e.param ?? null, { 'x-sluice-job-id': jobId });
-}
-
 /** `POST /v1/chat/completions`: JSON or SSE, answered when the job finishes. */
 export function registerCompletions(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/v1/chat/completions', { schema: { body: ChatRequestSchema } }, async (request: FastifyRequest, reply: FastifyReply) => {
@@ -36,8 +32,9 @@ export function registerCompletions(app: FastifyInstance, ctx: ApiContext): void
     // A cache hit is answered before anything is enqueued (not for idempotent submits, which
     // must bind the key to a job first). It does not queue, so backpressure does not refuse
     // it: only the tenant's quota applies.
-    const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data, () => ctx.admit(tenant, data, { backpressure: false }));
-    if (!cached) await ctx.admit(tenant, data, { clientWaitMs: controls.clientWaitMs, sync: true });
+    const limitHeaders = (h: Record<string, string>) => void reply.headers(h);
+    const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data, async () => limitHeaders(await ctx.admit(tenant, data, { backpressure: false })));
+    if (!cached) limitHeaders(await ctx.admit(tenant, data, { clientWaitMs: controls.clientWaitMs, sync: true }));
     if (cached) {
       if (!data.stream) return reply.headers(resultHeaders(data.id, cached)).send(cached.completion);
       const replay = new EventFeed();
@@ -67,7 +64,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ApiContext): void
         }
       });
       try {
-        if (data.stream) return await streamAnswer(reply, feed, jobId, body);
+        if (data.stream) return await streamAnswer(reply, feed, jobId, body, ctx.config.api.sseKeepAliveMs);
         return await jsonAnswer(reply, feed, jobId);
       } finally {
         clearTimeout(timer);
@@ -86,7 +83,7 @@ async function jsonAnswer(reply: FastifyReply, feed: EventFeed, jobId: string) {
     }
     if (e.event.type === 'error') throw jobError(jobId, e.event.error);
   }
-  throw new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId });
+  throw timeoutError(jobId);
 }
 
 /**
@@ -101,7 +98,7 @@ async function jsonAnswer(reply: FastifyReply, feed: EventFeed, jobId: string) {
  * event `stream_interrupted` naming the job id; the job still completes and its single final
  * answer is at `GET /v1/jobs/:id`.
  */
-async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string, body: ChatRequest) {
+async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string, body: ChatRequest, keepAliveMs?: number) {
   const includeUsage = body.stream_options?.include_usage === true;
   const raw = reply.raw;
   let started = false;
@@ -120,6 +117,8 @@ async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string,
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
       trailer: 'x-sluice-cost-usd',
+      // Set before the hijack (CORS, x-ratelimit-*): a hijacked reply does not send them itself.
+      ...(reply.getHeaders() as Record<string, string>),
       ...headers,
     });
   };
@@ -132,39 +131,58 @@ async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string,
       write(rest);
     } else write(chunk);
   };
-  for (let e = await feed.next(); e; e = await feed.next()) {
-    const ev = e.event;
-    if (ev.type === 'attempt') {
-      if (sentChunks && committedAttempt !== ev.attempt) {
-        write(errorBody(`The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${jobId}.`, 'server_error', 'stream_interrupted'));
+  // While the job waits in a queue nothing flows; a proxy would cut the idle connection. Past
+  // `keepAliveMs` the stream starts (headers name the job, and the attempt once one began)
+  // and a comment line keeps it alive until the first chunk.
+  let keepAlive: NodeJS.Timeout | undefined;
+  if (keepAliveMs) {
+    keepAlive = setInterval(() => {
+      if (raw.destroyed) return;
+      if (!started) start(attemptHeaders ?? { 'x-sluice-job-id': jobId });
+      if (!sentChunks) raw.write(': keep-alive\n\n');
+    }, keepAliveMs);
+  }
+  try {
+    return await relay();
+  } finally {
+    clearInterval(keepAlive);
+  }
+
+  async function relay() {
+    for (let e = await feed.next(); e; e = await feed.next()) {
+      const ev = e.event;
+      if (ev.type === 'attempt') {
+        if (sentChunks && committedAttempt !== ev.attempt) {
+          write(errorBody(`The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${jobId}.`, 'server_error', 'stream_interrupted'));
+          raw.end('data: [DONE]\n\n');
+          return reply;
+        }
+        committedAttempt = ev.attempt;
+        attemptHeaders = resultHeaders(jobId, { tier: ev.tier, model: ev.model, cache: ev.cache, cacheKind: ev.cacheKind, cacheSimilarity: ev.cacheSimilarity });
+      } else if (ev.type === 'chunk') {
+        if (ev.attempt !== committedAttempt) continue;
+        start(attemptHeaders ?? { 'x-sluice-job-id': jobId });
+        sentChunks = true;
+        forward(ev.chunk);
+      } else if (ev.type === 'done') {
+        const r = ev.result;
+        start(resultHeaders(jobId, r));
+        if (!sentChunks) for (const chunk of completionToChunks(r.completion, { includeUsage })) write(chunk);
+        raw.addTrailers({ 'x-sluice-cost-usd': r.costUsd.toFixed(9) });
+        raw.end('data: [DONE]\n\n');
+        return reply;
+      } else if (ev.type === 'error') {
+        if (!started) throw jobError(jobId, ev.error);
+        write(errorBody(ev.error.message, ev.error.type, ev.error.code));
         raw.end('data: [DONE]\n\n');
         return reply;
       }
-      committedAttempt = ev.attempt;
-      attemptHeaders = resultHeaders(jobId, { tier: ev.tier, model: ev.model, cache: ev.cache, cacheKind: ev.cacheKind, cacheSimilarity: ev.cacheSimilarity });
-    } else if (ev.type === 'chunk') {
-      if (ev.attempt !== committedAttempt) continue;
-      start(attemptHeaders ?? { 'x-sluice-job-id': jobId });
-      sentChunks = true;
-      forward(ev.chunk);
-    } else if (ev.type === 'done') {
-      const r = ev.result;
-      start(resultHeaders(jobId, r));
-      if (!sentChunks) for (const chunk of completionToChunks(r.completion, { includeUsage })) write(chunk);
-      raw.addTrailers({ 'x-sluice-cost-usd': r.costUsd.toFixed(9) });
-      raw.end('data: [DONE]\n\n');
-      return reply;
-    } else if (ev.type === 'error') {
-      if (!started) throw jobError(jobId, ev.error);
-      write(errorBody(ev.error.message, ev.error.type, ev.error.code));
-      raw.end('data: [DONE]\n\n');
-      return reply;
     }
+    if (!started) throw timeoutError(jobId);
+    if (!raw.destroyed) {
+      write(errorBody(`The job did not finish in time; poll GET /v1/jobs/${jobId}.`, 'timeout', 'job_timeout'));
+      raw.end();
+    }
+    return reply;
   }
-  if (!started) throw new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId });
-  if (!raw.destroyed) {
-    write(errorBody(`The job did not finish in time; poll GET /v1/jobs/${jobId}.`, 'timeout', 'job_timeout'));
-    raw.end();
-  }
-  return reply;
 }
