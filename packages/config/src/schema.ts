@@ -34,13 +34,20 @@ export interface DeploymentConfig {
   inputPricePerMTok: number;
   /** USD per million output tokens. */
   outputPricePerMTok: number;
+  /** USD per million input tokens served from the provider's prompt cache (`cached_tokens`). */
+  cachedInputPricePerMTok: number;
+  /** Whether the provider offers OpenAI's Batch API (`/v1/files` + `/v1/batches`) for this deployment. */
+  batch: boolean;
+  /** What a batch call costs relative to a synchronous one (OpenAI and Anthropic: 0.5). */
+  batchPriceFactor: number;
   /** Timeout of one upstream call in ms. */
   timeoutMs: number;
 }
 
-const DEPLOYMENT_KEYS: Record<keyof DeploymentConfig, 'string' | 'number'> = {
+const DEPLOYMENT_KEYS: Record<keyof DeploymentConfig, 'string' | 'number' | 'boolean'> = {
   id: 'string', tier: 'string', baseUrl: 'string', model: 'string', apiKeyRef: 'string', rpm: 'number', tpm: 'number',
   maxConcurrency: 'number', weight: 'number', inputPricePerMTok: 'number', outputPricePerMTok: 'number', timeoutMs: 'number',
+  cachedInputPricePerMTok: 'number', batch: 'boolean', batchPriceFactor: 'number',
 };
 
 function checkDeployments(value: unknown): void {
@@ -59,6 +66,9 @@ function checkDeployments(value: unknown): void {
       if (type === 'number' && typeof d[key] === 'number' && (d[key] as number) < 0) {
         throw new Error(`deployments[${i}].${key} must be ≥ 0, got ${String(d[key])}`);
       }
+    }
+    if (typeof d.batchPriceFactor === 'number' && d.batchPriceFactor > 1) {
+      throw new Error(`deployments[${i}].batchPriceFactor must be in [0, 1], got ${String(d.batchPriceFactor)}`);
     }
     if (typeof d.model !== 'string' || !d.model) throw new Error(`deployments[${i}].model is required`);
     if (typeof d.tier !== 'string') throw new Error(`deployments[${i}].tier is required`);
@@ -150,7 +160,7 @@ export const schema = {
     baseUrl: { doc: 'OpenAI base URL used with OPENAI_API_KEY.', format: String, default: 'https://api.openai.com/v1', env: 'OPENAI_BASE_URL' },
   },
   deployments: {
-    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, timeoutMs}. Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
+    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, cachedInputPricePerMTok, batch, batchPriceFactor, timeoutMs}. Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
     format: 'deployments', default: [] as unknown[], env: 'SLUICE_DEPLOYMENTS',
   },
   sim: {

@@ -1,5 +1,5 @@
 export { countTokens, countChatTokens, encodingForModel, messageText } from './tokens.ts';
 export type { Encoding, CountableMessage } from './tokens.ts';
 export { UpstreamClient, UpstreamError, isUpstreamError, retryAfterMs, costUsd } from './upstream.ts';
-export type { UpstreamCompletion, UpstreamFailureKind, CallOptions } from './upstream.ts';
+export type { UpstreamCompletion, UpstreamFailureKind, CallOptions, DeploymentPrices } from './upstream.ts';
 export { GEN_AI, genAiProvider } from './genai-span.ts';
