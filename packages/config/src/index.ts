@@ -44,6 +44,8 @@ export interface SluiceConfig {
   routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number };
   context: { maxInputTokens: number; ttlSeconds: number };
   ledger: { retentionDays: number };
+  /** Deferrable jobs answered through the providers' batch APIs. */
+  batch: { maxSize: number; maxAgeMs: number; pollIntervalMs: number; fallbackMarginMs: number; tickMs: number };
 }
 
 /** Raised when configuration is invalid; the message names every bad setting. */

@@ -243,6 +243,13 @@ export const schema = {
   ledger: {
     retentionDays: { doc: 'Days the per-tenant daily cost totals (GET /v1/usage) are kept.', format: 'positive-int', default: 400, env: 'SLUICE_LEDGER_RETENTION_DAYS' },
   },
+  batch: {
+    maxSize: { doc: 'Deferrable jobs per provider batch at most.', format: 'positive-int', default: 1_000, env: 'SLUICE_BATCH_MAX_SIZE' },
+    maxAgeMs: { doc: 'Longest a deferrable job waits for its provider batch to fill before the batch goes (ms).', format: 'positive-int', default: 60_000, env: 'SLUICE_BATCH_MAX_AGE_MS' },
+    pollIntervalMs: { doc: 'How often a submitted provider batch is polled (ms).', format: 'positive-int', default: 30_000, env: 'SLUICE_BATCH_POLL_MS' },
+    fallbackMarginMs: { doc: 'A deferrable job this close to its deadline without an answer takes a normal call instead (ms).', format: 'positive-int', default: 600_000, env: 'SLUICE_BATCH_FALLBACK_MARGIN_MS' },
+    tickMs: { doc: 'How often the batcher checks its pending jobs (ms).', format: 'positive-int', default: 1_000, env: 'SLUICE_BATCH_TICK_MS' },
+  },
 };
 
 /** The convict schema object type. */

@@ -141,6 +141,11 @@ export interface CompletionJobData {
   routingCalls?: BilledCall[];
   /** Set on summary jobs (job name {@link SUMMARY_JOB_NAME}): `request` is the summary prompt. */
   summary?: SummaryTask;
+  /**
+   * A deferrable job's deadline (ms since the epoch): it may be answered through a provider's
+   * batch API any time before it. Absent: answered as soon as it can be.
+   */
+  deadline?: number;
 }
 
 /** Usage and cost of a finished job. */
