@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     profile: args.profile,
     ...(args.latencyMs === undefined ? {} : { latencyMs: args.latencyMs }),
     ...(models === undefined ? {} : { models }),
+    ...(args.batchMs === undefined ? {} : { batch: { processingMs: args.batchMs } }),
     logger,
   });
   // Handlers go in before listen(): a signal during start-up still closes cleanly.
