@@ -50,6 +50,11 @@ interface TurnCost {
 
 const redis = await startRedis(process.env.REDIS_URL);
 const sim = await startSim(['--profile', 'fast']);
+// The conversations measure prices, not the provider's limits.
+for (const model of ['sim-router', 'sim-small', 'sim-large']) {
+  const res = await fetch(`${sim.baseUrl}/sim/models/${model}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rpm: 0, tpm: 0 }) });
+  if (!res.ok) throw new Error(`could not lift the limits of ${model}: ${res.status}`);
+}
 const sluice = await startSluice({
   redisUrl: redis.url,
   simUrl: sim.apiUrl,
