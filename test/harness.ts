@@ -8,6 +8,7 @@ import { buildApi, type Api } from '@sluice/api';
 import { createResponseCache, type ResponseCache } from '@sluice/cache';
 import { createClassifier, type Classifier } from '@sluice/classifier';
 import { createExecutor, type Executor } from '@sluice/executor';
+import { createBatcherProcess, type BatcherProcess } from '@sluice/batcher';
 import { createRedis, type Redis } from '@sluice/redis';
 import { createSimulator, type Simulator, type SimulatorOptions } from '@sluice/sim';
 import { createClassifierMetrics, createExecutorMetrics, createMetricsRegistry, createOpsStats, type ExecutorMetrics } from '@sluice/metrics';
@@ -35,6 +36,8 @@ export interface TestStackOptions {
   executor?: boolean;
   /** Start a classifier in-process. @defaultValue true */
   classifier?: boolean;
+  /** Start a batcher in-process (deferrable jobs through the simulator's Batch API). @defaultValue false */
+  batcher?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Clock of every cache in the stack (expiry decisions). @defaultValue Date.now */
   clock?: () => number;
@@ -58,6 +61,7 @@ export interface TestStack {
   cache: ResponseCache;
   classifier?: Classifier;
   executor?: Executor;
+  batcher?: BatcherProcess;
   /** Each worker's Prometheus registry, as its process would serve it on SLUICE_METRICS_PORT. */
   registries: { classifier?: Registry; executors: Registry[] };
   /** Start an (extra) in-process executor. */
@@ -134,6 +138,14 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     await classifier.start();
   }
   const executor = options.executor === false ? undefined : await startExecutor();
+  let batcher: BatcherProcess | undefined;
+  if (options.batcher) {
+    const connection = conn('worker', true);
+    const batcherCache = createResponseCache({ redis: connection, config, clock: options.clock });
+    cleanups.push(() => batcherCache.close());
+    batcher = createBatcherProcess({ config, logger, connection, workerConnection: conn('worker'), cache: batcherCache });
+    await batcher.start();
+  }
   return {
     config,
     env,
@@ -146,12 +158,13 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     cache,
     classifier,
     executor,
+    batcher,
     registries,
     startExecutor,
     key: (tenant = 'acme') => tenants.createKey(tenant),
     async stop() {
       await api.close();
-      await Promise.allSettled([classifier?.close(), ...executors.map((e) => e.close())]);
+      await Promise.allSettled([classifier?.close(), batcher?.close(), ...executors.map((e) => e.close())]);
       await tenants.close();
       for (const c of cleanups.reverse()) await c();
       await sim.close();
@@ -159,8 +172,8 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   };
 }
 
-/** Spawn one Sluice process (`api`, `classifier`, `executor`) with tsx, as `pnpm start` does. */
-export function spawnApp(kind: 'api' | 'classifier' | 'executor', env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
+/** Spawn one Sluice process (`api`, `classifier`, `executor`, `batcher`) with tsx, as `pnpm start` does. */
+export function spawnApp(kind: 'api' | 'classifier' | 'executor' | 'batcher', env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
   const entry = join(ROOT, `apps/${kind}/src/index.ts`);
   // A free metrics port unless the test names one: several workers run side by side here.
   const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, SLUICE_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

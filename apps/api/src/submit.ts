@@ -4,6 +4,7 @@ import type { SluiceConfig } from '@sluice/config';
 import { JobEventSubscriber, JobStore, newJobId, TERMINAL, type StoredJobEvent } from '@sluice/jobs';
 import { messageText } from '@sluice/llm';
 import { checkChatRequest, completionJobOptions, PRIORITY, type CacheMode, type ChatRequest, type CompletionJobData, type TierName } from '@sluice/queues';
+import { InvalidCompletionWindowError, isBatchError, parseDeadline } from '@sluice/batch';
 import { resolvePin } from '@sluice/routing';
 import type { Tenant } from '@sluice/tenants';
 import { ApiError, badRequest } from './errors.ts';
@@ -21,6 +22,11 @@ export interface Controls {
    * refuses a job that would queue past it instead of accepting one whose client leaves first.
    */
   clientWaitMs?: number;
+  /**
+   * A deferrable job's deadline (ms since the epoch), from `x-sluice-completion-window` or
+   * `x-sluice-deadline`: it may be answered through a provider's batch API at its discount.
+   */
+  deadline?: number;
 }
 
 /** Longest `x-sluice-max-wait-ms` accepted (a day): longer is no bound at all. */
@@ -68,7 +74,21 @@ export function readControls(headers: Record<string, string | string[] | undefin
     const sdkTimeout = Number(one('x-stainless-timeout'));
     if (Number.isFinite(sdkTimeout) && sdkTimeout > 0) clientWaitMs = Math.min(sdkTimeout * 1000, MAX_CLIENT_WAIT_MS);
   }
-  return { priority, pinnedTier, cacheMode, idempotencyKey, ...(clientWaitMs ? { clientWaitMs } : {}) };
+  let deadline: number | undefined;
+  try {
+    deadline = parseDeadline({ window: one('x-sluice-completion-window'), deadline: one('x-sluice-deadline') }, Date.now());
+  } catch (error) {
+    if (isBatchError(error) && error instanceof InvalidCompletionWindowError) throw badRequest(error.message, error.param);
+    throw error;
+  }
+  if (deadline !== undefined) {
+    if (options.sync) throw badRequest('A completion window makes a job deferrable, and a deferrable job is answered asynchronously: submit it to POST /v1/jobs.', 'x-sluice-completion-window');
+    // Work that can wait runs after interactive work unless the caller said otherwise, and
+    // queues for as long as its window allows.
+    if (p === undefined) priority = PRIORITY.batch;
+    clientWaitMs = deadline - Date.now();
+  }
+  return { priority, pinnedTier, cacheMode, idempotencyKey, ...(clientWaitMs ? { clientWaitMs } : {}), ...(deadline === undefined ? {} : { deadline }) };
 }
 
 /** Field limits beyond the schema, with messages naming the field. */
@@ -145,6 +165,7 @@ export class Submitter {
       pinnedTier: controls.pinnedTier ?? (pin.kind === 'auto' ? undefined : pin.tier),
       pinnedModel: pin.kind === 'model' ? pin.model : undefined,
       shareGroup: tenant.cacheShareGroup || undefined,
+      ...(controls.deadline === undefined ? {} : { deadline: controls.deadline }),
     };
   }
 

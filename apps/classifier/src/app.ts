@@ -5,7 +5,8 @@ import type { SluiceConfig } from '@sluice/config';
 import { JobStore, TERMINAL } from '@sluice/jobs';
 import { createLimits } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
-import { completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
+import { batchDeploymentFor } from '@sluice/batch';
+import { BATCH_QUEUE, completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
 import { createKeys, isCluster, type Redis } from '@sluice/redis';
 import { createRouterTierCall, latestUserText, learningScope, routerFromConfig, type Router } from '@sluice/routing';
 import { createContextStep, type ContextStep } from './context-step.ts';
@@ -61,6 +62,8 @@ export function createClassifierProcessor(deps: {
   store: JobStore;
   router: Router;
   tierQueues: Record<TierName, Queue<CompletionJobData>>;
+  /** Where routed deferrable jobs go when a deployment of their tier has a batch API. @defaultValue none: they take the tier queue */
+  batchQueue?: Queue<CompletionJobData>;
   config: SluiceConfig;
   embed?: ClassifierOptions['embed'];
   /** Prunes long conversations and keeps stored ones. @defaultValue none: messages go as sent */
@@ -103,7 +106,11 @@ export function createClassifierProcessor(deps: {
     const routed = () => deps.store.append(data.id, { type: 'routed', route }, 'routed', { tier: route.tier, category: route.category, prompt });
     // Same job id in the tier queue: if this routing job is retried after the add succeeded,
     // BullMQ ignores the duplicate add, so a job is never executed twice.
-    const enqueue = () => deps.tierQueues[route.tier].add('completion', next, completionJobOptions(data.id, data.priority, deps.config.queues));
+    // A deferrable job goes to the batcher (cache, then a provider batch at its discount) when
+    // its tier has a deployment with a batch API; otherwise it is answered like any job.
+    const deferrable = data.deadline !== undefined && deps.batchQueue !== undefined && batchDeploymentFor(deps.config, data, route.tier) !== undefined;
+    const queue = deferrable ? deps.batchQueue! : deps.tierQueues[route.tier];
+    const enqueue = () => queue.add('completion', next, completionJobOptions(data.id, data.priority, deps.config.queues));
     if (deps.ordered) {
       // One round trip: the routed event runs first on Redis, so an executor never sees the
       // job before its record says routed. A job cancelled meanwhile (not appended) is still
@@ -152,7 +159,8 @@ export function createClassifier(options: ClassifierOptions): Classifier {
     large: createQueue(TIER_QUEUES.large, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
   };
   const context = createContextStep({ config, redis: options.connection, keys, routerQueue: tierQueues.router, logger });
-  const processor = createClassifierProcessor({ store, router, tierQueues, config, embed: options.embed, context, routingCalls, onRouted: options.metrics?.routed, ordered: !isCluster(options.connection) });
+  const batchQueue = createQueue(BATCH_QUEUE, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError });
+  const processor = createClassifierProcessor({ store, router, tierQueues, batchQueue, config, embed: options.embed, context, routingCalls, onRouted: options.metrics?.routed, ordered: !isCluster(options.connection) });
   const worker = createWorker(
     ROUTE_QUEUE,
     async (job) => {
@@ -184,7 +192,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
     },
     close() {
       closed ??= (async () => {
-        const results = await Promise.allSettled([worker.close(), ...Object.values(tierQueues).map((q) => q.close())]);
+        const results = await Promise.allSettled([worker.close(), batchQueue.close(), ...Object.values(tierQueues).map((q) => q.close())]);
         for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'classifier close step failed');
       })();
       return closed;

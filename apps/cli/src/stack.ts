@@ -17,6 +17,7 @@ export const ENTRIES = {
   api: join(ROOT, 'apps/api/src/index.ts'),
   classifier: join(ROOT, 'apps/classifier/src/index.ts'),
   executor: join(ROOT, 'apps/executor/src/index.ts'),
+  batcher: join(ROOT, 'apps/batcher/src/index.ts'),
   sim: join(ROOT, 'apps/sim/src/main.ts'),
 } as const;
 
@@ -98,7 +99,8 @@ export interface Stack {
 
 /**
  * `pnpm start`: Redis (REDIS_URL, or found/provisioned and started with AOF), the simulator
- * (when a deployment points at it), the API, one classifier and N executors, each its own
+ * (when a deployment points at it), the API, one classifier, N executors and a batcher (when a
+ * deployment offers a batch API), each its own
  * process with prefixed logs. Stop hands work back in order: API first (stop accepting),
  * then classifier and executors (finish or hand back in-flight jobs), then simulator, Redis.
  */
@@ -145,13 +147,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const metricsPort = (offset: number) => ({ ...env, SLUICE_METRICS_PORT: String(config.metrics.port === 0 ? 0 : config.metrics.port + offset) });
   processes.push(launch('classifier', ENTRIES.classifier, [], metricsPort(0), next()));
   for (let i = 1; i <= config.executor.processes; i++) processes.push(launch(`executor-${i}`, ENTRIES.executor, [], metricsPort(i), next()));
+  // Deferrable jobs need a batcher only where some deployment offers a batch API.
+  if (config.deployments.some((d) => d.batch)) processes.push(launch('batcher', ENTRIES.batcher, [], metricsPort(config.executor.processes + 1), next()));
 
   const host = config.api.host === '0.0.0.0' ? 'localhost' : config.api.host;
   const apiUrl = `http://${host}:${config.api.port}`;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      const order = [['api'], ['classifier', 'executor'], ['sim']];
+      const order = [['api'], ['classifier', 'executor', 'batcher'], ['sim']];
       for (const group of order) {
         const members = processes.filter((p) => group.some((g) => p.name.startsWith(g)));
         for (const p of members) p.child.kill('SIGTERM');

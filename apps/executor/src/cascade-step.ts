@@ -9,7 +9,12 @@ export function billedCall(outcome: UpstreamOutcome, tier: TierName, purpose: Bi
   const { deployment, completion } = outcome;
   if (outcome.cache) return { purpose, tier, model: deployment.model, deploymentId: 'cache', promptTokens: 0, completionTokens: 0, costUsd: 0 };
   const usage = completion.usage ?? { prompt_tokens: 0, completion_tokens: 0 };
-  return { purpose, tier, model: deployment.model, deploymentId: deployment.id, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, costUsd: costUsd(deployment, usage) };
+  const cachedTokens = usage.prompt_tokens_details?.cached_tokens ?? 0;
+  return {
+    purpose, tier, model: deployment.model, deploymentId: deployment.id, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens,
+    ...(cachedTokens > 0 ? { cachedTokens } : {}),
+    costUsd: costUsd(deployment, usage),
+  };
 }
 
 /** Options for {@link createCascadingCaller}. */

@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ChatCompletionRequest, ChatUsage } from './chat-types.ts';
-import { destroyConnection, holdUntilAbort, responseId, rollFault, type SimContext } from './context.ts';
+import { BATCH_TOKEN_HEADER, destroyConnection, holdUntilAbort, responseId, rollFault, type SimContext } from './context.ts';
 import { SimInjectedFaultError, SimInvalidRequestError } from './errors.ts';
 import { sampleLatency, sleep, type LatencyPlan } from './latency.ts';
-import { admit, type ModelRuntime } from './model-registry.ts';
+import { admit, type Admission, type ModelRuntime } from './model-registry.ts';
 import { planChatReply, type ChatReplyPlan, type PlannedChoice } from './reply.ts';
 import { CHAT_COMPLETION_BODY_SCHEMA } from './schemas.ts';
 import { decodeTokens } from './tokens.ts';
@@ -20,6 +20,8 @@ const MIN_TOKENS_PER_CHUNK = 3;
 const MIN_CHUNK_INTERVAL_MS = 15;
 
 const SYSTEM_FINGERPRINT = 'fp_sluice_sim';
+const UNLIMITED_ADMISSION: Admission = { headers: {}, release: () => undefined };
+const NO_LATENCY: LatencyPlan = { ttftMs: 0, perTokenMs: 0 };
 
 /** Registers `POST /v1/chat/completions`. */
 export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
@@ -36,6 +38,9 @@ export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
     }
     runtime.stats.add('requests');
     ctx.onChatRequest?.(body);
+    // A line of a batch (replayed in process by the batch runner): the batch API has its own
+    // limits and no per-request latency, so it skips admission, timing and connection faults.
+    const inBatch = request.headers[BATCH_TOKEN_HEADER] === ctx.batchToken;
     const plan = planChatReply(body, model);
     if (plan.promptTokens > model.contextWindow) {
       throw new SimInvalidRequestError(
@@ -47,13 +52,16 @@ export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
     // Like OpenAI, reserve max_tokens when given; otherwise the reply's real length, which the
     // simulator knows exactly.
     const reservedTokens = plan.promptTokens + choiceCount * (plan.explicitMaxTokens ? plan.maxTokens : plan.completionTokens);
-    const admission = admit(runtime, reservedTokens, ctx.now());
+    const admission = inBatch ? UNLIMITED_ADMISSION : admit(runtime, reservedTokens, ctx.now());
     const tracked = ctx.tracker.begin(reply.raw);
     try {
       runtime.stats.add('promptTokens', plan.promptTokens);
+      // Only an admitted request reaches the model, and so its prompt cache.
+      const cachedTokens = ctx.promptCache.lookupAndStore(runtime.id, body.messages, body.tools, plan.promptTokens, ctx.now());
       const id = responseId('chatcmpl');
       const headers: Record<string, string> = { ...admission.headers, 'x-request-id': id };
-      const fault = plan.directives.error ? 'error' : rollFault(model.faults, ctx.random);
+      const rolled = plan.directives.error ? 'error' : rollFault(model.faults, ctx.random);
+      const fault = inBatch && rolled !== 'error' ? undefined : rolled;
       if (fault === 'error') {
         runtime.stats.add('errors');
         throw new SimInjectedFaultError('The server had an error while processing your request. Sorry about that!', { headers });
@@ -68,8 +76,9 @@ export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
         created: Math.floor(ctx.now() / 1000),
         runtime,
         plan,
+        cachedTokens,
         choiceCount,
-        latency: sampleLatency(model, ctx.random, plan.directives.slowMs),
+        latency: inBatch ? NO_LATENCY : sampleLatency(model, ctx.random, plan.directives.slowMs),
         headers,
         drop: fault === 'drop',
         tracked,
@@ -129,6 +138,8 @@ interface Completion {
   created: number;
   runtime: ModelRuntime;
   plan: ChatReplyPlan;
+  /** Prompt tokens the provider-side prompt cache served. */
+  cachedTokens: number;
   choiceCount: number;
   latency: LatencyPlan;
   headers: Record<string, string>;
@@ -156,7 +167,7 @@ function usageOf(completion: Completion): ChatUsage {
     prompt_tokens: completion.plan.promptTokens,
     completion_tokens: completionTokens,
     total_tokens: completion.plan.promptTokens + completionTokens,
-    prompt_tokens_details: { cached_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: completion.cachedTokens },
     completion_tokens_details: { reasoning_tokens: 0 },
   };
 }

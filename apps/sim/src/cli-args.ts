@@ -14,6 +14,8 @@ export interface SimCliArgs {
   profile: SimProfile;
   /** `--latency-ms`, total chat latency of the `fixed` profile. */
   latencyMs: number | undefined;
+  /** `--batch-ms`, how long a batch of the Batch API takes to answer. */
+  batchMs: number | undefined;
   /** `--models`, a JSON file with the model list. */
   modelsFile: string | undefined;
   /** `--log-level`, default info. */
@@ -30,6 +32,7 @@ Options:
   --host HOST         interface to bind (default 127.0.0.1)
   --profile NAME      realistic | fixed | fast (default realistic; fixed when only --latency-ms is given)
   --latency-ms N      total latency of every chat answer under the fixed profile (default 200)
+  --batch-ms N        time a batch of the Batch API takes to answer (default 2000)
   --models FILE       JSON file with the model list (an array, or { "models": [...] })
   --log-level LEVEL   ${LOG_LEVELS.join(' | ')} (default info)
   --help              print this text`;
@@ -52,6 +55,7 @@ export function parseSimArgs(argv: readonly string[]): SimCliArgs {
         host: { type: 'string' },
         profile: { type: 'string' },
         'latency-ms': { type: 'string' },
+        'batch-ms': { type: 'string' },
         models: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean' },
@@ -63,6 +67,7 @@ export function parseSimArgs(argv: readonly string[]): SimCliArgs {
 
   const port = values.port === undefined ? 4010 : parseInteger(values.port, '--port', 0, 65_535);
   const latencyMs = values['latency-ms'] === undefined ? undefined : parseInteger(values['latency-ms'], '--latency-ms', 0, 3_600_000);
+  const batchMs = values['batch-ms'] === undefined ? undefined : parseInteger(values['batch-ms'], '--batch-ms', 0, 86_400_000);
   const profile = values.profile ?? (latencyMs === undefined ? 'realistic' : 'fixed');
   if (profile !== 'realistic' && profile !== 'fixed' && profile !== 'fast') {
     throw new SimCliError(`Expected --profile to be realistic, fixed or fast, got \`${profile}\``);
@@ -76,6 +81,7 @@ export function parseSimArgs(argv: readonly string[]): SimCliArgs {
     host: values.host ?? '127.0.0.1',
     profile,
     latencyMs,
+    batchMs,
     modelsFile: values.models,
     logLevel: logLevel as SimCliArgs['logLevel'],
     help: values.help === true,

@@ -5,6 +5,7 @@ import type { ModelRegistry } from './model-registry.ts';
 import type { RequestTracker, TrackedRequest } from './request-tracker.ts';
 import type { ChatCompletionRequest } from './chat-types.ts';
 import type { SimFaults } from './types.ts';
+import type { PromptCache } from './prompt-cache.ts';
 
 /** What every route needs from the simulator that owns it. */
 export interface SimContext {
@@ -16,7 +17,14 @@ export interface SimContext {
   readonly onChatRequest?: (body: ChatCompletionRequest) => void;
   /** Serves {@link SIF_MODEL_ID} when present. */
   readonly sentenceEmbedder?: { readonly dimensions: number; embedOne(text: string): Float32Array };
+  /** Secret the batch runner sends in {@link BATCH_TOKEN_HEADER} when it replays a batch's lines in process. */
+  readonly batchToken: string;
+  /** The provider-side prompt cache (`cached_tokens` in usage). */
+  readonly promptCache: PromptCache;
 }
+
+/** Header that marks a request as a batch line replayed in process (its value is {@link SimContext.batchToken}). */
+export const BATCH_TOKEN_HEADER = 'x-sim-batch-token';
 
 /** An injected fault drawn for one accepted request. */
 export type Fault = 'error' | 'timeout' | 'drop';

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     ...(args.latencyMs === undefined ? {} : { latencyMs: args.latencyMs }),
     ...(models === undefined ? {} : { models }),
     ...sentenceEmbedder(logger),
+    ...(args.batchMs === undefined ? {} : { batch: { processingMs: args.batchMs } }),
     logger,
   });
   // Handlers go in before listen(): a signal during start-up still closes cleanly.

@@ -72,6 +72,7 @@ describe('parseSimArgs', () => {
       host: '127.0.0.1',
       profile: 'realistic',
       latencyMs: undefined,
+      batchMs: undefined,
       modelsFile: undefined,
       logLevel: 'info',
       help: false,
@@ -87,5 +88,7 @@ describe('parseSimArgs', () => {
     expect(() => parseSimArgs(['--port', 'abc'])).toThrow('Expected --port to be an integer in [0, 65535], got `abc`');
     expect(() => parseSimArgs(['--profile', 'slow'])).toThrow('Expected --profile to be realistic, fixed or fast');
     expect(() => parseSimArgs(['--bogus'])).toThrow();
+    expect(parseSimArgs(['--batch-ms', '500']).batchMs).toBe(500);
+    expect(() => parseSimArgs(['--batch-ms', 'soon'])).toThrow('Expected --batch-ms to be an integer');
   });
 });

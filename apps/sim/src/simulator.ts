@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { registerChatRoute } from './chat-route.ts';
-import type { SimContext } from './context.ts';
+import { registerBatchRoutes } from './batch-routes.ts';
+import { BatchStore } from './batches.ts';
+import { BATCH_TOKEN_HEADER, type SimContext } from './context.ts';
+import { PromptCache } from './prompt-cache.ts';
 import { registerEmbeddingsRoute } from './embeddings-route.ts';
 import { SimConfigError, SimInvalidRequestError, isSimError, type OpenAIErrorBody } from './errors.ts';
 import { ModelRegistry } from './model-registry.ts';
@@ -20,7 +24,7 @@ const SOCKET_CLOSE_TIMEOUT_MS = 1000;
 
 /**
  * Builds an OpenAI-compatible simulator: `/v1/chat/completions` (JSON and SSE),
- * `/v1/embeddings`, `/v1/models`, plus the `/sim` control plane (stats, run-time model
+ * `/v1/embeddings`, `/v1/models`, `/v1/files` and `/v1/batches` (the Batch API), plus the `/sim` control plane (stats, run-time model
  * changes). Every model has a latency model, per-minute request and token limits answered
  * with 429s and `x-ratelimit-*` headers, a concurrency cap, and fault injection.
  *
@@ -63,6 +67,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     now,
     random,
     onChatRequest: options.onChatRequest,
+    batchToken: randomBytes(16).toString('hex'),
+    promptCache: new PromptCache(options.promptCache),
   };
   let startedAt = now();
 
@@ -97,6 +103,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   registerChatRoute(app, ctx);
   registerEmbeddingsRoute(app, ctx);
+  // A batch's lines are answered by the routes above, in process, so they are validated and
+  // answered exactly as live requests are.
+  const batches = new BatchStore(options.batch ?? {}, now, async (line) => {
+    const answer = await app.inject({
+      method: 'POST',
+      url: line.url,
+      headers: { 'content-type': 'application/json', [BATCH_TOKEN_HEADER]: ctx.batchToken },
+      payload: JSON.stringify(line.body),
+    });
+    return { statusCode: answer.statusCode, body: answer.json() };
+  });
+  registerBatchRoutes(app, batches);
 
   const stats = (): SimStats => {
     const models: SimStats['models'] = {};

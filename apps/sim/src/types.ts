@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { SimBatchOptions } from './batches.ts';
 import type { ChatCompletionRequest } from './chat-types.ts';
+import type { PromptCacheOptions } from './prompt-cache.ts';
 
 /** What a simulated model serves: `/v1/chat/completions` or `/v1/embeddings`. */
 export type SimModelKind = 'chat' | 'embedding';
@@ -205,6 +207,17 @@ export interface SimulatorOptions {
    * @defaultValue none
    */
   onChatRequest?: (body: ChatCompletionRequest) => void;
+  /**
+   * Timing of the Batch API (`/v1/batches`): how long a batch takes, when it expires.
+   * @defaultValue `{ processingMs: 2000, expireAfterMs: 86_400_000 }`
+   */
+  batch?: SimBatchOptions;
+  /**
+   * The provider-side prompt cache: prompts of 1,024 tokens or more whose prefix matches a
+   * recent prompt report it as `cached_tokens`, as OpenAI's do.
+   * @defaultValue `{ ttlMs: 300_000, maxEntries: 100_000 }`
+   */
+  promptCache?: PromptCacheOptions;
 }
 
 /** Where {@link Simulator.listen} binds. */

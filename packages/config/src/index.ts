@@ -53,6 +53,8 @@ export interface SluiceConfig {
   routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number };
   context: { maxInputTokens: number; ttlSeconds: number };
   ledger: { retentionDays: number };
+  /** Deferrable jobs answered through the providers' batch APIs. */
+  batch: { maxSize: number; maxAgeMs: number; pollIntervalMs: number; fallbackMarginMs: number; tickMs: number };
 }
 
 /** Raised when configuration is invalid; the message names every bad setting. */
@@ -77,21 +79,22 @@ export interface LoadConfigOptions {
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** Default USD prices per million tokens for common models; every price is overridable per deployment. */
-export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: number }>> = Object.freeze({
-  'gpt-4o': { input: 2.5, output: 10 },
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
-  'o3-mini': { input: 1.1, output: 4.4 },
-  'o4-mini': { input: 1.1, output: 4.4 },
-  'claude-3-5-haiku': { input: 0.8, output: 4 },
-  'claude-sonnet-4': { input: 3, output: 15 },
+export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: number; cachedInput?: number }>> = Object.freeze({
+  'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
+  'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6, cachedInput: 0.1 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
+  'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
+  'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
+  // Anthropic's cache reads are a tenth of the input price.
+  'claude-3-5-haiku': { input: 0.8, output: 4, cachedInput: 0.08 },
+  'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3 },
   // The simulator's models are priced like the OpenAI models they stand in for, so savings
   // measured on the simulator translate.
-  'sim-router': { input: 0.1, output: 0.4 },
-  'sim-small': { input: 0.15, output: 0.6 },
-  'sim-large': { input: 2.5, output: 10 },
+  'sim-router': { input: 0.1, output: 0.4, cachedInput: 0.025 },
+  'sim-small': { input: 0.15, output: 0.6, cachedInput: 0.075 },
+  'sim-large': { input: 2.5, output: 10, cachedInput: 1.25 },
   'sim-embed': { input: 0.02, output: 0 },
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
@@ -100,15 +103,15 @@ export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: nu
 function defaultDeployments(openaiKey: string, openaiBaseUrl: string, simUrl: string): Partial<DeploymentConfig>[] {
   if (openaiKey) {
     return [
-      { id: 'openai-router', tier: 'router', baseUrl: openaiBaseUrl, model: 'gpt-4.1-nano', apiKeyRef: 'OPENAI_API_KEY' },
-      { id: 'openai-small', tier: 'small', baseUrl: openaiBaseUrl, model: 'gpt-4o-mini', apiKeyRef: 'OPENAI_API_KEY' },
-      { id: 'openai-large', tier: 'large', baseUrl: openaiBaseUrl, model: 'gpt-4o', apiKeyRef: 'OPENAI_API_KEY' },
+      { id: 'openai-router', tier: 'router', baseUrl: openaiBaseUrl, model: 'gpt-4.1-nano', apiKeyRef: 'OPENAI_API_KEY', batch: true },
+      { id: 'openai-small', tier: 'small', baseUrl: openaiBaseUrl, model: 'gpt-4o-mini', apiKeyRef: 'OPENAI_API_KEY', batch: true },
+      { id: 'openai-large', tier: 'large', baseUrl: openaiBaseUrl, model: 'gpt-4o', apiKeyRef: 'OPENAI_API_KEY', batch: true },
     ];
   }
   return [
-    { id: 'sim-router', tier: 'router', baseUrl: simUrl, model: 'sim-router' },
-    { id: 'sim-small', tier: 'small', baseUrl: simUrl, model: 'sim-small' },
-    { id: 'sim-large', tier: 'large', baseUrl: simUrl, model: 'sim-large' },
+    { id: 'sim-router', tier: 'router', baseUrl: simUrl, model: 'sim-router', batch: true },
+    { id: 'sim-small', tier: 'small', baseUrl: simUrl, model: 'sim-small', batch: true },
+    { id: 'sim-large', tier: 'large', baseUrl: simUrl, model: 'sim-large', batch: true },
   ];
 }
 
@@ -126,6 +129,10 @@ function resolveDeployment(d: Partial<DeploymentConfig>, index: number, env: Nod
     weight: d.weight ?? 1,
     inputPricePerMTok: d.inputPricePerMTok ?? price?.input ?? 0,
     outputPricePerMTok: d.outputPricePerMTok ?? price?.output ?? 0,
+    // Unknown models get no cache discount: a saving nobody documented is not assumed.
+    cachedInputPricePerMTok: d.cachedInputPricePerMTok ?? price?.cachedInput ?? d.inputPricePerMTok ?? price?.input ?? 0,
+    batch: d.batch ?? false,
+    batchPriceFactor: d.batchPriceFactor ?? 0.5,
     timeoutMs: d.timeoutMs ?? 60_000,
     api: d.api ?? 'openai',
   };

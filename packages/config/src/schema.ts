@@ -34,6 +34,12 @@ export interface DeploymentConfig {
   inputPricePerMTok: number;
   /** USD per million output tokens. */
   outputPricePerMTok: number;
+  /** USD per million input tokens served from the provider's prompt cache (`cached_tokens`). */
+  cachedInputPricePerMTok: number;
+  /** Whether the provider offers OpenAI's Batch API (`/v1/files` + `/v1/batches`) for this deployment. */
+  batch: boolean;
+  /** What a batch call costs relative to a synchronous one (OpenAI and Anthropic: 0.5). */
+  batchPriceFactor: number;
   /** Timeout of one upstream call in ms. */
   timeoutMs: number;
   /**
@@ -84,9 +90,10 @@ function checkEmbeddingDeployments(value: unknown): void {
   });
 }
 
-const DEPLOYMENT_KEYS: Record<keyof DeploymentConfig, 'string' | 'number'> = {
+const DEPLOYMENT_KEYS: Record<keyof DeploymentConfig, 'string' | 'number' | 'boolean'> = {
   id: 'string', tier: 'string', baseUrl: 'string', model: 'string', apiKeyRef: 'string', rpm: 'number', tpm: 'number',
   maxConcurrency: 'number', weight: 'number', inputPricePerMTok: 'number', outputPricePerMTok: 'number', timeoutMs: 'number', api: 'string',
+  cachedInputPricePerMTok: 'number', batch: 'boolean', batchPriceFactor: 'number',
 };
 
 function checkDeployments(value: unknown): void {
@@ -107,6 +114,9 @@ function checkDeployments(value: unknown): void {
       }
     }
     if (d.api !== undefined && d.api !== 'openai' && d.api !== 'anthropic') throw new Error(`deployments[${i}].api must be openai or anthropic, got \`${String(d.api)}\``);
+    if (typeof d.batchPriceFactor === 'number' && d.batchPriceFactor > 1) {
+      throw new Error(`deployments[${i}].batchPriceFactor must be in [0, 1], got ${String(d.batchPriceFactor)}`);
+    }
     if (typeof d.model !== 'string' || !d.model) throw new Error(`deployments[${i}].model is required`);
     if (typeof d.tier !== 'string') throw new Error(`deployments[${i}].tier is required`);
     const id = typeof d.id === 'string' && d.id ? d.id : `${d.tier}-${i}`;
@@ -206,7 +216,7 @@ export const schema = {
     baseUrl: { doc: 'OpenAI base URL used with OPENAI_API_KEY.', format: String, default: 'https://api.openai.com/v1', env: 'OPENAI_BASE_URL' },
   },
   deployments: {
-    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, timeoutMs}. Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
+    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, cachedInputPricePerMTok, batch, batchPriceFactor, timeoutMs}. Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
     format: 'deployments', default: [] as unknown[], env: 'SLUICE_DEPLOYMENTS',
   },
   embeddingDeployments: {
@@ -295,6 +305,13 @@ export const schema = {
   },
   ledger: {
     retentionDays: { doc: 'Days the per-tenant daily cost totals (GET /v1/usage) are kept.', format: 'positive-int', default: 400, env: 'SLUICE_LEDGER_RETENTION_DAYS' },
+  },
+  batch: {
+    maxSize: { doc: 'Deferrable jobs per provider batch at most.', format: 'positive-int', default: 1_000, env: 'SLUICE_BATCH_MAX_SIZE' },
+    maxAgeMs: { doc: 'Longest a deferrable job waits for its provider batch to fill before the batch goes (ms).', format: 'positive-int', default: 60_000, env: 'SLUICE_BATCH_MAX_AGE_MS' },
+    pollIntervalMs: { doc: 'How often a submitted provider batch is polled (ms).', format: 'positive-int', default: 30_000, env: 'SLUICE_BATCH_POLL_MS' },
+    fallbackMarginMs: { doc: 'A deferrable job this close to its deadline without an answer takes a normal call instead (ms).', format: 'positive-int', default: 600_000, env: 'SLUICE_BATCH_FALLBACK_MARGIN_MS' },
+    tickMs: { doc: 'How often the batcher checks its pending jobs (ms).', format: 'positive-int', default: 1_000, env: 'SLUICE_BATCH_TICK_MS' },
   },
 };
 

@@ -8,7 +8,7 @@ import type { CompletionJobResult, RouteDecision, TierName } from '@sluice/queue
 const tracer = trace.getTracer('@sluice/jobs');
 
 /** Lifecycle of a job as clients see it. */
-export type JobStatus = 'queued' | 'routed' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type JobStatus = 'queued' | 'routed' | 'batched' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 /** Terminal statuses: a job in one of these never changes again. */
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
@@ -26,6 +26,7 @@ export interface JobErrorBody {
 /** One entry of a job's event log (durable stream + live pub/sub). */
 export type JobEvent =
   | { type: 'routed'; route: RouteDecision }
+  | { type: 'batched'; deploymentId: string; deadline: number }
   | { type: 'attempt'; attempt: number; tier: TierName; model: string; deploymentId: string; cache: 'hit' | 'miss' | 'bypass'; cacheKind?: 'exact' | 'semantic'; cacheSimilarity?: number }
   | { type: 'chunk'; attempt: number; chunk: Record<string, unknown> }
   | { type: 'retry'; attempt: number; reason: string; delayMs?: number }

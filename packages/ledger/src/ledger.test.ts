@@ -126,6 +126,22 @@ describe('ledger helpers', () => {
     expect(counterfactualCost({ deployments: config.deployments, promptTokens: 1_000_000, completionTokens: 0 }).costUsd).toBe(2.5);
   });
 
+  it('does not count what the provider prompt cache would have discounted anyway as a saving', () => {
+    const config = loadConfig({ env: { SLUICE_SIM_URL: 'http://127.0.0.1:1/v1' } });
+    const history = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}: ${'some words of the conversation '.repeat(12)}` }));
+    const messages = [...history, { role: 'user', content: 'and now?' }];
+    const c = counterfactualCost({ deployments: config.deployments, messages, completionTokens: 10 });
+    expect(c.promptTokens).toBeGreaterThan(2000);
+    // Everything before the newest message, in the provider's 128-token steps, at sim-large's cached rate.
+    expect(c.cachedTokens).toBeGreaterThan(c.promptTokens - 140);
+    expect((c.cachedTokens! - 1024) % 128).toBe(0);
+    expect(c.costUsd).toBe(Math.round((((c.promptTokens - c.cachedTokens!) * 2.5 + c.cachedTokens! * 1.25 + 10 * 10) / 1e6) * 1e9) / 1e9);
+    // A short prompt is never cached; what the real call had cached counts at least.
+    expect(counterfactualCost({ deployments: config.deployments, messages: history.slice(0, 2), completionTokens: 10 }).cachedTokens).toBeUndefined();
+    const single = counterfactualCost({ deployments: config.deployments, messages: [{ role: 'user', content: 'word '.repeat(2000) }], completionTokens: 0, cachedTokens: 1152 });
+    expect(single.cachedTokens).toBe(1152);
+  });
+
   it('writes integer increments only', () => {
     for (const v of ledgerIncrements(entry({ calls: [{ purpose: 'answer', tier: 'small', model: 'm', deploymentId: 'd', promptTokens: 3, completionTokens: 4, costUsd: 0.1 + 0.2 }] })).values()) expect(Number.isInteger(v)).toBe(true);
   });

@@ -32,9 +32,14 @@ export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** USD of a call priced per million tokens, rounded to 1e-9 USD (like `costUsd` in `@sluice/llm`). */
-function price(deployment: Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'>, promptTokens: number, completionTokens: number): number {
-  return Math.round(((promptTokens * deployment.inputPricePerMTok + completionTokens * deployment.outputPricePerMTok) / 1_000_000) * 1e9) / 1e9;
+/** OpenAI's prompt cache: prompts from 1,024 tokens, cached in steps of 128 tokens. */
+const PROMPT_CACHE_MIN_TOKENS = 1024;
+const PROMPT_CACHE_STEP_TOKENS = 128;
+
+/** The longest prefix of `tokens` tokens a provider prompt cache can serve. */
+function cacheablePrefix(tokens: number): number {
+  if (tokens < PROMPT_CACHE_MIN_TOKENS) return 0;
+  return PROMPT_CACHE_MIN_TOKENS + Math.floor((tokens - PROMPT_CACHE_MIN_TOKENS) / PROMPT_CACHE_STEP_TOKENS) * PROMPT_CACHE_STEP_TOKENS;
 }
 
 /** Input of {@link counterfactualCost}. */
@@ -47,18 +52,37 @@ export interface CounterfactualInput {
   promptTokens?: number;
   /** The answer's completion tokens (the same answer, whichever model gave it). */
   completionTokens: number;
+  /** Prompt tokens the provider's prompt cache served on the real answer call. @defaultValue 0 */
+  cachedTokens?: number;
 }
 
 /**
  * What a job would have cost without Sluice: the large tier's price, the full context (no
- * pruning), no cache. Input tokens are counted with the large model's tokenizer unless the
- * caller already has them; output tokens are the real answer's.
+ * pruning), no Sluice cache. Input tokens are counted with the large model's tokenizer unless
+ * the caller already has them; output tokens are the real answer's.
+ *
+ * The provider's own prompt cache would have discounted that call too, and that discount is
+ * not Sluice's saving: the counterfactual assumes the provider cached everything before the
+ * newest message (a conversation sent in full repeats its history as a stable prefix), or at
+ * least what it cached on the real call, whichever is more.
  */
 export function counterfactualCost(input: CounterfactualInput): NonNullable<CompletionJobResult['counterfactual']> {
   const large = input.deployments.find((d) => d.tier === 'large');
   if (!large) throw new InvalidLedgerOptionsError('Expected a `large` deployment to price the counterfactual, found none');
-  const promptTokens = input.promptTokens ?? countChatTokens(input.messages ?? [], large.model);
-  return { promptTokens, completionTokens: input.completionTokens, costUsd: price(large, promptTokens, input.completionTokens) };
+  const messages = input.messages ?? [];
+  const promptTokens = input.promptTokens ?? countChatTokens(messages, large.model);
+  let cachedTokens = 0;
+  if (promptTokens >= PROMPT_CACHE_MIN_TOKENS) {
+    const newest = messages.length > 0 ? countChatTokens(messages.slice(-1), large.model) : 0;
+    // Only a request with a newest message and something before it (earlier messages, or a
+    // history Sluice keeps) has a prefix the provider saw before.
+    const history = messages.length > 0 && (messages.length > 1 || input.promptTokens !== undefined) ? cacheablePrefix(promptTokens - newest) : 0;
+    cachedTokens = Math.min(promptTokens, Math.max(history, input.cachedTokens ?? 0));
+  }
+  const costUsd = Math.round(
+    (((promptTokens - cachedTokens) * large.inputPricePerMTok + cachedTokens * (large.cachedInputPricePerMTok ?? large.inputPricePerMTok) + input.completionTokens * large.outputPricePerMTok) / 1_000_000) * 1e9,
+  ) / 1e9;
+  return { promptTokens, completionTokens: input.completionTokens, ...(cachedTokens > 0 ? { cachedTokens } : {}), costUsd };
 }
 
 /** One finished job as the ledger counts it. */

@@ -275,9 +275,19 @@ export function toUpstreamError(error: unknown, deploymentId: string, headers: R
   return new UpstreamError(`The upstream stream failed: ${(error as Error)?.message ?? String(error)}`, 'stream_dropped', deploymentId, undefined, undefined, headers, { cause: error });
 }
 
-/** Cost in USD of a usage on a deployment (prices per million tokens). */
-export function costUsd(deployment: Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'>, usage: Pick<JobUsage, 'prompt_tokens' | 'completion_tokens'>): number {
-  const cost = (usage.prompt_tokens * deployment.inputPricePerMTok + usage.completion_tokens * deployment.outputPricePerMTok) / 1_000_000;
+/** Prices {@link costUsd} reads from a deployment. */
+export type DeploymentPrices = Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'> & Partial<Pick<ResolvedDeployment, 'cachedInputPricePerMTok' | 'batchPriceFactor'>>;
+
+/**
+ * Cost in USD of a usage on a deployment (prices per million tokens): prompt tokens the
+ * provider's prompt cache served at the cached rate, and the whole call at the batch rate when
+ * it went through the provider's batch API.
+ */
+export function costUsd(deployment: DeploymentPrices, usage: Pick<JobUsage, 'prompt_tokens' | 'completion_tokens' | 'prompt_tokens_details'>, options: { batch?: boolean } = {}): number {
+  const cached = Math.min(usage.prompt_tokens, Math.max(0, usage.prompt_tokens_details?.cached_tokens ?? 0));
+  const cachedPrice = deployment.cachedInputPricePerMTok ?? deployment.inputPricePerMTok;
+  const full = (usage.prompt_tokens - cached) * deployment.inputPricePerMTok + cached * cachedPrice + usage.completion_tokens * deployment.outputPricePerMTok;
+  const cost = (options.batch ? full * (deployment.batchPriceFactor ?? 1) : full) / 1_000_000;
   // Rounded to 1e-9 USD so sums over many jobs stay exact in decimal.
   return Math.round(cost * 1e9) / 1e9;
 }

@@ -1,7 +1,7 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Which Sluice process a registry belongs to. */
-export type ProcessRole = 'api' | 'classifier' | 'executor';
+export type ProcessRole = 'api' | 'classifier' | 'executor' | 'batcher';
 
 /** Options for {@link createMetricsRegistry}. */
 export interface MetricsRegistryOptions {

@@ -14,8 +14,12 @@ export const TIER_QUEUES: Readonly<Record<TierName, string>> = Object.freeze({
   small: '{tier-small}',
   large: '{tier-large}',
 });
+/** Routed deferrable jobs waiting for the batcher (cache lookup, then a provider batch). */
+export const BATCH_QUEUE = '{batch}';
+/** One job per submitted provider batch, polled until its answers are delivered. */
+export const BATCH_POLL_QUEUE = '{batch-poll}';
 /** Every queue, for Bull Board and metrics. */
-export const ALL_QUEUES = [ROUTE_QUEUE, TIER_QUEUES.router, TIER_QUEUES.small, TIER_QUEUES.large] as const;
+export const ALL_QUEUES = [ROUTE_QUEUE, TIER_QUEUES.router, TIER_QUEUES.small, TIER_QUEUES.large, BATCH_QUEUE, BATCH_POLL_QUEUE] as const;
 
 /** What each queue is for, shown in Bull Board. */
 export const QUEUE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
@@ -23,6 +27,8 @@ export const QUEUE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freez
   [TIER_QUEUES.router]: 'Jobs answered by the router tier (cheapest model; also summaries)',
   [TIER_QUEUES.small]: 'Jobs answered by the small tier (cheap model for simple work)',
   [TIER_QUEUES.large]: 'Jobs answered by the large tier (expensive reasoning model)',
+  [BATCH_QUEUE]: 'Deferrable jobs (a completion window) on their way into a provider batch',
+  [BATCH_POLL_QUEUE]: 'Provider batches in flight, one job each (its data lists the Sluice jobs in it)',
 });
 
 /** Priorities: lower runs first (BullMQ). */

@@ -91,6 +91,10 @@ export interface BilledCall {
   deploymentId: string;
   promptTokens: number;
   completionTokens: number;
+  /** Of `promptTokens`, those the provider's prompt cache served (priced at the cached rate). */
+  cachedTokens?: number;
+  /** Answered through the provider's batch API (priced at the batch rate). */
+  batch?: boolean;
   costUsd: number;
 }
 
@@ -146,6 +150,11 @@ export interface CompletionJobData {
   routingCalls?: BilledCall[];
   /** Set on summary jobs (job name {@link SUMMARY_JOB_NAME}): `request` is the summary prompt. */
   summary?: SummaryTask;
+  /**
+   * A deferrable job's deadline (ms since the epoch): it may be answered through a provider's
+   * batch API any time before it. Absent: answered as soon as it can be.
+   */
+  deadline?: number;
 }
 
 /** Usage and cost of a finished job. */
@@ -153,6 +162,8 @@ export interface JobUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** What the provider's prompt cache served of the prompt (OpenAI's `cached_tokens`). */
+  prompt_tokens_details?: { cached_tokens?: number };
 }
 
 /** The final, durable result of a completion job (also the BullMQ return value). */
@@ -173,7 +184,7 @@ export interface CompletionJobResult {
   /** Set when the job ran the cascade: whether the small answer failed the quality gate, and why. */
   cascade?: { escalated: boolean; check: string; reason: string };
   /** What the job would have cost on the large tier with the full context and no cache. */
-  counterfactual?: { promptTokens: number; completionTokens: number; costUsd: number };
+  counterfactual?: { promptTokens: number; completionTokens: number; cachedTokens?: number; costUsd: number };
   /** How the context was pruned (long or stored conversations). */
   context?: { mode: JobContext['mode']; fullTokens: number; tokens: number };
 }

@@ -23,6 +23,8 @@ export { summaryPrompt } from './context/summary.ts';
 export { createContextStore } from './context/store.ts';
 export type { ContextStore, ContextStoreOptions, ConversationRef, StoredConversation } from './context/store.ts';
 export { createContextManager, deriveConversationId } from './context/manager.ts';
+export { generateConversation } from './context/conversations.ts';
+export type { GeneratedConversation } from './context/conversations.ts';
 export type { ContextManager, ContextManagerOptions, PrepareContextInput, PreparedContext, SummaryJob } from './context/manager.ts';
 export { strategiesFromConfig, STRATEGY_NAMES } from './from-config.ts';
 export type { StrategiesFromConfigOptions } from './from-config.ts';

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiMetrics } from '@sluice/metrics';
-import { ALL_QUEUES } from '@sluice/queues';
+import { ALL_QUEUES, BATCH_POLL_QUEUE, BATCH_QUEUE } from '@sluice/queues';
+
+const OPTIONAL_QUEUES: ReadonlySet<string> = new Set([BATCH_QUEUE, BATCH_POLL_QUEUE]);
 import type { ApiContext } from '../context.ts';
 
 /** `/healthz`, `/readyz`, `/metrics`: no auth (probes and scrapers), no tenant data. */
@@ -28,10 +30,11 @@ export function registerOps(app: FastifyInstance, ctx: ApiContext, metrics: ApiM
         try {
           const workers = await ctx.queues[name]!.getWorkersCount();
           checks[`workers ${name}`] = String(workers);
-          if (workers === 0) ready = false;
+          // Without a batcher only deferrable jobs wait; every other request is still served.
+          if (workers === 0 && !OPTIONAL_QUEUES.has(name)) ready = false;
         } catch (error) {
           checks[`workers ${name}`] = `unknown: ${(error as Error).message}`;
-          ready = false;
+          if (!OPTIONAL_QUEUES.has(name)) ready = false;
         }
       }
     }
