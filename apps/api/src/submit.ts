@@ -20,6 +20,8 @@ export interface Controls {
    * refuses a job that would queue past it instead of accepting one whose client leaves first.
    */
   clientWaitMs?: number;
+  /** The learned router's cost–quality setting for this request (`x-sluice-quality`, 0..1). */
+  quality?: number;
 }
 
 /** Longest `x-sluice-max-wait-ms` accepted (a day): longer is no bound at all. */
@@ -67,7 +69,13 @@ export function readControls(headers: Record<string, string | string[] | undefin
     const sdkTimeout = Number(one('x-stainless-timeout'));
     if (Number.isFinite(sdkTimeout) && sdkTimeout > 0) clientWaitMs = Math.min(sdkTimeout * 1000, MAX_CLIENT_WAIT_MS);
   }
-  return { priority, pinnedTier, cacheMode, idempotencyKey, ...(clientWaitMs ? { clientWaitMs } : {}) };
+  let quality: number | undefined;
+  const q = one('x-sluice-quality');
+  if (q !== undefined) {
+    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(q.trim())) throw badRequest(`Invalid x-sluice-quality \`${q}\`: use a number from 0 to 1 (higher sends more requests to the large tier).`, 'x-sluice-quality');
+    quality = Number(q);
+  }
+  return { priority, pinnedTier, cacheMode, idempotencyKey, ...(clientWaitMs ? { clientWaitMs } : {}), ...(quality !== undefined ? { quality } : {}) };
 }
 
 /** Field limits beyond the schema, with messages naming the field. */
@@ -131,6 +139,7 @@ export class Submitter {
       pinnedTier: controls.pinnedTier ?? (pin.kind === 'auto' ? undefined : pin.tier),
       pinnedModel: pin.kind === 'model' ? pin.model : undefined,
       shareGroup: tenant.cacheShareGroup || undefined,
+      ...(controls.quality !== undefined ? { routingQuality: controls.quality } : {}),
     };
   }
 

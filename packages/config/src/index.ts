@@ -41,7 +41,7 @@ export interface SluiceConfig {
     cacheToolCalls: boolean;
   };
   embeddings: { baseUrl: string; model: string; dimensions: number; apiKeyRef: string; readonly apiKey: string };
-  routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number };
+  routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number; quality: number };
   context: { maxInputTokens: number; ttlSeconds: number };
   ledger: { retentionDays: number };
 }

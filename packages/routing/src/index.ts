@@ -25,6 +25,14 @@ export type { ContextStore, ContextStoreOptions, ConversationRef, StoredConversa
 export { createContextManager, deriveConversationId } from './context/manager.ts';
 export type { ContextManager, ContextManagerOptions, PrepareContextInput, PreparedContext, SummaryJob } from './context/manager.ts';
 export { strategiesFromConfig, STRATEGY_NAMES } from './from-config.ts';
+export { learnedStrategy, isQuality } from './learned/strategy.ts';
+export type { LearnedStrategy, LearnedStrategyOptions } from './learned/strategy.ts';
+export { createLearnedModel, shippedLearnedModel, validateModelFile } from './learned/model.ts';
+export type { LearnedModel, LearnedModelFile } from './learned/model.ts';
+export { calibrateQuality, parsePromptSample } from './learned/calibrate.ts';
+export type { Calibration, SampleRequest } from './learned/calibrate.ts';
+export { qualityForLargeShare, scoreRouting, scoreCurve, areaUnderCurve } from './learned/curve.ts';
+export type { Outcome, CurvePoint } from './learned/curve.ts';
 export type { StrategiesFromConfigOptions } from './from-config.ts';
 export { routerFromConfig } from './router-from-config.ts';
 export type { RouterFromConfigOptions, ConfiguredRouting } from './router-from-config.ts';

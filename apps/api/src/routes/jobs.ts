@@ -100,7 +100,7 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const body = request.body as ChatRequest;
     const controls = readControls(request.headers, tenant);
     const data = ctx.submitter.prepare(body, tenant, controls);
-    const { cascade, ...decision } = await ctx.router.decide({ request: data.request }, { pinnedTier: data.pinnedTier });
+    const { cascade, ...decision } = await ctx.router.decide({ request: data.request }, { pinnedTier: data.pinnedTier, quality: data.routingQuality });
     return { ...decision, cascade };
   });
 }

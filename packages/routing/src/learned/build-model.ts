@@ -26,7 +26,7 @@ import { evalMessages, loadEvalSet } from '../evaluation.ts';
 import { latestUserText } from '../features.ts';
 import { rulesStrategy } from '../rules.ts';
 import { areaUnderCurve, rocAuc, scoreCurve, scoreRouting } from './curve.ts';
-import { expectedGain, type LearnedModelFile, type LogisticHead, type ScoringHead } from './model.ts';
+import { expectedGain, quantiseWeights, type LearnedModelFile, type LogisticHead, type ScoringHead } from './model.ts';
 import { isTrainingDomain, loadRouteLlm, ROUTELLM_COMMIT } from './routellm-data.ts';
 import { fitPlatt, trainLogistic, type TrainedWeights, type TrainingExample, type TrainOptions } from './train.ts';
 
@@ -129,7 +129,7 @@ for (const n of notes) console.error(n);
 // The shipped weights: trained on all the training rows.
 const final = trainHeads(rows);
 const head = (w: TrainedWeights): LogisticHead => ({
-  ngramWeights: [...w.weights.entries()].filter(([, x]) => Math.abs(x) >= 5e-4).map(([i, x]) => [i, Number(x.toPrecision(3))]),
+  ngramWeights: quantiseWeights(w.weights),
   denseWeights: w.dense.weights.map((x) => Number(x.toPrecision(4))),
   bias: Number(w.bias.toPrecision(6)),
 });
@@ -149,4 +149,4 @@ const file: LearnedModelFile = {
   },
 };
 writeFileSync(values.out!, `${JSON.stringify(file)}\n`);
-console.error(`wrote ${values.out} (${file.heads.largeBetter.ngramWeights.length} + ${file.heads.smallBetter.ngramWeights.length} n-gram weights)`);
+console.error(`wrote ${values.out} (2 × ${2 ** file.hashBits} n-gram weights)`);

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { InvalidRoutingOptionsError } from '../errors.ts';
-import { DENSE_FEATURES, denseFeatures, hashedNgrams, tokens } from './text-features.ts';
+import { DENSE_FEATURES, denseFeatures, hashedNgrams, standardise, tokens } from './text-features.ts';
 
 /** One logistic head: sparse n-gram weights, dense weights, bias. */
 export interface LogisticHead {
-  /** `[bucket, weight]` pairs (buckets whose weight rounds to 0 are left out). */
-  ngramWeights: [number, number][];
+  /**
+   * One weight per hash bucket, quantised: little-endian int16 values, base64, each times
+   * `scale` (the largest weight maps to ±32767, so the rounding error is below scale / 2).
+   */
+  ngramWeights: { scale: number; int16: string };
   denseWeights: number[];
   bias: number;
 }
@@ -65,7 +68,8 @@ export function validateModelFile(file: unknown): LearnedModelFile {
   for (const name of ['largeBetter', 'smallBetter'] as const) {
     const h = f.heads?.[name];
     if (!h) return fail(`expected \`heads.${name}\``);
-    if (!Array.isArray(h.ngramWeights) || h.ngramWeights.some((p) => !Array.isArray(p) || !Number.isInteger(p[0]) || p[0] < 0 || p[0] >= 2 ** bits || !Number.isFinite(p[1]))) fail(`expected \`heads.${name}.ngramWeights\` to be [bucket, weight] pairs within the hash range`);
+    const w = h.ngramWeights;
+    if (!w || !Number.isFinite(w.scale) || typeof w.int16 !== 'string' || Buffer.from(w.int16, 'base64').length !== 2 * 2 ** bits) fail(`expected \`heads.${name}.ngramWeights\` to be { scale, int16 } with ${2 ** bits} base64 int16 weights`);
     numbers(h.denseWeights, `heads.${name}.denseWeights`);
     if (!Number.isFinite(h.bias)) fail(`expected \`heads.${name}.bias\` to be a finite number`);
   }
@@ -87,7 +91,7 @@ export interface ScoringHead {
 export function expectedGain(heads: readonly [ScoringHead, ScoringHead], file: Pick<LearnedModelFile, 'hashBits' | 'dense'>, text: string): number {
   const toks = tokens(text);
   const grams = hashedNgrams(toks, file.hashBits);
-  const dense = denseFeatures(text, toks).map((x, i) => (x - file.dense.mean[i]!) / file.dense.std[i]!);
+  const dense = denseFeatures(text, toks).map((x, i) => standardise(x, file.dense.mean[i]!, file.dense.std[i]!));
   const p = heads.map((head) => {
     let z = head.bias;
     for (const [index, value] of grams) z += head.weights[index]! * value;
@@ -99,8 +103,18 @@ export function expectedGain(heads: readonly [ScoringHead, ScoringHead], file: P
 
 function scoringHead(head: LogisticHead, hashBits: number): ScoringHead {
   const weights = new Float64Array(2 ** hashBits);
-  for (const [index, weight] of head.ngramWeights) weights[index] = weight;
+  const bytes = Buffer.from(head.ngramWeights.int16, 'base64');
+  for (let i = 0; i < weights.length; i++) weights[i] = bytes.readInt16LE(2 * i) * head.ngramWeights.scale;
   return { weights, denseWeights: head.denseWeights, bias: head.bias };
+}
+
+/** Quantise n-gram weights for {@link LogisticHead.ngramWeights}. */
+export function quantiseWeights(weights: Float64Array): LogisticHead['ngramWeights'] {
+  const max = weights.reduce((m, w) => Math.max(m, Math.abs(w)), 0);
+  const scale = max > 0 ? max / 32767 : 1;
+  const bytes = Buffer.alloc(2 * weights.length);
+  weights.forEach((w, i) => bytes.writeInt16LE(Math.round(w / scale), 2 * i));
+  return { scale: Number(scale.toPrecision(8)), int16: bytes.toString('base64') };
 }
 
 /** Load a model from its file contents (validated). */

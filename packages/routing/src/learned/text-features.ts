@@ -108,3 +108,11 @@ export function denseFeatures(text: string, toks: readonly string[]): number[] {
     Math.log1p(longWords),
   ];
 }
+
+/** Largest standardised value of a dense feature: a text far outside the training range (a 200 kB paste) counts as a very long one, not as an ever longer one. */
+export const MAX_STANDARDISED = 5;
+
+/** Standardise a dense feature, clamped to ±{@link MAX_STANDARDISED}. */
+export function standardise(x: number, mean: number, std: number): number {
+  return Math.max(-MAX_STANDARDISED, Math.min(MAX_STANDARDISED, (x - mean) / std));
+}

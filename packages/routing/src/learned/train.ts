@@ -1,5 +1,4 @@
-import { DENSE_FEATURES, denseFeatures, hashedNgrams, tokens } from './text-features.ts';
-import type { LearnedModelFile } from './model.ts';
+import { DENSE_FEATURES, denseFeatures, hashedNgrams, standardise, tokens } from './text-features.ts';
 
 /** One training example: a prompt and whether the large model's answer was better than the small one's. */
 export interface TrainingExample {
@@ -23,7 +22,14 @@ export interface TrainOptions {
 }
 
 /** What {@link trainLogistic} returns: the model's weights, before calibration. */
-export type TrainedWeights = Pick<LearnedModelFile, 'hashBits' | 'dense' | 'bias'> & { weights: Float64Array };
+export interface TrainedWeights {
+  hashBits: number;
+  /** One weight per hash bucket. */
+  weights: Float64Array;
+  /** Dense feature names, standardisation and weights. */
+  dense: { names: string[]; mean: number[]; std: number[]; weights: number[] };
+  bias: number;
+}
 
 interface Vector {
   sparse: [number, number][];
@@ -64,8 +70,10 @@ export function trainLogistic(examples: readonly TrainingExample[], options: Tra
   const std = new Array<number>(nd).fill(0);
   for (const v of vectors) v.dense.forEach((x, i) => (mean[i]! += x / vectors.length));
   for (const v of vectors) v.dense.forEach((x, i) => (std[i]! += (x - mean[i]!) ** 2 / vectors.length));
-  for (let i = 0; i < nd; i++) std[i] = Math.sqrt(std[i]!) || 1;
-  for (const v of vectors) v.dense = v.dense.map((x, i) => (x - mean[i]!) / std[i]!);
+  // A feature that does not vary in the data gets std 1, not a rounding residue that would
+  // blow up any text where it does vary.
+  for (let i = 0; i < nd; i++) std[i] = std[i]! > 1e-12 ? Math.sqrt(std[i]!) : 1;
+  for (const v of vectors) v.dense = v.dense.map((x, i) => standardise(x, mean[i]!, std[i]!));
 
   const size = 2 ** hashBits;
   // Parameters: n-gram weights, then dense weights, then the bias.
