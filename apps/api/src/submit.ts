@@ -27,6 +27,8 @@ export interface Controls {
    * `x-sluice-deadline`: it may be answered through a provider's batch API at its discount.
    */
   deadline?: number;
+  /** The learned router's cost–quality setting for this request (`x-sluice-quality`, 0..1). */
+  quality?: number;
 }
 
 /** Longest `x-sluice-max-wait-ms` accepted (a day): longer is no bound at all. */
@@ -88,7 +90,21 @@ export function readControls(headers: Record<string, string | string[] | undefin
     if (p === undefined) priority = PRIORITY.batch;
     clientWaitMs = deadline - Date.now();
   }
-  return { priority, pinnedTier, cacheMode, idempotencyKey, ...(clientWaitMs ? { clientWaitMs } : {}), ...(deadline === undefined ? {} : { deadline }) };
+  let quality: number | undefined;
+  const q = one('x-sluice-quality');
+  if (q !== undefined) {
+    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(q.trim())) throw badRequest(`Invalid x-sluice-quality \`${q}\`: use a number from 0 to 1 (higher sends more requests to the large tier).`, 'x-sluice-quality');
+    quality = Number(q);
+  }
+  return {
+    priority,
+    pinnedTier,
+    cacheMode,
+    idempotencyKey,
+    ...(clientWaitMs ? { clientWaitMs } : {}),
+    ...(deadline === undefined ? {} : { deadline }),
+    ...(quality !== undefined ? { quality } : {}),
+  };
 }
 
 /** Field limits beyond the schema, with messages naming the field. */
@@ -166,6 +182,7 @@ export class Submitter {
       pinnedModel: pin.kind === 'model' ? pin.model : undefined,
       shareGroup: tenant.cacheShareGroup || undefined,
       ...(controls.deadline === undefined ? {} : { deadline: controls.deadline }),
+      ...(controls.quality !== undefined ? { routingQuality: controls.quality } : {}),
     };
   }
 

@@ -90,7 +90,7 @@ export function createClassifierProcessor(deps: {
     let embedding: Float32Array | undefined = data.embedding ? Float32Array.from(data.embedding) : undefined;
     if (!embedding && deps.embed) embedding = await deps.embed(data.request);
     const routingCalls: BilledCall[] = [];
-    const decide = () => deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier });
+    const decide = () => deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier, quality: data.routingQuality });
     const { cascade, ...decided } = deps.routingCalls ? await deps.routingCalls.run(routingCalls, decide) : await decide();
     const route = cascade ? { ...decided, cascade } : decided;
     const context = await deps.context?.prepare(data, route.tier);

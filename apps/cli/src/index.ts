@@ -5,8 +5,11 @@
  *                                 --api URL|PORT or --redis URL picks the stack (default: the one on SLUICE_API_PORT)
  *   config print                  the effective configuration, secrets masked
  *   config docs                   the settings table (Markdown) for the README
+ *   routing calibrate --sample FILE --large-share S
+ *                                 the SLUICE_ROUTING_QUALITY that sends share S of your prompts large
  */
 import { describeSettings, loadConfig, redactConfig } from '@sluice/config';
+import { calibrateQuality, learnedStrategy, parsePromptSample } from '@sluice/routing';
 import { createTenantStore } from '@sluice/tenants';
 import { stackTarget } from './run-state.ts';
 import { startStack } from './stack.ts';
@@ -103,6 +106,25 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     for (const r of describeSettings()) console.log(`| \`${r.env}\` | \`${r.path}\` | \`${r.default.replaceAll('|', '\\|')}\` | ${r.doc.replaceAll('|', '\\|')} |`);
     break;
   }
+  case 'routing calibrate': {
+    const usage = 'Usage: pnpm sluice routing calibrate --sample FILE --large-share S (FILE: JSON Lines or a JSON array of prompts, {"prompt"} or {"messages"}, or plain text one prompt per line; S in 0..1)';
+    const sample = flag('sample');
+    const share = flag('large-share');
+    if (!sample || share === undefined) fail(usage);
+    if (!existsSync(sample)) fail(`No such sample file: ${sample}`);
+    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(share)) fail(`Invalid --large-share \`${share}\`: use a number from 0 to 1. ${usage}`);
+    try {
+      const c = config();
+      const r = calibrateQuality(parsePromptSample(readFileSync(sample, 'utf8')), Number(share), learnedStrategy({ quality: c.routing.quality }));
+      console.log(`${r.n} prompts; the rules decide ${(r.rulesSmallShare * 100).toFixed(1)}% confidently small (no setting moves them).`);
+      console.log(`At quality ${r.quality}, ${(r.largeShare * 100).toFixed(1)}% of them go to the large tier (currently configured: ${c.routing.quality}).`);
+      if (r.note) console.log(`Note: ${r.note}.`);
+      console.log(`SLUICE_ROUTING_QUALITY=${r.quality}`);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    break;
+  }
   default:
-    fail('Usage: pnpm sluice start | keys create --tenant NAME | config print | config docs');
+    fail('Usage: pnpm sluice start | keys create --tenant NAME | config print | config docs | routing calibrate --sample FILE --large-share S');
 }

@@ -50,7 +50,7 @@ export interface SluiceConfig {
     cacheToolCalls: boolean;
   };
   embeddings: { baseUrl: string; local: 'word-vectors' | 'hashing'; modelDir: string; timeoutMs: number; model: string; dimensions: number; apiKeyRef: string; readonly apiKey: string };
-  routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number };
+  routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number; quality: number };
   context: { maxInputTokens: number; ttlSeconds: number };
   ledger: { retentionDays: number };
   /** Deferrable jobs answered through the providers' batch APIs. */

@@ -294,7 +294,8 @@ export const schema = {
     apiKeyRef: { doc: 'Env var holding the embeddings API key.', format: String, default: '', env: 'SLUICE_EMBEDDINGS_API_KEY_REF' },
   },
   routing: {
-    strategy: { doc: 'Routing strategies in order, comma-separated (rules, knn, llm).', format: String, default: 'rules', env: 'SLUICE_ROUTING_STRATEGY' },
+    strategy: { doc: 'Routing strategies in order, comma-separated (rules, knn, llm, learned). `learned` decides whatever reaches it and comes last; before it the rules\' confident `small` stands and their `large` is left to it.', format: String, default: 'rules,learned', env: 'SLUICE_ROUTING_STRATEGY' },
+    quality: { doc: 'Cost–quality knob of the learned router (0..1): a request goes small when its P(small suffices) is at least this; higher sends more to large. Per request: `x-sluice-quality`. `pnpm sluice routing calibrate --sample FILE --large-share S` picks it for your traffic. The default was picked on the training data (half of MMLU a–h to large).', format: 'unit-interval', default: 0.84, env: 'SLUICE_ROUTING_QUALITY' },
     threshold: { doc: 'Confidence (0..1) the first strategy needs to decide; below it the next strategy is asked.', format: 'unit-interval', default: 0.7, env: 'SLUICE_ROUTING_THRESHOLD' },
     lowConfidence: { doc: 'When no strategy is confident: `large` (quality first) or `cascade` (small first, large when the quality gate fails).', format: ['large', 'cascade'], default: 'large', env: 'SLUICE_ROUTING_LOW_CONFIDENCE' },
     llmTimeoutMs: { doc: 'How long the LLM router (router tier) may take before the rules decide instead (ms).', format: 'positive-int', default: 2_000, env: 'SLUICE_ROUTING_LLM_TIMEOUT_MS' },

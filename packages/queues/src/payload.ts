@@ -140,6 +140,8 @@ export interface CompletionJobData {
   pinnedModel?: string;
   /** The tenant's cache-sharing group (tenants in one group share cache entries). */
   shareGroup?: string;
+  /** The request's cost–quality setting for the learned router (`x-sluice-quality`, 0..1); absent: the configured one. */
+  routingQuality?: number;
   /** Filled in by the classifier. */
   route?: RouteDecision;
   /** One embedding per job, computed once by the classifier and reused by the cache. */

@@ -1,5 +1,10 @@
 /**
- * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--set prompts|holdout] [--embedder local|cache] [--json]`.
+ * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--set prompts|holdout] [--embedder local|cache] [--json] [--routellm DIR]`.
+ *
+ * - `--routellm DIR`: also the cost–quality curves on RouteLLM's published per-prompt results
+ *   (a local copy of lm-sys/RouteLLM `routellm/evals/`): per test set, the share sent large
+ *   against the quality gap recovered at several quality settings, beside a random router;
+ *   written to `eval/routellm/report.md` and `eval/routellm/curve.svg` (`--out DIR` elsewhere).
  *
  * - rules: the rules strategy alone.
  * - knn: the kNN strategy over the shipped exemplars (none of which is in the eval set), and
@@ -24,6 +29,8 @@ import { DEFAULT_EXEMPLARS, knnStrategy, type Exemplar } from './knn.ts';
 import { llmStrategy, type CompleteFunction } from './llm.ts';
 import { createRouter } from './router.ts';
 import { rulesStrategy, type RoutingStrategy } from './rules.ts';
+import { learnedStrategy } from './learned/strategy.ts';
+import { writeRouteLlmReport } from './learned/routellm-report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +43,8 @@ const { values } = parseArgs({
     threshold: { type: 'string', default: '0.7' },
     set: { type: 'string', default: 'prompts' },
     embedder: { type: 'string', default: 'local' },
+    routellm: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const which = values.strategy!;
@@ -148,7 +157,9 @@ async function runRouter(strategies: RoutingStrategy[]): Promise<void> {
   for (const item of items) decisions.push(await router.decide({ request: { model: 'auto', messages: evalMessages(item) } }));
   reports.push(scoreDecisions(`router ${strategies.map((s) => s.name).join('→')} (threshold ${threshold}, low confidence → large)`, items, decisions));
 }
+const learned = learnedStrategy();
 if (which === 'rules' || which === 'all') await runRouter([rules]);
+if (which === 'rules' || which === 'all') await runRouter([rules, learned]);
 if (which === 'all') {
   if (knn) await runRouter([rules, knn]);
   if (llm) await runRouter([rules, knn, llm].filter((s): s is RoutingStrategy => s !== undefined));
@@ -158,6 +169,10 @@ if (values.json) console.log(JSON.stringify({ reports, notes }, null, 2));
 else {
   for (const r of reports) console.log(`${formatReport(r)}\n`);
   for (const n of notes) console.log(n);
+}
+if (values.routellm) {
+  const reportDir = values.out ?? new URL('../eval/routellm/', import.meta.url).pathname;
+  console.log(await writeRouteLlmReport({ folder: values.routellm, outDir: reportDir, learned, labelled: { prompts: loadEvalSet('prompts'), holdout: loadEvalSet('holdout') } }));
 }
 await redis?.quit();
 await stopRedis?.();

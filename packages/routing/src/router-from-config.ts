@@ -7,7 +7,7 @@ import { createRouter, type Router } from './router.ts';
 
 /** Options for {@link routerFromConfig}. */
 export interface RouterFromConfigOptions {
-  /** `routing` section: strategy list, threshold, low-confidence policy, LLM timeout. */
+  /** `routing` section: strategy list, threshold, low-confidence policy, LLM timeout, quality. */
   config: Pick<SluiceConfig, 'routing'>;
   /** Connection for the kNN exemplar set (vector set, Redis 8). */
   redis: Redis;
@@ -45,6 +45,7 @@ export function routerFromConfig(options: RouterFromConfigOptions): ConfiguredRo
     names: config.routing.strategy,
     knn: { redis, keys, embed: (texts) => embedder.embed([...texts]), embedderId: embedder.id },
     llm: options.complete ? { complete: options.complete, timeoutMs: config.routing.llmTimeoutMs } : undefined,
+    learned: { quality: config.routing.quality },
   }).map((strategy) => (strategy.name === 'knn' ? knn : strategy));
   const router = createRouter({ strategies, threshold: config.routing.threshold, lowConfidence: config.routing.lowConfidence, onStrategyError: options.onStrategyError });
   return { router, knn };

@@ -13,6 +13,13 @@ export interface RoutingInput {
    * (offline evaluation only; the API and workers always pass one)
    */
   learningScope?: string;
+  /**
+   * The request's cost–quality setting (`x-sluice-quality`), for strategies with a knob (the
+   * learned router). Absent: each strategy's configured default.
+   */
+  quality?: number;
+  /** The category an earlier strategy already found, so a later one need not detect it again. */
+  category?: CategoryName;
 }
 
 /** A routing strategy: returns tier, category, confidence and reasons. */
@@ -21,6 +28,11 @@ export interface RoutingStrategy {
   readonly name: string;
   /** Decide the tier and category of a request. May throw; the router falls back. */
   decide(input: RoutingInput): RouteDecision | Promise<RouteDecision>;
+  /**
+   * A final strategy decides every request that reaches it, whatever its confidence (the
+   * learned router: its knob, not a confidence bar, sets the trade-off). @defaultValue false
+   */
+  readonly final?: boolean;
 }
 
 /** Options for {@link rulesStrategy}. */

@@ -106,7 +106,7 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const body = request.body as ChatRequest;
     const controls = readControls(request.headers, tenant);
     const data = ctx.submitter.prepare(body, tenant, controls);
-    const { cascade, ...decision } = await ctx.router.decide({ request: data.request, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier });
+    const { cascade, ...decision } = await ctx.router.decide({ request: data.request, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier, quality: data.routingQuality });
     return { ...decision, cascade };
   });
 }

@@ -1,0 +1,152 @@
+/**
+ * Builds `learned-model.json`, the learned router's weights:
+ * `pnpm exec tsx packages/routing/src/learned/build-model.ts --routellm ~/.cache/sluice/eval-data/routellm`.
+ *
+ * Training data, and nothing else:
+ * - RouteLLM's per-prompt MMLU results (lm-sys/RouteLLM `routellm/evals/mmlu/responses/`, see
+ *   `routellm-data.ts`) of the domains whose names begin with a–h, contaminated prompts
+ *   dropped. MMLU i–z, GSM8K and MT-Bench are the test sets: never read here.
+ * - The project's own labelled set `eval/prompts.json` (the rules were tuned on it; its tiers
+ *   teach the model what open-ended complex work looks like, which multiple-choice questions
+ *   cannot). `eval/holdout.json` is never read here.
+ *
+ * Hyper-parameters and the default quality are picked on out-of-fold predictions: MMLU a–h
+ * split by domain (5 folds, so every score is of a domain the model never saw, as the test
+ * domains are), `prompts.json` by position. The default quality is the one at which the
+ * shipped router (rules decide what they are confident is simple, the model the rest) sends
+ * {@link DEFAULT_LARGE_SHARE} of the MMLU a–h prompts large.
+ *
+ * A command-line entry point: writes the file and prints the tuning figures.
+ */
+import { writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { evalMessages, loadEvalSet } from '../evaluation.ts';
+import { latestUserText } from '../features.ts';
+import { rulesStrategy } from '../rules.ts';
+import { areaUnderCurve, rocAuc, scoreCurve, scoreRouting } from './curve.ts';
+import { expectedGain, quantiseWeights, type LearnedModelFile, type LogisticHead, type ScoringHead } from './model.ts';
+import { isTrainingDomain, loadRouteLlm, ROUTELLM_COMMIT } from './routellm-data.ts';
+import { fitPlatt, trainLogistic, type TrainedWeights, type TrainingExample, type TrainOptions } from './train.ts';
+
+/** Share of MMLU a–h prompts the shipped default sends large. */
+export const DEFAULT_LARGE_SHARE = 0.5;
+/** Times each `prompts.json` item is repeated in the training data (picked on the folds: 3 kept both figures best of 0, 3, 10). */
+const OWN_WEIGHT = 3;
+const TRAIN: TrainOptions = { hashBits: 15, l2: 1e-5, epochs: 10, learningRate: 0.02, seed: 1 };
+const FOLDS = 5;
+
+const { values } = parseArgs({
+  options: {
+    routellm: { type: 'string', default: join(homedir(), '.cache', 'sluice', 'eval-data', 'routellm') },
+    out: { type: 'string', default: new URL('./learned-model.json', import.meta.url).pathname },
+  },
+});
+
+interface Row {
+  text: string;
+  /** Large better / small better (MMLU: correctness; prompts.json: tier large / neither). */
+  largeBetter: 0 | 1;
+  smallBetter: 0 | 1;
+  fold: number;
+  weight: number;
+  weak: number;
+  strong: number;
+  source: 'mmlu' | 'own';
+  ownTier?: 'small' | 'large';
+}
+
+const data = loadRouteLlm(values.routellm!);
+const mmlu = data.mmlu.filter((x) => isTrainingDomain(x.domain));
+const domains = [...new Set(mmlu.map((x) => x.domain))].sort();
+const rows: Row[] = [
+  ...mmlu.map((x): Row => ({ text: x.prompt, largeBetter: x.strong > x.weak ? 1 : 0, smallBetter: x.weak > x.strong ? 1 : 0, fold: domains.indexOf(x.domain) % FOLDS, weight: 1, weak: x.weak, strong: x.strong, source: 'mmlu' })),
+  ...loadEvalSet('prompts').map((item, i): Row => ({
+    text: latestUserText({ messages: evalMessages(item) }),
+    largeBetter: item.tier === 'large' ? 1 : 0,
+    smallBetter: 0,
+    fold: i % FOLDS,
+    weight: OWN_WEIGHT,
+    weak: item.tier === 'large' ? 0 : 1,
+    strong: 1,
+    source: 'own',
+    ownTier: item.tier,
+  })),
+];
+
+const examples = (subset: readonly Row[], head: 'largeBetter' | 'smallBetter'): TrainingExample[] => subset.flatMap((r) => Array.from({ length: r.weight }, () => ({ text: r.text, label: r[head] })));
+const scoring = (w: TrainedWeights): ScoringHead => ({ weights: w.weights, denseWeights: w.dense.weights, bias: w.bias });
+function trainHeads(subset: readonly Row[]) {
+  const large = trainLogistic(examples(subset, 'largeBetter'), TRAIN);
+  const small = trainLogistic(examples(subset, 'smallBetter'), TRAIN);
+  return { large, small, gain: (text: string) => expectedGain([scoring(large), scoring(small)], large, text) };
+}
+
+// Out-of-fold expected gains.
+const gain = new Array<number>(rows.length);
+for (let f = 0; f < FOLDS; f++) {
+  const heads = trainHeads(rows.filter((r) => r.fold !== f));
+  rows.forEach((r, i) => {
+    if (r.fold === f) gain[i] = heads.gain(r.text);
+  });
+  console.error(`fold ${f + 1}/${FOLDS} done`);
+}
+const calibration = fitPlatt(gain, rows.map((r) => r.largeBetter));
+const smallSuffices = gain.map((g) => 1 - 1 / (1 + Math.exp(-(calibration.a * g + calibration.b))));
+
+// The shipped composition: the rules' confident "small" stands, the model decides the rest.
+const rules = rulesStrategy();
+const rulesSmall = rows.map((r) => {
+  const d = rules.decide({ request: { model: 'auto', messages: [{ role: 'user', content: r.text }] } });
+  return d.tier === 'small' && d.confidence >= 0.7;
+});
+const isMmlu = rows.map((r) => r.source === 'mmlu');
+const route = (q: number) => rows.map((_, i) => !rulesSmall[i] && smallSuffices[i]! < q);
+let lo = 0;
+let hi = 1;
+for (let it = 0; it < 50; it++) {
+  const mid = (lo + hi) / 2;
+  const large = route(mid);
+  const share = large.filter((l, i) => l && isMmlu[i]).length / mmlu.length;
+  if (share < DEFAULT_LARGE_SHARE) lo = mid;
+  else hi = mid;
+}
+const defaultQuality = Math.round(hi * 1000) / 1000;
+const atDefault = route(defaultQuality);
+const mmluIdx = rows.map((_, i) => i).filter((i) => isMmlu[i]);
+const ownIdx = rows.map((_, i) => i).filter((i) => !isMmlu[i]);
+const mmluPoint = scoreRouting(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => atDefault[i]!));
+const ownComplex = ownIdx.filter((i) => rows[i]!.ownTier === 'large');
+const ownSimple = ownIdx.filter((i) => rows[i]!.ownTier === 'small');
+const scorerCurve = scoreCurve(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => smallSuffices[i]!), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+const notes = [
+  `out-of-fold (MMLU a–h by domain, ${FOLDS} folds): AUC of P(large better) ${rocAuc(gain.filter((_, i) => isMmlu[i]), mmluIdx.map((i) => rows[i]!.largeBetter)).toFixed(3)}, area under the PGR curve ${areaUnderCurve(scorerCurve).toFixed(3)} (random 0.5)`,
+  `out-of-fold at the default quality ${defaultQuality}: MMLU a–h ${(mmluPoint.largeShare * 100).toFixed(1)}% large, PGR ${(mmluPoint.pgr * 100).toFixed(1)}%; prompts.json complex → small ${ownComplex.filter((i) => !atDefault[i]).length}/${ownComplex.length}, simple → small ${ownSimple.filter((i) => !atDefault[i]).length}/${ownSimple.length}`,
+];
+for (const n of notes) console.error(n);
+
+// The shipped weights: trained on all the training rows.
+const final = trainHeads(rows);
+const head = (w: TrainedWeights): LogisticHead => ({
+  ngramWeights: quantiseWeights(w.weights),
+  denseWeights: w.dense.weights.map((x) => Number(x.toPrecision(4))),
+  bias: Number(w.bias.toPrecision(6)),
+});
+const file: LearnedModelFile = {
+  format: 1,
+  hashBits: TRAIN.hashBits!,
+  dense: { names: final.large.dense.names, mean: final.large.dense.mean.map((x) => Number(x.toPrecision(6))), std: final.large.dense.std.map((x) => Number(x.toPrecision(6))) },
+  heads: { largeBetter: head(final.large), smallBetter: head(final.small) },
+  calibration: { a: Number(calibration.a.toPrecision(6)), b: Number(calibration.b.toPrecision(6)) },
+  defaultQuality,
+  trainedOn: {
+    sources: [`github.com/lm-sys/RouteLLM@${ROUTELLM_COMMIT} routellm/evals/mmlu/responses/mmlu_[a-h]*.csv (contaminated_prompts.jsonl dropped)`, 'packages/routing/eval/prompts.json'],
+    subset: `MMLU domains a–h (${domains.length} domains, ${mmlu.length} questions; label: GPT-4-1106 right where Mixtral-8x7B was wrong, and the reverse) + prompts.json (${ownIdx.length} prompts ×${OWN_WEIGHT}; label: tier large)`,
+    examples: rows.reduce((s, r) => s + r.weight, 0),
+    builtAt: new Date().toISOString().slice(0, 10),
+    notes,
+  },
+};
+writeFileSync(values.out!, `${JSON.stringify(file)}\n`);
+console.error(`wrote ${values.out} (2 × ${2 ** file.hashBits} n-gram weights)`);
