@@ -8,6 +8,7 @@
  *   routing calibrate --sample FILE --large-share S
  *                                 the SLUICE_ROUTING_QUALITY that sends share S of your prompts large
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { describeSettings, loadConfig, redactConfig } from '@sluice/config';
 import { calibrateQuality, learnedStrategy, parsePromptSample } from '@sluice/routing';
 import { createTenantStore } from '@sluice/tenants';
