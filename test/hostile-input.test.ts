@@ -236,6 +236,12 @@ describe('hostile input', () => {
       expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'request_headers_too_large', param: null });
     });
 
+    it('a path parameter past the router\'s limit: 414 with OpenAI\'s error body (found by the fuzz suite)', async () => {
+      const res = await call(`/v1/jobs/${'a'.repeat(600)}/events`);
+      expect(res.status).toBe(414);
+      expect(((await res.json()) as Json).error).toMatchObject({ type: 'invalid_request_error', code: 'uri_too_long', param: null });
+    });
+
     it('text/plain is a 415; so is an unknown Content-Encoding', async () => {
       const plain = await call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(ask('hi')), headers: { 'content-type': 'text/plain' } });
       expect(plain.status).toBe(415);
