@@ -236,6 +236,12 @@ describe('hostile input', () => {
       expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'request_headers_too_large', param: null });
     });
 
+    it('a path parameter past the router\'s limit: 414 with OpenAI\'s error body (found by the fuzz suite)', async () => {
+      const res = await call(`/v1/jobs/${'a'.repeat(600)}/events`);
+      expect(res.status).toBe(414);
+      expect(((await res.json()) as Json).error).toMatchObject({ type: 'invalid_request_error', code: 'uri_too_long', param: null });
+    });
+
     it('text/plain is a 415; so is an unknown Content-Encoding', async () => {
       const plain = await call('/v1/chat/completions', { method: 'POST', body: JSON.stringify(ask('hi')), headers: { 'content-type': 'text/plain' } });
       expect(plain.status).toBe(415);
@@ -290,5 +296,36 @@ describe('hostile input', () => {
       const res = await call('/v1/chat/completions', { method: 'POST', json: ask('still there?') });
       expect(res.status).toBe(200);
     });
+  });
+});
+
+describe('defect 7: routing feedback stays with the tenant that gave it', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { SLUICE_ROUTING_STRATEGY: 'knn', SLUICE_ROUTING_THRESHOLD: '0.3' } });
+  });
+  afterAll(() => stack.stop());
+
+  const api = async (key: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${stack.apiUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'cache-control': 'no-store' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
+  };
+
+  it("A's feedback changes neither where B's identical prompt goes nor what B's /v1/route says", async () => {
+    const [a, b] = [await stack.key('tenant-a'), await stack.key('tenant-b')];
+    const prompt = 'Suggest a name for a small bakery in a seaside town.';
+    const body = { model: 'auto', messages: [{ role: 'user', content: prompt }] };
+    const done = await api(a, 'POST', '/v1/chat/completions', body);
+    expect(done.status).toBe(200);
+    expect((await api(a, 'POST', '/v1/feedback', { job_id: done.headers.get('x-sluice-job-id'), rating: 'inadequate' })).body).toMatchObject({ recorded: true, tier: 'large' });
+
+    const forA = await api(a, 'POST', '/v1/route', body);
+    expect(forA.body).toMatchObject({ tier: 'large', strategy: 'knn' });
+    expect(forA.body.reasons.join(' ')).toMatch(/1 learned/);
+    const forB = await api(b, 'POST', '/v1/route', body);
+    expect(forB.body).toMatchObject({ tier: 'small', strategy: 'knn' });
+    expect(forB.body.reasons.join(' ')).not.toMatch(/learned|cosine 1\.00/);
+    // And B's real request is routed as before.
+    expect((await api(b, 'POST', '/v1/chat/completions', body)).headers.get('x-sluice-tier')).toBe('small');
   });
 });

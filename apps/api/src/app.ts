@@ -16,7 +16,7 @@ import { registerAdmin } from './admin.ts';
 import { createCacheFastPath } from './fast-path.ts';
 import { createAdmission } from './admission.ts';
 import type { ApiContext } from './context.ts';
-import { clientErrorHandler, installErrorHandler, unauthorized } from './errors.ts';
+import { clientErrorHandler, frameworkErrors, installErrorHandler, unauthorized } from './errors.ts';
 import { installBodyParsing } from './body-parsing.ts';
 import { registerCompletions } from './routes/completions.ts';
 import { registerJobs } from './routes/jobs.ts';
@@ -73,6 +73,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     // kept (passed upstream and hashed into the cache scope), never dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     clientErrorHandler,
+    frameworkErrors,
   });
   installBodyParsing(app, { maxJsonDepth: config.api.maxJsonDepth });
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });

@@ -80,6 +80,9 @@ export function installBodyParsing(app: FastifyInstance, options: BodyParsingOpt
     const out = new PassThrough() as PassThrough & { receivedEncodedLength: number };
     out.receivedEncodedLength = 0;
     payload.on('data', (chunk: Buffer) => (out.receivedEncodedLength += chunk.length));
+    // Fastify listens for the decoded stream's errors only while it reads the body; a body it
+    // never reads (a 415, a route without one) must not turn a bad encoding into a crash.
+    out.on('error', () => {});
     decoder.on('error', (error: Error) => out.destroy(Object.assign(badRequest(`The ${encodings[0]} body could not be decoded: ${error.message}`, null, 'invalid_encoding'), { statusCode: 400 })));
     (payload as Readable).pipe(decoder).pipe(out);
     return out;

@@ -132,3 +132,13 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
   if (socket.writable) socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
   else socket.destroy(error);
 }
+
+/**
+ * The router's own refusals (a malformed URL, a path parameter past its length limit), which
+ * Fastify answers before any route, hook or error handler: OpenAI's body, same statuses.
+ */
+export function frameworkErrors(error: FastifyError, _request: unknown, reply: import('fastify').FastifyReply): void {
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter of the URL is too long.' : error.code === 'FST_ERR_BAD_URL' ? 'The URL could not be decoded.' : error.message;
+  void reply.status(status).send(errorBody(message, 'invalid_request_error', status === 414 ? 'uri_too_long' : 'invalid_url'));
+}

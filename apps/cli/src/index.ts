@@ -47,12 +47,12 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     const log = (line: string) => console.log(line);
     let stack: Awaited<ReturnType<typeof startStack>> | undefined;
     let stopping = false;
-    const shutdown = async () => {
+    const shutdown = async (code = 0) => {
       if (stopping) return;
       stopping = true;
       console.log('\nStopping Sluice (in-flight jobs finish or are handed back)…');
       await stack?.stop();
-      process.exit(0);
+      process.exit(code);
     };
     process.on('SIGINT', () => void shutdown());
     process.on('SIGTERM', () => void shutdown());
@@ -61,11 +61,12 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     } catch (error) {
       fail(`Sluice could not start: ${(error as Error).message}`, 1);
     }
-    for (const p of stack.processes) {
-      void p.exited.then((code) => {
-        if (!stopping) console.log(`${p.name} exited with code ${code}; stopping the stack`), void shutdown();
-      });
-    }
+    // Workers and the simulator are restarted by the stack; only the API or Redis dying stops it.
+    void stack.fatal.then((message) => {
+      if (stopping) return;
+      console.log(message);
+      void shutdown(1);
+    });
     console.log(
       [
         '',

@@ -22,6 +22,12 @@ export const ENTRIES = {
 } as const;
 
 
+/** Restart backoff of a supervised process: the first wait, doubling up to the cap. */
+const RESTART_BASE_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+/** A process that ran this long before it died starts its backoff again from the first wait. */
+const RESTART_STABLE_MS = 60_000;
+
 const COLORS = ['36', '35', '33', '32', '34', '31', '96', '95'];
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
@@ -93,16 +99,20 @@ export interface Stack {
   apiUrl: string;
   redisUrl: string;
   adminPassword: string;
+  /** The stack's processes (a restarted worker replaces its entry). */
   processes: StackProcess[];
+  /** Resolves with a message when the API or Redis died: the stack cannot serve and should stop. */
+  fatal: Promise<string>;
   stop(): Promise<void>;
 }
 
 /**
  * `pnpm start`: Redis (REDIS_URL, or found/provisioned and started with AOF), the simulator
  * (when a deployment points at it), the API, one classifier, N executors and a batcher (when a
- * deployment offers a batch API), each its own
- * process with prefixed logs. Stop hands work back in order: API first (stop accepting),
- * then classifier and executors (finish or hand back in-flight jobs), then simulator, Redis.
+ * deployment offers a batch API), each its own process with prefixed logs. A classifier,
+ * executor, batcher or simulator that dies is restarted (backoff, a log line); the API or Redis
+ * dying resolves `fatal`. Stop hands work back in order: API first (stop accepting), then
+ * classifier, executors and batcher (finish or hand back in-flight jobs), then simulator, Redis.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { config, log } = options;
@@ -135,26 +145,76 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let color = 0;
   const next = () => COLORS[color++ % COLORS.length]!;
 
+  let stopping: Promise<void> | undefined;
+  const restartTimers = new Set<NodeJS.Timeout>();
+  let onFatal: (message: string) => void = () => {};
+  const fatal = new Promise<string>((resolve) => (onFatal = resolve));
+
+  /**
+   * Launch a process the stack keeps running: when it dies (a crash, an OOM kill, `kill -9`)
+   * it is started again after a backoff (1 s, doubling to 30 s; a run of a minute resets it),
+   * with a log line each time. Its jobs are not lost meanwhile: another worker, or the
+   * replacement, takes them over once their lock expires.
+   */
+  const supervise = (name: string, file: string, args: string[], processEnv: NodeJS.ProcessEnv, color: string): StackProcess => {
+    const slot = processes.length;
+    let failuresInRow = 0;
+    let restarts = 0;
+    const start = (): StackProcess => {
+      const p = launch(name, file, args, processEnv, color);
+      processes[slot] = p;
+      const startedAt = Date.now();
+      void p.exited.then((code) => {
+        if (stopping) return;
+        if (Date.now() - startedAt >= RESTART_STABLE_MS) failuresInRow = 0;
+        const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** failuresInRow);
+        failuresInRow++;
+        restarts++;
+        const how = p.child.signalCode ? `signal ${p.child.signalCode}` : `code ${code}`;
+        log(`supervisor| ${name} (pid ${p.child.pid}) exited with ${how}; restarting it in ${delay / 1000} s (restart ${restarts})`);
+        const timer = setTimeout(() => {
+          restartTimers.delete(timer);
+          if (stopping) return;
+          const replacement = start();
+          log(`supervisor| ${name} restarted as pid ${replacement.child.pid}`);
+        }, delay);
+        restartTimers.add(timer);
+      });
+      return p;
+    };
+    return start();
+  };
+
+  /** A process the stack cannot run without: its death stops the stack, with a message. */
+  const essential = (name: string, exited: Promise<unknown>, why: string) => {
+    void exited.then(() => {
+      if (!stopping) onFatal(`supervisor| ${name} exited; stopping the stack: ${why}`);
+    });
+  };
+
   const usesSim = config.deployments.some((d) => d.baseUrl.replace(/\/$/, '') === config.sim.url.replace(/\/$/, ''));
   if (usesSim) {
-    const sim = launch('sim', ENTRIES.sim, ['--port', String(config.sim.port), '--profile', config.sim.profile], env, next());
-    processes.push(sim);
+    supervise('sim', ENTRIES.sim, ['--port', String(config.sim.port), '--profile', config.sim.profile], env, next());
     if (!(await waitFor(() => portOpen(config.sim.port), 30_000))) throw new Error(`The simulator did not start on port ${config.sim.port}`);
   }
-  processes.push(launch('api', ENTRIES.api, [], env, next()));
+  const api = launch('api', ENTRIES.api, [], env, next());
+  processes.push(api);
+  essential('api', api.exited, 'it is the only way in, and a port left closed behind a running stack would only mislead. Run `pnpm start` again.');
+  if (redis) essential('redis', new Promise((resolve) => (redis.process.exitCode !== null ? resolve(null) : redis.process.once('exit', resolve))), 'every part keeps its state there (the data is kept in AOF). Run `pnpm start` again.');
   // Workers on one machine each need their own metrics port: the classifier takes
   // SLUICE_METRICS_PORT, executor i the i-th port after it (0 stays 0: a free port each).
   const metricsPort = (offset: number) => ({ ...env, SLUICE_METRICS_PORT: String(config.metrics.port === 0 ? 0 : config.metrics.port + offset) });
-  processes.push(launch('classifier', ENTRIES.classifier, [], metricsPort(0), next()));
-  for (let i = 1; i <= config.executor.processes; i++) processes.push(launch(`executor-${i}`, ENTRIES.executor, [], metricsPort(i), next()));
+  supervise('classifier', ENTRIES.classifier, [], metricsPort(0), next());
+  for (let i = 1; i <= config.executor.processes; i++) supervise(`executor-${i}`, ENTRIES.executor, [], metricsPort(i), next());
   // Deferrable jobs need a batcher only where some deployment offers a batch API.
-  if (config.deployments.some((d) => d.batch)) processes.push(launch('batcher', ENTRIES.batcher, [], metricsPort(config.executor.processes + 1), next()));
+  if (config.deployments.some((d) => d.batch)) supervise('batcher', ENTRIES.batcher, [], metricsPort(config.executor.processes + 1), next());
 
   const host = config.api.host === '0.0.0.0' ? 'localhost' : config.api.host;
   const apiUrl = `http://${host}:${config.api.port}`;
-  let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      for (const timer of restartTimers) clearTimeout(timer);
+      restartTimers.clear();
       const order = [['api'], ['classifier', 'executor', 'batcher'], ['sim']];
       for (const group of order) {
         const members = processes.filter((p) => group.some((g) => p.name.startsWith(g)));
@@ -171,5 +231,5 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw new Error(`Sluice did not become ready at ${apiUrl}/readyz within 60 s; see the logs above.`);
   }
-  return { apiUrl, redisUrl, adminPassword, processes, stop };
+  return { apiUrl, redisUrl, adminPassword, processes, fatal, stop };
 }

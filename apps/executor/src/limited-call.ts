@@ -264,7 +264,10 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
         error: error.status === undefined ? (error.kind === 'timeout' ? 'timeout' : 'connection') : undefined,
         retryAfterMs: error.retryAfterMs,
       });
-      await limiter.release(lease);
+      // A request the upstream refused generated nothing: its token reservation (the prompt and
+      // the longest answer) is settled at nothing, not kept for the window. Kept, one tenant's
+      // refused prompts at 20/s took the token budget B's requests then waited seconds for.
+      await limiter.release(lease, error.requestFault ? { totalTokens: 0 } : undefined);
       if (!verdict.retryable || relayed) throw error;
       return { kind: 'failover', error, cooldownMs: verdict.cooldownMs, circuit: verdict.circuit };
     } finally {
