@@ -28,12 +28,13 @@ export interface ResponseCacheOptions {
   embedder: Embedder;
   /**
    * Word-vector similarity from which verification accepts a content word present on one
-   * side only as a rewording of one on the other (needs an embedder with `wordSimilarity`);
-   * content words must otherwise match by spelling, stem or synonym list. Off by default:
+   * side only as a rewording of one on the other on vectors alone (needs an embedder with
+   * `wordSimilarity`). Without it a reworded content word needs a WordNet synonym whose
+   * vector agrees ({@link SYNONYM_SENSE_SIMILARITY}), or spelling, stem or the synonym list. Off by default:
    * static word vectors place co-hyponyms as close as synonyms (cat/dog 0.88,
    * mechanical/electrical 0.81 vs buy/purchase 0.83, big/large 0.71), so no threshold keeps
    * "How do I feed my cat?" from answering "… my dog?"; on the public dev sets it bought 2–7
-   * duplicate questions of 200 for 1–3 false hits. @defaultValue off (`Infinity`); {@link CONTENT_WORD_SIMILARITY} when enabled
+   * duplicate questions of 200 for 1–3 false hits. @defaultValue off (`Infinity`); `CONTENT_WORD_SIMILARITY` (0.7) when enabled
    */
   contentWordSimilarity?: number;
   /** The `cache` section of the configuration, as loaded. */
@@ -396,8 +397,8 @@ export class ResponseCache {
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
     const similarity = this.#embedder.wordSimilarity?.bind(this.#embedder);
-    const contentWordSimilarity = options.contentWordSimilarity ?? Number.POSITIVE_INFINITY;
-    this.#verifyOptions = similarity && contentWordSimilarity <= 1 ? { wordSimilarity: similarity, contentWordSimilarity } : {};
+    const synonyms = this.#embedder.synonyms?.bind(this.#embedder);
+    this.#verifyOptions = similarity ? { wordSimilarity: similarity, synonyms, contentWordSimilarity: options.contentWordSimilarity ?? Number.POSITIVE_INFINITY } : {};
     if (this.#embedder.notice) this.#logger?.warn({ embedder: this.#embedder.id }, this.#embedder.notice);
     this.#thresholdByTenant = options.thresholdByTenant ?? {};
     this.#subscriber = options.subscriber;

@@ -84,3 +84,13 @@ describe.skipIf(!provisioned)('remote embeddings (simulator serving the same mod
     expect(cosineSimilarity(fallback!, local.embedOne('A text the endpoint never saw'))).toBeGreaterThan(0.9999);
   });
 });
+
+describe.skipIf(!provisioned)('WordNet synonyms next to the model', () => {
+  const sif = loadSifEmbedder(modelDir).embedder!;
+  it('tells synonyms from siblings the vectors confuse', () => {
+    expect(sif.synonyms('film', 'movies')).toBe(true);
+    expect(sif.synonyms('purchased', 'buy')).toBe(true);
+    expect(sif.synonyms('cat', 'dog')).toBe(false);
+    expect(sif.wordSimilarity('cat', 'dog')).toBeGreaterThan(sif.wordSimilarity('buy', 'purchase')! - 0.1);
+  });
+});
