@@ -196,6 +196,8 @@ export function analyzePrompt(text: string): PromptFeatures {
     if (token.kind === 'number') {
       const value = canonicalNumber(token.lower);
       numbers.push(value);
+      // Numbers keep their place among the words: "retired in 1987, died in 2004" is not "died in 1987, retired in 2004".
+      sequence.push(`#${value}`);
       if (/^(1[5-9]|20)\d\d$/.test(value)) timeWords.add(`year:${value}`);
       return;
     }
@@ -340,11 +342,11 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
   const unmatched: string[] = [];
   const opposite: string[] = [];
   const synonyms = options.synonyms;
-  const counterpart = (word: string, own: PromptFeatures, other: PromptFeatures) => {
+  const counterpart = (word: string, own: PromptFeatures, other: PromptFeatures, candidates: ReadonlySet<string>) => {
     const surface = own.surface.get(word) ?? word;
     let best = -1;
     let bestWord = '';
-    for (const candidate of other.contentWords) {
+    for (const candidate of candidates) {
       const otherSurface = other.surface.get(candidate) ?? candidate;
       const value = similarity(surface, otherSurface) ?? -1;
       const accepted = value >= threshold || (value >= SYNONYM_SENSE_SIMILARITY && synonyms?.(surface, otherSurface) === true);
@@ -353,8 +355,12 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
     if (best < 0) unmatched.push(word);
     else if (areOpposites(surface, bestWord)) opposite.push(`${surface}/${bestWord}`);
   };
-  for (const w of onlyA) counterpart(w, a, b);
-  for (const w of onlyB) counterpart(w, b, a);
+  // One to one: a word's counterpart is one the other side has and this side lacks ("hugging
+  // and kissing" is not "kissing" because hugging and kissing are close).
+  const unmatchedA = new Set(onlyA);
+  const unmatchedB = new Set(onlyB);
+  for (const w of onlyA) counterpart(w, a, b, unmatchedB);
+  for (const w of onlyB) counterpart(w, b, a, unmatchedA);
   if (opposite.length) return reject('content', `opposites ${show(opposite)}`);
   if (unmatched.length) return reject('content', `no close counterpart for ${show(unmatched)}`);
   const shorter = Math.min(a.contentWords.size, b.contentWords.size);
@@ -417,6 +423,13 @@ function checkOrder(a: readonly string[], b: readonly string[], reject: (reason:
   const my = movedRun(keptY, y);
   // A clause that moved is the same run of words, in the same order, on both sides.
   if (mx.ok && my.ok && sameList(mx.moved, my.moved)) return { ok: true };
+  // One word moved between the ends ("In 1972, the family moved …" / "… moved in 1972"; "In
+  // JavaScript, how do I …" / "… in JavaScript"): a fronted or trailing phrase, at any length.
+  if (mx.moved.length === 1 && sameList(mx.moved, my.moved)) {
+    const word = mx.moved[0]!;
+    const atEdge = (list: string[]) => list[0] === word || list[list.length - 1] === word;
+    if (atEdge(x) && atEdge(y)) return { ok: true };
+  }
   return reject('order', `moved ${show(mx.moved)} vs ${show(my.moved)}`);
 }
 
