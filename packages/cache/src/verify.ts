@@ -67,9 +67,9 @@ export interface VerifyOptions {
 }
 
 /**
- * Cosine of two words' vectors from which one counts as a rewording of the other. Chosen on
- * the dev halves of the public sets (packages/cache/README.md): at 0.6, PAWS-style swaps
- * start to pass; synonyms such as big/large sit at 0.71, buy/purchase 0.83.
+ * Cosine of two words' vectors from which one counts as a rewording of the other when
+ * vector similarity alone is enabled: synonyms such as big/large sit at 0.71, buy/purchase
+ * 0.83 — but so do siblings (cat/dog 0.88), which is why the cache leaves it off.
  */
 export const CONTENT_WORD_SIMILARITY = 0.7;
 /**
