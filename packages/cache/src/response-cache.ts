@@ -517,7 +517,7 @@ export class ResponseCache {
 
     if (!this.#config.semantic || input.semantic === false || !scope.semanticEligible) return miss(expired ? 'expired' : 'not-found');
 
-    const embedding = input.embedding === undefined ? await this.#embedOrUndefined(scope.prompt) : this.#toVector(input.embedding);
+    const embedding = this.#usable(input.embedding) ? this.#toVector(input.embedding!) : await this.#embedOrUndefined(scope.prompt);
     if (!embedding) return miss(expired ? 'expired' : 'not-found');
     const reply = (await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[];
     const candidates: Array<{ id: string; cosine: number; similarity: number }> = [];
@@ -583,7 +583,7 @@ export class ResponseCache {
     const expiresAt = now + ttlMs;
     let vector: Float32Array | undefined;
     if (this.#config.semantic && scope.semanticEligible) {
-      vector = input.embedding === undefined ? await this.#embedOrUndefined(scope.prompt) : this.#toVector(input.embedding);
+      vector = this.#usable(input.embedding) ? this.#toVector(input.embedding!) : await this.#embedOrUndefined(scope.prompt);
     }
     const entry: StoredEntry = {
       v: 1,
@@ -778,6 +778,19 @@ export class ResponseCache {
 
   #calibrate(cosine: number): number {
     return this.#embedder.calibrate ? this.#embedder.calibrate(cosine) : cosine;
+  }
+
+  /**
+   * Whether a job's embedding is in this cache's vector space. One of another length was
+   * computed by a process with another embedder (during a rolling upgrade to the word
+   * vectors, or where the model is missing): the prompt is embedded again here rather than
+   * losing the semantic level, or the store, for the job.
+   */
+  #usable(embedding: ArrayLike<number> | undefined): boolean {
+    if (embedding === undefined) return false;
+    if (embedding.length === this.#embedder.dimensions) return true;
+    this.#logger?.debug?.({ embedder: this.#embedder.id, got: embedding.length }, 'job embedding from another embedder; embedding the prompt again');
+    return false;
   }
 
   #toVector(embedding: ArrayLike<number>): Float32Array {
