@@ -87,6 +87,8 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     SLUICE_LOG_LEVEL: 'silent',
     SLUICE_API_PORT: '0',
     SLUICE_API_HOST: '127.0.0.1',
+    // Where the global setup provisioned the word vectors (issue 14).
+    SLUICE_EMBEDDINGS_MODEL_DIR: inject('embeddingsModelDir'),
     ...options.env,
   };
   const overrides = options.overrides ?? {};

@@ -29,6 +29,11 @@ describe.skipIf(!provisioned)('semantic cache with the word-vector embedder, thr
     const twin = await ask('Which mountain is the tallest in Europe?');
     expect(twin.response.headers.get('x-sluice-cache')).toBe('miss');
     expect(twin.data.choices[0]!.message.content).not.toBe(first.data.choices[0]!.message.content);
+    // The API's cache says which embedder served (the word vectors, not the hashing fallback).
+    const admin = { authorization: `Basic ${Buffer.from('admin:test-admin-pw').toString('base64')}` };
+    const stats = (await (await fetch(`${stack.apiUrl}/admin/cache/stats`, { headers: admin })).json()) as { embedder?: { id: string; notice?: string } };
+    expect(stats.embedder?.id).toBe('sif:wink-sg100d-q8/100');
+    expect(stats.embedder?.notice).toBeUndefined();
   });
 });
 if (!provisioned) console.warn(`word-vector model not provisioned in ${inject('embeddingsModelDir')}: the semantic-cache e2e test is skipped`);

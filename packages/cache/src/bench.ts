@@ -1,7 +1,8 @@
 /**
- * `npx tsx packages/cache/src/bench.ts [--url redis://…] [--entries 100000] [--seconds 5] [--concurrency 32] [--rate 300]`
+ * `npx tsx packages/cache/src/bench.ts [--url redis://…] [--entries 100000] [--seconds 5] [--concurrency 32] [--rate 300] [--embedder sif|hashing]`
  *
- * Fills one namespace with `--entries` synthetic prompts (offline embedder, Q8), then
+ * Fills one namespace with `--entries` synthetic prompts (the default word-vector embedder,
+ * prompts drawn from its vocabulary, or `--embedder hashing` on made-up words; Q8), then
  * measures for `--seconds` each: raw `VSIM … COUNT 5` throughput (closed loop, `--concurrency`
  * callers; Redis's defaults, and the cache's `EF 100 NOTHREAD`), and `ResponseCache.lookup` latency at a fixed arrival rate
  * (open loop, `--rate` per second) for exact hits, semantic hits (embed + GET + VSIM + MGET +
@@ -11,6 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import { createKeys, createRedis, type Redis } from '@sluice/redis';
 import { startRedisServer, type RunningRedis } from '@sluice/redis-server';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { loadSifEmbedder } from './create-embedder.ts';
+import type { Embedder } from './embedder.ts';
 import { EVAL_CONFIG } from './evaluation.ts';
 import { HashingEmbedder } from './hashing-embedder.ts';
 import { ResponseCache } from './response-cache.ts';
@@ -29,7 +34,14 @@ const rate = flag('rate', 300);
 let seed = 42;
 const random = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32);
 const syllables = ['ka', 'lo', 'mi', 'ra', 'ten', 'vo', 'shi', 'pan', 'dor', 'el', 'qu', 'ix', 'bo', 'nu', 'zet', 'ar'];
-const vocabulary = Array.from({ length: 3_000 }, () => Array.from({ length: 2 + Math.floor(random() * 3) }, () => syllables[Math.floor(random() * syllables.length)]).join(''));
+const embedderName = args.includes('--embedder') ? args[args.indexOf('--embedder') + 1] : 'sif';
+const sif = embedderName === 'sif' ? loadSifEmbedder(join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice', 'embeddings')) : {};
+if (embedderName === 'sif' && !sif.embedder) throw new Error(`--embedder sif: ${sif.notice}`);
+const embedder: Embedder = sif.embedder ?? new HashingEmbedder({ dimensions: 256 });
+// Real words (frequency ranks 500–20 500) for the word-vector model, made-up ones for hashing.
+const vocabulary = sif.embedder
+  ? Array.from({ length: 3_000 }, (_, i) => sif.embedder!.vectors.wordAt(500 + i * 6)).filter((w) => /^\p{L}+$/u.test(w))
+  : Array.from({ length: 3_000 }, () => Array.from({ length: 2 + Math.floor(random() * 3) }, () => syllables[Math.floor(random() * syllables.length)]).join(''));
 const openers = ['What is', 'How do I', 'Explain', 'Why does', 'Describe', 'Who made'];
 const prompt = (i: number) => {
   const words = Array.from({ length: 4 + (i % 5) }, () => vocabulary[Math.floor(random() * vocabulary.length)]);
@@ -83,7 +95,6 @@ let server: RunningRedis | undefined;
 const url = args.includes('--url') ? args[args.indexOf('--url') + 1]! : (server = await startRedisServer()).url;
 const connections: Redis[] = Array.from({ length: 4 }, () => createRedis({ url, role: 'worker', name: 'cache-bench' }));
 const keys = createKeys(`bench-${randomUUID()}`);
-const embedder = new HashingEmbedder({ dimensions: 256 });
 const config = { ...EVAL_CONFIG, namespaceCap: entries };
 const caches = connections.map((redis) => new ResponseCache({ redis, keys, embedder, config }));
 const ctx = { tenant: 'bench', tier: 'small' as const, model: 'bench-model', category: 'general' as const };
@@ -106,6 +117,7 @@ try {
   const [vectorKey] = await connections[0]!.keys(`${keys.prefix}:{cache:${namespace}}:v:*`);
   const card = await connections[0]!.call('VCARD', vectorKey!);
   const memory = ((await connections[0]!.info('memory')).match(/used_memory_human:(\S+)/) ?? [])[1];
+  console.log(`embedder ${embedder.id}`);
   console.log(`filled ${card} entries in one namespace in ${fillSeconds.toFixed(1)} s (${Math.round(entries / fillSeconds)} stores/s); Redis used_memory ${memory}`);
 
   const queries = await embedder.embed(Array.from({ length: 2_000 }, (_, i) => prompt(entries + i)));

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { SifEmbedder, WordVectors, wordVectorsPath } from '@sluice/embeddings';
+import { SifEmbedder, Synonyms, synonymsPath, WordVectors, wordVectorsPath } from '@sluice/embeddings';
 import type { Embedder } from './embedder.ts';
 import { HashingEmbedder } from './hashing-embedder.ts';
 import { OpenAIEmbedder } from './openai-embedder.ts';
@@ -31,7 +31,7 @@ export interface CreateEmbedderOptions {
 
 // One loaded model per file and process: the API's cache, the classifier's router and a
 // test's several caches share its 25 MB.
-const loaded = new Map<string, WordVectors>();
+const loaded = new Map<string, { vectors: WordVectors; synonyms: Synonyms | undefined }>();
 
 /** The SIF embedder on the provisioned model in `modelDir`, or undefined with the reason. */
 export function loadSifEmbedder(modelDir: string | undefined): { embedder?: SifEmbedder; notice?: string } {
@@ -39,9 +39,12 @@ export function loadSifEmbedder(modelDir: string | undefined): { embedder?: SifE
   const path = wordVectorsPath(modelDir);
   if (!existsSync(path)) return { notice: `word-vector model not provisioned at ${path} (run \`pnpm exec tsx packages/embeddings/src/cli.ts provision\`)` };
   try {
-    let vectors = loaded.get(path);
-    if (!vectors) loaded.set(path, (vectors = WordVectors.load(path)));
-    return { embedder: new SifEmbedder({ vectors }) };
+    let model = loaded.get(path);
+    if (!model) {
+      const synonyms = existsSync(synonymsPath(modelDir)) ? Synonyms.load(synonymsPath(modelDir)) : undefined;
+      loaded.set(path, (model = { vectors: WordVectors.load(path), synonyms }));
+    }
+    return { embedder: new SifEmbedder(model) };
   } catch (error) {
     return { notice: `word-vector model at ${path} could not be read: ${(error as Error).message}` };
   }

@@ -24,6 +24,8 @@ export interface Embedder {
    * verification uses it to accept a reworded content word.
    */
   wordSimilarity?(a: string, b: string): number | undefined;
+  /** True when a thesaurus (WordNet) lists the two lower-cased words as synonyms; undefined when it cannot say. */
+  synonyms?(a: string, b: string): boolean | undefined;
   /** Prompts embedded so far, by what served them (e.g. `word-vectors`, `hashing`, `remote`, `fallback`). */
   readonly served?: Readonly<Record<string, number>>;
   /** Set when the configured embedder could not be built and another serves instead: why. */

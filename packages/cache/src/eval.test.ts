@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createKeys, createRedis } from '@sluice/redis';
+import { loadSifEmbedder } from './create-embedder.ts';
 import { loadEvalPairs, runCacheEval } from './evaluation.ts';
+import { loadPublicSet } from './public-eval.ts';
 import { HashingEmbedder } from './hashing-embedder.ts';
 
 // Floors are the figures measured when the defaults were chosen (README), so a change that
@@ -38,5 +41,35 @@ describe('semantic cache eval (offline embedder, real lookup path)', () => {
     expect(result.isolated.falseHitIds).toEqual([]);
     expect(result.crowded.falseHitIds).toEqual([]);
     expect(result.isolated.recall).toBeGreaterThanOrEqual(HOLDOUT_RECALL_FLOOR);
+  });
+});
+
+describe('semantic cache eval (word-vector embedder, real lookup path)', () => {
+  const modelDir = inject('embeddingsModelDir');
+  const sif = loadSifEmbedder(modelDir);
+  const redis = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'cache-eval-sif-test' });
+  afterAll(() => redis.disconnect());
+
+  it.skipIf(!sif.embedder)('serves no false hit and keeps recall on both hand-written sets', async () => {
+    for (const [set, floor] of [['pairs', DEV_RECALL_FLOOR], ['holdout', HOLDOUT_RECALL_FLOOR]] as const) {
+      const result = await runCacheEval({ redis, keys: createKeys(`test-${randomUUID()}`), embedder: sif.embedder!, pairs: loadEvalPairs(set) });
+      expect(result.embedder).toBe('sif:wink-sg100d-q8/100');
+      expect(result.isolated.falseHitIds).toEqual([]);
+      expect(result.crowded.falseHitIds).toEqual([]);
+      expect(result.isolated.recall).toBeGreaterThanOrEqual(floor);
+    }
+  });
+
+  // The public sets are built from files outside the repo (build-public-eval.ts); where they are, PAWS's
+  // word swaps must stay at ≤ 1 % false hits (measured: 1.0 % dev, 0 % holdout).
+  const dataDir = join(dirname(modelDir), 'eval-data');
+  const paws = (['dev', 'holdout'] as const).map((split) => loadPublicSet(dataDir, 'paws', split));
+  it.skipIf(!sif.embedder || paws.some((p) => !p))('keeps PAWS word-swap false hits at or under 1 %', async () => {
+    for (const pairs of paws) {
+      const result = await runCacheEval({ redis, keys: createKeys(`test-${randomUUID()}`), embedder: sif.embedder!, pairs: pairs! });
+      const negatives = pairs!.filter((p) => p.expect === 'miss');
+      const wrong = result.isolated.falseHitIds.filter((id) => negatives.some((p) => p.id === id)).length;
+      expect(wrong / negatives.length).toBeLessThanOrEqual(0.01);
+    }
   });
 });

@@ -77,6 +77,14 @@ try {
             console.log(`    FALSE HIT ${id}: ${p.cached}  ||  ${p.query}`);
           }
         }
+        if (verbose && result.crowded.falseHitIds.length) {
+          // Crowded false hits, and whether the query's text is cached by another pair too (public sets reuse sentences).
+          for (const id of result.crowded.falseHitIds) {
+            const p = set.pairs.find((x) => x.id === id)!;
+            const shared = set.pairs.filter((x) => x.id !== id && (x.cached === p.cached || x.cached === p.query || x.query === p.query));
+            console.log(`    CROWDED FALSE HIT ${id} (${p.expect}${shared.length ? `, text shared with ${shared.map((x) => x.id).join(' ')}` : ''}): ${p.cached}  ||  ${p.query}`);
+          }
+        }
         const stale = await redis.keys(`${keys.prefix}:*`);
         if (stale.length) await redis.del(...stale);
       }

@@ -202,7 +202,7 @@ export const ANTONYMS: ReadonlyMap<string, ReadonlySet<string>> = (() => {
     high:low higher:lower highest:lowest max:min maximum:minimum most:least more:less fewer:more
     big:small large:small larger:smaller largest:smallest long:short longer:shorter longest:shortest
     good:bad better:worse best:worst positive:negative pro:con advantage:disadvantage benefit:drawback
-    hot:cold warm:cool heat:cold fast:slow faster:slower fastest:slowest early:late earlier:later earliest:latest
+    hot:cold hotter:colder hottest:coldest warm:cool warmer:cooler warmest:coolest heat:cold fast:slow faster:slower fastest:slowest early:late earlier:later earliest:latest
     before:after above:below over:under inside:outside inner:outer top:bottom up:down upper:lower left:right north:south east:west
     increase:decrease rise:fall raise:lower gain:loss win:lose won:lost winner:loser add:remove insert:delete push:pull
     buy:sell bought:sold import:export input:output send:receive give:take lend:borrow open:close start:stop start:end begin:end first:last
@@ -210,7 +210,7 @@ export const ANTONYMS: ReadonlyMap<string, ReadonlySet<string>> = (() => {
     true:false yes:no right:wrong correct:incorrect success:failure pass:fail valid:invalid safe:dangerous legal:illegal
     male:female man:woman men:women boy:girl husband:wife father:mother son:daughter brother:sister king:queen
     old:new older:newer oldest:newest old:young older:younger ancient:modern past:future
-    rich:poor cheap:expensive cheapest:priciest strong:weak heavy:light hard:soft hard:easy difficult:easy simple:complex
+    rich:poor richest:poorest cheap:expensive cheapest:priciest strong:weak stronger:weaker strongest:weakest heavy:light hard:soft hard:easy harder:easier hardest:easiest difficult:easy simple:complex
     love:hate like:dislike happy:sad friend:enemy war:peace day:night light:dark black:white wet:dry full:empty
     internal:external public:private local:remote online:offline client:server import:export sync:async synchronous:asynchronous
     ascending:descending horizontal:vertical lowercase:uppercase minimum:maximum

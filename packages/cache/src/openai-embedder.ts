@@ -84,6 +84,7 @@ export class OpenAIEmbedder implements Embedder {
     const fallback = this.#fallback;
     if (fallback?.calibrate) this.calibrate = (cosine) => fallback.calibrate!(cosine);
     if (fallback?.wordSimilarity) this.wordSimilarity = (a, b) => fallback.wordSimilarity!(a, b);
+    if (fallback?.synonyms) this.synonyms = (a, b) => fallback.synonyms!(a, b);
     // Every credential is passed explicitly: the SDK would otherwise fall back on OPENAI_*
     // environment variables, and packages never read the environment. (It still reads
     // OPENAI_LOG and OPENAI_CUSTOM_HEADERS itself; neither carries credentials.)
@@ -103,6 +104,7 @@ export class OpenAIEmbedder implements Embedder {
 
   calibrate?: (cosine: number) => number;
   wordSimilarity?: (a: string, b: string) => number | undefined;
+  synonyms?: (a: string, b: string) => boolean | undefined;
 
   /**
    * One vector per text. A text embedded before is answered from memory; the others wait

@@ -28,12 +28,13 @@ export interface ResponseCacheOptions {
   embedder: Embedder;
   /**
    * Word-vector similarity from which verification accepts a content word present on one
-   * side only as a rewording of one on the other (needs an embedder with `wordSimilarity`);
-   * content words must otherwise match by spelling, stem or synonym list. Off by default:
+   * side only as a rewording of one on the other on vectors alone (needs an embedder with
+   * `wordSimilarity`). Without it a reworded content word needs a WordNet synonym whose
+   * vector agrees ({@link SYNONYM_SENSE_SIMILARITY}), or spelling, stem or the synonym list. Off by default:
    * static word vectors place co-hyponyms as close as synonyms (cat/dog 0.88,
    * mechanical/electrical 0.81 vs buy/purchase 0.83, big/large 0.71), so no threshold keeps
    * "How do I feed my cat?" from answering "… my dog?"; on the public dev sets it bought 2–7
-   * duplicate questions of 200 for 1–3 false hits. @defaultValue off (`Infinity`); {@link CONTENT_WORD_SIMILARITY} when enabled
+   * duplicate questions of 200 for 1–3 false hits. @defaultValue off (`Infinity`); `CONTENT_WORD_SIMILARITY` (0.7) when enabled
    */
   contentWordSimilarity?: number;
   /** The `cache` section of the configuration, as loaded. */
@@ -398,8 +399,8 @@ export class ResponseCache {
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
     const similarity = this.#embedder.wordSimilarity?.bind(this.#embedder);
-    const contentWordSimilarity = options.contentWordSimilarity ?? Number.POSITIVE_INFINITY;
-    this.#verifyOptions = similarity && contentWordSimilarity <= 1 ? { wordSimilarity: similarity, contentWordSimilarity } : {};
+    const synonyms = this.#embedder.synonyms?.bind(this.#embedder);
+    this.#verifyOptions = similarity ? { wordSimilarity: similarity, synonyms, contentWordSimilarity: options.contentWordSimilarity ?? Number.POSITIVE_INFINITY } : {};
     if (this.#embedder.notice) this.#logger?.warn({ embedder: this.#embedder.id }, this.#embedder.notice);
     this.#thresholdByTenant = options.thresholdByTenant ?? {};
     this.#subscriber = options.subscriber;
@@ -529,7 +530,7 @@ export class ResponseCache {
 
     if (!semanticPossible) return miss(expired ? 'expired' : 'not-found');
 
-    const embedding = input.embedding === undefined ? await this.#embedOrUndefined(scope.prompt) : this.#toVector(input.embedding);
+    const embedding = this.#usable(input.embedding) ? this.#toVector(input.embedding!) : await this.#embedOrUndefined(scope.prompt);
     if (!embedding) return miss(expired ? 'expired' : 'not-found');
     const reply = searched ?? ((await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[]);
     const candidates: Array<{ id: string; cosine: number; similarity: number }> = [];
@@ -595,7 +596,7 @@ export class ResponseCache {
     const expiresAt = now + ttlMs;
     let vector: Float32Array | undefined;
     if (this.#config.semantic && scope.semanticEligible) {
-      vector = input.embedding === undefined ? await this.#embedOrUndefined(scope.prompt) : this.#toVector(input.embedding);
+      vector = this.#usable(input.embedding) ? this.#toVector(input.embedding!) : await this.#embedOrUndefined(scope.prompt);
     }
     const entry: StoredEntry = {
       v: 1,
@@ -790,6 +791,19 @@ export class ResponseCache {
 
   #calibrate(cosine: number): number {
     return this.#embedder.calibrate ? this.#embedder.calibrate(cosine) : cosine;
+  }
+
+  /**
+   * Whether a job's embedding is in this cache's vector space. One of another length was
+   * computed by a process with another embedder (during a rolling upgrade to the word
+   * vectors, or where the model is missing): the prompt is embedded again here rather than
+   * losing the semantic level, or the store, for the job.
+   */
+  #usable(embedding: ArrayLike<number> | undefined): boolean {
+    if (embedding === undefined) return false;
+    if (embedding.length === this.#embedder.dimensions) return true;
+    this.#logger?.debug?.({ embedder: this.#embedder.id, got: embedding.length }, 'job embedding from another embedder; embedding the prompt again');
+    return false;
   }
 
   #toVector(embedding: ArrayLike<number>): Float32Array {

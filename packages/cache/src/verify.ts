@@ -52,8 +52,13 @@ export const REJECTION_REASONS: readonly RejectionReason[] = [
 export interface VerifyOptions {
   /** Word-vector similarity of two lower-cased words (the embedder's); absent: content words must match exactly. */
   wordSimilarity?: (a: string, b: string) => number | undefined;
-  /** @defaultValue {@link CONTENT_WORD_SIMILARITY} */
+  /**
+   * Vector similarity alone from which a content word counts as a rewording (no thesaurus
+   * needed). @defaultValue {@link CONTENT_WORD_SIMILARITY}; the cache turns it off (`Infinity`)
+   */
   contentWordSimilarity?: number;
+  /** WordNet synonymy of two lower-cased words (the embedder's); a synonym whose vector is at least {@link SYNONYM_SENSE_SIMILARITY} similar counts as a rewording. */
+  synonyms?: (a: string, b: string) => boolean | undefined;
   /**
    * Most content words of the shorter prompt that may be matched by similarity instead of
    * spelling, as a fraction (at least one word is always allowed). @defaultValue {@link MAX_REWORDED_SHARE}
@@ -62,11 +67,16 @@ export interface VerifyOptions {
 }
 
 /**
- * Cosine of two words' vectors from which one counts as a rewording of the other. Chosen on
- * the dev halves of the public sets (packages/cache/README.md): at 0.6, PAWS-style swaps
- * start to pass; synonyms such as big/large sit at 0.71, buy/purchase 0.83.
+ * Cosine of two words' vectors from which one counts as a rewording of the other when
+ * vector similarity alone is enabled: synonyms such as big/large sit at 0.71, buy/purchase
+ * 0.83 — but so do siblings (cat/dog 0.88), which is why the cache leaves it off.
  */
 export const CONTENT_WORD_SIMILARITY = 0.7;
+/**
+ * Vector similarity a WordNet synonym must also have: WordNet lists rare senses ("cat" is in
+ * a synset with "guy"), and a low vector similarity says the prompt means another sense.
+ */
+export const SYNONYM_SENSE_SIMILARITY = 0.4;
 /** See {@link VerifyOptions.maxRewordedShare}. */
 export const MAX_REWORDED_SHARE = 0.34;
 
@@ -90,6 +100,8 @@ export interface PromptFeatures {
   readonly tense: 'past' | 'present' | undefined;
   readonly questionWords: ReadonlySet<string>;
   readonly contentWords: ReadonlySet<string>;
+  /** Each content word (as {@link contentWords} spells it) → the word as typed, lower-cased. */
+  readonly surface: ReadonlyMap<string, string>;
   /** Content words and relation words (`@to`, `@by`, …) in the order they appear: who does what to whom. */
   readonly sequence: readonly string[];
   /** Every word, lower-cased and stemmed, for "does the other prompt mention X at all". */
@@ -169,6 +181,7 @@ export function analyzePrompt(text: string): PromptFeatures {
   const questionWords = new Set<string>();
   const contentWords = new Set<string>();
   const sequence: string[] = [];
+  const surface = new Map<string, string>();
   const words = new Set<string>();
   let negations = 0;
   let past = false;
@@ -183,6 +196,8 @@ export function analyzePrompt(text: string): PromptFeatures {
     if (token.kind === 'number') {
       const value = canonicalNumber(token.lower);
       numbers.push(value);
+      // Numbers keep their place among the words: "retired in 1987, died in 2004" is not "died in 1987, retired in 2004".
+      sequence.push(`#${value}`);
       if (/^(1[5-9]|20)\d\d$/.test(value)) timeWords.add(`year:${value}`);
       return;
     }
@@ -238,9 +253,14 @@ export function analyzePrompt(text: string): PromptFeatures {
       (isCapitalised(token.raw) && !token.sentenceStart && token.raw !== 'I' && !functional);
     if (named) addEntity(lower);
     if (RELATION_WORDS.has(lower)) sequence.push(`@${lower}`);
+    // Who does what to whom also rides on pronouns: "Why do I not miss my ex?" is not "Why
+    // doesn't my ex miss me?". Each person is one token, whatever its case.
+    const person = PERSONS.get(lower);
+    if (person) sequence.push(person);
     if (functional) return;
     const content = stem(SYNONYMS.get(lower) ?? lower);
     contentWords.add(content);
+    if (!surface.has(content)) surface.set(content, lower);
     sequence.push(content);
   });
 
@@ -266,6 +286,7 @@ export function analyzePrompt(text: string): PromptFeatures {
     tense: past && !present ? 'past' : present && !past ? 'present' : undefined,
     questionWords,
     contentWords,
+    surface,
     sequence,
     words,
   };
@@ -320,18 +341,26 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
   const threshold = options.contentWordSimilarity ?? CONTENT_WORD_SIMILARITY;
   const unmatched: string[] = [];
   const opposite: string[] = [];
-  const counterpart = (word: string, others: ReadonlySet<string>) => {
+  const synonyms = options.synonyms;
+  const counterpart = (word: string, own: PromptFeatures, other: PromptFeatures, candidates: ReadonlySet<string>) => {
+    const surface = own.surface.get(word) ?? word;
     let best = -1;
     let bestWord = '';
-    for (const other of others) {
-      const value = similarity(word, other) ?? -1;
-      if (value > best) [best, bestWord] = [value, other];
+    for (const candidate of candidates) {
+      const otherSurface = other.surface.get(candidate) ?? candidate;
+      const value = similarity(surface, otherSurface) ?? -1;
+      const accepted = value >= threshold || (value >= SYNONYM_SENSE_SIMILARITY && synonyms?.(surface, otherSurface) === true);
+      if (accepted && value > best) [best, bestWord] = [value, otherSurface];
     }
-    if (best < threshold) unmatched.push(word);
-    else if (areOpposites(word, bestWord)) opposite.push(`${word}/${bestWord}`);
+    if (best < 0) unmatched.push(word);
+    else if (areOpposites(surface, bestWord)) opposite.push(`${surface}/${bestWord}`);
   };
-  for (const w of onlyA) counterpart(w, b.contentWords);
-  for (const w of onlyB) counterpart(w, a.contentWords);
+  // One to one: a word's counterpart is one the other side has and this side lacks ("hugging
+  // and kissing" is not "kissing" because hugging and kissing are close).
+  const unmatchedA = new Set(onlyA);
+  const unmatchedB = new Set(onlyB);
+  for (const w of onlyA) counterpart(w, a, b, unmatchedB);
+  for (const w of onlyB) counterpart(w, b, a, unmatchedA);
   if (opposite.length) return reject('content', `opposites ${show(opposite)}`);
   if (unmatched.length) return reject('content', `no close counterpart for ${show(unmatched)}`);
   const shorter = Math.min(a.contentWords.size, b.contentWords.size);
@@ -348,7 +377,7 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
  * to Chapel Hill" / "to New York from Chapel Hill", "reduce complexity and increase payload"
  * / the reverse. The shared words outside the longest common subsequence must be one run,
  * the same on both sides; a single word may move only in a short prompt (at most
- * {@link SHORT_SEQUENCE} shared words: a question reordering a noun phrase), because in a
+ * {@link SHORT_SEQUENCE} shared content words: a question reordering a noun phrase), because in a
  * long sentence one displaced word usually changes who did what (on PAWS dev's word-swapped
  * non-paraphrases: 3.0 % false hits when allowed everywhere, 1.5 % with this limit, 0 % when
  * never allowed — which costs 7 of 36 hand-written rewordings).
@@ -381,17 +410,35 @@ function checkOrder(a: readonly string[], b: readonly string[], reject: (reason:
     const counted = moved.filter((i) => words.filter((w) => w === words[i]).length <= Math.min(x.filter((w) => w === words[i]).length, y.filter((w) => w === words[i]).length));
     if (counted.length === 0) return { ok: true, moved: [] as string[] };
     const contiguous = counted.every((index, k) => k === 0 || index === counted[k - 1]! + 1);
-    return { ok: contiguous && (counted.length >= 2 || Math.min(x.length, y.length) <= SHORT_SEQUENCE), moved: counted.map((i) => words[i]!) };
+    return { ok: contiguous && (counted.length >= 2 || Math.min(x.filter(isWord).length, y.filter(isWord).length) <= SHORT_SEQUENCE), moved: counted.map((i) => words[i]!) };
   };
+  // Opposites on both sides must keep their order ("coldest in July, hottest in January").
+  for (let i = 0; i < x.length; i += 1) {
+    for (let j = i + 1; j < x.length; j += 1) {
+      if (!areOpposites(x[i]!, x[j]!)) continue;
+      if (y.indexOf(x[i]!) > y.indexOf(x[j]!)) return reject('order', `opposites swapped: ${x[i]} … ${x[j]}`);
+    }
+  }
   const mx = movedRun(keptX, x);
   const my = movedRun(keptY, y);
   // A clause that moved is the same run of words, in the same order, on both sides.
   if (mx.ok && my.ok && sameList(mx.moved, my.moved)) return { ok: true };
+  // One word moved between the ends ("In 1972, the family moved …" / "… moved in 1972"; "In
+  // JavaScript, how do I …" / "… in JavaScript"): a fronted or trailing phrase, at any length.
+  if (mx.moved.length === 1 && sameList(mx.moved, my.moved)) {
+    const word = mx.moved[0]!;
+    const atEdge = (list: string[]) => list[0] === word || list[list.length - 1] === word;
+    if (atEdge(x) && atEdge(y)) return { ok: true };
+  }
   return reject('order', `moved ${show(mx.moved)} vs ${show(my.moved)}`);
 }
 
-/** See {@link checkOrder}. */
+/** See {@link checkOrder}: shared content words (relation and person tokens not counted). */
 const SHORT_SEQUENCE = 4;
+const isWord = (token: string) => !token.startsWith('@');
+
+/** Personal pronouns by person (possessives excluded: "my ex" says nothing about roles). */
+const PERSONS = new Map(Object.entries({ i: '@1s', me: '@1s', we: '@1p', us: '@1p', he: '@3m', him: '@3m', she: '@3f', her: '@3f', they: '@3p', them: '@3p' }));
 
 /** Function words that say who does what to whom: their order is kept by the order check. */
 const RELATION_WORDS = new Set(['to', 'from', 'by', 'into', 'onto', 'than', 'between', 'against', 'toward', 'towards']);

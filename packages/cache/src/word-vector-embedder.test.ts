@@ -1,13 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { wordVectorsPath } from '@sluice/embeddings';
+import { createKeys, createRedis } from '@sluice/redis';
 import { createSimulator, type Simulator } from '@sluice/sim';
 import { createEmbedder, loadSifEmbedder, SIF_REMOTE_MODEL } from './create-embedder.ts';
 import { cosineSimilarity } from './embedder.ts';
+import { EVAL_CONFIG } from './evaluation.ts';
 import { HashingEmbedder } from './hashing-embedder.ts';
 import type { OpenAIEmbedder } from './openai-embedder.ts';
+import { ResponseCache } from './response-cache.ts';
 
 const modelDir = inject('embeddingsModelDir');
 const provisioned = existsSync(wordVectorsPath(modelDir));
@@ -82,5 +86,35 @@ describe.skipIf(!provisioned)('remote embeddings (simulator serving the same mod
     const [fallback] = await remote.embed(['A text the endpoint never saw']);
     expect(remote.served.fallback).toBe(1);
     expect(cosineSimilarity(fallback!, local.embedOne('A text the endpoint never saw'))).toBeGreaterThan(0.9999);
+  });
+});
+
+describe.skipIf(!provisioned)('WordNet synonyms next to the model', () => {
+  const sif = loadSifEmbedder(modelDir).embedder!;
+  it('tells synonyms from siblings the vectors confuse', () => {
+    expect(sif.synonyms('film', 'movies')).toBe(true);
+    expect(sif.synonyms('purchased', 'buy')).toBe(true);
+    expect(sif.synonyms('cat', 'dog')).toBe(false);
+    expect(sif.wordSimilarity('cat', 'dog')).toBeGreaterThan(sif.wordSimilarity('buy', 'purchase')! - 0.1);
+  });
+});
+
+describe.skipIf(!provisioned)('a job embedded by another embedder (rolling upgrade)', () => {
+  const redis = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'mixed-embedder-test' });
+  afterAll(() => redis.disconnect());
+
+  it('embeds the prompt again instead of failing the store or the semantic lookup', async () => {
+    const cache = new ResponseCache({ redis, keys: createKeys(`test-${randomUUID()}`), embedder: loadSifEmbedder(modelDir).embedder!, config: EVAL_CONFIG });
+    const old = new HashingEmbedder({ dimensions: 256 });
+    const base = { tenant: 't', tier: 'small' as const, model: 'm', category: 'general' as const };
+    const ask = (content: string) => ({ model: 'm', messages: [{ role: 'user' as const, content }] });
+    const completion = { id: 'c', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Everest.' }, finish_reason: 'stop' }] };
+    const cached = 'What is the tallest mountain in the world?';
+    const stored = await cache.store({ ...base, request: ask(cached), completion, jobId: 'j1', embedding: old.embedOne(cached) });
+    expect(stored.stored).toBe(true);
+    const query = 'Which mountain is the tallest in the world?';
+    const result = await cache.lookup({ ...base, request: ask(query), embedding: old.embedOne(query) });
+    expect(result.hit && result.kind).toBe('semantic');
+    await cache.close();
   });
 });

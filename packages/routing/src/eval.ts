@@ -1,5 +1,5 @@
 /**
- * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--set prompts|holdout] [--embedder local|cache] [--json] [--routellm DIR]`.
+ * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--set prompts|holdout] [--embedder local|cache|sif] [--json] [--routellm DIR]`.
  *
  * - `--routellm DIR`: also the cost–quality curves on RouteLLM's published per-prompt results
  *   (a local copy of lm-sys/RouteLLM `routellm/evals/`): per test set, the share sent large
@@ -69,8 +69,21 @@ if (values.embedder === 'cache') {
   const embedder = new HashingEmbedder({ dimensions: 256 });
   embed = (texts) => embedder.embed([...texts]);
   embedderId = embedder.id;
+} else if (values.embedder === 'sif') {
+  // The default embedder of the cache (and so of the classifier's kNN) since issue 14.
+  const { loadSifEmbedder } = (await import('@sluice/cache' as string)) as { loadSifEmbedder: (dir: string) => { embedder?: { id: string; embed(t: string[]): Promise<Float32Array[]> }; notice?: string } };
+  const { join } = await import('node:path');
+  const { homedir } = await import('node:os');
+  const sif = loadSifEmbedder(join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice', 'embeddings'));
+  if (!sif.embedder) {
+    console.error(`--embedder sif: ${sif.notice}`);
+    process.exit(2);
+  }
+  const embedder = sif.embedder;
+  embed = (texts) => embedder.embed([...texts]);
+  embedderId = embedder.id;
 } else if (values.embedder !== 'local') {
-  console.error(`Expected --embedder to be local or cache, got \`${values.embedder}\``);
+  console.error(`Expected --embedder to be local, cache or sif, got \`${values.embedder}\``);
   process.exit(2);
 }
 
