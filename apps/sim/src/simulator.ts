@@ -4,6 +4,7 @@ import { registerAdminRoutes } from './admin-routes.ts';
 import { registerChatRoute } from './chat-route.ts';
 import type { SimContext } from './context.ts';
 import { registerEmbeddingsRoute } from './embeddings-route.ts';
+import { registerMessagesRoute } from './messages-route.ts';
 import { SimConfigError, SimInvalidRequestError, isSimError, type OpenAIErrorBody } from './errors.ts';
 import { ModelRegistry } from './model-registry.ts';
 import { DEFAULT_FIXED_LATENCY_MS, buildModels } from './models.ts';
@@ -93,6 +94,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   registerChatRoute(app, ctx);
   registerEmbeddingsRoute(app, ctx);
+  registerMessagesRoute(app, ctx);
 
   const stats = (): SimStats => {
     const models: SimStats['models'] = {};
