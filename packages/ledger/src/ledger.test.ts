@@ -1,3 +1,4 @@
+import { countTokens } from '@sluice/llm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { loadConfig } from '@sluice/config';
@@ -124,6 +125,17 @@ describe('ledger helpers', () => {
     expect(c.promptTokens).toBeGreaterThan(3);
     expect(c.costUsd).toBe(Math.round((c.promptTokens * 2.5 + 100 * 10) / 1e6 * 1e9) / 1e9);
     expect(counterfactualCost({ deployments: config.deployments, promptTokens: 1_000_000, completionTokens: 0 }).costUsd).toBe(2.5);
+  });
+
+  it('counts tool definitions and response_format as prompt tokens of the counterfactual', () => {
+    const config = loadConfig({ env: { SLUICE_SIM_URL: 'http://127.0.0.1:1/v1' } });
+    const messages = [{ role: 'user', content: 'hello there' }];
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const responseFormat = { type: 'json_schema', json_schema: { name: 'city', schema: { type: 'object', properties: { name: { type: 'string' } } } } };
+    const bare = counterfactualCost({ deployments: config.deployments, messages, completionTokens: 0 }).promptTokens;
+    const large = config.deployments.find((d) => d.tier === 'large')!.model;
+    const withTools = counterfactualCost({ deployments: config.deployments, messages, tools, responseFormat, completionTokens: 0 }).promptTokens;
+    expect(withTools).toBe(bare + countTokens(JSON.stringify(tools), large) + countTokens(JSON.stringify(responseFormat), large));
   });
 
   it('writes integer increments only', () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ResolvedDeployment } from '@sluice/config';
-import { countChatTokens, type CountableMessage } from '@sluice/llm';
+import { countChatTokens, countTokens, type CountableMessage } from '@sluice/llm';
 import type { BilledCall, CompletionJobResult, TierName } from '@sluice/queues';
 import type { Keys, Redis } from '@sluice/redis';
 import { InvalidLedgerOptionsError, InvalidUsageRangeError } from './errors.ts';
@@ -45,6 +45,12 @@ export interface CounterfactualInput {
   messages?: readonly CountableMessage[];
   /** Its prompt tokens when already counted (a stored conversation's full history). */
   promptTokens?: number;
+  /**
+   * Tool definitions and `response_format` sent with the prompt: providers bill them as
+   * input tokens, so the counterfactual counts them too (their JSON, with the large model's tokenizer).
+   */
+  tools?: unknown;
+  responseFormat?: unknown;
   /** The answer's completion tokens (the same answer, whichever model gave it). */
   completionTokens: number;
 }
@@ -57,7 +63,8 @@ export interface CounterfactualInput {
 export function counterfactualCost(input: CounterfactualInput): NonNullable<CompletionJobResult['counterfactual']> {
   const large = input.deployments.find((d) => d.tier === 'large');
   if (!large) throw new InvalidLedgerOptionsError('Expected a `large` deployment to price the counterfactual, found none');
-  const promptTokens = input.promptTokens ?? countChatTokens(input.messages ?? [], large.model);
+  const definitions = [input.tools, input.responseFormat].filter((d) => d !== undefined && d !== null);
+  const promptTokens = (input.promptTokens ?? countChatTokens(input.messages ?? [], large.model)) + definitions.reduce<number>((sum, d) => sum + countTokens(JSON.stringify(d), large.model), 0);
   return { promptTokens, completionTokens: input.completionTokens, costUsd: price(large, promptTokens, input.completionTokens) };
 }
 
