@@ -73,7 +73,7 @@ describe('a tier served by an Anthropic Messages API deployment (the simulator s
     expect(second.usage!.prompt_tokens_details?.cached_tokens).toBeGreaterThan(0);
     expect(second.usage!.prompt_tokens).toBe(first.usage!.prompt_tokens);
     const anthropic = new Anthropic({ baseURL: stack.apiUrl, apiKey: openai.apiKey, maxRetries: 0 });
-    const third = await anthropic.messages.create({ model: 'small', max_tokens: 4096, system: messages[0].content, messages: [{ role: 'user', content: messages[1].content }] }, { headers: { 'cache-control': 'no-cache' } });
+    const third = await anthropic.messages.create({ model: 'small', max_tokens: 4096, system: messages[0]!.content, messages: [{ role: 'user', content: messages[1]!.content }] }, { headers: { 'cache-control': 'no-cache' } });
     expect(third.usage.cache_read_input_tokens).toBe(second.usage!.prompt_tokens_details!.cached_tokens);
     expect(third.usage.input_tokens + third.usage.cache_read_input_tokens!).toBe(second.usage!.prompt_tokens);
   });
