@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { completionToResponse, outputToMessage, responsesToChat, ResponsesStreamTranslator } from './responses.ts';
+import { completionToResponse, outputToMessage, responsesToChat as translate, ResponsesStreamTranslator } from './responses.ts';
+
+// Bodies as clients send them (the schema's static type does not list every item field).
+const responsesToChat = translate as (body: Record<string, unknown>) => ReturnType<typeof translate>;
 
 const completion = (message: Record<string, unknown>, finish = 'stop') => ({ choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: 5 } });
 
