@@ -5,7 +5,6 @@ import { startStack, type TestStack } from './harness.ts';
 type Json = Record<string, any>;
 const auth = { authorization: `Basic ${Buffer.from('admin:test-admin-pw').toString('base64')}` };
 const SECRET = 'Summarize the memo about Project Nightingale and the 4411 budget line.';
-const enc = encodeURIComponent;
 
 async function runJob(stack: TestStack): Promise<string> {
   const client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('acme'), maxRetries: 0 });
@@ -25,14 +24,14 @@ describe('Bull Board by default: prompts redacted, actions allowed', () => {
   afterAll(() => stack.stop());
 
   it('shows jobs with tenant, route and cost, and no prompt or answer text', async () => {
-    const route = (await (await board(stack, `/queues/${enc('{route}')}/${jobId}`)).json()) as Json;
+    const route = (await (await board(stack, `/queues/${'route'}/${jobId}`)).json()) as Json;
     expect(route.job.data.tenant).toBe('acme');
     expect(route.job.data.request.messages).toEqual([{ role: 'user', content: `[redacted: ${SECRET.length} chars]` }]);
-    const tier = (await (await board(stack, `/queues/${enc('{tier-small}')}/${jobId}`)).json()) as Json;
+    const tier = (await (await board(stack, `/queues/${'tier-small'}/${jobId}`)).json()) as Json;
     expect(tier.job.data.route.tier).toBe('small');
     expect(tier.job.returnValue.costUsd).toBeGreaterThan(0);
     expect(tier.job.returnValue.completion.choices[0].message.content).toMatch(/^\[redacted: \d+ chars\]$/);
-    const listing = await (await board(stack, `/queues?activeQueue=${enc('{tier-small}')}&status=completed&page=1&jobsPerPage=10`)).text();
+    const listing = await (await board(stack, `/queues?activeQueue=${'tier-small'}&status=completed&page=1&jobsPerPage=10`)).text();
     expect(listing).toContain(jobId);
     for (const text of [JSON.stringify(route), JSON.stringify(tier), listing]) {
       expect(text).not.toContain('Nightingale');
@@ -40,15 +39,32 @@ describe('Bull Board by default: prompts redacted, actions allowed', () => {
     }
   });
 
+  it('names queues without hash-tag braces in its URLs, links no web font and has a favicon', async () => {
+    const queues = ((await (await board(stack, '/queues')).json()) as Json).queues as Json[];
+    expect(queues.map((q) => q.name).sort()).toEqual(['route', 'tier-large', 'tier-router', 'tier-small']);
+    const page = await fetch(`${stack.apiUrl}/admin/queues/queue/tier-small`, { headers: auth });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<div id="root">');
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).toContain('href="/favicon.svg"');
+    const icon = await fetch(`${stack.apiUrl}/favicon.ico`);
+    expect(icon.headers.get('content-type')).toContain('image/svg+xml');
+    expect(await icon.text()).toMatch(/^<svg /);
+    const dashboard = await (await fetch(`${stack.apiUrl}/admin/dashboard`, { headers: auth })).text();
+    expect(dashboard).toContain('href="/favicon.svg"');
+    expect(dashboard).toContain('@media (max-width: 560px)');
+  });
+
   it('describes each queue, allows actions, and refuses to write redacted data back', async () => {
     const queues = ((await (await board(stack, '/queues')).json()) as Json).queues as Json[];
-    const route = queues.find((q) => q.name === '{route}')!;
+    const route = queues.find((q) => q.name === 'route')!;
     expect(route.description).toMatch(/classifier/);
     expect(route.readOnlyMode).toBe(false);
-    const edit = await board(stack, `/queues/${enc('{route}')}/${jobId}/update-data`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobData: { tenant: 'x' } }) });
+    const edit = await board(stack, `/queues/${'route'}/${jobId}/update-data`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobData: { tenant: 'x' } }) });
     expect(edit.status).toBe(403);
     expect(((await edit.json()) as Json).error.code).toBe('bullboard_data_redacted');
-    const pause = await board(stack, `/queues/${enc('{tier-large}')}/pause`, { method: 'PUT' });
+    const pause = await board(stack, `/queues/${'tier-large'}/pause`, { method: 'PUT' });
     expect(pause.status).toBe(200);
     expect(await stack.api.context.queues['{tier-large}']!.isPaused()).toBe(true);
     await stack.api.context.queues['{tier-large}']!.resume();
@@ -65,7 +81,7 @@ describe('Bull Board with SLUICE_BULLBOARD_READONLY and SLUICE_BULLBOARD_SHOW_PR
   afterAll(() => stack.stop());
 
   it('shows prompts and answers when configured to', async () => {
-    const tier = (await (await board(stack, `/queues/${enc('{tier-small}')}/${jobId}`)).json()) as Json;
+    const tier = (await (await board(stack, `/queues/${'tier-small'}/${jobId}`)).json()) as Json;
     expect(tier.job.data.request.messages[0].content).toBe(SECRET);
     expect(tier.job.returnValue.completion.choices[0].message.content).toMatch(/^\[sim:[0-9a-f]{16}\]/);
   });
@@ -74,13 +90,13 @@ describe('Bull Board with SLUICE_BULLBOARD_READONLY and SLUICE_BULLBOARD_SHOW_PR
     const queues = ((await (await board(stack, '/queues')).json()) as Json).queues as Json[];
     expect(queues.every((q) => q.readOnlyMode === true && q.allowRetries === false)).toBe(true);
     for (const [method, path] of [
-      ['PUT', `/queues/${enc('{tier-small}')}/pause`],
+      ['PUT', `/queues/${'tier-small'}/pause`],
       ['PUT', '/queues/pause'],
-      ['PUT', `/queues/${enc('{tier-small}')}/${jobId}/retry`],
-      ['PUT', `/queues/${enc('{tier-small}')}/clean/completed`],
-      ['POST', `/queues/${enc('{tier-small}')}/add`],
-      ['PUT', `/queues/${enc('{route}')}/obliterate`],
-      ['PATCH', `/queues/${enc('{tier-small}')}/${jobId}/priority`],
+      ['PUT', `/queues/${'tier-small'}/${jobId}/retry`],
+      ['PUT', `/queues/${'tier-small'}/clean/completed`],
+      ['POST', `/queues/${'tier-small'}/add`],
+      ['PUT', `/queues/${'route'}/obliterate`],
+      ['PATCH', `/queues/${'tier-small'}/${jobId}/priority`],
     ] as const) {
       const res = await board(stack, path, { method, headers: { 'content-type': 'application/json' }, body: method === 'PUT' ? undefined : JSON.stringify({ name: 'x', data: {}, priority: 1 }) });
       expect(res.status, `${method} ${path}`).toBe(405);

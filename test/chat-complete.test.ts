@@ -54,7 +54,7 @@ describe('chat completions, complete: n, pass-through fields, retry and CORS hea
         () => {
           throw new Error('expected a failure');
         },
-        (error: unknown) => ({ response: error as OpenAI.APIError }),
+        (error: unknown) => ({ response: error as InstanceType<typeof OpenAI.APIError> }),
       );
     expect(response.status).toBeGreaterThanOrEqual(500);
     expect(response.headers?.get('x-should-retry')).toBe('false');

@@ -125,7 +125,7 @@ describe('OpenAI protocols beyond chat completions, through the official openai 
 
   it('does not store a response created with store: false', async () => {
     const r = await client.responses.create({ model: 'auto', input: 'ephemeral question', store: false });
-    expect(r.store).toBe(false);
+    expect((r as unknown as { store: boolean }).store).toBe(false);
     await expect(client.responses.retrieve(r.id)).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -120,7 +120,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       const result = await fastPath(data, admit);
       if (!result) return undefined;
       const usage = (result.completion as { usage?: { completion_tokens?: number } }).usage;
-      const counterfactual = counterfactualCost({ deployments: config.deployments, messages: data.request.messages, completionTokens: usage?.completion_tokens ?? 0 });
+      const counterfactual = counterfactualCost({ deployments: config.deployments, messages: data.request.messages, tools: data.request.tools, responseFormat: data.request.response_format, completionTokens: usage?.completion_tokens ?? 0 });
       metrics.fastPathHit({ ...result, counterfactual });
       await ledger
         .record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt: Date.now() }, { ...result, counterfactual }))

@@ -6,6 +6,17 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { QUEUE_DESCRIPTIONS } from '@sluice/queues';
 import { errorBody } from './errors.ts';
 
+/**
+ * Queue names carry Redis Cluster hash tags (`{tier-small}`); Bull Board puts the name in its
+ * page URLs, where braces get percent-encoded and `/admin/queues/queue/tier-small` found no
+ * queue. The board names each queue without them; the queue itself keeps its name.
+ */
+class SluiceQueueAdapter extends BullMQAdapter {
+  override getName(): string {
+    return super.getName().replace(/[{}]/g, '');
+  }
+}
+
 /** Options for {@link registerBullBoard}. */
 export interface BullBoardOptions {
   /** Every queue, by name. */
@@ -104,7 +115,7 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath('/admin/queues');
   const adapters = Object.entries(options.queues).map(([name, queue]) => {
-    const adapter = new BullMQAdapter(queue, {
+    const adapter = new SluiceQueueAdapter(queue, {
       description: QUEUE_DESCRIPTIONS[name],
       displayName: name.replace(/[{}]/g, ''),
       readOnlyMode: options.readOnly,
@@ -115,7 +126,7 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
     }
     return adapter;
   });
-  createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: options.readOnly ? 'Sluice queues (read-only)' : 'Sluice queues' } } });
+  createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: options.readOnly ? 'Sluice queues (read-only)' : 'Sluice queues', favIcon: { default: '/favicon.svg', alternative: '/favicon.svg' } } } });
   // Answered here rather than thrown: Bull Board's plugin has its own error handler, which
   // would turn any thrown error into a 500.
   // Like the dashboard: no framing (clickjacking of its actions), no foreign scripts. Its
@@ -134,6 +145,13 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
     if (!options.showPrompts && DATA_WRITES.some((re) => re.test(path))) {
       return reply.status(403).send(errorBody('Job data is redacted in Bull Board (SLUICE_BULLBOARD_SHOW_PROMPTS is off), so it cannot be added or edited here.', 'invalid_request_error', 'bullboard_data_redacted'));
     }
+  });
+  // Bull Board's page links Google Fonts; an operator page fetches nothing from the internet
+  // (an offline or locked-down network, and no third party learning who opens it): the link
+  // goes and the UI falls back to its system sans-serif.
+  scope.addHook('onSend', async (_request, reply, payload) => {
+    if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').includes('text/html')) return payload;
+    return payload.replace(/<link[^>]+fonts\.(googleapis|gstatic)\.com[^>]*>\s*/g, '');
   });
   await scope.register(serverAdapter.registerPlugin());
 }

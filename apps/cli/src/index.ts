@@ -3,6 +3,10 @@
  *   start                         run the whole stack (what `pnpm start` does)
  *   keys create --tenant NAME     create an API key for a tenant (printed on the last line);
  *                                 --api URL|PORT or --redis URL picks the stack (default: the one on SLUICE_API_PORT)
+ *   keys list [--tenant NAME]     every API key: id, tenant, label, created, revoked (never the key)
+ *   keys revoke ID                revoke the key whose id starts with ID (8+ hex characters)
+ *   tenants set NAME [--rpm N] [--tokens-per-day N] [--priority N] [--cache-share-group G]
+ *                                 create or update a tenant's quotas (0 = the configured default)
  *   config print                  the effective configuration, secrets masked
  *   config docs                   the settings table (Markdown) for the README
  *   routing calibrate --sample FILE --large-share S
@@ -39,6 +43,14 @@ function config() {
 function targetForTools() {
   const c = config();
   return stackTarget({ redisFlag: flag('redis'), apiFlag: flag('api'), configuredUrl: c.redis.url, apiPort: c.api.port, redisPort: c.redis.port });
+}
+
+/** The tenant store of the Redis a tool command talks to. */
+async function toolStore() {
+  const c = config();
+  return createTenantStore({ redisUrl: redisUrlForTools(), prefix: c.redis.prefix }).catch((error: Error) =>
+    fail(`Cannot reach Redis (${error.message}). Start Sluice with \`pnpm start\` or set REDIS_URL.`, 1),
+  );
 }
 
 switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
@@ -100,6 +112,66 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     }
     break;
   }
+  case 'keys list': {
+    const store = await toolStore();
+    try {
+      const keys = await store.listKeys(flag('tenant'));
+      if (!keys.length) console.log(flag('tenant') ? `No API keys for tenant ${flag('tenant')}.` : 'No API keys yet.');
+      else {
+        console.log(['id', 'tenant', 'label', 'created', 'status'].join('\t'));
+        for (const k of keys) console.log([k.id.slice(0, 16), k.tenant, k.label || '-', new Date(k.createdAt).toISOString(), k.revoked ? 'revoked' : 'active'].join('\t'));
+      }
+    } finally {
+      await store.close();
+    }
+    break;
+  }
+  case 'keys revoke': {
+    const id = rest[0];
+    if (!id) fail('Usage: pnpm sluice keys revoke ID   (the id from `pnpm sluice keys list`)');
+    const store = await toolStore();
+    try {
+      const k = await store.revokeKeyById(id);
+      console.log(`Revoked key ${k.id.slice(0, 16)} of tenant ${k.tenant}. API processes refuse it within their key cache time (10 s).`);
+    } catch (error) {
+      fail((error as Error).message);
+    } finally {
+      await store.close();
+    }
+    break;
+  }
+  case 'tenants set': {
+    const name = rest[0];
+    const usage = 'Usage: pnpm sluice tenants set NAME [--rpm N] [--tokens-per-day N] [--priority 1..1000] [--cache-share-group GROUP]';
+    if (!name || name.startsWith('--')) fail(usage);
+    const patch: { rpm?: number; tokensPerDay?: number; priority?: number; cacheShareGroup?: string } = {};
+    const count = (flagName: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+      const raw = flag(flagName);
+      if (raw === undefined) return undefined;
+      if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) fail(`--${flagName} must be an integer ${min}..${max}, got \`${raw}\`.\n${usage}`);
+      return Number(raw);
+    };
+    const rpm = count('rpm', 0);
+    const tokensPerDay = count('tokens-per-day', 0);
+    const priority = count('priority', 1, 1000);
+    if (rpm !== undefined) patch.rpm = rpm;
+    if (tokensPerDay !== undefined) patch.tokensPerDay = tokensPerDay;
+    if (priority !== undefined) patch.priority = priority;
+    if (flag('cache-share-group') !== undefined) patch.cacheShareGroup = flag('cache-share-group');
+    if (!Object.keys(patch).length) fail(usage);
+    const store = await toolStore();
+    try {
+      const t = await store.upsertTenant(name, patch);
+      const c = config();
+      const shown = (own: number, fallback: number) => (own ? String(own) : fallback ? `${fallback} (default)` : 'unlimited');
+      console.log(`Tenant ${t.name}: rpm ${shown(t.rpm, c.tenants.defaultRpm)}, tokens per day ${shown(t.tokensPerDay, c.tenants.defaultTokensPerDay)}, priority ${t.priority}${t.cacheShareGroup ? `, cache share group ${t.cacheShareGroup}` : ''}.`);
+    } catch (error) {
+      fail((error as Error).message);
+    } finally {
+      await store.close();
+    }
+    break;
+  }
   case 'config print':
     console.log(JSON.stringify(redactConfig(config()), null, 2));
     break;
@@ -128,5 +200,5 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     break;
   }
   default:
-    fail('Usage: pnpm sluice start | keys create --tenant NAME | config print | config docs | routing calibrate --sample FILE --large-share S');
+    fail('Usage: pnpm sluice start | keys create --tenant NAME | keys list [--tenant NAME] | keys revoke ID | tenants set NAME --rpm N --tokens-per-day N | config print | config docs | routing calibrate --sample FILE --large-share S');
 }

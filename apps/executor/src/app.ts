@@ -192,7 +192,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         attempt,
         calls,
         ...(outcome.cascade ? { cascade: outcome.cascade } : {}),
-        counterfactual: counterfactualCost({ deployments: config.deployments, messages: data.request.messages, promptTokens: data.context?.fullTokens, completionTokens: completion.usage?.completion_tokens ?? 0, cachedTokens: completion.usage?.prompt_tokens_details?.cached_tokens }),
+        counterfactual: counterfactualCost({ deployments: config.deployments, messages: data.request.messages, promptTokens: data.context?.fullTokens, tools: data.request.tools, responseFormat: data.request.response_format, completionTokens: completion.usage?.completion_tokens ?? 0, cachedTokens: completion.usage?.prompt_tokens_details?.cached_tokens }),
         ...(data.context ? { context: { mode: data.context.mode, fullTokens: data.context.fullTokens, tokens: data.context.tokens } } : {}),
       };
       const finishedAt = Date.now();

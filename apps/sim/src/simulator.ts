@@ -8,6 +8,7 @@ import { BatchStore } from './batches.ts';
 import { BATCH_TOKEN_HEADER, type SimContext } from './context.ts';
 import { PromptCache } from './prompt-cache.ts';
 import { registerEmbeddingsRoute } from './embeddings-route.ts';
+import { registerMessagesRoute } from './messages-route.ts';
 import { SimConfigError, SimInvalidRequestError, isSimError, type OpenAIErrorBody } from './errors.ts';
 import { ModelRegistry } from './model-registry.ts';
 import { DEFAULT_FIXED_LATENCY_MS, buildModels, sifModel } from './models.ts';
@@ -103,6 +104,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   registerChatRoute(app, ctx);
   registerEmbeddingsRoute(app, ctx);
+  registerMessagesRoute(app, ctx);
   // A batch's lines are answered by the routes above, in process, so they are validated and
   // answered exactly as live requests are.
   const batches = new BatchStore(options.batch ?? {}, now, async (line) => {

@@ -1,3 +1,4 @@
+import { countTokens } from '@sluice/llm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { loadConfig } from '@sluice/config';
@@ -140,6 +141,17 @@ describe('ledger helpers', () => {
     expect(counterfactualCost({ deployments: config.deployments, messages: history.slice(0, 2), completionTokens: 10 }).cachedTokens).toBeUndefined();
     const single = counterfactualCost({ deployments: config.deployments, messages: [{ role: 'user', content: 'word '.repeat(2000) }], completionTokens: 0, cachedTokens: 1152 });
     expect(single.cachedTokens).toBe(1152);
+  });
+
+  it('counts tool definitions and response_format as prompt tokens of the counterfactual', () => {
+    const config = loadConfig({ env: { SLUICE_SIM_URL: 'http://127.0.0.1:1/v1' } });
+    const messages = [{ role: 'user', content: 'hello there' }];
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const responseFormat = { type: 'json_schema', json_schema: { name: 'city', schema: { type: 'object', properties: { name: { type: 'string' } } } } };
+    const bare = counterfactualCost({ deployments: config.deployments, messages, completionTokens: 0 }).promptTokens;
+    const large = config.deployments.find((d) => d.tier === 'large')!.model;
+    const withTools = counterfactualCost({ deployments: config.deployments, messages, tools, responseFormat, completionTokens: 0 }).promptTokens;
+    expect(withTools).toBe(bare + countTokens(JSON.stringify(tools), large) + countTokens(JSON.stringify(responseFormat), large));
   });
 
   it('writes integer increments only', () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ResolvedDeployment } from '@sluice/config';
-import { countChatTokens, type CountableMessage } from '@sluice/llm';
+import { countChatTokens, countTokens, type CountableMessage } from '@sluice/llm';
 import type { BilledCall, CompletionJobResult, TierName } from '@sluice/queues';
 import type { Keys, Redis } from '@sluice/redis';
 import { InvalidLedgerOptionsError, InvalidUsageRangeError } from './errors.ts';
@@ -50,6 +50,12 @@ export interface CounterfactualInput {
   messages?: readonly CountableMessage[];
   /** Its prompt tokens when already counted (a stored conversation's full history). */
   promptTokens?: number;
+  /**
+   * Tool definitions and `response_format` sent with the prompt: providers bill them as
+   * input tokens, so the counterfactual counts them too (their JSON, with the large model's tokenizer).
+   */
+  tools?: unknown;
+  responseFormat?: unknown;
   /** The answer's completion tokens (the same answer, whichever model gave it). */
   completionTokens: number;
   /** Prompt tokens the provider's prompt cache served on the real answer call. @defaultValue 0 */
@@ -70,7 +76,8 @@ export function counterfactualCost(input: CounterfactualInput): NonNullable<Comp
   const large = input.deployments.find((d) => d.tier === 'large');
   if (!large) throw new InvalidLedgerOptionsError('Expected a `large` deployment to price the counterfactual, found none');
   const messages = input.messages ?? [];
-  const promptTokens = input.promptTokens ?? countChatTokens(messages, large.model);
+  const definitions = [input.tools, input.responseFormat].filter((d) => d !== undefined && d !== null);
+  const promptTokens = (input.promptTokens ?? countChatTokens(messages, large.model)) + definitions.reduce<number>((sum, d) => sum + countTokens(JSON.stringify(d), large.model), 0);
   let cachedTokens = 0;
   if (promptTokens >= PROMPT_CACHE_MIN_TOKENS) {
     const newest = messages.length > 0 ? countChatTokens(messages.slice(-1), large.model) : 0;

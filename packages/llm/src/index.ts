@@ -5,3 +5,4 @@ export type { UpstreamCompletion, UpstreamFailureKind, CallOptions, DeploymentPr
 export { GEN_AI, genAiProvider } from './genai-span.ts';
 export { EmbeddingsClient, vectorToBase64, base64ToVector } from './embeddings.ts';
 export type { EmbeddingInput, UpstreamEmbeddings } from './embeddings.ts';
+export { chatToAnthropic, anthropicToCompletion, anthropicToChatUsage, mapAnthropicHeaders } from './anthropic.ts';

@@ -1,6 +1,7 @@
 import OpenAI, { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import type { ResolvedDeployment } from '@sluice/config';
 import type { ChatRequest, JobUsage } from '@sluice/queues';
+import { AnthropicUpstream } from './anthropic.ts';
 import { withGenAiSpan } from './genai-span.ts';
 import { countChatTokens, countTokens } from './tokens.ts';
 
@@ -99,6 +100,7 @@ const LOCAL_FIELDS = new Set(['conversation_id', 'stream', 'stream_options', 'mo
  */
 export class UpstreamClient {
   readonly #clients = new Map<string, OpenAI>();
+  readonly #anthropic = new AnthropicUpstream();
 
   #client(d: ResolvedDeployment): OpenAI {
     let c = this.#clients.get(d.id);
@@ -135,6 +137,7 @@ export class UpstreamClient {
   }
 
   async #call(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions, seen: { model?: string; id?: string }): Promise<UpstreamCompletion> {
+    if (deployment.api === 'anthropic') return this.#anthropic.complete(deployment, request, options, seen);
     const body: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(request)) if (!LOCAL_FIELDS.has(k) && v !== undefined) body[k] = v;
     body.model = deployment.model;

@@ -7,7 +7,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
  */
 
 /** Latency buckets (s) of requests as a client sees them: queue wait and upstream included. */
-const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// Up to the 300 s sync timeout and past it: a top bucket of 30 s clipped every percentile of a
+// slow minute (queued work waits minutes under a rate limit) to 30 s.
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 /** Buckets (s) of time spent waiting in a queue: milliseconds when idle, minutes under a rate limit. */
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 /** Buckets (s) of upstream calls and job runs. */

@@ -30,7 +30,7 @@ export interface TenantStoreOptions {
 /** Errors of the tenant store. */
 export class TenantError extends Error {
   override name = 'TenantError' as const;
-  constructor(message: string, readonly code: 'SLUICE_ERR_TENANT_NAME' | 'SLUICE_ERR_TENANT_UNKNOWN') {
+  constructor(message: string, readonly code: 'SLUICE_ERR_TENANT_NAME' | 'SLUICE_ERR_TENANT_UNKNOWN' | 'SLUICE_ERR_KEY_ID') {
     super(message);
   }
 }
@@ -43,6 +43,15 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** An API key as operators see it: its id (the sha256 of the key, hex) and record, never the key. */
+export interface ApiKeyInfo {
+  id: string;
+  tenant: string;
+  label: string;
+  createdAt: number;
+  revoked: boolean;
+}
+
 /** What the store exposes. */
 export interface TenantStore {
   /** Create (or reuse) the tenant and a new API key for it; returns the key in clear, once. */
@@ -52,6 +61,14 @@ export interface TenantStore {
   getTenant(name: string): Promise<Tenant | undefined>;
   upsertTenant(name: string, patch: Partial<Omit<Tenant, 'name' | 'createdAt'>>): Promise<Tenant>;
   revokeKey(apiKey: string): Promise<boolean>;
+  /** Every API key (a tenant's only, if named), newest first; never the key itself, only its id. */
+  listKeys(tenant?: string): Promise<ApiKeyInfo[]>;
+  /**
+   * Revoke the key whose id (as {@link TenantStore.listKeys} shows it) starts with `idPrefix`
+   * (at least 8 hex characters). Returns the revoked key's info; throws a {@link TenantError}
+   * when no key or more than one matches. Other processes notice within their auth cache time.
+   */
+  revokeKeyById(idPrefix: string): Promise<ApiKeyInfo>;
   close(): Promise<void>;
 }
 
@@ -116,7 +133,7 @@ export async function createTenantStore(options: TenantStoreOptions): Promise<Te
     return next;
   };
 
-  return {
+  const store: TenantStore = {
     async createKey(tenant, label = '') {
       await upsertTenant(tenant, {});
       const key = `sk-sluice-${keyBody()}`;
@@ -144,10 +161,41 @@ export async function createTenantStore(options: TenantStoreOptions): Promise<Te
       authCache.delete(id);
       return true;
     },
+    async listKeys(tenant) {
+      const found: ApiKeyInfo[] = [];
+      // No Query Engine: the keys are scanned (an operator command, not a request path).
+      const prefix = `${options.prefix}:apikey:`;
+      type Scanner = { scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string | string[]> };
+      const cluster = client as unknown as { masters?: unknown[]; nodeClient?(node: unknown): Scanner | Promise<Scanner> };
+      // On a cluster every master holds some of the keys.
+      const scanners: Scanner[] = cluster.masters && cluster.nodeClient ? await Promise.all(cluster.masters.map((m) => cluster.nodeClient!(m))) : [client as unknown as Scanner];
+      for (const scanner of scanners) {
+        for await (const batch of scanner.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+          for (const redisKey of Array.isArray(batch) ? batch : [batch]) {
+            const id = String(redisKey).slice(prefix.length);
+            const record = await keys.fetch(id);
+            if (!record.tenant || (tenant !== undefined && record.tenant !== tenant)) continue;
+            found.push({ id, tenant: String(record.tenant), label: String(record.label ?? ''), createdAt: Number(record.createdAt ?? 0), revoked: record.revoked === true });
+          }
+        }
+      }
+      return found.sort((a, b) => b.createdAt - a.createdAt);
+    },
+    async revokeKeyById(idPrefix) {
+      if (!/^[0-9a-f]{8,64}$/.test(idPrefix)) throw new TenantError(`A key id is 8 to 64 hex characters (as \`keys list\` shows), got \`${idPrefix}\``, 'SLUICE_ERR_KEY_ID');
+      const matches = (await store.listKeys()).filter((k) => k.id.startsWith(idPrefix));
+      if (matches.length !== 1) throw new TenantError(matches.length ? `Key id \`${idPrefix}\` matches ${matches.length} keys; give more characters` : `No API key has an id starting with \`${idPrefix}\``, 'SLUICE_ERR_KEY_ID');
+      const record = await keys.fetch(matches[0]!.id);
+      record.revoked = true;
+      await keys.save(record);
+      authCache.delete(matches[0]!.id);
+      return { ...matches[0]!, revoked: true };
+    },
     async close() {
       if (client.isOpen) await client.quit().catch(() => client.disconnect());
     },
   };
+  return store;
 }
 
 /**

@@ -114,7 +114,8 @@
     document.getElementById('upstream-429-by').textContent = by.length ? `by deployment: ${by.map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
     drawQueues(d.queues);
     drawBars('chart-cost', d.timeline, [['counterfactualUsd', '#8b98a5'], ['costUsd', '#3fb950']]);
-    drawBars('chart-429', d.timeline, [['upstream429', '#f85149'], ['heldBack', '#d29922'], ['client429', '#58a6ff']]);
+    // 429s only: calls the global limiter held back are not answers and are counted above.
+    drawBars('chart-429', d.timeline, [['upstream429', '#f85149'], ['client429', '#58a6ff']]);
   };
 
   const status = document.getElementById('status');
