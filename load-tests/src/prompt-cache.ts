@@ -51,20 +51,29 @@ interface TurnCost {
 const redis = await startRedis(process.env.REDIS_URL);
 const sim = await startSim(['--profile', 'fast']);
 // The conversations measure prices, not the provider's limits.
-for (const model of ['sim-router', 'sim-small', 'sim-large']) {
+for (const model of ['sim-router', 'sim-small', 'sim-large', 'sim-large@direct', 'sim-large@client', 'sim-large@stored']) {
   const res = await fetch(`${sim.baseUrl}/sim/models/${model}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rpm: 0, tpm: 0 }) });
   if (!res.ok) throw new Error(`could not lift the limits of ${model}: ${res.status}`);
 }
-const sluice = await startSluice({
-  redisUrl: redis.url,
-  simUrl: sim.apiUrl,
-  prefix: `pcache${Date.now().toString(36)}`,
-  tenants: ['client', 'stored'],
-  env: { SLUICE_CONTEXT_MAX_INPUT_TOKENS: String(maxInputTokens), SLUICE_TENANT_RPM: '100000' },
-});
+// Each path has its own model variant, so one path's prompts never warm another's cache.
+const deployments = (large: string) =>
+  JSON.stringify([
+    { id: 'sim-router', tier: 'router', baseUrl: sim.apiUrl, model: 'sim-router' },
+    { id: 'sim-small', tier: 'small', baseUrl: sim.apiUrl, model: 'sim-small' },
+    { id: 'sim-large', tier: 'large', baseUrl: sim.apiUrl, model: large },
+  ]);
+const stack = (path: 'client' | 'stored') =>
+  startSluice({
+    redisUrl: redis.url,
+    simUrl: sim.apiUrl,
+    prefix: `pcache${path}${Date.now().toString(36)}`,
+    tenants: [path],
+    env: { SLUICE_CONTEXT_MAX_INPUT_TOKENS: String(maxInputTokens), SLUICE_TENANT_RPM: '100000', SLUICE_DEPLOYMENTS: deployments(`sim-large@${path}`) },
+  });
+const sluices = { client: await stack('client'), stored: await stack('stored') };
 try {
   const direct = new OpenAI({ baseURL: sim.apiUrl, apiKey: 'sim', maxRetries: 0 });
-  const viaSluice = (tenant: 'client' | 'stored') => new OpenAI({ baseURL: `${sluice.apiUrl}/v1`, apiKey: sluice.apiKeys[tenant]!, maxRetries: 0, defaultHeaders: { 'cache-control': 'no-store' } });
+  const viaSluice = (tenant: 'client' | 'stored') => new OpenAI({ baseURL: `${sluices[tenant].apiUrl}/v1`, apiKey: sluices[tenant].apiKeys[tenant]!, maxRetries: 0, defaultHeaders: { 'cache-control': 'no-store' } });
   const clients = { client: viaSluice('client'), stored: viaSluice('stored') };
   const costs: Record<Path, TurnCost[]> = { direct: [], client: [], stored: [] };
 
@@ -77,7 +86,7 @@ try {
       for (const path of ['direct', 'client'] as const) {
         histories[path].push(user);
         const { data, response } = await (path === 'direct' ? direct : clients.client).chat.completions
-          .create({ model: path === 'direct' ? 'sim-large' : 'large', messages: histories[path] })
+          .create({ model: path === 'direct' ? 'sim-large@direct' : 'large', messages: histories[path] })
           .withResponse();
         histories[path].push({ role: 'assistant', content: data.choices[0]!.message.content ?? '' });
         const usage = data.usage!;
@@ -97,7 +106,7 @@ try {
 
   // Summaries are billed apart from the jobs: the price of pruning.
   const summaries = async (tenant: 'client' | 'stored') =>
-    ((await (await fetch(`${sluice.apiUrl}/v1/usage`, { headers: { authorization: `Bearer ${sluice.apiKeys[tenant]}` } })).json()) as { summaries: { cost_usd: number; jobs: number } }).summaries;
+    ((await (await fetch(`${sluices[tenant].apiUrl}/v1/usage`, { headers: { authorization: `Bearer ${sluices[tenant].apiKeys[tenant]}` } })).json()) as { summaries: { cost_usd: number; jobs: number } }).summaries;
   const summary = { client: await summaries('client'), stored: await summaries('stored') };
   const sum = (rows: TurnCost[], from: number, to: number, field: 'cost' | 'listCost' = 'cost') => rows.filter((r) => r.turn >= from && r.turn <= to).reduce((a, r) => a + r[field], 0);
   const fmt = (usd: number) => `$${usd.toFixed(4)}`;
@@ -107,7 +116,8 @@ try {
     '',
     `\`pnpm bench:prompt-cache --conversations ${conversations} --turns ${turns} --max-input-tokens ${maxInputTokens}\` on ${new Date().toISOString().slice(0, 10)}: ${conversations} generated`,
     `${turns}-turn conversations (packages/routing's generator, a ${SYSTEM.split(/\s+/).length}-word system prompt), large tier, on the simulator's`,
-    'OpenAI-style prompt cache; cached tokens priced at the cached rate ($1.25 against $2.50 per million).',
+    'OpenAI-style prompt cache (each path on its own model variant, so no path warms another\'s cache); cached',
+    'tokens priced at the cached rate ($1.25 against $2.50 per million).',
     '',
     '| turns | direct, no cache discount | direct (provider cache) | Sluice, client history | Sluice, stored conversation |',
     '| --- | --- | --- | --- | --- |',
@@ -122,7 +132,8 @@ try {
   writeFileSync(join(ROOT, 'load-tests/reports/prompt-cache.md'), report);
   process.stdout.write(`\n${report}\n`);
 } finally {
-  await sluice.stop();
+  await sluices.client.stop();
+  await sluices.stored.stop();
   await sim.stop();
   await redis.stop();
 }
