@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { evalMessages, loadEvalSet } from '../evaluation.ts';
 import { latestUserText } from '../features.ts';
-import { rulesStrategy } from '../rules.ts';
+import { complexityOf, rulesStrategy } from '../rules.ts';
 import { areaUnderCurve, rocAuc, scoreCurve, scoreRouting } from './curve.ts';
 import { expectedGain, quantiseWeights, type LearnedModelFile, type LogisticHead, type ScoringHead } from './model.ts';
 import { isTrainingDomain, loadRouteLlm, ROUTELLM_COMMIT } from './routellm-data.ts';
@@ -92,35 +92,64 @@ for (let f = 0; f < FOLDS; f++) {
   });
   console.error(`fold ${f + 1}/${FOLDS} done`);
 }
-const calibration = fitPlatt(gain, rows.map((r) => r.largeBetter));
-const smallSuffices = gain.map((g) => 1 - 1 / (1 + Math.exp(-(calibration.a * g + calibration.b))));
-
 // The shipped composition: the rules' confident "small" stands, the model decides the rest.
 const rules = rulesStrategy();
 const rulesSmall = rows.map((r) => {
   const d = rules.decide({ request: { model: 'auto', messages: [{ role: 'user', content: r.text }] } });
   return d.tier === 'small' && d.confidence >= 0.7;
 });
+const points = rows.map((r) => complexityOf({ model: 'auto', messages: [{ role: 'user', content: r.text }] }).points);
 const isMmlu = rows.map((r) => r.source === 'mmlu');
+const mmluIdx = rows.map((_, i) => i).filter((i) => isMmlu[i]);
+const ownIdx = rows.map((_, i) => i).filter((i) => !isMmlu[i]);
+const ownComplex = ownIdx.filter((i) => rows[i]!.ownTier === 'large');
+const ownSimple = ownIdx.filter((i) => rows[i]!.ownTier === 'small');
+
+/** Decisions when the `share` of MMLU a–h prompts with the highest scores that the rules leave open go large. */
+function atShare(score: readonly number[], share: number): boolean[] {
+  const open = mmluIdx.filter((i) => !rulesSmall[i]).map((i) => score[i]!).sort((a, b) => b - a);
+  const threshold = open[Math.max(0, Math.round(share * mmluIdx.length) - 1)]!;
+  return rows.map((_, i) => !rulesSmall[i] && score[i]! >= threshold);
+}
+
+// The rules' points on MMLU a–h rank worse than random (area under the PGR curve 0.44 out of
+// fold), but they are what marks open-ended complex work in prompts.json, which MMLU lacks:
+// the smallest weight on the grid that keeps prompts.json's complex → small within 5 % at
+// the default share is taken.
+const RULES_CLIP = { min: -1.5, max: 4 };
+const clip = (p: number) => Math.max(RULES_CLIP.min, Math.min(RULES_CLIP.max, p));
+let rulesWeight = 0;
+const weightNotes: string[] = [];
+for (const w of [0, 0.01, 0.02, 0.05, 0.1, 0.2]) {
+  const score = gain.map((g, i) => g + w * clip(points[i]!));
+  const large = atShare(score, DEFAULT_LARGE_SHARE);
+  const missed = ownComplex.filter((i) => !large[i]).length;
+  const point = scoreRouting(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => large[i]!));
+  weightNotes.push(`rules weight ${w}: MMLU a–h PGR ${(point.pgr * 100).toFixed(1)}% at ${(point.largeShare * 100).toFixed(1)}% large, prompts.json complex → small ${missed}/${ownComplex.length}`);
+  rulesWeight = w;
+  if (missed / ownComplex.length <= 0.05) break;
+}
+for (const n of weightNotes) console.error(n);
+const combined = gain.map((g, i) => g + rulesWeight * clip(points[i]!));
+const calibration = fitPlatt(combined, rows.map((r) => r.largeBetter));
+const smallSuffices = combined.map((s) => 1 - 1 / (1 + Math.exp(-(calibration.a * s + calibration.b))));
+
 const route = (q: number) => rows.map((_, i) => !rulesSmall[i] && smallSuffices[i]! < q);
 let lo = 0;
 let hi = 1;
 for (let it = 0; it < 50; it++) {
   const mid = (lo + hi) / 2;
   const large = route(mid);
-  const share = large.filter((l, i) => l && isMmlu[i]).length / mmlu.length;
+  const share = large.filter((l, i) => l && isMmlu[i]).length / mmluIdx.length;
   if (share < DEFAULT_LARGE_SHARE) lo = mid;
   else hi = mid;
 }
 const defaultQuality = Math.round(hi * 1000) / 1000;
 const atDefault = route(defaultQuality);
-const mmluIdx = rows.map((_, i) => i).filter((i) => isMmlu[i]);
-const ownIdx = rows.map((_, i) => i).filter((i) => !isMmlu[i]);
 const mmluPoint = scoreRouting(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => atDefault[i]!));
-const ownComplex = ownIdx.filter((i) => rows[i]!.ownTier === 'large');
-const ownSimple = ownIdx.filter((i) => rows[i]!.ownTier === 'small');
 const scorerCurve = scoreCurve(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => smallSuffices[i]!), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
 const notes = [
+  ...weightNotes.map((n) => `out-of-fold, ${n}`),
   `out-of-fold (MMLU a–h by domain, ${FOLDS} folds): AUC of P(large better) ${rocAuc(gain.filter((_, i) => isMmlu[i]), mmluIdx.map((i) => rows[i]!.largeBetter)).toFixed(3)}, area under the PGR curve ${areaUnderCurve(scorerCurve).toFixed(3)} (random 0.5)`,
   `out-of-fold at the default quality ${defaultQuality}: MMLU a–h ${(mmluPoint.largeShare * 100).toFixed(1)}% large, PGR ${(mmluPoint.pgr * 100).toFixed(1)}%; prompts.json complex → small ${ownComplex.filter((i) => !atDefault[i]).length}/${ownComplex.length}, simple → small ${ownSimple.filter((i) => !atDefault[i]).length}/${ownSimple.length}`,
 ];
@@ -138,6 +167,7 @@ const file: LearnedModelFile = {
   hashBits: TRAIN.hashBits!,
   dense: { names: final.large.dense.names, mean: final.large.dense.mean.map((x) => Number(x.toPrecision(6))), std: final.large.dense.std.map((x) => Number(x.toPrecision(6))) },
   heads: { largeBetter: head(final.large), smallBetter: head(final.small) },
+  rules: { weight: rulesWeight, ...RULES_CLIP },
   calibration: { a: Number(calibration.a.toPrecision(6)), b: Number(calibration.b.toPrecision(6)) },
   defaultQuality,
   trainedOn: {
