@@ -59,7 +59,7 @@ describe('cascade and cost ledger through the stack', () => {
   const accepted = (model: string) => stack.sim.stats().models[model]?.accepted ?? 0;
   beforeAll(async () => {
     // Nobody is ever confident enough: every prompt no strategy leans large for cascades.
-    stack = await startStack({ env: { SLUICE_ROUTING_THRESHOLD: '0.99', SLUICE_ROUTING_LOW_CONFIDENCE: 'cascade' } });
+    stack = await startStack({ env: { SLUICE_ROUTING_STRATEGY: 'rules', SLUICE_ROUTING_THRESHOLD: '0.99', SLUICE_ROUTING_LOW_CONFIDENCE: 'cascade' } });
     key = await stack.key('cascade-co');
     client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: key, maxRetries: 0 });
   });

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shippedLearnedModel } from '@sluice/routing';
+import { complexityOf, shippedLearnedModel } from '@sluice/routing';
 import { startStack, type TestStack } from './harness.ts';
 
 // Not confidently simple by the rules (long, no simplicity marker), so the learned router decides it.
@@ -27,7 +27,7 @@ describe('the cost–quality knob through the stack (default strategies: rules, 
   afterAll(() => stack.stop());
 
   it('POST /v1/route decides at the configured quality, and x-sluice-quality moves the decision', async () => {
-    const p = shippedLearnedModel().smallSuffices(PROMPT);
+    const p = shippedLearnedModel().smallSuffices(PROMPT, complexityOf({ model: 'auto', messages: [{ role: 'user', content: PROMPT }] }).points);
     const quality = stack.config.routing.quality;
     const byDefault = await route(stack, key);
     expect(byDefault.status).toBe(200);

@@ -1,4 +1,4 @@
-export { rulesStrategy, detectCategory, isTimeSensitive, scoreComplexity, marginConfidence } from './rules.ts';
+export { rulesStrategy, detectCategory, isTimeSensitive, scoreComplexity, marginConfidence, complexityOf } from './rules.ts';
 export type { RoutingInput, RoutingStrategy, RulesStrategy, RulesStrategyOptions } from './rules.ts';
 export { extractFeatures, latestUserText, instructionText } from './features.ts';
 export type { PromptFeatures } from './features.ts';

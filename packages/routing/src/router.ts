@@ -113,7 +113,12 @@ export function createRouter(options: CreateRouterOptions): Router {
         notes.push(`${strategy.name} failed: ${error instanceof Error ? error.message : String(error)}`);
         continue;
       }
-      if (strategy.final) return { ...decision, reasons: [...notes, ...decision.reasons], cascade: false };
+      if (strategy.final) {
+        // With the cascade policy, the final strategy's "small" is answered small first and
+        // escalated when the quality gate fails: its small decisions are bets, not certainties.
+        const cascade = lowConfidence === 'cascade' && decision.tier === 'small';
+        return { ...decision, reasons: [...notes, ...decision.reasons, ...(cascade ? ['cascade policy: small first, escalate to large on the quality gate'] : [])], cascade };
+      }
       if (decision.confidence >= threshold) {
         const finalStrategy = strategies.slice(index + 1).find((s) => s.final);
         if (!(decision.tier === 'large' && finalStrategy && deferLarge.has(strategy.name))) {

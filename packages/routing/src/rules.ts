@@ -165,6 +165,25 @@ const FACTUAL_TERMS: readonly Marker[] = [
   ['explain concept', /^\s*(what (is|are|was|were)|explain (what|how)|describe (what|how)|how (does|did) (a|an|the)?|why (does|do|did|is|are))\b/i],
 ];
 
+// Per request object: the rules and the learned router (which reads the rules' complexity
+// points) share one feature extraction, the most expensive step of routing.
+const featureMemo = new WeakMap<object, PromptFeatures>();
+const complexityMemo = new WeakMap<object, { points: number; fired: Fired[] }>();
+
+/** {@link extractFeatures} of a request, computed once per request object. */
+export function featuresOf(request: RoutingInput['request']): PromptFeatures {
+  let f = featureMemo.get(request);
+  if (!f) featureMemo.set(request, (f = extractFeatures(request)));
+  return f;
+}
+
+/** The rules' complexity points of a request (and the rules that fired), computed once per request object. */
+export function complexityOf(request: RoutingInput['request']): { points: number; fired: Fired[] } {
+  let c = complexityMemo.get(request);
+  if (!c) complexityMemo.set(request, (c = scoreComplexity(featuresOf(request))));
+  return c;
+}
+
 /** The rules strategy: synchronous, so callers that need a decision without awaiting (a fallback) can have one. */
 export interface RulesStrategy extends RoutingStrategy {
   readonly name: 'rules';
@@ -317,7 +336,7 @@ export function isTimeSensitive(text: string): boolean {
 
 /** The category of a request by the rules (also used for pinned requests, which skip tiering). */
 export function detectCategory(request: RoutingInput['request']): CategoryName {
-  return scoreCategories(extractFeatures(request)).category;
+  return scoreCategories(featuresOf(request)).category;
 }
 
 /** Confidence of a small decision made without any simplicity marker. */
@@ -344,8 +363,8 @@ export function rulesStrategy(options: RulesStrategyOptions = {}): RulesStrategy
   return {
     name: 'rules',
     decide({ request }: RoutingInput): RouteDecision {
-      const features = extractFeatures(request);
-      const { points, fired } = scoreComplexity(features);
+      const features = featuresOf(request);
+      const { points, fired } = complexityOf(request);
       const { category, evidence } = scoreCategories(features);
       const tier = points >= largeAt ? 'large' : 'small';
       const reasons = fired.map((r) => `${r.label} (${r.points > 0 ? '+' : ''}${r.points.toFixed(1)})`);

@@ -6,6 +6,11 @@
  * - RouteLLM's per-prompt MMLU results (lm-sys/RouteLLM `routellm/evals/mmlu/responses/`, see
  *   `routellm-data.ts`) of the domains whose names begin with a–h, contaminated prompts
  *   dropped. MMLU i–z, GSM8K and MT-Bench are the test sets: never read here.
+ * - With `--arena DIR` only (not in the shipped model): Arena-Bench v1's judge scores of the
+ *   same two models on 300 open-ended Chatbot Arena prompts (lmarena/arena-hard-auto at
+ *   `ARENA_BENCH_COMMIT`, see `arena-data.ts`), minus any prompt sharing a word 8-gram with a
+ *   test prompt. Tried and left out: out of fold the model ranked them no better than random
+ *   (area 0.505) and MMLU a–h's PGR at the default fell from 63.6 % to 59.8 %.
  * - The project's own labelled set `eval/prompts.json` (the rules were tuned on it; its tiers
  *   teach the model what open-ended complex work looks like, which multiple-choice questions
  *   cannot). `eval/holdout.json` is never read here.
@@ -24,9 +29,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { evalMessages, loadEvalSet } from '../evaluation.ts';
 import { latestUserText } from '../features.ts';
-import { rulesStrategy } from '../rules.ts';
+import { complexityOf, rulesStrategy } from '../rules.ts';
 import { areaUnderCurve, rocAuc, scoreCurve, scoreRouting } from './curve.ts';
 import { expectedGain, quantiseWeights, type LearnedModelFile, type LogisticHead, type ScoringHead } from './model.ts';
+import { ARENA_BENCH_COMMIT, loadArenaBench } from './arena-data.ts';
 import { isTrainingDomain, loadRouteLlm, ROUTELLM_COMMIT } from './routellm-data.ts';
 import { fitPlatt, trainLogistic, type TrainedWeights, type TrainingExample, type TrainOptions } from './train.ts';
 
@@ -34,12 +40,15 @@ import { fitPlatt, trainLogistic, type TrainedWeights, type TrainingExample, typ
 export const DEFAULT_LARGE_SHARE = 0.5;
 /** Times each `prompts.json` item is repeated in the training data (picked on the folds: 3 kept both figures best of 0, 3, 10). */
 const OWN_WEIGHT = 3;
+/** Times each Arena-Bench prompt is repeated (as prompts.json: a small set of a kind MMLU lacks). */
+const ARENA_WEIGHT = 3;
 const TRAIN: TrainOptions = { hashBits: 15, l2: 1e-5, epochs: 10, learningRate: 0.02, seed: 1 };
 const FOLDS = 5;
 
 const { values } = parseArgs({
   options: {
     routellm: { type: 'string', default: join(homedir(), '.cache', 'sluice', 'eval-data', 'routellm') },
+    arena: { type: 'string' },
     out: { type: 'string', default: new URL('./learned-model.json', import.meta.url).pathname },
   },
 });
@@ -53,11 +62,15 @@ interface Row {
   weight: number;
   weak: number;
   strong: number;
-  source: 'mmlu' | 'own';
+  source: 'mmlu' | 'own' | 'arena';
   ownTier?: 'small' | 'large';
 }
 
 const data = loadRouteLlm(values.routellm!);
+// Test prompts, read only to keep them out of the Arena-Bench training rows.
+const testPrompts = [...data.mmlu.filter((x) => !isTrainingDomain(x.domain)), ...data.gsm8k, ...data.mtBench].map((x) => x.prompt).concat(loadEvalSet('holdout').map((i) => latestUserText({ messages: evalMessages(i) })));
+const arena = values.arena ? loadArenaBench(values.arena, testPrompts) : { items: [], dropped: 0 };
+if (values.arena) console.error(`Arena-Bench: ${arena.items.length} prompts, ${arena.dropped} dropped as overlapping a test prompt`);
 const mmlu = data.mmlu.filter((x) => isTrainingDomain(x.domain));
 const domains = [...new Set(mmlu.map((x) => x.domain))].sort();
 const rows: Row[] = [
@@ -73,6 +86,7 @@ const rows: Row[] = [
     source: 'own',
     ownTier: item.tier,
   })),
+  ...arena.items.map((x, i): Row => ({ text: x.prompt, largeBetter: x.strong > x.weak ? 1 : 0, smallBetter: x.weak > x.strong ? 1 : 0, fold: i % FOLDS, weight: ARENA_WEIGHT, weak: x.weak, strong: x.strong, source: 'arena' })),
 ];
 
 const examples = (subset: readonly Row[], head: 'largeBetter' | 'smallBetter'): TrainingExample[] => subset.flatMap((r) => Array.from({ length: r.weight }, () => ({ text: r.text, label: r[head] })));
@@ -92,35 +106,72 @@ for (let f = 0; f < FOLDS; f++) {
   });
   console.error(`fold ${f + 1}/${FOLDS} done`);
 }
-const calibration = fitPlatt(gain, rows.map((r) => r.largeBetter));
-const smallSuffices = gain.map((g) => 1 - 1 / (1 + Math.exp(-(calibration.a * g + calibration.b))));
-
 // The shipped composition: the rules' confident "small" stands, the model decides the rest.
 const rules = rulesStrategy();
 const rulesSmall = rows.map((r) => {
   const d = rules.decide({ request: { model: 'auto', messages: [{ role: 'user', content: r.text }] } });
   return d.tier === 'small' && d.confidence >= 0.7;
 });
+const points = rows.map((r) => complexityOf({ model: 'auto', messages: [{ role: 'user', content: r.text }] }).points);
 const isMmlu = rows.map((r) => r.source === 'mmlu');
+const mmluIdx = rows.map((_, i) => i).filter((i) => isMmlu[i]);
+const ownIdx = rows.map((_, i) => i).filter((i) => rows[i]!.source === 'own');
+const arenaIdx = rows.map((_, i) => i).filter((i) => rows[i]!.source === 'arena');
+const ownComplex = ownIdx.filter((i) => rows[i]!.ownTier === 'large');
+const ownSimple = ownIdx.filter((i) => rows[i]!.ownTier === 'small');
+
+/** Decisions when the `share` of MMLU a–h prompts with the highest scores that the rules leave open go large. */
+function atShare(score: readonly number[], share: number): boolean[] {
+  const open = mmluIdx.filter((i) => !rulesSmall[i]).map((i) => score[i]!).sort((a, b) => b - a);
+  const threshold = open[Math.max(0, Math.round(share * mmluIdx.length) - 1)]!;
+  return rows.map((_, i) => !rulesSmall[i] && score[i]! >= threshold);
+}
+
+// The rules' points on MMLU a–h rank worse than random (area under the PGR curve 0.44 out of
+// fold), but they are what marks open-ended complex work in prompts.json, which MMLU lacks:
+// the smallest weight on the grid that keeps prompts.json's complex → small within 5 % at
+// the default share is taken.
+const RULES_CLIP = { min: -1.5, max: 4 };
+const clip = (p: number) => Math.max(RULES_CLIP.min, Math.min(RULES_CLIP.max, p));
+let rulesWeight = 0;
+const weightNotes: string[] = [];
+for (const w of [0, 0.01, 0.02, 0.05, 0.1, 0.2]) {
+  const score = gain.map((g, i) => g + w * clip(points[i]!));
+  const large = atShare(score, DEFAULT_LARGE_SHARE);
+  const missed = ownComplex.filter((i) => !large[i]).length;
+  const point = scoreRouting(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => large[i]!));
+  weightNotes.push(`rules weight ${w}: MMLU a–h PGR ${(point.pgr * 100).toFixed(1)}% at ${(point.largeShare * 100).toFixed(1)}% large, prompts.json complex → small ${missed}/${ownComplex.length}`);
+  rulesWeight = w;
+  if (missed / ownComplex.length <= 0.05) break;
+}
+for (const n of weightNotes) console.error(n);
+const combined = gain.map((g, i) => g + rulesWeight * clip(points[i]!));
+const calibration = fitPlatt(combined, rows.map((r) => r.largeBetter));
+const smallSuffices = combined.map((s) => 1 - 1 / (1 + Math.exp(-(calibration.a * s + calibration.b))));
+
 const route = (q: number) => rows.map((_, i) => !rulesSmall[i] && smallSuffices[i]! < q);
 let lo = 0;
 let hi = 1;
 for (let it = 0; it < 50; it++) {
   const mid = (lo + hi) / 2;
   const large = route(mid);
-  const share = large.filter((l, i) => l && isMmlu[i]).length / mmlu.length;
+  const share = large.filter((l, i) => l && isMmlu[i]).length / mmluIdx.length;
   if (share < DEFAULT_LARGE_SHARE) lo = mid;
   else hi = mid;
 }
 const defaultQuality = Math.round(hi * 1000) / 1000;
 const atDefault = route(defaultQuality);
-const mmluIdx = rows.map((_, i) => i).filter((i) => isMmlu[i]);
-const ownIdx = rows.map((_, i) => i).filter((i) => !isMmlu[i]);
 const mmluPoint = scoreRouting(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => atDefault[i]!));
-const ownComplex = ownIdx.filter((i) => rows[i]!.ownTier === 'large');
-const ownSimple = ownIdx.filter((i) => rows[i]!.ownTier === 'small');
 const scorerCurve = scoreCurve(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => smallSuffices[i]!), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+function arenaNote(): string[] {
+  if (!arenaIdx.length) return [];
+  const curve = scoreCurve(arenaIdx.map((i) => rows[i]!), arenaIdx.map((i) => smallSuffices[i]!), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+  const point = scoreRouting(arenaIdx.map((i) => rows[i]!), arenaIdx.map((i) => atDefault[i]!));
+  return [`Arena-Bench out of fold (${FOLDS} folds): area under the PGR curve ${areaUnderCurve(curve).toFixed(3)}; at the default ${(point.largeShare * 100).toFixed(1)}% large, PGR ${(point.pgr * 100).toFixed(1)}%`];
+}
 const notes = [
+  ...arenaNote(),
+  ...weightNotes.map((n) => `out-of-fold, ${n}`),
   `out-of-fold (MMLU a–h by domain, ${FOLDS} folds): AUC of P(large better) ${rocAuc(gain.filter((_, i) => isMmlu[i]), mmluIdx.map((i) => rows[i]!.largeBetter)).toFixed(3)}, area under the PGR curve ${areaUnderCurve(scorerCurve).toFixed(3)} (random 0.5)`,
   `out-of-fold at the default quality ${defaultQuality}: MMLU a–h ${(mmluPoint.largeShare * 100).toFixed(1)}% large, PGR ${(mmluPoint.pgr * 100).toFixed(1)}%; prompts.json complex → small ${ownComplex.filter((i) => !atDefault[i]).length}/${ownComplex.length}, simple → small ${ownSimple.filter((i) => !atDefault[i]).length}/${ownSimple.length}`,
 ];
@@ -138,11 +189,16 @@ const file: LearnedModelFile = {
   hashBits: TRAIN.hashBits!,
   dense: { names: final.large.dense.names, mean: final.large.dense.mean.map((x) => Number(x.toPrecision(6))), std: final.large.dense.std.map((x) => Number(x.toPrecision(6))) },
   heads: { largeBetter: head(final.large), smallBetter: head(final.small) },
+  rules: { weight: rulesWeight, ...RULES_CLIP },
   calibration: { a: Number(calibration.a.toPrecision(6)), b: Number(calibration.b.toPrecision(6)) },
   defaultQuality,
   trainedOn: {
-    sources: [`github.com/lm-sys/RouteLLM@${ROUTELLM_COMMIT} routellm/evals/mmlu/responses/mmlu_[a-h]*.csv (contaminated_prompts.jsonl dropped)`, 'packages/routing/eval/prompts.json'],
-    subset: `MMLU domains a–h (${domains.length} domains, ${mmlu.length} questions; label: GPT-4-1106 right where Mixtral-8x7B was wrong, and the reverse) + prompts.json (${ownIdx.length} prompts ×${OWN_WEIGHT}; label: tier large)`,
+    sources: [
+      `github.com/lm-sys/RouteLLM@${ROUTELLM_COMMIT} routellm/evals/mmlu/responses/mmlu_[a-h]*.csv (contaminated_prompts.jsonl dropped)`,
+      ...(arenaIdx.length ? [`github.com/lmarena/arena-hard-auto@${ARENA_BENCH_COMMIT} data/arena-bench-v1/{question.jsonl, model_judgment/Mixtral-8x7B-Instruct-v0.1.jsonl, model_judgment/gpt-4-turbo.jsonl} (${arena.dropped} prompts overlapping a test prompt dropped)`] : []),
+      'packages/routing/eval/prompts.json',
+    ],
+    subset: `MMLU domains a–h (${domains.length} domains, ${mmlu.length} questions; label: GPT-4-1106 right where Mixtral-8x7B was wrong, and the reverse) ${arenaIdx.length ? ` + Arena-Bench v1 (${arena.items.length} prompts ×${ARENA_WEIGHT}; label: judge score of gpt-4-1106 above Mixtral's, and the reverse)` : ''} + prompts.json (${ownIdx.length} prompts ×${OWN_WEIGHT}; label: tier large)`,
     examples: rows.reduce((s, r) => s + r.weight, 0),
     builtAt: new Date().toISOString().slice(0, 10),
     notes,

@@ -1,7 +1,7 @@
 import type { ChatMessage } from '@sluice/queues';
 import { InvalidRoutingOptionsError } from '../errors.ts';
 import { latestUserText } from '../features.ts';
-import { rulesStrategy, type RoutingInput } from '../rules.ts';
+import { complexityOf, rulesStrategy, type RoutingInput } from '../rules.ts';
 import { qualityForLargeShare } from './curve.ts';
 import { learnedStrategy, type LearnedStrategy } from './strategy.ts';
 
@@ -67,7 +67,7 @@ export function calibrateQuality(sample: readonly SampleRequest[], largeShare: n
   const open: number[] = [];
   for (const request of sample) {
     const d = rules.decide({ request });
-    if (!(d.tier === 'small' && d.confidence >= 0.7)) open.push(learned.model.smallSuffices(latestUserText(request)));
+    if (!(d.tier === 'small' && d.confidence >= 0.7)) open.push(learned.model.smallSuffices(latestUserText(request), complexityOf(request).points));
   }
   const n = sample.length;
   const wanted = Math.round(largeShare * n);

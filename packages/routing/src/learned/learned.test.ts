@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@sluice/config';
 import { createRouter } from '../router.ts';
 import { strategiesFromConfig } from '../from-config.ts';
-import { rulesStrategy } from '../rules.ts';
+import { complexityOf, rulesStrategy } from '../rules.ts';
 import { areaUnderCurve, qualityForLargeShare, rocAuc, scoreCurve, scoreRouting } from './curve.ts';
 import { createLearnedModel, quantiseWeights, shippedLearnedModel, validateModelFile, type LearnedModelFile } from './model.ts';
 import { parseCsv } from './routellm-data.ts';
@@ -18,22 +18,25 @@ describe('the shipped learned model', () => {
   it('loads, validates and scores a calibrated probability, the same every time', () => {
     const model = shippedLearnedModel();
     expect(model.file.format).toBe(1);
-    const p = model.smallSuffices('Which of the following is a prime number?\nA. 4\nB. 6\nC. 7\nD. 9\nAnswer:');
+    const mc = 'Which of the following is a prime number?\nA. 4\nB. 6\nC. 7\nD. 9\nAnswer:';
+    const p = model.smallSuffices(mc, complexityOf(ask(mc).request).points);
     expect(p).toBeGreaterThan(0);
     expect(p).toBeLessThan(1);
-    expect(model.smallSuffices('Which of the following is a prime number?\nA. 4\nB. 6\nC. 7\nD. 9\nAnswer:')).toBe(p);
+    expect(model.smallSuffices(mc, complexityOf(ask(mc).request).points)).toBe(p);
+    // The rules' points count: more complexity, less chance that small suffices.
+    expect(model.smallSuffices(mc, 3)).toBeLessThan(model.smallSuffices(mc, -1));
     // Different prompts get different scores (a constant model would pass the checks above).
-    const scores = new Set(['What is 2 + 2?', 'Prove that there are infinitely many primes.', 'Write a haiku about rain.', 'A train leaves at 3 pm going 60 mph; a second leaves at 4 pm going 80 mph. When does the second catch up?'].map((t) => model.smallSuffices(t).toFixed(6)));
+    const scores = new Set(['What is 2 + 2?', 'Prove that there are infinitely many primes.', 'Write a haiku about rain.', 'A train leaves at 3 pm going 60 mph; a second leaves at 4 pm going 80 mph. When does the second catch up?'].map((t) => model.smallSuffices(t, 0).toFixed(6)));
     expect(scores.size).toBe(4);
   });
 
   it('scores a prompt well under a millisecond', () => {
     const model = shippedLearnedModel();
     const prompts = Array.from({ length: 400 }, (_, i) => `Question ${i}: a farmer has ${i} sheep and buys ${i * 3} more at $${i + 2} each. How much did he spend, and how many sheep does he have now? Explain step by step.`);
-    for (const p of prompts.slice(0, 50)) model.smallSuffices(p); // warm up
+    for (const p of prompts.slice(0, 50)) model.smallSuffices(p, 0); // warm up
     const times = prompts.map((p) => {
       const t0 = performance.now();
-      model.smallSuffices(p);
+      model.smallSuffices(p, 0);
       return performance.now() - t0;
     });
     times.sort((a, b) => a - b);
@@ -51,6 +54,7 @@ describe('the shipped learned model', () => {
     expect(() => validateModelFile({ ...good, dense: { ...good.dense, std: good.dense.std.map(() => 0) } })).toThrow(/dense.std/);
     expect(() => validateModelFile({ ...good, heads: { ...good.heads, smallBetter: { ...good.heads.smallBetter, ngramWeights: { scale: 1, int16: 'AAAA' } } } })).toThrow(/heads.smallBetter.ngramWeights/);
     expect(() => validateModelFile({ ...good, defaultQuality: 1.5 })).toThrow(/defaultQuality/);
+    expect(() => validateModelFile({ ...good, rules: { weight: 0.1, min: 2, max: 1 } })).toThrow(/`rules`/);
   });
 });
 
@@ -65,6 +69,7 @@ function toyModel(): LearnedModelFile {
     hashBits: 10,
     dense: { names: [...DENSE_FEATURES], mean: large.dense.mean, std: large.dense.std },
     heads: { largeBetter: head(large), smallBetter: head(small) },
+    rules: { weight: 0, min: -1.5, max: 4 },
     // Gains near 1 (zebra) and near 0 (horse) mapped to P(large needed) near 0.9 and 0.05.
     calibration: { a: 6, b: -3 },
     defaultQuality: 0.5,
@@ -75,8 +80,8 @@ function toyModel(): LearnedModelFile {
 describe('training', () => {
   it('learns a separable toy problem and keeps it through quantisation', () => {
     const model = createLearnedModel(toyModel());
-    expect(model.smallSuffices('tell me about the zebra please')).toBeLessThan(0.4);
-    expect(model.smallSuffices('tell me about the horse please')).toBeGreaterThan(0.5);
+    expect(model.smallSuffices('tell me about the zebra please', 0)).toBeLessThan(0.4);
+    expect(model.smallSuffices('tell me about the horse please', 0)).toBeGreaterThan(0.5);
   });
 
   it('fits Platt scaling that maps logits to the observed rates', () => {
@@ -93,7 +98,7 @@ describe('the cost–quality knob', () => {
   const strategy = learnedStrategy({ model: createLearnedModel(toyModel()) });
   it('moves one prompt from small to large as the quality setting rises', () => {
     const input = ask('tell me about the horse please');
-    const p = strategy.model.smallSuffices('tell me about the horse please');
+    const p = strategy.model.smallSuffices('tell me about the horse please', complexityOf(input.request).points);
     expect(strategy.decide({ ...input, quality: 0 })).toMatchObject({ tier: 'small', strategy: 'learned' });
     expect(strategy.decide({ ...input, quality: Math.max(0, p - 0.01) }).tier).toBe('small');
     expect(strategy.decide({ ...input, quality: Math.min(1, p + 0.01) }).tier).toBe('large');
@@ -118,6 +123,14 @@ describe('the cost–quality knob', () => {
     const proof = await router.decide(ask('Prove by induction that the sum of the first n odd numbers is n^2, step by step, and derive the closed form of the sum of squares rigorously.'), { quality: 0 });
     expect(proof).toMatchObject({ tier: 'small', strategy: 'learned' });
     expect(proof.reasons.some((r) => /rules: large at confidence .* left to learned/.test(r))).toBe(true);
+  });
+
+  it('with the cascade policy, answers its small decisions small first', async () => {
+    const router = createRouter({ strategies: [rulesStrategy(), strategy], lowConfidence: 'cascade' });
+    const prompt = 'Describe the horse and the reasons it runs the way it does during long races in the wild, with attention to the muscles, the lungs and the history of breeding over many centuries';
+    expect(await router.decide(ask(prompt), { quality: 0 })).toMatchObject({ tier: 'small', strategy: 'learned', cascade: true });
+    expect(await router.decide(ask(prompt), { quality: 1 })).toMatchObject({ tier: 'large', cascade: false });
+    expect(await router.decide(ask('What is the capital of France?'))).toMatchObject({ strategy: 'rules', cascade: false });
   });
 
   it('must come last in the strategy list', () => {

@@ -29,7 +29,12 @@ export interface LearnedModelFile {
   /** Dense feature names (must match {@link DENSE_FEATURES}) and their standardisation. */
   dense: { names: string[]; mean: number[]; std: number[] };
   heads: { largeBetter: LogisticHead; smallBetter: LogisticHead };
-  /** Platt scaling of the expected gain g: P(large needed) = σ(a·g + b). */
+  /**
+   * How much the rules' complexity points (clipped to [min, max]) add to the expected gain
+   * before calibration: score = g + weight · points.
+   */
+  rules: { weight: number; min: number; max: number };
+  /** Platt scaling of the score s: P(large needed) = σ(a·s + b). */
   calibration: { a: number; b: number };
   /**
    * The quality setting the model ships with: a request goes small when P(small suffices) is
@@ -43,8 +48,11 @@ export interface LearnedModelFile {
 /** A loaded model, ready to score. */
 export interface LearnedModel {
   readonly file: LearnedModelFile;
-  /** P(small suffices) of a prompt, calibrated on the training data: 1 − P(large needed). */
-  smallSuffices(text: string): number;
+  /**
+   * P(small suffices) of a prompt, calibrated on the training data: 1 − P(large needed).
+   * `rulesPoints`: the rules' complexity points of the request (`complexityOf(request).points`).
+   */
+  smallSuffices(text: string, rulesPoints: number): number;
 }
 
 /** Check a model file's shape; the message names the bad field. */
@@ -73,6 +81,7 @@ export function validateModelFile(file: unknown): LearnedModelFile {
     numbers(h.denseWeights, `heads.${name}.denseWeights`);
     if (!Number.isFinite(h.bias)) fail(`expected \`heads.${name}.bias\` to be a finite number`);
   }
+  if (!f.rules || !Number.isFinite(f.rules.weight) || !Number.isFinite(f.rules.min) || !Number.isFinite(f.rules.max) || f.rules.min > f.rules.max) fail('expected `rules` to be { weight, min ≤ max } finite numbers');
   if (!f.calibration || !Number.isFinite(f.calibration.a) || !Number.isFinite(f.calibration.b)) fail('expected `calibration` to be { a, b } finite numbers');
   if (typeof f.defaultQuality !== 'number' || !(f.defaultQuality >= 0 && f.defaultQuality <= 1)) fail(`expected \`defaultQuality\` in [0, 1], got \`${String(f.defaultQuality)}\``);
   return f as LearnedModelFile;
@@ -108,6 +117,12 @@ function scoringHead(head: LogisticHead, hashBits: number): ScoringHead {
   return { weights, denseWeights: head.denseWeights, bias: head.bias };
 }
 
+/** The score calibrated into P(large needed): the expected gain plus the weighted, clipped rules points. */
+export function combinedScore(file: Pick<LearnedModelFile, 'rules'>, gain: number, rulesPoints: number): number {
+  const points = Number.isFinite(rulesPoints) ? Math.max(file.rules.min, Math.min(file.rules.max, rulesPoints)) : 0;
+  return gain + file.rules.weight * points;
+}
+
 /** Quantise n-gram weights for {@link LogisticHead.ngramWeights}. */
 export function quantiseWeights(weights: Float64Array): LogisticHead['ngramWeights'] {
   const max = weights.reduce((m, w) => Math.max(m, Math.abs(w)), 0);
@@ -124,7 +139,7 @@ export function createLearnedModel(file: unknown): LearnedModel {
   const { a, b } = valid.calibration;
   return {
     file: valid,
-    smallSuffices: (text) => 1 - sigmoid(a * expectedGain(heads, valid, text) + b),
+    smallSuffices: (text, rulesPoints) => 1 - sigmoid(a * combinedScore(valid, expectedGain(heads, valid, text), rulesPoints) + b),
   };
 }
 

@@ -26,7 +26,7 @@ export const STRONG_MODEL = 'gpt-4-1106-preview';
 /** One prompt with both models' quality on it (correctness 0/1, or a judge score). */
 export interface LabelledPrompt {
   /** Set it belongs to: `mmlu`, `gsm8k`, `mt-bench`. */
-  set: 'mmlu' | 'gsm8k' | 'mt-bench';
+  set: 'mmlu' | 'gsm8k' | 'mt-bench' | 'arena-bench';
   /** MMLU domain (`college_mathematics`), MT-Bench category (`writing`), or `gsm8k`. */
   domain: string;
   prompt: string;

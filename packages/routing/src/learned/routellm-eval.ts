@@ -8,7 +8,7 @@ import { countTokens } from '@sluice/llm';
 import { EVAL_PRICES, type TierPrices } from '../evaluation.ts';
 import { qualityGate } from '../gate.ts';
 import { createRouter, type Router } from '../router.ts';
-import { rulesStrategy } from '../rules.ts';
+import { complexityOf, rulesStrategy } from '../rules.ts';
 import { scoreRouting, type CurvePoint } from './curve.ts';
 import type { LabelledPrompt } from './routellm-data.ts';
 import type { LearnedStrategy } from './strategy.ts';
@@ -58,9 +58,10 @@ function outputTokens(answer: string | undefined): number {
  */
 export async function evaluateSet(name: string, items: readonly LabelledPrompt[], learned: LearnedStrategy, router: Router, prices: TierPrices = EVAL_PRICES): Promise<SetReport> {
   const rules = rulesStrategy();
-  const rulesDecisions = items.map((x) => rules.decide(ask(x.prompt)));
+  const inputs = items.map((x) => ask(x.prompt));
+  const rulesDecisions = inputs.map((input) => rules.decide(input));
   const rulesSmall = rulesDecisions.map((d) => d.tier === 'small' && d.confidence >= 0.7);
-  const scores = items.map((x) => learned.model.smallSuffices(x.prompt));
+  const scores = items.map((x, i) => learned.model.smallSuffices(x.prompt, complexityOf(inputs[i]!.request).points));
   const cost = items.map((x) => {
     const input = countTokens(x.prompt, 'gpt-4o');
     const price = (tier: 'small' | 'large', answer: string | undefined) => (input * prices[tier].input + outputTokens(answer) * prices[tier].output) / 1e6;

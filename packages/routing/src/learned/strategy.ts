@@ -1,7 +1,7 @@
 import type { RouteDecision } from '@sluice/queues';
 import { InvalidRoutingOptionsError } from '../errors.ts';
 import { latestUserText } from '../features.ts';
-import { detectCategory, type RoutingInput, type RoutingStrategy } from '../rules.ts';
+import { complexityOf, detectCategory, type RoutingInput, type RoutingStrategy } from '../rules.ts';
 import { shippedLearnedModel, type LearnedModel } from './model.ts';
 
 /** Options for {@link learnedStrategy}. */
@@ -33,9 +33,9 @@ export function isQuality(q: unknown): q is number {
 }
 
 /**
- * The learned router: a logistic model over the prompt's words and shape, trained on public
- * per-prompt results of a weak and a strong model (see `build-model.ts`), scores P(small
- * suffices); the request goes small when that reaches the quality setting. Its confidence is
+ * The learned router: a logistic model over the prompt's words and shape, plus the rules'
+ * complexity points, trained on public per-prompt results of a weak and a strong model (see
+ * `build-model.ts`), scores P(small suffices); the request goes small when that reaches the quality setting. Its confidence is
  * the model's probability for the tier it chose (P(small suffices) for small, P(large
  * needed) for large): informational, since the knob, not a confidence bar, decides.
  */
@@ -50,7 +50,7 @@ export function learnedStrategy(options: LearnedStrategyOptions = {}): LearnedSt
     model,
     decide(input: RoutingInput): RouteDecision {
       const q = isQuality(input.quality) ? input.quality : quality;
-      const p = model.smallSuffices(latestUserText(input.request));
+      const p = model.smallSuffices(latestUserText(input.request), complexityOf(input.request).points);
       const tier = p >= q ? 'small' : 'large';
       return {
         tier,
