@@ -48,7 +48,8 @@ function targetForTools() {
 /** The tenant store of the Redis a tool command talks to. */
 async function toolStore() {
   const c = config();
-  return createTenantStore({ redisUrl: redisUrlForTools(), prefix: c.redis.prefix }).catch((error: Error) =>
+  const target = targetForTools();
+  return createTenantStore({ redisUrl: target.redisUrl, prefix: target.prefix ?? c.redis.prefix }).catch((error: Error) =>
     fail(`Cannot reach Redis (${error.message}). Start Sluice with \`pnpm start\` or set REDIS_URL.`, 1),
   );
 }

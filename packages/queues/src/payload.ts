@@ -165,7 +165,11 @@ export interface JobUsage {
   completion_tokens: number;
   total_tokens: number;
   /** What the provider's prompt cache served of the prompt (OpenAI's `cached_tokens`). */
-  prompt_tokens_details?: { cached_tokens?: number };
+  prompt_tokens_details?: {
+    cached_tokens?: number;
+    /** Prompt tokens written to the provider's prompt cache (Anthropic's cache creation). */
+    cache_write_tokens?: number;
+  };
 }
 
 /** The final, durable result of a completion job (also the BullMQ return value). */
