@@ -113,7 +113,7 @@ describe('API contract', () => {
     expect(page.status).toBe(200);
     const api = (await (await fetch(`${stack.apiUrl}/admin/queues/api/queues`, { headers: auth })).json()) as Json;
     const names = api.queues.map((q: Json) => q.name).sort();
-    expect(names).toEqual(['{batch-poll}', '{batch}', '{route}', '{tier-large}', '{tier-router}', '{tier-small}']);
+    expect(names).toEqual(['batch', 'batch-poll', 'route', 'tier-large', 'tier-router', 'tier-small']);
   });
 
   it('health, readiness and metrics', async () => {

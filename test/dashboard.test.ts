@@ -190,7 +190,7 @@ describe.skipIf(!HAVE_CHROMIUM)('savings dashboard in headless Chromium', () => 
     }
 
     // Queue depth against sluice_queue_jobs.
-    expect(shown.queues.map((q) => q.queue).sort()).toEqual(['{route}', '{tier-large}', '{tier-router}', '{tier-small}']);
+    expect(shown.queues.map((q) => q.queue).sort()).toEqual(['{batch-poll}', '{batch}', '{route}', '{tier-large}', '{tier-router}', '{tier-small}']);
     for (const q of shown.queues) {
       for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed']) {
         expect(q[state], `${q.queue} ${state}`).toBe(sum(api, 'sluice_queue_jobs', { queue: String(q.queue), state }));
