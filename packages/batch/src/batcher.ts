@@ -4,7 +4,7 @@ import { cacheContext, type ResponseCache } from '@sluice/cache';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
 import { counterfactualCost, entryFromResult, sumUsd, type Ledger } from '@sluice/ledger';
-import { costUsd } from '@sluice/llm';
+import { costUsd, upstreamBody } from '@sluice/llm';
 import { completionJobOptions, type BilledCall, type CompletionJobData, type CompletionJobResult, type JobUsage, type TierName } from '@sluice/queues';
 import type { Keys, Redis } from '@sluice/redis';
 import type { Logger } from '@sluice/telemetry';
@@ -78,8 +78,6 @@ export interface BatcherOptions {
 
 const DEFAULT_TUNING: BatchTuning = { maxSize: 1000, maxAgeMs: 60_000, pollIntervalMs: 30_000, fallbackMarginMs: 600_000, maxSubmissions: 3, claimTimeoutMs: 60_000 };
 
-/** Fields of a client's body that are Sluice's own, never sent upstream. */
-const LOCAL_FIELDS = new Set(['conversation_id', 'stream', 'stream_options', 'model']);
 
 /**
  * The deployment that answers a deferrable job through its provider's batch API: the job's
@@ -411,8 +409,5 @@ interface BatchCompletion {
 /** A job as one line of a provider batch input file (`custom_id` is the Sluice job id). */
 export function batchLine(job: DeferredJob, deployment: Pick<ResolvedDeployment, 'model'>): { custom_id: string; method: 'POST'; url: '/v1/chat/completions'; body: Record<string, unknown> } {
   const request = job.data.context ? { ...job.data.request, messages: job.data.context.messages } : job.data.request;
-  const body: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(request)) if (!LOCAL_FIELDS.has(key) && value !== undefined) body[key] = value;
-  body.model = deployment.model;
-  return { custom_id: job.data.id, method: 'POST', url: '/v1/chat/completions', body };
+  return { custom_id: job.data.id, method: 'POST', url: '/v1/chat/completions', body: upstreamBody(request as unknown as Record<string, unknown>, deployment.model) };
 }

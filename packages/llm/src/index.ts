@@ -1,6 +1,6 @@
 export { countTokens, countChatTokens, encodingForModel, messageText } from './tokens.ts';
 export type { Encoding, CountableMessage } from './tokens.ts';
-export { UpstreamClient, UpstreamError, isUpstreamError, retryAfterMs, costUsd } from './upstream.ts';
+export { UpstreamClient, UpstreamError, isUpstreamError, retryAfterMs, costUsd, upstreamBody } from './upstream.ts';
 export type { UpstreamCompletion, UpstreamFailureKind, CallOptions, DeploymentPrices } from './upstream.ts';
 export { GEN_AI, genAiProvider } from './genai-span.ts';
 export { EmbeddingsClient, vectorToBase64, base64ToVector } from './embeddings.ts';

@@ -93,6 +93,14 @@ export function retryAfterMs(headers: Record<string, string>, now = Date.now()):
 /** Fields of the client's body that are Sluice's own, never sent upstream. */
 const LOCAL_FIELDS = new Set(['conversation_id', 'stream', 'stream_options', 'model']);
 
+/** The body a chat request is sent upstream with: Sluice's own fields dropped, `model` the deployment's. */
+export function upstreamBody(request: Record<string, unknown>, model: string): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(request)) if (!LOCAL_FIELDS.has(k) && v !== undefined) body[k] = v;
+  body.model = model;
+  return body;
+}
+
 /**
  * Calls OpenAI-compatible deployments with the official SDK, always streaming upstream (so
  * chunks can be relayed and a dropped stream detected), with SDK retries off: retry, backoff
@@ -138,9 +146,7 @@ export class UpstreamClient {
 
   async #call(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions, seen: { model?: string; id?: string }): Promise<UpstreamCompletion> {
     if (deployment.api === 'anthropic') return this.#anthropic.complete(deployment, request, options, seen);
-    const body: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(request)) if (!LOCAL_FIELDS.has(k) && v !== undefined) body[k] = v;
-    body.model = deployment.model;
+    const body = upstreamBody(request as unknown as Record<string, unknown>, deployment.model);
     if (!options.onChunk) return this.#completeOnce(deployment, body, options, seen);
     body.stream = true;
     body.stream_options = { include_usage: true };
