@@ -41,7 +41,7 @@ describe('Bull Board by default: prompts redacted, actions allowed', () => {
 
   it('names queues without hash-tag braces in its URLs, links no web font and has a favicon', async () => {
     const queues = ((await (await board(stack, '/queues')).json()) as Json).queues as Json[];
-    expect(queues.map((q) => q.name).sort()).toEqual(['route', 'tier-large', 'tier-router', 'tier-small']);
+    expect(queues.map((q) => q.name).sort()).toEqual(['batch', 'batch-poll', 'route', 'tier-large', 'tier-router', 'tier-small']);
     const page = await fetch(`${stack.apiUrl}/admin/queues/queue/tier-small`, { headers: auth });
     expect(page.status).toBe(200);
     const html = await page.text();

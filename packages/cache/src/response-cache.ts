@@ -509,8 +509,8 @@ export class ResponseCache {
     const semanticPossible = this.#config.semantic && input.semantic !== false && scope.semanticEligible;
     let searched: string[] | undefined;
     let exactRaw: string | null = null;
-    if (input.exact !== false && semanticPossible && input.embedding !== undefined) {
-      [exactRaw, searched] = await this.#redis.sluiceCacheLookup(keys.entry(scope.entryId), keys.vectors, toBlob(this.#toVector(input.embedding)), ...this.#searchArgs);
+    if (input.exact !== false && semanticPossible && this.#usable(input.embedding)) {
+      [exactRaw, searched] = await this.#redis.sluiceCacheLookup(keys.entry(scope.entryId), keys.vectors, toBlob(this.#toVector(input.embedding!)), ...this.#searchArgs);
       if (exactRaw) searched = undefined;
     } else if (input.exact !== false) {
       exactRaw = await this.#redis.get(keys.entry(scope.entryId));
