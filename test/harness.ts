@@ -71,7 +71,8 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-const silent = () => createLogger({ serviceName: 'test', logLevel: 'silent' });
+// SLUICE_TEST_LOG_LEVEL=debug shows the in-process stack's logs while debugging a test.
+const silent = () => createLogger({ serviceName: 'test', logLevel: (process.env.SLUICE_TEST_LOG_LEVEL as 'debug' | undefined) ?? 'silent' });
 
 /** Start sim + API + classifier + executor in-process with a fresh prefix. */
 export async function startStack(options: TestStackOptions = {}): Promise<TestStack> {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { customAlphabet } from 'nanoid';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Redis } from '@sluice/redis';
+import { RedisUnavailableError, type Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 import type { CompletionJobResult, RouteDecision, TierName } from '@sluice/queues';
 
@@ -307,6 +307,9 @@ export class JobEventSubscriber {
   /** Listen to a job's live events; returns the unsubscribe function. */
   async subscribe(jobId: string, handler: (e: StoredJobEvent) => void): Promise<() => Promise<void>> {
     const channel = this.#keys.jobChannel(jobId);
+    // The subscriber queues commands while it reconnects (so it can resubscribe), which would
+    // hold the request until Redis is back: refuse at once instead, as the request path does.
+    if (this.#sub.status !== 'ready') throw new RedisUnavailableError(`The job subscriber cannot reach Redis (connection ${this.#sub.status}); retry shortly.`);
     let set = this.#handlers.get(channel);
     const first = !set;
     if (!set) {
