@@ -8,7 +8,7 @@ import type { UpstreamCaller, UpstreamOutcome } from './upstream-call.ts';
 function cacheDeployment(model: string): ResolvedDeployment {
   return Object.freeze({
     id: 'cache', tier: 'small', baseUrl: '', model, apiKeyRef: '', apiKey: '', rpm: 0, tpm: 0, maxConcurrency: 0, weight: 0,
-    inputPricePerMTok: 0, outputPricePerMTok: 0, cachedInputPricePerMTok: 0, batch: false, batchPriceFactor: 1, timeoutMs: 0,
+    inputPricePerMTok: 0, outputPricePerMTok: 0, cachedInputPricePerMTok: 0, cacheWritePricePerMTok: 0, batch: false, batchPriceFactor: 1, timeoutMs: 0,
   }) as ResolvedDeployment;
 }
 

@@ -79,7 +79,7 @@ export interface LoadConfigOptions {
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** Default USD prices per million tokens for common models; every price is overridable per deployment. */
-export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: number; cachedInput?: number }>> = Object.freeze({
+export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: number; cachedInput?: number; cacheWrite?: number }>> = Object.freeze({
   'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
   'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
   'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
@@ -87,9 +87,9 @@ export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: nu
   'gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
   'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
   'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
-  // Anthropic's cache reads are a tenth of the input price.
-  'claude-3-5-haiku': { input: 0.8, output: 4, cachedInput: 0.08 },
-  'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3 },
+  // Anthropic's cache reads are a tenth of the input price; writes (5-minute cache) 1.25 times it.
+  'claude-3-5-haiku': { input: 0.8, output: 4, cachedInput: 0.08, cacheWrite: 1 },
+  'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
   // The simulator's models are priced like the OpenAI models they stand in for, so savings
   // measured on the simulator translate.
   'sim-router': { input: 0.1, output: 0.4, cachedInput: 0.025 },
@@ -131,6 +131,8 @@ function resolveDeployment(d: Partial<DeploymentConfig>, index: number, env: Nod
     outputPricePerMTok: d.outputPricePerMTok ?? price?.output ?? 0,
     // Unknown models get no cache discount: a saving nobody documented is not assumed.
     cachedInputPricePerMTok: d.cachedInputPricePerMTok ?? price?.cachedInput ?? d.inputPricePerMTok ?? price?.input ?? 0,
+    // OpenAI charges nothing extra to write its cache; Anthropic does, and says so in its usage.
+    cacheWritePricePerMTok: d.cacheWritePricePerMTok ?? price?.cacheWrite ?? d.inputPricePerMTok ?? price?.input ?? 0,
     batch: d.batch ?? false,
     batchPriceFactor: d.batchPriceFactor ?? 0.5,
     timeoutMs: d.timeoutMs ?? 60_000,

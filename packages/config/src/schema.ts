@@ -36,6 +36,8 @@ export interface DeploymentConfig {
   outputPricePerMTok: number;
   /** USD per million input tokens served from the provider's prompt cache (`cached_tokens`). */
   cachedInputPricePerMTok: number;
+  /** USD per million input tokens written to the provider's prompt cache (Anthropic's `cache_creation_input_tokens`). */
+  cacheWritePricePerMTok: number;
   /** Whether the provider offers OpenAI's Batch API (`/v1/files` + `/v1/batches`) for this deployment. */
   batch: boolean;
   /** What a batch call costs relative to a synchronous one (OpenAI and Anthropic: 0.5). */
@@ -93,7 +95,7 @@ function checkEmbeddingDeployments(value: unknown): void {
 const DEPLOYMENT_KEYS: Record<keyof DeploymentConfig, 'string' | 'number' | 'boolean'> = {
   id: 'string', tier: 'string', baseUrl: 'string', model: 'string', apiKeyRef: 'string', rpm: 'number', tpm: 'number',
   maxConcurrency: 'number', weight: 'number', inputPricePerMTok: 'number', outputPricePerMTok: 'number', timeoutMs: 'number', api: 'string',
-  cachedInputPricePerMTok: 'number', batch: 'boolean', batchPriceFactor: 'number',
+  cachedInputPricePerMTok: 'number', cacheWritePricePerMTok: 'number', batch: 'boolean', batchPriceFactor: 'number',
 };
 
 function checkDeployments(value: unknown): void {
@@ -216,7 +218,7 @@ export const schema = {
     baseUrl: { doc: 'OpenAI base URL used with OPENAI_API_KEY.', format: String, default: 'https://api.openai.com/v1', env: 'OPENAI_BASE_URL' },
   },
   deployments: {
-    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, cachedInputPricePerMTok, batch, batchPriceFactor, timeoutMs, api}; `api` is `openai` (default) or `anthropic` (Anthropic Messages API, baseUrl like https://api.anthropic.com/v1). Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
+    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, cachedInputPricePerMTok, cacheWritePricePerMTok, batch, batchPriceFactor, timeoutMs, api}; `api` is `openai` (default) or `anthropic` (Anthropic Messages API, baseUrl like https://api.anthropic.com/v1). Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
     format: 'deployments', default: [] as unknown[], env: 'SLUICE_DEPLOYMENTS',
   },
   embeddingDeployments: {

@@ -285,17 +285,20 @@ export function toUpstreamError(error: unknown, deploymentId: string, headers: R
 }
 
 /** Prices {@link costUsd} reads from a deployment. */
-export type DeploymentPrices = Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'> & Partial<Pick<ResolvedDeployment, 'cachedInputPricePerMTok' | 'batchPriceFactor'>>;
+export type DeploymentPrices = Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'> & Partial<Pick<ResolvedDeployment, 'cachedInputPricePerMTok' | 'cacheWritePricePerMTok' | 'batchPriceFactor'>>;
 
 /**
  * Cost in USD of a usage on a deployment (prices per million tokens): prompt tokens the
- * provider's prompt cache served at the cached rate, and the whole call at the batch rate when
- * it went through the provider's batch API.
+ * provider's prompt cache served at the cached rate, those written to it (Anthropic) at the
+ * cache-write rate, and the whole call at the batch rate when it went through the provider's
+ * batch API.
  */
 export function costUsd(deployment: DeploymentPrices, usage: Pick<JobUsage, 'prompt_tokens' | 'completion_tokens' | 'prompt_tokens_details'>, options: { batch?: boolean } = {}): number {
   const cached = Math.min(usage.prompt_tokens, Math.max(0, usage.prompt_tokens_details?.cached_tokens ?? 0));
+  const written = Math.min(usage.prompt_tokens - cached, Math.max(0, usage.prompt_tokens_details?.cache_write_tokens ?? 0));
   const cachedPrice = deployment.cachedInputPricePerMTok ?? deployment.inputPricePerMTok;
-  const full = (usage.prompt_tokens - cached) * deployment.inputPricePerMTok + cached * cachedPrice + usage.completion_tokens * deployment.outputPricePerMTok;
+  const writePrice = deployment.cacheWritePricePerMTok ?? deployment.inputPricePerMTok;
+  const full = (usage.prompt_tokens - cached - written) * deployment.inputPricePerMTok + cached * cachedPrice + written * writePrice + usage.completion_tokens * deployment.outputPricePerMTok;
   const cost = (options.batch ? full * (deployment.batchPriceFactor ?? 1) : full) / 1_000_000;
   // Rounded to 1e-9 USD so sums over many jobs stay exact in decimal.
   return Math.round(cost * 1e9) / 1e9;
