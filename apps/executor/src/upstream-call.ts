@@ -1,6 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
-import type { UpstreamClient, UpstreamCompletion } from '@sluice/llm';
+import type { UpstreamCompletion } from '@sluice/llm';
 import type { BilledCall, ChatRequest, CompletionJobData, CompletionJobResult, TierName } from '@sluice/queues';
 
 /** Everything one attempt's upstream call needs. */
@@ -61,27 +61,4 @@ export function deploymentsFor(config: SluiceConfig, tier: TierName, pinnedModel
   const all = config.deployments.filter((d) => d.tier === tier);
   const pinned = pinnedModel ? all.filter((d) => d.model === pinnedModel) : all;
   return pinned.length ? pinned : all;
-}
-
-/** Options for {@link createUpstreamCaller}. */
-export interface UpstreamCallerOptions {
-  config: SluiceConfig;
-  upstream: UpstreamClient;
-}
-
-/**
- * The plain caller: the first deployment of the tier, no global limits. The limits-aware
- * caller (global semaphore, failover, shared circuit) replaces it when configured.
- */
-export function createUpstreamCaller(options: UpstreamCallerOptions): UpstreamCaller {
-  return async (ctx) => {
-    const deployment = deploymentsFor(options.config, ctx.tier, ctx.job.data.pinnedModel)[0]!;
-    if (!(await ctx.begin(deployment))) return undefined;
-    const result = await options.upstream.complete(deployment, ctx.request ?? ctx.job.data.request, {
-      signal: ctx.signal,
-      completionId: `chatcmpl-${ctx.job.data.id}`,
-      onChunk: ctx.onChunk,
-    });
-    return { ...result, deployment };
-  };
 }
