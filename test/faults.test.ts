@@ -33,7 +33,7 @@ async function readSse(response: Response, onEvent: (data: unknown) => void): Pr
 type Chunk = { choices?: Array<{ delta?: { content?: string } }>; error?: { code: string; message: string } };
 
 /**
- * No accepted job is lost (DESIGN.md invariant 1): an executor killed with SIGKILL mid-job,
+ * No accepted job is lost (ARCHITECTURE.md invariant 1): an executor killed with SIGKILL mid-job,
  * and a Redis restart with AOF on while jobs wait.
  */
 describe('faults', () => {

@@ -13,7 +13,7 @@ function percentile(values: number[], p: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * One tenant's bad requests cost another tenant nothing (DESIGN.md invariant 6): tenant A sends
+ * One tenant's bad requests cost another tenant nothing (ARCHITECTURE.md invariant 6): tenant A sends
  * poison at a steady rate while tenant B sends ordinary requests on the same tier. A's poison is
  * every kind the probe found: a body nested thousands deep, a json_schema response format
  * without a schema (it crashed the simulator, was retried five times and opened the tier's

@@ -9,7 +9,7 @@ import { resolvePin } from '@sluice/routing';
 import type { Tenant } from '@sluice/tenants';
 import { ApiError, badRequest } from './errors.ts';
 
-/** Request controls read from headers (DESIGN.md). */
+/** Request controls read from headers (ARCHITECTURE.md, Request controls). */
 export interface Controls {
   priority: number;
   pinnedTier?: TierName;

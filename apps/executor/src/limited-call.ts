@@ -47,7 +47,7 @@ export interface LimitedCallerOptions {
 /**
  * The limits-aware caller: every upstream call holds a permit from the global limiter, so
  * the deployments' concurrency, request and token limits hold across all executor processes
- * (DESIGN.md invariant 3).
+ * (ARCHITECTURE.md invariant 3).
  *
  * Per run of a job:
  * - No deployment of its tier grants a permit: the job waits in this process's line for the

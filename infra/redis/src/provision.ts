@@ -35,7 +35,7 @@ export class RedisUnavailableError extends Error {
   readonly code = 'SLUICE_ERR_REDIS_UNAVAILABLE';
 }
 
-/** Debian 13 packages that `redis-server` 8.0 and `redis-cli` load (DESIGN.md). */
+/** Debian 13 packages that `redis-server` 8.0 and `redis-cli` load (ARCHITECTURE.md, Redis 8 provisioning). */
 const PACKAGES = [
   'redis-server', 'redis-tools', 'libc6', 'libssl3t64', 'libjemalloc2', 'liblzf1', 'libstdc++6',
   'libatomic1', 'libsystemd0', 'libcap2', 'libgcrypt20', 'liblz4-1', 'liblzma5', 'libzstd1',
@@ -136,7 +136,7 @@ async function provision(root: string, log: (m: string) => void): Promise<void> 
 
 /**
  * Find a Redis ≥ 8 binary: `redis-server` on PATH if it is 8 or newer, else the copy
- * provisioned earlier into the cache folder, else provision one now (DESIGN.md method).
+ * provisioned earlier into the cache folder, else provision one now (ARCHITECTURE.md, Redis 8 provisioning).
  *
  * @throws {@link RedisUnavailableError} with what to install when none can be had.
  */

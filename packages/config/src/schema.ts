@@ -1,7 +1,7 @@
 import convict from 'convict';
 import { parseRedisUrl, RedisUrlError } from '@sluice/redis';
 
-/** Model tiers, named by role (DESIGN.md). */
+/** Model tiers, named by role (ARCHITECTURE.md, Tiers). */
 export const TIERS = ['router', 'small', 'large'] as const;
 /** A model tier. */
 export type Tier = (typeof TIERS)[number];
