@@ -92,8 +92,6 @@ const API_ROUTES = registeredRoutes(join(ROOT, 'apps/api/src'));
 const SIM_ROUTES = registeredRoutes(join(ROOT, 'apps/sim/src'));
 const SETTINGS = describeSettings();
 const KNOWN_ENV = new Set(SETTINGS.map((s) => s.env).filter(Boolean));
-/** Workers serve their own metrics port once the config schema has the setting for it. */
-const WORKER_METRICS_LANDED = KNOWN_ENV.has(WORKER_METRICS_PORT_ENV);
 const WORKER_SOURCES = [
   ...sourceFiles(join(ROOT, 'apps/classifier/src')),
   ...sourceFiles(join(ROOT, 'apps/executor/src')),
@@ -166,7 +164,7 @@ const SECRET_DATA: Record<string, string> = SECRET_TEMPLATE[0]?.doc.stringData ?
 const K8S_CONFIG = loadConfig({ env: { ...CONFIG_MAP, ...SECRET_DATA } });
 
 function appPaths(): Record<string, ReadonlySet<string>> {
-  const workers = WORKER_METRICS_LANDED ? quotedPaths(WORKER_SOURCES) : new Set(WORKER_ENDPOINTS);
+  const workers = quotedPaths(WORKER_SOURCES);
   return { api: API_ROUTES, sim: SIM_ROUTES, classifier: workers, executor: workers };
 }
 
@@ -236,7 +234,7 @@ describe('infra/k8s', () => {
     }
   });
 
-  it.skipIf(!WORKER_METRICS_LANDED)('workers serve /metrics, /healthz and /readyz once SLUICE_METRICS_PORT is a setting', () => {
+  it('workers serve /metrics, /healthz and /readyz on SLUICE_METRICS_PORT', () => {
     const served = quotedPaths(WORKER_SOURCES);
     expect(WORKER_ENDPOINTS.filter((p) => !served.has(p))).toEqual([]);
   });
