@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { CacheRequestError } from '@sluice/cache';
-import { isBackpressureError, isLimitsError, isQuotaExceededError, type LimitsError } from '@sluice/limits';
+import { clientError, isLimitsError } from '@sluice/limits';
 import { isRedisUnavailable } from '@sluice/redis';
 import { isRoutingError, isUnknownModelError } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
@@ -48,12 +48,6 @@ export function retryAfterHeaders(retryAfterMs: number): Record<string, string> 
   return { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(ms) };
 }
 
-function limitsCode(error: LimitsError): string {
-  if (isQuotaExceededError(error)) return 'quota_exceeded';
-  if (isBackpressureError(error)) return 'overloaded';
-  return error.code.replace(/^SLUICE_ERR_/, '').toLowerCase();
-}
-
 /**
  * The one place errors become HTTP answers: validation → 400 naming the field, oversize → 413,
  * malformed JSON → 400, unknown model → 404, quota or backpressure → 429 with retry-after,
@@ -94,13 +88,10 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     if (isRoutingError(error) && error.status < 500) {
       return reply.status(error.status).send(errorBody(error.message, 'invalid_request_error', error.code));
     }
-    if (isLimitsError(error) && error.status < 500) {
+    if (isLimitsError(error) && (error.status < 500 || error.retryable)) {
       const headers = error.retryAfterMs === undefined ? {} : retryAfterHeaders(error.retryAfterMs);
-      return reply.status(error.status).headers(headers).send(errorBody(error.message, error.status === 429 ? 'rate_limit_error' : 'invalid_request_error', limitsCode(error)));
-    }
-    if (isLimitsError(error) && error.retryable) {
-      const headers = error.retryAfterMs === undefined ? {} : retryAfterHeaders(error.retryAfterMs);
-      return reply.status(error.status).headers(headers).send(errorBody(error.message, 'service_unavailable', limitsCode(error)));
+      const { code, type } = clientError(error);
+      return reply.status(error.status).headers(headers).send(errorBody(error.message, type, code));
     }
     if (isRedisUnavailable(error)) {
       return reply.status(503).header('retry-after', '2').send(errorBody('Sluice cannot reach its Redis right now; retry shortly.', 'service_unavailable', 'redis_unavailable'));

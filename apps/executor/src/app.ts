@@ -6,7 +6,7 @@ import { JobStore, type JobErrorBody } from '@sluice/jobs';
 import { isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
 import { createWorker, SUMMARY_JOB_NAME, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
-import { createLimits, isLimitsError, PermitLines, type Limiter } from '@sluice/limits';
+import { clientError, createLimits, isLimitsError, PermitLines, type Limiter } from '@sluice/limits';
 import type { ExecutorMetrics } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import { createEmbedder, type ResponseCache } from '@sluice/cache';
@@ -59,7 +59,8 @@ type AbortReason = 'cancelled' | 'shutdown';
 function errorBody(error: unknown): JobErrorBody {
   if (isLimitsError(error)) {
     // Only a job that waited past `limits.permitWaitMs` for a permit fails with one of these.
-    return { message: `The job waited too long for an upstream permit: ${error.message}`, type: 'rate_limit_error', code: error.code.toLowerCase(), status: error.status };
+    // The same code and type the API answers for this error (a 429 `rate_limited`, a 503 `circuit_open`).
+    return { message: `The job waited too long for an upstream permit: ${error.message}`, ...clientError(error), status: error.status };
   }
   if (isUpstreamError(error)) {
     // The upstream's own 4xx status is passed on (a 422 stays a 422); a request that could

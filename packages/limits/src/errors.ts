@@ -184,3 +184,15 @@ export function isCircuitOpenError(error: unknown): error is CircuitOpenError {
 export function isBackpressureError(error: unknown): error is BackpressureError {
   return error instanceof BackpressureError || hasCode(error, 'SLUICE_ERR_OVERLOADED');
 }
+
+/**
+ * How a limits error reaches a client, the same from the API (answered at once) and from the
+ * executor (a job that failed with it): the OpenAI-style `code` and `type`. The status is the
+ * error's own.
+ */
+export function clientError(error: LimitsError): { code: string; type: 'rate_limit_error' | 'invalid_request_error' | 'service_unavailable' | 'server_error' } {
+  const code = isQuotaExceededError(error) ? 'quota_exceeded' : isBackpressureError(error) ? 'overloaded' : error.code.replace(/^SLUICE_ERR_/, '').toLowerCase();
+  if (error.status === 429) return { code, type: 'rate_limit_error' };
+  if (error.status < 500) return { code, type: 'invalid_request_error' };
+  return { code, type: error.retryable ? 'service_unavailable' : 'server_error' };
+}

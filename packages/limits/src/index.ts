@@ -53,6 +53,7 @@ export {
   isQuotaExceededError,
   isCircuitOpenError,
   isBackpressureError,
+  clientError,
 } from './errors.ts';
 export type { LimitKind, QuotaKind, LimitsErrorOptions } from './errors.ts';
 export { PermitLine, PermitLines } from './permit-line.ts';
