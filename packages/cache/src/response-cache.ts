@@ -509,8 +509,10 @@ export class ResponseCache {
     const semanticPossible = this.#config.semantic && input.semantic !== false && scope.semanticEligible;
     let searched: string[] | undefined;
     let exactRaw: string | null = null;
-    if (input.exact !== false && semanticPossible && this.#usable(input.embedding)) {
-      [exactRaw, searched] = await this.#redis.sluiceCacheLookup(keys.entry(scope.entryId), keys.vectors, toBlob(this.#toVector(input.embedding!)), ...this.#searchArgs);
+    // An embedding from another embedder (other dimensions) is not used; the prompt is embedded again below.
+    const given = semanticPossible && this.#usable(input.embedding) ? this.#toVector(input.embedding!) : undefined;
+    if (input.exact !== false && given) {
+      [exactRaw, searched] = await this.#redis.sluiceCacheLookup(keys.entry(scope.entryId), keys.vectors, toBlob(given), ...this.#searchArgs);
       if (exactRaw) searched = undefined;
     } else if (input.exact !== false) {
       exactRaw = await this.#redis.get(keys.entry(scope.entryId));
@@ -530,7 +532,7 @@ export class ResponseCache {
 
     if (!semanticPossible) return miss(expired ? 'expired' : 'not-found');
 
-    const embedding = this.#usable(input.embedding) ? this.#toVector(input.embedding!) : await this.#embedOrUndefined(scope.prompt);
+    const embedding = given ?? (await this.#embedOrUndefined(scope.prompt));
     if (!embedding) return miss(expired ? 'expired' : 'not-found');
     const reply = searched ?? ((await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[]);
     const candidates: Array<{ id: string; cosine: number; similarity: number }> = [];

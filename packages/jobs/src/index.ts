@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { customAlphabet } from 'nanoid';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { RedisUnavailableError, type Redis } from '@sluice/redis';
+import { RedisOfflineError, type Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 import type { CompletionJobResult, RouteDecision, TierName } from '@sluice/queues';
 
@@ -292,10 +292,14 @@ export class JobEventSubscriber {
   readonly #sub: Redis;
   readonly #keys: Keys;
   readonly #handlers = new Map<string, Set<(e: StoredJobEvent) => void>>();
+  /** The connection was up and has dropped; it is reconnecting (not: still making its first connection). */
+  #lost = false;
 
   constructor(options: { subscriber: Redis; keys: Keys }) {
     this.#sub = options.subscriber;
     this.#keys = options.keys;
+    this.#sub.on('close', () => (this.#lost = true));
+    this.#sub.on('ready', () => (this.#lost = false));
     this.#sub.on('smessage', (channel: string, message: string) => {
       const handlers = this.#handlers.get(channel);
       if (!handlers) return;
@@ -309,7 +313,8 @@ export class JobEventSubscriber {
     const channel = this.#keys.jobChannel(jobId);
     // The subscriber queues commands while it reconnects (so it can resubscribe), which would
     // hold the request until Redis is back: refuse at once instead, as the request path does.
-    if (this.#sub.status !== 'ready') throw new RedisUnavailableError(`The job subscriber cannot reach Redis (connection ${this.#sub.status}); retry shortly.`);
+    // A first connection still being made is waited for, as before.
+    if (this.#lost) throw new RedisOfflineError(`The job subscriber lost its Redis connection (${this.#sub.status}); retry shortly.`);
     let set = this.#handlers.get(channel);
     const first = !set;
     if (!set) {

@@ -32,9 +32,9 @@ export class RedisUrlError extends Error {
  * that queues commands while offline (a subscriber, which must resubscribe on reconnect)
  * would otherwise make a request wait for Redis to come back.
  */
-export class RedisUnavailableError extends Error {
-  override name = 'RedisUnavailableError' as const;
-  readonly code = 'SLUICE_ERR_REDIS_UNAVAILABLE' as const;
+export class RedisOfflineError extends Error {
+  override name = 'RedisOfflineError' as const;
+  readonly code = 'SLUICE_ERR_REDIS_OFFLINE' as const;
 }
 
 const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\/(.*)$/;
@@ -215,7 +215,7 @@ export function isRedisUnavailable(error: unknown): boolean {
   const message = error.message;
   return (
     /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|Reached the max retries|LOADING|connect ETIMEDOUT|MaxRetriesPerRequestError|The client is offline|The client is closed|Socket closed unexpectedly|Connection timeout/.test(message) ||
-    ['RedisUnavailableError', 'MaxRetriesPerRequestError', 'ClientOfflineError', 'ClientClosedError', 'SocketClosedUnexpectedlyError', 'ConnectionTimeoutError'].includes(error.name)
+    ['RedisOfflineError', 'MaxRetriesPerRequestError', 'ClientOfflineError', 'ClientClosedError', 'SocketClosedUnexpectedlyError', 'ConnectionTimeoutError'].includes(error.name)
   );
 }
 

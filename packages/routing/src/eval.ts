@@ -18,9 +18,11 @@
  *   rules → knn → llm (first confident strategy decides; low confidence → large).
  *
  * This file is a command-line entry point, like an app: it is the one place here that reads
- * `process.env` (for the LLM key), and it passes the value down.
+ * the environment (the LLM key, and the validated config for where the word vectors are),
+ * once, and it passes the values down.
  */
 import { parseArgs } from 'node:util';
+import { loadConfig } from '@sluice/config';
 import type { ChatMessage, RouteDecision } from '@sluice/queues';
 import { createKeys, createRedis, type Redis } from '@sluice/redis';
 import { createHashingEmbedder } from './hashing-embedder.ts';
@@ -31,6 +33,9 @@ import { createRouter } from './router.ts';
 import { rulesStrategy, type RoutingStrategy } from './rules.ts';
 import { learnedStrategy } from './learned/strategy.ts';
 import { writeRouteLlmReport } from './learned/routellm-report.ts';
+
+/** The environment, read here only. */
+const env = process.env;
 
 const { values } = parseArgs({
   options: {
@@ -72,9 +77,8 @@ if (values.embedder === 'cache') {
 } else if (values.embedder === 'sif') {
   // The default embedder of the cache (and so of the classifier's kNN) since issue 14.
   const { loadSifEmbedder } = (await import('@sluice/cache' as string)) as { loadSifEmbedder: (dir: string) => { embedder?: { id: string; embed(t: string[]): Promise<Float32Array[]> }; notice?: string } };
-  const { join } = await import('node:path');
-  const { homedir } = await import('node:os');
-  const sif = loadSifEmbedder(join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice', 'embeddings'));
+  // Where every process finds the model: the config resolves SLUICE_EMBEDDINGS_MODEL_DIR or the cache folder.
+  const sif = loadSifEmbedder(loadConfig({ env }).embeddings.modelDir);
   if (!sif.embedder) {
     console.error(`--embedder sif: ${sif.notice}`);
     process.exit(2);
@@ -114,9 +118,10 @@ async function getRedis(): Promise<Redis> {
 const keys = createKeys(`routing-eval-${process.pid}-${Date.now()}`);
 
 function llmComplete(): CompleteFunction | undefined {
-  const baseUrl = values['llm-base-url'] ?? (process.env[values['llm-key-env']!] ? 'https://api.openai.com/v1' : undefined);
+  const key = env[values['llm-key-env']!];
+  const baseUrl = values['llm-base-url'] ?? (key ? 'https://api.openai.com/v1' : undefined);
   if (!baseUrl) return undefined;
-  const apiKey = process.env[values['llm-key-env']!] ?? '';
+  const apiKey = key ?? '';
   return async (messages: ChatMessage[], { signal }) => {
     const response = await fetch(`${baseUrl.replace(/\/$/, '')}/chat/completions`, {
       method: 'POST',
