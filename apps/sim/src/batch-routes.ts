@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import type { BatchStore } from './batches.ts';
+import type { MessageBatchStore } from './message-batches.ts';
 import { SimInvalidRequestError } from './errors.ts';
 
 /** Largest file `POST /v1/files` takes (OpenAI's batch input limit is 200 MB). */
@@ -26,9 +27,9 @@ const BATCH_CREATE_SCHEMA = {
 /**
  * Registers OpenAI's Files API (`/v1/files`: upload as multipart, read, content, delete) and
  * Batch API (`/v1/batches`: create, retrieve, list, cancel), plus `POST /sim/batches/:id/expire`
- * to end a batch's window early.
+ * to end a batch's window early (an OpenAI batch, or an Anthropic Message Batch of `messageBatches`).
  */
-export function registerBatchRoutes(app: FastifyInstance, store: BatchStore): void {
+export function registerBatchRoutes(app: FastifyInstance, store: BatchStore, messageBatches?: MessageBatchStore): void {
   void app.register(multipart, { limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 10 } });
 
   app.post('/v1/files', async (request) => {
@@ -74,5 +75,7 @@ export function registerBatchRoutes(app: FastifyInstance, store: BatchStore): vo
     },
   );
 
-  app.post<{ Params: IdParams }>('/sim/batches/:id/expire', { schema: { params: ID_PARAMS } }, async (request) => store.expire(request.params.id));
+  app.post<{ Params: IdParams }>('/sim/batches/:id/expire', { schema: { params: ID_PARAMS } }, async (request) =>
+    messageBatches?.has(request.params.id) ? messageBatches.expire(request.params.id, `${request.protocol}://${request.host}`) : store.expire(request.params.id),
+  );
 }

@@ -1,5 +1,8 @@
+import { BatchRun, type BatchLineAnswer, type BatchRunEnd, type SimBatchOptions } from './batch-run.ts';
 import { responseId } from './context.ts';
 import { SimInvalidRequestError } from './errors.ts';
+
+export type { BatchLineAnswer, SimBatchOptions } from './batch-run.ts';
 
 /** OpenAI's file object, as `POST /v1/files` and `GET /v1/files/:id` return it. */
 export interface SimFile {
@@ -48,28 +51,6 @@ export interface BatchInputLine {
   body: unknown;
 }
 
-/** What the runner answered for one line (status and body of the endpoint it names). */
-export interface BatchLineAnswer {
-  statusCode: number;
-  body: unknown;
-}
-
-/** Timing of simulated batches. */
-export interface SimBatchOptions {
-  /**
-   * Time from creation until every line of a batch is answered (ms); lines finish evenly
-   * over it.
-   * @defaultValue 2_000
-   */
-  processingMs?: number;
-  /**
-   * Time after creation at which an unfinished batch expires (ms). OpenAI's window is 24 h;
-   * a test sets it below `processingMs` to see an expiry with part of the lines answered.
-   * @defaultValue 86_400_000
-   */
-  expireAfterMs?: number;
-}
-
 /** Endpoints a batch line may name. */
 const BATCH_ENDPOINTS = ['/v1/chat/completions', '/v1/embeddings'] as const;
 /** OpenAI's cap on requests per batch. */
@@ -77,35 +58,26 @@ export const MAX_BATCH_LINES = 50_000;
 
 interface StoredBatch {
   batch: SimBatch;
-  lines: BatchInputLine[];
-  /** Answers of the lines, filled in by the runner in line order. */
-  answers: Array<BatchLineAnswer | undefined>;
-  /** When the runner has answered every line. */
-  answered: Promise<void>;
-  createdMs: number;
+  run: BatchRun<BatchInputLine>;
 }
 
+const FINAL: ReadonlySet<SimBatchStatus> = new Set(['failed', 'completed', 'expired', 'cancelled']);
+
 /**
- * The simulator's Files and Batch APIs, in memory. Time is derived, not scheduled: a batch's
- * status follows from the clock each time it is read (lines finish evenly over
- * `processingMs`), so a test with an injected clock can move a batch through every state.
- * The lines themselves are answered at once, in process, by the same chat route as a live
- * request (`run`), so a batch's answers are exactly what the synchronous call would give.
+ * The simulator's Files and Batch APIs, in memory. Each batch is a {@link BatchRun}: time is
+ * derived, not scheduled, so a test with an injected clock can move a batch through every
+ * state; the lines are answered at once, in process, by the same chat route as a live request
+ * (`run`), so a batch's answers are exactly what the synchronous call would give.
  */
 export class BatchStore {
   readonly #files = new Map<string, { file: SimFile; content: Buffer }>();
   readonly #batches = new Map<string, StoredBatch>();
-  readonly #processingMs: number;
-  readonly #expireAfterMs: number;
 
   constructor(
-    options: SimBatchOptions,
+    private readonly options: SimBatchOptions,
     private readonly now: () => number,
     private readonly run: (line: BatchInputLine) => Promise<BatchLineAnswer>,
-  ) {
-    this.#processingMs = options.processingMs ?? 2_000;
-    this.#expireAfterMs = options.expireAfterMs ?? 86_400_000;
-  }
+  ) {}
 
   /** Stores an uploaded file. */
   addFile(filename: string, purpose: string, content: Buffer): SimFile {
@@ -154,6 +126,7 @@ export class BatchStore {
     }
     const lines = parseInputFile(stored.content.toString('utf8'), input.endpoint);
     const createdMs = this.now();
+    const run = new BatchRun(lines, createdMs, this.options, this.run);
     const batch: SimBatch = {
       id: responseId('batch'),
       object: 'batch',
@@ -166,7 +139,7 @@ export class BatchStore {
       error_file_id: null,
       created_at: Math.floor(createdMs / 1000),
       in_progress_at: null,
-      expires_at: Math.floor((createdMs + this.#expireAfterMs) / 1000),
+      expires_at: Math.floor(run.expiresMs / 1000),
       finalizing_at: null,
       completed_at: null,
       failed_at: null,
@@ -176,11 +149,7 @@ export class BatchStore {
       request_counts: { total: lines.length, completed: 0, failed: 0 },
       metadata: input.metadata ?? null,
     };
-    const answers: Array<BatchLineAnswer | undefined> = new Array(lines.length).fill(undefined);
-    const answered = (async () => {
-      for (let index = 0; index < lines.length; index += 1) answers[index] = await this.run(lines[index]!);
-    })();
-    this.#batches.set(batch.id, { batch, lines, answers, answered, createdMs });
+    this.#batches.set(batch.id, { batch, run });
     return { ...batch };
   }
 
@@ -196,12 +165,9 @@ export class BatchStore {
     const stored = this.#requireBatch(id);
     await this.#advance(stored);
     const { batch } = stored;
-    if (batch.status === 'validating' || batch.status === 'in_progress') {
-      const nowS = this.#seconds();
-      batch.cancelling_at = nowS;
-      await stored.answered;
-      this.#finish(stored, 'cancelled', this.#linesDoneBy(stored, this.now()));
-      batch.cancelled_at = nowS;
+    if (!FINAL.has(batch.status)) {
+      batch.cancelling_at = this.#seconds();
+      this.#finish(stored, await stored.run.stop('cancelled', this.now()));
     }
     return this.retrieve(id);
   }
@@ -216,57 +182,38 @@ export class BatchStore {
   async expire(id: string): Promise<SimBatch> {
     const stored = this.#requireBatch(id);
     await this.#advance(stored);
-    if (stored.batch.status === 'validating' || stored.batch.status === 'in_progress') {
-      await stored.answered;
-      this.#finish(stored, 'expired', this.#linesDoneBy(stored, this.now()));
-      stored.batch.expired_at = this.#seconds();
-    }
+    if (!FINAL.has(stored.batch.status)) this.#finish(stored, await stored.run.stop('expired', this.now()));
     return this.retrieve(id);
   }
 
   async #advance(stored: StoredBatch): Promise<void> {
-    const { batch } = stored;
-    if (batch.status !== 'validating' && batch.status !== 'in_progress') return;
-    const now = this.now();
+    const { batch, run } = stored;
+    if (FINAL.has(batch.status)) return;
     batch.status = 'in_progress';
     batch.in_progress_at ??= batch.created_at;
-    const expiresMs = stored.createdMs + this.#expireAfterMs;
-    const doneMs = stored.createdMs + this.#processingMs;
-    if (now >= Math.min(doneMs, expiresMs)) {
-      await stored.answered;
-      if (doneMs <= expiresMs) {
-        this.#finish(stored, 'completed', stored.lines.length);
-        batch.finalizing_at = Math.floor(doneMs / 1000);
-        batch.completed_at = Math.floor(doneMs / 1000);
-      } else {
-        this.#finish(stored, 'expired', this.#linesDoneBy(stored, expiresMs));
-        batch.expired_at = Math.floor(expiresMs / 1000);
-      }
+    const end = await run.advance(this.now());
+    if (end) {
+      this.#finish(stored, end);
       return;
     }
-    const done = this.#linesDoneBy(stored, now);
-    const failed = stored.answers.slice(0, done).filter((answer) => answer !== undefined && answer.statusCode >= 400).length;
-    batch.request_counts = { total: stored.lines.length, completed: done - failed, failed };
-  }
-
-  /** Lines finished by `at`: evenly over the processing time, and never one the runner has not answered. */
-  #linesDoneBy(stored: StoredBatch, at: number): number {
-    const share = this.#processingMs === 0 ? 1 : Math.min(1, Math.max(0, (at - stored.createdMs) / this.#processingMs));
-    const byTime = Math.floor(share * stored.lines.length);
-    const answered = stored.answers.findIndex((answer) => answer === undefined);
-    return answered === -1 ? byTime : Math.min(byTime, answered);
+    const done = run.doneBy(this.now());
+    const failed = run.answers.slice(0, done).filter((answer) => answer !== undefined && answer.statusCode >= 400).length;
+    batch.request_counts = { total: run.lines.length, completed: done - failed, failed };
   }
 
   /** Writes the output and error files: the first `done` lines answered, the rest expired or cancelled. */
-  #finish(stored: StoredBatch, status: 'completed' | 'expired' | 'cancelled', done: number): void {
+  #finish(stored: StoredBatch, end: BatchRunEnd): void {
+    const { batch, run } = stored;
+    // Two readers may both see the end arrive; the files are written once.
+    if (FINAL.has(batch.status)) return;
     const output: string[] = [];
     const errors: string[] = [];
-    stored.lines.forEach((line, index) => {
-      const answer = index < done ? stored.answers[index] : undefined;
+    run.lines.forEach((line, index) => {
+      const answer = index < end.done ? run.answers[index] : undefined;
       const requestId = responseId('req');
       if (answer === undefined) {
-        const code = status === 'expired' ? 'batch_expired' : 'batch_cancelled';
-        const message = status === 'expired' ? 'This request could not be executed before the completion window expired.' : 'This request was not executed because the batch was cancelled.';
+        const code = end.outcome === 'expired' ? 'batch_expired' : 'batch_cancelled';
+        const message = end.outcome === 'expired' ? 'This request could not be executed before the completion window expired.' : 'This request was not executed because the batch was cancelled.';
         errors.push(JSON.stringify({ id: responseId('batch_req'), custom_id: line.custom_id, response: null, error: { code, message } }));
         return;
       }
@@ -278,9 +225,17 @@ export class BatchStore {
       });
       (answer.statusCode >= 400 ? errors : output).push(entry);
     });
-    const { batch } = stored;
-    batch.status = status;
-    batch.request_counts = { total: stored.lines.length, completed: output.length, failed: errors.length };
+    const endedS = Math.floor(end.endedMs / 1000);
+    batch.status = end.outcome;
+    if (end.outcome === 'completed') {
+      batch.finalizing_at = endedS;
+      batch.completed_at = endedS;
+    } else if (end.outcome === 'expired') {
+      batch.expired_at = endedS;
+    } else {
+      batch.cancelled_at = endedS;
+    }
+    batch.request_counts = { total: run.lines.length, completed: output.length, failed: errors.length };
     if (output.length > 0) batch.output_file_id = this.addFile(`${batch.id}_output.jsonl`, 'batch_output', Buffer.from(`${output.join('\n')}\n`)).id;
     if (errors.length > 0) batch.error_file_id = this.addFile(`${batch.id}_error.jsonl`, 'batch_output', Buffer.from(`${errors.join('\n')}\n`)).id;
   }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatCompletionRequest, ChatMessage, ChatTool } from './chat-types.ts';
-import { destroyConnection, holdUntilAbort, responseId, rollFault, type SimContext } from './context.ts';
+import { BATCH_TOKEN_HEADER, destroyConnection, holdUntilAbort, responseId, rollFault, type SimContext } from './context.ts';
 import { SimInjectedFaultError, SimInvalidRequestError } from './errors.ts';
 import { sampleLatency, sleep } from './latency.ts';
-import { admit } from './model-registry.ts';
+import { admit, type Admission } from './model-registry.ts';
 import { planChatReply } from './reply.ts';
 
 /** An Anthropic Messages request, as far as the simulator reads it. */
@@ -92,8 +92,8 @@ export function anthropicRateLimitHeaders(headers: Record<string, unknown>, now:
 
 const ERROR_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 413: 'request_too_large', 429: 'rate_limit_error', 529: 'overloaded_error' };
 
-/** Errors of this route in Anthropic's shape, with Anthropic's rate-limit headers. */
-function anthropicShape(ctx: SimContext) {
+/** Errors of Anthropic's routes in Anthropic's shape, with Anthropic's rate-limit headers (an `onSend` hook). */
+export function anthropicShape(ctx: SimContext) {
   return async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const headers = reply.getHeaders();
     const mapped = anthropicRateLimitHeaders(headers, ctx.now());
@@ -137,13 +137,17 @@ export function registerMessagesRoute(app: FastifyInstance, ctx: SimContext): vo
     ctx.onChatRequest?.(chat);
     const plan = planChatReply(chat, model);
     if (plan.promptTokens > model.contextWindow) throw new SimInvalidRequestError(`prompt is too long: ${plan.promptTokens} tokens > ${model.contextWindow} maximum`, { param: 'messages' });
-    const admission = admit(runtime, plan.promptTokens + (plan.explicitMaxTokens ? plan.maxTokens : plan.completionTokens), ctx.now());
+    // A request of a Message Batch (replayed in process by the batch runner): the batch API has
+    // its own limits and no per-request latency, so it skips admission, timing and connection faults.
+    const inBatch = request.headers[BATCH_TOKEN_HEADER] === ctx.batchToken;
+    const admission: Admission = inBatch ? { headers: {}, release: () => undefined } : admit(runtime, plan.promptTokens + (plan.explicitMaxTokens ? plan.maxTokens : plan.completionTokens), ctx.now());
     const tracked = ctx.tracker.begin(reply.raw);
     try {
       runtime.stats.add('promptTokens', plan.promptTokens);
       const id = responseId('msg');
       const headers: Record<string, string> = { ...admission.headers, 'request-id': id };
-      const fault = plan.directives.error ? 'error' : rollFault(model.faults, ctx.random);
+      const rolled = plan.directives.error ? 'error' : rollFault(model.faults, ctx.random);
+      const fault = inBatch && rolled !== 'error' ? undefined : rolled;
       if (fault === 'error') {
         runtime.stats.add('errors');
         throw new SimInjectedFaultError('Internal server error', { headers });
@@ -172,7 +176,7 @@ export function registerMessagesRoute(app: FastifyInstance, ctx: SimContext): vo
         plan.choice.kind === 'text'
           ? [{ type: 'text', text: plan.choice.content }]
           : [{ type: 'tool_use', id: `toolu_${plan.fingerprint}`, name: plan.choice.toolCall.function.name, input: JSON.parse(plan.choice.toolCall.function.arguments || '{}') as unknown }];
-      const latency = sampleLatency(model, ctx.random, plan.directives.slowMs);
+      const latency = inBatch ? { ttftMs: 0, perTokenMs: 0 } : sampleLatency(model, ctx.random, plan.directives.slowMs);
       const message = { id, type: 'message', role: 'assistant', model: runtime.id, content, stop_reason: stopReason, stop_sequence: null, usage };
       if (!body.stream) {
         if (!(await sleep(latency.ttftMs + latency.perTokenMs * plan.completionTokens, tracked.signal)) || fault === 'drop') {

@@ -9,6 +9,8 @@ import { BATCH_TOKEN_HEADER, type SimContext } from './context.ts';
 import { PromptCache } from './prompt-cache.ts';
 import { registerEmbeddingsRoute } from './embeddings-route.ts';
 import { registerMessagesRoute } from './messages-route.ts';
+import { registerMessageBatchRoutes } from './message-batch-routes.ts';
+import { MessageBatchStore } from './message-batches.ts';
 import { SimConfigError, SimInvalidRequestError, isSimError, type OpenAIErrorBody } from './errors.ts';
 import { ModelRegistry } from './model-registry.ts';
 import { DEFAULT_FIXED_LATENCY_MS, buildModels, sifModel } from './models.ts';
@@ -25,7 +27,8 @@ const SOCKET_CLOSE_TIMEOUT_MS = 1000;
 
 /**
  * Builds an OpenAI-compatible simulator: `/v1/chat/completions` (JSON and SSE),
- * `/v1/embeddings`, `/v1/models`, `/v1/files` and `/v1/batches` (the Batch API), plus the `/sim` control plane (stats, run-time model
+ * `/v1/embeddings`, `/v1/models`, `/v1/files` and `/v1/batches` (the Batch API), Anthropic's
+ * `/v1/messages` and `/v1/messages/batches` (Message Batches), plus the `/sim` control plane (stats, run-time model
  * changes). Every model has a latency model, per-minute request and token limits answered
  * with 429s and `x-ratelimit-*` headers, a concurrency cap, and fault injection.
  *
@@ -116,7 +119,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     });
     return { statusCode: answer.statusCode, body: answer.json() };
   });
-  registerBatchRoutes(app, batches);
+  // Anthropic's Message Batches, on the same timing; each request goes through /v1/messages.
+  const messageBatches = new MessageBatchStore(options.batch ?? {}, now, async (request) => {
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', [BATCH_TOKEN_HEADER]: ctx.batchToken },
+      payload: JSON.stringify(request.params),
+    });
+    return { statusCode: answer.statusCode, body: answer.json() };
+  });
+  registerBatchRoutes(app, batches, messageBatches);
+  registerMessageBatchRoutes(app, ctx, messageBatches);
 
   const stats = (): SimStats => {
     const models: SimStats['models'] = {};

@@ -208,7 +208,7 @@ export interface SimulatorOptions {
    */
   onChatRequest?: (body: ChatCompletionRequest) => void;
   /**
-   * Timing of the Batch API (`/v1/batches`): how long a batch takes, when it expires.
+   * Timing of the Batch API (`/v1/batches`) and of Message Batches (`/v1/messages/batches`): how long a batch takes, when it expires.
    * @defaultValue `{ processingMs: 2000, expireAfterMs: 86_400_000 }`
    */
   batch?: SimBatchOptions;
