@@ -10,7 +10,8 @@ import type { Keys, Redis } from '@sluice/redis';
 import type { Logger } from '@sluice/telemetry';
 import { InvalidBatcherOptionsError } from './errors.ts';
 import { PendingStore, type DeferredJob } from './pending.ts';
-import { isFinal, OpenAIBatchProvider, type BatchProvider, type ProviderResultLine } from './provider.ts';
+import { AnthropicBatchProvider } from './anthropic-provider.ts';
+import { isFinal, OpenAIBatchProvider, type BatchProvider, type BatchRequest, type ProviderResultLine } from './provider.ts';
 
 /** Data of a poll job: one submitted provider batch, watched until its answers are delivered. */
 export interface PollJobData {
@@ -69,7 +70,10 @@ export interface BatcherOptions {
   tierQueues: Record<TierName, Queue<CompletionJobData, CompletionJobResult>>;
   /** Queue of poll jobs, one per submitted provider batch. */
   pollQueue: Queue<PollJobData>;
-  /** The batch API of a deployment. @defaultValue {@link OpenAIBatchProvider} */
+  /**
+   * The batch API of a deployment.
+   * @defaultValue {@link AnthropicBatchProvider} for `api: anthropic` deployments, else {@link OpenAIBatchProvider}
+   */
   provider?: (deployment: ResolvedDeployment) => BatchProvider;
   tuning?: Partial<BatchTuning>;
   /** Clock (ms). @defaultValue Date.now */
@@ -132,7 +136,7 @@ export class Batcher {
   #provider(deployment: ResolvedDeployment): BatchProvider {
     let provider = this.#providers.get(deployment.id);
     if (!provider) {
-      provider = this.#options.provider?.(deployment) ?? new OpenAIBatchProvider(deployment);
+      provider = this.#options.provider?.(deployment) ?? (deployment.api === 'anthropic' ? new AnthropicBatchProvider(deployment) : new OpenAIBatchProvider(deployment));
       this.#providers.set(deployment.id, provider);
     }
     return provider;
@@ -191,7 +195,8 @@ export class Batcher {
 
   /** Claims the oldest pending jobs and sends them as one provider batch. */
   async #submit(deployment: ResolvedDeployment): Promise<void> {
-    const claimId = `${deployment.id}-${this.#now()}-${randomBytes(4).toString('hex')}`;
+    // Short and of [A-Za-z0-9-] only: Anthropic carries it in each request's custom_id (64 chars at most).
+    const claimId = `${deployment.id.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 16)}-${this.#now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const jobs = await this.#pending.claim(deployment.id, this.#tuning.maxSize, claimId, this.#now());
     if (jobs.length === 0) {
       await this.#pending.dropClaim(deployment.id, claimId);
@@ -199,7 +204,7 @@ export class Batcher {
     }
     let batchId: string;
     try {
-      batchId = await this.#provider(deployment).submit(jobs.map((job) => JSON.stringify(batchLine(job, deployment))), claimId);
+      batchId = await this.#provider(deployment).submit(jobs.map((job) => batchRequest(job, deployment)), claimId);
     } catch (error) {
       // Nothing was submitted (or recovery will find the batch by its claim): back to pending.
       this.#options.logger.warn({ err: error, deploymentId: deployment.id, jobs: jobs.length }, 'provider batch could not be submitted; jobs stay pending');
@@ -224,22 +229,26 @@ export class Batcher {
 
   /**
    * A claim older than the claim timeout belongs to a batcher that died between claiming and
-   * recording its batch: adopt the provider batch that carries the claim id, or put the jobs
-   * back when there is none.
+   * recording its batch: adopt the provider batch submitted under it (the provider finds it:
+   * by metadata, or by the claim id in its requests' ids), or put the jobs back when there is none.
    */
   async #recoverClaims(deployment: ResolvedDeployment, now: number): Promise<void> {
     const stale = (await this.#pending.claims(deployment.id)).filter((claim) => now - claim.at >= this.#tuning.claimTimeoutMs);
     if (stale.length === 0) return;
-    const recent = await this.#provider(deployment).recent(100);
+    // Batches already recorded are no lost claim's; one adopted below is no other claim's.
+    const recorded = await this.#options.pollQueue.getJobs(['active', 'waiting', 'delayed', 'prioritized']);
+    const exclude = new Set(recorded.map((job) => job.data.batchId));
     for (const claim of stale) {
-      const submitted = recent.find((batch) => batch.claimId === claim.id);
-      if (submitted) {
-        await this.#handOver(deployment.id, claim.id, submitted.id, claim.ids);
+      const items = await this.#pending.items(deployment.id, claim.ids);
+      const batchId = items.length === 0 ? undefined : await this.#provider(deployment).locate({ id: claim.id, at: claim.at, size: items.length }, exclude);
+      if (batchId) {
+        exclude.add(batchId);
+        await this.#handOver(deployment.id, claim.id, batchId, items.map((item) => item.data.id));
       } else {
-        await this.#pending.repend(await this.#pending.items(deployment.id, claim.ids));
+        await this.#pending.repend(items);
         await this.#pending.dropClaim(deployment.id, claim.id);
       }
-      this.#options.logger.warn({ deploymentId: deployment.id, claimId: claim.id, adopted: Boolean(submitted) }, 'recovered a claim a batcher left behind');
+      this.#options.logger.warn({ deploymentId: deployment.id, claimId: claim.id, adopted: batchId ?? false }, 'recovered a claim a batcher left behind');
     }
   }
 
@@ -258,9 +267,7 @@ export class Batcher {
       return outcome;
     }
     const lines = new Map<string, ProviderResultLine>();
-    for (const fileId of [batch.outputFileId, batch.errorFileId]) {
-      if (fileId) for (const line of await provider.results(fileId)) lines.set(line.customId, line);
-    }
+    for (const line of await provider.results(batch)) lines.set(line.customId, line);
     const again: DeferredJob[] = [];
     const late: DeferredJob[] = [];
     for (const item of owned) {
@@ -299,7 +306,15 @@ export class Batcher {
       prompt_tokens: body.usage?.prompt_tokens ?? 0,
       completion_tokens: body.usage?.completion_tokens ?? 0,
       total_tokens: (body.usage?.prompt_tokens ?? 0) + (body.usage?.completion_tokens ?? 0),
-      ...(body.usage?.prompt_tokens_details?.cached_tokens ? { prompt_tokens_details: { cached_tokens: body.usage.prompt_tokens_details.cached_tokens } } : {}),
+      ...(body.usage?.prompt_tokens_details?.cached_tokens || body.usage?.prompt_tokens_details?.cache_write_tokens
+        ? {
+            prompt_tokens_details: {
+              cached_tokens: body.usage.prompt_tokens_details.cached_tokens ?? 0,
+              // Anthropic bills writes to its prompt cache above the input price.
+              ...(body.usage.prompt_tokens_details.cache_write_tokens ? { cache_write_tokens: body.usage.prompt_tokens_details.cache_write_tokens } : {}),
+            },
+          }
+        : {}),
     };
     const completion = {
       id: `chatcmpl-${data.id}`,
@@ -406,8 +421,8 @@ interface BatchCompletion {
   usage?: JobUsage;
 }
 
-/** A job as one line of a provider batch input file (`custom_id` is the Sluice job id). */
-export function batchLine(job: DeferredJob, deployment: Pick<ResolvedDeployment, 'model'>): { custom_id: string; method: 'POST'; url: '/v1/chat/completions'; body: Record<string, unknown> } {
+/** A job as one request of a provider batch: its chat request (pruned context, when it has one) for the deployment's model. */
+export function batchRequest(job: DeferredJob, deployment: Pick<ResolvedDeployment, 'model'>): BatchRequest {
   const request = job.data.context ? { ...job.data.request, messages: job.data.context.messages } : job.data.request;
-  return { custom_id: job.data.id, method: 'POST', url: '/v1/chat/completions', body: upstreamBody(request as unknown as Record<string, unknown>, deployment.model) };
+  return { jobId: job.data.id, body: upstreamBody(request as unknown as Record<string, unknown>, deployment.model) };
 }

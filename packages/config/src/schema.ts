@@ -38,7 +38,11 @@ export interface DeploymentConfig {
   cachedInputPricePerMTok: number;
   /** USD per million input tokens written to the provider's prompt cache (Anthropic's `cache_creation_input_tokens`). */
   cacheWritePricePerMTok: number;
-  /** Whether the provider offers OpenAI's Batch API (`/v1/files` + `/v1/batches`) for this deployment. */
+  /**
+   * Whether the provider offers its batch API for this deployment, so deferrable jobs may go
+   * through it at `batchPriceFactor`: OpenAI's Batch API (`/v1/files` + `/v1/batches`) when
+   * `api` is `openai`, Anthropic's Message Batches (`/v1/messages/batches`) when it is `anthropic`.
+   */
   batch: boolean;
   /** What a batch call costs relative to a synchronous one (OpenAI and Anthropic: 0.5). */
   batchPriceFactor: number;
@@ -218,7 +222,7 @@ export const schema = {
     baseUrl: { doc: 'OpenAI base URL used with OPENAI_API_KEY.', format: String, default: 'https://api.openai.com/v1', env: 'OPENAI_BASE_URL' },
   },
   deployments: {
-    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, cachedInputPricePerMTok, cacheWritePricePerMTok, batch, batchPriceFactor, timeoutMs, api}; `api` is `openai` (default) or `anthropic` (Anthropic Messages API, baseUrl like https://api.anthropic.com/v1). Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
+    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, cachedInputPricePerMTok, cacheWritePricePerMTok, batch, batchPriceFactor, timeoutMs, api}; `api` is `openai` (default) or `anthropic` (Anthropic Messages API, baseUrl like https://api.anthropic.com/v1); `batch: true` offers the provider batch API (OpenAI Batch API, or Anthropic Message Batches) to deferrable jobs. Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
     format: 'deployments', default: [] as unknown[], env: 'SLUICE_DEPLOYMENTS',
   },
   embeddingDeployments: {
