@@ -222,7 +222,7 @@ export const schema = {
     baseUrl: { doc: 'OpenAI base URL used with OPENAI_API_KEY.', format: String, default: 'https://api.openai.com/v1', env: 'OPENAI_BASE_URL' },
   },
   deployments: {
-    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, cachedInputPricePerMTok, cacheWritePricePerMTok, batch, batchPriceFactor, timeoutMs, api}; `api` is `openai` (default) or `anthropic` (Anthropic Messages API, baseUrl like https://api.anthropic.com/v1); `batch: true` offers the provider batch API (OpenAI Batch API, or Anthropic Message Batches) to deferrable jobs. Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
+    doc: 'Deployments per tier, a JSON array of {id, tier, baseUrl, model, apiKeyRef, rpm, tpm, maxConcurrency, weight, inputPricePerMTok, outputPricePerMTok, cachedInputPricePerMTok, cacheWritePricePerMTok, batch, batchPriceFactor, timeoutMs, api}; `api` is `openai` (default) or `anthropic` (Anthropic Messages API, baseUrl like https://api.anthropic.com/v1). Empty: the simulator (or OpenAI when OPENAI_API_KEY is set) serves every tier.',
     format: 'deployments', default: [] as unknown[], env: 'SLUICE_DEPLOYMENTS',
   },
   embeddingDeployments: {
