@@ -57,7 +57,7 @@ function outputTokens(answer: string | undefined): number {
  * against `router.decide` at the default quality on every prompt.
  */
 export async function evaluateSet(name: string, items: readonly LabelledPrompt[], learned: LearnedStrategy, router: Router, prices: TierPrices = EVAL_PRICES): Promise<SetReport> {
-  const rules = rulesStrategy();
+  const rules = rulesStrategy({ lengthIsEvidence: false });
   const inputs = items.map((x) => ask(x.prompt));
   const rulesDecisions = inputs.map((input) => rules.decide(input));
   const rulesSmall = rulesDecisions.map((d) => d.tier === 'small' && d.confidence >= 0.7);
@@ -86,7 +86,7 @@ export async function evaluateSet(name: string, items: readonly LabelledPrompt[]
     if ((d.tier === 'large') !== expected[i]) throw new Error(`${name} item ${i}: router said ${d.tier}, the curve's fast path ${expected[i] ? 'large' : 'small'}`);
   }
 
-  const oldDefault = createRouter({ strategies: [rules], lowConfidence: 'large' });
+  const oldDefault = createRouter({ strategies: [rulesStrategy()], lowConfidence: 'large' });
   const oldLarge: boolean[] = [];
   for (const x of items) oldLarge.push((await oldDefault.decide(ask(x.prompt))).tier === 'large');
   const others = [row('old default: rules, low confidence → large', oldLarge), row('rules alone (no confidence bar)', rulesDecisions.map((d) => d.tier === 'large'))];
