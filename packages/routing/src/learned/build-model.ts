@@ -206,7 +206,7 @@ function arenaNote(): string[] {
 const notes = [
   ...arenaNote(),
   ...(misGraded.length ? [`dropped as mis-graded (strong model below chance): ${misGraded.join(', ')}`] : []),
-  `out-of-fold grid (${WEIGHT_GRID.length} rules weights × ${SHARE_GRID.length} shares), the points within bounds:`,
+  `out-of-fold grid (${WEIGHT_GRID.length} rules weights × ${SHARE_GRID.length} shares), the points within bounds follow`,
   ...weightNotes.filter((n) => !n.endsWith('(out of bounds)')).map((n) => `out-of-fold, ${n}`),
   `chosen on the grid: rules weight ${rulesWeight}, MMLU a–h share ${DEFAULT_LARGE_SHARE} (each half ≤ ${Math.round(MAX_GROUP_SHARE * 100)} % large, prompts.json complex → small ≤ 5 %, best worse half)`,
   `out-of-fold (MMLU a–h by domain, ${FOLDS} folds): AUC of P(large better) ${rocAuc(gain.filter((_, i) => isMmlu[i]), mmluIdx.map((i) => rows[i]!.largeBetter)).toFixed(3)}, area under the PGR curve ${areaUnderCurve(scorerCurve).toFixed(3)} (random 0.5)`,

@@ -136,11 +136,11 @@ describe('the cost–quality knob', () => {
   it('in front of it, the rules leave a prompt that is only short to the learned router; alone they keep it', async () => {
     const short = ask('Explain the causes of the First World War and how the alliances widened it.');
     const [rulesFirst] = strategiesFromConfig({ names: 'rules,learned' });
-    const composed = rulesFirst!.decide(short);
+    const composed = await rulesFirst!.decide(short);
     expect(composed.tier).toBe('small');
     expect(composed.confidence).toBeLessThan(0.7);
     expect(composed.reasons).toContain('no simplicity evidence → confidence capped at 0.6');
-    const alone = strategiesFromConfig({ names: 'rules' })[0]!.decide(short);
+    const alone = await strategiesFromConfig({ names: 'rules' })[0]!.decide(short);
     expect(alone).toMatchObject({ tier: 'small' });
     expect(alone.confidence).toBeGreaterThanOrEqual(0.7);
     const router = createRouter({ strategies: strategiesFromConfig({ names: 'rules,learned' }) });
