@@ -37,7 +37,8 @@ export function strategiesFromConfig(options: StrategiesFromConfigOptions): Rout
     seen.add(name);
     switch (name) {
       case 'rules':
-        return rulesStrategy(options.rules);
+        // In front of the learned router, shortness alone is left to it (see `lengthIsEvidence`).
+        return rulesStrategy({ ...(names.includes('learned') ? { lengthIsEvidence: false } : {}), ...options.rules });
       case 'knn':
         if (!options.knn) throw new InvalidRoutingOptionsError('Routing strategy `knn` needs `knn` options (redis, keys, embed)');
         return knnStrategy(options.knn);

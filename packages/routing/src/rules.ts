@@ -43,6 +43,14 @@ export interface RulesStrategyOptions {
    * @defaultValue 0.65
    */
   largeAt?: number;
+  /**
+   * Whether shortness alone counts as evidence of simplicity, so that a short prompt with no
+   * other marker goes small confidently. Off in front of the learned router (`rules,learned`),
+   * which then decides such prompts: "Explain the causes of the First World War and how the
+   * alliances widened it" is short and not simple.
+   * @defaultValue true
+   */
+  lengthIsEvidence?: boolean;
 }
 
 /** One labelled marker: a phrase family with the label shown in reasons. */
@@ -339,6 +347,9 @@ export function detectCategory(request: RoutingInput['request']): CategoryName {
   return scoreCategories(featuresOf(request)).category;
 }
 
+/** The simplicity label of a prompt whose only simplicity marker is its length. */
+const SHORT_ONLY = /^short: \d+ tokens$/;
+
 /** Confidence of a small decision made without any simplicity marker. */
 const UNEVIDENCED_SMALL_CONFIDENCE = 0.6;
 
@@ -357,6 +368,7 @@ export function marginConfidence(margin: number): number {
  */
 export function rulesStrategy(options: RulesStrategyOptions = {}): RulesStrategy {
   const largeAt = options.largeAt ?? 0.65;
+  const lengthIsEvidence = options.lengthIsEvidence ?? true;
   if (typeof largeAt !== 'number' || !Number.isFinite(largeAt)) {
     throw new InvalidRoutingOptionsError(`Expected \`largeAt\` to be a finite number, got \`${String(largeAt)}\``);
   }
@@ -375,7 +387,7 @@ export function rulesStrategy(options: RulesStrategyOptions = {}): RulesStrategy
       // "Small" only because nothing complex was spotted is a guess, not evidence: without a
       // single simplicity marker (short, factoid, rewrite, chit-chat…) the confidence stays
       // below the router's threshold and its low-confidence policy decides.
-      if (tier === 'small' && !fired.some((r) => r.points < 0)) {
+      if (tier === 'small' && !fired.some((r) => r.points < 0 && (lengthIsEvidence || !SHORT_ONLY.test(r.label)))) {
         confidence = Math.min(confidence, UNEVIDENCED_SMALL_CONFIDENCE);
         reasons.push(`no simplicity evidence → confidence capped at ${UNEVIDENCED_SMALL_CONFIDENCE}`);
       }

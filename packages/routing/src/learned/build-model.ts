@@ -15,11 +15,21 @@
  *   teach the model what open-ended complex work looks like, which multiple-choice questions
  *   cannot). `eval/holdout.json` is never read here.
  *
+ * A training domain where the strong model scores below chance (a quarter, four options) is
+ * dropped as mis-graded: `high_school_mathematics`, where GPT-4-1106 is marked right on 8 of
+ * 270 questions, and which would teach "mathematics → the small model is better".
+ *
  * Hyper-parameters and the default quality are picked on out-of-fold predictions: MMLU a–h
  * split by domain (5 folds, so every score is of a domain the model never saw, as the test
- * domains are), `prompts.json` by position. The default quality is the one at which the
- * shipped router (rules decide what they are confident is simple, the model the rest) sends
- * {@link DEFAULT_LARGE_SHARE} of the MMLU a–h prompts large.
+ * domains are), `prompts.json` by position. The rules-points weight and the default's share
+ * of MMLU a–h sent large are chosen together on a grid ({@link WEIGHT_GRID} ×
+ * {@link SHARE_GRID}): among the points where each half of the training domains, quantitative
+ * ({@link QUANTITATIVE}) and the rest, sends at most {@link MAX_GROUP_SHARE} large and
+ * `prompts.json` sends at most 5 % of its complex prompts small, the one whose worse half
+ * recovers the most gap above a random router. A test set is one unseen mix of prompts; the
+ * spread between the two halves is what the share and gain move by on such a mix. The
+ * default quality is the setting at which the shipped router (rules decide what they are
+ * confident is simple, the model the rest) sends that share of MMLU a–h large.
  *
  * A command-line entry point: writes the file and prints the tuning figures.
  */
@@ -36,8 +46,16 @@ import { ARENA_BENCH_COMMIT, loadArenaBench } from './arena-data.ts';
 import { isTrainingDomain, loadRouteLlm, ROUTELLM_COMMIT } from './routellm-data.ts';
 import { fitPlatt, trainLogistic, type TrainedWeights, type TrainingExample, type TrainOptions } from './train.ts';
 
-/** Share of MMLU a–h prompts the shipped default sends large. */
-export const DEFAULT_LARGE_SHARE = 0.5;
+/** Rules-points weights tried. */
+export const WEIGHT_GRID = [0, 0.01, 0.02, 0.05] as const;
+/** Shares of MMLU a–h prompts sent large tried for the default. */
+export const SHARE_GRID = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55] as const;
+/** Most either half of the training domains may send large at the default (the target is 60 % on each test set; 5 points of margin). */
+export const MAX_GROUP_SHARE = 0.55;
+/** Training domains counted as quantitative (calculation or formal reasoning) for the choice of the default. */
+export const QUANTITATIVE = /mathematics|algebra|statistics|physics|chemistry|econometrics|electrical|computer_science/;
+/** Below this strong-model accuracy a training domain is taken as mis-graded (four options: chance). */
+const MIN_STRONG_ACCURACY = 0.25;
 /** Times each `prompts.json` item is repeated in the training data (picked on the folds: 3 kept both figures best of 0, 3, 10). */
 const OWN_WEIGHT = 3;
 /** Times each Arena-Bench prompt is repeated (as prompts.json: a small set of a kind MMLU lacks). */
@@ -63,6 +81,7 @@ interface Row {
   weak: number;
   strong: number;
   source: 'mmlu' | 'own' | 'arena';
+  domain?: string;
   ownTier?: 'small' | 'large';
 }
 
@@ -71,10 +90,16 @@ const data = loadRouteLlm(values.routellm!);
 const testPrompts = [...data.mmlu.filter((x) => !isTrainingDomain(x.domain)), ...data.gsm8k, ...data.mtBench].map((x) => x.prompt).concat(loadEvalSet('holdout').map((i) => latestUserText({ messages: evalMessages(i) })));
 const arena = values.arena ? loadArenaBench(values.arena, testPrompts) : { items: [], dropped: 0 };
 if (values.arena) console.error(`Arena-Bench: ${arena.items.length} prompts, ${arena.dropped} dropped as overlapping a test prompt`);
-const mmlu = data.mmlu.filter((x) => isTrainingDomain(x.domain));
+const trainingMmlu = data.mmlu.filter((x) => isTrainingDomain(x.domain));
+const misGraded = [...new Set(trainingMmlu.map((x) => x.domain))].filter((d) => {
+  const xs = trainingMmlu.filter((x) => x.domain === d);
+  return xs.reduce((s, x) => s + x.strong, 0) / xs.length < MIN_STRONG_ACCURACY;
+});
+console.error(`dropped as mis-graded (strong model below chance): ${misGraded.join(', ') || 'none'}`);
+const mmlu = trainingMmlu.filter((x) => !misGraded.includes(x.domain));
 const domains = [...new Set(mmlu.map((x) => x.domain))].sort();
 const rows: Row[] = [
-  ...mmlu.map((x): Row => ({ text: x.prompt, largeBetter: x.strong > x.weak ? 1 : 0, smallBetter: x.weak > x.strong ? 1 : 0, fold: domains.indexOf(x.domain) % FOLDS, weight: 1, weak: x.weak, strong: x.strong, source: 'mmlu' })),
+  ...mmlu.map((x): Row => ({ text: x.prompt, largeBetter: x.strong > x.weak ? 1 : 0, smallBetter: x.weak > x.strong ? 1 : 0, fold: domains.indexOf(x.domain) % FOLDS, weight: 1, weak: x.weak, strong: x.strong, source: 'mmlu', domain: x.domain })),
   ...loadEvalSet('prompts').map((item, i): Row => ({
     text: latestUserText({ messages: evalMessages(item) }),
     largeBetter: item.tier === 'large' ? 1 : 0,
@@ -107,7 +132,7 @@ for (let f = 0; f < FOLDS; f++) {
   console.error(`fold ${f + 1}/${FOLDS} done`);
 }
 // The shipped composition: the rules' confident "small" stands, the model decides the rest.
-const rules = rulesStrategy();
+const rules = rulesStrategy({ lengthIsEvidence: false });
 const rulesSmall = rows.map((r) => {
   const d = rules.decide({ request: { model: 'auto', messages: [{ role: 'user', content: r.text }] } });
   return d.tier === 'small' && d.confidence >= 0.7;
@@ -128,23 +153,32 @@ function atShare(score: readonly number[], share: number): boolean[] {
 }
 
 // The rules' points on MMLU a–h rank worse than random (area under the PGR curve 0.44 out of
-// fold), but they are what marks open-ended complex work in prompts.json, which MMLU lacks:
-// the smallest weight on the grid that keeps prompts.json's complex → small within 5 % at
-// the default share is taken.
+// fold), but they are what marks open-ended complex work in prompts.json, which MMLU lacks.
 const RULES_CLIP = { min: -1.5, max: 4 };
 const clip = (p: number) => Math.max(RULES_CLIP.min, Math.min(RULES_CLIP.max, p));
-let rulesWeight = 0;
+const quantIdx = mmluIdx.filter((i) => QUANTITATIVE.test(rows[i]!.domain!));
+const restIdx = mmluIdx.filter((i) => !QUANTITATIVE.test(rows[i]!.domain!));
+const pointOf = (idx: readonly number[], large: readonly boolean[]) => scoreRouting(idx.map((i) => rows[i]!), idx.map((i) => large[i]!));
+let best: { weight: number; share: number; worst: number } | undefined;
 const weightNotes: string[] = [];
-for (const w of [0, 0.01, 0.02, 0.05, 0.1, 0.2]) {
-  const score = gain.map((g, i) => g + w * clip(points[i]!));
-  const large = atShare(score, DEFAULT_LARGE_SHARE);
-  const missed = ownComplex.filter((i) => !large[i]).length;
-  const point = scoreRouting(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => large[i]!));
-  weightNotes.push(`rules weight ${w}: MMLU a–h PGR ${(point.pgr * 100).toFixed(1)}% at ${(point.largeShare * 100).toFixed(1)}% large, prompts.json complex → small ${missed}/${ownComplex.length}`);
-  rulesWeight = w;
-  if (missed / ownComplex.length <= 0.05) break;
+for (const w of WEIGHT_GRID) {
+  for (const share of SHARE_GRID) {
+    const large = atShare(gain.map((g, i) => g + w * clip(points[i]!)), share);
+    const missed = ownComplex.filter((i) => !large[i]).length;
+    const all = pointOf(mmluIdx, large);
+    const halves = [pointOf(quantIdx, large), pointOf(restIdx, large)];
+    const ok = halves.every((h) => h.largeShare <= MAX_GROUP_SHARE) && missed / ownComplex.length <= 0.05;
+    const worst = Math.min(...halves.map((h) => h.pgr - h.largeShare));
+    const f = (p: { largeShare: number; pgr: number }) => `${(p.largeShare * 100).toFixed(1)}% large, ${((p.pgr - p.largeShare) * 100).toFixed(1)} points above random`;
+    weightNotes.push(`rules weight ${w}, share ${share}: MMLU a–h ${f(all)}; quantitative domains ${f(halves[0]!)}; the rest ${f(halves[1]!)}; prompts.json complex → small ${missed}/${ownComplex.length}${ok ? '' : ' (out of bounds)'}`);
+    if (ok && (!best || worst > best.worst)) best = { weight: w, share, worst };
+  }
 }
 for (const n of weightNotes) console.error(n);
+if (!best) throw new Error('No point of the grid meets the bounds');
+const rulesWeight = best.weight;
+const DEFAULT_LARGE_SHARE = best.share;
+console.error(`chosen: rules weight ${rulesWeight}, share ${DEFAULT_LARGE_SHARE}`);
 const combined = gain.map((g, i) => g + rulesWeight * clip(points[i]!));
 const calibration = fitPlatt(combined, rows.map((r) => r.largeBetter));
 const smallSuffices = combined.map((s) => 1 - 1 / (1 + Math.exp(-(calibration.a * s + calibration.b))));
@@ -171,7 +205,10 @@ function arenaNote(): string[] {
 }
 const notes = [
   ...arenaNote(),
-  ...weightNotes.map((n) => `out-of-fold, ${n}`),
+  ...(misGraded.length ? [`dropped as mis-graded (strong model below chance): ${misGraded.join(', ')}`] : []),
+  `out-of-fold grid (${WEIGHT_GRID.length} rules weights × ${SHARE_GRID.length} shares), the points within bounds follow`,
+  ...weightNotes.filter((n) => !n.endsWith('(out of bounds)')).map((n) => `out-of-fold, ${n}`),
+  `chosen on the grid: rules weight ${rulesWeight}, MMLU a–h share ${DEFAULT_LARGE_SHARE} (each half ≤ ${Math.round(MAX_GROUP_SHARE * 100)} % large, prompts.json complex → small ≤ 5 %, best worse half)`,
   `out-of-fold (MMLU a–h by domain, ${FOLDS} folds): AUC of P(large better) ${rocAuc(gain.filter((_, i) => isMmlu[i]), mmluIdx.map((i) => rows[i]!.largeBetter)).toFixed(3)}, area under the PGR curve ${areaUnderCurve(scorerCurve).toFixed(3)} (random 0.5)`,
   `out-of-fold at the default quality ${defaultQuality}: MMLU a–h ${(mmluPoint.largeShare * 100).toFixed(1)}% large, PGR ${(mmluPoint.pgr * 100).toFixed(1)}%; prompts.json complex → small ${ownComplex.filter((i) => !atDefault[i]).length}/${ownComplex.length}, simple → small ${ownSimple.filter((i) => !atDefault[i]).length}/${ownSimple.length}`,
 ];
@@ -198,7 +235,7 @@ const file: LearnedModelFile = {
       ...(arenaIdx.length ? [`github.com/lmarena/arena-hard-auto@${ARENA_BENCH_COMMIT} data/arena-bench-v1/{question.jsonl, model_judgment/Mixtral-8x7B-Instruct-v0.1.jsonl, model_judgment/gpt-4-turbo.jsonl} (${arena.dropped} prompts overlapping a test prompt dropped)`] : []),
       'packages/routing/eval/prompts.json',
     ],
-    subset: `MMLU domains a–h (${domains.length} domains, ${mmlu.length} questions; label: GPT-4-1106 right where Mixtral-8x7B was wrong, and the reverse) ${arenaIdx.length ? ` + Arena-Bench v1 (${arena.items.length} prompts ×${ARENA_WEIGHT}; label: judge score of gpt-4-1106 above Mixtral's, and the reverse)` : ''} + prompts.json (${ownIdx.length} prompts ×${OWN_WEIGHT}; label: tier large)`,
+    subset: `MMLU domains a–h (${domains.length} domains${misGraded.length ? `, ${misGraded.join(', ')} dropped as mis-graded` : ''}, ${mmlu.length} questions; label: GPT-4-1106 right where Mixtral-8x7B was wrong, and the reverse) ${arenaIdx.length ? ` + Arena-Bench v1 (${arena.items.length} prompts ×${ARENA_WEIGHT}; label: judge score of gpt-4-1106 above Mixtral's, and the reverse)` : ''} + prompts.json (${ownIdx.length} prompts ×${OWN_WEIGHT}; label: tier large)`,
     examples: rows.reduce((s, r) => s + r.weight, 0),
     builtAt: new Date().toISOString().slice(0, 10),
     notes,

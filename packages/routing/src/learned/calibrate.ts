@@ -63,7 +63,7 @@ export interface Calibration {
 export function calibrateQuality(sample: readonly SampleRequest[], largeShare: number, learned: LearnedStrategy = learnedStrategy()): Calibration {
   if (!(largeShare >= 0 && largeShare <= 1)) throw new InvalidRoutingOptionsError(`Expected --large-share to be a number in [0, 1], got \`${String(largeShare)}\``);
   if (!sample.length) throw new InvalidRoutingOptionsError('The sample holds no prompts');
-  const rules = rulesStrategy();
+  const rules = rulesStrategy({ lengthIsEvidence: false });
   const open: number[] = [];
   for (const request of sample) {
     const d = rules.decide({ request });

@@ -133,6 +133,22 @@ describe('the cost–quality knob', () => {
     expect(await router.decide(ask('What is the capital of France?'))).toMatchObject({ strategy: 'rules', cascade: false });
   });
 
+  it('in front of it, the rules leave a prompt that is only short to the learned router; alone they keep it', async () => {
+    const short = ask('Explain the causes of the First World War and how the alliances widened it.');
+    const [rulesFirst] = strategiesFromConfig({ names: 'rules,learned' });
+    const composed = await rulesFirst!.decide(short);
+    expect(composed.tier).toBe('small');
+    expect(composed.confidence).toBeLessThan(0.7);
+    expect(composed.reasons).toContain('no simplicity evidence → confidence capped at 0.6');
+    const alone = await strategiesFromConfig({ names: 'rules' })[0]!.decide(short);
+    expect(alone).toMatchObject({ tier: 'small' });
+    expect(alone.confidence).toBeGreaterThanOrEqual(0.7);
+    const router = createRouter({ strategies: strategiesFromConfig({ names: 'rules,learned' }) });
+    expect(await router.decide(short, { quality: 1 })).toMatchObject({ tier: 'large', strategy: 'learned' });
+    // A short prompt with a marker of its own (a factoid question) still stands on the rules.
+    expect(await router.decide(ask('What is the capital of France?'), { quality: 1 })).toMatchObject({ tier: 'small', strategy: 'rules' });
+  });
+
   it('must come last in the strategy list', () => {
     expect(() => strategiesFromConfig({ names: 'learned,rules' })).toThrow(/`learned` decides every request it sees, so it must come last/);
     expect(strategiesFromConfig({ names: 'rules,learned' }).map((s) => s.name)).toEqual(['rules', 'learned']);

@@ -9,7 +9,7 @@ import { EVAL_PRICES, type TierPrices } from '../evaluation.ts';
 import { qualityGate } from '../gate.ts';
 import { createRouter, type Router } from '../router.ts';
 import { complexityOf, rulesStrategy } from '../rules.ts';
-import { scoreRouting, type CurvePoint } from './curve.ts';
+import { areaUnderCurve, scoreCurve, scoreRouting, type CurvePoint } from './curve.ts';
 import type { LabelledPrompt } from './routellm-data.ts';
 import type { LearnedStrategy } from './strategy.ts';
 
@@ -36,6 +36,12 @@ export interface SetReport {
   strongQuality: number;
   /** Share of prompts the rules decide confidently small (the knob does not move them). */
   rulesSmallShare: number;
+  /**
+   * How well the learned score alone ranks this set: area under its PGR curve when the prompts
+   * are sent large in order of P(small suffices), lowest first (a random order's is 0.5). A
+   * measurement of transfer only; nothing is chosen by it.
+   */
+  scoreArea: number;
   rows: CurveRow[];
   defaultRow: CurveRow;
   /** Rows of other routers (old default, rules alone, cascade). */
@@ -57,7 +63,7 @@ function outputTokens(answer: string | undefined): number {
  * against `router.decide` at the default quality on every prompt.
  */
 export async function evaluateSet(name: string, items: readonly LabelledPrompt[], learned: LearnedStrategy, router: Router, prices: TierPrices = EVAL_PRICES): Promise<SetReport> {
-  const rules = rulesStrategy();
+  const rules = rulesStrategy({ lengthIsEvidence: false });
   const inputs = items.map((x) => ask(x.prompt));
   const rulesDecisions = inputs.map((input) => rules.decide(input));
   const rulesSmall = rulesDecisions.map((d) => d.tier === 'small' && d.confidence >= 0.7);
@@ -86,7 +92,7 @@ export async function evaluateSet(name: string, items: readonly LabelledPrompt[]
     if ((d.tier === 'large') !== expected[i]) throw new Error(`${name} item ${i}: router said ${d.tier}, the curve's fast path ${expected[i] ? 'large' : 'small'}`);
   }
 
-  const oldDefault = createRouter({ strategies: [rules], lowConfidence: 'large' });
+  const oldDefault = createRouter({ strategies: [rulesStrategy()], lowConfidence: 'large' });
   const oldLarge: boolean[] = [];
   for (const x of items) oldLarge.push((await oldDefault.decide(ask(x.prompt))).tier === 'large');
   const others = [row('old default: rules, low confidence → large', oldLarge), row('rules alone (no confidence bar)', rulesDecisions.map((d) => d.tier === 'large'))];
@@ -109,6 +115,7 @@ export async function evaluateSet(name: string, items: readonly LabelledPrompt[]
     weakQuality: items.reduce((s, x) => s + x.weak, 0) / items.length,
     strongQuality: items.reduce((s, x) => s + x.strong, 0) / items.length,
     rulesSmallShare: rulesSmall.filter(Boolean).length / items.length,
+    scoreArea: areaUnderCurve(scoreCurve(items, scores, Array.from({ length: 19 }, (_, k) => (k + 1) / 20))),
     rows,
     defaultRow,
     others,
@@ -125,7 +132,7 @@ export function formatSet(r: SetReport): string {
   const lines = [
     `### ${r.name} (${r.n} prompts; small model ${q(r.weakQuality)}, large model ${q(r.strongQuality)})`,
     '',
-    `The rules decide ${pct(r.rulesSmallShare)} of these prompts confidently small; the learned router decides the rest at the quality setting.`,
+    `The rules decide ${pct(r.rulesSmallShare)} of these prompts confidently small; the learned router decides the rest at the quality setting. The learned score alone ranks the set with an area under its PGR curve of ${r.scoreArea.toFixed(3)} (a random order: 0.5).`,
     '',
     '| router | to large | PGR | random router at that share | PGR − random (points) | quality | saving vs all-large |',
     '| --- | --- | --- | --- | --- | --- | --- |',

@@ -25,7 +25,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 export async function writeRouteLlmReport(options: RouteLlmReportOptions): Promise<string> {
   const { learned } = options;
   const data = loadRouteLlm(options.folder);
-  const router = createRouter({ strategies: [rulesStrategy(), learned] });
+  const router = createRouter({ strategies: [rulesStrategy({ lengthIsEvidence: false }), learned] });
   const sets: [string, typeof data.mmlu][] = [
     ['MMLU domains i–z (test)', data.mmlu.filter((x) => !isTrainingDomain(x.domain))],
     ['GSM8K (test)', data.gsm8k],
