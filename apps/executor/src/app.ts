@@ -124,7 +124,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   };
   const workerByQueue = new Map<string, Worker<CompletionJobData, CompletionJobResult>>();
 
-  const process = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
+  const processJob = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
     const data = job.data;
     if (job.name === SUMMARY_JOB_NAME && data.summary) {
       const controller = new AbortController();
@@ -224,7 +224,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
   const tiers = options.tiers ?? (['router', 'small', 'large'] as const);
   const workers = tiers.map((tier) =>
-    createWorker(TIER_QUEUES[tier], process, {
+    createWorker(TIER_QUEUES[tier], processJob, {
       connection: options.workerConnection,
       keys,
       concurrency: config.executor.concurrency,

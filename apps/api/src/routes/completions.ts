@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompletionJobResult, ChatRequest } from '@sluice/queues';
 import { ChatRequestSchema } from '@sluice/queues';
-import { ApiError, errorBody } from '../errors.ts';
+import { errorBody } from '../errors.ts';
 import { EventFeed } from '../events.ts';
 import { completionToChunks } from '../chunks.ts';
 import type { ApiContext } from '../context.ts';
