@@ -193,7 +193,7 @@ describe('the batcher killed mid-batch, and Redis restarted (AOF on)', () => {
     const pollQueue = new Queue(BATCH_POLL_QUEUE, { connection: stack.redis as unknown as ConnectionOptions, prefix: createKeys(stack.config.redis.prefix).bullPrefix });
     try {
       // Killed once a provider batch is in flight.
-      await until(async () => (await pollQueue.getJobCounts('delayed', 'waiting', 'active')).delayed > 0, 30_000);
+      await until(async () => ((await pollQueue.getJobCounts('delayed', 'waiting', 'active')).delayed ?? 0) > 0, 30_000);
       batcher.child.kill('SIGKILL');
       await batcher.exited;
     } finally {
