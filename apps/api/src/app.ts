@@ -29,7 +29,6 @@ import { registerEmbeddings } from './routes/embeddings.ts';
 import { Submitter } from './submit.ts';
 import { installCors } from './cors.ts';
 
-export { completionToChunks } from './chunks.ts';
 
 /** Options for {@link buildApi}. */
 export interface ApiOptions {
