@@ -27,7 +27,7 @@ import { startBarePipeline, type BarePipeline } from './bare-pipeline.ts';
 import { cpuMeter } from './cpu.ts';
 import { httpSender, runClosedLoop, type Sender } from './driver.ts';
 import { ROOT, startSim, startSluice, type SluiceStack } from './processes.ts';
-import { commandStatsDelta, readCommandStats, type RedisCommandStats } from './redis-stats.ts';
+import { commandStatsDelta, readCommandStats } from './redis-stats.ts';
 import { writeModels } from './scaling.ts';
 import { median } from './stats.ts';
 

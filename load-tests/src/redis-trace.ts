@@ -21,12 +21,12 @@ const modulePath = process.env.SLUICE_BENCH_IOREDIS;
 if (dir && modulePath) {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${process.pid}.tsv`);
-  const require = createRequire(import.meta.url);
+  const requireCjs = createRequire(import.meta.url);
   type Proto = {
     sendCommand(command: { name: string; args?: unknown[] }, ...rest: unknown[]): unknown;
     defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): unknown;
   };
-  const ioredis = require(modulePath) as { Redis: { prototype: Proto } };
+  const ioredis = requireCjs(modulePath) as { Redis: { prototype: Proto } };
   const proto = ioredis.Redis.prototype;
   const original = proto.sendCommand;
   // Scripts are named by their SHA in EVALSHA: remember which defined command each one is.

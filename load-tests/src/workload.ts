@@ -228,7 +228,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   }));
   const pickConversation = () => {
     let u = random() * conversationTemplates.reduce((a, t) => a + (t.weight ?? 1), 0);
-    const c = conversationSlots.find((c) => (u -= c.template.weight ?? 1) < 0) ?? conversationSlots[conversationSlots.length - 1]!;
+    const c = conversationSlots.find((slot) => (u -= slot.template.weight ?? 1) < 0) ?? conversationSlots[conversationSlots.length - 1]!;
     return { template: c.template, slotIndex: c.order[c.sampler.sample(random)]! };
   };
   const wordingSamplers = new Map<number, ZipfSampler>();

@@ -29,7 +29,6 @@ import { registerEmbeddings } from './routes/embeddings.ts';
 import { Submitter } from './submit.ts';
 import { installCors } from './cors.ts';
 
-export { completionToChunks } from './chunks.ts';
 
 /** Options for {@link buildApi}. */
 export interface ApiOptions {
@@ -127,8 +126,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
         .catch((error: unknown) => logger.error({ err: error, jobId: data.id }, 'fast-path bookkeeping (ledger) failed'));
       return result;
     },
-    async admit(tenant, data, options) {
-      return (await admission.admit(tenant, data, options)).rateLimitHeaders;
+    async admit(tenant, data, admitOptions) {
+      return (await admission.admit(tenant, data, admitOptions)).rateLimitHeaders;
     },
   };
   installErrorHandler(app, logger);

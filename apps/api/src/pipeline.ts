@@ -1,7 +1,7 @@
+import { completionToChunks } from '@sluice/cache';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JobErrorBody } from '@sluice/jobs';
 import type { ChatRequest, CompletionJobData, CompletionJobResult } from '@sluice/queues';
-import { completionToChunks } from './chunks.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { EventFeed } from './events.ts';

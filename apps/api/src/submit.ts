@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { SluiceConfig } from '@sluice/config';
 import { JobEventSubscriber, JobStore, newJobId, TERMINAL, type StoredJobEvent } from '@sluice/jobs';
 import { messageText } from '@sluice/llm';
-import { checkChatRequest, completionJobOptions, PRIORITY, type CacheMode, type ChatRequest, type CompletionJobData, type TierName } from '@sluice/queues';
+import { checkChatRequest, completionJobOptions, PRIORITY, TIERS, type CacheMode, type ChatRequest, type CompletionJobData, type TierName } from '@sluice/queues';
 import { InvalidCompletionWindowError, isBatchError, parseDeadline } from '@sluice/batch';
 import { resolvePin } from '@sluice/routing';
 import type { Tenant } from '@sluice/tenants';
@@ -34,7 +34,6 @@ export interface Controls {
 /** Longest `x-sluice-max-wait-ms` accepted (a day): longer is no bound at all. */
 const MAX_CLIENT_WAIT_MS = 86_400_000;
 
-const TIERS: readonly TierName[] = ['router', 'small', 'large'];
 
 /**
  * Read and validate the `x-sluice-*`, `Cache-Control` and `Idempotency-Key` headers.

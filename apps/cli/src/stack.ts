@@ -142,13 +142,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const adminPassword = config.admin.password || randomBytes(12).toString('base64url');
   const env: NodeJS.ProcessEnv = { ...options.env, REDIS_URL: redisUrl, SLUICE_ADMIN_PASSWORD: adminPassword };
   const processes: StackProcess[] = [];
-  let color = 0;
-  const next = () => COLORS[color++ % COLORS.length]!;
+  let colorIndex = 0;
+  const next = () => COLORS[colorIndex++ % COLORS.length]!;
 
   let stopping: Promise<void> | undefined;
   const restartTimers = new Set<NodeJS.Timeout>();
   let onFatal: (message: string) => void = () => {};
-  const fatal = new Promise<string>((resolve) => (onFatal = resolve));
+  const fatal = new Promise<string>((settle) => (onFatal = settle));
 
   /**
    * Launch a process the stack keeps running: when it dies (a crash, an OOM kill, `kill -9`)
@@ -200,7 +200,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const api = launch('api', ENTRIES.api, [], env, next());
   processes.push(api);
   essential('api', api.exited, 'it is the only way in, and a port left closed behind a running stack would only mislead. Run `pnpm start` again.');
-  if (redis) essential('redis', new Promise((resolve) => (redis.process.exitCode !== null ? resolve(null) : redis.process.once('exit', resolve))), 'every part keeps its state there (the data is kept in AOF). Run `pnpm start` again.');
+  if (redis) essential('redis', new Promise((settle) => (redis.process.exitCode !== null ? settle(null) : redis.process.once('exit', settle))), 'every part keeps its state there (the data is kept in AOF). Run `pnpm start` again.');
   // Workers on one machine each need their own metrics port: the classifier takes
   // SLUICE_METRICS_PORT, executor i the i-th port after it (0 stays 0: a free port each).
   const metricsPort = (offset: number) => ({ ...env, SLUICE_METRICS_PORT: String(config.metrics.port === 0 ? 0 : config.metrics.port + offset) });

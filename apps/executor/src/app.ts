@@ -4,7 +4,7 @@ import { type UpstreamCaller } from './upstream-call.ts';
 import { createLimitedCaller } from './limited-call.ts';
 import { JobStore, type JobErrorBody } from '@sluice/jobs';
 import { isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
-import { createWorker, SUMMARY_JOB_NAME, TIER_QUEUES, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
+import { createWorker, SUMMARY_JOB_NAME, TIER_QUEUES, TIERS, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
 import { clientError, createLimits, isLimitsError, PermitLines, type Limiter } from '@sluice/limits';
 import type { ExecutorMetrics } from '@sluice/metrics';
@@ -124,7 +124,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   };
   const workerByQueue = new Map<string, Worker<CompletionJobData, CompletionJobResult>>();
 
-  const process = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
+  const processJob = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
     const data = job.data;
     if (job.name === SUMMARY_JOB_NAME && data.summary) {
       const controller = new AbortController();
@@ -222,9 +222,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
   };
 
-  const tiers = options.tiers ?? (['router', 'small', 'large'] as const);
+  const tiers = options.tiers ?? TIERS;
   const workers = tiers.map((tier) =>
-    createWorker(TIER_QUEUES[tier], process, {
+    createWorker(TIER_QUEUES[tier], processJob, {
       connection: options.workerConnection,
       keys,
       concurrency: config.executor.concurrency,

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 /** A parsed YAML/JSON object whose shape is checked at run time. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 export type Obj = Record<string, any>;
 
 /** One Kubernetes object and the file it came from. */
@@ -66,7 +66,7 @@ export function rel(root: string, path: string): string {
 }
 
 const isObj = (value: unknown): value is Obj => typeof value === 'object' && value !== null && !Array.isArray(value);
-const where = (m: Manifest) => `${m.file}: ${m.doc.kind ?? '?'}/${m.doc.metadata?.name ?? '?'}`;
+const label = (m: Manifest) => `${m.file}: ${m.doc.kind ?? '?'}/${m.doc.metadata?.name ?? '?'}`;
 
 /** Containers of a workload's pod template (init containers included). */
 export function podContainers(doc: Obj): Obj[] {
@@ -85,22 +85,22 @@ export function checkRequiredFields(manifests: readonly Manifest[]): string[] {
   const problems: string[] = [];
   for (const m of manifests) {
     const { doc } = m;
-    if (typeof doc.apiVersion !== 'string' || !doc.apiVersion) problems.push(`${where(m)}: no apiVersion`);
-    if (typeof doc.kind !== 'string' || !doc.kind) problems.push(`${where(m)}: no kind`);
-    if (typeof doc.metadata?.name !== 'string' || !doc.metadata.name) problems.push(`${where(m)}: no metadata.name`);
+    if (typeof doc.apiVersion !== 'string' || !doc.apiVersion) problems.push(`${label(m)}: no apiVersion`);
+    if (typeof doc.kind !== 'string' || !doc.kind) problems.push(`${label(m)}: no kind`);
+    if (typeof doc.metadata?.name !== 'string' || !doc.metadata.name) problems.push(`${label(m)}: no metadata.name`);
     if (!WORKLOAD_KINDS.has(doc.kind)) continue;
     const template = doc.spec?.template;
     const labels: Obj = template?.metadata?.labels ?? {};
     const selector: Obj = doc.spec?.selector?.matchLabels ?? {};
-    if (!Object.keys(selector).length) problems.push(`${where(m)}: no spec.selector.matchLabels`);
+    if (!Object.keys(selector).length) problems.push(`${label(m)}: no spec.selector.matchLabels`);
     for (const [key, value] of Object.entries(selector)) {
-      if (labels[key] !== value) problems.push(`${where(m)}: selector ${key}=${value} does not match the pod template's labels`);
+      if (labels[key] !== value) problems.push(`${label(m)}: selector ${key}=${value} does not match the pod template's labels`);
     }
-    if (labels['app.kubernetes.io/part-of'] !== 'sluice') problems.push(`${where(m)}: pod template lacks label app.kubernetes.io/part-of: sluice`);
+    if (labels['app.kubernetes.io/part-of'] !== 'sluice') problems.push(`${label(m)}: pod template lacks label app.kubernetes.io/part-of: sluice`);
     const containers = podContainers(doc);
-    if (!containers.length) problems.push(`${where(m)}: no containers`);
+    if (!containers.length) problems.push(`${label(m)}: no containers`);
     for (const c of containers) {
-      const at = `${where(m)} container ${c.name ?? '?'}`;
+      const at = `${label(m)} container ${c.name ?? '?'}`;
       if (typeof c.name !== 'string') problems.push(`${at}: no name`);
       if (typeof c.image !== 'string' || !c.image) problems.push(`${at}: no image`);
       const res = c.resources;
@@ -178,7 +178,7 @@ export function checkServices(manifests: readonly Manifest[]): string[] {
       return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
     });
     if (!matches.length) {
-      problems.push(`${where(m)}: selector ${JSON.stringify(selector)} matches no workload`);
+      problems.push(`${label(m)}: selector ${JSON.stringify(selector)} matches no workload`);
       continue;
     }
     for (const port of m.doc.spec?.ports ?? []) {
@@ -186,7 +186,7 @@ export function checkServices(manifests: readonly Manifest[]): string[] {
       const declared = matches.some((w) =>
         podContainers(w.doc).some((c) => (c.ports ?? []).some((p: Obj) => (typeof target === 'string' ? p.name === target : p.containerPort === target))),
       );
-      if (!declared) problems.push(`${where(m)}: targetPort ${target} is declared by no container it selects`);
+      if (!declared) problems.push(`${label(m)}: targetPort ${target} is declared by no container it selects`);
     }
   }
   return problems;
@@ -212,8 +212,8 @@ export function checkGracePeriods(manifests: readonly Manifest[], rules: readonl
       continue;
     }
     const seconds = m.doc.spec?.template?.spec?.terminationGracePeriodSeconds;
-    if (typeof seconds !== 'number') problems.push(`${where(m)}: no terminationGracePeriodSeconds (default 30 s)`);
-    else if (seconds * 1000 <= rule.minimumMs) problems.push(`${where(m)}: terminationGracePeriodSeconds ${seconds} s is not above ${rule.minimumMs / 1000} s (${rule.because})`);
+    if (typeof seconds !== 'number') problems.push(`${label(m)}: no terminationGracePeriodSeconds (default 30 s)`);
+    else if (seconds * 1000 <= rule.minimumMs) problems.push(`${label(m)}: terminationGracePeriodSeconds ${seconds} s is not above ${rule.minimumMs / 1000} s (${rule.because})`);
   }
   return problems;
 }
@@ -242,18 +242,18 @@ export function checkScaledObjects(manifests: readonly Manifest[], rules: readon
   for (const m of scaled) {
     const spec: Obj = m.doc.spec ?? {};
     const target = spec.scaleTargetRef?.name;
-    if (m.doc.apiVersion !== 'keda.sh/v1alpha1') problems.push(`${where(m)}: apiVersion ${m.doc.apiVersion}, expected keda.sh/v1alpha1`);
-    if ((spec.scaleTargetRef?.kind ?? 'Deployment') !== 'Deployment' || !deployments.has(target)) problems.push(`${where(m)}: scaleTargetRef ${target} names no Deployment`);
+    if (m.doc.apiVersion !== 'keda.sh/v1alpha1') problems.push(`${label(m)}: apiVersion ${m.doc.apiVersion}, expected keda.sh/v1alpha1`);
+    if ((spec.scaleTargetRef?.kind ?? 'Deployment') !== 'Deployment' || !deployments.has(target)) problems.push(`${label(m)}: scaleTargetRef ${target} names no Deployment`);
     const min = spec.minReplicaCount ?? 0;
-    if (min < 1) problems.push(`${where(m)}: minReplicaCount ${min}; with no worker on a queue the API's /readyz fails and nothing scales back up`);
-    if (!(spec.maxReplicaCount >= Math.max(min, 1))) problems.push(`${where(m)}: maxReplicaCount ${spec.maxReplicaCount} below minReplicaCount ${min}`);
-    if (!isObj(spec.fallback) || !(spec.fallback.replicas >= 1)) problems.push(`${where(m)}: no fallback replica count for when the query fails`);
+    if (min < 1) problems.push(`${label(m)}: minReplicaCount ${min}; with no worker on a queue the API's /readyz fails and nothing scales back up`);
+    if (!(spec.maxReplicaCount >= Math.max(min, 1))) problems.push(`${label(m)}: maxReplicaCount ${spec.maxReplicaCount} below minReplicaCount ${min}`);
+    if (!isObj(spec.fallback) || !(spec.fallback.replicas >= 1)) problems.push(`${label(m)}: no fallback replica count for when the query fails`);
     const rule = rules.find((r) => r.target === target);
     const covered = new Set<string>();
     const triggers: Obj[] = spec.triggers ?? [];
-    if (!triggers.length) problems.push(`${where(m)}: no triggers`);
+    if (!triggers.length) problems.push(`${label(m)}: no triggers`);
     for (const t of triggers) {
-      const at = `${where(m)} trigger ${t.name ?? t.type}`;
+      const at = `${label(m)} trigger ${t.name ?? t.type}`;
       if (t.type !== 'prometheus') {
         problems.push(`${at}: type ${t.type}; Sluice scales on sluice_queue_jobs through Prometheus (a Redis list scaler misses prioritized jobs)`);
         continue;
@@ -274,7 +274,7 @@ export function checkScaledObjects(manifests: readonly Manifest[], rules: readon
     if (rule) {
       const expected = [...rule.queues].sort();
       const got = [...covered].sort();
-      if (JSON.stringify(expected) !== JSON.stringify(got)) problems.push(`${where(m)}: triggers cover queues ${got.join(', ') || 'none'}, expected ${expected.join(', ')}`);
+      if (JSON.stringify(expected) !== JSON.stringify(got)) problems.push(`${label(m)}: triggers cover queues ${got.join(', ') || 'none'}, expected ${expected.join(', ')}`);
     }
   }
   for (const rule of rules) {

@@ -3,7 +3,7 @@ import type { Keys, Redis } from '@sluice/redis';
 import type { CategoryName } from '@sluice/queues';
 import { cosineSimilarity, type Embedder } from './embedder.ts';
 import type { CacheConfig } from './policy.ts';
-import { ResponseCache, type ResponseCacheOptions } from './response-cache.ts';
+import { ResponseCache } from './response-cache.ts';
 import type { RejectionReason } from './verify.ts';
 
 /** One prompt pair of `eval/pairs.json`. */

@@ -37,7 +37,7 @@ export interface CompletionLike {
     finish_reason?: string | null;
     [k: string]: unknown;
   }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number; [k: string]: unknown } | null;
+  usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number; prompt_tokens_details?: object } | null;
   [k: string]: unknown;
 }
 

@@ -313,7 +313,6 @@ function checkThreshold(name: string, value: unknown): void {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new CacheOptionsError(`Expected \`${name}\` to be a number in [0, 1], got \`${String(value)}\``);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Exact + semantic response cache on Redis 8, shared by every process.

@@ -35,4 +35,10 @@ describe('completionToChunks', () => {
     expect(chunks.map((c) => c.choices[0]!.delta.tool_calls).filter(Boolean)).toEqual([[{ index: 0, ...call }]]);
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
   });
+
+  it('replays a refusal as its own delta', () => {
+    const refused = { ...completion(''), choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' }, finish_reason: 'stop' }] };
+    const deltas = completionToChunks(refused).map((c) => c.choices[0]!.delta);
+    expect(deltas).toEqual([{ role: 'assistant', content: '' }, { refusal: 'I cannot help with that.' }, {}]);
+  });
 });

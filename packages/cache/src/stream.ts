@@ -46,7 +46,8 @@ function splitWords(text: string, words: number): string[] {
  * Turn a finished `chat.completion` into the `chat.completion.chunk` objects a streaming call
  * would have produced, so a cache hit for a `stream: true` request replays as OpenAI SSE:
  * per choice a role chunk, content chunks of a few words (or tool-call chunks), a final chunk
- * with `finish_reason`, then, when asked, one usage chunk with empty `choices`. Each is sent
+ * with `finish_reason`, then, when asked, one usage chunk with empty `choices`. Also used for
+ * a job that finished before its streaming client attached. Each is sent
  * as `data: <json>\n\n`, followed by `data: [DONE]\n\n`.
  */
 export function completionToChunks(completion: CompletionLike, options: CompletionToChunksOptions = {}): ChatCompletionChunk[] {
@@ -69,6 +70,7 @@ export function completionToChunks(completion: CompletionLike, options: Completi
     push(index, { role: 'assistant', content: '' });
     const content = typeof message.content === 'string' ? message.content : '';
     for (const piece of splitWords(content, wordsPerChunk)) push(index, { content: piece });
+    if (typeof message.refusal === 'string' && message.refusal) push(index, { refusal: message.refusal });
     const toolCalls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
     toolCalls.forEach((call, callIndex) => {
       const c = call as { id?: string; type?: string; function?: { name?: string; arguments?: string } };

@@ -1,51 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
-import { createKeys, createRedis, type Keys, type Redis } from '@sluice/redis';
+import { createKeys, type Keys } from '@sluice/redis';
+import { configDefaults, FakeClock, TestConnections } from '@sluice/testing';
 import type { ChatRequest } from '@sluice/queues';
 import { HashingEmbedder } from './hashing-embedder.ts';
 import type { CacheConfig } from './policy.ts';
 import { ResponseCache, type ResponseCacheOptions } from './response-cache.ts';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
-
-/** The configuration defaults of `@sluice/config`'s cache section. */
-export const DEFAULT_CACHE_CONFIG: CacheConfig = {
-  enabled: true,
-  semantic: true,
-  threshold: 0.95,
-  thresholdByCategory: {},
-  ttlSeconds: { time_sensitive: 0, factual: 3_600, general: 604_800, creative: 604_800, code: 604_800, reasoning: 604_800 },
-  maxTemperature: 1,
-  namespaceCap: 50_000,
-  cacheToolCalls: false,
-};
-
-/** A clock tests move by hand. */
-export class FakeClock {
-  now = Date.UTC(2025, 0, 15, 12, 0, 0);
-  readonly read = (): number => this.now;
-  advance(ms: number): void {
-    this.now += ms;
-  }
-}
+/** The cache section of the configuration defaults (what a process without configuration uses). */
+export const DEFAULT_CACHE_CONFIG: CacheConfig = configDefaults().cache;
 
 /** A test's own prefix, clock and connections. */
 export class CacheTestBed {
   readonly keys: Keys = createKeys(`test-${randomUUID()}`);
   readonly clock = new FakeClock();
   readonly embedder = new HashingEmbedder({ dimensions: 256 });
-  readonly #connections: Redis[] = [];
+  readonly #connections = new TestConnections();
   readonly #caches: ResponseCache[] = [];
 
   /** A new connection, as a separate process would have. */
-  connect(): Redis {
-    const redis = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'cache-test' });
-    this.#connections.push(redis);
-    return redis;
+  connect() {
+    return this.#connections.connect('cache-test');
   }
 
   /** A cache on its own connection (a "process"), sharing this test's prefix and clock. */
@@ -64,7 +38,7 @@ export class CacheTestBed {
 
   async close(): Promise<void> {
     await Promise.allSettled(this.#caches.map((c) => c.close()));
-    for (const c of this.#connections) c.disconnect();
+    this.#connections.close();
   }
 }
 

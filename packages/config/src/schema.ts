@@ -323,7 +323,7 @@ export const schema = {
 };
 
 /** The convict schema object type. */
-export type Schema = typeof schema;
+type Schema = typeof schema;
 
 /** Create a convict instance on the schema (env and args passed in, never read here). */
 export function createConvict(env: NodeJS.ProcessEnv, args: string[]) {

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ResolvedDeployment } from '@sluice/config';
 import { countChatTokens, countTokens, type CountableMessage } from '@sluice/llm';
-import type { BilledCall, CompletionJobResult, TierName } from '@sluice/queues';
+import { TIERS, type BilledCall, type CompletionJobResult, type TierName } from '@sluice/queues';
 import type { Keys, Redis } from '@sluice/redis';
 import { InvalidLedgerOptionsError, InvalidUsageRangeError } from './errors.ts';
 
 const DAY_MS = 86_400_000;
-const TIERS: readonly TierName[] = ['router', 'small', 'large'];
 const CACHE_OUTCOMES = ['hit', 'miss', 'bypass'] as const;
 /** Longest range one {@link Ledger.usage} call reads. */
 export const MAX_USAGE_DAYS = 366;

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLimits, denialError, WINDOW_MS, type LimitedDeployment } from './limiter.ts';
 import { isRateLimitedError, RateLimitedError } from './errors.ts';
-import { seededRandom, TestRedis } from './test-helpers.ts';
+import { seededRandom } from '@sluice/testing';
+import { TestRedis } from './test-helpers.ts';
 
 const deployment = (overrides: Partial<LimitedDeployment> = {}): LimitedDeployment => ({
   id: 'sim-small',

@@ -6,6 +6,7 @@ import { createThroughputMeter, type ThroughputMeter } from './backpressure.ts';
 import type { Clock } from './clock.ts';
 import { CircuitOpenError, LimitsConfigError, RateLimitedError, type LimitKind } from './errors.ts';
 import { parseRateLimitHeaders, type HeaderSource, type RateLimitHeaders } from './headers.ts';
+import { chooseCooldown, learnSignals } from './upstream-signals.ts';
 import { deploymentKeys, limiterKeyList, type DeploymentKeys } from './keys.ts';
 import { rankDeployments, type PickResult } from './picker.ts';
 import { loadScripts, type LimitScripts } from './scripts.ts';
@@ -14,13 +15,6 @@ import { expectId, expectInteger, expectNumber } from './validate.ts';
 
 /** Length of the request and token windows: providers state their limits per minute. */
 export const WINDOW_MS = 60_000;
-
-/**
- * With no limit configured or reported, a 429 that does not say which window it is about
- * lowers the learned request limit from what was sent only when at least this many requests
- * were sent in the window; below that the 429 is about something other than our rate.
- */
-const MIN_REQUESTS_TO_LEARN = 10;
 
 /**
  * Pacing allows this much more than the limit's pace within a span, so a backlog catches up
@@ -332,8 +326,9 @@ export interface LimitsOptions {
   pacingMs?: number;
 }
 
-type Required2<T> = { readonly [K in keyof T]-?: T[K] };
-type AdaptiveSettings = Required2<Omit<AdaptiveOptions, 'edgeAllowance'>> & { readonly edgeAllowance: number | undefined };
+/** Options with every default filled in, as the limiter holds them after validation. */
+type Resolved<T> = { readonly [K in keyof T]-?: T[K] };
+type AdaptiveSettings = Resolved<Omit<AdaptiveOptions, 'edgeAllowance'>> & { readonly edgeAllowance: number | undefined };
 
 /**
  * The global limiter: every executor process holds one, and together they keep each
@@ -352,7 +347,7 @@ export class Limiter {
   readonly #pollMs: number;
   readonly #pacingMs: number;
   readonly #adaptive: AdaptiveSettings;
-  readonly #circuit: Required2<CircuitOptions>;
+  readonly #circuit: Resolved<CircuitOptions>;
   readonly #random: () => number;
   readonly #deploymentKeys = new Map<string, DeploymentKeys>();
   /** Per-tenant request and token quotas on the same connection and clock. */
@@ -536,49 +531,9 @@ export class Limiter {
     const outcome = classify(result);
     const a = this.#adaptive;
 
-    const cooldowns: Array<{ ms: number; reason: string }> = [];
-    if (outcome === 'throttled') {
-      const exhaustedReset = headers.remainingRequests === 0 ? headers.resetRequestsMs : headers.remainingTokens === 0 ? headers.resetTokensMs : undefined;
-      cooldowns.push({ ms: retryAfterMs ?? Math.min(exhaustedReset ?? a.throttleCooldownMs, a.maxHeaderCooldownMs), reason: '429' });
-    } else {
-      if (retryAfterMs !== undefined && outcome === 'failure') cooldowns.push({ ms: retryAfterMs, reason: String(result.status ?? 'retry-after') });
-      if (headers.remainingRequests === 0) {
-        cooldowns.push({ ms: Math.min(headers.resetRequestsMs ?? a.throttleCooldownMs, a.maxHeaderCooldownMs), reason: 'remaining-requests' });
-      }
-      if (headers.remainingTokens === 0) {
-        cooldowns.push({ ms: Math.min(headers.resetTokensMs ?? a.throttleCooldownMs, a.maxHeaderCooldownMs), reason: 'remaining-tokens' });
-      }
-    }
-    const cooldown = cooldowns.filter((c) => c.ms > 0).reduce<{ ms: number; reason: string } | undefined>((best, c) => (!best || c.ms > best.ms ? c : best), undefined);
-
-    // Which window a 429 was about: the headers say so when present, and a 429 leaving both
-    // with room was about something else (concurrency), so neither learned limit drops.
-    // Without headers the request limit drops; the token limit only if one is known, since
-    // fewer requests already mean fewer tokens.
-    let rpmSignal = 'none';
-    let tpmSignal = 'none';
-    let rpmMinimumSent = 1;
-    let tpmMinimumSent = 1;
-    if (outcome === 'throttled') {
-      const known = headers.remainingRequests !== undefined || headers.remainingTokens !== undefined;
-      const requestsOut = headers.remainingRequests !== undefined && headers.remainingRequests < 1;
-      const tokensOut = headers.remainingTokens !== undefined && headers.remainingTokens < Math.max(1, result.lease?.reservedTokens ?? 1);
-      rpmSignal = !known || requestsOut ? 'decrease' : 'none';
-      tpmSignal = !known || tokensOut ? 'decrease' : 'none';
-      // A window-edge 429 (see `edgeRetryMs`): the provider confirms the limit we keep and
-      // frees a slot within the send jitter, so our own traffic explains it. Measured in
-      // bench:storm: a handful per minute, each of which cut the drain rate by 30 %.
-      const edge = retryAfterMs !== undefined && retryAfterMs <= a.edgeRetryMs;
-      if (edge && rpmSignal === 'decrease' && deployment.rpm > 0 && (headers.limitRequests ?? 0) >= deployment.rpm) rpmSignal = 'edge';
-      if (edge && tpmSignal === 'decrease' && deployment.tpm > 0 && (headers.limitTokens ?? 0) >= deployment.tpm) tpmSignal = 'edge';
-      if (!known) {
-        rpmMinimumSent = MIN_REQUESTS_TO_LEARN;
-        tpmMinimumSent = -1;
-      }
-    } else if (outcome === 'success') {
-      rpmSignal = 'increase';
-      tpmSignal = 'increase';
-    }
+    const answer = { outcome, status: result.status, headers, retryAfterMs };
+    const cooldown = chooseCooldown(answer, a);
+    const learn = learnSignals(answer, { rpm: deployment.rpm, tpm: deployment.tpm, reservedTokens: result.lease?.reservedTokens ?? 1, edgeRetryMs: a.edgeRetryMs });
     const rpmCap = headers.limitRequests ? this.#ceiling(headers.limitRequests) : 0;
     const tpmCap = headers.limitTokens ? this.#ceiling(headers.limitTokens) : 0;
 
@@ -594,14 +549,14 @@ export class Limiter {
         [k.adaptive, k.requests, k.tokenTotal],
         [
           now,
-          rpmSignal,
+          learn.rpm,
           this.#ceiling(deployment.rpm),
           rpmCap,
-          rpmMinimumSent,
-          tpmSignal,
+          learn.rpmMinimumSent,
+          learn.tpm,
           this.#ceiling(deployment.tpm),
           tpmCap,
-          tpmMinimumSent,
+          learn.tpmMinimumSent,
           a.decreaseFactor,
           a.recoveryFraction,
           a.recoveryIntervalMs,

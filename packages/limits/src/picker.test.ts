@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RateLimitedError } from './errors.ts';
 import type { DeploymentLimitState, LimitedDeployment } from './limiter.ts';
 import { rankDeployments } from './picker.ts';
-import { seededRandom, TestRedis } from './test-helpers.ts';
+import { seededRandom } from '@sluice/testing';
+import { TestRedis } from './test-helpers.ts';
 
 interface Dep extends LimitedDeployment {
   readonly tier: string;

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from '@sluice/redis';
-import type { CompletionJobResult, TierName } from '@sluice/queues';
+import { TIERS, type CompletionJobResult, type TierName } from '@sluice/queues';
 import type { Keys } from '@sluice/redis';
 
 const INCR = readFileSync(new URL('./lua/ops-incr.lua', import.meta.url), 'utf8');
 const INCR_SHA = createHash('sha1').update(INCR).digest('hex');
 
 const MINUTE_MS = 60_000;
-const TIERS: readonly TierName[] = ['router', 'small', 'large'];
 
 /** USD as integer nano-dollars, rounded per call as the cost ledger does, so both sum alike. */
 function nanoUsd(usd: number): number {

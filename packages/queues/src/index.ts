@@ -8,6 +8,9 @@ import type { CompletionJobData, CompletionJobResult, TierName } from './payload
 
 /** The queue every accepted job enters first; classifiers consume it. */
 export const ROUTE_QUEUE = '{route}';
+/** Every tier, cheapest first (`@sluice/config` declares them). */
+export { TIERS } from '@sluice/config';
+
 /** Tier queues; executors consume them. Hash-tagged so each queue sits on one cluster slot. */
 export const TIER_QUEUES: Readonly<Record<TierName, string>> = Object.freeze({
   router: '{tier-router}',

@@ -1,9 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** Tier names as used in queues (mirrors `@sluice/config`'s `Tier`). */
-export type TierName = 'router' | 'small' | 'large';
-/** Categories (mirrors `@sluice/config`'s `Category`). */
-export type CategoryName = 'time_sensitive' | 'factual' | 'general' | 'creative' | 'code' | 'reasoning';
+import type { Category, Tier } from '@sluice/config';
+
+/** Tier names as used in queues: `@sluice/config`'s `Tier`. */
+export type TierName = Tier;
+/** Categories: `@sluice/config`'s `Category`. */
+export type CategoryName = Category;
 
 const ContentPart = Type.Object(
   {

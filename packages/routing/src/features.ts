@@ -48,7 +48,7 @@ const DELIVERABLE = /\b(explain|describe|compare|evaluate|assess|analy[sz]e|find
 
 /** The instruction part of a message (see {@link PromptFeatures.ask}). */
 export function instructionText(text: string): string {
-  let ask = text.replace(/(```|~~~)[\s\S]*?(\1|$)/g, ' ').replace(/"[^"\n]{1,2000}"|“[^”]{1,2000}”/g, '""');
+  const ask = text.replace(/(```|~~~)[\s\S]*?(\1|$)/g, ' ').replace(/"[^"\n]{1,2000}"|“[^”]{1,2000}”/g, '""');
   const paragraphs = ask.split(/\n\s*\n/).filter((p) => p.trim());
   if (paragraphs.length < 2) return ask;
   // "Summarize this:" followed by the material: the material is not the instruction. A short

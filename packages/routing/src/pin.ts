@@ -1,4 +1,4 @@
-import type { TierName } from '@sluice/queues';
+import { TIERS, type TierName } from '@sluice/queues';
 import { UnknownModelError } from './errors.ts';
 
 /** A model a deployment serves, and its tier (a `DeploymentConfig` fits). */
@@ -16,7 +16,6 @@ export type PinResolution =
   /** A configured model: skip routing, use that model on its tier. */
   | { kind: 'model'; model: string; tier: TierName };
 
-const TIER_NAMES: readonly TierName[] = ['router', 'small', 'large'];
 
 /**
  * Resolve a request's `model` field. `auto` routes; `router`, `small` and `large` pin a tier
@@ -30,7 +29,7 @@ export function resolvePin(model: string, configuredModels: readonly ConfiguredM
   const name = model.trim();
   const lower = name.toLowerCase();
   if (lower === 'auto') return { kind: 'auto' };
-  if ((TIER_NAMES as readonly string[]).includes(lower)) return { kind: 'tier', tier: lower as TierName };
+  if ((TIERS as readonly string[]).includes(lower)) return { kind: 'tier', tier: lower as TierName };
   const found = configuredModels.find((m) => m.model === name);
   if (found) return { kind: 'model', model: found.model, tier: found.tier };
   throw new UnknownModelError(model, [...new Set(configuredModels.map((m) => m.model))]);

@@ -75,10 +75,10 @@ export function startTracing(options: TracingOptions): Tracing {
   // ES modules that were imported before the SDK started (an app's static imports) reach
   // CommonJS packages without the require hook seeing them. Requiring them once more here
   // gives the hook its chance to patch the already-loaded module objects.
-  const require = createRequire(import.meta.url);
+  const requireCjs = createRequire(import.meta.url);
   for (const id of ['ioredis', 'node:http', 'node:https']) {
     try {
-      require(id);
+      requireCjs(id);
     } catch {
       // Not installed where this package resolves from: nothing to patch.
     }

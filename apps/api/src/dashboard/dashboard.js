@@ -118,7 +118,7 @@
     drawBars('chart-429', d.timeline, [['upstream429', '#f85149'], ['client429', '#58a6ff']]);
   };
 
-  const status = document.getElementById('status');
+  const statusLine = document.getElementById('status');
   let polls = 0;
   const poll = async () => {
     try {
@@ -127,13 +127,13 @@
       const data = await response.json();
       render(data);
       polls += 1;
-      status.textContent = `live · updated ${new Date(data.at).toLocaleTimeString()} · every ${refreshMs / 1000} s`;
-      status.classList.remove('stale');
+      statusLine.textContent = `live · updated ${new Date(data.at).toLocaleTimeString()} · every ${refreshMs / 1000} s`;
+      statusLine.classList.remove('stale');
       document.body.dataset.polls = String(polls);
       document.body.dataset.at = String(data.at);
     } catch (error) {
-      status.textContent = `not updating: ${error.message}`;
-      status.classList.add('stale');
+      statusLine.textContent = `not updating: ${error.message}`;
+      statusLine.classList.add('stale');
     } finally {
       setTimeout(poll, refreshMs);
     }

@@ -1,9 +1,9 @@
+import { completionToChunks } from '@sluice/cache';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompletionJobResult, ChatRequest } from '@sluice/queues';
 import { ChatRequestSchema } from '@sluice/queues';
-import { ApiError, errorBody } from '../errors.ts';
+import { errorBody } from '../errors.ts';
 import { EventFeed } from '../events.ts';
-import { completionToChunks } from '../chunks.ts';
 import type { ApiContext } from '../context.ts';
 import { readControls } from '../submit.ts';
 import { jobError, timeoutError } from '../pipeline.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SluiceConfig } from '@sluice/config';
+import { TIERS, type SluiceConfig } from '@sluice/config';
 import { ApiError } from '../errors.ts';
 import type { ApiContext } from '../context.ts';
 
@@ -24,7 +24,7 @@ export function listModels(config: SluiceConfig, created: number): ModelEntry[] 
     seen.add(id);
     entries.push({ id, object: 'model', created, owned_by: owner });
   };
-  for (const tier of ['router', 'small', 'large'] as const) if (config.deployments.some((d) => d.tier === tier)) add(tier, 'sluice');
+  for (const tier of TIERS) if (config.deployments.some((d) => d.tier === tier)) add(tier, 'sluice');
   for (const d of config.deployments) add(d.model, d.api === 'anthropic' ? 'anthropic' : 'sluice-deployment');
   for (const d of config.embeddingDeployments) add(d.model, 'sluice-deployment');
   return entries;

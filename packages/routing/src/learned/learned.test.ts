@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@sluice/config';
 import { createRouter } from '../router.ts';
