@@ -322,9 +322,6 @@ export const schema = {
   },
 };
 
-/** The convict schema object type. */
-type Schema = typeof schema;
-
 /** Create a convict instance on the schema (env and args passed in, never read here). */
 export function createConvict(env: NodeJS.ProcessEnv, args: string[]) {
   return convict(schema, { env, args });
