@@ -37,7 +37,7 @@ const loaded = new Map<string, { vectors: WordVectors; synonyms: Synonyms | unde
 export function loadSifEmbedder(modelDir: string | undefined): { embedder?: SifEmbedder; notice?: string } {
   if (!modelDir) return { notice: 'no word-vector model folder configured (embeddings.modelDir)' };
   const path = wordVectorsPath(modelDir);
-  if (!existsSync(path)) return { notice: `word-vector model not provisioned at ${path} (run \`pnpm exec tsx packages/embeddings/src/cli.ts provision\`)` };
+  if (!existsSync(path)) return { notice: `word-vector model not provisioned at ${path} (run \`pnpm provision:embeddings\`)` };
   try {
     let model = loaded.get(path);
     if (!model) {

@@ -1,7 +1,7 @@
 /**
  * A small deterministic embedder for tests and the offline eval: signed feature hashing of
- * word unigrams and bigrams (log term frequency, L2-normalised). Not exported from the
- * package: production passes the classifier's embedder (`@sluice/cache`) by injection.
+ * word unigrams and bigrams (log term frequency, L2-normalised). For the offline eval only:
+ * production passes the classifier's embedder (`@sluice/cache`) by injection.
  */
 export function createHashingEmbedder(dimensions = 256): (texts: readonly string[]) => Promise<Float32Array[]> {
   return async (texts) => texts.map((t) => embedOne(t, dimensions));

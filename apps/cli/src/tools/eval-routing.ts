@@ -1,5 +1,5 @@
 /**
- * Routing eval: `npx tsx packages/routing/src/eval.ts [--strategy rules|knn|llm|all] [--set prompts|holdout] [--embedder local|cache|sif] [--json] [--routellm DIR]`.
+ * Routing eval: `pnpm eval:routing [--strategy rules|knn|llm|all] [--set prompts|holdout] [--embedder local|cache|sif] [--json] [--routellm DIR]`.
  *
  * - `--routellm DIR`: also the cost–quality curves on RouteLLM's published per-prompt results
  *   (a local copy of lm-sys/RouteLLM `routellm/evals/`): per test set, the share sent large
@@ -17,22 +17,34 @@
  * - all: each of the above, then the composed routers rules, rules → knn and
  *   rules → knn → llm (first confident strategy decides; low confidence → large).
  *
- * This file is a command-line entry point, like an app: it is the one place here that reads
- * the environment (the LLM key, and the validated config for where the word vectors are),
- * once, and it passes the values down.
+ * An entry point: it reads the environment once (the LLM key, and the validated config for
+ * where the word vectors are) and passes the values to `@sluice/routing`.
  */
 import { parseArgs } from 'node:util';
+import { HashingEmbedder, loadSifEmbedder } from '@sluice/cache';
 import { loadConfig } from '@sluice/config';
+import { startRedisServer } from '@sluice/redis-server';
 import type { ChatMessage, RouteDecision } from '@sluice/queues';
 import { createKeys, createRedis, type Redis } from '@sluice/redis';
-import { createHashingEmbedder } from './hashing-embedder.ts';
-import { evalMessages, formatReport, loadEvalSet, scoreDecisions, type EvalItem, type EvalReport } from './evaluation.ts';
-import { DEFAULT_EXEMPLARS, knnStrategy, type Exemplar } from './knn.ts';
-import { llmStrategy, type CompleteFunction } from './llm.ts';
-import { createRouter } from './router.ts';
-import { rulesStrategy, type RoutingStrategy } from './rules.ts';
-import { learnedStrategy } from './learned/strategy.ts';
-import { writeRouteLlmReport } from './learned/routellm-report.ts';
+import {
+  createHashingEmbedder,
+  createRouter,
+  DEFAULT_EXEMPLARS,
+  evalMessages,
+  formatReport,
+  knnStrategy,
+  learnedStrategy,
+  llmStrategy,
+  loadEvalSet,
+  rulesStrategy,
+  scoreDecisions,
+  writeRouteLlmReport,
+  type CompleteFunction,
+  type EvalItem,
+  type EvalReport,
+  type Exemplar,
+  type RoutingStrategy,
+} from '@sluice/routing';
 
 /** The environment, read here only. */
 const env = process.env;
@@ -66,17 +78,15 @@ const items = loadEvalSet(values.set);
 const reports: EvalReport[] = [];
 const notes: string[] = [];
 // `local`: this package's test embedder; `cache`: the cache's offline HashingEmbedder, which
-// the classifier hands to knn in production (resolved from the workspace at run time).
+// the classifier hands to knn in production.
 let embed = createHashingEmbedder(256);
 let embedderId = 'routing-hashing-256';
 if (values.embedder === 'cache') {
-  const { HashingEmbedder } = (await import('@sluice/cache' as string)) as { HashingEmbedder: new (o: { dimensions: number }) => { id: string; embed(t: string[]): Promise<Float32Array[]> } };
   const embedder = new HashingEmbedder({ dimensions: 256 });
   embed = (texts) => embedder.embed([...texts]);
   embedderId = embedder.id;
 } else if (values.embedder === 'sif') {
-  // The default embedder of the cache (and so of the classifier's kNN) since issue 14.
-  const { loadSifEmbedder } = (await import('@sluice/cache' as string)) as { loadSifEmbedder: (dir: string) => { embedder?: { id: string; embed(t: string[]): Promise<Float32Array[]> }; notice?: string } };
+  // The cache's default embedder, and so the one the classifier's kNN compares with.
   // Where every process finds the model: the config resolves SLUICE_EMBEDDINGS_MODEL_DIR or the cache folder.
   const sif = loadSifEmbedder(loadConfig({ env }).embeddings.modelDir);
   if (!sif.embedder) {
@@ -106,8 +116,6 @@ async function getRedis(): Promise<Redis> {
   if (redis) return redis;
   let url = values['redis-url'];
   if (!url) {
-    // Dev-only: the provisioning package is resolved from the workspace root at run time.
-    const { startRedisServer } = (await import('@sluice/redis-server' as string)) as { startRedisServer: (o: object) => Promise<{ url: string; stop: () => Promise<void> }> };
     const server = await startRedisServer({ log: () => undefined });
     url = server.url;
     stopRedis = server.stop;
@@ -189,7 +197,7 @@ else {
   for (const n of notes) console.log(n);
 }
 if (values.routellm) {
-  const reportDir = values.out ?? new URL('../eval/routellm/', import.meta.url).pathname;
+  const reportDir = values.out ?? new URL('../../../../packages/routing/eval/routellm/', import.meta.url).pathname;
   console.log(await writeRouteLlmReport({ folder: values.routellm, outDir: reportDir, learned, labelled: { prompts: loadEvalSet('prompts'), holdout: loadEvalSet('holdout') } }));
 }
 await redis?.quit();

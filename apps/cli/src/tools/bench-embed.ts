@@ -3,17 +3,13 @@
  * its resident size (RSS and external memory grown by one load), and the time to embed one
  * prompt in process (median and p99 of 20 rounds over 500 prompts of 5–40 words).
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { loadConfig } from '@sluice/config';
 import { existsSync } from 'node:fs';
-import { SifEmbedder } from './sif.ts';
-import { Synonyms } from './synonyms.ts';
-import { synonymsPath, wordVectorsPath } from './provision.ts';
-import { WordVectors } from './word-vectors.ts';
+import { SifEmbedder, Synonyms, synonymsPath, wordVectorsPath, WordVectors } from '@sluice/embeddings';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--dir');
-const dir = at >= 0 ? args[at + 1]! : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice', 'embeddings');
+const dir = at >= 0 ? args[at + 1]! : loadConfig({ env: process.env }).embeddings.modelDir;
 const path = wordVectorsPath(dir);
 if (!existsSync(path)) throw new Error(`not provisioned: ${path}`);
 
