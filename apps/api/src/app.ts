@@ -5,7 +5,7 @@ import { ALL_QUEUES, createQueue } from '@sluice/queues';
 import { clusterReady, createKeys, isCluster, type Redis } from '@sluice/redis';
 import { createEmbedder } from '@sluice/cache';
 import { createLedger, counterfactualCost, entryFromResult, type Ledger } from '@sluice/ledger';
-import { createLimits } from '@sluice/limits';
+import { limitsFromConfig } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
 import { createRouterTierCall, routerFromConfig, type Router } from '@sluice/routing';
 import { createApiMetrics, createMetricsRegistry, createOpsStats } from '@sluice/metrics';
@@ -91,7 +91,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       ? createRouterTierCall({
           deployments: config.deployments.filter((d) => d.tier === 'router'),
           upstream: new UpstreamClient(),
-          limiter: createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } }),
+          limiter: limitsFromConfig(config, { redis: options.connection, keys }),
         })
       : undefined,
   });

@@ -3,7 +3,7 @@ import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import { createEmbedder, type Embedder } from '@sluice/cache';
 import type { SluiceConfig } from '@sluice/config';
 import { JobStore, TERMINAL } from '@sluice/jobs';
-import { createLimits } from '@sluice/limits';
+import { limitsFromConfig } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
 import { batchDeploymentFor } from '@sluice/batch';
 import { BATCH_QUEUE, completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
@@ -146,7 +146,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
         ? createRouterTierCall({
             deployments: config.deployments.filter((d) => d.tier === 'router'),
             upstream: new UpstreamClient(),
-            limiter: createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } }),
+            limiter: limitsFromConfig(config, { redis: options.connection, keys }),
             onCall: (call) => routingCalls.getStore()?.push(call),
           })
         : undefined,

@@ -6,7 +6,7 @@ import { JobStore, type JobErrorBody } from '@sluice/jobs';
 import { isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
 import { createWorker, SUMMARY_JOB_NAME, TIER_QUEUES, TIERS, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
-import { clientError, createLimits, isLimitsError, PermitLines, type Limiter } from '@sluice/limits';
+import { clientError, isLimitsError, limitsFromConfig, PermitLines, type Limiter } from '@sluice/limits';
 import type { ExecutorMetrics } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import { createEmbedder, type ResponseCache } from '@sluice/cache';
@@ -88,7 +88,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const instrumentLimiter = <L extends Limiter>(limiter: L): L => options.metrics?.instrumentLimiter(limiter) ?? limiter;
   const baseCaller =
     options.callUpstream ??
-    createLimitedCaller({ config, upstream, logger, lines: permitLines, settling, limiter: instrumentLimiter(createLimits({ redis: options.connection, keys, circuit: { openMs: config.limits.circuitOpenMs } })) });
+    createLimitedCaller({ config, upstream, logger, lines: permitLines, settling, limiter: instrumentLimiter(limitsFromConfig(config, { redis: options.connection, keys })) });
   // The cache wraps whichever caller makes the real call: a hit never takes a rate-limit permit.
   const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger, settling, onLookup: options.metrics?.cacheLookup }) : baseCaller;
   const embedder = options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey });

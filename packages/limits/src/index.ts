@@ -10,6 +10,8 @@ export {
   classify,
   WINDOW_MS,
 } from './limiter.ts';
+export { limitsFromConfig } from './from-config.ts';
+export type { LimitsConfigSource, LimitsFromConfigOptions } from './from-config.ts';
 export type {
   LimitsOptions,
   AdaptiveOptions,

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ResolvedEmbeddingDeployment } from '@sluice/config';
 import { newJobId } from '@sluice/jobs';
-import { createLimits, denialError } from '@sluice/limits';
+import { denialError, limitsFromConfig } from '@sluice/limits';
 import { base64ToVector, costUsd, EmbeddingsClient, isUpstreamError, vectorToBase64, type EmbeddingInput } from '@sluice/llm';
 import { createKeys } from '@sluice/redis';
 import { rateLimitHeaders } from '../admission.ts';
@@ -47,7 +47,7 @@ const PERMIT_WAIT_MS = 2_000;
 export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void {
   const { config } = ctx;
   const keys = createKeys(config.redis.prefix);
-  const limiter = createLimits({ redis: ctx.redis, keys, circuit: { openMs: config.limits.circuitOpenMs } });
+  const limiter = limitsFromConfig(config, { redis: ctx.redis, keys });
   const upstream = new EmbeddingsClient();
   // As long as the longest-lived chat cache entries: an embedding never goes stale.
   const ttlSeconds = Math.max(...Object.values(config.cache.ttlSeconds), 3_600);
