@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { sluiceCacheDir } from '@sluice/config';
 
 /** What `pnpm start` writes down about the stack it runs, for the CLI's other commands. */
 export interface RunState {
@@ -15,7 +15,7 @@ export interface RunState {
 }
 
 /** Folder of the state files, one per running stack. */
-export const RUN_STATE_DIR = join(homedir(), '.cache', 'sluice');
+export const RUN_STATE_DIR = sluiceCacheDir(process.env);
 
 /**
  * The state file of the stack whose API listens on `apiPort`. One file per stack: two stacks on

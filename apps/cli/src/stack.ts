@@ -2,10 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SluiceConfig } from '@sluice/config';
+import { sluiceCacheDir, type SluiceConfig } from '@sluice/config';
 import { findOrProvisionWordVectors } from '@sluice/embeddings';
 import { clearRunState, writeRunState } from './run-state.ts';
 import { freePort, startRedisServer, type RunningRedis } from '@sluice/redis-server';
@@ -119,7 +118,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let redis: RunningRedis | undefined;
   let redisUrl = config.redis.url;
   if (!redisUrl) {
-    const dataDir = config.redis.dataDir || join(homedir(), '.cache', 'sluice', 'data');
+    const dataDir = config.redis.dataDir || join(sluiceCacheDir(process.env), 'data');
     mkdirSync(dataDir, { recursive: true });
     const port = config.redis.port && !(await portOpen(config.redis.port)) ? config.redis.port : await freePort();
     redis = await startRedisServer({ port, dataDir, cacheDir: config.redis.cacheDir || undefined, log: (m) => log(`redis     | ${m}`) });

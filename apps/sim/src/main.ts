@@ -4,17 +4,17 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SifEmbedder, WordVectors, wordVectorsPath } from '@sluice/embeddings';
 import { pino } from 'pino';
 import { SimCliError, USAGE, parseSimArgs } from './cli-args.ts';
 import { createSimulator } from './simulator.ts';
 import type { SimModelInput } from './types.ts';
+import { sluiceCacheDir } from '@sluice/config';
 
 /** Sluice's word-vector model, when provisioned, served as `sluice-sif-wink-sg100d`. */
 function sentenceEmbedder(logger: { info(o: object, m: string): void }): { sentenceEmbedder?: SifEmbedder } {
-  const dir = process.env.SLUICE_EMBEDDINGS_MODEL_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sluice', 'embeddings');
+  const dir = process.env.SLUICE_EMBEDDINGS_MODEL_DIR || join(sluiceCacheDir(process.env), 'embeddings');
   const path = wordVectorsPath(dir);
   if (!existsSync(path)) {
     logger.info({ path }, 'word-vector model not provisioned; sluice-sif-wink-sg100d not served');

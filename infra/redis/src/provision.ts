@@ -1,6 +1,6 @@
+import { sluiceCacheDir } from '@sluice/config';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -42,10 +42,9 @@ const PACKAGES = [
   'libgpg-error0', 'libgcc-s1',
 ];
 
-/** Default cache folder for a provisioned Redis. */
+/** Default cache folder for a provisioned Redis (a provisioning entry point reads the environment). */
 export function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(base, 'sluice', 'redis-8');
+  return join(sluiceCacheDir(process.env), 'redis-8');
 }
 
 function majorOf(version: string): number {

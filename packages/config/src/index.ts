@@ -178,6 +178,15 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * Sluice's folder in the user's cache: `$XDG_CACHE_HOME/sluice`, else `~/.cache/sluice`. A
+ * provisioned Redis 8, the word-vector model, `pnpm start`'s data and run state and the eval
+ * data all live under it, never in the repository.
+ */
+export function sluiceCacheDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'sluice');
+}
+
+/**
  * Read and validate the configuration once: defaults, then the JSON file named by
  * `SLUICE_CONFIG`, then env vars, then overrides. The result is frozen; pass it down.
  *
@@ -218,7 +227,7 @@ export function loadConfig(options: LoadConfigOptions): SluiceConfig {
   ).map((d, i) => resolveEmbeddingDeployment(d, i, env));
   const cache = { ...raw.cache, ttlSeconds: { ...(schema.cache.ttlSeconds.default as Record<Category, number>), ...raw.cache.ttlSeconds } };
   // The provisioned model lives in the user's cache folder, like a provisioned Redis.
-  raw.embeddings.modelDir ||= join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'sluice', 'embeddings');
+  raw.embeddings.modelDir ||= join(sluiceCacheDir(env), 'embeddings');
   const embeddings = withSecret({ ...raw.embeddings }, 'apiKey', raw.embeddings.apiKeyRef ? (env[raw.embeddings.apiKeyRef] ?? '') : '');
   // Secrets become non-enumerable so that logging or serialising the config never leaks them.
   const redis = { ...raw.redis } as SluiceConfig['redis'];
