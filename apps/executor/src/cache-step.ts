@@ -63,15 +63,25 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
     const context = cacheContext(config, data, ctx.tier);
     let scope: typeof context & { scope?: CacheScope } = context;
     let lookup;
+    // A lookup that can miss takes the stampede guard in the same round trip (sent together,
+    // the lookup runs first); a hit then gives the guard back, which only a rare executor hit
+    // pays (the API's fast path answers most hits before a job is queued).
+    let guard: Promise<Fill | undefined> | undefined;
+    const giveBack = () => void guard?.then((g) => (g?.leader ? g.release() : undefined)).catch(() => {});
     try {
       // Hashed once for the lookup and the store.
-      scope = { ...context, scope: cache.scope(context) };
-      lookup = await cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding });
+      const hashed = cache.scope(context);
+      scope = { ...context, scope: hashed };
+      const pending = cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding });
+      if (cache.wouldLookup({ request: context.request, category, cacheMode: data.cacheMode })) guard = cache.acquireFill(hashed.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
+      lookup = await pending;
     } catch (error) {
+      giveBack();
       logger.warn({ err: error, jobId: data.id }, 'cache lookup failed; calling upstream');
       onLookup('miss');
       return inner(ctx);
     }
+    if (lookup.hit || lookup.kind !== 'miss' || !lookup.exactKey) giveBack();
     if (lookup.hit) {
       onLookup('hit', lookup.kind);
       return serve(ctx, lookup);
@@ -81,7 +91,7 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
     // (no-cache, hot temperature, uncached category) go straight upstream.
     let fill: Fill | undefined;
     if (lookup.kind === 'miss' && lookup.exactKey) {
-      fill = await cache.acquireFill(lookup.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
+      fill = await (guard ?? cache.acquireFill(lookup.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined));
       while (fill && !fill.leader) {
         const hit = await fill.wait(fillWaitMs).catch(() => undefined);
         if (hit) {
