@@ -122,7 +122,6 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
     for (const r of await Promise.allSettled(steps)) if (r.status === 'rejected') logger.error({ err: r.reason, jobId: data.id }, 'job bookkeeping (ledger, conversation) failed');
   };
-  const keepResults = config.queues.keepCompleted > 0;
   const workerByQueue = new Map<string, Worker<CompletionJobData, CompletionJobResult>>();
 
   const process = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
@@ -202,9 +201,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
       // Sent: the call's release and counters now follow the finish on this connection.
       settling.published(data.id);
       if (await completed) await afterComplete(data, result, finishedAt);
-      // The job record holds the result; BullMQ keeps a copy only for Bull Board's completed
-      // list (and writes it into its event stream either way), so it gets one only if kept.
-      return keepResults ? result : (undefined as never);
+      // Returned for the worker's metrics (its `completed` event); BullMQ stores it only in a
+      // kept completed job (none by default: the job record holds the result).
+      return result;
     } catch (error) {
       const reason = controller.signal.reason as AbortReason | undefined;
       if (reason === 'cancelled') return undefined as never;
