@@ -51,4 +51,23 @@ describe('the executor cache step', () => {
     // The guard taken with the lookup was given back at once: no lock left for a waiter to wait on.
     await expect.poll(fillLocks).toBe(0);
   });
+
+  it('does not search the semantic level again right after the API searched the same scope, and does later or for another category', async () => {
+    const seen: Array<boolean | undefined> = [];
+    const watched = new Proxy(cache, {
+      get(target, name) {
+        if (name === 'lookup') return (input: Parameters<ResponseCache['lookup']>[0]) => (seen.push(input.semantic), target.lookup(input));
+        const value = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const inner: UpstreamCaller = async () => ({ completion: completion('Green.') as never, headers: {}, deployment: config.deployments.find((d) => d.tier === 'small')! });
+    const caller = createCachingCaller({ cache: watched, config, inner, logger: silent, recentLookupMs: 1_000 });
+    const looked = (at: number, category: 'general' | 'code' = 'general') => ({ ...job(`Name a colour ${randomUUID()}`), cacheLooked: { at, category, tiers: ['small' as const, 'large' as const] } });
+    await caller(attempt(looked(Date.now())));
+    await caller(attempt(looked(Date.now() - 5_000)));
+    await caller(attempt(looked(Date.now(), 'code')));
+    await caller(attempt(job(`Name a colour ${randomUUID()}`)));
+    expect(seen).toEqual([false, true, true, true]);
+  });
 });

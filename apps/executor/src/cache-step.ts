@@ -26,6 +26,11 @@ export interface CachingCallerOptions {
    * candidate refused by verification), `miss` (a failed lookup too) or `bypass`. @defaultValue none
    */
   onLookup?: (result: 'hit' | 'miss' | 'rejected' | 'bypass', kind?: 'exact' | 'semantic') => void;
+  /**
+   * How long after the API's fast path searched a job's scope (`data.cacheLooked`) the
+   * semantic level is not searched again (ms). @defaultValue 1_000
+   */
+  recentLookupMs?: number;
   /** Where the store of an answer goes, awaited after the answer is published. @defaultValue none: stored in the background */
   settling?: Settling;
 }
@@ -40,6 +45,7 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
   const { cache, config, inner, logger } = options;
   const fillWaitMs = options.fillWaitMs ?? 30_000;
   const onLookup = options.onLookup ?? (() => {});
+  const recentLookupMs = options.recentLookupMs ?? 1_000;
 
   const serve = async (ctx: Parameters<UpstreamCaller>[0], hit: CacheHit): Promise<UpstreamOutcome | undefined> => {
     const model = typeof (hit.completion as { model?: unknown }).model === 'string' ? (hit.completion as { model: string }).model : 'cache';
@@ -72,7 +78,12 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
       // Hashed once for the lookup and the store.
       const hashed = cache.scope(context);
       scope = { ...context, scope: hashed };
-      const pending = cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding });
+      // The API searched this scope's semantic level a moment ago with the same bounds: only
+      // the exact level is read again (an identical request's answer stored meanwhile). A
+      // neighbour stored in between costs at most one upstream call, never a wrong answer.
+      const looked = data.cacheLooked;
+      const semantic = !(looked && looked.category === category && looked.tiers.includes(ctx.tier) && Date.now() - looked.at <= recentLookupMs);
+      const pending = cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding, semantic });
       if (cache.wouldLookup({ request: context.request, category, cacheMode: data.cacheMode })) guard = cache.acquireFill(hashed.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
       lookup = await pending;
     } catch (error) {
