@@ -18,7 +18,7 @@ describe('Bull Board by default: prompts redacted, actions allowed', () => {
   let stack: TestStack;
   let jobId: string;
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack({ env: { SLUICE_KEEP_COMPLETED: '100' } });
     jobId = await runJob(stack);
   });
   afterAll(() => stack.stop());
@@ -75,7 +75,7 @@ describe('Bull Board with SLUICE_BULLBOARD_READONLY and SLUICE_BULLBOARD_SHOW_PR
   let stack: TestStack;
   let jobId: string;
   beforeAll(async () => {
-    stack = await startStack({ env: { SLUICE_BULLBOARD_READONLY: 'true', SLUICE_BULLBOARD_SHOW_PROMPTS: 'true' } });
+    stack = await startStack({ env: { SLUICE_BULLBOARD_READONLY: 'true', SLUICE_BULLBOARD_SHOW_PROMPTS: 'true', SLUICE_KEEP_COMPLETED: '100' } });
     jobId = await runJob(stack);
   });
   afterAll(() => stack.stop());

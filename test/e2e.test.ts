@@ -25,6 +25,13 @@ describe('end to end through the official openai client', () => {
     expect(response.headers.get('x-sluice-model')).toBe('sim-small');
     expect(['miss', 'hit', 'bypass']).toContain(response.headers.get('x-sluice-cache'));
     expect(Number(response.headers.get('x-sluice-cost-usd'))).toBeGreaterThan(0);
+    // Completed BullMQ jobs are not kept by default (SLUICE_KEEP_COMPLETED=0): the job record
+    // alone holds the result, and still answers GET /v1/jobs/:id.
+    const queues = stack.api.context.queues;
+    await expect.poll(async () => (await Promise.all([queues['{route}']!.getJob(jobId), queues['{tier-small}']!.getJob(jobId)])).filter(Boolean).length).toBe(0);
+    const record = (await (await fetch(`${stack.apiUrl}/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${client.apiKey}` } })).json()) as { status: string; result?: { choices: Array<{ message: { content: string } }> } };
+    expect(record.status).toBe('completed');
+    expect(record.result?.choices[0]!.message.content).toBe(data.choices[0]!.message.content);
   });
 
   it('streams a completion as OpenAI SSE chunks with usage', async () => {

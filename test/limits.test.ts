@@ -24,7 +24,7 @@ describe('upstream limits', () => {
     let redis: Redis;
     let limits: Limiter;
     beforeAll(async () => {
-      stack = await startStack({ overrides: { deployments: [...SIM_DEPLOYMENTS, { id: 'sim-small', tier: 'small', model: 'sim-small', maxConcurrency: 1 }] } });
+      stack = await startStack({ env: { SLUICE_KEEP_COMPLETED: '100' }, overrides: { deployments: [...SIM_DEPLOYMENTS, { id: 'sim-small', tier: 'small', model: 'sim-small', maxConcurrency: 1 }] } });
       // The test's own connection, standing in for another executor process.
       redis = createRedis({ url: stack.config.redis.url, role: 'worker' });
       limits = createLimits({ redis, keys: createKeys(stack.config.redis.prefix) });

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SluiceConfig } from '@sluice/config';
-import { JobEventSubscriber, JobStore } from '@sluice/jobs';
+import { JobEventSubscriber, JobStore, newJobId } from '@sluice/jobs';
 import { ALL_QUEUES, createQueue } from '@sluice/queues';
 import { clusterReady, createKeys, isCluster, type Redis } from '@sluice/redis';
 import { createEmbedder } from '@sluice/cache';
@@ -77,7 +77,11 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   installBodyParsing(app, { maxJsonDepth: config.api.maxJsonDepth });
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
   const queueError = (error: Error, queue: string) => logger.warn({ err: error, queue }, 'queue connection error');
-  const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys });
+  // One reply channel per API process on one Redis (a job's script cannot publish to another
+  // shard's channel on a cluster, where each job keeps its own channel).
+  const cluster = isCluster(options.connection);
+  const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys, store, ...(cluster ? {} : { replyChannel: keys.family('reply', newJobId()) }) });
+  await subscriber.start();
   const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError })]));
   const stats = createOpsStats({ redis: options.connection, keys, onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters') });
   const metrics = createApiMetrics({ registry: createMetricsRegistry({ role: 'api' }), queues, stats });
@@ -98,7 +102,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   const router = options.router ?? routing.router;
   const ledger = options.ledger ?? createLedger({ redis: options.connection, keys, retentionDays: config.ledger.retentionDays, markerTtlSeconds: 2 * config.queues.resultTtlSeconds });
   const fastPath = options.cache ? createCacheFastPath({ cache: options.cache, config, store }) : undefined;
-  const submitter = new Submitter({ config, store, subscriber, routeQueue: queues['{route}']!, ordered: !isCluster(options.connection) });
+  const submitter = new Submitter({ config, store, subscriber, routeQueue: queues['{route}']!, ordered: !cluster });
   const admission = createAdmission({ config, redis: options.connection, keys, queues: Object.values(queues) });
   const context: ApiContext = {
     config,

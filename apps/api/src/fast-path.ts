@@ -69,7 +69,12 @@ export function createCacheFastPath(options: FastPathOptions) {
       if (!l.hit) return;
       if (!best || (l.kind === 'exact' && best.hit.kind !== 'exact') || (l.kind === best.hit.kind && l.similarity > best.hit.similarity)) best = { hit: l, tier: tiers[i]! };
     });
-    if (!best) return undefined;
+    if (!best) {
+      // Both levels were read (the semantic one when the prompt allows it): the executor's
+      // lookup of one of these scopes soon after reads only the exact level again.
+      if (!config.cache.semantic || data.embedding) data.cacheLooked = { at: Date.now(), category, tiers };
+      return undefined;
+    }
     const { hit, tier } = best;
     const completion: Record<string, unknown> = { ...(hit.completion as Record<string, unknown>), id: `chatcmpl-${data.id}` };
     const result: CompletionJobResult = {

@@ -154,7 +154,7 @@ export interface SubmitterOptions {
 
 /**
  * Accepts jobs: validates, resolves the model pin, honours Idempotency-Key, records the job,
- * subscribes to its channel (when the caller listens) *before* enqueueing, then enqueues.
+ * listens to its events (when the caller listens) *before* enqueueing, then enqueues.
  */
 export class Submitter {
   constructor(private readonly options: SubmitterOptions) {}
@@ -206,14 +206,17 @@ export class Submitter {
       }
     }
     jobId = data.id;
-    const unsubscribe = listen ? await subscriber.subscribe(jobId, listen) : async () => {};
+    // With the process's reply channel (subscribed once, before any job), listening is local
+    // and the record names the channel; otherwise the job's own channel is subscribed first.
+    const reply = listen ? subscriber.replyChannel : undefined;
+    const unsubscribe = listen ? (reply ? subscriber.listen(jobId, listen) : await subscriber.subscribe(jobId, listen)) : async () => {};
     try {
       // The record must exist before a classifier can take the job. On one Redis, commands
       // sent together on one connection run in order, so both go in one round trip. On a
       // cluster the record and the route queue live on different shards and nothing orders
       // them: the record goes first (sent together, a classifier once took a job before its
       // record existed; seen in test/cluster.test.ts).
-      const create = () => store.create({ id: jobId, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt });
+      const create = () => store.create({ id: jobId, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt, ...(reply ? { reply } : {}) });
       const enqueue = () => routeQueue.add('completion', data, completionJobOptions(jobId, data.priority, config.queues));
       if (this.options.ordered) {
         await Promise.all([create(), enqueue()]);

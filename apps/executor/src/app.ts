@@ -197,7 +197,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
         ...(data.context ? { context: { mode: data.context.mode, fullTokens: data.context.fullTokens, tokens: data.context.tokens } } : {}),
       };
       const finishedAt = Date.now();
-      if (await store.complete(data.id, result, finishedAt)) await afterComplete(data, result, finishedAt);
+      const completed = store.complete(data.id, result, finishedAt);
+      // Sent: the call's release and counters now follow the finish on this connection.
+      settling.published(data.id);
+      if (await completed) await afterComplete(data, result, finishedAt);
+      // Returned for the worker's metrics (its `completed` event); BullMQ stores it only in a
+      // kept completed job (none by default: the job record holds the result).
       return result;
     } catch (error) {
       const reason = controller.signal.reason as AbortReason | undefined;
@@ -219,6 +224,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
       throw new UnrecoverableError((error as Error).message);
     } finally {
       inFlight.delete(data.id);
+      // Whatever ended the run (a failure, a park, a cancel), what its calls hold is settled.
+      settling.published(data.id);
     }
   };
 

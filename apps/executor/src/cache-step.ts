@@ -26,6 +26,11 @@ export interface CachingCallerOptions {
    * candidate refused by verification), `miss` (a failed lookup too) or `bypass`. @defaultValue none
    */
   onLookup?: (result: 'hit' | 'miss' | 'rejected' | 'bypass', kind?: 'exact' | 'semantic') => void;
+  /**
+   * How long after the API's fast path searched a job's scope (`data.cacheLooked`) the
+   * semantic level is not searched again (ms). @defaultValue 1_000
+   */
+  recentLookupMs?: number;
   /** Where the store of an answer goes, awaited after the answer is published. @defaultValue none: stored in the background */
   settling?: Settling;
 }
@@ -40,6 +45,7 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
   const { cache, config, inner, logger } = options;
   const fillWaitMs = options.fillWaitMs ?? 30_000;
   const onLookup = options.onLookup ?? (() => {});
+  const recentLookupMs = options.recentLookupMs ?? 1_000;
 
   const serve = async (ctx: Parameters<UpstreamCaller>[0], hit: CacheHit): Promise<UpstreamOutcome | undefined> => {
     const model = typeof (hit.completion as { model?: unknown }).model === 'string' ? (hit.completion as { model: string }).model : 'cache';
@@ -63,15 +69,30 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
     const context = cacheContext(config, data, ctx.tier);
     let scope: typeof context & { scope?: CacheScope } = context;
     let lookup;
+    // A lookup that can miss takes the stampede guard in the same round trip (sent together,
+    // the lookup runs first); a hit then gives the guard back, which only a rare executor hit
+    // pays (the API's fast path answers most hits before a job is queued).
+    let guard: Promise<Fill | undefined> | undefined;
+    const giveBack = () => void guard?.then((g) => (g?.leader ? g.release() : undefined)).catch(() => {});
     try {
       // Hashed once for the lookup and the store.
-      scope = { ...context, scope: cache.scope(context) };
-      lookup = await cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding });
+      const hashed = cache.scope(context);
+      scope = { ...context, scope: hashed };
+      // The API searched this scope's semantic level a moment ago with the same bounds: only
+      // the exact level is read again (an identical request's answer stored meanwhile). A
+      // neighbour stored in between costs at most one upstream call, never a wrong answer.
+      const looked = data.cacheLooked;
+      const semantic = !(looked && looked.category === category && looked.tiers.includes(ctx.tier) && Date.now() - looked.at <= recentLookupMs);
+      const pending = cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding, semantic });
+      if (cache.wouldLookup({ request: context.request, category, cacheMode: data.cacheMode })) guard = cache.acquireFill(hashed.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
+      lookup = await pending;
     } catch (error) {
+      giveBack();
       logger.warn({ err: error, jobId: data.id }, 'cache lookup failed; calling upstream');
       onLookup('miss');
       return inner(ctx);
     }
+    if (lookup.hit || lookup.kind !== 'miss' || !lookup.exactKey) giveBack();
     if (lookup.hit) {
       onLookup('hit', lookup.kind);
       return serve(ctx, lookup);
@@ -81,7 +102,7 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
     // (no-cache, hot temperature, uncached category) go straight upstream.
     let fill: Fill | undefined;
     if (lookup.kind === 'miss' && lookup.exactKey) {
-      fill = await cache.acquireFill(lookup.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
+      fill = await (guard ?? cache.acquireFill(lookup.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined));
       while (fill && !fill.leader) {
         const hit = await fill.wait(fillWaitMs).catch(() => undefined);
         if (hit) {

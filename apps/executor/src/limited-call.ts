@@ -38,8 +38,9 @@ export interface LimitedCallerOptions {
   /** @defaultValue `Date.now` */
   clock?: () => number;
   /**
-   * Where a successful call's settling goes (learning, release, counters), awaited after the
-   * answer is published. @defaultValue none: settled in the background, never awaited
+   * Where a successful call's settling goes (learning, release, counters): held until the
+   * job's answer is published (`settling.published(jobId)`, which the caller must call once
+   * the answer is sent). @defaultValue none: settled at once in the background, never awaited
    */
   settling?: Settling;
 }
@@ -214,6 +215,9 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
   /** One call on a granted deployment; throws what must end the run, returns what may fail over. */
   async function callOnce(ctx: AttemptContext, deployment: ResolvedDeployment, lease: Lease): Promise<CallResult> {
     const data = ctx.job.data;
+    // An earlier call of this job (a cascade's small answer, escalated) is not the answer that
+    // will be published: what it holds is settled now, not after this call.
+    options.settling?.published(data.id);
     // Announced before the call, so a job that finished meanwhile (cancelled while it waited)
     // spends nothing upstream.
     if (!(await ctx.begin(deployment))) {
@@ -238,17 +242,19 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
       });
       const usage = result.completion.usage;
       // Publish first, settle after: a success needs nothing back from the limiter, so its
-      // learning, the release and the counters are sent now, in this order on the process's
-      // one connection, and not awaited before the answer goes out. The slot is freed a few
-      // ms later than the call ended, which only errs on the safe side of the limit; a process
-      // killed before the release leaves the lease to expire, as one killed mid-call does.
-      const settled = Promise.all([
-        limiter.onUpstreamResult(deployment, { lease, status: 200, headers: result.headers }),
-        limiter.release(lease, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }),
-        meter.record(),
-        limiter.tenants.recordTokens(data.tenant, usage.prompt_tokens + usage.completion_tokens),
-      ]).catch((error: unknown) => logger?.warn({ err: error, jobId: data.id }, 'could not settle a finished call (learning, release, counters)'));
-      options.settling?.track(settled);
+      // learning, the release and the counters wait until the job's answer is sent, and go out
+      // with other jobs' in one write (`Settling.defer`). The slot is freed a few ms later
+      // than the call ended, which only errs on the safe side of the limit; a process killed
+      // before the release leaves the lease to expire, as one killed mid-call does.
+      const settle = () =>
+        Promise.all([
+          limiter.onUpstreamResult(deployment, { lease, status: 200, headers: result.headers }),
+          limiter.release(lease, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }),
+          meter.record(),
+          limiter.tenants.recordTokens(data.tenant, usage.prompt_tokens + usage.completion_tokens),
+        ]).catch((error: unknown) => logger?.warn({ err: error, jobId: data.id }, 'could not settle a finished call (learning, release, counters)'));
+      if (options.settling) options.settling.defer(data.id, settle);
+      else void settle();
       return { kind: 'done', value: { ...result, deployment } };
     } catch (error) {
       // Cancelled, shutting down, a bug, or a request that could not be built to send (nothing

@@ -41,3 +41,47 @@ describe('settling', () => {
     expect(settling.pending).toBe(0);
   });
 });
+
+describe('deferred settling', () => {
+  it('holds a job’s steps until its answer is published, then starts every released job’s steps together', async () => {
+    const settling = createSettling({ groupCommitMs: 5 });
+    const started: string[] = [];
+    const step = (name: string) => () => {
+      started.push(name);
+      return Promise.resolve();
+    };
+    settling.defer('a', step('a-release'));
+    settling.defer('a', step('a-meter'));
+    settling.defer('b', step('b-release'));
+    expect(settling.pending).toBe(3);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(started).toEqual([]);
+    settling.published('a');
+    settling.published('a');
+    settling.published('b');
+    // Not in the same macrotask as the publish: the group goes out together a few ms later.
+    expect(started).toEqual([]);
+    await new Promise((r) => setTimeout(r, 15));
+    expect(started).toEqual(['a-release', 'a-meter', 'b-release']);
+    expect(settling.pending).toBe(0);
+  });
+
+  it('drain starts what was never published and waits for it; a step that throws fails nothing', async () => {
+    const settling = createSettling({ groupCommitMs: 1_000 });
+    const slow = deferred();
+    let ran = false;
+    settling.defer('x', () => slow.promise.then(() => (ran = true)));
+    settling.defer('y', () => {
+      throw new Error('bug');
+    });
+    settling.published('y');
+    let drained = false;
+    const drain = settling.drain().then(() => (drained = true));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(drained).toBe(false);
+    slow.resolve();
+    await drain;
+    expect(ran).toBe(true);
+    expect(settling.pending).toBe(0);
+  });
+});

@@ -487,6 +487,15 @@ export class ResponseCache {
   }
 
   /**
+   * Whether {@link lookup} would consult the cache for this input (no Redis call): a caller
+   * that will guard a miss against a stampede can then send {@link acquireFill} together with
+   * the lookup instead of after it.
+   */
+  wouldLookup(input: Pick<LookupInput, 'request' | 'category' | 'cacheMode'>): boolean {
+    return shouldLookup(input, this.#config).lookup;
+  }
+
+  /**
    * Find an answer: the exact level first, then (when enabled and the prompt allows) the
    * semantic level with verification. Never returns an expired entry, nor one older than the
    * request's category TTL.

@@ -238,7 +238,7 @@ export const schema = {
     attempts: { doc: 'Attempts per job before it fails for good (retryable upstream errors).', format: 'positive-int', default: 5, env: 'SLUICE_JOB_ATTEMPTS' },
     backoffMs: { doc: 'Base of the exponential backoff between attempts (ms, jittered).', format: 'positive-int', default: 1_000, env: 'SLUICE_JOB_BACKOFF_MS' },
     resultTtlSeconds: { doc: 'How long a finished job and its event log stay readable (s).', format: 'positive-int', default: 86_400, env: 'SLUICE_RESULT_TTL_SECONDS' },
-    keepCompleted: { doc: 'Completed jobs kept per queue for Bull Board.', format: 'positive-int', default: 1_000, env: 'SLUICE_KEEP_COMPLETED' },
+    keepCompleted: { doc: 'Completed jobs kept per queue for Bull Board, with their results (0 = removed as they complete, which costs one command per job instead of six; the job record keeps the result for GET /v1/jobs/:id).', format: 'nat', default: 0, env: 'SLUICE_KEEP_COMPLETED' },
     keepFailed: { doc: 'Failed jobs kept per queue for Bull Board.', format: 'positive-int', default: 5_000, env: 'SLUICE_KEEP_FAILED' },
     lockDurationMs: { doc: 'Worker lock duration; a worker that dies holds its job this long before another takes it over.', format: 'positive-int', default: 30_000, env: 'SLUICE_LOCK_DURATION_MS' },
   },

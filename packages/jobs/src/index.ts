@@ -76,6 +76,7 @@ const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.m
 const FINISH = lua('finish');
 const APPEND = lua('append-event');
 const CREATE_ANSWERED = lua('create-answered');
+const ATTACH_REPLY = lua('attach-reply');
 
 /**
  * A final event's JSON up to its payload: the finish script appends the payload and `}`, so
@@ -85,8 +86,9 @@ const CREATE_ANSWERED = lua('create-answered');
 const EVENT_HEAD = { done: '{"type":"done","result":', error: '{"type":"error","error":' } as const;
 
 type JobCommands = Redis & {
-  sluiceJobFinish(jobKey: string, eventsKey: string, channel: string, status: string, field: string, payload: string, event: string, ttl: number, now: number): Promise<number>;
-  sluiceJobAppend(jobKey: string, eventsKey: string, channel: string, event: string, ttl: number, status: string, ...fields: string[]): Promise<string | null>;
+  sluiceJobFinish(jobKey: string, eventsKey: string, channel: string, jobId: string, status: string, field: string, payload: string, event: string, ttl: number, now: number): Promise<number>;
+  sluiceJobAppend(jobKey: string, eventsKey: string, channel: string, jobId: string, event: string, ttl: number, status: string, ...fields: string[]): Promise<string | null>;
+  sluiceJobAttachReply(jobKey: string, channel: string): Promise<number>;
   sluiceJobCreateAnswered(jobKey: string, eventsKey: string, tenant: string, createdAt: number, stream: string, model: string, result: string, finishedAt: number, prompt: string, ttl: number): Promise<number>;
 };
 
@@ -97,6 +99,7 @@ function define(redis: Redis): JobCommands {
     redis.defineCommand('sluiceJobAppend', { numberOfKeys: 2, lua: APPEND });
   }
   if (typeof r.sluiceJobCreateAnswered !== 'function') redis.defineCommand('sluiceJobCreateAnswered', { numberOfKeys: 2, lua: CREATE_ANSWERED });
+  if (typeof r.sluiceJobAttachReply !== 'function') redis.defineCommand('sluiceJobAttachReply', { numberOfKeys: 1, lua: ATTACH_REPLY });
   return r;
 }
 
@@ -120,8 +123,12 @@ export class JobStore {
     this.#ttl = options.ttlSeconds;
   }
 
-  /** Record an accepted job. */
-  async create(job: { id: string; tenant: string; stream: boolean; model: string; createdAt: number }): Promise<void> {
+  /**
+   * Record an accepted job. `reply`: the channel of the API process waiting for its answer
+   * ({@link JobEventSubscriber.replyChannel}); its events are then published there instead of
+   * on the job's own channel, so no subscription per job is needed.
+   */
+  async create(job: { id: string; tenant: string; stream: boolean; model: string; createdAt: number; reply?: string }): Promise<void> {
     const key = this.#keys.job(job.id);
     // Two plain commands, not a MULTI: ioredis builds a pipeline object per MULTI, which was
     // 8 % of the API's CPU on the cache-miss path (CPU profile under closed-loop load). Sent
@@ -129,7 +136,7 @@ export class JobStore {
     // could leave a record without its TTL, and then the job was not enqueued either (callers
     // await this before enqueueing: on a cluster the queue is on another shard).
     await Promise.all([
-      this.#redis.hset(key, { tenant: job.tenant, status: 'queued', createdAt: job.createdAt, stream: job.stream ? '1' : '0', model: job.model }),
+      this.#redis.hset(key, { tenant: job.tenant, status: 'queued', createdAt: job.createdAt, stream: job.stream ? '1' : '0', model: job.model, ...(job.reply ? { reply: job.reply } : {}) }),
       this.#redis.expire(key, this.#ttl),
     ]);
   }
@@ -189,7 +196,7 @@ export class JobStore {
    */
   async append(id: string, event: JobEvent, status?: Exclude<JobStatus, 'completed' | 'failed' | 'cancelled'>, fields: Record<string, string> = {}): Promise<boolean> {
     const pairs = Object.entries(fields).flat();
-    const res = await this.#redis.sluiceJobAppend(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), JSON.stringify(event), this.#ttl, status ?? '', ...pairs);
+    const res = await this.#redis.sluiceJobAppend(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), id, JSON.stringify(event), this.#ttl, status ?? '', ...pairs);
     return res !== null;
   }
 
@@ -241,6 +248,15 @@ export class JobStore {
     return space < 0 ? { jobId: value, fingerprint: '' } : { jobId: value.slice(0, space), fingerprint: value.slice(space + 1) };
   }
 
+  /**
+   * Have a job's events published on `channel` too (a caller attaching to a job another
+   * request started). Returns false when the job publishes only on its own channel (accepted
+   * without a reply channel, or unknown): subscribe to that one instead.
+   */
+  async attachReply(id: string, channel: string): Promise<boolean> {
+    return (await this.#redis.sluiceJobAttachReply(this.#keys.job(id), channel)) === 1;
+  }
+
   /** Release an idempotency claim whose job could not be enqueued. */
   async releaseIdempotency(tenant: string, key: string, jobId: string): Promise<void> {
     const k = this.#keys.idempotency(tenant, key);
@@ -255,7 +271,7 @@ export class JobStore {
   #finish(id: string, status: JobStatus, field: string, payload: string, eventHead: string, now: number): Promise<number> {
     return tracer.startActiveSpan('sluice.job.deliver', { kind: SpanKind.PRODUCER, attributes: { 'sluice.job.id': id, 'sluice.job.status': status } }, async (span) => {
       try {
-        const finished = await this.#redis.sluiceJobFinish(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), status, field, payload, eventHead, this.#ttl, now);
+        const finished = await this.#redis.sluiceJobFinish(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), id, status, field, payload, eventHead, this.#ttl, now);
         span.setAttribute('sluice.job.first_finish', finished === 1);
         return finished;
       } catch (error) {
@@ -281,26 +297,70 @@ export function compareStreamIds(a: string, b: string): number {
   return am - bm || as - bs;
 }
 
+/** Options for {@link JobEventSubscriber}. */
+export interface JobEventSubscriberOptions {
+  /** A connection created with `subscriber: true`, used by nothing else. */
+  subscriber: Redis;
+  keys: Keys;
+  /**
+   * This process's reply channel: jobs it accepts name it in their record and publish their
+   * events on it, so {@link JobEventSubscriber.listen} needs no subscription per job. Only on
+   * one Redis: on a cluster a job's script cannot publish to another shard's channel.
+   * Requires `store` (the log read back after a reconnect). @defaultValue none: one
+   * subscription per job
+   */
+  replyChannel?: string;
+  /** The job store whose logs replace what a dropped connection missed. */
+  store?: Pick<JobStore, 'events' | 'attachReply'>;
+}
+
 /**
- * One subscriber connection per process, multiplexing job channels. `subscribe()` resolves
- * once Redis has acknowledged the subscription, so a caller that subscribes before enqueueing
- * cannot miss an event. Job channels are sharded channels (SSUBSCRIBE): on a Redis Cluster a
- * job's events stay on the shard that holds the job, instead of being copied to every node.
- * The subscriber connection is created with `subscriber: true`.
+ * One subscriber connection per process, multiplexing job channels. Job channels are sharded
+ * channels (SSUBSCRIBE): on a Redis Cluster a job's events stay on the shard that holds the
+ * job, instead of being copied to every node.
+ *
+ * With a reply channel (one Redis), the process subscribes once, at {@link start}, and a job
+ * it accepts carries the channel in its record: listening to it is a local registration and
+ * costs no Redis command, and nothing can race a subscription, which precedes every job.
+ * Pub/sub is not durable: when the connection drops and comes back, every job still listened
+ * to is read back from its event log (the durable truth) and fed to its handlers again, which
+ * drop what they already saw by stream id (`EventFeed`).
+ *
+ * Without one, `subscribe()` subscribes to the job's own channel and resolves once Redis has
+ * acknowledged it, so a caller that subscribes before enqueueing cannot miss an event.
  */
 export class JobEventSubscriber {
   readonly #sub: Redis;
   readonly #keys: Keys;
+  readonly #reply: string | undefined;
+  readonly #store: JobEventSubscriberOptions['store'];
+  /** Handlers per job channel (own-channel jobs) or per job id (reply-channel jobs). */
   readonly #handlers = new Map<string, Set<(e: StoredJobEvent) => void>>();
+  readonly #byJob = new Map<string, Set<(e: StoredJobEvent) => void>>();
   /** The connection was up and has dropped; it is reconnecting (not: still making its first connection). */
   #lost = false;
 
-  constructor(options: { subscriber: Redis; keys: Keys }) {
+  constructor(options: JobEventSubscriberOptions) {
+    if (options.replyChannel !== undefined && !options.store) throw new Error('Expected `store` with `replyChannel`: a reconnect reads missed events from the log');
     this.#sub = options.subscriber;
     this.#keys = options.keys;
+    this.#reply = options.replyChannel;
+    this.#store = options.store;
     this.#sub.on('close', () => (this.#lost = true));
-    this.#sub.on('ready', () => (this.#lost = false));
+    this.#sub.on('ready', () => {
+      const was = this.#lost;
+      this.#lost = false;
+      if (was) this.#catchUp();
+    });
     this.#sub.on('smessage', (channel: string, message: string) => {
+      if (channel === this.#reply) {
+        const space = message.indexOf(' ');
+        const handlers = this.#byJob.get(message.slice(0, space));
+        if (!handlers) return;
+        const parsed = parseEventMessage(message.slice(space + 1));
+        for (const h of handlers) h(parsed);
+        return;
+      }
       const handlers = this.#handlers.get(channel);
       if (!handlers) return;
       const parsed = parseEventMessage(message);
@@ -308,13 +368,45 @@ export class JobEventSubscriber {
     });
   }
 
-  /** Listen to a job's live events; returns the unsubscribe function. */
+  /** The channel jobs this process accepts publish on, when it has one. */
+  get replyChannel(): string | undefined {
+    return this.#reply;
+  }
+
+  /** Subscribe to the reply channel (once, before the process accepts jobs). No-op without one. */
+  async start(): Promise<void> {
+    if (this.#reply) await this.#sub.ssubscribe(this.#reply);
+  }
+
+  /**
+   * Listen to the events of a job this process is about to record with its reply channel
+   * (`JobStore.create({ reply })`): local only, nothing is sent. Returns the unsubscribe function.
+   */
+  listen(jobId: string, handler: (e: StoredJobEvent) => void): () => Promise<void> {
+    if (!this.#reply) throw new Error('listen() needs a reply channel; use subscribe()');
+    this.#refuseWhileLost();
+    return this.#register(jobId, handler);
+  }
+
+  /**
+   * Listen to a job's live events from now on (a job accepted elsewhere or earlier): with a
+   * reply channel, the job is asked to publish on it too (one script); a job that publishes
+   * only on its own channel, and every job without a reply channel, is subscribed to.
+   * Resolves once no later event can be missed. Returns the unsubscribe function.
+   */
   async subscribe(jobId: string, handler: (e: StoredJobEvent) => void): Promise<() => Promise<void>> {
+    this.#refuseWhileLost();
+    if (this.#reply) {
+      const unregister = this.#register(jobId, handler);
+      try {
+        if (await this.#store!.attachReply(jobId, this.#reply)) return unregister;
+      } catch (error) {
+        await unregister();
+        throw error;
+      }
+      await unregister();
+    }
     const channel = this.#keys.jobChannel(jobId);
-    // The subscriber queues commands while it reconnects (so it can resubscribe), which would
-    // hold the request until Redis is back: refuse at once instead, as the request path does.
-    // A first connection still being made is waited for, as before.
-    if (this.#lost) throw new RedisOfflineError(`The job subscriber lost its Redis connection (${this.#sub.status}); retry shortly.`);
     let set = this.#handlers.get(channel);
     const first = !set;
     if (!set) {
@@ -341,9 +433,49 @@ export class JobEventSubscriber {
     };
   }
 
-  /** Channels currently subscribed (for metrics and leak tests). */
+  /** Channels and reply-channel jobs currently listened to (for metrics and leak tests). */
   get size(): number {
-    return this.#handlers.size;
+    return this.#handlers.size + this.#byJob.size;
+  }
+
+  // The subscriber queues commands while it reconnects (so it can resubscribe), which would
+  // hold the request until Redis is back: refuse at once instead, as the request path does.
+  // A first connection still being made is waited for, as before.
+  #refuseWhileLost(): void {
+    if (this.#lost) throw new RedisOfflineError(`The job subscriber lost its Redis connection (${this.#sub.status}); retry shortly.`);
+  }
+
+  #register(jobId: string, handler: (e: StoredJobEvent) => void): () => Promise<void> {
+    let set = this.#byJob.get(jobId);
+    if (!set) {
+      set = new Set();
+      this.#byJob.set(jobId, set);
+    }
+    set.add(handler);
+    return async () => {
+      const s = this.#byJob.get(jobId);
+      if (s?.delete(handler) && s.size === 0) this.#byJob.delete(jobId);
+    };
+  }
+
+  /**
+   * After a reconnect: what reply-channel jobs published meanwhile is in their logs. Read once
+   * the channel is subscribed again (subscribing twice is harmless), so an event is either
+   * delivered live or in the log read after.
+   */
+  #catchUp(): void {
+    if (!this.#reply || this.#byJob.size === 0) return;
+    void this.#sub
+      .ssubscribe(this.#reply)
+      .then(() =>
+        Promise.all(
+          [...this.#byJob].map(async ([jobId, handlers]) => {
+            const events = await this.#store!.events(jobId);
+            for (const e of events) for (const h of [...handlers]) h(e);
+          }),
+        ),
+      )
+      .catch(() => {});
   }
 }
 export { ResponseStore } from './response-store.ts';

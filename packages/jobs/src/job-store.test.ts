@@ -73,3 +73,97 @@ describe('JobStore', () => {
     expect(await store.append(id, { type: 'retry', attempt: 1, reason: 'x' })).toBe(false);
   });
 });
+
+describe('JobEventSubscriber with a reply channel', () => {
+  const waitFor = async (check: () => boolean) => expect.poll(check, { timeout: 5_000 }).toBe(true);
+
+  it('delivers a job recorded with the channel without a subscription per job, and other listeners see nothing of it', async () => {
+    const connection = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'jobs-test-reply', subscriber: true });
+    const replyChannel = keys.family('reply', randomUUID());
+    const subscriber = new JobEventSubscriber({ subscriber: connection, keys, store, replyChannel });
+    await subscriber.start();
+    try {
+      const id = `job-${randomUUID()}`;
+      const other = `job-${randomUUID()}`;
+      const live: StoredJobEvent[] = [];
+      const elsewhere: StoredJobEvent[] = [];
+      const unsubscribe = subscriber.listen(id, (e) => live.push(e));
+      const unsubscribeOther = subscriber.listen(other, (e) => elsewhere.push(e));
+      await store.create({ id, tenant: 'acme', stream: false, model: 'auto', createdAt: 1, reply: replyChannel });
+      expect(await redis.hget(keys.job(id), 'reply')).toBe(replyChannel);
+      expect(await store.append(id, { type: 'retry', attempt: 1, reason: 'r' })).toBe(true);
+      expect(await store.complete(id, result, 5)).toBe(true);
+      await waitFor(() => live.length === 2);
+      expect(live).toEqual(await store.events(id));
+      expect(elsewhere).toEqual([]);
+      // Nothing went to the job's own channel: nobody subscribes to it in this mode.
+      expect(Number((await redis.call('PUBSUB', 'SHARDNUMSUB', keys.jobChannel(id)) as [string, number])[1])).toBe(0);
+      expect(subscriber.size).toBe(2);
+      await unsubscribe();
+      await unsubscribeOther();
+      expect(subscriber.size).toBe(0);
+    } finally {
+      connection.disconnect();
+    }
+  });
+
+  it('attaches a late caller to a reply-channel job (log, then live), and falls back to the own channel for a job without one', async () => {
+    const first = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'jobs-test-reply-a', subscriber: true });
+    const second = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'jobs-test-reply-b', subscriber: true });
+    const a = new JobEventSubscriber({ subscriber: first, keys, store, replyChannel: keys.family('reply', randomUUID()) });
+    const b = new JobEventSubscriber({ subscriber: second, keys, store, replyChannel: keys.family('reply', randomUUID()) });
+    await Promise.all([a.start(), b.start()]);
+    try {
+      const id = `job-${randomUUID()}`;
+      const seenA: StoredJobEvent[] = [];
+      const seenB: StoredJobEvent[] = [];
+      const offA = a.listen(id, (e) => seenA.push(e));
+      await store.create({ id, tenant: 'acme', stream: false, model: 'auto', createdAt: 1, reply: a.replyChannel });
+      const offB = await b.subscribe(id, (e) => seenB.push(e));
+      await b.subscribe(id, () => {}).then((off) => off());
+      expect((await redis.hget(keys.job(id), 'reply'))?.split(' ')).toEqual([a.replyChannel, b.replyChannel]);
+      expect(await store.complete(id, result, 5)).toBe(true);
+      await waitFor(() => seenA.length === 1 && seenB.length === 1);
+      expect(seenB).toEqual(seenA);
+      await offA();
+      await offB();
+
+      const own = `job-${randomUUID()}`;
+      await store.create({ id: own, tenant: 'acme', stream: false, model: 'auto', createdAt: 1 });
+      const seenOwn: StoredJobEvent[] = [];
+      const offOwn = await b.subscribe(own, (e) => seenOwn.push(e));
+      expect(await redis.hget(keys.job(own), 'reply')).toBeNull();
+      expect(await store.complete(own, result, 5)).toBe(true);
+      await waitFor(() => seenOwn.length === 1);
+      expect(seenOwn[0]!.event).toEqual({ type: 'done', result });
+      await offOwn();
+    } finally {
+      first.disconnect();
+      second.disconnect();
+    }
+  });
+
+  it('reads back from the log what was published while its connection was down', async () => {
+    const connection = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'jobs-test-reply-drop', subscriber: true });
+    const replyChannel = keys.family('reply', randomUUID());
+    const subscriber = new JobEventSubscriber({ subscriber: connection, keys, store, replyChannel });
+    await subscriber.start();
+    try {
+      const id = `job-${randomUUID()}`;
+      const live: StoredJobEvent[] = [];
+      subscriber.listen(id, (e) => live.push(e));
+      await store.create({ id, tenant: 'acme', stream: false, model: 'auto', createdAt: 1, reply: replyChannel });
+      const closed = new Promise((resolve) => connection.once('close', resolve));
+      // Drop the subscriber's connection from the server side; ioredis reconnects by itself.
+      const clients = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+      const line = clients.split('\n').find((l) => l.includes('name=jobs-test-reply-drop'));
+      await redis.call('CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line!)![1]!);
+      await closed;
+      expect(await store.complete(id, result, 5)).toBe(true);
+      await waitFor(() => live.length === 1);
+      expect(live[0]!.event).toEqual({ type: 'done', result });
+    } finally {
+      connection.disconnect();
+    }
+  });
+});

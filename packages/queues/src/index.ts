@@ -53,6 +53,8 @@ export function completionJobOptions(jobId: string, priority: number, policy: Jo
     attempts: policy.attempts,
     // Jitter spreads retries of jobs that failed together (a 429 storm) over time.
     backoff: { type: 'exponential', delay: policy.backoffMs, jitter: 0.5 },
+    // `count: 0` deletes the job as it completes (one DEL); a count keeps a list, trimmed on
+    // every completion (ZADD, HSET, ZREVRANGE, the oldest job's HMGET and DEL, ZREMRANGEBYRANK).
     removeOnComplete: { count: policy.keepCompleted },
     removeOnFail: { count: policy.keepFailed },
   };

@@ -148,6 +148,12 @@ export interface CompletionJobData {
   route?: RouteDecision;
   /** One embedding per job, computed once by the classifier and reused by the cache. */
   embedding?: number[];
+  /**
+   * The API's cache fast path looked this request up, both levels, in these tiers' scopes with
+   * this category's bounds, at `at` (ms), and found nothing: an executor starting soon after
+   * need not search the semantic level again (it still reads the exact one).
+   */
+  cacheLooked?: { at: number; category: CategoryName; tiers: TierName[] };
   /** The pruned context of a long or stored conversation (classifier); absent: send `request.messages`. */
   context?: JobContext;
   /** Upstream calls the routing decision itself made (LLM router), costed with the job. */

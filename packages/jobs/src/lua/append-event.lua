@@ -4,25 +4,39 @@
 
   KEYS[1] job hash
   KEYS[2] job event stream
-  ARGV[1] sharded pub/sub channel to publish on (same hash tag as the job keys: one shard)
-  ARGV[2] event JSON
-  ARGV[3] TTL of job keys in seconds
-  ARGV[4] optional status to set ('' = leave as is)
-  ARGV[5..] optional field, value pairs to set on the job hash with the status
+  ARGV[1] the job's own sharded pub/sub channel (same hash tag as the job keys: one shard)
+  ARGV[2] job id
+  ARGV[3] event JSON
+  ARGV[4] TTL of job keys in seconds
+  ARGV[5] optional status to set ('' = leave as is)
+  ARGV[6..] optional field, value pairs to set on the job hash with the status
+
+  Where the event is published: a job whose record names reply channels (its `reply` field,
+  space-separated: the channel of the API process that accepted it, and of any that attached
+  later) gets `<job id> <stream id> <event>` on each of them; any other job gets
+  `<stream id> <event>` on its own channel ARGV[1].
 
   Returns the stream id, or false when the job is already finished.
 ]]
-local status = redis.call('HGET', KEYS[1], 'status')
+local state = redis.call('HMGET', KEYS[1], 'status', 'reply')
+local status = state[1]
 if status == 'completed' or status == 'failed' or status == 'cancelled' then
   return false
 end
-if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], 'status', ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'status', ARGV[5])
 end
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('SPUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+if state[2] then
+  local message = ARGV[2] .. ' ' .. id .. ' ' .. ARGV[3]
+  for channel in string.gmatch(state[2], '%S+') do
+    redis.call('SPUBLISH', channel, message)
+  end
+else
+  redis.call('SPUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
+end
 return id
