@@ -69,6 +69,7 @@ export function redactJobData(data: unknown): unknown {
     out.request = request;
   }
   if (Array.isArray(out.embedding)) out.embedding = `[${out.embedding.length} numbers]`;
+  else if (typeof out.embedding === 'string') out.embedding = `[${Math.floor((out.embedding.length * 3) / 4 / 4)} floats, base64]`;
   if (out.context && typeof out.context === 'object') {
     const context = out.context as Record<string, unknown>;
     out.context = { ...context, messages: redactMessages(context.messages) };

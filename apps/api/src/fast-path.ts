@@ -1,7 +1,7 @@
 import { cacheContext, type CacheHit, type ResponseCache } from '@sluice/cache';
 import type { SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
-import type { CompletionJobData, CompletionJobResult, TierName } from '@sluice/queues';
+import { encodeEmbedding, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
 import { detectCategory, latestUserText } from '@sluice/routing';
 
 /** Longest prompt kept with a job for feedback (as the classifier keeps it). */
@@ -50,7 +50,7 @@ export function createCacheFastPath(options: FastPathOptions) {
       // The offline embedder costs ~40 µs of CPU, less than a round trip: embed first, then
       // both levels of both tiers in one round trip (the search runs only without an exact entry).
       const embedding = await cache.embed(data.request);
-      if (embedding) data.embedding = Array.from(embedding);
+      if (embedding) data.embedding = encodeEmbedding(embedding);
       lookups = await Promise.all(contexts.map((context) => cache.lookup({ ...context, category, cacheMode: data.cacheMode, embedding })));
     } else {
       // A remote embedder is a network call: exact first, so a repeat is answered without it.
@@ -59,7 +59,7 @@ export function createCacheFastPath(options: FastPathOptions) {
     if (!lookups.some((l) => l.hit) && config.cache.semantic && !data.embedding) {
       const embedding = await cache.embed(data.request);
       if (embedding) {
-        data.embedding = Array.from(embedding);
+        data.embedding = encodeEmbedding(embedding);
         lookups = await lookup(true, embedding);
       }
     }

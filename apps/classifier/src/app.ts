@@ -6,7 +6,7 @@ import { JobStore, TERMINAL } from '@sluice/jobs';
 import { limitsFromConfig } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
 import { batchDeploymentFor } from '@sluice/batch';
-import { BATCH_QUEUE, completionJobOptions, createQueue, createWorker, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
+import { BATCH_QUEUE, completionJobOptions, createQueue, createWorker, decodeEmbedding, encodeEmbedding, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
 import { createKeys, isCluster, type Redis } from '@sluice/redis';
 import { createRouterTierCall, latestUserText, learningScope, routerFromConfig, type Router } from '@sluice/routing';
 import { createContextStep, type ContextStep } from './context-step.ts';
@@ -87,7 +87,7 @@ export function createClassifierProcessor(deps: {
     if (!status) throw new JobRecordMissingError(data.id);
     // Cancelled or finished before routing: nothing to do, and nothing to spend.
     if (TERMINAL.has(status)) return;
-    let embedding: Float32Array | undefined = data.embedding ? Float32Array.from(data.embedding) : undefined;
+    let embedding: Float32Array | undefined = decodeEmbedding(data.embedding);
     if (!embedding && deps.embed) embedding = await deps.embed(data.request);
     const routingCalls: BilledCall[] = [];
     const decide = () => deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier, quality: data.routingQuality });
@@ -99,7 +99,7 @@ export function createClassifierProcessor(deps: {
     const next: CompletionJobData = {
       ...data,
       route,
-      embedding: embedding ? Array.from(embedding) : undefined,
+      embedding: embedding ? encodeEmbedding(embedding) : undefined,
       ...(context ? { context } : {}),
       ...(routingCalls.length ? { routingCalls } : {}),
     };

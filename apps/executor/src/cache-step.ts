@@ -1,5 +1,6 @@
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { cacheContext, type CacheHit, type CacheScope, type Fill, type ResponseCache } from '@sluice/cache';
+import { decodeEmbedding } from '@sluice/queues';
 import type { Logger } from '@sluice/telemetry';
 import type { Settling } from './settling.ts';
 import type { UpstreamCaller, UpstreamOutcome } from './upstream-call.ts';
@@ -83,7 +84,7 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
       // neighbour stored in between costs at most one upstream call, never a wrong answer.
       const looked = data.cacheLooked;
       const semantic = !(looked && looked.category === category && looked.tiers.includes(ctx.tier) && Date.now() - looked.at <= recentLookupMs);
-      const pending = cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: data.embedding, semantic });
+      const pending = cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: decodeEmbedding(data.embedding), semantic });
       if (cache.wouldLookup({ request: context.request, category, cacheMode: data.cacheMode })) guard = cache.acquireFill(hashed.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
       lookup = await pending;
     } catch (error) {
@@ -129,7 +130,7 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
       // first and a caller that gets the answer and asks again finds the entry. The fill is
       // released once the entry is there, so the waiters it wakes find it too.
       const stored = cache
-        .store({ ...scope, category, cacheMode: data.cacheMode, completion: outcome.completion, jobId: data.id, embedding: lookup.embedding ?? data.embedding })
+        .store({ ...scope, category, cacheMode: data.cacheMode, completion: outcome.completion, jobId: data.id, embedding: lookup.embedding ?? decodeEmbedding(data.embedding) })
         .catch((error: unknown) => logger.warn({ err: error, jobId: data.id }, 'cache store failed'))
         .then(() => leader?.release())
         .catch(() => {});

@@ -1,5 +1,5 @@
 import { costUsd } from '@sluice/llm';
-import type { BilledCall, CategoryName, TierName } from '@sluice/queues';
+import { decodeEmbedding, type BilledCall, type CategoryName, type TierName } from '@sluice/queues';
 import { latestUserText, qualityGate, type GateCompletion } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
 import type { UpstreamCaller, UpstreamOutcome } from './upstream-call.ts';
@@ -51,7 +51,7 @@ export function createCascadingCaller(options: CascadingCallerOptions): Upstream
     }
     logger?.info({ jobId: data.id, check: verdict.check }, 'cascade: small answer failed the quality gate; escalating to large');
     if (onEscalation) {
-      const embedding = data.embedding ? Float32Array.from(data.embedding) : undefined;
+      const embedding = decodeEmbedding(data.embedding);
       void onEscalation({ prompt: latestUserText(data.request), embedding, category: data.route.category, tenant: data.tenant, shareGroup: data.shareGroup }).catch((error: unknown) =>
         logger?.warn({ err: error, jobId: data.id }, 'could not record the escalation for routing'),
       );

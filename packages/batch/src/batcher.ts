@@ -5,7 +5,7 @@ import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
 import { counterfactualCost, entryFromResult, sumUsd, type Ledger } from '@sluice/ledger';
 import { costUsd, upstreamBody } from '@sluice/llm';
-import { completionJobOptions, type BilledCall, type CompletionJobData, type CompletionJobResult, type JobUsage, type TierName } from '@sluice/queues';
+import { completionJobOptions, decodeEmbedding, type BilledCall, type CompletionJobData, type CompletionJobResult, type JobUsage, type TierName } from '@sluice/queues';
 import type { Keys, Redis } from '@sluice/redis';
 import type { Logger } from '@sluice/telemetry';
 import { InvalidBatcherOptionsError } from './errors.ts';
@@ -360,7 +360,7 @@ export class Batcher {
       if (first && cache && !data.request.conversation_id) {
         const context = cacheContext(config, data, tier);
         await cache
-          .store({ ...context, scope: cache.scope(context), category: data.route?.category ?? 'general', cacheMode: data.cacheMode, completion: completion as never, jobId: data.id, embedding: data.embedding })
+          .store({ ...context, scope: cache.scope(context), category: data.route?.category ?? 'general', cacheMode: data.cacheMode, completion: completion as never, jobId: data.id, embedding: decodeEmbedding(data.embedding) })
           .catch((error: unknown) => logger.warn({ err: error, jobId: data.id }, 'cache store failed'));
       }
     }
@@ -374,7 +374,7 @@ export class Batcher {
     if (!cache || data.request.conversation_id) return false;
     try {
       const context = cacheContext(config, data, tier);
-      const lookup = await cache.lookup({ ...context, scope: cache.scope(context), category: data.route?.category ?? 'general', cacheMode: data.cacheMode, embedding: data.embedding });
+      const lookup = await cache.lookup({ ...context, scope: cache.scope(context), category: data.route?.category ?? 'general', cacheMode: data.cacheMode, embedding: decodeEmbedding(data.embedding) });
       if (!lookup.hit) return false;
       const model = typeof (lookup.completion as { model?: unknown }).model === 'string' ? (lookup.completion as { model: string }).model : 'cache';
       const completion = { ...(lookup.completion as Record<string, unknown>), id: `chatcmpl-${data.id}` } as CompletionJobResult['completion'];

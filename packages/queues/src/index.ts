@@ -115,3 +115,4 @@ export function createWorker(
   if (onError) worker.on('error', (error) => onError(error, name));
   return worker;
 }
+export { decodeEmbedding, encodeEmbedding } from './embedding-codec.ts';

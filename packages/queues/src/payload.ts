@@ -146,8 +146,12 @@ export interface CompletionJobData {
   routingQuality?: number;
   /** Filled in by the classifier. */
   route?: RouteDecision;
-  /** One embedding per job, computed once by the classifier and reused by the cache. */
-  embedding?: number[];
+  /**
+   * One embedding per job, computed once (API fast path or classifier) and reused by the
+   * router and the cache: base64 of its float32s ({@link encodeEmbedding}; read it with
+   * `decodeEmbedding`, which also takes the number array older processes wrote).
+   */
+  embedding?: string | number[];
   /**
    * The API's cache fast path looked this request up, both levels, in these tiers' scopes with
    * this category's bounds, at `at` (ms), and found nothing: an executor starting soon after
