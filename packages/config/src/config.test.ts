@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeSettings, loadConfig, redactConfig } from './index.ts';
+import { ConfigError, describeSettings, loadConfig, redactConfig, sluiceCacheDir } from './index.ts';
 
 describe('loadConfig', () => {
   it('defaults to the simulator on every tier, port 8080, frozen', () => {
@@ -48,5 +48,14 @@ describe('loadConfig', () => {
     const rows = describeSettings();
     expect(rows.find((r) => r.env === 'SLUICE_API_PORT')?.default).toBe('8080');
     expect(rows.every((r) => r.doc.length > 0)).toBe(true);
+  });
+});
+
+describe('sluiceCacheDir', () => {
+  it('is $XDG_CACHE_HOME/sluice, else ~/.cache/sluice, and the word vectors live under it', () => {
+    expect(sluiceCacheDir({ XDG_CACHE_HOME: '/var/cache/u', HOME: '/home/u' })).toBe('/var/cache/u/sluice');
+    expect(sluiceCacheDir({ HOME: '/home/u' })).toBe('/home/u/.cache/sluice');
+    expect(loadConfig({ env: { HOME: '/home/u' } }).embeddings.modelDir).toBe('/home/u/.cache/sluice/embeddings');
+    expect(loadConfig({ env: { HOME: '/home/u', SLUICE_EMBEDDINGS_MODEL_DIR: '/models' } }).embeddings.modelDir).toBe('/models');
   });
 });
