@@ -18,7 +18,10 @@ export interface BatcherProcessOptions {
   logger: Logger;
   /** The shared response cache; absent: deferrable jobs are neither looked up nor stored. */
   cache?: ResponseCache;
-  /** The batch API of a deployment. @defaultValue Anthropic's Message Batches for `api: anthropic` deployments, else OpenAI's Batch API, on the deployment's base URL */
+  /**
+   * The batch API of a deployment.
+   * @defaultValue Anthropic's Message Batches for `api: anthropic` deployments, else OpenAI's Batch API, on the deployment's base URL
+   */
   provider?: (deployment: ResolvedDeployment) => BatchProvider;
   /** The cost ledger. @defaultValue a ledger on `connection` */
   ledger?: Ledger;

@@ -109,7 +109,10 @@ export function denseFeatures(text: string, toks: readonly string[]): number[] {
   ];
 }
 
-/** Largest standardised value of a dense feature: a text far outside the training range (a 200 kB paste) counts as a very long one, not as an ever longer one. */
+/**
+ * Largest standardised value of a dense feature: a text far outside the training range (a
+ * 200 kB paste) counts as a very long one, not as an ever longer one.
+ */
 export const MAX_STANDARDISED = 5;
 
 /** Standardise a dense feature, clamped to ±{@link MAX_STANDARDISED}. */
