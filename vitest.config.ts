@@ -7,7 +7,11 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['{apps,packages,infra,load-tests}/*/src/**/*.test.ts', 'load-tests/src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      '{apps,packages,infra,load-tests}/*/src/**/*.test.ts',
+      'load-tests/src/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

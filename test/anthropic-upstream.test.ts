@@ -36,27 +36,51 @@ describe('a tier served by an Anthropic Messages API deployment (the simulator s
     expect(data.choices[0]!.finish_reason).toBe('stop');
     expect(data.usage!.prompt_tokens).toBeGreaterThan(0);
     expect(Number(response.headers.get('x-sluice-cost-usd'))).toBeGreaterThan(0);
-    const stream = await openai.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Write a haiku about queues.' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await openai.chat.completions.create({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Write a haiku about queues.' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let usage: OpenAI.CompletionUsage | undefined;
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta?.content ?? '';
       usage = chunk.usage ?? usage;
     }
-    expect(text.startsWith(`[sim:${fingerprintMessages([{ role: 'user', content: 'Write a haiku about queues.' }])}]`)).toBe(true);
+    expect(
+      text.startsWith(`[sim:${fingerprintMessages([{ role: 'user', content: 'Write a haiku about queues.' }])}]`),
+    ).toBe(true);
     expect(usage!.completion_tokens).toBeGreaterThan(0);
   });
 
   it('maps tool calls both ways', async () => {
-    const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
-    const r = await openai.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools, tool_choice: 'required' });
+    const tools: OpenAI.ChatCompletionTool[] = [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+        },
+      },
+    ];
+    const r = await openai.chat.completions.create({
+      model: 'small',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools,
+      tool_choice: 'required',
+    });
     const call = r.choices[0]!.message.tool_calls![0]!;
     expect(r.choices[0]!.finish_reason).toBe('tool_calls');
     expect(call.type === 'function' && call.function.name).toBe('get_weather');
     const follow = await openai.chat.completions.create({
       model: 'small',
       tools,
-      messages: [{ role: 'user', content: 'Weather in Paris?' }, r.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: '21 °C' }],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        r.choices[0]!.message,
+        { role: 'tool', tool_call_id: call.id, content: '21 °C' },
+      ],
     });
     expect(follow.choices[0]!.finish_reason).toBe('stop');
   });
@@ -67,13 +91,27 @@ describe('a tier served by an Anthropic Messages API deployment (the simulator s
       { role: 'user' as const, content: 'Tell me about prompt caching.' },
     ];
     // no-cache: Sluice's own cache must not answer, so the upstream is asked twice.
-    const first = await openai.chat.completions.create({ model: 'small', messages }, { headers: { 'cache-control': 'no-cache' } });
+    const first = await openai.chat.completions.create(
+      { model: 'small', messages },
+      { headers: { 'cache-control': 'no-cache' } },
+    );
     expect(first.usage!.prompt_tokens_details?.cached_tokens).toBe(0);
-    const second = await openai.chat.completions.create({ model: 'small', messages }, { headers: { 'cache-control': 'no-cache' } });
+    const second = await openai.chat.completions.create(
+      { model: 'small', messages },
+      { headers: { 'cache-control': 'no-cache' } },
+    );
     expect(second.usage!.prompt_tokens_details?.cached_tokens).toBeGreaterThan(0);
     expect(second.usage!.prompt_tokens).toBe(first.usage!.prompt_tokens);
     const anthropic = new Anthropic({ baseURL: stack.apiUrl, apiKey: openai.apiKey, maxRetries: 0 });
-    const third = await anthropic.messages.create({ model: 'small', max_tokens: 4096, system: messages[0]!.content, messages: [{ role: 'user', content: messages[1]!.content }] }, { headers: { 'cache-control': 'no-cache' } });
+    const third = await anthropic.messages.create(
+      {
+        model: 'small',
+        max_tokens: 4096,
+        system: messages[0]!.content,
+        messages: [{ role: 'user', content: messages[1]!.content }],
+      },
+      { headers: { 'cache-control': 'no-cache' } },
+    );
     expect(third.usage.cache_read_input_tokens).toBe(second.usage!.prompt_tokens_details!.cached_tokens);
     expect(third.usage.input_tokens + third.usage.cache_read_input_tokens!).toBe(second.usage!.prompt_tokens);
   });
@@ -81,9 +119,25 @@ describe('a tier served by an Anthropic Messages API deployment (the simulator s
   it("maps Anthropic's rate-limit headers onto the x-ratelimit-* ones the limiter learns from", () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
     const h = mapAnthropicHeaders(
-      { 'anthropic-ratelimit-requests-limit': '50', 'anthropic-ratelimit-requests-remaining': '49', 'anthropic-ratelimit-requests-reset': '2026-01-01T00:00:01.500Z', 'anthropic-ratelimit-tokens-limit': '80000', 'anthropic-ratelimit-tokens-remaining': '79000', 'anthropic-ratelimit-tokens-reset': '2026-01-01T00:01:00Z', 'retry-after': '2' },
+      {
+        'anthropic-ratelimit-requests-limit': '50',
+        'anthropic-ratelimit-requests-remaining': '49',
+        'anthropic-ratelimit-requests-reset': '2026-01-01T00:00:01.500Z',
+        'anthropic-ratelimit-tokens-limit': '80000',
+        'anthropic-ratelimit-tokens-remaining': '79000',
+        'anthropic-ratelimit-tokens-reset': '2026-01-01T00:01:00Z',
+        'retry-after': '2',
+      },
       now,
     );
-    expect(h).toMatchObject({ 'x-ratelimit-limit-requests': '50', 'x-ratelimit-remaining-requests': '49', 'x-ratelimit-reset-requests': '1.500s', 'x-ratelimit-limit-tokens': '80000', 'x-ratelimit-remaining-tokens': '79000', 'x-ratelimit-reset-tokens': '60.000s', 'retry-after': '2' });
+    expect(h).toMatchObject({
+      'x-ratelimit-limit-requests': '50',
+      'x-ratelimit-remaining-requests': '49',
+      'x-ratelimit-reset-requests': '1.500s',
+      'x-ratelimit-limit-tokens': '80000',
+      'x-ratelimit-remaining-tokens': '79000',
+      'x-ratelimit-reset-tokens': '60.000s',
+      'retry-after': '2',
+    });
   });
 });

@@ -11,7 +11,11 @@ describe('API contract', () => {
     const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
     if (init.key !== null) headers.authorization = `Bearer ${init.key ?? acme}`;
     if (init.json !== undefined) headers['content-type'] = 'application/json';
-    return fetch(`${stack.apiUrl}${path}`, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
+    return fetch(`${stack.apiUrl}${path}`, {
+      ...init,
+      headers,
+      body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+    });
   };
   const ask = (content: string) => ({ model: 'auto', messages: [{ role: 'user', content }] });
 
@@ -23,21 +27,88 @@ describe('API contract', () => {
   afterAll(() => stack.stop());
 
   describe('bad input gets a 4xx with an OpenAI error body naming the problem', () => {
-    const cases: Array<[string, RequestInit & { key?: string | null; json?: unknown }, number, RegExp, string | null]> = [
-      ['malformed JSON', { method: 'POST', body: '{"model": "auto", "messages": [', headers: { 'content-type': 'application/json' } }, 400, /parse the JSON/, null],
-      ['missing messages', { method: 'POST', json: { model: 'auto' } }, 400, /Missing required parameter: `messages`/, 'messages'],
-      ['wrong type of messages', { method: 'POST', json: { model: 'auto', messages: 'hello' } }, 400, /`messages`/, 'messages'],
-      ['wrong type of temperature', { method: 'POST', json: { ...ask('hi'), temperature: 'hot' } }, 400, /`temperature`/, 'temperature'],
-      ['wrong type of content', { method: 'POST', json: { model: 'auto', messages: [{ role: 'user', content: 42 }] } }, 400, /`messages\[0\]\.content`/, 'messages[0].content'],
-      ['unknown role', { method: 'POST', json: { model: 'auto', messages: [{ role: 'wizard', content: 'x' }] } }, 400, /`messages\[0\]\.role`/, 'messages[0].role'],
-      ['empty message list', { method: 'POST', json: { model: 'auto', messages: [] } }, 400, /`messages`.*fewer than 1/, 'messages'],
-      ['oversized body', { method: 'POST', json: ask('x'.repeat(10_000)) }, 413, /larger than the 4096 byte limit/, null],
-      ['unknown model', { method: 'POST', json: { ...ask('hi'), model: 'gpt-99' } }, 404, /model `gpt-99` does not exist/, 'model'],
-      ['missing key', { method: 'POST', json: ask('hi'), key: null }, 401, /Missing API key/, null],
-      ['wrong key', { method: 'POST', json: ask('hi'), key: 'sk-sluice-nope' }, 401, /Incorrect API key/, null],
-      ['bad priority header', { method: 'POST', json: ask('hi'), headers: { 'x-sluice-priority': 'urgent!' } }, 400, /x-sluice-priority/, 'x-sluice-priority'],
-      ['bad tier header', { method: 'POST', json: ask('hi'), headers: { 'x-sluice-tier': 'huge' } }, 400, /x-sluice-tier/, 'x-sluice-tier'],
-    ];
+    const cases: Array<[string, RequestInit & { key?: string | null; json?: unknown }, number, RegExp, string | null]> =
+      [
+        [
+          'malformed JSON',
+          { method: 'POST', body: '{"model": "auto", "messages": [', headers: { 'content-type': 'application/json' } },
+          400,
+          /parse the JSON/,
+          null,
+        ],
+        [
+          'missing messages',
+          { method: 'POST', json: { model: 'auto' } },
+          400,
+          /Missing required parameter: `messages`/,
+          'messages',
+        ],
+        [
+          'wrong type of messages',
+          { method: 'POST', json: { model: 'auto', messages: 'hello' } },
+          400,
+          /`messages`/,
+          'messages',
+        ],
+        [
+          'wrong type of temperature',
+          { method: 'POST', json: { ...ask('hi'), temperature: 'hot' } },
+          400,
+          /`temperature`/,
+          'temperature',
+        ],
+        [
+          'wrong type of content',
+          { method: 'POST', json: { model: 'auto', messages: [{ role: 'user', content: 42 }] } },
+          400,
+          /`messages\[0\]\.content`/,
+          'messages[0].content',
+        ],
+        [
+          'unknown role',
+          { method: 'POST', json: { model: 'auto', messages: [{ role: 'wizard', content: 'x' }] } },
+          400,
+          /`messages\[0\]\.role`/,
+          'messages[0].role',
+        ],
+        [
+          'empty message list',
+          { method: 'POST', json: { model: 'auto', messages: [] } },
+          400,
+          /`messages`.*fewer than 1/,
+          'messages',
+        ],
+        [
+          'oversized body',
+          { method: 'POST', json: ask('x'.repeat(10_000)) },
+          413,
+          /larger than the 4096 byte limit/,
+          null,
+        ],
+        [
+          'unknown model',
+          { method: 'POST', json: { ...ask('hi'), model: 'gpt-99' } },
+          404,
+          /model `gpt-99` does not exist/,
+          'model',
+        ],
+        ['missing key', { method: 'POST', json: ask('hi'), key: null }, 401, /Missing API key/, null],
+        ['wrong key', { method: 'POST', json: ask('hi'), key: 'sk-sluice-nope' }, 401, /Incorrect API key/, null],
+        [
+          'bad priority header',
+          { method: 'POST', json: ask('hi'), headers: { 'x-sluice-priority': 'urgent!' } },
+          400,
+          /x-sluice-priority/,
+          'x-sluice-priority',
+        ],
+        [
+          'bad tier header',
+          { method: 'POST', json: ask('hi'), headers: { 'x-sluice-tier': 'huge' } },
+          400,
+          /x-sluice-tier/,
+          'x-sluice-tier',
+        ],
+      ];
     for (const [name, init, status, message, param] of cases) {
       it(name, async () => {
         const res = await call('/v1/chat/completions', init);
@@ -75,7 +146,11 @@ describe('API contract', () => {
     expect(events).toMatch(/event: routed/);
     expect(events).toMatch(/event: done/);
     // A repeated synchronous call with the same key answers with the finished job, not a new one.
-    const sync = await call('/v1/chat/completions', { method: 'POST', json: ask('Tell me a fact about otters.'), headers });
+    const sync = await call('/v1/chat/completions', {
+      method: 'POST',
+      json: ask('Tell me a fact about otters.'),
+      headers,
+    });
     expect(sync.headers.get('x-sluice-job-id')).toBe(job.id);
   });
 
@@ -106,7 +181,9 @@ describe('API contract', () => {
   it('Bull Board answers 401 without the admin password and shows the queues with it', async () => {
     const anon = await fetch(`${stack.apiUrl}/admin/queues`);
     expect(anon.status).toBe(401);
-    const wrong = await fetch(`${stack.apiUrl}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` } });
+    const wrong = await fetch(`${stack.apiUrl}/admin/queues/api/queues`, {
+      headers: { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` },
+    });
     expect(wrong.status).toBe(401);
     const auth = { authorization: `Basic ${Buffer.from('admin:test-admin-pw').toString('base64')}` };
     const page = await fetch(`${stack.apiUrl}/admin/queues`, { headers: auth });
@@ -122,7 +199,9 @@ describe('API contract', () => {
     expect(ready.status).toBe(200);
     expect(((await ready.json()) as Json).checks.redis).toBe('ok');
     const metrics = await (await fetch(`${stack.apiUrl}/metrics`)).text();
-    expect(metrics).toMatch(/sluice_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} \d+/);
+    expect(metrics).toMatch(
+      /sluice_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} \d+/,
+    );
     expect(metrics).toMatch(/sluice_queue_jobs\{queue="\{route\}",state="waiting"\}/);
   });
 });

@@ -20,7 +20,10 @@ interface JobView {
   status: string;
   cost_usd: number | null;
   cache: string | null;
-  result: { choices: Array<{ message: { content: string } }>; usage: { prompt_tokens: number; completion_tokens: number } } | null;
+  result: {
+    choices: Array<{ message: { content: string } }>;
+    usage: { prompt_tokens: number; completion_tokens: number };
+  } | null;
   error: { code: string } | null;
 }
 
@@ -44,7 +47,12 @@ function client(stack: TestStack, key: string) {
       return ((await res.json()) as { id: string }).id;
     },
     job: async (id: string) => (await (await fetch(`${stack.apiUrl}/v1/jobs/${id}`, { headers })).json()) as JobView,
-    usage: async () => ((await (await fetch(`${stack.apiUrl}/v1/usage`, { headers })).json()) as { totals: { cost_usd: number; jobs: number } }).totals,
+    usage: async () =>
+      (
+        (await (await fetch(`${stack.apiUrl}/v1/usage`, { headers })).json()) as {
+          totals: { cost_usd: number; jobs: number };
+        }
+      ).totals,
     sync: async (content: string) => {
       const res = await fetch(`${stack.apiUrl}/v1/chat/completions`, {
         method: 'POST',
@@ -52,96 +60,142 @@ function client(stack: TestStack, key: string) {
         body: JSON.stringify({ model: 'small', messages: [{ role: 'user', content }] }),
       });
       expect(res.status).toBe(200);
-      return { cost: Number(res.headers.get('x-sluice-cost-usd')), body: (await res.json()) as { usage: { prompt_tokens: number } } };
+      return {
+        cost: Number(res.headers.get('x-sluice-cost-usd')),
+        body: (await res.json()) as { usage: { prompt_tokens: number } },
+      };
     },
   };
 }
 
-async function completed(api: ReturnType<typeof client>, ids: readonly string[], timeoutMs = 60_000): Promise<JobView[]> {
-  return until(async () => {
-    const jobs = await Promise.all(ids.map((id) => api.job(id)));
-    return jobs.every((job) => job.status === 'completed' || job.status === 'failed') ? jobs : undefined;
-  }, timeoutMs, 200);
+async function completed(
+  api: ReturnType<typeof client>,
+  ids: readonly string[],
+  timeoutMs = 60_000,
+): Promise<JobView[]> {
+  return until(
+    async () => {
+      const jobs = await Promise.all(ids.map((id) => api.job(id)));
+      return jobs.every((job) => job.status === 'completed' || job.status === 'failed') ? jobs : undefined;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 describe('deferrable jobs through the provider Batch API', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startStack({ batcher: true, env: FAST_BATCHES, sim: { profile: 'fast', batch: { processingMs: 1_500 } } });
+    stack = await startStack({
+      batcher: true,
+      env: FAST_BATCHES,
+      sim: { profile: 'fast', batch: { processingMs: 1_500 } },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
   });
 
-  it('answers them at half the synchronous cost, readable at GET /v1/jobs/:id, and fills the cache', { timeout: 90_000 }, async () => {
-    const api = client(stack, await stack.key('batch-tenant'));
-    const prompts = Array.from({ length: 30 }, (_, i) => `Summarise report number ${i} in one line.`);
-    const ids = await Promise.all(prompts.map((p) => api.defer(p)));
-    // Deferred, not answered at once: the batch takes at least the simulator's processing time.
-    const early = await api.job(ids[0]!);
-    expect(['queued', 'routed', 'batched']).toContain(early.status);
+  it(
+    'answers them at half the synchronous cost, readable at GET /v1/jobs/:id, and fills the cache',
+    { timeout: 90_000 },
+    async () => {
+      const api = client(stack, await stack.key('batch-tenant'));
+      const prompts = Array.from({ length: 30 }, (_, i) => `Summarise report number ${i} in one line.`);
+      const ids = await Promise.all(prompts.map((p) => api.defer(p)));
+      // Deferred, not answered at once: the batch takes at least the simulator's processing time.
+      const early = await api.job(ids[0]!);
+      expect(['queued', 'routed', 'batched']).toContain(early.status);
 
-    const jobs = await completed(api, ids);
-    expect(jobs.map((j) => j.status)).toEqual(prompts.map(() => 'completed'));
-    for (const job of jobs) expect(job.result!.choices[0]!.message.content).toMatch(/^\[sim:/);
+      const jobs = await completed(api, ids);
+      expect(jobs.map((j) => j.status)).toEqual(prompts.map(() => 'completed'));
+      for (const job of jobs) expect(job.result!.choices[0]!.message.content).toMatch(/^\[sim:/);
 
-    // The same prompt answered synchronously (another tenant, no cache) costs twice as much.
-    const other = client(stack, await stack.key('sync-tenant'));
-    for (const [index, job] of jobs.slice(0, 5).entries()) {
-      const sync = await other.sync(prompts[index]!);
-      expect(sync.body.usage.prompt_tokens).toBe(job.result!.usage.prompt_tokens);
-      expect(job.cost_usd! * 2).toBeCloseTo(sync.cost, 9);
-    }
-    const usage = await api.usage();
-    expect(usage.jobs).toBe(30);
-    expect(usage.cost_usd).toBeCloseTo(jobs.reduce((sum, j) => sum + j.cost_usd!, 0), 9);
+      // The same prompt answered synchronously (another tenant, no cache) costs twice as much.
+      const other = client(stack, await stack.key('sync-tenant'));
+      for (const [index, job] of jobs.slice(0, 5).entries()) {
+        const sync = await other.sync(prompts[index]!);
+        expect(sync.body.usage.prompt_tokens).toBe(job.result!.usage.prompt_tokens);
+        expect(job.cost_usd! * 2).toBeCloseTo(sync.cost, 9);
+      }
+      const usage = await api.usage();
+      expect(usage.jobs).toBe(30);
+      expect(usage.cost_usd).toBeCloseTo(
+        jobs.reduce((sum, j) => sum + j.cost_usd!, 0),
+        9,
+      );
 
-    // Bull Board's view: the poll job of a provider batch lists the Sluice jobs in it.
-    const pollQueue = new Queue(BATCH_POLL_QUEUE, { connection: stack.redis as unknown as ConnectionOptions, prefix: createKeys(stack.config.redis.prefix).bullPrefix });
-    try {
-      const polls = await pollQueue.getJobs(['completed']);
-      expect(polls.flatMap((p) => (p.data as { jobIds: string[] }).jobIds).sort()).toEqual([...ids].sort());
-    } finally {
-      await pollQueue.close();
-    }
+      // Bull Board's view: the poll job of a provider batch lists the Sluice jobs in it.
+      const pollQueue = new Queue(BATCH_POLL_QUEUE, {
+        connection: stack.redis as unknown as ConnectionOptions,
+        prefix: createKeys(stack.config.redis.prefix).bullPrefix,
+      });
+      try {
+        const polls = await pollQueue.getJobs(['completed']);
+        expect(polls.flatMap((p) => (p.data as { jobIds: string[] }).jobIds).sort()).toEqual([...ids].sort());
+      } finally {
+        await pollQueue.close();
+      }
 
-    // The answers went into the cache: the same question deferred again is a hit at once.
-    const again = await api.defer(prompts[3]!);
-    const hit = await until(async () => {
-      const job = await api.job(again);
-      return job.status === 'completed' ? job : undefined;
-    }, 10_000);
-    expect(hit.cache).toBe('hit');
-    expect(hit.cost_usd).toBe(0);
-  });
+      // The answers went into the cache: the same question deferred again is a hit at once.
+      const again = await api.defer(prompts[3]!);
+      const hit = await until(async () => {
+        const job = await api.job(again);
+        return job.status === 'completed' ? job : undefined;
+      }, 10_000);
+      expect(hit.cache).toBe('hit');
+      expect(hit.cost_usd).toBe(0);
+    },
+  );
 
   it('sends an expired batch again and refuses a window it cannot honour', { timeout: 90_000 }, async () => {
     const api = client(stack, await stack.key('expiry-tenant'));
-    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => api.defer(`Expiry check ${i}`, { 'cache-control': 'no-store' })));
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => api.defer(`Expiry check ${i}`, { 'cache-control': 'no-store' })),
+    );
     // The provider ends the first batch's window before it answered anything.
-    const pollQueue = new Queue(BATCH_POLL_QUEUE, { connection: stack.redis as unknown as ConnectionOptions, prefix: createKeys(stack.config.redis.prefix).bullPrefix });
+    const pollQueue = new Queue(BATCH_POLL_QUEUE, {
+      connection: stack.redis as unknown as ConnectionOptions,
+      prefix: createKeys(stack.config.redis.prefix).bullPrefix,
+    });
     try {
       const first = await until(async () => {
         const jobs = await pollQueue.getJobs(['delayed', 'waiting', 'active']);
         return jobs.find((j) => ids.every((id) => (j.data as { jobIds: string[] }).jobIds.includes(id)));
       }, 20_000);
-      const expired = await fetch(`${stack.simUrl.replace(/\/v1$/, '')}/sim/batches/${(first.data as { batchId: string }).batchId}/expire`, { method: 'POST' });
+      const expired = await fetch(
+        `${stack.simUrl.replace(/\/v1$/, '')}/sim/batches/${(first.data as { batchId: string }).batchId}/expire`,
+        { method: 'POST' },
+      );
       expect(((await expired.json()) as { status: string }).status).toBe('expired');
       const jobs = await completed(api, ids);
       expect(jobs.map((j) => j.status)).toEqual(ids.map(() => 'completed'));
       // A second provider batch answered them.
       const polls = await pollQueue.getJobs(['completed']);
-      expect(polls.filter((p) => ids.some((id) => (p.data as { jobIds: string[] }).jobIds.includes(id))).length).toBe(2);
+      expect(polls.filter((p) => ids.some((id) => (p.data as { jobIds: string[] }).jobIds.includes(id))).length).toBe(
+        2,
+      );
     } finally {
       await pollQueue.close();
     }
 
     const headers = { authorization: `Bearer ${await stack.key('expiry-tenant')}`, 'content-type': 'application/json' };
     const body = JSON.stringify({ model: 'small', messages: [{ role: 'user', content: 'x' }] });
-    const tooShort = await fetch(`${stack.apiUrl}/v1/jobs`, { method: 'POST', headers: { ...headers, 'x-sluice-completion-window': '10s' }, body });
+    const tooShort = await fetch(`${stack.apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { ...headers, 'x-sluice-completion-window': '10s' },
+      body,
+    });
     expect(tooShort.status).toBe(400);
-    expect(((await tooShort.json()) as { error: { message: string; param: string } }).error).toMatchObject({ param: 'x-sluice-completion-window', message: expect.stringContaining('between 1 minute and 24 hours') });
-    const sync = await fetch(`${stack.apiUrl}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'x-sluice-completion-window': '24h' }, body });
+    expect(((await tooShort.json()) as { error: { message: string; param: string } }).error).toMatchObject({
+      param: 'x-sluice-completion-window',
+      message: expect.stringContaining('between 1 minute and 24 hours'),
+    });
+    const sync = await fetch(`${stack.apiUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...headers, 'x-sluice-completion-window': '24h' },
+      body,
+    });
     expect(sync.status).toBe(400);
     expect(((await sync.json()) as { error: { message: string } }).error.message).toContain('POST /v1/jobs');
   });
@@ -151,7 +205,11 @@ describe('a deferrable job whose window closes before its batch answers', () => 
   let stack: TestStack;
   beforeAll(async () => {
     // Batches take 10 minutes here, and a job this close to its deadline falls back.
-    stack = await startStack({ batcher: true, env: { ...FAST_BATCHES, SLUICE_BATCH_FALLBACK_MARGIN_MS: '115000' }, sim: { profile: 'fast', batch: { processingMs: 600_000 } } });
+    stack = await startStack({
+      batcher: true,
+      env: { ...FAST_BATCHES, SLUICE_BATCH_FALLBACK_MARGIN_MS: '115000' },
+      sim: { profile: 'fast', batch: { processingMs: 600_000 } },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -159,7 +217,10 @@ describe('a deferrable job whose window closes before its batch answers', () => 
 
   it('falls back to a normal call at the synchronous price', { timeout: 60_000 }, async () => {
     const api = client(stack, await stack.key('late-tenant'));
-    const id = await api.defer('A report that cannot wait for the batch', { 'x-sluice-completion-window': '2m', 'cache-control': 'no-store' });
+    const id = await api.defer('A report that cannot wait for the batch', {
+      'x-sluice-completion-window': '2m',
+      'cache-control': 'no-store',
+    });
     const [job] = await completed(api, [id], 30_000);
     expect(job!.status).toBe('completed');
     const sync = await client(stack, await stack.key('late-sync')).sync('A report that cannot wait for the batch');
@@ -176,7 +237,10 @@ describe('the batcher killed mid-batch, and Redis restarted (AOF on)', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sluice-batch-restart-'));
     port = await freePort();
     redis = await startRedisServer({ port, dataDir });
-    stack = await startStack({ env: { ...FAST_BATCHES, REDIS_URL: redis.url, SLUICE_BATCH_POLL_MS: '500' }, sim: { profile: 'fast', batch: { processingMs: 4_000 } } });
+    stack = await startStack({
+      env: { ...FAST_BATCHES, REDIS_URL: redis.url, SLUICE_BATCH_POLL_MS: '500' },
+      sim: { profile: 'fast', batch: { processingMs: 4_000 } },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -190,10 +254,16 @@ describe('the batcher killed mid-batch, and Redis restarted (AOF on)', () => {
     const api = client(stack, await stack.key('crash-tenant'));
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push(await api.defer(`Crash-safe job ${i}`, { 'cache-control': 'no-store' }));
-    const pollQueue = new Queue(BATCH_POLL_QUEUE, { connection: stack.redis as unknown as ConnectionOptions, prefix: createKeys(stack.config.redis.prefix).bullPrefix });
+    const pollQueue = new Queue(BATCH_POLL_QUEUE, {
+      connection: stack.redis as unknown as ConnectionOptions,
+      prefix: createKeys(stack.config.redis.prefix).bullPrefix,
+    });
     try {
       // Killed once a provider batch is in flight.
-      await until(async () => ((await pollQueue.getJobCounts('delayed', 'waiting', 'active')).delayed ?? 0) > 0, 30_000);
+      await until(
+        async () => ((await pollQueue.getJobCounts('delayed', 'waiting', 'active')).delayed ?? 0) > 0,
+        30_000,
+      );
       batcher.child.kill('SIGKILL');
       await batcher.exited;
     } finally {

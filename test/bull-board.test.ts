@@ -8,11 +8,20 @@ const SECRET = 'Summarize the memo about Project Nightingale and the 4411 budget
 
 async function runJob(stack: TestStack): Promise<string> {
   const client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('acme'), maxRetries: 0 });
-  const { response } = await client.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: SECRET }] }, { headers: { 'cache-control': 'no-store' } }).withResponse();
+  const { response } = await client.chat.completions
+    .create(
+      { model: 'small', messages: [{ role: 'user', content: SECRET }] },
+      { headers: { 'cache-control': 'no-store' } },
+    )
+    .withResponse();
   return response.headers.get('x-sluice-job-id')!;
 }
 
-const board = (stack: TestStack, path: string, init: RequestInit = {}) => fetch(`${stack.apiUrl}/admin/queues/api${path}`, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+const board = (stack: TestStack, path: string, init: RequestInit = {}) =>
+  fetch(`${stack.apiUrl}/admin/queues/api${path}`, {
+    ...init,
+    headers: { ...auth, ...(init.headers as Record<string, string>) },
+  });
 
 describe('Bull Board by default: prompts redacted, actions allowed', () => {
   let stack: TestStack;
@@ -31,7 +40,9 @@ describe('Bull Board by default: prompts redacted, actions allowed', () => {
     expect(tier.job.data.route.tier).toBe('small');
     expect(tier.job.returnValue.costUsd).toBeGreaterThan(0);
     expect(tier.job.returnValue.completion.choices[0].message.content).toMatch(/^\[redacted: \d+ chars\]$/);
-    const listing = await (await board(stack, `/queues?activeQueue=${'tier-small'}&status=completed&page=1&jobsPerPage=10`)).text();
+    const listing = await (
+      await board(stack, `/queues?activeQueue=${'tier-small'}&status=completed&page=1&jobsPerPage=10`)
+    ).text();
     expect(listing).toContain(jobId);
     for (const text of [JSON.stringify(route), JSON.stringify(tier), listing]) {
       expect(text).not.toContain('Nightingale');
@@ -41,7 +52,14 @@ describe('Bull Board by default: prompts redacted, actions allowed', () => {
 
   it('names queues without hash-tag braces in its URLs, links no web font and has a favicon', async () => {
     const queues = ((await (await board(stack, '/queues')).json()) as Json).queues as Json[];
-    expect(queues.map((q) => q.name).sort()).toEqual(['batch', 'batch-poll', 'route', 'tier-large', 'tier-router', 'tier-small']);
+    expect(queues.map((q) => q.name).sort()).toEqual([
+      'batch',
+      'batch-poll',
+      'route',
+      'tier-large',
+      'tier-router',
+      'tier-small',
+    ]);
     const page = await fetch(`${stack.apiUrl}/admin/queues/queue/tier-small`, { headers: auth });
     expect(page.status).toBe(200);
     const html = await page.text();
@@ -61,7 +79,11 @@ describe('Bull Board by default: prompts redacted, actions allowed', () => {
     const route = queues.find((q) => q.name === 'route')!;
     expect(route.description).toMatch(/classifier/);
     expect(route.readOnlyMode).toBe(false);
-    const edit = await board(stack, `/queues/${'route'}/${jobId}/update-data`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobData: { tenant: 'x' } }) });
+    const edit = await board(stack, `/queues/${'route'}/${jobId}/update-data`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jobData: { tenant: 'x' } }),
+    });
     expect(edit.status).toBe(403);
     expect(((await edit.json()) as Json).error.code).toBe('bullboard_data_redacted');
     const pause = await board(stack, `/queues/${'tier-large'}/pause`, { method: 'PUT' });
@@ -75,7 +97,9 @@ describe('Bull Board with SLUICE_BULLBOARD_READONLY and SLUICE_BULLBOARD_SHOW_PR
   let stack: TestStack;
   let jobId: string;
   beforeAll(async () => {
-    stack = await startStack({ env: { SLUICE_BULLBOARD_READONLY: 'true', SLUICE_BULLBOARD_SHOW_PROMPTS: 'true', SLUICE_KEEP_COMPLETED: '100' } });
+    stack = await startStack({
+      env: { SLUICE_BULLBOARD_READONLY: 'true', SLUICE_BULLBOARD_SHOW_PROMPTS: 'true', SLUICE_KEEP_COMPLETED: '100' },
+    });
     jobId = await runJob(stack);
   });
   afterAll(() => stack.stop());
@@ -98,7 +122,11 @@ describe('Bull Board with SLUICE_BULLBOARD_READONLY and SLUICE_BULLBOARD_SHOW_PR
       ['PUT', `/queues/${'route'}/obliterate`],
       ['PATCH', `/queues/${'tier-small'}/${jobId}/priority`],
     ] as const) {
-      const res = await board(stack, path, { method, headers: { 'content-type': 'application/json' }, body: method === 'PUT' ? undefined : JSON.stringify({ name: 'x', data: {}, priority: 1 }) });
+      const res = await board(stack, path, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'PUT' ? undefined : JSON.stringify({ name: 'x', data: {}, priority: 1 }),
+      });
       expect(res.status, `${method} ${path}`).toBe(405);
     }
     expect(await stack.api.context.queues['{tier-small}']!.isPaused()).toBe(false);

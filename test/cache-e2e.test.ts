@@ -20,7 +20,9 @@ describe('cache through the gateway', () => {
   it('20 concurrent identical requests make exactly 1 upstream call', async () => {
     const before = upstreamCalls();
     const messages = [{ role: 'user' as const, content: 'What does a stampede guard do in a cache?' }];
-    const answers = await Promise.all(Array.from({ length: 20 }, () => acme.chat.completions.create({ model: 'auto', messages }).withResponse()));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => acme.chat.completions.create({ model: 'auto', messages }).withResponse()),
+    );
     expect(upstreamCalls() - before).toBe(1);
     const fp = fingerprintMessages(messages);
     for (const { data } of answers) expect(data.choices[0]!.message.content).toContain(`[sim:${fp}]`);
@@ -30,29 +32,51 @@ describe('cache through the gateway', () => {
   });
 
   it('answers a repeat from the exact level at the API and a rewording from the semantic level', async () => {
-    const first = await acme.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'How do I reverse a list in Python?' }] }).withResponse();
+    const first = await acme.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: 'How do I reverse a list in Python?' }] })
+      .withResponse();
     expect(first.response.headers.get('x-sluice-cache')).toBe('miss');
-    const again = await acme.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'How do I reverse a list in Python?' }] }).withResponse();
+    const again = await acme.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: 'How do I reverse a list in Python?' }] })
+      .withResponse();
     expect(again.response.headers.get('x-sluice-cache')).toBe('hit');
     expect(again.response.headers.get('x-sluice-cache-kind')).toBe('exact');
     expect(Number(again.response.headers.get('x-sluice-cost-usd'))).toBe(0);
     expect(again.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
-    const reworded = await acme.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'how do i reverse a list in python' }] }).withResponse();
+    const reworded = await acme.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: 'how do i reverse a list in python' }] })
+      .withResponse();
     expect(reworded.response.headers.get('x-sluice-cache')).toBe('hit');
     expect(reworded.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
   });
 
   it('never crosses tenants, models, system prompts or output-changing parameters', async () => {
     const content = 'Name three uses of a message queue.';
-    const base = await acme.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }] }).withResponse();
+    const base = await acme.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content }] })
+      .withResponse();
     expect(base.response.headers.get('x-sluice-cache')).toBe('miss');
     const variants = [
       globex.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }] }).withResponse(),
       acme.chat.completions.create({ model: 'large', messages: [{ role: 'user', content }] }).withResponse(),
-      acme.chat.completions.create({ model: 'auto', messages: [{ role: 'system', content: 'Answer in French.' }, { role: 'user', content }] }).withResponse(),
-      acme.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }], temperature: 0.2 }).withResponse(),
-      acme.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }], response_format: { type: 'json_object' } }).withResponse(),
-      acme.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }], max_tokens: 50 }).withResponse(),
+      acme.chat.completions
+        .create({
+          model: 'auto',
+          messages: [
+            { role: 'system', content: 'Answer in French.' },
+            { role: 'user', content },
+          ],
+        })
+        .withResponse(),
+      acme.chat.completions
+        .create({ model: 'auto', messages: [{ role: 'user', content }], temperature: 0.2 })
+        .withResponse(),
+      acme.chat.completions
+        .create({ model: 'auto', messages: [{ role: 'user', content }], response_format: { type: 'json_object' } })
+        .withResponse(),
+      acme.chat.completions
+        .create({ model: 'auto', messages: [{ role: 'user', content }], max_tokens: 50 })
+        .withResponse(),
     ];
     for (const { response } of await Promise.all(variants)) expect(response.headers.get('x-sluice-cache')).toBe('miss');
   });
@@ -65,9 +89,13 @@ describe('cache through the gateway', () => {
     expect(second.response.headers.get('x-sluice-cache')).toBe('miss');
 
     const q = [{ role: 'user' as const, content: 'What is backpressure in a queueing system?' }];
-    const noStore = await acme.chat.completions.create({ model: 'auto', messages: q }, { headers: { 'cache-control': 'no-store' } }).withResponse();
+    const noStore = await acme.chat.completions
+      .create({ model: 'auto', messages: q }, { headers: { 'cache-control': 'no-store' } })
+      .withResponse();
     expect(noStore.response.headers.get('x-sluice-cache')).toBe('miss');
-    const afterNoStore = await acme.chat.completions.create({ model: 'auto', messages: q }, { headers: { 'cache-control': 'no-cache' } }).withResponse();
+    const afterNoStore = await acme.chat.completions
+      .create({ model: 'auto', messages: q }, { headers: { 'cache-control': 'no-cache' } })
+      .withResponse();
     expect(afterNoStore.response.headers.get('x-sluice-cache')).toBe('bypass');
     // no-cache skipped the lookup but stored, so a plain request now hits.
     const plain = await acme.chat.completions.create({ model: 'auto', messages: q }).withResponse();
@@ -77,7 +105,12 @@ describe('cache through the gateway', () => {
   it('replays a hit as a valid stream for the official client', async () => {
     const messages = [{ role: 'user' as const, content: 'Explain idempotency keys briefly.' }];
     const first = await acme.chat.completions.create({ model: 'auto', messages });
-    const stream = await acme.chat.completions.create({ model: 'auto', messages, stream: true, stream_options: { include_usage: true } });
+    const stream = await acme.chat.completions.create({
+      model: 'auto',
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let finish: string | null = null;
     let usage = false;
@@ -105,7 +138,10 @@ describe('cache administration', () => {
     stack = await startStack();
   });
   afterAll(() => stack.stop());
-  const admin = { authorization: `Basic ${Buffer.from('admin:test-admin-pw').toString('base64')}`, 'content-type': 'application/json' };
+  const admin = {
+    authorization: `Basic ${Buffer.from('admin:test-admin-pw').toString('base64')}`,
+    'content-type': 'application/json',
+  };
 
   it('counts hits and misses, and purges a tenant so its next request misses', async () => {
     const client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('acme'), maxRetries: 0 });
@@ -115,12 +151,24 @@ describe('cache administration', () => {
     expect(hit.response.headers.get('x-sluice-cache')).toBe('hit');
     expect((await fetch(`${stack.apiUrl}/admin/cache/stats`)).status).toBe(401);
     // The store was counted by the executor, which writes its counts once a second.
-    const stats = async () => (await (await fetch(`${stack.apiUrl}/admin/cache/stats`, { headers: admin })).json()) as { hits: { total: number }; stores: number };
+    const stats = async () =>
+      (await (await fetch(`${stack.apiUrl}/admin/cache/stats`, { headers: admin })).json()) as {
+        hits: { total: number };
+        stores: number;
+      };
     await expect.poll(async () => (await stats()).stores, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
     expect((await stats()).hits.total).toBeGreaterThanOrEqual(1);
-    const bad = await fetch(`${stack.apiUrl}/admin/cache/purge`, { method: 'POST', headers: admin, body: JSON.stringify({}) });
+    const bad = await fetch(`${stack.apiUrl}/admin/cache/purge`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({}),
+    });
     expect(bad.status).toBe(400);
-    const purge = await fetch(`${stack.apiUrl}/admin/cache/purge`, { method: 'POST', headers: admin, body: JSON.stringify({ tenant: 'acme' }) });
+    const purge = await fetch(`${stack.apiUrl}/admin/cache/purge`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ tenant: 'acme' }),
+    });
     expect(purge.status).toBe(200);
     expect(((await purge.json()) as { entries: number }).entries).toBeGreaterThanOrEqual(1);
     const after = await client.chat.completions.create({ model: 'auto', messages }).withResponse();

@@ -9,7 +9,9 @@ describe('chat completions, complete: n, pass-through fields, retry and CORS hea
   let stack: TestStack;
   let client: OpenAI;
   beforeAll(async () => {
-    stack = await startStack({ env: { SLUICE_JOB_ATTEMPTS: '2', SLUICE_JOB_BACKOFF_MS: '10', SLUICE_CORS_ORIGINS: 'https://app.example.com' } });
+    stack = await startStack({
+      env: { SLUICE_JOB_ATTEMPTS: '2', SLUICE_JOB_BACKOFF_MS: '10', SLUICE_CORS_ORIGINS: 'https://app.example.com' },
+    });
     client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('acme'), maxRetries: 0 });
   });
   afterAll(() => stack.stop());
@@ -19,7 +21,12 @@ describe('chat completions, complete: n, pass-through fields, retry and CORS hea
     const plain = await client.chat.completions.create({ model: 'auto', messages, n: 2 });
     expect(plain.choices.map((c) => c.index)).toEqual([0, 1]);
     for (const c of plain.choices) expect(c.message.content).toContain(`[sim:${fingerprintMessages(messages)}]`);
-    const stream = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Two more, streamed.' }], n: 2, stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Two more, streamed.' }],
+      n: 2,
+      stream: true,
+    });
     const texts = ['', ''];
     const finishes: Array<string | null> = [null, null];
     for await (const chunk of stream) {
@@ -33,7 +40,11 @@ describe('chat completions, complete: n, pass-through fields, retry and CORS hea
   });
 
   it('passes logprobs, refusal, system_fingerprint and usage details through when not streamed', async () => {
-    const r = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Say something with logprobs.' }], logprobs: true });
+    const r = await client.chat.completions.create({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Say something with logprobs.' }],
+      logprobs: true,
+    });
     expect(r.system_fingerprint).toMatch(/^fp_/);
     expect(r.choices[0]!.message.refusal).toBeNull();
     const lp = r.choices[0]!.logprobs!.content!;
@@ -65,23 +76,34 @@ describe('chat completions, complete: n, pass-through fields, retry and CORS hea
   it('answers a CORS preflight from a configured origin without auth, and refuses others', async () => {
     const pre = await fetch(`${stack.apiUrl}/v1/chat/completions`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(pre.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
     expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
-    const other = await fetch(`${stack.apiUrl}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const other = await fetch(`${stack.apiUrl}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
-    const real = await fetch(`${stack.apiUrl}/v1/models`, { headers: { origin: 'https://app.example.com', authorization: `Bearer ${client.apiKey}` } });
+    const real = await fetch(`${stack.apiUrl}/v1/models`, {
+      headers: { origin: 'https://app.example.com', authorization: `Bearer ${client.apiKey}` },
+    });
     expect(real.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(real.headers.get('access-control-expose-headers')).toContain('x-sluice-job-id');
   });
 
-  it('sends x-ratelimit-* headers with the tenant\'s remaining requests and tokens', async () => {
+  it("sends x-ratelimit-* headers with the tenant's remaining requests and tokens", async () => {
     await stack.tenants.upsertTenant('limited', { rpm: 50, tokensPerDay: 100_000 });
     const limited = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('limited'), maxRetries: 0 });
-    const first = await limited.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Rate limit headers, first.' }] }).withResponse();
+    const first = await limited.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: 'Rate limit headers, first.' }] })
+      .withResponse();
     expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('50');
     expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('49');
     expect(first.response.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
@@ -90,7 +112,9 @@ describe('chat completions, complete: n, pass-through fields, retry and CORS hea
     // The executor records the tokens after the answer is out.
     const quotas = createTenantQuotas({ redis: stack.redis, keys: createKeys(stack.config.redis.prefix) });
     await until(async () => (await quotas.tokensToday('limited')) === spent);
-    const second = await limited.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Rate limit headers, second.' }], stream: true }).withResponse();
+    const second = await limited.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: 'Rate limit headers, second.' }], stream: true })
+      .withResponse();
     for await (const _ of second.data) void _;
     expect(second.response.headers.get('x-ratelimit-remaining-requests')).toBe('48');
     expect(Number(second.response.headers.get('x-ratelimit-remaining-tokens'))).toBe(100_000 - spent);
@@ -111,14 +135,19 @@ describe('SSE keep-alive while a streamed job is queued', () => {
       method: 'POST',
       signal: controller.signal,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.key('acme')}` },
-      body: JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'Queued for a while.' }] }),
+      body: JSON.stringify({
+        model: 'auto',
+        stream: true,
+        messages: [{ role: 'user', content: 'Queued for a while.' }],
+      }),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     expect(res.headers.get('x-sluice-job-id')).toMatch(/^[A-Za-z0-9_-]{21}$/);
     const reader = res.body!.getReader();
     let text = '';
-    while ((text.match(/: keep-alive/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
+    while ((text.match(/: keep-alive/g) ?? []).length < 2)
+      text += new TextDecoder().decode((await reader.read()).value);
     expect(text.startsWith(': keep-alive\n\n')).toBe(true);
     controller.abort();
   });

@@ -37,29 +37,40 @@ describe('classifier: a routing job without its job record', () => {
     pinnedTier: 'small',
   });
 
-  it('a record that appears after the job was taken: the retry routes it and it completes', { timeout: 30_000 }, async () => {
-    const id = `late-${Date.now()}`;
-    await routeQueue.add('completion', job(id), completionJobOptions(id, PRIORITY.default, stack.config.queues));
-    // The classifier sees the job first (its first attempt fails), then the record appears.
-    await until(async () => ((await routeQueue.getJob(id))?.attemptsMade ?? 0) >= 1, 10_000, 10);
-    await store.create({ id, tenant: 'acme', stream: false, model: 'small', createdAt: Date.now() });
-    const record = await until(async () => {
-      const r = await store.get(id);
-      return r && (r.status === 'completed' || r.status === 'failed') ? r : undefined;
-    }, 20_000);
-    expect(record.status).toBe('completed');
-    expect(record.result?.tier).toBe('small');
-    expect(JSON.stringify(record.result?.completion)).toContain('[sim:');
-  });
+  it(
+    'a record that appears after the job was taken: the retry routes it and it completes',
+    { timeout: 30_000 },
+    async () => {
+      const id = `late-${Date.now()}`;
+      await routeQueue.add('completion', job(id), completionJobOptions(id, PRIORITY.default, stack.config.queues));
+      // The classifier sees the job first (its first attempt fails), then the record appears.
+      await until(async () => ((await routeQueue.getJob(id))?.attemptsMade ?? 0) >= 1, 10_000, 10);
+      await store.create({ id, tenant: 'acme', stream: false, model: 'small', createdAt: Date.now() });
+      const record = await until(async () => {
+        const r = await store.get(id);
+        return r && (r.status === 'completed' || r.status === 'failed') ? r : undefined;
+      }, 20_000);
+      expect(record.status).toBe('completed');
+      expect(record.result?.tier).toBe('small');
+      expect(JSON.stringify(record.result?.completion)).toContain('[sim:');
+    },
+  );
 
-  it('a record that never appears: the job fails on the queue with the reason, after every attempt', { timeout: 30_000 }, async () => {
-    const id = `orphan-${Date.now()}`;
-    await routeQueue.add('completion', job(id), completionJobOptions(id, PRIORITY.default, stack.config.queues));
-    // The state first, then the job (read the other way round, the job could predate it).
-    const failed = await until(async () => ((await routeQueue.getJobState(id)) === 'failed' ? routeQueue.getJob(id) : undefined), 20_000);
-    expect(failed.attemptsMade).toBe(3);
-    expect(failed.failedReason).toMatch(/job record of .* does not exist/);
-    // No half-written record is left behind (one without a tenant nobody could read).
-    expect(await stack.redis.exists(createKeys(stack.config.redis.prefix).job(id))).toBe(0);
-  });
+  it(
+    'a record that never appears: the job fails on the queue with the reason, after every attempt',
+    { timeout: 30_000 },
+    async () => {
+      const id = `orphan-${Date.now()}`;
+      await routeQueue.add('completion', job(id), completionJobOptions(id, PRIORITY.default, stack.config.queues));
+      // The state first, then the job (read the other way round, the job could predate it).
+      const failed = await until(
+        async () => ((await routeQueue.getJobState(id)) === 'failed' ? routeQueue.getJob(id) : undefined),
+        20_000,
+      );
+      expect(failed.attemptsMade).toBe(3);
+      expect(failed.failedReason).toMatch(/job record of .* does not exist/);
+      // No half-written record is left behind (one without a tenant nobody could read).
+      expect(await stack.redis.exists(createKeys(stack.config.redis.prefix).job(id))).toBe(0);
+    },
+  );
 });

@@ -10,10 +10,19 @@ const run = promisify(execFile);
 
 describe('operator CLI: tenants set, keys list, keys revoke', () => {
   const prefix = freshPrefix();
-  const env = { ...process.env, REDIS_URL: inject('redisUrl'), SLUICE_REDIS_PREFIX: prefix, SLUICE_LOG_LEVEL: 'silent' };
+  const env = {
+    ...process.env,
+    REDIS_URL: inject('redisUrl'),
+    SLUICE_REDIS_PREFIX: prefix,
+    SLUICE_LOG_LEVEL: 'silent',
+  };
   const sluice = async (...args: string[]) => {
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/cli/src/index.ts'), ...args], { cwd: ROOT, env });
+      const { stdout } = await run(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'apps/cli/src/index.ts'), ...args],
+        { cwd: ROOT, env },
+      );
       return { code: 0, out: stdout };
     } catch (error) {
       const e = error as { code: number; stdout: string; stderr: string };
@@ -26,7 +35,7 @@ describe('operator CLI: tenants set, keys list, keys revoke', () => {
   });
   afterAll(() => store.close());
 
-  it('sets a tenant\'s quotas and refuses bad values', { timeout: 60_000 }, async () => {
+  it("sets a tenant's quotas and refuses bad values", { timeout: 60_000 }, async () => {
     const set = await sluice('tenants', 'set', 'acme', '--rpm', '120', '--tokens-per-day', '50000');
     expect(set.code).toBe(0);
     expect(set.out).toContain('Tenant acme: rpm 120, tokens per day 50000');
@@ -43,7 +52,11 @@ describe('operator CLI: tenants set, keys list, keys revoke', () => {
     expect(listed.code).toBe(0);
     expect(listed.out).not.toContain(a);
     expect(listed.out).not.toContain(b);
-    const rows = listed.out.trim().split('\n').slice(1).map((line) => line.split('\t'));
+    const rows = listed.out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split('\t'));
     expect(rows.map((r) => r[1]).sort()).toEqual(['acme', 'globex']);
     const acmeRow = rows.find((r) => r[1] === 'acme')!;
     expect(acmeRow[2]).toBe('ci');

@@ -45,14 +45,26 @@ describe('on a three-master Redis Cluster', () => {
       env: {
         SLUICE_DEPLOYMENTS: JSON.stringify([
           { id: 'sim-router', tier: 'router', baseUrl: sim.apiUrl, model: 'sim-router' },
-          { id: 'sim-small', tier: 'small', baseUrl: sim.apiUrl, model: 'sim-small', rpm: RPM, maxConcurrency: MAX_CONCURRENCY },
+          {
+            id: 'sim-small',
+            tier: 'small',
+            baseUrl: sim.apiUrl,
+            model: 'sim-small',
+            rpm: RPM,
+            maxConcurrency: MAX_CONCURRENCY,
+          },
           { id: 'sim-large', tier: 'large', baseUrl: sim.apiUrl, model: 'sim-large' },
         ]),
         SLUICE_BACKPRESSURE_MAX_WAIT_MS: '600000',
         SLUICE_SYNC_TIMEOUT_MS: '420000',
       },
     });
-    client = new OpenAI({ baseURL: `${sluice.apiUrl}/v1`, apiKey: sluice.apiKeys.acme!, maxRetries: 0, timeout: 420_000 });
+    client = new OpenAI({
+      baseURL: `${sluice.apiUrl}/v1`,
+      apiKey: sluice.apiKeys.acme!,
+      maxRetries: 0,
+      timeout: 420_000,
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -71,82 +83,129 @@ describe('on a three-master Redis Cluster', () => {
     return found.flatMap((hit, i) => (hit ? [i] : []));
   };
 
-  it('answers JSON and streamed completions, and async jobs, through the official client', { timeout: 120_000 }, async () => {
-    const messages = [{ role: 'user' as const, content: 'What is the capital of Portugal?' }];
-    const { data, response } = await client.chat.completions.create({ model: 'large', messages }).withResponse();
-    expect(data.choices[0]!.message.content).toContain(`[sim:${fingerprintMessages(messages)}]`);
-    const jobId = response.headers.get('x-sluice-job-id')!;
-    // The job's record lives on exactly one shard.
-    expect(await holders(`${prefix}:{job:${jobId}}`)).toHaveLength(1);
+  it(
+    'answers JSON and streamed completions, and async jobs, through the official client',
+    { timeout: 120_000 },
+    async () => {
+      const messages = [{ role: 'user' as const, content: 'What is the capital of Portugal?' }];
+      const { data, response } = await client.chat.completions.create({ model: 'large', messages }).withResponse();
+      expect(data.choices[0]!.message.content).toContain(`[sim:${fingerprintMessages(messages)}]`);
+      const jobId = response.headers.get('x-sluice-job-id')!;
+      // The job's record lives on exactly one shard.
+      expect(await holders(`${prefix}:{job:${jobId}}`)).toHaveLength(1);
 
-    const streamed = [{ role: 'user' as const, content: 'Write a haiku about shards.' }];
-    const stream = await client.chat.completions.create({ model: 'large', messages: streamed, stream: true, stream_options: { include_usage: true } });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta?.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
-    expect(text.startsWith(`[sim:${fingerprintMessages(streamed)}]`)).toBe(true);
-    expect(finish).toBe('stop');
+      const streamed = [{ role: 'user' as const, content: 'Write a haiku about shards.' }];
+      const stream = await client.chat.completions.create({
+        model: 'large',
+        messages: streamed,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = '';
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(text.startsWith(`[sim:${fingerprintMessages(streamed)}]`)).toBe(true);
+      expect(finish).toBe('stop');
 
-    const headers = { authorization: `Bearer ${sluice.apiKeys.acme}`, 'content-type': 'application/json' };
-    const submitted = await fetch(`${sluice.apiUrl}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ model: 'large', messages: [{ role: 'user', content: 'Name a prime above 100.' }] }) });
-    expect(submitted.status).toBe(202);
-    const { id } = (await submitted.json()) as { id: string };
-    const job = await until(async () => {
-      const body = (await (await fetch(`${sluice.apiUrl}/v1/jobs/${id}`, { headers })).json()) as { status: string };
-      return body.status === 'completed' ? body : undefined;
-    }, 60_000, 100);
-    expect(job).toMatchObject({ status: 'completed' });
-  });
+      const headers = { authorization: `Bearer ${sluice.apiKeys.acme}`, 'content-type': 'application/json' };
+      const submitted = await fetch(`${sluice.apiUrl}/v1/jobs`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ model: 'large', messages: [{ role: 'user', content: 'Name a prime above 100.' }] }),
+      });
+      expect(submitted.status).toBe(202);
+      const { id } = (await submitted.json()) as { id: string };
+      const job = await until(
+        async () => {
+          const body = (await (await fetch(`${sluice.apiUrl}/v1/jobs/${id}`, { headers })).json()) as {
+            status: string;
+          };
+          return body.status === 'completed' ? body : undefined;
+        },
+        60_000,
+        100,
+      );
+      expect(job).toMatchObject({ status: 'completed' });
+    },
+  );
 
   // Retried once: inside the loaded parallel suite (not alone) one of its requests twice
   // waited past the test's time; each attempt has its own system prompt, so its own cache scope.
   let cacheAttempt = 0;
-  it('serves exact and semantic hits from the shared cache, and makes one upstream call for 12 concurrent identical requests', { timeout: 120_000, retry: 1 }, async () => {
-    cacheAttempt += 1;
-    const ask = (content: string) => [{ role: 'system' as const, content: `Cache check, attempt ${cacheAttempt}.` }, { role: 'user' as const, content }];
-    const upstream = async () => (await sim.stats())['sim-large']?.accepted ?? 0;
-    const before = await upstream();
-    const messages = ask('What does a hash tag do in Redis Cluster?');
-    const answers = await Promise.all(Array.from({ length: 12 }, () => client.chat.completions.create({ model: 'large', messages }, { timeout: 60_000 }).withResponse()));
-    expect((await upstream()) - before).toBe(1);
-    const outcomes = answers.map(({ response }) => response.headers.get('x-sluice-cache'));
-    expect(outcomes.filter((o) => o === 'miss')).toHaveLength(1);
-    expect(outcomes.filter((o) => o === 'hit')).toHaveLength(11);
+  it(
+    'serves exact and semantic hits from the shared cache, and makes one upstream call for 12 concurrent identical requests',
+    { timeout: 120_000, retry: 1 },
+    async () => {
+      cacheAttempt += 1;
+      const ask = (content: string) => [
+        { role: 'system' as const, content: `Cache check, attempt ${cacheAttempt}.` },
+        { role: 'user' as const, content },
+      ];
+      const upstream = async () => (await sim.stats())['sim-large']?.accepted ?? 0;
+      const before = await upstream();
+      const messages = ask('What does a hash tag do in Redis Cluster?');
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          client.chat.completions.create({ model: 'large', messages }, { timeout: 60_000 }).withResponse(),
+        ),
+      );
+      expect((await upstream()) - before).toBe(1);
+      const outcomes = answers.map(({ response }) => response.headers.get('x-sluice-cache'));
+      expect(outcomes.filter((o) => o === 'miss')).toHaveLength(1);
+      expect(outcomes.filter((o) => o === 'hit')).toHaveLength(11);
 
-    const first = await client.chat.completions.create({ model: 'large', messages: ask('How do I sort a dictionary by value in Python?') }).withResponse();
-    expect(first.response.headers.get('x-sluice-cache')).toBe('miss');
-    const again = await client.chat.completions.create({ model: 'large', messages: ask('How do I sort a dictionary by value in Python?') }).withResponse();
-    expect(again.response.headers.get('x-sluice-cache-kind')).toBe('exact');
-    const reworded = await client.chat.completions.create({ model: 'large', messages: ask('how do i sort a dictionary by value in python') }).withResponse();
-    expect(reworded.response.headers.get('x-sluice-cache')).toBe('hit');
-    expect(reworded.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
-  });
+      const first = await client.chat.completions
+        .create({ model: 'large', messages: ask('How do I sort a dictionary by value in Python?') })
+        .withResponse();
+      expect(first.response.headers.get('x-sluice-cache')).toBe('miss');
+      const again = await client.chat.completions
+        .create({ model: 'large', messages: ask('How do I sort a dictionary by value in Python?') })
+        .withResponse();
+      expect(again.response.headers.get('x-sluice-cache-kind')).toBe('exact');
+      const reworded = await client.chat.completions
+        .create({ model: 'large', messages: ask('how do i sort a dictionary by value in python') })
+        .withResponse();
+      expect(reworded.response.headers.get('x-sluice-cache')).toBe('hit');
+      expect(reworded.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
+    },
+  );
 
-  it(`holds the provider's ${MAX_CONCURRENCY} concurrent and ${RPM} per minute across two executors, and completes every job`, { timeout: 420_000 }, async () => {
-    const stats = async () => (await sim.stats())['sim-small']!;
-    const before = await stats();
-    // A few past the first window's allowance: they must wait for it, not fail.
-    const total = RPM + 5;
-    const started = Date.now();
-    const results = await Promise.allSettled(
-      Array.from({ length: total }, (_, i) => client.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: `Spell the number ${i} in words, please.` }] }, { headers: { 'cache-control': 'no-store' } })),
-    );
-    const elapsed = Date.now() - started;
-    const after = await stats();
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
-    expect(failed).toEqual([]);
-    expect(after.accepted - before.accepted).toBe(total);
-    // The limit is global: two executors never had more than the provider's concurrency in
-    // flight, never more than the per-minute limit in any 60 s window, and the jobs beyond the
-    // first minute's allowance waited for the window instead of failing.
-    expect(after.maxInFlight).toBeLessThanOrEqual(MAX_CONCURRENCY);
-    expect(after.maxAcceptedIn60s).toBeLessThanOrEqual(RPM);
-    expect(after.rateLimited - before.rateLimited).toBeLessThanOrEqual(2);
-    expect(elapsed).toBeGreaterThan(55_000);
-  });
+  it(
+    `holds the provider's ${MAX_CONCURRENCY} concurrent and ${RPM} per minute across two executors, and completes every job`,
+    { timeout: 420_000 },
+    async () => {
+      const stats = async () => (await sim.stats())['sim-small']!;
+      const before = await stats();
+      // A few past the first window's allowance: they must wait for it, not fail.
+      const total = RPM + 5;
+      const started = Date.now();
+      const results = await Promise.allSettled(
+        Array.from({ length: total }, (_, i) =>
+          client.chat.completions.create(
+            { model: 'small', messages: [{ role: 'user', content: `Spell the number ${i} in words, please.` }] },
+            { headers: { 'cache-control': 'no-store' } },
+          ),
+        ),
+      );
+      const elapsed = Date.now() - started;
+      const after = await stats();
+      const failed = results
+        .filter((r) => r.status === 'rejected')
+        .map((r) => String((r as PromiseRejectedResult).reason));
+      expect(failed).toEqual([]);
+      expect(after.accepted - before.accepted).toBe(total);
+      // The limit is global: two executors never had more than the provider's concurrency in
+      // flight, never more than the per-minute limit in any 60 s window, and the jobs beyond the
+      // first minute's allowance waited for the window instead of failing.
+      expect(after.maxInFlight).toBeLessThanOrEqual(MAX_CONCURRENCY);
+      expect(after.maxAcceptedIn60s).toBeLessThanOrEqual(RPM);
+      expect(after.rateLimited - before.rateLimited).toBeLessThanOrEqual(2);
+      expect(elapsed).toBeGreaterThan(55_000);
+    },
+  );
 
   it('spreads jobs, queues and cache namespaces over all three shards', async () => {
     const counts = await Promise.all(nodes.map(async (n) => (await n.keys(`${prefix}:{job:*`)).length));
@@ -165,7 +224,10 @@ describe('on a three-master Redis Cluster', () => {
   it('logged no error and no cluster redirection or cross-slot failure in any process', () => {
     for (const p of sluice.processes) {
       const lines = p.output().split('\n').filter(Boolean);
-      expect(lines.filter((l) => /CROSSSLOT|MOVED|TRYAGAIN|CLUSTERDOWN|"level":(50|60)/.test(l)), p.name).toEqual([]);
+      expect(
+        lines.filter((l) => /CROSSSLOT|MOVED|TRYAGAIN|CLUSTERDOWN|"level":(50|60)/.test(l)),
+        p.name,
+      ).toEqual([]);
     }
   });
 });

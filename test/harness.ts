@@ -11,7 +11,13 @@ import { createExecutor, type Executor } from '@sluice/executor';
 import { createBatcherProcess, type BatcherProcess } from '@sluice/batcher';
 import { createRedis, type Redis } from '@sluice/redis';
 import { createSimulator, type Simulator, type SimulatorOptions } from '@sluice/sim';
-import { createClassifierMetrics, createExecutorMetrics, createMetricsRegistry, createOpsStats, type ExecutorMetrics } from '@sluice/metrics';
+import {
+  createClassifierMetrics,
+  createExecutorMetrics,
+  createMetricsRegistry,
+  createOpsStats,
+  type ExecutorMetrics,
+} from '@sluice/metrics';
 import { createKeys } from '@sluice/redis';
 import { createLogger, type QueueTelemetry } from '@sluice/telemetry';
 import { createTenantStore, type TenantStore } from '@sluice/tenants';
@@ -72,7 +78,11 @@ export interface TestStack {
 }
 
 // SLUICE_TEST_LOG_LEVEL=debug shows the in-process stack's logs while debugging a test.
-const silent = () => createLogger({ serviceName: 'test', logLevel: (process.env.SLUICE_TEST_LOG_LEVEL as 'debug' | undefined) ?? 'silent' });
+const silent = () =>
+  createLogger({
+    serviceName: 'test',
+    logLevel: (process.env.SLUICE_TEST_LOG_LEVEL as 'debug' | undefined) ?? 'silent',
+  });
 
 /** Start sim + API + classifier + executor in-process with a fresh prefix. */
 export async function startStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -106,7 +116,15 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
   const tenants = await createTenantStore({ redisUrl: config.redis.url, prefix: config.redis.prefix });
   const cache = createResponseCache({ redis, config, clock: options.clock });
   cleanups.push(() => cache.close());
-  const api = await buildApi({ config, logger, connection: redis, subscriber: conn('worker', false, true), tenants, cache, telemetry: options.telemetry });
+  const api = await buildApi({
+    config,
+    logger,
+    connection: redis,
+    subscriber: conn('worker', false, true),
+    tenants,
+    cache,
+    telemetry: options.telemetry,
+  });
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   const address = api.app.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -122,7 +140,17 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     const stats = createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix) });
     cleanups.push(() => stats.close());
     const metrics = createExecutorMetrics({ registry, deployments: config.deployments, stats });
-    const e = createExecutor({ config, logger, connection, workerConnection: conn('worker'), subscriber: conn('worker'), drainTimeoutMs: 2_000, cache: executorCache, metrics, telemetry: options.telemetry });
+    const e = createExecutor({
+      config,
+      logger,
+      connection,
+      workerConnection: conn('worker'),
+      subscriber: conn('worker'),
+      drainTimeoutMs: 2_000,
+      cache: executorCache,
+      metrics,
+      telemetry: options.telemetry,
+    });
     await e.start();
     executors.push(e);
     return e;
@@ -135,7 +163,9 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
       connection: conn('worker', true),
       workerConnection: conn('worker'),
       embed: (request) => cache.embed(request),
-      metrics: createClassifierMetrics({ registry: (registries.classifier = createMetricsRegistry({ role: 'classifier', processMetrics: false })) }),
+      metrics: createClassifierMetrics({
+        registry: (registries.classifier = createMetricsRegistry({ role: 'classifier', processMetrics: false })),
+      }),
       telemetry: options.telemetry,
     });
     await classifier.start();
@@ -146,7 +176,13 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
     const connection = conn('worker', true);
     const batcherCache = createResponseCache({ redis: connection, config, clock: options.clock });
     cleanups.push(() => batcherCache.close());
-    batcher = createBatcherProcess({ config, logger, connection, workerConnection: conn('worker'), cache: batcherCache });
+    batcher = createBatcherProcess({
+      config,
+      logger,
+      connection,
+      workerConnection: conn('worker'),
+      cache: batcherCache,
+    });
     await batcher.start();
   }
   return {
@@ -176,10 +212,17 @@ export async function startStack(options: TestStackOptions = {}): Promise<TestSt
 }
 
 /** Spawn one Sluice process (`api`, `classifier`, `executor`, `batcher`) with tsx, as `pnpm start` does. */
-export function spawnApp(kind: 'api' | 'classifier' | 'executor' | 'batcher', env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
+export function spawnApp(
+  kind: 'api' | 'classifier' | 'executor' | 'batcher',
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
   const entry = join(ROOT, `apps/${kind}/src/index.ts`);
   // A free metrics port unless the test names one: several workers run side by side here.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, SLUICE_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: ROOT,
+    env: { ...process.env, SLUICE_METRICS_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

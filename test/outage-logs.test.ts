@@ -24,16 +24,26 @@ describe('logs during a Redis outage', () => {
     };
     const apps = (['api', 'classifier', 'executor'] as const).map((kind) => ({ kind, ...spawnApp(kind, env) }));
     try {
-      await until(async () => (await fetch(`http://127.0.0.1:${env.SLUICE_API_PORT}/readyz`).catch(() => undefined))?.ok, 60_000, 200);
+      await until(
+        async () => (await fetch(`http://127.0.0.1:${env.SLUICE_API_PORT}/readyz`).catch(() => undefined))?.ok,
+        60_000,
+        200,
+      );
       await until(() => apps.every((a) => /consuming|ready|listening/i.test(a.output())), 30_000, 200);
       const before = apps.map((a) => a.output().length);
       await redis.stop();
       // Several reconnect attempts (capped at 2 s apart) and a request that needs Redis.
       await new Promise((r) => setTimeout(r, 6_000));
-      const res = await fetch(`http://127.0.0.1:${env.SLUICE_API_PORT}/v1/usage`, { headers: { authorization: 'Bearer sk-sluice-x' } });
+      const res = await fetch(`http://127.0.0.1:${env.SLUICE_API_PORT}/v1/usage`, {
+        headers: { authorization: 'Bearer sk-sluice-x' },
+      });
       expect(res.status).toBe(503);
       for (const [i, a] of apps.entries()) {
-        const lines = a.output().slice(before[i]).split('\n').filter((l) => l.trim());
+        const lines = a
+          .output()
+          .slice(before[i])
+          .split('\n')
+          .filter((l) => l.trim());
         const plain = lines.filter((l) => {
           try {
             return typeof JSON.parse(l) !== 'object';

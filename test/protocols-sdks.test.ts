@@ -18,7 +18,12 @@ describe('third-party SDKs against a running stack', () => {
     const provider = () => createOpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey });
 
     it('generateText', async () => {
-      const result = await generateText({ model: provider()('auto'), system: 'Be brief.', prompt: 'What is the capital of France?', maxRetries: 0 });
+      const result = await generateText({
+        model: provider()('auto'),
+        system: 'Be brief.',
+        prompt: 'What is the capital of France?',
+        maxRetries: 0,
+      });
       expect(result.text).toContain('[sim:');
       expect(result.finishReason).toBe('stop');
       expect(result.usage.inputTokens).toBeGreaterThan(0);
@@ -39,7 +44,12 @@ describe('third-party SDKs against a running stack', () => {
 
     it('generateObject with a zod schema (text.format json_schema)', async () => {
       const schema = z.object({ city: z.string(), population: z.number().int(), landmarks: z.array(z.string()) });
-      const { object } = await generateObject({ model: provider()('auto'), schema, prompt: 'Describe a city.', maxRetries: 0 });
+      const { object } = await generateObject({
+        model: provider()('auto'),
+        schema,
+        prompt: 'Describe a city.',
+        maxRetries: 0,
+      });
       expect(schema.safeParse(object).success).toBe(true);
       expect(typeof object.city).toBe('string');
     });
@@ -47,7 +57,13 @@ describe('third-party SDKs against a running stack', () => {
 
   describe('LangChain JS', () => {
     it('ChatOpenAI with useResponsesApi', async () => {
-      const chat = new ChatOpenAI({ model: 'auto', apiKey, configuration: { baseURL: `${stack.apiUrl}/v1` }, useResponsesApi: true, maxRetries: 0 });
+      const chat = new ChatOpenAI({
+        model: 'auto',
+        apiKey,
+        configuration: { baseURL: `${stack.apiUrl}/v1` },
+        useResponsesApi: true,
+        maxRetries: 0,
+      });
       const reply = await chat.invoke([
         ['system', 'Be brief.'],
         ['human', 'What is the capital of France?'],
@@ -58,7 +74,12 @@ describe('third-party SDKs against a running stack', () => {
     });
 
     it('OpenAIEmbeddings', async () => {
-      const embeddings = new OpenAIEmbeddings({ model: 'sim-embed', apiKey, configuration: { baseURL: `${stack.apiUrl}/v1` }, maxRetries: 0 });
+      const embeddings = new OpenAIEmbeddings({
+        model: 'sim-embed',
+        apiKey,
+        configuration: { baseURL: `${stack.apiUrl}/v1` },
+        maxRetries: 0,
+      });
       const query = await embeddings.embedQuery('alpha beta');
       const docs = await embeddings.embedDocuments(['alpha beta', 'gamma delta']);
       expect(query).toHaveLength(stack.config.embeddings.dimensions);

@@ -25,7 +25,7 @@ describe('request faults', () => {
     return error as UpstreamError;
   };
 
-  it('a request that cannot be built to send is the request\'s fault, not a dropped stream', async () => {
+  it("a request that cannot be built to send is the request's fault, not a dropped stream", async () => {
     const upstream = new UpstreamClient();
     const deployment = stack.config.deployments.find((d) => d.tier === 'small')!;
     const request = { model: 'small', messages: [{ role: 'user' as const, content: 'x' }], poison: 10n } as never;
@@ -39,51 +39,83 @@ describe('request faults', () => {
     }
   });
 
-  it('the upstream\'s 400 is a request fault; its 5xx is not', async () => {
+  it("the upstream's 400 is a request fault; its 5xx is not", async () => {
     const upstream = new UpstreamClient();
     const deployment = stack.config.deployments.find((d) => d.tier === 'small')!;
-    const bad = await failure(upstream.complete(deployment, { model: 'small', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema' } } as never, { completionId: 'chatcmpl-y' }));
+    const bad = await failure(
+      upstream.complete(
+        deployment,
+        {
+          model: 'small',
+          messages: [{ role: 'user', content: 'x' }],
+          response_format: { type: 'json_schema' },
+        } as never,
+        { completionId: 'chatcmpl-y' },
+      ),
+    );
     expect(bad).toMatchObject({ kind: 'bad_request', status: 400, requestFault: true });
     expect(bad.message).toMatch(/Missing required parameter: 'response_format\.json_schema'/);
-    const sick = await failure(upstream.complete(deployment, { model: 'small', messages: [{ role: 'user', content: 'x [[sim:error]]' }] }, { completionId: 'chatcmpl-z' }));
+    const sick = await failure(
+      upstream.complete(
+        deployment,
+        { model: 'small', messages: [{ role: 'user', content: 'x [[sim:error]]' }] },
+        { completionId: 'chatcmpl-z' },
+      ),
+    );
     expect(sick).toMatchObject({ kind: 'server_error', status: 500, requestFault: false, retryable: true });
   });
 
-  it('a job the upstream refuses fails at once with its 400, one upstream call, no circuit failure', { timeout: 30_000 }, async () => {
-    // As an older API (or another producer) could have queued it: past ingest's checks.
-    const keys = createKeys(stack.config.redis.prefix);
-    const store = new JobStore({ redis: stack.redis, keys, ttlSeconds: 600 });
-    const queue = createQueue(TIER_QUEUES.small, { connection: stack.redis, keys });
-    const id = `poison-${Date.now()}`;
-    const data: CompletionJobData = {
-      id,
-      tenant: 'acme',
-      acceptedAt: Date.now(),
-      request: { model: 'small', messages: [{ role: 'user', content: 'json please' }], response_format: { type: 'json_schema' } },
-      stream: false,
-      priority: 5,
-      cacheMode: 'no-store',
-      pinnedTier: 'small',
-      route: { tier: 'small', category: 'general', confidence: 1, reasons: [], strategy: 'pinned' },
-    };
-    try {
-      await store.create({ id, tenant: 'acme', stream: false, model: 'small', createdAt: data.acceptedAt });
-      await queue.add('completion', data, completionJobOptions(id, 5, stack.config.queues));
-      const record = await until(async () => {
-        const r = await store.get(id);
-        return r?.status === 'failed' ? r : undefined;
-      }, 20_000);
-      expect(record.error).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'upstream_bad_request' });
-      const job = await until(() => queue.getJob(id).then((j) => (j?.finishedOn ? j : undefined)));
-      expect(await job.getState()).toBe('failed');
-      expect(job.attemptsMade).toBe(1);
-      // One run, one upstream call: no retry, no failover.
-      expect((await store.events(id)).filter((e) => e.event.type === 'attempt' || e.event.type === 'retry').map((e) => e.event.type)).toEqual(['attempt']);
-      const circuit = await stack.redis.hgetall(keys.family('limit', 'sim-small', 'circuit'));
-      expect(Number(circuit.failures ?? 0)).toBe(0);
-      expect(circuit.state ?? 'closed').toBe('closed');
-    } finally {
-      await queue.close();
-    }
-  });
+  it(
+    'a job the upstream refuses fails at once with its 400, one upstream call, no circuit failure',
+    { timeout: 30_000 },
+    async () => {
+      // As an older API (or another producer) could have queued it: past ingest's checks.
+      const keys = createKeys(stack.config.redis.prefix);
+      const store = new JobStore({ redis: stack.redis, keys, ttlSeconds: 600 });
+      const queue = createQueue(TIER_QUEUES.small, { connection: stack.redis, keys });
+      const id = `poison-${Date.now()}`;
+      const data: CompletionJobData = {
+        id,
+        tenant: 'acme',
+        acceptedAt: Date.now(),
+        request: {
+          model: 'small',
+          messages: [{ role: 'user', content: 'json please' }],
+          response_format: { type: 'json_schema' },
+        },
+        stream: false,
+        priority: 5,
+        cacheMode: 'no-store',
+        pinnedTier: 'small',
+        route: { tier: 'small', category: 'general', confidence: 1, reasons: [], strategy: 'pinned' },
+      };
+      try {
+        await store.create({ id, tenant: 'acme', stream: false, model: 'small', createdAt: data.acceptedAt });
+        await queue.add('completion', data, completionJobOptions(id, 5, stack.config.queues));
+        const record = await until(async () => {
+          const r = await store.get(id);
+          return r?.status === 'failed' ? r : undefined;
+        }, 20_000);
+        expect(record.error).toMatchObject({
+          status: 400,
+          type: 'invalid_request_error',
+          code: 'upstream_bad_request',
+        });
+        const job = await until(() => queue.getJob(id).then((j) => (j?.finishedOn ? j : undefined)));
+        expect(await job.getState()).toBe('failed');
+        expect(job.attemptsMade).toBe(1);
+        // One run, one upstream call: no retry, no failover.
+        expect(
+          (await store.events(id))
+            .filter((e) => e.event.type === 'attempt' || e.event.type === 'retry')
+            .map((e) => e.event.type),
+        ).toEqual(['attempt']);
+        const circuit = await stack.redis.hgetall(keys.family('limit', 'sim-small', 'circuit'));
+        expect(Number(circuit.failures ?? 0)).toBe(0);
+        expect(circuit.state ?? 'closed').toBe('closed');
+      } finally {
+        await queue.close();
+      }
+    },
+  );
 });

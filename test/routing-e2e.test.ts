@@ -7,7 +7,13 @@ const SIMPLE = 'What is the capital of France?';
 const COMPLEX =
   'Design a distributed, multi-region rate limiter for an API gateway: compare token bucket and sliding window approaches, analyse the consistency trade-offs across regions, and prove that your design never admits more than the global limit under clock skew. Walk through it step by step.';
 
-async function api<T = any>(stack: TestStack, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api<T = any>(
+  stack: TestStack,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${stack.apiUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -18,7 +24,8 @@ async function api<T = any>(stack: TestStack, key: string, method: string, path:
 
 /** Nano-dollars: costs are rounded to 1e-9 USD, so sums compare exactly as integers. */
 const nano = (usd: number) => Math.round(usd * 1e9);
-const price = (input: number, output: number, p: number, c: number) => Math.round(((p * input + c * output) / 1e6) * 1e9);
+const price = (input: number, output: number, p: number, c: number) =>
+  Math.round(((p * input + c * output) / 1e6) * 1e9);
 
 describe('routing through the stack (rules, knn)', () => {
   let stack: TestStack;
@@ -32,22 +39,32 @@ describe('routing through the stack (rules, knn)', () => {
   afterAll(() => stack.stop());
 
   it('sends a simple prompt to small and a complex one to large; POST /v1/route shows strategy and reasons', async () => {
-    const simple = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: SIMPLE }] }).withResponse();
+    const simple = await client.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: SIMPLE }] })
+      .withResponse();
     expect(simple.response.headers.get('x-sluice-tier')).toBe('small');
     expect(simple.response.headers.get('x-sluice-model')).toBe('sim-small');
-    const complex = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: COMPLEX }] }).withResponse();
+    const complex = await client.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: COMPLEX }] })
+      .withResponse();
     expect(complex.response.headers.get('x-sluice-tier')).toBe('large');
     expect(complex.response.headers.get('x-sluice-model')).toBe('sim-large');
 
     const job = await api(stack, key, 'GET', `/v1/jobs/${complex.response.headers.get('x-sluice-job-id')}`);
     expect(job.body).toMatchObject({ tier: 'large', category: 'reasoning' });
 
-    const dry = await api(stack, key, 'POST', '/v1/route', { model: 'auto', messages: [{ role: 'user', content: COMPLEX }] });
+    const dry = await api(stack, key, 'POST', '/v1/route', {
+      model: 'auto',
+      messages: [{ role: 'user', content: COMPLEX }],
+    });
     expect(dry.status).toBe(200);
     expect(dry.body).toMatchObject({ tier: 'large', category: 'reasoning', strategy: 'rules', cascade: false });
     expect(dry.body.confidence).toBeGreaterThanOrEqual(0.7);
     expect(dry.body.reasons.length).toBeGreaterThan(0);
-    const pinned = await api(stack, key, 'POST', '/v1/route', { model: 'small', messages: [{ role: 'user', content: COMPLEX }] });
+    const pinned = await api(stack, key, 'POST', '/v1/route', {
+      model: 'small',
+      messages: [{ role: 'user', content: COMPLEX }],
+    });
     expect(pinned.body).toMatchObject({ tier: 'small', strategy: 'pinned' });
   });
 });
@@ -59,7 +76,13 @@ describe('cascade and cost ledger through the stack', () => {
   const accepted = (model: string) => stack.sim.stats().models[model]?.accepted ?? 0;
   beforeAll(async () => {
     // Nobody is ever confident enough: every prompt no strategy leans large for cascades.
-    stack = await startStack({ env: { SLUICE_ROUTING_STRATEGY: 'rules', SLUICE_ROUTING_THRESHOLD: '0.99', SLUICE_ROUTING_LOW_CONFIDENCE: 'cascade' } });
+    stack = await startStack({
+      env: {
+        SLUICE_ROUTING_STRATEGY: 'rules',
+        SLUICE_ROUTING_THRESHOLD: '0.99',
+        SLUICE_ROUTING_LOW_CONFIDENCE: 'cascade',
+      },
+    });
     key = await stack.key('cascade-co');
     client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: key, maxRetries: 0 });
   });
@@ -67,20 +90,39 @@ describe('cascade and cost ledger through the stack', () => {
 
   const schemaFormat = {
     type: 'json_schema' as const,
-    json_schema: { name: 'city', schema: { type: 'object', properties: { city: { type: 'string' }, country: { type: 'string' } }, required: ['city', 'country'], additionalProperties: false } },
+    json_schema: {
+      name: 'city',
+      schema: {
+        type: 'object',
+        properties: { city: { type: 'string' }, country: { type: 'string' } },
+        required: ['city', 'country'],
+        additionalProperties: false,
+      },
+    },
   };
 
   it('keeps a small answer that passes the quality gate (one call, small price)', async () => {
-    const dry = await api(stack, key, 'POST', '/v1/route', { model: 'auto', messages: [{ role: 'user', content: 'List three colours of the rainbow.' }] });
+    const dry = await api(stack, key, 'POST', '/v1/route', {
+      model: 'auto',
+      messages: [{ role: 'user', content: 'List three colours of the rainbow.' }],
+    });
     expect(dry.body).toMatchObject({ tier: 'small', cascade: true });
     expect(dry.body.reasons.join(' ')).toMatch(/cascade/);
     const before = { small: accepted('sim-small'), large: accepted('sim-large') };
-    const { data, response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'List three colours of the rainbow.' }], response_format: schemaFormat }).withResponse();
+    const { data, response } = await client.chat.completions
+      .create({
+        model: 'auto',
+        messages: [{ role: 'user', content: 'List three colours of the rainbow.' }],
+        response_format: schemaFormat,
+      })
+      .withResponse();
     expect(response.headers.get('x-sluice-tier')).toBe('small');
     expect(accepted('sim-small') - before.small).toBe(1);
     expect(accepted('sim-large') - before.large).toBe(0);
     const usage = data.usage!;
-    expect(nano(Number(response.headers.get('x-sluice-cost-usd')))).toBe(price(0.15, 0.6, usage.prompt_tokens, usage.completion_tokens));
+    expect(nano(Number(response.headers.get('x-sluice-cost-usd')))).toBe(
+      price(0.15, 0.6, usage.prompt_tokens, usage.completion_tokens),
+    );
   });
 
   it('escalates to large when the small answer fails the gate, and costs both calls', async () => {
@@ -88,14 +130,26 @@ describe('cascade and cost ledger through the stack', () => {
     // gate fails it; the large model answers in full.
     stack.sim.updateModel('sim-small', { defaultMaxTokens: 8 });
     try {
-      const messages = [{ role: 'user' as const, content: 'Name the largest city in Canada and its country, as JSON.' }];
+      const messages = [
+        { role: 'user' as const, content: 'Name the largest city in Canada and its country, as JSON.' },
+      ];
       const before = { small: stack.sim.stats().models['sim-small']!, large: stack.sim.stats().models['sim-large']! };
-      const snapshot = { smallAccepted: before.small.accepted, smallPrompt: before.small.promptTokens, smallCompletion: before.small.completionTokens, largeAccepted: before.large.accepted };
-      const { data, response } = await client.chat.completions.create({ model: 'auto', messages, response_format: schemaFormat }).withResponse();
+      const snapshot = {
+        smallAccepted: before.small.accepted,
+        smallPrompt: before.small.promptTokens,
+        smallCompletion: before.small.completionTokens,
+        largeAccepted: before.large.accepted,
+      };
+      const { data, response } = await client.chat.completions
+        .create({ model: 'auto', messages, response_format: schemaFormat })
+        .withResponse();
       expect(response.headers.get('x-sluice-tier')).toBe('large');
       expect(response.headers.get('x-sluice-model')).toBe('sim-large');
       expect(data.choices[0]!.finish_reason).toBe('stop');
-      expect(JSON.parse(data.choices[0]!.message.content!)).toMatchObject({ city: expect.any(String), country: expect.any(String) });
+      expect(JSON.parse(data.choices[0]!.message.content!)).toMatchObject({
+        city: expect.any(String),
+        country: expect.any(String),
+      });
       const after = stack.sim.stats().models;
       expect(after['sim-small']!.accepted - snapshot.smallAccepted).toBe(1);
       expect(after['sim-large']!.accepted - snapshot.largeAccepted).toBe(1);
@@ -107,7 +161,9 @@ describe('cascade and cost ledger through the stack', () => {
       const smallPrompt = after['sim-small']!.promptTokens - snapshot.smallPrompt;
       const smallCompletion = after['sim-small']!.completionTokens - snapshot.smallCompletion;
       expect(smallCompletion).toBe(8);
-      const expected = price(0.15, 0.6, smallPrompt, smallCompletion) + price(2.5, 10, data.usage!.prompt_tokens, data.usage!.completion_tokens);
+      const expected =
+        price(0.15, 0.6, smallPrompt, smallCompletion) +
+        price(2.5, 10, data.usage!.prompt_tokens, data.usage!.completion_tokens);
       expect(nano(job.body.cost_usd)).toBe(expected);
       expect(nano(Number(response.headers.get('x-sluice-cost-usd')))).toBe(expected);
       expect(job.body.tier).toBe('large');
@@ -139,7 +195,9 @@ describe('cascade and cost ledger through the stack', () => {
     const c = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: tenantKey, maxRetries: 0 });
     const jobIds: string[] = [];
     const run = async (content: string, extra: Record<string, unknown> = {}) => {
-      const { response } = await c.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }], ...extra } as never).withResponse();
+      const { response } = await c.chat.completions
+        .create({ model: 'auto', messages: [{ role: 'user', content }], ...extra } as never)
+        .withResponse();
       jobIds.push(response.headers.get('x-sluice-job-id')!);
       return response;
     };
@@ -156,7 +214,9 @@ describe('cascade and cost ledger through the stack', () => {
     }
     for (let i = 0; i < 4; i++) await run(`Spell the number ${i + 11} in words.`, { temperature: 1.5 }); // bypass: too hot to cache
 
-    const jobs = await Promise.all(jobIds.map(async (id) => (await api(stack, tenantKey, 'GET', `/v1/jobs/${id}`)).body));
+    const jobs = await Promise.all(
+      jobIds.map(async (id) => (await api(stack, tenantKey, 'GET', `/v1/jobs/${id}`)).body),
+    );
     for (const job of jobs) expect(job.status).toBe('completed');
     const sum = jobs.reduce((total, job) => total + nano(job.cost_usd), 0);
     const usage = await until(async () => {
@@ -169,8 +229,12 @@ describe('cascade and cost ledger through the stack', () => {
     expect(usage.by_cache.hit.cost_nano_usd).toBe(0);
     expect(usage.by_cache.hit.counterfactual_nano_usd).toBeGreaterThan(0);
     expect(usage.by_cache.hit.jobs + usage.by_cache.miss.jobs + usage.by_cache.bypass.jobs).toBe(jobIds.length);
-    expect(usage.by_cache.hit.cost_nano_usd + usage.by_cache.miss.cost_nano_usd + usage.by_cache.bypass.cost_nano_usd).toBe(sum);
-    expect(usage.by_tier.small.cost_nano_usd + usage.by_tier.large.cost_nano_usd + usage.by_tier.router.cost_nano_usd).toBe(sum);
+    expect(
+      usage.by_cache.hit.cost_nano_usd + usage.by_cache.miss.cost_nano_usd + usage.by_cache.bypass.cost_nano_usd,
+    ).toBe(sum);
+    expect(
+      usage.by_tier.small.cost_nano_usd + usage.by_tier.large.cost_nano_usd + usage.by_tier.router.cost_nano_usd,
+    ).toBe(sum);
     expect(usage.totals.escalations).toBe(1);
     expect(usage.totals.upstream_calls).toBe(jobIds.length - 2 + 1); // hits make no call, the cascade two
     expect(usage.totals.counterfactual_nano_usd).toBeGreaterThan(sum);
@@ -200,13 +264,19 @@ describe('feedback teaches kNN routing through the stack', () => {
     const body = { model: 'auto', messages: [{ role: 'user', content: prompt }] };
     const before = await api(stack, key, 'POST', '/v1/route', body);
     expect(before.body).toMatchObject({ tier: 'small', strategy: 'knn' });
-    const res = await fetch(`${stack.apiUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${stack.apiUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(res.headers.get('x-sluice-tier')).toBe('small');
     const jobId = res.headers.get('x-sluice-job-id')!;
 
     // Only the job's own tenant may rate it; bad ratings are 400s naming the field.
     const stranger = await stack.key('globex');
-    expect((await api(stack, stranger, 'POST', '/v1/feedback', { job_id: jobId, rating: 'inadequate' })).status).toBe(404);
+    expect((await api(stack, stranger, 'POST', '/v1/feedback', { job_id: jobId, rating: 'inadequate' })).status).toBe(
+      404,
+    );
     const invalid = await api(stack, key, 'POST', '/v1/feedback', { job_id: jobId, rating: 'meh' });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.param).toBe('rating');
@@ -219,7 +289,11 @@ describe('feedback teaches kNN routing through the stack', () => {
     expect(after.body).toMatchObject({ tier: 'large', strategy: 'knn' });
     expect(after.body.reasons.join(' ')).toMatch(/learned/);
     // And the real path follows it.
-    const again = await fetch(`${stack.apiUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'cache-control': 'no-cache' }, body: JSON.stringify(body) });
+    const again = await fetch(`${stack.apiUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'cache-control': 'no-cache' },
+      body: JSON.stringify(body),
+    });
     expect(again.headers.get('x-sluice-tier')).toBe('large');
   });
 });

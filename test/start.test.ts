@@ -30,7 +30,11 @@ describe('pnpm start', () => {
       SLUICE_REDIS_PORT: '0',
       SLUICE_REDIS_DATA_DIR: dataDir,
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/index.ts', 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/index.ts', 'start'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -41,14 +45,25 @@ describe('pnpm start', () => {
       expect(out).toMatch(/Bull Board: +http:\/\/localhost:\d+\/admin\/queues/);
       const redisUrl = /Redis 8\.\d+\.\d+ at (redis:\/\/\S+)/.exec(out)?.[1];
       expect(redisUrl).toBeDefined();
-      const keys = await run(process.execPath, ['--import', 'tsx', 'apps/cli/src/index.ts', 'keys', 'create', '--tenant', 'smoke'], { cwd: ROOT, env: { ...env, REDIS_URL: redisUrl } });
+      const keys = await run(
+        process.execPath,
+        ['--import', 'tsx', 'apps/cli/src/index.ts', 'keys', 'create', '--tenant', 'smoke'],
+        { cwd: ROOT, env: { ...env, REDIS_URL: redisUrl } },
+      );
       const key = keys.stdout.trim().split('\n').at(-1)!;
       expect(key).toMatch(/^sk-sluice-/);
       const client = new OpenAI({ baseURL: `http://localhost:${apiPort}/v1`, apiKey: key });
-      const completion = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Say hello' }] });
+      const completion = await client.chat.completions.create({
+        model: 'auto',
+        messages: [{ role: 'user', content: 'Say hello' }],
+      });
       expect(completion.choices[0]!.message.content).toMatch(/^\[sim:[0-9a-f]{16}\]/);
       let streamed = '';
-      for await (const chunk of await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'Say hello, streamed' }] })) {
+      for await (const chunk of await client.chat.completions.create({
+        model: 'auto',
+        stream: true,
+        messages: [{ role: 'user', content: 'Say hello, streamed' }],
+      })) {
         streamed += chunk.choices[0]?.delta?.content ?? '';
       }
       expect(streamed).toMatch(/^\[sim:[0-9a-f]{16}\]/);

@@ -26,85 +26,128 @@ async function childPids(pid: number, needle: string): Promise<number[]> {
  * Redis) dying stops the stack, with a message and a non-zero exit.
  */
 describe('pnpm start supervises its workers', () => {
-  it('restarts a killed executor and classifier; every accepted job completes; the API dying stops the stack', { timeout: 240_000 }, async () => {
-    const [apiPort, simPort] = [await freePort(), await freePort()];
-    const home = mkdtempSync(join(tmpdir(), 'sluice-supervise-'));
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      // Its own HOME: the run state file is this stack's alone (the provisioned Redis is found
-      // through XDG_CACHE_HOME, or provisioned into this HOME).
-      HOME: home,
-      XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '', '.cache'),
-      SLUICE_API_PORT: String(apiPort),
-      SLUICE_SIM_PORT: String(simPort),
-      SLUICE_SIM_URL: `http://127.0.0.1:${simPort}/v1`,
-      SLUICE_SIM_PROFILE: 'fast',
-      SLUICE_REDIS_PORT: '0',
-      SLUICE_REDIS_DATA_DIR: join(home, 'data'),
-      // A dead worker's jobs are taken over after one lock period.
-      SLUICE_LOCK_DURATION_MS: '3000',
-    };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/index.ts', 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((res) => child.once('exit', res));
-    try {
-      await until(() => out.includes('Sluice is ready.'), 120_000, 200);
-      // The state file is this stack's (by its API port), and `keys create --api` finds its Redis.
-      expect(existsSync(join(home, '.cache', 'sluice', `run-${apiPort}.json`))).toBe(true);
-      const created = await run(process.execPath, ['--import', 'tsx', 'apps/cli/src/index.ts', 'keys', 'create', '--tenant', 'supervised', '--api', `http://localhost:${apiPort}`], { cwd: ROOT, env: { ...env, SLUICE_API_PORT: '1' } });
-      const key = created.stdout.trim().split('\n').at(-1)!;
-      expect(key).toMatch(/^sk-sluice-/);
-      const api = `http://localhost:${apiPort}`;
-      const submit = async (i: number) => {
-        const res = await fetch(`${api}/v1/jobs`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'cache-control': 'no-store' },
-          body: JSON.stringify({ model: 'small', max_tokens: 16, messages: [{ role: 'user', content: `supervised job ${i} [[sim:slow=2500]]` }] }),
-        });
-        expect(res.status).toBe(202);
-        return ((await res.json()) as Json).id as string;
+  it(
+    'restarts a killed executor and classifier; every accepted job completes; the API dying stops the stack',
+    { timeout: 240_000 },
+    async () => {
+      const [apiPort, simPort] = [await freePort(), await freePort()];
+      const home = mkdtempSync(join(tmpdir(), 'sluice-supervise-'));
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        // Its own HOME: the run state file is this stack's alone (the provisioned Redis is found
+        // through XDG_CACHE_HOME, or provisioned into this HOME).
+        HOME: home,
+        XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '', '.cache'),
+        SLUICE_API_PORT: String(apiPort),
+        SLUICE_SIM_PORT: String(simPort),
+        SLUICE_SIM_URL: `http://127.0.0.1:${simPort}/v1`,
+        SLUICE_SIM_PROFILE: 'fast',
+        SLUICE_REDIS_PORT: '0',
+        SLUICE_REDIS_DATA_DIR: join(home, 'data'),
+        // A dead worker's jobs are taken over after one lock period.
+        SLUICE_LOCK_DURATION_MS: '3000',
       };
-      const status = async (id: string) => ((await (await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as Json).status as string;
+      const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/index.ts', 'start'], {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((res) => child.once('exit', res));
+      try {
+        await until(() => out.includes('Sluice is ready.'), 120_000, 200);
+        // The state file is this stack's (by its API port), and `keys create --api` finds its Redis.
+        expect(existsSync(join(home, '.cache', 'sluice', `run-${apiPort}.json`))).toBe(true);
+        const created = await run(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            'apps/cli/src/index.ts',
+            'keys',
+            'create',
+            '--tenant',
+            'supervised',
+            '--api',
+            `http://localhost:${apiPort}`,
+          ],
+          { cwd: ROOT, env: { ...env, SLUICE_API_PORT: '1' } },
+        );
+        const key = created.stdout.trim().split('\n').at(-1)!;
+        expect(key).toMatch(/^sk-sluice-/);
+        const api = `http://localhost:${apiPort}`;
+        const submit = async (i: number) => {
+          const res = await fetch(`${api}/v1/jobs`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${key}`,
+              'content-type': 'application/json',
+              'cache-control': 'no-store',
+            },
+            body: JSON.stringify({
+              model: 'small',
+              max_tokens: 16,
+              messages: [{ role: 'user', content: `supervised job ${i} [[sim:slow=2500]]` }],
+            }),
+          });
+          expect(res.status).toBe(202);
+          return ((await res.json()) as Json).id as string;
+        };
+        const status = async (id: string) =>
+          (
+            (await (
+              await fetch(`${api}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } })
+            ).json()) as Json
+          ).status as string;
 
-      // Jobs running on the executor when it is killed.
-      const [executorPid] = await childPids(child.pid!, 'apps/executor/src/index.ts');
-      expect(executorPid).toBeGreaterThan(0);
-      const running = await Promise.all(Array.from({ length: 6 }, (_, i) => submit(i)));
-      await until(async () => (await Promise.all(running.map(status))).some((s) => s === 'running'), 20_000, 100);
-      process.kill(executorPid!, 'SIGKILL');
-      await until(() => out.includes(`executor-1 (pid ${executorPid}) exited with signal SIGKILL; restarting it in 1 s`), 10_000, 100);
-      await until(() => /executor-1 restarted as pid \d+/.test(out), 10_000, 100);
+        // Jobs running on the executor when it is killed.
+        const [executorPid] = await childPids(child.pid!, 'apps/executor/src/index.ts');
+        expect(executorPid).toBeGreaterThan(0);
+        const running = await Promise.all(Array.from({ length: 6 }, (_, i) => submit(i)));
+        await until(async () => (await Promise.all(running.map(status))).some((s) => s === 'running'), 20_000, 100);
+        process.kill(executorPid!, 'SIGKILL');
+        await until(
+          () => out.includes(`executor-1 (pid ${executorPid}) exited with signal SIGKILL; restarting it in 1 s`),
+          10_000,
+          100,
+        );
+        await until(() => /executor-1 restarted as pid \d+/.test(out), 10_000, 100);
 
-      // Jobs accepted while the classifier is dead wait in the route queue for its replacement.
-      const [classifierPid] = await childPids(child.pid!, 'apps/classifier/src/index.ts');
-      process.kill(classifierPid!, 'SIGKILL');
-      const queued = await Promise.all(Array.from({ length: 6 }, (_, i) => submit(100 + i)));
-      await until(() => out.includes(`classifier (pid ${classifierPid}) exited with signal SIGKILL; restarting it in 1 s`), 10_000, 100);
-      await until(() => /classifier restarted as pid \d+/.test(out), 10_000, 100);
+        // Jobs accepted while the classifier is dead wait in the route queue for its replacement.
+        const [classifierPid] = await childPids(child.pid!, 'apps/classifier/src/index.ts');
+        process.kill(classifierPid!, 'SIGKILL');
+        const queued = await Promise.all(Array.from({ length: 6 }, (_, i) => submit(100 + i)));
+        await until(
+          () => out.includes(`classifier (pid ${classifierPid}) exited with signal SIGKILL; restarting it in 1 s`),
+          10_000,
+          100,
+        );
+        await until(() => /classifier restarted as pid \d+/.test(out), 10_000, 100);
 
-      const all = [...running, ...queued];
-      await until(async () => (await Promise.all(all.map(status))).every((s) => s === 'completed'), 120_000, 500);
-      // The replacements are the ones serving now.
-      const [newExecutor] = await childPids(child.pid!, 'apps/executor/src/index.ts');
-      const [newClassifier] = await childPids(child.pid!, 'apps/classifier/src/index.ts');
-      expect(newExecutor).not.toBe(executorPid);
-      expect(newClassifier).not.toBe(classifierPid);
-      expect(out).toContain(`executor-1 restarted as pid ${newExecutor}`);
-      expect(out).toContain(`classifier restarted as pid ${newClassifier}`);
-      expect(out).not.toMatch(/stopping the stack/);
+        const all = [...running, ...queued];
+        await until(async () => (await Promise.all(all.map(status))).every((s) => s === 'completed'), 120_000, 500);
+        // The replacements are the ones serving now.
+        const [newExecutor] = await childPids(child.pid!, 'apps/executor/src/index.ts');
+        const [newClassifier] = await childPids(child.pid!, 'apps/classifier/src/index.ts');
+        expect(newExecutor).not.toBe(executorPid);
+        expect(newClassifier).not.toBe(classifierPid);
+        expect(out).toContain(`executor-1 restarted as pid ${newExecutor}`);
+        expect(out).toContain(`classifier restarted as pid ${newClassifier}`);
+        expect(out).not.toMatch(/stopping the stack/);
 
-      // The API dying is fatal: the stack stops, says why, and exits non-zero.
-      const [apiPid] = await childPids(child.pid!, 'apps/api/src/index.ts');
-      process.kill(apiPid!, 'SIGKILL');
-      expect(await exited).toBe(1);
-      expect(out).toMatch(/supervisor\| api exited; stopping the stack/);
-      expect(existsSync(join(home, '.cache', 'sluice', `run-${apiPort}.json`))).toBe(false);
-    } finally {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-      rmSync(home, { recursive: true, force: true });
-    }
-  });
+        // The API dying is fatal: the stack stops, says why, and exits non-zero.
+        const [apiPid] = await childPids(child.pid!, 'apps/api/src/index.ts');
+        process.kill(apiPid!, 'SIGKILL');
+        expect(await exited).toBe(1);
+        expect(out).toMatch(/supervisor\| api exited; stopping the stack/);
+        expect(existsSync(join(home, '.cache', 'sluice', `run-${apiPort}.json`))).toBe(false);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        await exited;
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -16,7 +16,10 @@ describe('worker processes serve metrics and probes on SLUICE_METRICS_PORT', () 
     stack = await startStack({ classifier: false, executor: false });
     for (const kind of ['classifier', 'executor'] as const) {
       const port = await freePort();
-      procs[kind] = { app: spawnApp(kind, { ...stack.env, SLUICE_METRICS_PORT: String(port) }), url: `http://127.0.0.1:${port}` };
+      procs[kind] = {
+        app: spawnApp(kind, { ...stack.env, SLUICE_METRICS_PORT: String(port) }),
+        url: `http://127.0.0.1:${port}`,
+      };
     }
   }, 60_000);
   afterAll(async () => {
@@ -29,17 +32,31 @@ describe('worker processes serve metrics and probes on SLUICE_METRICS_PORT', () 
 
   it('answers the probes, then counts a job it routed and executed', { timeout: 90_000 }, async () => {
     for (const [kind, { app, url }] of Object.entries(procs)) {
-      await until(() => fetch(`${url}/readyz`).then((r) => r.status === 200).catch(() => false), 45_000, 200).catch((error: unknown) => {
+      await until(
+        () =>
+          fetch(`${url}/readyz`)
+            .then((r) => r.status === 200)
+            .catch(() => false),
+        45_000,
+        200,
+      ).catch((error: unknown) => {
         throw new Error(`${kind} never became ready: ${(error as Error).message}\n${app.output()}`);
       });
       expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
       const ready = (await (await fetch(`${url}/readyz`)).json()) as { checks: Record<string, string> };
       expect(ready.checks.redis).toBe('ok');
-      expect(Object.entries(ready.checks).filter(([k]) => k.startsWith('worker ')).every(([, v]) => v === 'running')).toBe(true);
+      expect(
+        Object.entries(ready.checks)
+          .filter(([k]) => k.startsWith('worker '))
+          .every(([, v]) => v === 'running'),
+      ).toBe(true);
     }
 
     const client = new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: await stack.key('acme'), maxRetries: 0 });
-    const completion = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of Spain?' }] }, { headers: { 'x-sluice-priority': 'interactive' } });
+    const completion = await client.chat.completions.create(
+      { model: 'auto', messages: [{ role: 'user', content: 'What is the capital of Spain?' }] },
+      { headers: { 'x-sluice-priority': 'interactive' } },
+    );
 
     const classifier = await (await fetch(`${procs.classifier.url}/metrics`)).text();
     expect(classifier).toMatch(/sluice_routing_decisions_total\{tier="small",strategy="rules",category="[a-z_]+"\} 1/);
@@ -55,8 +72,12 @@ describe('worker processes serve metrics and probes on SLUICE_METRICS_PORT', () 
     }, 10_000);
     expect(executor).toMatch(/sluice_queue_wait_seconds_count\{queue="\{tier-small\}",priority="interactive"\} 1/);
     expect(executor).toContain('sluice_cache_lookups_total{result="miss",kind="none"} 1');
-    expect(executor).toContain(`sluice_tokens_total{direction="input",tier="small"} ${completion.usage!.prompt_tokens}`);
-    expect(executor).toContain(`sluice_tokens_total{direction="output",tier="small"} ${completion.usage!.completion_tokens}`);
+    expect(executor).toContain(
+      `sluice_tokens_total{direction="input",tier="small"} ${completion.usage!.prompt_tokens}`,
+    );
+    expect(executor).toContain(
+      `sluice_tokens_total{direction="output",tier="small"} ${completion.usage!.completion_tokens}`,
+    );
     expect(executor).toMatch(/sluice_cost_usd_total\{kind="counterfactual"\} [0-9.e-]+/);
     expect(executor).toContain('sluice_upstream_requests_total{deployment="sim-small",outcome="success"} 1');
     expect(executor).toContain('sluice_circuit_state{deployment="sim-small",state="closed"} 1');

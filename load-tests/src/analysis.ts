@@ -9,7 +9,15 @@ import { parseReplyFingerprint } from '@sluice/sim';
 import type hdr from 'hdr-histogram-js';
 import { usToMs, type OpenLoopResult, type ResponseRecord } from './driver.ts';
 import type { SimModelStats } from './processes.ts';
-import type { AnswerQuality, ModelSpend, PruningEffect, RoutingQuality, ScenarioName, ScenarioResult, SeriesPoint } from './results.ts';
+import type {
+  AnswerQuality,
+  ModelSpend,
+  PruningEffect,
+  RoutingQuality,
+  ScenarioName,
+  ScenarioResult,
+  SeriesPoint,
+} from './results.ts';
 import type { Workload } from './workload.ts';
 
 /** USD for tokens of a simulator model (`sim-large@x` is priced as `sim-large`). */
@@ -23,7 +31,11 @@ export function priceTokens(model: string, promptTokens: number, completionToken
  * Spend per model from simulator stats, for the models whose id matches `filter`; counters
  * are taken relative to `before` when given (the maxima are not: they cover the whole window).
  */
-export function spendFromStats(stats: Record<string, SimModelStats>, filter: (model: string) => boolean, before: Record<string, SimModelStats> = {}): ModelSpend[] {
+export function spendFromStats(
+  stats: Record<string, SimModelStats>,
+  filter: (model: string) => boolean,
+  before: Record<string, SimModelStats> = {},
+): ModelSpend[] {
   return Object.entries(stats)
     .filter(([model]) => filter(model))
     .map(([model, s]) => {
@@ -50,7 +62,10 @@ export function spendFromStats(stats: Record<string, SimModelStats>, filter: (mo
 export function cdfPoints(histogram: hdr.Histogram): Array<[number, number]> {
   if (histogram.totalCount === 0) return [];
   const percentiles = [...Array.from({ length: 48 }, (_, i) => i * 2), 95, 96, 97, 98, 99, 99.5, 99.9, 100];
-  return percentiles.map((p) => [usToMs(p === 0 ? histogram.minNonZeroValue : histogram.getValueAtPercentile(p)), p / 100] as [number, number]);
+  return percentiles.map(
+    (p) =>
+      [usToMs(p === 0 ? histogram.minNonZeroValue : histogram.getValueAtPercentile(p)), p / 100] as [number, number],
+  );
 }
 
 /** A finished request as analysed: the driver's record plus the answer. */
@@ -82,9 +97,25 @@ export function analyzeScenario(options: AnalyzeOptions): ScenarioResult {
   const { workload, records, run } = options;
   const servedBy: Record<string, number> = {};
   const cache = { hits: 0, exact: 0, semantic: 0, misses: 0, bypass: 0, hitRatio: 0 };
-  const quality: AnswerQuality = { checked: 0, own: 0, sameIntent: 0, falseHits: 0, wrongNotHit: 0, crossTenant: 0, timeSensitiveHits: 0, unattributed: 0, unreadable: 0 };
+  const quality: AnswerQuality = {
+    checked: 0,
+    own: 0,
+    sameIntent: 0,
+    falseHits: 0,
+    wrongNotHit: 0,
+    crossTenant: 0,
+    timeSensitiveHits: 0,
+    unattributed: 0,
+    unreadable: 0,
+  };
   const routing: RoutingQuality = { complex: 0, complexOnSmall: 0, simple: 0, simpleOnLarge: 0 };
-  const pruning: PruningEffect = { turns: 0, clientPromptTokens: 0, upstreamPromptTokens: 0, savedTokens: 0, prunedTurns: 0 };
+  const pruning: PruningEffect = {
+    turns: 0,
+    clientPromptTokens: 0,
+    upstreamPromptTokens: 0,
+    savedTokens: 0,
+    prunedTurns: 0,
+  };
   const offset = options.promptTokenOffset ?? 0;
   const buckets = new Map<number, { hits: number; n: number }>();
   let headerCost = 0;
@@ -161,7 +192,9 @@ export function analyzeScenario(options: AnalyzeOptions): ScenarioResult {
   const costUsd = options.spend.reduce((a, s) => a + s.usd, 0);
   // Answers the provider accepted on the answering tiers, minus those a client received: work
   // done for clients that had already given up (or retried elsewhere).
-  const answeringCalls = options.spend.filter((s) => /^sim-(small|large)(@|$)/.test(s.model)).reduce((a, s) => a + s.accepted, 0);
+  const answeringCalls = options.spend
+    .filter((s) => /^sim-(small|large)(@|$)/.test(s.model))
+    .reduce((a, s) => a + s.accepted, 0);
   const ms = (h: hdr.Histogram, p: number) => usToMs(h.getValueAtPercentile(p));
   return {
     name: options.name,
@@ -172,7 +205,12 @@ export function analyzeScenario(options: AnalyzeOptions): ScenarioResult {
     errors: run.errors,
     statuses: run.statuses,
     successRate: run.sent ? run.ok / run.sent : 0,
-    okLatency: { p50: ms(run.okHistogram, 50), p90: ms(run.okHistogram, 90), p99: ms(run.okHistogram, 99), max: usToMs(run.okHistogram.maxValue) },
+    okLatency: {
+      p50: ms(run.okHistogram, 50),
+      p90: ms(run.okHistogram, 90),
+      p99: ms(run.okHistogram, 99),
+      max: usToMs(run.okHistogram.maxValue),
+    },
     allLatency: { p50: run.p50, p90: run.p90, p99: run.p99, max: run.max },
     throughput: run.throughput,
     elapsedS: run.elapsedS,

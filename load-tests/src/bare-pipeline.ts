@@ -13,7 +13,11 @@ import type { Sender } from './driver.ts';
 import { ROOT, type BenchProcess } from './processes.ts';
 
 /** Job options of both hops: kept like Sluice keeps them, so Redis does the same cleanup work. */
-export const BARE_JOB_OPTIONS = { removeOnComplete: { count: 1_000 }, removeOnFail: { count: 5_000 }, attempts: 1 } as const;
+export const BARE_JOB_OPTIONS = {
+  removeOnComplete: { count: 1_000 },
+  removeOnFail: { count: 5_000 },
+  attempts: 1,
+} as const;
 
 /** Queue and channel names of a bare pipeline under `prefix`. */
 export function bareNames(prefix: string) {
@@ -38,10 +42,22 @@ export interface BarePipeline {
 }
 
 function spawnHop(hop: 1 | 2, options: BarePipelineOptions): Promise<BenchProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'load-tests/src/bare-worker.ts'), String(hop), options.redisUrl, options.prefix, String(options.concurrency)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'load-tests/src/bare-worker.ts'),
+      String(hop),
+      options.redisUrl,
+      options.prefix,
+      String(options.concurrency),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
@@ -86,7 +102,11 @@ export async function startBarePipeline(options: BarePipelineOptions): Promise<B
           reject(new Error('deadline'));
         });
       });
-      await queue.add('job', { i, messages: [{ role: 'user', content: `bare ${i}` }] }, { ...BARE_JOB_OPTIONS, jobId: id });
+      await queue.add(
+        'job',
+        { i, messages: [{ role: 'user', content: `bare ${i}` }] },
+        { ...BARE_JOB_OPTIONS, jobId: id },
+      );
       await done;
       return { status: '200', ok: true };
     },

@@ -59,7 +59,10 @@ try {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await waitHttp(`${apiUrl}/readyz`, 240_000, processes[0]!.child);
   const tenants = await createTenantStore({ redisUrl: redis.url, prefix });
-  const keys = { deferred: await tenants.createKey('deferred', 'bench'), sync: await tenants.createKey('sync', 'bench') };
+  const keys = {
+    deferred: await tenants.createKey('deferred', 'bench'),
+    sync: await tenants.createKey('sync', 'bench'),
+  };
   await tenants.close();
   const headers = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
   const prompt = (i: number) => `Deferred report ${i}: summarise the quarter in two sentences.`;
@@ -79,7 +82,11 @@ try {
 
   const providerBatches = async () => {
     try {
-      return ((await (await fetch(`${sim.apiUrl}/batches?limit=100`)).json()) as { data: Array<{ status: string; request_counts: { total: number } }> }).data;
+      return (
+        (await (await fetch(`${sim.apiUrl}/batches?limit=100`)).json()) as {
+          data: Array<{ status: string; request_counts: { total: number } }>;
+        }
+      ).data;
     } catch {
       return [];
     }
@@ -112,7 +119,13 @@ try {
     await sleep(Math.max(0, started + (i * 1000) / rate - Date.now()));
     submits.push(
       (async () => {
-        const res = await retrying(() => fetch(`${apiUrl}/v1/jobs`, { method: 'POST', headers: { ...headers(keys.deferred), 'x-sluice-completion-window': '24h' }, body: body(i) }));
+        const res = await retrying(() =>
+          fetch(`${apiUrl}/v1/jobs`, {
+            method: 'POST',
+            headers: { ...headers(keys.deferred), 'x-sluice-completion-window': '24h' },
+            body: body(i),
+          }),
+        );
         if (res.status !== 202) throw new Error(`job ${i}: ${res.status} ${await res.text()}`);
         ids[i] = ((await res.json()) as { id: string }).id;
       })(),
@@ -132,7 +145,8 @@ try {
         open.slice(i, i + 50).map(async (id) => {
           const res = await retrying(() => fetch(`${apiUrl}/v1/jobs/${id}`, { headers: headers(keys.deferred) }));
           const job = (await res.json()) as { status: string; cost_usd: number | null };
-          if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled') statuses.set(id, { status: job.status, cost: job.cost_usd ?? 0 });
+          if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled')
+            statuses.set(id, { status: job.status, cost: job.cost_usd ?? 0 });
         }),
       );
     }
@@ -145,13 +159,24 @@ try {
   for (let i = 0; i < jobs; i += 20) {
     await Promise.all(
       Array.from({ length: Math.min(20, jobs - i) }, async (_, k) => {
-        const res = await retrying(() => fetch(`${apiUrl}/v1/chat/completions`, { method: 'POST', headers: { ...headers(keys.sync), 'cache-control': 'no-store' }, body: body(i + k) }));
+        const res = await retrying(() =>
+          fetch(`${apiUrl}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { ...headers(keys.sync), 'cache-control': 'no-store' },
+            body: body(i + k),
+          }),
+        );
         if (res.status !== 200) throw new Error(`sync ${i + k}: ${res.status}`);
         await res.arrayBuffer();
       }),
     );
   }
-  const usage = async (key: string) => ((await (await fetch(`${apiUrl}/v1/usage`, { headers: headers(key) })).json()) as { totals: { jobs: number; cost_usd: number; prompt_tokens: number; completion_tokens: number } }).totals;
+  const usage = async (key: string) =>
+    (
+      (await (await fetch(`${apiUrl}/v1/usage`, { headers: headers(key) })).json()) as {
+        totals: { jobs: number; cost_usd: number; prompt_tokens: number; completion_tokens: number };
+      }
+    ).totals;
   const [deferredUsage, syncUsage] = [await usage(keys.deferred), await usage(keys.sync)];
   const batches = await providerBatches();
   const lines = batches.reduce((sum, b) => sum + b.request_counts.total, 0);
@@ -161,7 +186,7 @@ try {
     '# Deferrable jobs through the provider Batch API',
     '',
     `\`pnpm bench:batch --jobs ${jobs} --rate ${rate} --batch-ms ${batchMs}\` on ${new Date().toISOString().slice(0, 10)}: ${jobs} deferrable jobs`,
-    '(`x-sluice-completion-window: 24h`, small tier, unique prompts) through the simulator\'s Batch API; the',
+    "(`x-sluice-completion-window: 24h`, small tier, unique prompts) through the simulator's Batch API; the",
     'batcher SIGKILLed once while a provider batch was in progress and restarted, Redis (AOF on) stopped for 2 s',
     'and restarted while a later one was; then the same',
     'prompts synchronously as another tenant. Costs from `GET /v1/usage`.',

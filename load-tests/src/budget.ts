@@ -69,26 +69,44 @@ interface Target {
 function readTraces(dir: string): Map<number, Array<{ at: number; commands: number; names: string }>> {
   const out = new Map<number, Array<{ at: number; commands: number; names: string }>>();
   for (const f of readdirSync(dir)) {
-    const rows = readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => {
-      const [at, commands, names] = l.split('\t');
-      return { at: Number(at), commands: Number(commands), names: names ?? '' };
-    });
+    const rows = readFileSync(join(dir, f), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [at, commands, names] = l.split('\t');
+        return { at: Number(at), commands: Number(commands), names: names ?? '' };
+      });
     out.set(Number(f.replace('.tsv', '')), rows);
   }
   return out;
 }
 
-const netInputBytes = async (admin: Standalone) => Number(/total_net_input_bytes:(\d+)/.exec(await admin.info('stats'))?.[1] ?? 0);
+const netInputBytes = async (admin: Standalone) =>
+  Number(/total_net_input_bytes:(\d+)/.exec(await admin.info('stats'))?.[1] ?? 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4096 });
-const missBody = (tag: string, i: number) => ({ model: 'auto', messages: [{ role: 'user', content: `Budget probe ${runId}-${tag}-${i}: what is ${i} plus ${tag.length}?` }] });
-const hitBody = (i: number) => ({ model: 'auto', messages: [{ role: 'user', content: `Budget repeat ${runId} ${i % 50}: name a colour of the rainbow.` }] });
+const missBody = (tag: string, i: number) => ({
+  model: 'auto',
+  messages: [{ role: 'user', content: `Budget probe ${runId}-${tag}-${i}: what is ${i} plus ${tag.length}?` }],
+});
+const hitBody = (i: number) => ({
+  model: 'auto',
+  messages: [{ role: 'user', content: `Budget repeat ${runId} ${i % 50}: name a colour of the rainbow.` }],
+});
 const sender = (t: Target, body: (i: number) => unknown, capture = false): Sender =>
-  httpSender({ agent, capture, makeRequest: (i) => ({ url: `${t.stack.apiUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${t.stack.apiKeys.bench!}` }, body: body(i) }) });
+  httpSender({
+    agent,
+    capture,
+    makeRequest: (i) => ({
+      url: `${t.stack.apiUrl}/v1/chat/completions`,
+      headers: { authorization: `Bearer ${t.stack.apiKeys.bench!}` },
+      body: body(i),
+    }),
+  });
 
 interface SerialResult {
   n: number;
@@ -130,7 +148,13 @@ async function idleRates(t: Target, seconds: number): Promise<IdleRates> {
   }
   // The INFO calls themselves are the admin connection's, not the stack's.
   const callsPerS = Object.fromEntries(Object.entries(d.calls).map(([k, v]) => [k, (k === 'info' ? 0 : v) / seconds]));
-  return { seconds, commandsPerS: (d.total - (d.calls.info ?? 0)) / seconds, callsPerS, bytesPerS: bytes / seconds, roundTripsPerS };
+  return {
+    seconds,
+    commandsPerS: (d.total - (d.calls.info ?? 0)) / seconds,
+    callsPerS,
+    bytesPerS: bytes / seconds,
+    roundTripsPerS,
+  };
 }
 
 async function serialPhase(t: Target, idle: IdleRates, body: (i: number) => unknown): Promise<SerialResult> {
@@ -189,7 +213,9 @@ async function serialPhase(t: Target, idle: IdleRates, body: (i: number) => unkn
   }
   sample.sort((a, b) => a[0] - b[0]);
   return {
-    sample: sample.map(([at, name, names]) => `${((at - from) / 1000).toFixed(2).padStart(7)} ms  ${name.padEnd(10)} ${names}`),
+    sample: sample.map(
+      ([at, name, names]) => `${((at - from) / 1000).toFixed(2).padStart(7)} ms  ${name.padEnd(10)} ${names}`,
+    ),
     n: serial,
     ok,
     cacheHeaders,
@@ -210,7 +236,13 @@ interface CeilingTotals {
   commands: number;
 }
 
-async function ceilingRound(name: string, send: Sender, pids: Record<string, number | undefined>, admin: Standalone, totals: CeilingTotals): Promise<void> {
+async function ceilingRound(
+  name: string,
+  send: Sender,
+  pids: Record<string, number | undefined>,
+  admin: Standalone,
+  totals: CeilingTotals,
+): Promise<void> {
   const meter = cpuMeter(pids);
   const s0 = await readCommandStats(admin);
   meter.start();
@@ -227,7 +259,12 @@ async function ceilingRound(name: string, send: Sender, pids: Record<string, num
 
 const commitOf = (root: string) => {
   try {
-    return execFileSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim() + (execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() ? ' (uncommitted changes)' : '');
+    return (
+      execFileSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim() +
+      (execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim()
+        ? ' (uncommitted changes)'
+        : '')
+    );
   } catch {
     return 'unknown';
   }
@@ -235,7 +272,12 @@ const commitOf = (root: string) => {
 
 const startedAt = new Date();
 const load0 = loadavg()[0]!;
-const sim = await startSim(['--profile', 'fast', '--models', writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 })))]);
+const sim = await startSim([
+  '--profile',
+  'fast',
+  '--models',
+  writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 }))),
+]);
 const targets: Target[] = [];
 let bare: { redis: RunningRedis; admin: Standalone; pipeline: BarePipeline } | undefined;
 const serialResults: Record<string, { idle: IdleRates; miss: SerialResult; hit: SerialResult }> = {};
@@ -252,11 +294,30 @@ try {
       redisUrl: redis.url,
       simUrl: sim.apiUrl,
       prefix: `budget-${runId}`,
-      env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_LOG_LEVEL: 'warn', SLUICE_BENCH_TRACE_DIR: traceDir, SLUICE_BENCH_IOREDIS: ioredisPath, SLUICE_METRICS_PORT: '0' },
+      env: {
+        SLUICE_CACHE_ENABLED: 'true',
+        SLUICE_LOG_LEVEL: 'warn',
+        SLUICE_BENCH_TRACE_DIR: traceDir,
+        SLUICE_BENCH_IOREDIS: ioredisPath,
+        SLUICE_METRICS_PORT: '0',
+      },
       nodeArgs: ['--import', 'tsx', '--import', TRACE],
     });
-    const pids = { api: stack.processes[0]!.child.pid, classifier: stack.processes[1]!.child.pid, executor: stack.processes[2]!.child.pid };
-    targets.push({ label: c.label, root: c.root, commit: commitOf(c.root), redis, admin: new Standalone(redis.port, '127.0.0.1'), traceDir, stack, pids });
+    const pids = {
+      api: stack.processes[0]!.child.pid,
+      classifier: stack.processes[1]!.child.pid,
+      executor: stack.processes[2]!.child.pid,
+    };
+    targets.push({
+      label: c.label,
+      root: c.root,
+      commit: commitOf(c.root),
+      redis,
+      admin: new Standalone(redis.port, '127.0.0.1'),
+      traceDir,
+      stack,
+      pids,
+    });
   }
   {
     const redis = await startRedisServer({});
@@ -273,18 +334,41 @@ try {
     log(`${t.label}: serial hit`);
     const hit = await serialPhase(t, idle, (i) => missBody('serial', i));
     serialResults[t.label] = { idle, miss, hit };
-    log(`${t.label}: miss ${miss.commands} commands, ${miss.roundTripsTotal} round trips; hit ${hit.commands} commands, ${hit.roundTripsTotal} round trips`);
+    log(
+      `${t.label}: miss ${miss.commands} commands, ${miss.roundTripsTotal} round trips; hit ${hit.commands} commands, ${hit.roundTripsTotal} round trips`,
+    );
   }
   await runClosedLoop({ concurrency: 8, durationSeconds: 3, send: bare.pipeline.send });
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     for (const t of order) {
       const pids = { ...t.pids, redis: t.redis.process.pid };
-      await ceilingRound(`${t.label} miss r${round + 1}`, sender(t, (i) => missBody(`c${round}`, i)), pids, t.admin, ((ceilings['cache miss'] ??= {})[t.label] ??= newTotals()));
-      await ceilingRound(`${t.label} hit r${round + 1}`, sender(t, hitBody), pids, t.admin, ((ceilings['exact hit'] ??= {})[t.label] ??= newTotals()));
+      await ceilingRound(
+        `${t.label} miss r${round + 1}`,
+        sender(t, (i) => missBody(`c${round}`, i)),
+        pids,
+        t.admin,
+        ((ceilings['cache miss'] ??= {})[t.label] ??= newTotals()),
+      );
+      await ceilingRound(
+        `${t.label} hit r${round + 1}`,
+        sender(t, hitBody),
+        pids,
+        t.admin,
+        ((ceilings['exact hit'] ??= {})[t.label] ??= newTotals()),
+      );
     }
-    const pids = Object.fromEntries([...bare.pipeline.pids.map((p, i) => [`hop ${i + 1}`, p]), ['redis', bare.redis.process.pid]]);
-    await ceilingRound(`bare r${round + 1}`, bare.pipeline.send, pids, bare.admin, ((ceilings['bare two-hop BullMQ'] ??= {})['bare'] ??= newTotals()));
+    const pids = Object.fromEntries([
+      ...bare.pipeline.pids.map((p, i) => [`hop ${i + 1}`, p]),
+      ['redis', bare.redis.process.pid],
+    ]);
+    await ceilingRound(
+      `bare r${round + 1}`,
+      bare.pipeline.send,
+      pids,
+      bare.admin,
+      ((ceilings['bare two-hop BullMQ'] ??= {})['bare'] ??= newTotals()),
+    );
   }
 } finally {
   agent.destroy();
@@ -310,48 +394,96 @@ const lines: string[] = [];
 const argsShown = argv.join(' ');
 lines.push('# Per-request budget: Redis commands, round trips, bytes and CPU');
 lines.push('');
-lines.push(`Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${round1(load0)} at start. Command: \`pnpm bench:budget${argsShown ? ` ${argsShown}` : ''}\`.`);
+lines.push(
+  `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${round1(load0)} at start. Command: \`pnpm bench:budget${argsShown ? ` ${argsShown}` : ''}\`.`,
+);
 lines.push('');
 lines.push('| checkout | commit | path |');
 lines.push('| --- | --- | --- |');
-for (const t of targets) lines.push(cell([t.label, `\`${t.commit}\``, t.root === ROOT ? 'this repository' : `\`${t.root}\``]));
+for (const t of targets)
+  lines.push(cell([t.label, `\`${t.commit}\``, t.root === ROOT ? 'this repository' : `\`${t.root}\``]));
 lines.push('');
-lines.push(`Serial phases: ${serial} requests one at a time (40 ms apart), \`model: "auto"\`, cache on, simulator \`fast\` without limits; the miss phase sends unique prompts, the hit phase sends them again. Counts are per request, less what the idle stack does in the same time (measured for 4 s before). Round trips: command writes each process started while the request was open (a pub/sub delivery or a blocking pop's wake-up is a hop too, not counted here). Ceilings: closed loop, ${concurrency} in flight, ${windowSeconds} s windows, medians of ${rounds} rounds, checkouts alternated; CPU from \`/proc\`, simulator excluded.`);
+lines.push(
+  `Serial phases: ${serial} requests one at a time (40 ms apart), \`model: "auto"\`, cache on, simulator \`fast\` without limits; the miss phase sends unique prompts, the hit phase sends them again. Counts are per request, less what the idle stack does in the same time (measured for 4 s before). Round trips: command writes each process started while the request was open (a pub/sub delivery or a blocking pop's wake-up is a hop too, not counted here). Ceilings: closed loop, ${concurrency} in flight, ${windowSeconds} s windows, medians of ${rounds} rounds, checkouts alternated; CPU from \`/proc\`, simulator excluded.`,
+);
 lines.push('');
 lines.push(cell(['per request', ...labels]));
 lines.push(cell(['---', ...labels.map(() => '---')]));
 for (const kind of ['miss', 'hit'] as const) {
   const title = kind === 'miss' ? 'cache miss' : 'exact hit';
   const s = (l: string) => serialResults[l]![kind];
-  lines.push(cell([`**${title}**: answers (x-sluice-cache)`, ...labels.map((l) => Object.entries(s(l).cacheHeaders).map(([k, v]) => `${k} ${v}`).join(', '))]));
+  lines.push(
+    cell([
+      `**${title}**: answers (x-sluice-cache)`,
+      ...labels.map((l) =>
+        Object.entries(s(l).cacheHeaders)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+      ),
+    ]),
+  );
   lines.push(cell(['Redis commands', ...labels.map((l) => s(l).commands)]));
-  lines.push(cell(['round trips in sequence (api + classifier + executor)', ...labels.map((l) => `${s(l).roundTripsTotal} (${Object.values(s(l).roundTrips).join(' + ')})`)]));
+  lines.push(
+    cell([
+      'round trips in sequence (api + classifier + executor)',
+      ...labels.map((l) => `${s(l).roundTripsTotal} (${Object.values(s(l).roundTrips).join(' + ')})`),
+    ]),
+  );
   lines.push(cell(['bytes sent to Redis', ...labels.map((l) => s(l).bytes)]));
   lines.push(cell(['serial latency P50 (ms, fast upstream)', ...labels.map((l) => s(l).latencyP50)]));
   const c = ceilings[title];
   if (c) {
     lines.push(cell(['CPU ms, all processes (at the ceiling)', ...labels.map((l) => round2(cpuAll(c[l]!)))]));
-    lines.push(cell(['CPU ms api / classifier / executor / Redis', ...labels.map((l) => ['api', 'classifier', 'executor', 'redis'].map((p) => round2(cpuPer(c[l]!, p))).join(' / '))]));
-    lines.push(cell(['Redis commands (at the ceiling)', ...labels.map((l) => round1(c[l]!.commands / Math.max(1, c[l]!.completed)))]));
-    lines.push(cell(['ceiling req/s (rounds)', ...labels.map((l) => `${round1(median(c[l]!.throughput))} (${c[l]!.throughput.join(', ')})`)]));
-    if (kind === 'miss' && bareThroughput > 0) lines.push(cell(['ceiling ÷ bare two-hop BullMQ pipeline', ...labels.map((l) => `${round1((median(c[l]!.throughput) / bareThroughput) * 100)} %`)]));
+    lines.push(
+      cell([
+        'CPU ms api / classifier / executor / Redis',
+        ...labels.map((l) =>
+          ['api', 'classifier', 'executor', 'redis'].map((p) => round2(cpuPer(c[l]!, p))).join(' / '),
+        ),
+      ]),
+    );
+    lines.push(
+      cell([
+        'Redis commands (at the ceiling)',
+        ...labels.map((l) => round1(c[l]!.commands / Math.max(1, c[l]!.completed))),
+      ]),
+    );
+    lines.push(
+      cell([
+        'ceiling req/s (rounds)',
+        ...labels.map((l) => `${round1(median(c[l]!.throughput))} (${c[l]!.throughput.join(', ')})`),
+      ]),
+    );
+    if (kind === 'miss' && bareThroughput > 0)
+      lines.push(
+        cell([
+          'ceiling ÷ bare two-hop BullMQ pipeline',
+          ...labels.map((l) => `${round1((median(c[l]!.throughput) / bareThroughput) * 100)} %`),
+        ]),
+      );
   }
 }
 if (bareTotals) {
   lines.push('');
-  lines.push(`Bare two-hop BullMQ pipeline (no-op workers in two processes, its own Redis, result over pub/sub): ${round1(bareThroughput)} jobs/s (${bareTotals.throughput.join(', ')}), ${round1(bareTotals.commands / Math.max(1, bareTotals.completed))} Redis commands and ${round2(cpuAll(bareTotals))} CPU ms per job.`);
+  lines.push(
+    `Bare two-hop BullMQ pipeline (no-op workers in two processes, its own Redis, result over pub/sub): ${round1(bareThroughput)} jobs/s (${bareTotals.throughput.join(', ')}), ${round1(bareTotals.commands / Math.max(1, bareTotals.completed))} Redis commands and ${round2(cpuAll(bareTotals))} CPU ms per job.`,
+  );
 }
 lines.push('');
 lines.push('Redis commands per cache miss, by command (serial phase):');
 lines.push('');
-const allCommands = [...new Set(labels.flatMap((l) => Object.keys(serialResults[l]!.miss.byCommand)))].sort((a, b) => (serialResults[labels[0]!]!.miss.byCommand[b] ?? 0) - (serialResults[labels[0]!]!.miss.byCommand[a] ?? 0));
+const allCommands = [...new Set(labels.flatMap((l) => Object.keys(serialResults[l]!.miss.byCommand)))].sort(
+  (a, b) => (serialResults[labels[0]!]!.miss.byCommand[b] ?? 0) - (serialResults[labels[0]!]!.miss.byCommand[a] ?? 0),
+);
 lines.push(cell(['command', ...labels]));
 lines.push(cell(['---', ...labels.map(() => '---')]));
 for (const k of allCommands) lines.push(cell([k, ...labels.map((l) => serialResults[l]!.miss.byCommand[k] ?? 0)]));
 for (const l of labels) {
   for (const kind of ['miss', 'hit'] as const) {
     lines.push('');
-    lines.push(`One ${kind === 'miss' ? 'cache miss' : 'exact hit'} on ${l}, every process's Redis writes in order (ms from the send; idle traffic such as blocking fetches may interleave):`);
+    lines.push(
+      `One ${kind === 'miss' ? 'cache miss' : 'exact hit'} on ${l}, every process's Redis writes in order (ms from the send; idle traffic such as blocking fetches may interleave):`,
+    );
     lines.push('');
     lines.push('```');
     lines.push(...serialResults[l]![kind].sample);
@@ -359,10 +491,37 @@ for (const l of labels) {
   }
 }
 lines.push('');
-lines.push('Idle stack, per second (subtracted above): ' + labels.map((l) => `${l}: ${round1(serialResults[l]!.idle.commandsPerS)} commands, ${Object.entries(serialResults[l]!.idle.roundTripsPerS).map(([k, v]) => `${k} ${round1(v)}`).join(' / ')} round trips`).join('; ') + '.');
+lines.push(
+  'Idle stack, per second (subtracted above): ' +
+    labels
+      .map(
+        (l) =>
+          `${l}: ${round1(serialResults[l]!.idle.commandsPerS)} commands, ${Object.entries(
+            serialResults[l]!.idle.roundTripsPerS,
+          )
+            .map(([k, v]) => `${k} ${round1(v)}`)
+            .join(' / ')} round trips`,
+      )
+      .join('; ') +
+    '.',
+);
 const text = `${lines.join('\n')}\n`;
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, text);
-writeFileSync(outFile.replace(/\.md$/, '.json'), JSON.stringify({ startedAt, argv, targets: targets.map((t) => ({ label: t.label, commit: t.commit })), serialResults, ceilings, bareThroughput }, null, 2));
+writeFileSync(
+  outFile.replace(/\.md$/, '.json'),
+  JSON.stringify(
+    {
+      startedAt,
+      argv,
+      targets: targets.map((t) => ({ label: t.label, commit: t.commit })),
+      serialResults,
+      ceilings,
+      bareThroughput,
+    },
+    null,
+    2,
+  ),
+);
 process.stdout.write(text);
 log(`wrote ${outFile}`);

@@ -16,7 +16,11 @@ const arg = (name: string, def: number) => {
 };
 const rate = arg('rate', 300);
 const duration = arg('duration', 15);
-const pairs = (JSON.parse(readFileSync(fileURLToPath(new URL('../../packages/cache/eval/pairs.json', import.meta.url)), 'utf8')) as { pairs: Array<{ expect: string; cached: string; query: string }> }).pairs.filter((p) => p.expect === 'hit');
+const pairs = (
+  JSON.parse(readFileSync(fileURLToPath(new URL('../../packages/cache/eval/pairs.json', import.meta.url)), 'utf8')) as {
+    pairs: Array<{ expect: string; cached: string; query: string }>;
+  }
+).pairs.filter((p) => p.expect === 'hit');
 
 const stack = await startBenchStack({ simArgs: ['--profile', 'fixed', '--latency-ms', '50'] });
 const url = `${stack.apiUrl}/v1/chat/completions`;
@@ -24,9 +28,17 @@ const headers = { authorization: `Bearer ${stack.apiKey}` };
 const body = (content: string) => ({ model: 'auto', messages: [{ role: 'user', content }] });
 try {
   // Fill the cache: each pair's first prompt once, answered by the simulator.
-  for (const p of pairs) await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body(p.cached)) });
+  for (const p of pairs)
+    await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body(p.cached)),
+    });
   const phases: Array<[string, OpenLoopResult, Record<string, number>]> = [];
-  for (const [name, prompts] of [['exact repeats', pairs.map((p) => p.cached)], ['semantic rewordings', pairs.map((p) => p.query)]] as const) {
+  for (const [name, prompts] of [
+    ['exact repeats', pairs.map((p) => p.cached)],
+    ['semantic rewordings', pairs.map((p) => p.query)],
+  ] as const) {
     const outcomes: Record<string, number> = {};
     const r = await runOpenLoop({
       rate,
@@ -41,9 +53,18 @@ try {
     phases.push([name, r, outcomes]);
     console.error(`${name}: p50 ${r.p50} ms p99 ${r.p99} ms ok ${r.ok}/${r.sent}`, outcomes);
   }
-  console.log(`\nCache hits through the API at ${rate} req/s for ${duration} s each (${pairs.length} prompts, simulator fixed 50 ms)\n`);
-  console.log('| phase | P50 ms | P99 ms | max ms | throughput req/s | outcomes |\n| --- | --- | --- | --- | --- | --- |');
-  for (const [name, r, o] of phases) console.log(`| ${name} | ${r.p50} | ${r.p99} | ${r.max} | ${r.throughput} | ${Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+  console.log(
+    `\nCache hits through the API at ${rate} req/s for ${duration} s each (${pairs.length} prompts, simulator fixed 50 ms)\n`,
+  );
+  console.log(
+    '| phase | P50 ms | P99 ms | max ms | throughput req/s | outcomes |\n| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const [name, r, o] of phases)
+    console.log(
+      `| ${name} | ${r.p50} | ${r.p99} | ${r.max} | ${r.throughput} | ${Object.entries(o)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |`,
+    );
 } finally {
   await stack.stop();
 }

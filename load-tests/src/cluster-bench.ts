@@ -52,12 +52,27 @@ interface Totals {
   errors: number;
 }
 
-const sim = await startSim(['--profile', 'fast', '--models', writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 })))]);
+const sim = await startSim([
+  '--profile',
+  'fast',
+  '--models',
+  writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 }))),
+]);
 const single = await startRedisServer({});
 const cluster = await startRedisCluster({ masters });
 const targets: Target[] = [
-  { name: 'one Redis', url: single.url, nodes: [{ admin: new Standalone(single.port, '127.0.0.1'), pid: single.process.pid! }], stop: () => single.stop() },
-  { name: `${masters}-master cluster`, url: cluster.url, nodes: cluster.nodes.map((n) => ({ admin: new Standalone(n.port, '127.0.0.1'), pid: n.process.pid! })), stop: () => cluster.stop() },
+  {
+    name: 'one Redis',
+    url: single.url,
+    nodes: [{ admin: new Standalone(single.port, '127.0.0.1'), pid: single.process.pid! }],
+    stop: () => single.stop(),
+  },
+  {
+    name: `${masters}-master cluster`,
+    url: cluster.url,
+    nodes: cluster.nodes.map((n) => ({ admin: new Standalone(n.port, '127.0.0.1'), pid: n.process.pid! })),
+    stop: () => cluster.stop(),
+  },
 ];
 const agent = new Agent({ keepAlive: true, maxSockets: 4096 });
 const runId = Date.now().toString(36);
@@ -65,7 +80,12 @@ const results: Record<string, Record<string, Totals>> = {};
 try {
   for (const t of targets) {
     log(`starting a Sluice stack on ${t.name} (${t.url})`);
-    t.stack = await startSluice({ redisUrl: t.url, simUrl: sim.apiUrl, prefix: `bench-${runId}`, env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_LOG_LEVEL: 'warn' } });
+    t.stack = await startSluice({
+      redisUrl: t.url,
+      simUrl: sim.apiUrl,
+      prefix: `bench-${runId}`,
+      env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_LOG_LEVEL: 'warn' },
+    });
   }
   const paths: Record<string, (t: Target, round: number) => Sender> = {
     'cache miss': (t, round) =>
@@ -74,7 +94,10 @@ try {
         makeRequest: (i) => ({
           url: `${t.stack!.apiUrl}/v1/chat/completions`,
           headers: { authorization: `Bearer ${t.stack!.apiKeys.bench!}` },
-          body: { model: 'auto', messages: [{ role: 'user', content: `Cluster probe ${runId}-${round}-${i}: what is ${i} plus ${round}?` }] },
+          body: {
+            model: 'auto',
+            messages: [{ role: 'user', content: `Cluster probe ${runId}-${round}-${i}: what is ${i} plus ${round}?` }],
+          },
         }),
       }),
     'exact hit': (t) =>
@@ -83,7 +106,10 @@ try {
         makeRequest: (i) => ({
           url: `${t.stack!.apiUrl}/v1/chat/completions`,
           headers: { authorization: `Bearer ${t.stack!.apiKeys.bench!}` },
-          body: { model: 'auto', messages: [{ role: 'user', content: `Cluster repeat ${i % 50}: name a colour of the rainbow.` }] },
+          body: {
+            model: 'auto',
+            messages: [{ role: 'user', content: `Cluster repeat ${i % 50}: name a colour of the rainbow.` }],
+          },
         }),
       }),
   };
@@ -99,7 +125,13 @@ try {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const t of order) {
         const stack = t.stack!;
-        const totals = ((results[path] ??= {})[t.name] ??= { completed: 0, cpu: {}, commandsPerNode: t.nodes.map(() => 0), throughput: [], errors: 0 });
+        const totals = ((results[path] ??= {})[t.name] ??= {
+          completed: 0,
+          cpu: {},
+          commandsPerNode: t.nodes.map(() => 0),
+          throughput: [],
+          errors: 0,
+        });
         const meter = cpuMeter({
           api: stack.processes[0]!.child.pid,
           classifier: stack.processes[1]!.child.pid,
@@ -109,7 +141,13 @@ try {
         });
         const commandsBefore = await Promise.all(t.nodes.map((n) => commandCount(n.admin)));
         meter.start();
-        const r = await runClosedLoop({ concurrency, durationSeconds: windowSeconds, warmupSeconds: 2, send: makeSender(t, round), label: `${path} on ${t.name}` });
+        const r = await runClosedLoop({
+          concurrency,
+          durationSeconds: windowSeconds,
+          warmupSeconds: 2,
+          send: makeSender(t, round),
+          label: `${path} on ${t.name}`,
+        });
         const cpu = meter.stop();
         const commandsAfter = await Promise.all(t.nodes.map((n) => commandCount(n.admin)));
         totals.throughput.push(r.throughput);
@@ -131,20 +169,31 @@ try {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const lines: string[] = [];
-lines.push(`Command: \`pnpm bench:cluster --rounds ${rounds} --window ${windowSeconds} --concurrency ${concurrency} --masters ${masters}\` (closed loop, ${concurrency} in flight, ${windowSeconds} s windows, medians of ${rounds} rounds, targets alternated).`);
+lines.push(
+  `Command: \`pnpm bench:cluster --rounds ${rounds} --window ${windowSeconds} --concurrency ${concurrency} --masters ${masters}\` (closed loop, ${concurrency} in flight, ${windowSeconds} s windows, medians of ${rounds} rounds, targets alternated).`,
+);
 lines.push('');
-lines.push('| path | target | throughput (median) | rounds | Redis CPU ms/request | all processes CPU ms/request | busiest shard share of Redis commands |');
+lines.push(
+  '| path | target | throughput (median) | rounds | Redis CPU ms/request | all processes CPU ms/request | busiest shard share of Redis commands |',
+);
 lines.push('| --- | --- | --- | --- | --- | --- | --- |');
 for (const [path, byTarget] of Object.entries(results)) {
   for (const [name, totals] of Object.entries(byTarget)) {
     const n = Math.max(1, totals.completed);
-    const redisCpu = Object.entries(totals.cpu).filter(([k]) => k.startsWith('redis')).reduce((s, [, v]) => s + v, 0);
+    const redisCpu = Object.entries(totals.cpu)
+      .filter(([k]) => k.startsWith('redis'))
+      .reduce((s, [, v]) => s + v, 0);
     const allCpu = Object.values(totals.cpu).reduce((s, v) => s + v, 0);
     const commands = totals.commandsPerNode.reduce((s, v) => s + v, 0);
     const busiest = commands > 0 ? Math.max(...totals.commandsPerNode) / commands : 1;
-    lines.push(`| ${path} | ${name} | ${round1(median(totals.throughput))} req/s | ${totals.throughput.map(round1).join(', ')} | ${round1(redisCpu / n)} | ${round1(allCpu / n)} | ${Math.round(busiest * 100)} % (${round1(commands / n)} commands/request) |`);
+    lines.push(
+      `| ${path} | ${name} | ${round1(median(totals.throughput))} req/s | ${totals.throughput.map(round1).join(', ')} | ${round1(redisCpu / n)} | ${round1(allCpu / n)} | ${Math.round(busiest * 100)} % (${round1(commands / n)} commands/request) |`,
+    );
   }
   const [a, b] = Object.values(byTarget);
-  if (a && b) lines.push(`| ${path} | cluster ÷ one Redis | ${round1((median(b.throughput) / median(a.throughput)) * 100)} % | | | | |`);
+  if (a && b)
+    lines.push(
+      `| ${path} | cluster ÷ one Redis | ${round1((median(b.throughput) / median(a.throughput)) * 100)} % | | | | |`,
+    );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

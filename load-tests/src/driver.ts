@@ -103,13 +103,18 @@ export interface HttpRequestSpec {
   body: unknown;
 }
 
-const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+const newHistogram = () =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
 
 /** ms with two decimals from µs. */
 export const usToMs = (us: number) => Math.round(us / 10) / 100;
 
 /** A {@link Sender} that POSTs JSON with node's http client over a keep-alive agent. */
-export function httpSender(options: { agent: Agent; makeRequest(i: number): HttpRequestSpec; capture?: boolean }): Sender {
+export function httpSender(options: {
+  agent: Agent;
+  makeRequest(i: number): HttpRequestSpec;
+  capture?: boolean;
+}): Sender {
   return (i, { signal }) => {
     const { url, headers, body } = options.makeRequest(i);
     const payload = JSON.stringify(body);
@@ -123,7 +128,12 @@ export function httpSender(options: { agent: Agent; makeRequest(i: number): Http
       };
       const req = request(
         url,
-        { method: 'POST', agent: options.agent, signal, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
+        {
+          method: 'POST',
+          agent: options.agent,
+          signal,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           if (options.capture) res.on('data', (c: Buffer) => chunks.push(c));
@@ -132,7 +142,8 @@ export function httpSender(options: { agent: Agent; makeRequest(i: number): Http
             const status = String(res.statusCode);
             if (!options.capture) return finish({ status, ok: res.statusCode === 200 });
             const h: Record<string, string> = {};
-            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
             finish({ status, ok: res.statusCode === 200, headers: h, body: Buffer.concat(chunks).toString('utf8') });
           });
           res.on('error', () => finish({ status: signal.aborted ? 'deadline' : 'stream_error', ok: false }));
@@ -164,7 +175,11 @@ function endProgress(): void {
  */
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 4096 });
-  const send = options.send ?? (options.makeRequest ? httpSender({ agent, makeRequest: options.makeRequest, capture: options.capture }) : undefined);
+  const send =
+    options.send ??
+    (options.makeRequest
+      ? httpSender({ agent, makeRequest: options.makeRequest, capture: options.capture })
+      : undefined);
   if (!send) throw new TypeError('runOpenLoop needs `send` or `makeRequest`');
   if (!(options.rate > 0)) throw new RangeError(`Expected \`rate\` to be > 0, got \`${options.rate}\``);
   const histogram = newHistogram();
@@ -190,7 +205,17 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   let doneAtLastTick = 0;
   const progress = onProgress
     ? setInterval(() => {
-        onProgress({ label, elapsedS: Math.round((performance.now() - start) / 1000), sent, done, ok, errors, inFlight: sent - done, ratePerSecond: done - doneAtLastTick, targetRate: options.rate });
+        onProgress({
+          label,
+          elapsedS: Math.round((performance.now() - start) / 1000),
+          sent,
+          done,
+          ok,
+          errors,
+          inFlight: sent - done,
+          ratePerSecond: done - doneAtLastTick,
+          targetRate: options.rate,
+        });
         doneAtLastTick = done;
       }, 1000)
     : undefined;
@@ -201,7 +226,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     try {
       outcome = await send(i, { signal: controller.signal });
     } catch (error) {
-      outcome = { status: controller.signal.aborted ? 'deadline' : `client_error:${(error as Error)?.name ?? 'unknown'}`, ok: false };
+      outcome = {
+        status: controller.signal.aborted ? 'deadline' : `client_error:${(error as Error)?.name ?? 'unknown'}`,
+        ok: false,
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -302,7 +330,16 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let doneAtLastTick = 0;
   const progress = onProgress
     ? setInterval(() => {
-        onProgress({ label, elapsedS: Math.round((performance.now() - start) / 1000), sent, done, ok, errors, inFlight: sent - done, ratePerSecond: done - doneAtLastTick });
+        onProgress({
+          label,
+          elapsedS: Math.round((performance.now() - start) / 1000),
+          sent,
+          done,
+          ok,
+          errors,
+          inFlight: sent - done,
+          ratePerSecond: done - doneAtLastTick,
+        });
         doneAtLastTick = done;
       }, 1000)
     : undefined;
@@ -317,7 +354,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       try {
         outcome = await options.send(i, { signal: controller.signal });
       } catch (error) {
-        outcome = { status: controller.signal.aborted ? 'deadline' : `client_error:${(error as Error)?.name ?? 'unknown'}`, ok: false };
+        outcome = {
+          status: controller.signal.aborted ? 'deadline' : `client_error:${(error as Error)?.name ?? 'unknown'}`,
+          ok: false,
+        };
       } finally {
         clearTimeout(timer);
       }

@@ -24,7 +24,13 @@ export interface ModeSettings {
   bucketSeconds: number;
   /** `rate` is capped at 30 % of the measured miss-path ceiling when the ceiling phase runs. */
   overhead: { rate: number; durationSeconds: number; simLatencyMs: number; rounds: number };
-  ceiling: { clientConcurrency: number; warmupSeconds: number; windowSeconds: number; rounds: number; bareConcurrency: number };
+  ceiling: {
+    clientConcurrency: number;
+    warmupSeconds: number;
+    windowSeconds: number;
+    rounds: number;
+    bareConcurrency: number;
+  };
   /**
    * `simLatencyMs` is raised when the ceiling phase runs, so that the largest step needs at
    * most 40 % of the measured miss-path ceiling: the workload stays upstream-bound.
@@ -64,7 +70,16 @@ export const MODES: Record<'short' | 'full', ModeSettings> = {
     bucketSeconds: 5,
     overhead: { rate: 20, durationSeconds: 8, simLatencyMs: 50, rounds: 2 },
     ceiling: { clientConcurrency: 32, warmupSeconds: 4, windowSeconds: 8, rounds: 2, bareConcurrency: 64 },
-    scaling: { simLatencyMs: 1_000, concurrency: 2, executorCounts: [1, 2, 4], clientConcurrency: 12, warmupSeconds: 40, windowSeconds: 12, rpm: 6_000, limitedConcurrency: 4 },
+    scaling: {
+      simLatencyMs: 1_000,
+      concurrency: 2,
+      executorCounts: [1, 2, 4],
+      clientConcurrency: 12,
+      warmupSeconds: 40,
+      windowSeconds: 12,
+      rpm: 6_000,
+      limitedConcurrency: 4,
+    },
   },
   full: {
     seed: 6,
@@ -79,6 +94,15 @@ export const MODES: Record<'short' | 'full', ModeSettings> = {
     bucketSeconds: 15,
     overhead: { rate: 50, durationSeconds: 20, simLatencyMs: 50, rounds: 3 },
     ceiling: { clientConcurrency: 64, warmupSeconds: 5, windowSeconds: 20, rounds: 3, bareConcurrency: 64 },
-    scaling: { simLatencyMs: 1_000, concurrency: 4, executorCounts: [1, 2, 4], clientConcurrency: 24, warmupSeconds: 60, windowSeconds: 30, rpm: 6_000, limitedConcurrency: 8 },
+    scaling: {
+      simLatencyMs: 1_000,
+      concurrency: 4,
+      executorCounts: [1, 2, 4],
+      clientConcurrency: 24,
+      warmupSeconds: 60,
+      windowSeconds: 30,
+      rpm: 6_000,
+      limitedConcurrency: 8,
+    },
   },
 };

@@ -35,18 +35,40 @@ export async function measureOverhead(options: OverheadOptions): Promise<Overhea
   const redis = await startRedis(options.redisUrl);
   // No provider limits: the simulator's default 5,000 rpm on sim-small would make this measure
   // queueing behind the limit above 83 req/s, not overhead.
-  const sim = await startSim(['--profile', 'fixed', '--latency-ms', String(options.simLatencyMs), '--models', writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 })))]);
-  const stack = await startSluice({ redisUrl: redis.url, simUrl: sim.apiUrl, prefix: options.prefix ?? 'lt-overhead' }).catch(async (error) => {
+  const sim = await startSim([
+    '--profile',
+    'fixed',
+    '--latency-ms',
+    String(options.simLatencyMs),
+    '--models',
+    writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 }))),
+  ]);
+  const stack = await startSluice({
+    redisUrl: redis.url,
+    simUrl: sim.apiUrl,
+    prefix: options.prefix ?? 'lt-overhead',
+  }).catch(async (error) => {
     await sim.stop();
     await redis.stop();
     throw error;
   });
   const apiKey = stack.apiKeys.bench!;
-  const body = (i: number, model: string) => ({ model, messages: [{ role: 'user', content: `Benchmark prompt number ${i}: say something short.` }] });
+  const body = (i: number, model: string) => ({
+    model,
+    messages: [{ role: 'user', content: `Benchmark prompt number ${i}: say something short.` }],
+  });
   const results: Record<'direct' | 'sluice', OpenLoopResult[]> = { direct: [], sluice: [] };
   try {
     // Warm-up: JIT, connection pools, BullMQ scripts.
-    await runOpenLoop({ rate: Math.min(20, options.rate), durationSeconds: Math.max(3, 40 / Math.min(20, options.rate)), makeRequest: (i) => ({ url: `${stack.apiUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${apiKey}` }, body: body(i + 9e6, 'small') }) });
+    await runOpenLoop({
+      rate: Math.min(20, options.rate),
+      durationSeconds: Math.max(3, 40 / Math.min(20, options.rate)),
+      makeRequest: (i) => ({
+        url: `${stack.apiUrl}/v1/chat/completions`,
+        headers: { authorization: `Bearer ${apiKey}` },
+        body: body(i + 9e6, 'small'),
+      }),
+    });
     for (let round = 0; round < options.rounds; round++) {
       for (const target of ['direct', 'sluice'] as const) {
         const r = await runOpenLoop({
@@ -59,10 +81,16 @@ export async function measureOverhead(options: OverheadOptions): Promise<Overhea
               ? { url: `${sim.apiUrl}/chat/completions`, headers: {}, body: body(i + round * 1e6, 'sim-small') }
               : // `small` pins the tier, as a direct call pins its model; Cache-Control keeps
                 // the comparison about the queue path, not about cache hits.
-                { url: `${stack.apiUrl}/v1/chat/completions`, headers: { authorization: `Bearer ${apiKey}`, 'cache-control': 'no-store' }, body: body(i + round * 1e6, 'small') },
+                {
+                  url: `${stack.apiUrl}/v1/chat/completions`,
+                  headers: { authorization: `Bearer ${apiKey}`, 'cache-control': 'no-store' },
+                  body: body(i + round * 1e6, 'small'),
+                },
         });
         results[target].push(r);
-        log(`round ${round + 1} ${target.padEnd(6)} p50 ${r.p50} ms  p99 ${r.p99} ms  max ${r.max} ms  ok ${r.ok}/${r.sent}  ${r.throughput} req/s`);
+        log(
+          `round ${round + 1} ${target.padEnd(6)} p50 ${r.p50} ms  p99 ${r.p99} ms  max ${r.max} ms  ok ${r.ok}/${r.sent}  ${r.throughput} req/s`,
+        );
       }
     }
   } finally {
@@ -96,9 +124,20 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : def;
   };
-  const r = await measureOverhead({ rate: arg('rate', 200), durationSeconds: arg('duration', 20), simLatencyMs: arg('latency-ms', 50), rounds: arg('rounds', 2) });
-  console.log(`\nOverhead at ${r.rate} req/s, simulator fixed latency ${r.simLatencyMs} ms, ${r.durationSeconds} s x ${r.rounds} rounds (medians of rounds)\n`);
+  const r = await measureOverhead({
+    rate: arg('rate', 200),
+    durationSeconds: arg('duration', 20),
+    simLatencyMs: arg('latency-ms', 50),
+    rounds: arg('rounds', 2),
+  });
+  console.log(
+    `\nOverhead at ${r.rate} req/s, simulator fixed latency ${r.simLatencyMs} ms, ${r.durationSeconds} s x ${r.rounds} rounds (medians of rounds)\n`,
+  );
   console.log('| path | P50 ms | P99 ms | throughput req/s | errors |\n| --- | --- | --- | --- | --- |');
-  for (const [name, x] of [['direct', r.direct], ['sluice', r.sluice]] as const) console.log(`| ${name} | ${x.p50} | ${x.p99} | ${x.throughput} | ${x.errors} |`);
+  for (const [name, x] of [
+    ['direct', r.direct],
+    ['sluice', r.sluice],
+  ] as const)
+    console.log(`| ${name} | ${x.p50} | ${x.p99} | ${x.throughput} | ${x.errors} |`);
   console.log(`\nadded by Sluice: P50 +${r.addedP50} ms, P99 +${r.addedP99} ms`);
 }

@@ -52,7 +52,11 @@ const LADDER = [200, 400, 600, 800, 1200, 1600, 2400, 3200];
 async function startPortkey(): Promise<{ url: string; process: BenchProcess }> {
   const port = await freePort();
   const entry = join(ROOT, 'load-tests/node_modules/@portkey-ai/gateway/build/start-server.js');
-  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], { cwd: join(ROOT, 'load-tests'), env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], {
+    cwd: join(ROOT, 'load-tests'),
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -87,17 +91,31 @@ interface Path {
 
 const commitOf = (root: string) => {
   try {
-    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
-    return execFileSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim() + (dirty ? ' (uncommitted changes)' : '');
+    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).trim();
+    return (
+      execFileSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim() +
+      (dirty ? ' (uncommitted changes)' : '')
+    );
   } catch {
     return 'unknown';
   }
 };
 
-const prompt = (i: number, tag: string) => [{ role: 'user', content: `Overhead probe ${runId}-${tag}-${i}: say something short about ${i % 97}.` }];
+const prompt = (i: number, tag: string) => [
+  { role: 'user', content: `Overhead probe ${runId}-${tag}-${i}: say something short about ${i % 97}.` },
+];
 const startedAt = new Date();
 const load0 = loadavg()[0]!;
-const sim = await startSim(['--profile', 'fixed', '--latency-ms', String(latencyMs), '--models', writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 })))]);
+const sim = await startSim([
+  '--profile',
+  'fixed',
+  '--latency-ms',
+  String(latencyMs),
+  '--models',
+  writeModels(['sim-router', 'sim-small', 'sim-large', 'sim-embed'].map((id) => ({ id, rpm: 0, tpm: 0 }))),
+]);
 const redises: RunningRedis[] = [];
 const stacks: SluiceStack[] = [];
 let portkey: { url: string; process: BenchProcess } | undefined;
@@ -106,12 +124,23 @@ const saturationPoint: Record<string, { rate: number; steps: string[] }> = {};
 try {
   portkey = await startPortkey();
   const paths: Path[] = [
-    { name: 'direct', request: (i, tag) => ({ url: `${sim.apiUrl}/chat/completions`, headers: {}, body: { model: 'sim-small', messages: prompt(i, tag) } }) },
+    {
+      name: 'direct',
+      request: (i, tag) => ({
+        url: `${sim.apiUrl}/chat/completions`,
+        headers: {},
+        body: { model: 'sim-small', messages: prompt(i, tag) },
+      }),
+    },
     {
       name: 'Portkey gateway',
       request: (i, tag) => ({
         url: `${portkey!.url}/v1/chat/completions`,
-        headers: { authorization: 'Bearer sk-bench', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': sim.apiUrl },
+        headers: {
+          authorization: 'Bearer sk-bench',
+          'x-portkey-provider': 'openai',
+          'x-portkey-custom-host': sim.apiUrl,
+        },
         body: { model: 'sim-small', messages: prompt(i, tag) },
       }),
     },
@@ -120,22 +149,50 @@ try {
     const redis = await startRedisServer({});
     redises.push(redis);
     log(`starting ${c.label} (${c.root})`);
-    const stack = await startSluice({ root: c.root, redisUrl: redis.url, simUrl: sim.apiUrl, prefix: `oh-${runId}`, env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_METRICS_PORT: '0' } });
+    const stack = await startSluice({
+      root: c.root,
+      redisUrl: redis.url,
+      simUrl: sim.apiUrl,
+      prefix: `oh-${runId}`,
+      env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_METRICS_PORT: '0' },
+    });
     stacks.push(stack);
     const auth = { authorization: `Bearer ${stack.apiKeys.bench!}` };
-    paths.push({ name: `${c.label} thin`, request: (i, tag) => ({ url: `${stack.apiUrl}/v1/chat/completions`, headers: { ...auth, 'cache-control': 'no-store' }, body: { model: 'small', messages: prompt(i, tag) } }) });
-    paths.push({ name: `${c.label} full`, request: (i, tag) => ({ url: `${stack.apiUrl}/v1/chat/completions`, headers: auth, body: { model: 'auto', messages: prompt(i, tag) } }) });
+    paths.push({
+      name: `${c.label} thin`,
+      request: (i, tag) => ({
+        url: `${stack.apiUrl}/v1/chat/completions`,
+        headers: { ...auth, 'cache-control': 'no-store' },
+        body: { model: 'small', messages: prompt(i, tag) },
+      }),
+    });
+    paths.push({
+      name: `${c.label} full`,
+      request: (i, tag) => ({
+        url: `${stack.apiUrl}/v1/chat/completions`,
+        headers: auth,
+        body: { model: 'auto', messages: prompt(i, tag) },
+      }),
+    });
   }
   // Warm-up: JIT, connection pools, BullMQ scripts, the upstream's sockets.
-  for (const p of paths) await runOpenLoop({ rate: 50, durationSeconds: 4, makeRequest: (i) => p.request(i, `warm-${p.name}`) });
+  for (const p of paths)
+    await runOpenLoop({ rate: 50, durationSeconds: 4, makeRequest: (i) => p.request(i, `warm-${p.name}`) });
   for (let round = 0; round < rounds; round++) {
     for (const rate of rates) {
       // Rotate the order so drift on the shared machine does not always hit the same path.
       const order = paths.map((_, k) => paths[(k + round) % paths.length]!);
       for (const p of order) {
-        const r = await runOpenLoop({ rate, durationSeconds, makeRequest: (i) => p.request(i, `r${round}-${rate}`), label: `${p.name} @${rate}` });
+        const r = await runOpenLoop({
+          rate,
+          durationSeconds,
+          makeRequest: (i) => p.request(i, `r${round}-${rate}`),
+          label: `${p.name} @${rate}`,
+        });
         ((byRate[rate] ??= {})[p.name] ??= []).push(r);
-        log(`round ${round + 1} ${p.name} @${rate}: p50 ${r.p50} p99 ${r.p99} ms, ${r.throughput} req/s, errors ${r.errors}`);
+        log(
+          `round ${round + 1} ${p.name} @${rate}: p50 ${r.p50} p99 ${r.p99} ms, ${r.throughput} req/s, errors ${r.errors}`,
+        );
       }
     }
   }
@@ -144,11 +201,21 @@ try {
       const steps: string[] = [];
       let best = 0;
       for (const rate of LADDER) {
-        const r = await runOpenLoop({ rate, durationSeconds: 6, deadlineMs: 10_000, makeRequest: (i) => p.request(i, `sat-${rate}`), label: `${p.name} ladder ${rate}` });
+        const r = await runOpenLoop({
+          rate,
+          durationSeconds: 6,
+          deadlineMs: 10_000,
+          makeRequest: (i) => p.request(i, `sat-${rate}`),
+          label: `${p.name} ladder ${rate}`,
+        });
         const ok = r.ok / Math.max(1, r.sent);
         const sustained = r.throughput >= 0.95 * rate && r.errors / Math.max(1, r.sent) < 0.01 && r.p99 < 1000;
-        steps.push(`${rate}: ${r.throughput} req/s, P99 ${r.p99} ms${ok < 1 ? `, ${Math.round((1 - ok) * 1000) / 10} % failed` : ''}`);
-        log(`${p.name} ladder ${rate}: ${r.throughput} req/s p99 ${r.p99} ${sustained ? 'sustained' : 'not sustained'}`);
+        steps.push(
+          `${rate}: ${r.throughput} req/s, P99 ${r.p99} ms${ok < 1 ? `, ${Math.round((1 - ok) * 1000) / 10} % failed` : ''}`,
+        );
+        log(
+          `${p.name} ladder ${rate}: ${r.throughput} req/s p99 ${r.p99} ${sustained ? 'sustained' : 'not sustained'}`,
+        );
         if (!sustained) break;
         best = rate;
         // Let a path that queued drain before the next step.
@@ -168,8 +235,12 @@ const p999 = (r: OpenLoopResult) => usToMs(r.okHistogram.getValueAtPercentile(99
 const lines: string[] = [];
 lines.push('# Gateway overhead with a peer in the same run');
 lines.push('');
-lines.push(`Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${Math.round(load0 * 10) / 10} at start. Command: \`pnpm bench:overhead${argv.length ? ` ${argv.join(' ')}` : ''}\`.`);
-lines.push(`Mock upstream: the simulator, \`fixed\` ${latencyMs} ms, no rate limits. Open loop, evenly spaced arrivals, latency from the intended send time, ${durationSeconds} s per point, ${rounds} round(s) (medians). Added = path − direct in the same round. Sluice: ${checkouts.map((c) => `${c.label} = \`${commitOf(c.root)}\``).join(', ')}; Portkey gateway ${'1.15.2'} (\`@portkey-ai/gateway\`).`);
+lines.push(
+  `Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${Math.round(load0 * 10) / 10} at start. Command: \`pnpm bench:overhead${argv.length ? ` ${argv.join(' ')}` : ''}\`.`,
+);
+lines.push(
+  `Mock upstream: the simulator, \`fixed\` ${latencyMs} ms, no rate limits. Open loop, evenly spaced arrivals, latency from the intended send time, ${durationSeconds} s per point, ${rounds} round(s) (medians). Added = path − direct in the same round. Sluice: ${checkouts.map((c) => `${c.label} = \`${commitOf(c.root)}\``).join(', ')}; Portkey gateway ${'1.15.2'} (\`@portkey-ai/gateway\`).`,
+);
 lines.push('');
 lines.push('| path | rate | P50 ms | P99 ms | P99.9 ms | added P50 / P99 / P99.9 ms | achieved req/s | errors |');
 lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
@@ -183,18 +254,24 @@ const errorsOf = (rs: OpenLoopResult[]) => {
 for (const rate of rates) {
   const direct = byRate[rate]?.direct ?? [];
   for (const [name, rs] of Object.entries(byRate[rate] ?? {})) {
-    const added = (f: (r: OpenLoopResult) => number) => r2(median(rs.map((r, k) => f(r) - (direct[k] ? f(direct[k]!) : 0))));
+    const added = (f: (r: OpenLoopResult) => number) =>
+      r2(median(rs.map((r, k) => f(r) - (direct[k] ? f(direct[k]!) : 0))));
     const a = name === 'direct' ? '—' : `+${added((r) => r.p50)} / +${added((r) => r.p99)} / +${added(p999)}`;
-    lines.push(`| ${name} | ${rate} | ${median(rs.map((r) => r.p50))} | ${median(rs.map((r) => r.p99))} | ${median(rs.map(p999))} | ${a} | ${median(rs.map((r) => r.throughput))} | ${errorsOf(rs)} |`);
+    lines.push(
+      `| ${name} | ${rate} | ${median(rs.map((r) => r.p50))} | ${median(rs.map((r) => r.p99))} | ${median(rs.map(p999))} | ${a} | ${median(rs.map((r) => r.throughput))} | ${errorsOf(rs)} |`,
+    );
   }
 }
 if (saturation) {
   lines.push('');
-  lines.push('Saturation point (highest step of the ladder sustained: ≥ 95 % of the offered rate answered, < 1 % errors, P99 < 1 s; 6 s a step):');
+  lines.push(
+    'Saturation point (highest step of the ladder sustained: ≥ 95 % of the offered rate answered, < 1 % errors, P99 < 1 s; 6 s a step):',
+  );
   lines.push('');
   lines.push('| path | sustained req/s | steps |');
   lines.push('| --- | --- | --- |');
-  for (const [name, s] of Object.entries(saturationPoint)) lines.push(`| ${name} | ${s.rate || `< ${LADDER[0]}`} | ${s.steps.join('; ')} |`);
+  for (const [name, s] of Object.entries(saturationPoint))
+    lines.push(`| ${name} | ${s.rate || `< ${LADDER[0]}`} | ${s.steps.join('; ')} |`);
 }
 const text = `${lines.join('\n')}\n`;
 mkdirSync(dirname(outFile), { recursive: true });

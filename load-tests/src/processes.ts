@@ -20,8 +20,19 @@ export interface BenchProcess {
  * Spawn an app entry with tsx; its output is kept (tail) and printed only on failure. `root` is
  * the checkout the entry comes from (another worktree, to measure an older commit in the same run).
  */
-export function spawnEntry(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = [], root = ROOT): BenchProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, entry), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnEntry(
+  name: string,
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+  root = ROOT,
+): BenchProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, entry), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-65_536)));
@@ -29,10 +40,12 @@ export function spawnEntry(name: string, entry: string, args: string[], env: Nod
     err = (err + d).slice(-4000);
     out = (out + d).slice(-65_536);
   });
-  const exited = new Promise<void>((res) => child.once('exit', (code) => {
-    if (code && code !== 0 && code !== 143) process.stderr.write(`${name} exited ${code}: ${err}\n`);
-    res();
-  }));
+  const exited = new Promise<void>((res) =>
+    child.once('exit', (code) => {
+      if (code && code !== 0 && code !== 143) process.stderr.write(`${name} exited ${code}: ${err}\n`);
+      res();
+    }),
+  );
   return {
     name,
     child,
@@ -51,7 +64,8 @@ export async function waitHttp(url: string, timeoutMs: number, child?: ChildProc
   const until = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < until) {
-    if (child && child.exitCode !== null) throw new Error(`${url}: the process exited with ${child.exitCode} before answering`);
+    if (child && child.exitCode !== null)
+      throw new Error(`${url}: the process exited with ${child.exitCode} before answering`);
     try {
       const res = await fetch(url);
       if (res.ok) return;
@@ -159,9 +173,18 @@ export async function startSluice(options: SluiceStackOptions): Promise<SluiceSt
   };
   try {
     processes.push(spawnEntry(`api@${prefix}`, 'apps/api/src/index.ts', [], env, options.nodeArgs, options.root));
-    processes.push(spawnEntry(`classifier@${prefix}`, 'apps/classifier/src/index.ts', [], env, options.nodeArgs, options.root));
+    processes.push(
+      spawnEntry(`classifier@${prefix}`, 'apps/classifier/src/index.ts', [], env, options.nodeArgs, options.root),
+    );
     const addExecutor = async () => {
-      const p = spawnEntry(`executor-${processes.length - 1}@${prefix}`, 'apps/executor/src/index.ts', [], env, options.nodeArgs, options.root);
+      const p = spawnEntry(
+        `executor-${processes.length - 1}@${prefix}`,
+        'apps/executor/src/index.ts',
+        [],
+        env,
+        options.nodeArgs,
+        options.root,
+      );
       processes.push(p);
       return p;
     };
@@ -217,7 +240,14 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const redis = await startRedis(options.redisUrl);
   const sim = await startSim(options.simArgs);
   const prefix = options.env?.SLUICE_REDIS_PREFIX ?? 'sluice';
-  const sluice = await startSluice({ redisUrl: redis.url, simUrl: sim.apiUrl, prefix, executors: options.executors, env: options.env, nodeArgs: options.nodeArgs });
+  const sluice = await startSluice({
+    redisUrl: redis.url,
+    simUrl: sim.apiUrl,
+    prefix,
+    executors: options.executors,
+    env: options.env,
+    nodeArgs: options.nodeArgs,
+  });
   return {
     redisUrl: redis.url,
     simUrl: sim.apiUrl,

@@ -47,7 +47,13 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url)).toString().split('*/')[0]!.replace(/^\/\*\*?/, '').replace(/^ \* ?/gm, ''));
+  process.stdout.write(
+    readFileSync(new URL(import.meta.url))
+      .toString()
+      .split('*/')[0]!
+      .replace(/^\/\*\*?/, '')
+      .replace(/^ \* ?/gm, ''),
+  );
   process.exit(0);
 }
 const fail = (message: string): never => {
@@ -70,11 +76,13 @@ settings.deadlineMs = positive('deadline-ms', values['deadline-ms']) ?? settings
 settings.limits.large.rpm = positive('large-rpm', values['large-rpm']) ?? settings.limits.large.rpm;
 settings.executors = positive('executors', values.executors) ?? settings.executors;
 settings.routingStrategy = values['routing-strategy'] ?? settings.routingStrategy;
-if (values['low-confidence'] !== undefined && !['large', 'cascade'].includes(values['low-confidence'])) fail(`Expected --low-confidence large or cascade, got \`${values['low-confidence']}\``);
+if (values['low-confidence'] !== undefined && !['large', 'cascade'].includes(values['low-confidence']))
+  fail(`Expected --low-confidence large or cascade, got \`${values['low-confidence']}\``);
 settings.routingLowConfidence = values['low-confidence'] ?? settings.routingLowConfidence;
 if (values.scenarios) {
   const names = values.scenarios.split(',').map((s) => s.trim());
-  for (const n of names) if (!SCENARIOS.includes(n as ScenarioName)) fail(`Unknown scenario \`${n}\` (expected ${SCENARIOS.join(', ')})`);
+  for (const n of names)
+    if (!SCENARIOS.includes(n as ScenarioName)) fail(`Unknown scenario \`${n}\` (expected ${SCENARIOS.join(', ')})`);
   settings.scenarios = names as ScenarioName[];
 }
 const phases = (values.only?.split(',').map((s) => s.trim()) ?? [...PHASES]) as Phase[];
@@ -115,7 +123,11 @@ const results: RunResults = {
   phaseSeconds: {},
   notes: [],
 };
-log(`Sluice load test, ${mode} mode, seed ${settings.seed}, phases ${phases.join(', ')}; free memory ${Math.round(freemem() / 2 ** 20)} MB, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+log(
+  `Sluice load test, ${mode} mode, seed ${settings.seed}, phases ${phases.join(', ')}; free memory ${Math.round(freemem() / 2 ** 20)} MB, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 
 /** Run a phase if selected, recording its wall time. */
 const phase = async (name: Phase, body: () => Promise<void>) => {
@@ -130,9 +142,15 @@ const phase = async (name: Phase, body: () => Promise<void>) => {
 const redis = await startRedis(values['redis-url']);
 try {
   await phase('storm', async () => {
-    const workload = generateWorkload({ seed: settings.seed, requests: Math.round(settings.rate * settings.durationSeconds), rate: settings.rate });
+    const workload = generateWorkload({
+      seed: settings.seed,
+      requests: Math.round(settings.rate * settings.durationSeconds),
+      rate: settings.rate,
+    });
     results.workload = workload.summary;
-    log(`workload: ${workload.summary.requests} requests, ${workload.summary.complex} complex, ${workload.summary.conversationTurns} conversation turns, exact repeats ${(workload.summary.exactRepeatShare * 100).toFixed(1)}%`);
+    log(
+      `workload: ${workload.summary.requests} requests, ${workload.summary.complex} complex, ${workload.summary.conversationTurns} conversation turns, exact repeats ${(workload.summary.exactRepeatShare * 100).toFixed(1)}%`,
+    );
     const specs = scenarioSpecs({ strategy: settings.routingStrategy, lowConfidence: settings.routingLowConfidence });
     results.scenarios = await runStormPhase({
       workload,
@@ -151,15 +169,21 @@ try {
     for (const s of results.scenarios) {
       const cacheOn = s.switches.SLUICE_CACHE_ENABLED === 'true';
       if (cacheOn && s.cache.hits === 0 && workload.summary.exactRepeatShare > 0) {
-        results.notes.push(`${s.name}: SLUICE_CACHE_ENABLED=true but no answer came from the cache (x-sluice-cache: ${JSON.stringify(Object.fromEntries(Object.entries(s.servedBy)))}), although ${(workload.summary.exactRepeatShare * 100).toFixed(1)}% of requests repeat an earlier prompt exactly: the cache was not serving in this build.`);
+        results.notes.push(
+          `${s.name}: SLUICE_CACHE_ENABLED=true but no answer came from the cache (x-sluice-cache: ${JSON.stringify(Object.fromEntries(Object.entries(s.servedBy)))}), although ${(workload.summary.exactRepeatShare * 100).toFixed(1)}% of requests repeat an earlier prompt exactly: the cache was not serving in this build.`,
+        );
       }
       if (s.switches.model === 'auto' && !s.servedBy.small && s.ok > 0) {
         results.notes.push(`${s.name}: routing on (model auto) but no answer came from the small tier.`);
       }
     }
-    const longTurns = workload.requests.filter((r) => r.conversation && r.messages.reduce((a, m) => a + m.content.length, 0) > 16_000).length;
+    const longTurns = workload.requests.filter(
+      (r) => r.conversation && r.messages.reduce((a, m) => a + m.content.length, 0) > 16_000,
+    ).length;
     if (results.scenarios.length && results.scenarios.every((s) => s.pruning.prunedTurns === 0)) {
-      results.notes.push(`No context pruning was observed: no conversation turn reached the upstream with fewer prompt tokens than the client sent (${longTurns} turns carry more than ~4k tokens of history).`);
+      results.notes.push(
+        `No context pruning was observed: no conversation turn reached the upstream with fewer prompt tokens than the client sent (${longTurns} turns carry more than ~4k tokens of history).`,
+      );
     }
     results.notes.push(
       `Routing scenarios: SLUICE_ROUTING_STRATEGY=${settings.routingStrategy}, SLUICE_ROUTING_LOW_CONFIDENCE=${settings.routingLowConfidence ?? '(build default)'}; context pruning at the build's default budget. Scenarios without routing set SLUICE_CONTEXT_MAX_INPUT_TOKENS=1000000 (no pruning): there is no separate on/off switch for pruning.`,
@@ -167,7 +191,13 @@ try {
   });
   await phase('ceiling', async () => {
     log('ceiling: Sluice miss path vs bare BullMQ two-hop');
-    results.ceiling = await measureCeiling({ ...settings.ceiling, redisUrl: redis.url, redisPid: redis.pid, runId, log });
+    results.ceiling = await measureCeiling({
+      ...settings.ceiling,
+      redisUrl: redis.url,
+      redisPid: redis.pid,
+      runId,
+      log,
+    });
   });
   const ceiling = results.ceiling?.sluiceMedian;
   await phase('overhead', async () => {
@@ -176,10 +206,19 @@ try {
     let rate = settings.overhead.rate;
     if (ceiling && ceiling > 0 && rate > 0.3 * ceiling) {
       rate = Math.max(1, Math.floor(0.3 * ceiling));
-      results.notes.push(`Overhead measured at ${rate} req/s, 30% of the miss-path ceiling measured in this run (${ceiling} req/s), instead of the mode's ${settings.overhead.rate} req/s.`);
+      results.notes.push(
+        `Overhead measured at ${rate} req/s, 30% of the miss-path ceiling measured in this run (${ceiling} req/s), instead of the mode's ${settings.overhead.rate} req/s.`,
+      );
     }
     log(`overhead: direct vs Sluice at ${rate} req/s, fixed simulator latency`);
-    results.overhead = await measureOverhead({ ...settings.overhead, rate, redisUrl: redis.url, prefix: `lt-overhead-${runId}`, log, progress: true });
+    results.overhead = await measureOverhead({
+      ...settings.overhead,
+      rate,
+      redisUrl: redis.url,
+      prefix: `lt-overhead-${runId}`,
+      log,
+      progress: true,
+    });
   });
   await phase('scaling', async () => {
     const largest = Math.max(...settings.scaling.executorCounts);
@@ -188,7 +227,9 @@ try {
       // The largest step may use at most 40 % of the measured ceiling, or it measures the CPU.
       const needed = Math.ceil((largest * settings.scaling.concurrency * 1000) / (0.4 * ceiling) / 100) * 100;
       if (needed > simLatencyMs) {
-        results.notes.push(`Scaling used ${needed} ms simulator latency (mode: ${simLatencyMs} ms) so that ${largest} executors × ${settings.scaling.concurrency} in flight stay under 40% of the miss-path ceiling measured in this run (${ceiling} req/s).`);
+        results.notes.push(
+          `Scaling used ${needed} ms simulator latency (mode: ${simLatencyMs} ms) so that ${largest} executors × ${settings.scaling.concurrency} in flight stay under 40% of the miss-path ceiling measured in this run (${ceiling} req/s).`,
+        );
         simLatencyMs = needed;
       }
     }

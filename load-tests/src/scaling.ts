@@ -79,17 +79,27 @@ async function step(
   limit: { rpm: number; maxConcurrency: number },
 ): Promise<ScalingStep> {
   const agent = new Agent({ keepAlive: true, maxSockets: 4096 });
-  const send: Sender = httpSender({ agent, makeRequest: uniqueChat(stack.apiUrl, stack.apiKeys.bench!, 'small', `${variant}-${executors}`) });
+  const send: Sender = httpSender({
+    agent,
+    makeRequest: uniqueChat(stack.apiUrl, stack.apiKeys.bench!, 'small', `${variant}-${executors}`),
+  });
   // Warm until steady: freshly added executors answered their first jobs 15–20 s late on the
   // shared machine, which a fixed warm-up did not cover. Slices (one latency of ramp, then six
   // rounds of the slots counted) until one reaches 75 % of the upstream-bound ideal, or the
   // warm-up budget is spent. A count over six rounds is off by at most one round (17 %), so
   // a warm stack passes; a stack with a cold executor does not.
-  const ideal = (Math.min(executors * options.concurrency, limit.maxConcurrency || Infinity) * 1000) / options.simLatencyMs;
+  const ideal =
+    (Math.min(executors * options.concurrency, limit.maxConcurrency || Infinity) * 1000) / options.simLatencyMs;
   const warmStart = performance.now();
   const latencyS = options.simLatencyMs / 1000;
   while ((performance.now() - warmStart) / 1000 < options.warmupSeconds) {
-    const w = await runClosedLoop({ concurrency: options.clientConcurrency, warmupSeconds: latencyS, durationSeconds: Math.max(4, 6 * latencyS), send, deadlineMs: 120_000 });
+    const w = await runClosedLoop({
+      concurrency: options.clientConcurrency,
+      warmupSeconds: latencyS,
+      durationSeconds: Math.max(4, 6 * latencyS),
+      send,
+      deadlineMs: 120_000,
+    });
     if (w.throughput >= 0.75 * ideal) break;
   }
   const warmedSeconds = Math.round((performance.now() - warmStart) / 1000);
@@ -125,23 +135,48 @@ async function step(
       maxInFlight: after.maxInFlight,
     },
   };
-  options.log(`scaling ${executors} executor(s): ${s.throughput} req/s (ideal ${s.ideal}, warmed ${warmedSeconds} s)  p50 ${s.p50} ms  p99 ${s.p99} ms  errors ${s.errors}  provider 429s ${s.provider.rateLimited}  max in flight ${s.provider.maxInFlight}`);
+  options.log(
+    `scaling ${executors} executor(s): ${s.throughput} req/s (ideal ${s.ideal}, warmed ${warmedSeconds} s)  p50 ${s.p50} ms  p99 ${s.p99} ms  errors ${s.errors}  provider 429s ${s.provider.rateLimited}  max in flight ${s.provider.maxInFlight}`,
+  );
   return s;
 }
 
 /** Throughput at 1, 2, 4… executors; the provider limit checked at each step. */
 export async function measureScaling(options: ScalingOptions): Promise<ScalingResult> {
-  const sim = await startSim(['--profile', 'fixed', '--latency-ms', String(options.simLatencyMs), '--models', writeModels([{ id: 'sim-router', rpm: 0, tpm: 0 }, { id: 'sim-small', rpm: options.rpm, tpm: 0 }, { id: 'sim-large', rpm: 0, tpm: 0 }, { id: 'sim-embed' }])]);
+  const sim = await startSim([
+    '--profile',
+    'fixed',
+    '--latency-ms',
+    String(options.simLatencyMs),
+    '--models',
+    writeModels([
+      { id: 'sim-router', rpm: 0, tpm: 0 },
+      { id: 'sim-small', rpm: options.rpm, tpm: 0 },
+      { id: 'sim-large', rpm: 0, tpm: 0 },
+      { id: 'sim-embed' },
+    ]),
+  ]);
   const steps: ScalingStep[] = [];
   let limited: ScalingStep | undefined;
   try {
     const deployments = (variant: string, maxConcurrency: number) =>
       JSON.stringify([
         { id: `router-${variant}`, tier: 'router', baseUrl: sim.apiUrl, model: `sim-router@${variant}` },
-        { id: `small-${variant}`, tier: 'small', baseUrl: sim.apiUrl, model: `sim-small@${variant}`, rpm: options.rpm, maxConcurrency },
+        {
+          id: `small-${variant}`,
+          tier: 'small',
+          baseUrl: sim.apiUrl,
+          model: `sim-small@${variant}`,
+          rpm: options.rpm,
+          maxConcurrency,
+        },
         { id: `large-${variant}`, tier: 'large', baseUrl: sim.apiUrl, model: `sim-large@${variant}` },
       ]);
-    const env = (variant: string, maxConcurrency: number) => ({ SLUICE_EXECUTOR_CONCURRENCY: String(options.concurrency), SLUICE_CACHE_ENABLED: 'false', SLUICE_DEPLOYMENTS: deployments(variant, maxConcurrency) });
+    const env = (variant: string, maxConcurrency: number) => ({
+      SLUICE_EXECUTOR_CONCURRENCY: String(options.concurrency),
+      SLUICE_CACHE_ENABLED: 'false',
+      SLUICE_DEPLOYMENTS: deployments(variant, maxConcurrency),
+    });
 
     // One stack; executors are added between steps, so the steps share one provider window.
     // The limited step's stack starts at the same time (startup is most of the wall time) and
@@ -154,11 +189,31 @@ export async function measureScaling(options: ScalingOptions): Promise<ScalingRe
     if (options.limitedConcurrency > 0) {
       // The provider enforces the concurrency limit too (429 when exceeded).
       await fetch(`${sim.baseUrl}/sim/models/sim-small@${lv}`);
-      await fetch(`${sim.baseUrl}/sim/models/sim-small@${lv}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ maxConcurrency: options.limitedConcurrency }) });
+      await fetch(`${sim.baseUrl}/sim/models/sim-small@${lv}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ maxConcurrency: options.limitedConcurrency }),
+      });
     }
     const starting = [
-      startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix, executors: options.executorCounts[0] ?? 1, env: env(variant, 0) }),
-      ...(options.limitedConcurrency > 0 ? [startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: lprefix, executors: largest, env: env(lv, options.limitedConcurrency) })] : []),
+      startSluice({
+        redisUrl: options.redisUrl,
+        simUrl: sim.apiUrl,
+        prefix,
+        executors: options.executorCounts[0] ?? 1,
+        env: env(variant, 0),
+      }),
+      ...(options.limitedConcurrency > 0
+        ? [
+            startSluice({
+              redisUrl: options.redisUrl,
+              simUrl: sim.apiUrl,
+              prefix: lprefix,
+              executors: largest,
+              env: env(lv, options.limitedConcurrency),
+            }),
+          ]
+        : []),
     ];
     const started = await Promise.allSettled(starting);
     const stacks = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -178,7 +233,10 @@ export async function measureScaling(options: ScalingOptions): Promise<ScalingRe
       await stack.stop();
       if (lstack) {
         await waitForExecutors(options.redisUrl, lprefix, largest);
-        limited = await step(sim, lstack, lv, options, largest, { rpm: options.rpm, maxConcurrency: options.limitedConcurrency });
+        limited = await step(sim, lstack, lv, options, largest, {
+          rpm: options.rpm,
+          maxConcurrency: options.limitedConcurrency,
+        });
       }
     } finally {
       await Promise.allSettled(stacks.map((s) => s.stop()));
@@ -186,7 +244,13 @@ export async function measureScaling(options: ScalingOptions): Promise<ScalingRe
   } finally {
     await sim.stop();
   }
-  return { simLatencyMs: options.simLatencyMs, clientConcurrency: options.clientConcurrency, windowSeconds: options.windowSeconds, steps, limited };
+  return {
+    simLatencyMs: options.simLatencyMs,
+    clientConcurrency: options.clientConcurrency,
+    windowSeconds: options.windowSeconds,
+    steps,
+    limited,
+  };
 }
 
 /** Options for {@link measureCeiling}. */
@@ -209,15 +273,34 @@ export interface CeilingOptions {
  * no provider limits; alternated with the bare pipeline, medians of rounds.
  */
 export async function measureCeiling(options: CeilingOptions): Promise<CeilingResult> {
-  const sim = await startSim(['--profile', 'fast', '--models', writeModels([{ id: 'sim-router', rpm: 0, tpm: 0 }, { id: 'sim-small', rpm: 0, tpm: 0 }, { id: 'sim-large', rpm: 0, tpm: 0 }, { id: 'sim-embed', rpm: 0, tpm: 0 }])]);
+  const sim = await startSim([
+    '--profile',
+    'fast',
+    '--models',
+    writeModels([
+      { id: 'sim-router', rpm: 0, tpm: 0 },
+      { id: 'sim-small', rpm: 0, tpm: 0 },
+      { id: 'sim-large', rpm: 0, tpm: 0 },
+      { id: 'sim-embed', rpm: 0, tpm: 0 },
+    ]),
+  ]);
   const sluice: number[] = [];
   const bare: number[] = [];
   const cpu: { sluice: Record<string, number>; bare: Record<string, number> } = { sluice: {}, bare: {} };
   let sluiceErrors = 0;
   let bareErrors = 0;
   try {
-    const stack = await startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-ceiling-${options.runId}`, env: { SLUICE_CACHE_ENABLED: 'true' } });
-    const pipeline = await startBarePipeline({ redisUrl: options.redisUrl, prefix: `lt-bare-${options.runId}`, concurrency: options.bareConcurrency }).catch(async (e) => {
+    const stack = await startSluice({
+      redisUrl: options.redisUrl,
+      simUrl: sim.apiUrl,
+      prefix: `lt-ceiling-${options.runId}`,
+      env: { SLUICE_CACHE_ENABLED: 'true' },
+    });
+    const pipeline = await startBarePipeline({
+      redisUrl: options.redisUrl,
+      prefix: `lt-bare-${options.runId}`,
+      concurrency: options.bareConcurrency,
+    }).catch(async (e) => {
       await stack.stop();
       throw e;
     });
@@ -230,31 +313,69 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingRe
             url: `${stack.apiUrl}/v1/chat/completions`,
             headers: { authorization: `Bearer ${stack.apiKeys.bench!}` },
             // Unique prompts: every request misses the cache (lookup and write still run).
-            body: { model: 'auto', messages: [{ role: 'user', content: `Ceiling probe ${options.runId}-${round}-${i}: what is ${i} plus ${round}?` }] },
+            body: {
+              model: 'auto',
+              messages: [
+                { role: 'user', content: `Ceiling probe ${options.runId}-${round}-${i}: what is ${i} plus ${round}?` },
+              ],
+            },
           }),
         });
       // Warm-up outside the rounds: a cold stack answered nothing for 13 s on the shared machine.
       await runClosedLoop({ concurrency: 4, durationSeconds: 8, send: sluiceSend(-1) });
       await runClosedLoop({ concurrency: 4, durationSeconds: 3, send: pipeline.send });
-      const sluiceCpu = cpuMeter({ api: stack.processes[0]!.child.pid, classifier: stack.processes[1]!.child.pid, executor: stack.processes[2]!.child.pid, simulator: sim.process.child.pid, redis: options.redisPid });
+      const sluiceCpu = cpuMeter({
+        api: stack.processes[0]!.child.pid,
+        classifier: stack.processes[1]!.child.pid,
+        executor: stack.processes[2]!.child.pid,
+        simulator: sim.process.child.pid,
+        redis: options.redisPid,
+      });
       const bareCpu = cpuMeter({ 'hop 1': pipeline.pids[0], 'hop 2': pipeline.pids[1], redis: options.redisPid });
-      const measured = async (meter: ReturnType<typeof cpuMeter>, totals: Record<string, number>, run: () => Promise<ClosedLoopResult>) => {
+      const measured = async (
+        meter: ReturnType<typeof cpuMeter>,
+        totals: Record<string, number>,
+        run: () => Promise<ClosedLoopResult>,
+      ) => {
         meter.start();
         const client = process.cpuUsage();
         const r = await run();
-        const used = { ...meter.stop(), 'load client': (process.cpuUsage(client).user + process.cpuUsage(client).system) / 1000 };
+        const used = {
+          ...meter.stop(),
+          'load client': (process.cpuUsage(client).user + process.cpuUsage(client).system) / 1000,
+        };
         for (const [k, v] of Object.entries(used)) totals[k] = (totals[k] ?? 0) + v;
         totals[COMPLETED] = (totals[COMPLETED] ?? 0) + r.completed;
         return r;
       };
       for (let round = 0; round < options.rounds; round++) {
-        const s = await measured(sluiceCpu, cpu.sluice, () => runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: options.windowSeconds, warmupSeconds: options.warmupSeconds, send: sluiceSend(round), onProgress: true, label: 'ceiling sluice' }));
+        const s = await measured(sluiceCpu, cpu.sluice, () =>
+          runClosedLoop({
+            concurrency: options.clientConcurrency,
+            durationSeconds: options.windowSeconds,
+            warmupSeconds: options.warmupSeconds,
+            send: sluiceSend(round),
+            onProgress: true,
+            label: 'ceiling sluice',
+          }),
+        );
         sluice.push(s.throughput);
         sluiceErrors += s.errors;
-        const b = await measured(bareCpu, cpu.bare, () => runClosedLoop({ concurrency: options.clientConcurrency, durationSeconds: options.windowSeconds, warmupSeconds: options.warmupSeconds, send: pipeline.send, onProgress: true, label: 'ceiling bare' }));
+        const b = await measured(bareCpu, cpu.bare, () =>
+          runClosedLoop({
+            concurrency: options.clientConcurrency,
+            durationSeconds: options.windowSeconds,
+            warmupSeconds: options.warmupSeconds,
+            send: pipeline.send,
+            onProgress: true,
+            label: 'ceiling bare',
+          }),
+        );
         bare.push(b.throughput);
         bareErrors += b.errors;
-        options.log(`ceiling round ${round + 1}: sluice ${s.throughput} req/s (errors ${s.errors}), bare BullMQ ${b.throughput} jobs/s (errors ${b.errors})`);
+        options.log(
+          `ceiling round ${round + 1}: sluice ${s.throughput} req/s (errors ${s.errors}), bare BullMQ ${b.throughput} jobs/s (errors ${b.errors})`,
+        );
       }
     } finally {
       agent.destroy();

@@ -40,13 +40,36 @@ const NO_PRUNING = { SLUICE_CONTEXT_MAX_INPUT_TOKENS: '1000000' };
 
 /** The scenarios, by name. */
 export function scenarioSpecs(routing: RoutingSwitches): Record<ScenarioName, ScenarioSpec> {
-  const routed = { SLUICE_ROUTING_STRATEGY: routing.strategy, ...(routing.lowConfidence ? { SLUICE_ROUTING_LOW_CONFIDENCE: routing.lowConfidence } : {}) };
+  const routed = {
+    SLUICE_ROUTING_STRATEGY: routing.strategy,
+    ...(routing.lowConfidence ? { SLUICE_ROUTING_LOW_CONFIDENCE: routing.lowConfidence } : {}),
+  };
   return {
     direct: { name: 'direct', title: 'Direct (openai SDK → large model)', model: 'large' },
-    gateway: { name: 'gateway', title: 'Sluice, cache off, no routing', model: 'large', env: { SLUICE_CACHE_ENABLED: 'false', ...NO_PRUNING } },
-    cache: { name: 'cache', title: 'Semantic cache only', model: 'large', env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true', ...NO_PRUNING } },
-    routing: { name: 'routing', title: 'Tiered routing only', model: 'auto', env: { SLUICE_CACHE_ENABLED: 'false', ...routed } },
-    all: { name: 'all', title: 'Everything on', model: 'auto', env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true', ...routed } },
+    gateway: {
+      name: 'gateway',
+      title: 'Sluice, cache off, no routing',
+      model: 'large',
+      env: { SLUICE_CACHE_ENABLED: 'false', ...NO_PRUNING },
+    },
+    cache: {
+      name: 'cache',
+      title: 'Semantic cache only',
+      model: 'large',
+      env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true', ...NO_PRUNING },
+    },
+    routing: {
+      name: 'routing',
+      title: 'Tiered routing only',
+      model: 'auto',
+      env: { SLUICE_CACHE_ENABLED: 'false', ...routed },
+    },
+    all: {
+      name: 'all',
+      title: 'Everything on',
+      model: 'auto',
+      env: { SLUICE_CACHE_ENABLED: 'true', SLUICE_CACHE_SEMANTIC: 'true', ...routed },
+    },
   };
 }
 
@@ -120,7 +143,10 @@ export function sdkSender(workload: Workload, clients: Record<string, OpenAI>, m
   return async (i, { signal }) => {
     const req = workload.requests[i]!;
     try {
-      const { data, response } = await clients[req.tenant]!.chat.completions.create({ model, messages: req.messages }, { signal }).withResponse();
+      const { data, response } = await clients[req.tenant]!.chat.completions.create(
+        { model, messages: req.messages },
+        { signal },
+      ).withResponse();
       const headers: Record<string, string> = {};
       response.headers.forEach((v, k) => {
         if (k.startsWith('x-sluice-')) headers[k] = v;
@@ -130,7 +156,9 @@ export function sdkSender(workload: Workload, clients: Record<string, OpenAI>, m
         ok: true,
         headers,
         content: data.choices[0]?.message?.content ?? undefined,
-        usage: data.usage ? { prompt_tokens: data.usage.prompt_tokens, completion_tokens: data.usage.completion_tokens } : undefined,
+        usage: data.usage
+          ? { prompt_tokens: data.usage.prompt_tokens, completion_tokens: data.usage.completion_tokens }
+          : undefined,
       };
     } catch (error) {
       return outcomeOf(error, signal);
@@ -145,7 +173,11 @@ export function sdkSender(workload: Workload, clients: Record<string, OpenAI>, m
  * large model's provider window and the workload tenants' cache namespaces stay untouched;
  * the spend is subtracted from the scenario's.
  */
-async function warmUp(sluice: { url: string; apiKey: string } | undefined, sim: SimProcess, variant: string): Promise<void> {
+async function warmUp(
+  sluice: { url: string; apiKey: string } | undefined,
+  sim: SimProcess,
+  variant: string,
+): Promise<void> {
   const one = async (i: number) => {
     const messages = [{ role: 'user', content: `Warm-up ${variant} ${i}: say hello.` }];
     const res = sluice
@@ -155,7 +187,11 @@ async function warmUp(sluice: { url: string; apiKey: string } | undefined, sim: 
           // `auto` warms the router too; a prompt this simple routes small.
           body: JSON.stringify({ model: i % 2 ? 'auto' : 'small', messages }),
         })
-      : await fetch(`${sim.apiUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: `sim-small@${variant}`, messages }) });
+      : await fetch(`${sim.apiUrl}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: `sim-small@${variant}`, messages }),
+        });
     await res.text();
   };
   for (let i = 0; i < 10; i += 2) await Promise.all([one(i), one(i + 1)]);
@@ -180,8 +216,21 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
     const started = after
       .catch(() => {})
       .then(() => {
-        log(`[${spec.name}] starting Sluice (${options.executors} executor${options.executors > 1 ? 's' : ''}) with ${Object.entries(spec.env!).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-        return startSluice({ redisUrl: options.redisUrl, simUrl: sim.apiUrl, prefix: `lt-${variant}`, executors: options.executors, env, tenants: [...tenants, 'warmup'] });
+        log(
+          `[${spec.name}] starting Sluice (${options.executors} executor${options.executors > 1 ? 's' : ''}) with ${Object.entries(
+            spec.env!,
+          )
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        );
+        return startSluice({
+          redisUrl: options.redisUrl,
+          simUrl: sim.apiUrl,
+          prefix: `lt-${variant}`,
+          executors: options.executors,
+          env,
+          tenants: [...tenants, 'warmup'],
+        });
       });
     started.catch(() => {});
     stacks.set(spec.name, started);
@@ -209,7 +258,17 @@ export async function runStormPhase(options: StormOptions): Promise<ScenarioResu
         // The client tells the gateway how long it waits (x-sluice-max-wait-ms): a job that
         // would queue past it is refused with retry-after instead of answered for nobody.
         const defaultHeaders = { 'x-sluice-max-wait-ms': String(options.deadlineMs) };
-        clients = Object.fromEntries(tenants.map((t) => [t, new OpenAI({ baseURL: `${stack.apiUrl}/v1`, apiKey: stack.apiKeys[t]!, timeout: options.deadlineMs, defaultHeaders })]));
+        clients = Object.fromEntries(
+          tenants.map((t) => [
+            t,
+            new OpenAI({
+              baseURL: `${stack.apiUrl}/v1`,
+              apiKey: stack.apiKeys[t]!,
+              timeout: options.deadlineMs,
+              defaultHeaders,
+            }),
+          ]),
+        );
         switches.client = `openai SDK, maxRetries default (2), x-sluice-max-wait-ms ${options.deadlineMs}`;
         model = spec.model;
         Object.assign(switches, spec.env, { model: spec.model });

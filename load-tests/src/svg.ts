@@ -15,7 +15,8 @@ export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10}k`.replace('.0k', 'k') : String(Math.round(v * 1000) / 1000));
+const fmt = (v: number) =>
+  Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10}k`.replace('.0k', 'k') : String(Math.round(v * 1000) / 1000);
 
 /** About `count` round tick values covering [min, max]. */
 export function niceTicks(min: number, max: number, count = 5): number[] {
@@ -24,7 +25,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
   const ticks: number[] = [];
-  for (let k = Math.ceil(min / step - 1e-9); k * step <= max + step * 1e-9; k++) ticks.push(Number((k * step).toPrecision(12)));
+  for (let k = Math.ceil(min / step - 1e-9); k * step <= max + step * 1e-9; k++)
+    ticks.push(Number((k * step).toPrecision(12)));
   return ticks;
 }
 
@@ -81,7 +83,8 @@ export function lineChart(o: LineChartOptions): string {
   const body: string[] = [];
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
-  if (all.length === 0) return frame(o.title, [`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#666">no data</text>`]);
+  if (all.length === 0)
+    return frame(o.title, [`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#666">no data</text>`]);
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
   let xMin = Math.min(...xs);
@@ -98,15 +101,21 @@ export function lineChart(o: LineChartOptions): string {
   const yf = o.yFormat ?? fmt;
   body.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   for (const t of niceTicks(yMin, yMax)) {
-    body.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/>`);
+    body.push(
+      `<line x1="${M.left}" x2="${M.left + pw}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/>`,
+    );
     body.push(`<text x="${M.left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${escapeXml(yf(t))}</text>`);
   }
   for (const t of o.xLog ? logTicks(xMin, xMax) : niceTicks(xMin, xMax)) {
-    body.push(`<line x1="${sx(t).toFixed(1)}" x2="${sx(t).toFixed(1)}" y1="${M.top}" y2="${M.top + ph}" stroke="#eee"/>`);
+    body.push(
+      `<line x1="${sx(t).toFixed(1)}" x2="${sx(t).toFixed(1)}" y1="${M.top}" y2="${M.top + ph}" stroke="#eee"/>`,
+    );
     body.push(`<text x="${sx(t).toFixed(1)}" y="${M.top + ph + 16}" text-anchor="middle">${escapeXml(fmt(t))}</text>`);
   }
   body.push(`<text x="${M.left + pw / 2}" y="${H - 10}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
-  body.push(`<text x="16" y="${M.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${M.top + ph / 2})">${escapeXml(o.yLabel)}</text>`);
+  body.push(
+    `<text x="16" y="${M.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${M.top + ph / 2})">${escapeXml(o.yLabel)}</text>`,
+  );
   o.series.forEach((s, i) => {
     if (!s.points.length) return;
     const pts: string[] = [];
@@ -114,9 +123,17 @@ export function lineChart(o: LineChartOptions): string {
       if (o.step && j > 0) pts.push(`${sx(x).toFixed(1)},${sy(s.points[j - 1]![1]).toFixed(1)}`);
       pts.push(`${sx(x).toFixed(1)},${sy(y).toFixed(1)}`);
     });
-    body.push(`<polyline fill="none" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="2" points="${pts.join(' ')}"/>`);
+    body.push(
+      `<polyline fill="none" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="2" points="${pts.join(' ')}"/>`,
+    );
   });
-  body.push(...legend(o.series.map((s) => s.name), W - M.right + 16, M.top + 10));
+  body.push(
+    ...legend(
+      o.series.map((s) => s.name),
+      W - M.right + 16,
+      M.top + 10,
+    ),
+  );
   return frame(o.title, body);
 }
 
@@ -140,20 +157,32 @@ export function barChart(o: BarChartOptions): string {
   const sy = (v: number) => M.top + ph - (v / top) * ph;
   const slot = pw / Math.max(1, o.bars.length);
   const vf = o.valueFormat ?? fmt;
-  const body: string[] = [`<line x1="${M.left}" x2="${M.left + pw}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#999"/>`];
+  const body: string[] = [
+    `<line x1="${M.left}" x2="${M.left + pw}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#999"/>`,
+  ];
   for (const t of ticks) {
-    body.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/>`);
+    body.push(
+      `<line x1="${M.left}" x2="${M.left + pw}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/>`,
+    );
     body.push(`<text x="${M.left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${escapeXml(vf(t))}</text>`);
   }
   o.bars.forEach((b, i) => {
     const x = M.left + i * slot + slot * 0.15;
     const w = slot * 0.7;
     const y = sy(Math.max(0, b.value));
-    body.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${(M.top + ph - y).toFixed(1)}" fill="${PALETTE[i % PALETTE.length]}"/>`);
-    body.push(`<text x="${(x + w / 2).toFixed(1)}" y="${(y - 5).toFixed(1)}" text-anchor="middle">${escapeXml(vf(b.value))}</text>`);
-    body.push(`<text x="${(x + w / 2).toFixed(1)}" y="${M.top + ph + 16}" text-anchor="middle">${escapeXml(b.label)}</text>`);
+    body.push(
+      `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${(M.top + ph - y).toFixed(1)}" fill="${PALETTE[i % PALETTE.length]}"/>`,
+    );
+    body.push(
+      `<text x="${(x + w / 2).toFixed(1)}" y="${(y - 5).toFixed(1)}" text-anchor="middle">${escapeXml(vf(b.value))}</text>`,
+    );
+    body.push(
+      `<text x="${(x + w / 2).toFixed(1)}" y="${M.top + ph + 16}" text-anchor="middle">${escapeXml(b.label)}</text>`,
+    );
   });
-  body.push(`<text x="16" y="${M.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${M.top + ph / 2})">${escapeXml(o.yLabel)}</text>`);
+  body.push(
+    `<text x="16" y="${M.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${M.top + ph / 2})">${escapeXml(o.yLabel)}</text>`,
+  );
   return frame(o.title, body);
 }
 
@@ -181,8 +210,13 @@ export function stackedBarChart(o: StackedBarChartOptions): string {
       const share = total ? (row.parts[k] ?? 0) / total : 0;
       if (share <= 0) return;
       const w = share * pw;
-      body.push(`<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${PALETTE[i % PALETTE.length]}"><title>${escapeXml(`${k}: ${(share * 100).toFixed(1)}%`)}</title></rect>`);
-      if (w > 34) body.push(`<text x="${(x + w / 2).toFixed(1)}" y="${y + 16}" text-anchor="middle" fill="#fff">${Math.round(share * 100)}%</text>`);
+      body.push(
+        `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${PALETTE[i % PALETTE.length]}"><title>${escapeXml(`${k}: ${(share * 100).toFixed(1)}%`)}</title></rect>`,
+      );
+      if (w > 34)
+        body.push(
+          `<text x="${(x + w / 2).toFixed(1)}" y="${y + 16}" text-anchor="middle" fill="#fff">${Math.round(share * 100)}%</text>`,
+        );
       x += w;
     });
     if (!total) body.push(`<text x="${left + 4}" y="${y + 16}" fill="#666">no answers</text>`);

@@ -44,14 +44,18 @@ describe('generateWorkload', () => {
     expect(later.messages.filter((m) => m.role === 'assistant')).toHaveLength(2);
     // Rewordings: one intent asked with more than one wording.
     const wordings = new Map<string, Set<string>>();
-    for (const r of w.requests) (wordings.get(r.intentGroup) ?? wordings.set(r.intentGroup, new Set()).get(r.intentGroup)!).add(r.messages.at(-1)!.content);
+    for (const r of w.requests)
+      (wordings.get(r.intentGroup) ?? wordings.set(r.intentGroup, new Set()).get(r.intentGroup)!).add(
+        r.messages.at(-1)!.content,
+      );
     expect([...wordings.values()].some((s) => s.size >= 3)).toBe(true);
   });
 
   it('skews popularity like Zipf: the top intent dwarfs the median one', () => {
     const w = generateWorkload({ seed: 11, requests: 2500, rate: 8, conversationShare: 0 });
     const counts = new Map<string, number>();
-    for (const r of w.requests) if (r.complexity === 'simple') counts.set(r.intentGroup, (counts.get(r.intentGroup) ?? 0) + 1);
+    for (const r of w.requests)
+      if (r.complexity === 'simple') counts.set(r.intentGroup, (counts.get(r.intentGroup) ?? 0) + 1);
     const sorted = [...counts.values()].sort((a, b) => b - a);
     expect(sorted[0]!).toBeGreaterThan(10 * sorted[Math.floor(sorted.length / 2)]!);
     expect(w.summary.exactRepeatShare).toBeGreaterThan(0.3);

@@ -210,25 +210,36 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   const wordingExponent = options.wordingExponent ?? 1.2;
   const [thinkMin, thinkMax] = options.thinkSeconds ?? [3, 10];
   if (!(options.rate > 0)) throw new RangeError(`Expected \`rate\` to be > 0, got \`${options.rate}\``);
-  if (!Number.isInteger(options.requests) || options.requests < 0) throw new RangeError(`Expected \`requests\` to be an integer ≥ 0, got \`${options.requests}\``);
+  if (!Number.isInteger(options.requests) || options.requests < 0)
+    throw new RangeError(`Expected \`requests\` to be an integer ≥ 0, got \`${options.requests}\``);
 
   // Popularity ranks are a seeded shuffle, so popularity is not tied to catalog order.
   const pool = (complexity: Complexity): Intent[] =>
     shuffle(
-      templates.filter((t) => t.complexity === complexity).flatMap((template) => template.slots.map((slots, i) => ({ group: `${template.id}#${i}`, template, slots }))),
+      templates
+        .filter((t) => t.complexity === complexity)
+        .flatMap((template) => template.slots.map((slots, i) => ({ group: `${template.id}#${i}`, template, slots }))),
       random,
     );
   const pools = { simple: pool('simple'), complex: pool('complex') };
-  const samplers = { simple: createZipfSampler(pools.simple.length, exponent), complex: createZipfSampler(pools.complex.length, exponent) };
+  const samplers = {
+    simple: createZipfSampler(pools.simple.length, exponent),
+    complex: createZipfSampler(pools.complex.length, exponent),
+  };
   // A conversation: its template by weight, then its slot by Zipf popularity.
   const conversationSlots = conversationTemplates.map((template) => ({
     template,
-    order: shuffle(template.slots.map((_, i) => i), random),
+    order: shuffle(
+      template.slots.map((_, i) => i),
+      random,
+    ),
     sampler: createZipfSampler(template.slots.length, exponent),
   }));
   const pickConversation = () => {
     let u = random() * conversationTemplates.reduce((a, t) => a + (t.weight ?? 1), 0);
-    const c = conversationSlots.find((slot) => (u -= slot.template.weight ?? 1) < 0) ?? conversationSlots[conversationSlots.length - 1]!;
+    const c =
+      conversationSlots.find((slot) => (u -= slot.template.weight ?? 1) < 0) ??
+      conversationSlots[conversationSlots.length - 1]!;
     return { template: c.template, slotIndex: c.order[c.sampler.sample(random)]! };
   };
   const wordingSamplers = new Map<number, ZipfSampler>();
@@ -242,7 +253,8 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     for (const t of tenants) if ((u -= t.share) < 0) return t;
     return tenants[tenants.length - 1]!;
   };
-  const opening = (tenant: TenantProfile): WorkloadMessage[] => (tenant.systemPrompt ? [{ role: 'system', content: tenant.systemPrompt }] : []);
+  const opening = (tenant: TenantProfile): WorkloadMessage[] =>
+    tenant.systemPrompt ? [{ role: 'system', content: tenant.systemPrompt }] : [];
 
   const requests: WorkloadRequest[] = [];
   const fingerprints = new Map<string, FingerprintOrigin>();
@@ -254,7 +266,9 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     const fingerprint = fingerprintMessages(r.messages);
     const known = fingerprints.get(fingerprint);
     if (known && (known.intentGroup !== r.intentGroup || known.tenant !== r.tenant)) {
-      throw new Error(`Workload bug: fingerprint ${fingerprint} is both ${known.intentGroup}/${known.tenant} and ${r.intentGroup}/${r.tenant}`);
+      throw new Error(
+        `Workload bug: fingerprint ${fingerprint} is both ${known.intentGroup}/${known.tenant} and ${r.intentGroup}/${r.tenant}`,
+      );
     }
     fingerprints.set(fingerprint, { intentGroup: r.intentGroup, tenant: r.tenant });
     requests.push({ ...r, index: requests.length, fingerprint });
@@ -262,7 +276,10 @@ export function generateWorkload(options: WorkloadOptions): Workload {
 
   const emitTurn = (p: PendingTurn) => {
     const t = p.template.turns[p.turn]!;
-    const slots: Slots = { ...p.template.slots[p.slotIndex]!, section: prose(`${p.template.id}#${p.slotIndex}:section${p.turn}`, 550) };
+    const slots: Slots = {
+      ...p.template.slots[p.slotIndex]!,
+      section: prose(`${p.template.id}#${p.slotIndex}:section${p.turn}`, 550),
+    };
     const messages: WorkloadMessage[] = [...p.history, { role: 'user', content: fill(wording(t.wordings), slots) }];
     push({
       tenant: p.tenant.name,
@@ -279,7 +296,12 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       // be: two conversations that asked the same things carry the same history.
       const reply = prose(`reply:${fingerprintMessages(messages)}`, t.replyWords ?? 60);
       const think = thinkMin + random() * (thinkMax - thinkMin);
-      pending.push({ ...p, turn: p.turn + 1, history: [...messages, { role: 'assistant', content: reply }], due: requests.length + Math.max(1, Math.round(think * options.rate)) });
+      pending.push({
+        ...p,
+        turn: p.turn + 1,
+        history: [...messages, { role: 'assistant', content: reply }],
+        due: requests.length + Math.max(1, Math.round(think * options.rate)),
+      });
       pending.sort((a, b) => a.due - b.due);
     }
   };
@@ -293,7 +315,15 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       const { template, slotIndex } = pickConversation();
       conversations++;
       const tenant = pickTenant();
-      emitTurn({ due: requests.length, conversationId: `c${conversations}`, template, slotIndex, turn: 0, tenant, history: opening(tenant) });
+      emitTurn({
+        due: requests.length,
+        conversationId: `c${conversations}`,
+        template,
+        slotIndex,
+        turn: 0,
+        tenant,
+        history: opening(tenant),
+      });
       continue;
     }
     const complexity: Complexity = random() < complexShare ? 'complex' : 'simple';
@@ -313,7 +343,11 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   return { seed: options.seed, requests, fingerprints, summary: summarize(requests, conversations, singleCounts) };
 }
 
-function summarize(requests: WorkloadRequest[], conversations: number, singleCounts: Map<string, number>): WorkloadSummary {
+function summarize(
+  requests: WorkloadRequest[],
+  conversations: number,
+  singleCounts: Map<string, number>,
+): WorkloadSummary {
   const tenants: Record<string, number> = {};
   const byCategory: Record<string, { simple: number; complex: number }> = {};
   const seenExact = new Set<string>();

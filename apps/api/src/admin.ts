@@ -20,12 +20,24 @@ export function adminAuth(password: string) {
     const [scheme, encoded] = header.split(' ');
     const decoded = scheme?.toLowerCase() === 'basic' && encoded ? Buffer.from(encoded, 'base64').toString() : '';
     const sep = decoded.indexOf(':');
-    const ok = password !== '' && sep > 0 && safeEqual(decoded.slice(0, sep), 'admin') && safeEqual(decoded.slice(sep + 1), password);
+    const ok =
+      password !== '' &&
+      sep > 0 &&
+      safeEqual(decoded.slice(0, sep), 'admin') &&
+      safeEqual(decoded.slice(sep + 1), password);
     if (!ok) {
       return reply
         .status(401)
         .header('www-authenticate', 'Basic realm="sluice-admin", charset="UTF-8"')
-        .send(errorBody(password ? 'Admin access needs basic auth as `admin` with SLUICE_ADMIN_PASSWORD.' : 'Admin access is closed: SLUICE_ADMIN_PASSWORD is not set.', 'invalid_request_error', 'admin_unauthorized'));
+        .send(
+          errorBody(
+            password
+              ? 'Admin access needs basic auth as `admin` with SLUICE_ADMIN_PASSWORD.'
+              : 'Admin access is closed: SLUICE_ADMIN_PASSWORD is not set.',
+            'invalid_request_error',
+            'admin_unauthorized',
+          ),
+        );
     }
   };
 }
@@ -46,7 +58,11 @@ export async function registerAdmin(app: FastifyInstance, ctx: ApiContext, deps:
   await app.register(
     async (scope) => {
       scope.addHook('onRequest', adminAuth(ctx.config.admin.password));
-      await registerBullBoard(scope, { queues: ctx.queues, readOnly: ctx.config.bullBoard.readOnly, showPrompts: ctx.config.bullBoard.showPrompts });
+      await registerBullBoard(scope, {
+        queues: ctx.queues,
+        readOnly: ctx.config.bullBoard.readOnly,
+        showPrompts: ctx.config.bullBoard.showPrompts,
+      });
     },
     { prefix: '/admin/queues' },
   );

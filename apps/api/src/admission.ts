@@ -60,7 +60,11 @@ function duration(ms: number): string {
 }
 
 /** The `x-ratelimit-*` headers of a tenant's quotas and its usage after an admitted request. */
-export function rateLimitHeaders(limits: { rpm: number; tokensPerDay: number }, usage: { requestsInWindow: number; tokensToday: number }, now: number): Record<string, string> {
+export function rateLimitHeaders(
+  limits: { rpm: number; tokensPerDay: number },
+  usage: { requestsInWindow: number; tokensToday: number },
+  now: number,
+): Record<string, string> {
   const h: Record<string, string> = {};
   if (limits.rpm > 0) {
     h['x-ratelimit-limit-requests'] = String(limits.rpm);
@@ -111,7 +115,9 @@ export interface Admission {
  * `retry-after` lets the caller back off or go elsewhere while it still can.
  */
 export function queueWaitBoundMs(config: SluiceConfig, options: AdmitOptions = {}): number {
-  const waits = [options.clientWaitMs, options.sync ? config.api.syncTimeoutMs : undefined].filter((w): w is number => w !== undefined);
+  const waits = [options.clientWaitMs, options.sync ? config.api.syncTimeoutMs : undefined].filter(
+    (w): w is number => w !== undefined,
+  );
   const client = waits.length ? Math.floor(Math.min(...waits) * CLIENT_WAIT_QUEUE_SHARE) : Number.POSITIVE_INFINITY;
   return Math.max(1, Math.min(config.limits.backpressureMaxWaitMs, client));
 }
@@ -132,7 +138,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
   type Reading = { queued: number; throughputPerSec: number };
 
   const measure = async (): Promise<Reading> => {
-    const [counts, throughputPerSec] = await Promise.all([Promise.all(options.queues.map((q) => q.getJobCounts(...AHEAD_STATES))), meter.ratePerSecond()]);
+    const [counts, throughputPerSec] = await Promise.all([
+      Promise.all(options.queues.map((q) => q.getJobCounts(...AHEAD_STATES))),
+      meter.ratePerSecond(),
+    ]);
     const queued = counts.reduce((sum, c) => sum + AHEAD_STATES.reduce((s, state) => s + (c[state] ?? 0), 0), 0);
     return { queued, throughputPerSec };
   };
@@ -192,7 +201,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
           maxWaitMs: queueWaitBoundMs(config, admitOptions),
         }));
       }
-      const limits = { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay };
+      const limits = {
+        rpm: tenant.rpm || config.tenants.defaultRpm,
+        tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay,
+      };
       // A tenant without quotas has nothing to check (no script, no round trip) and no
       // x-ratelimit-* headers to send.
       if (limits.rpm === 0 && limits.tokensPerDay === 0) return { queued, expectedWaitMs, rateLimitHeaders: {} };

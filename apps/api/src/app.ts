@@ -29,7 +29,6 @@ import { registerEmbeddings } from './routes/embeddings.ts';
 import { Submitter } from './submit.ts';
 import { installCors } from './cors.ts';
 
-
 /** Options for {@link buildApi}. */
 export interface ApiOptions {
   config: SluiceConfig;
@@ -80,10 +79,24 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   // One reply channel per API process on one Redis (a job's script cannot publish to another
   // shard's channel on a cluster, where each job keeps its own channel).
   const cluster = isCluster(options.connection);
-  const subscriber = new JobEventSubscriber({ subscriber: options.subscriber, keys, store, ...(cluster ? {} : { replyChannel: keys.family('reply', newJobId()) }) });
+  const subscriber = new JobEventSubscriber({
+    subscriber: options.subscriber,
+    keys,
+    store,
+    ...(cluster ? {} : { replyChannel: keys.family('reply', newJobId()) }),
+  });
   await subscriber.start();
-  const queues = Object.fromEntries(ALL_QUEUES.map((name) => [name, createQueue(name, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError })]));
-  const stats = createOpsStats({ redis: options.connection, keys, onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters') });
+  const queues = Object.fromEntries(
+    ALL_QUEUES.map((name) => [
+      name,
+      createQueue(name, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
+    ]),
+  );
+  const stats = createOpsStats({
+    redis: options.connection,
+    keys,
+    onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters'),
+  });
   const metrics = createApiMetrics({ registry: createMetricsRegistry({ role: 'api' }), queues, stats });
   // The same router the classifier builds, so the dry run shows what routing would do.
   const routing = routerFromConfig({
@@ -100,7 +113,14 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       : undefined,
   });
   const router = options.router ?? routing.router;
-  const ledger = options.ledger ?? createLedger({ redis: options.connection, keys, retentionDays: config.ledger.retentionDays, markerTtlSeconds: 2 * config.queues.resultTtlSeconds });
+  const ledger =
+    options.ledger ??
+    createLedger({
+      redis: options.connection,
+      keys,
+      retentionDays: config.ledger.retentionDays,
+      markerTtlSeconds: 2 * config.queues.resultTtlSeconds,
+    });
   const fastPath = options.cache ? createCacheFastPath({ cache: options.cache, config, store }) : undefined;
   const submitter = new Submitter({ config, store, subscriber, routeQueue: queues['{route}']!, ordered: !cluster });
   const admission = createAdmission({ config, redis: options.connection, keys, queues: Object.values(queues) });
@@ -123,11 +143,24 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       const result = await fastPath(data, admit);
       if (!result) return undefined;
       const usage = (result.completion as { usage?: { completion_tokens?: number } }).usage;
-      const counterfactual = counterfactualCost({ deployments: config.deployments, messages: data.request.messages, tools: data.request.tools, responseFormat: data.request.response_format, completionTokens: usage?.completion_tokens ?? 0 });
+      const counterfactual = counterfactualCost({
+        deployments: config.deployments,
+        messages: data.request.messages,
+        tools: data.request.tools,
+        responseFormat: data.request.response_format,
+        completionTokens: usage?.completion_tokens ?? 0,
+      });
       metrics.fastPathHit({ ...result, counterfactual });
       await ledger
-        .record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt: Date.now() }, { ...result, counterfactual }))
-        .catch((error: unknown) => logger.error({ err: error, jobId: data.id }, 'fast-path bookkeeping (ledger) failed'));
+        .record(
+          entryFromResult(
+            { tenant: data.tenant, jobId: data.id, finishedAt: Date.now() },
+            { ...result, counterfactual },
+          ),
+        )
+        .catch((error: unknown) =>
+          logger.error({ err: error, jobId: data.id }, 'fast-path bookkeeping (ledger) failed'),
+        );
       return result;
     },
     async admit(tenant, data, admitOptions) {
@@ -144,8 +177,15 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     const header = request.headers.authorization;
     // Anthropic's clients send the key as `x-api-key`.
     const apiKey = request.headers['x-api-key'];
-    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : typeof apiKey === 'string' && apiKey ? [apiKey, apiKey] : null;
-    if (!match) throw unauthorized('Missing API key: send `Authorization: Bearer <key>` (create one with `pnpm sluice keys create --tenant NAME`).');
+    const match = header
+      ? /^Bearer\s+(\S+)$/i.exec(header)
+      : typeof apiKey === 'string' && apiKey
+        ? [apiKey, apiKey]
+        : null;
+    if (!match)
+      throw unauthorized(
+        'Missing API key: send `Authorization: Bearer <key>` (create one with `pnpm sluice keys create --tenant NAME`).',
+      );
     const tenant = await options.tenants.authenticate(match[1]!);
     if (!tenant) throw unauthorized('Incorrect API key provided.');
     request.tenant = tenant;

@@ -29,7 +29,8 @@ export function jsonDepthBeyond(text: string, limit: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -40,7 +41,8 @@ export function jsonDepthBeyond(text: string, limit: number): number {
 }
 
 /** 415 in OpenAI's body. */
-const unsupportedMedia = (message: string) => new ApiError(415, message, 'invalid_request_error', 'unsupported_media_type');
+const unsupportedMedia = (message: string) =>
+  new ApiError(415, message, 'invalid_request_error', 'unsupported_media_type');
 
 /**
  * The API's body handling, in one place:
@@ -58,7 +60,14 @@ export function installBodyParsing(app: FastifyInstance, options: BodyParsingOpt
     const text = body as string;
     const depth = jsonDepthBeyond(text, maxJsonDepth);
     if (depth) {
-      done(badRequest(`The JSON body nests deeper than ${maxJsonDepth} levels of arrays and objects; flatten it.`, null, 'json_too_deep'), undefined);
+      done(
+        badRequest(
+          `The JSON body nests deeper than ${maxJsonDepth} levels of arrays and objects; flatten it.`,
+          null,
+          'json_too_deep',
+        ),
+        undefined,
+      );
       return;
     }
     defaultJson(request, text, done);
@@ -73,7 +82,9 @@ export function installBodyParsing(app: FastifyInstance, options: BodyParsingOpt
       .filter((e) => e && e !== 'identity');
     if (encodings.length === 0) return payload;
     if (encodings.length > 1 || !DECODERS[encodings[0]!]) {
-      throw unsupportedMedia(`Content-Encoding \`${String(header)}\` is not supported: send the body uncompressed or with gzip, deflate or br.`);
+      throw unsupportedMedia(
+        `Content-Encoding \`${String(header)}\` is not supported: send the body uncompressed or with gzip, deflate or br.`,
+      );
     }
     const decoder = DECODERS[encodings[0]!]!();
     // Fastify compares Content-Length with `receivedEncodedLength` when a hook decodes the body.
@@ -83,7 +94,14 @@ export function installBodyParsing(app: FastifyInstance, options: BodyParsingOpt
     // Fastify listens for the decoded stream's errors only while it reads the body; a body it
     // never reads (a 415, a route without one) must not turn a bad encoding into a crash.
     out.on('error', () => {});
-    decoder.on('error', (error: Error) => out.destroy(Object.assign(badRequest(`The ${encodings[0]} body could not be decoded: ${error.message}`, null, 'invalid_encoding'), { statusCode: 400 })));
+    decoder.on('error', (error: Error) =>
+      out.destroy(
+        Object.assign(
+          badRequest(`The ${encodings[0]} body could not be decoded: ${error.message}`, null, 'invalid_encoding'),
+          { statusCode: 400 },
+        ),
+      ),
+    );
     (payload as Readable).pipe(decoder).pipe(out);
     return out;
   });

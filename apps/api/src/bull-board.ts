@@ -28,7 +28,18 @@ export interface BullBoardOptions {
 }
 
 /** Request fields that never carry customer text; every other one is redacted. */
-const SAFE_REQUEST_FIELDS = new Set(['model', 'stream', 'stream_options', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'n', 'seed', 'conversation_id']);
+const SAFE_REQUEST_FIELDS = new Set([
+  'model',
+  'stream',
+  'stream_options',
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'n',
+  'seed',
+  'conversation_id',
+]);
 
 /** What stands in for redacted text: its size, so an operator still sees how big it was. */
 function redactedText(value: unknown): string {
@@ -64,19 +75,24 @@ export function redactJobData(data: unknown): unknown {
   if (out.request && typeof out.request === 'object') {
     const request: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(out.request as Record<string, unknown>)) {
-      request[key] = key === 'messages' ? redactMessages(value) : SAFE_REQUEST_FIELDS.has(key) ? value : redactedText(value);
+      request[key] =
+        key === 'messages' ? redactMessages(value) : SAFE_REQUEST_FIELDS.has(key) ? value : redactedText(value);
     }
     out.request = request;
   }
   if (Array.isArray(out.embedding)) out.embedding = `[${out.embedding.length} numbers]`;
-  else if (typeof out.embedding === 'string') out.embedding = `[${Math.floor((out.embedding.length * 3) / 4 / 4)} floats, base64]`;
+  else if (typeof out.embedding === 'string')
+    out.embedding = `[${Math.floor((out.embedding.length * 3) / 4 / 4)} floats, base64]`;
   if (out.context && typeof out.context === 'object') {
     const context = out.context as Record<string, unknown>;
     out.context = { ...context, messages: redactMessages(context.messages) };
   }
   if (out.summary && typeof out.summary === 'object') {
     const summary = out.summary as Record<string, unknown>;
-    out.summary = { ...summary, ...(summary.previousSummary !== undefined ? { previousSummary: redactedText(summary.previousSummary) } : {}) };
+    out.summary = {
+      ...summary,
+      ...(summary.previousSummary !== undefined ? { previousSummary: redactedText(summary.previousSummary) } : {}),
+    };
   }
   return out;
 }
@@ -92,7 +108,14 @@ export function redactReturnValue(value: unknown): unknown {
       choices: completion.choices.map((c) => {
         const choice = (c ?? {}) as Record<string, unknown>;
         const message = (choice.message ?? {}) as Record<string, unknown>;
-        return { ...choice, message: { ...message, content: redactedText(message.content), ...(message.tool_calls ? { tool_calls: redactedText(message.tool_calls) } : {}) } };
+        return {
+          ...choice,
+          message: {
+            ...message,
+            content: redactedText(message.content),
+            ...(message.tool_calls ? { tool_calls: redactedText(message.tool_calls) } : {}),
+          },
+        };
       }),
     };
   }
@@ -127,13 +150,26 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
     }
     return adapter;
   });
-  createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: options.readOnly ? 'Sluice queues (read-only)' : 'Sluice queues', favIcon: { default: '/favicon.svg', alternative: '/favicon.svg' } } } });
+  createBullBoard({
+    queues: adapters,
+    serverAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: options.readOnly ? 'Sluice queues (read-only)' : 'Sluice queues',
+        favIcon: { default: '/favicon.svg', alternative: '/favicon.svg' },
+      },
+    },
+  });
   // Answered here rather than thrown: Bull Board's plugin has its own error handler, which
   // would turn any thrown error into a 500.
   // Like the dashboard: no framing (clickjacking of its actions), no foreign scripts. Its
   // stylesheet links Google Fonts; the UI config is an inert JSON script element.
   scope.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('content-security-policy', BULL_BOARD_CSP).header('x-frame-options', 'DENY').header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
+    reply
+      .header('content-security-policy', BULL_BOARD_CSP)
+      .header('x-frame-options', 'DENY')
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer');
     return payload;
   });
   scope.addHook('onRequest', async (request, reply) => {
@@ -141,17 +177,35 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
     const path = request.routeOptions.url ?? request.url.split('?')[0]!;
     if (request.method === 'GET' || request.method === 'HEAD') return;
     if (options.readOnly) {
-      return reply.status(405).header('allow', 'GET, HEAD').send(errorBody('Bull Board is read-only here (SLUICE_BULLBOARD_READONLY).', 'invalid_request_error', 'bullboard_read_only'));
+      return reply
+        .status(405)
+        .header('allow', 'GET, HEAD')
+        .send(
+          errorBody(
+            'Bull Board is read-only here (SLUICE_BULLBOARD_READONLY).',
+            'invalid_request_error',
+            'bullboard_read_only',
+          ),
+        );
     }
     if (!options.showPrompts && DATA_WRITES.some((re) => re.test(path))) {
-      return reply.status(403).send(errorBody('Job data is redacted in Bull Board (SLUICE_BULLBOARD_SHOW_PROMPTS is off), so it cannot be added or edited here.', 'invalid_request_error', 'bullboard_data_redacted'));
+      return reply
+        .status(403)
+        .send(
+          errorBody(
+            'Job data is redacted in Bull Board (SLUICE_BULLBOARD_SHOW_PROMPTS is off), so it cannot be added or edited here.',
+            'invalid_request_error',
+            'bullboard_data_redacted',
+          ),
+        );
     }
   });
   // Bull Board's page links Google Fonts; an operator page fetches nothing from the internet
   // (an offline or locked-down network, and no third party learning who opens it): the link
   // goes and the UI falls back to its system sans-serif.
   scope.addHook('onSend', async (_request, reply, payload) => {
-    if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').includes('text/html')) return payload;
+    if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').includes('text/html'))
+      return payload;
     return payload.replace(/<link[^>]+fonts\.(googleapis|gstatic)\.com[^>]*>\s*/g, '');
   });
   await scope.register(serverAdapter.registerPlugin());

@@ -2,9 +2,22 @@ import type { FastifyInstance } from 'fastify';
 
 /** Headers a browser client may read from an answer (the SDKs read the rate-limit and retry ones). */
 const EXPOSED = [
-  'x-sluice-job-id', 'x-sluice-tier', 'x-sluice-model', 'x-sluice-cache', 'x-sluice-cache-kind', 'x-sluice-cost-usd',
-  'retry-after', 'retry-after-ms', 'x-should-retry', 'x-request-id',
-  'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens',
+  'x-sluice-job-id',
+  'x-sluice-tier',
+  'x-sluice-model',
+  'x-sluice-cache',
+  'x-sluice-cache-kind',
+  'x-sluice-cost-usd',
+  'retry-after',
+  'retry-after-ms',
+  'x-should-retry',
+  'x-request-id',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-reset-tokens',
 ].join(', ');
 
 /**
@@ -13,7 +26,10 @@ const EXPOSED = [
  * Origins not listed get no CORS headers, which the browser reads as a refusal.
  */
 export function installCors(app: FastifyInstance, origins: string): void {
-  const list = origins.split(',').map((o) => o.trim()).filter(Boolean);
+  const list = origins
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   if (!list.length) return;
   const any = list.includes('*');
   const allowed = new Set(list.map((o) => o.replace(/\/$/, '').toLowerCase()));
@@ -25,7 +41,10 @@ export function installCors(app: FastifyInstance, origins: string): void {
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
       const asked = request.headers['access-control-request-headers'];
       reply.header('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
-      reply.header('access-control-allow-headers', typeof asked === 'string' && asked ? asked : 'authorization, content-type');
+      reply.header(
+        'access-control-allow-headers',
+        typeof asked === 'string' && asked ? asked : 'authorization, content-type',
+      );
       reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     }

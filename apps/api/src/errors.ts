@@ -55,55 +55,126 @@ export function retryAfterHeaders(retryAfterMs: number): Record<string, string> 
  * is logged and answered 500 without internals.
  */
 export function installErrorHandler(app: FastifyInstance, logger: Logger): void {
-  app.setErrorHandler((error: FastifyError & { validation?: Array<{ instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }> }, request, reply) => {
-    if (error instanceof ApiError) {
-      return reply.status(error.status).headers(error.headers).send(errorBody(error.message, error.type, error.code, error.param));
-    }
-    if (error.validation?.length) {
-      const v = error.validation[0]!;
-      const missing = v.keyword === 'required' ? String(v.params.missingProperty) : undefined;
-      const param = fieldPath(v.instancePath, missing);
-      const message = missing
-        ? `Missing required parameter: \`${param}\`.`
-        : v.keyword === 'additionalProperties'
-          ? `Unrecognized parameter \`${fieldPath(v.instancePath, String(v.params.additionalProperty))}\`.`
-          : `Invalid value for \`${param || 'body'}\`: ${v.message ?? 'invalid'}.`;
-      return reply.status(400).send(errorBody(message, 'invalid_request_error', missing ? 'missing_required_parameter' : 'invalid_value', param || null));
-    }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.status(413).send(errorBody(`Request body is larger than the ${request.routeOptions.bodyLimit ?? ''} byte limit.`, 'invalid_request_error', 'request_too_large'));
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.status(415).send(errorBody('Content-Type must be application/json.', 'invalid_request_error', 'unsupported_media_type'));
-    }
-    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-      return reply.status(400).send(errorBody(`We could not parse the JSON body of your request: ${error.message}`, 'invalid_request_error', 'invalid_json'));
-    }
-    if (error instanceof CacheRequestError) {
-      return reply.status(400).send(errorBody(error.message, 'invalid_request_error', 'invalid_value'));
-    }
-    if (isUnknownModelError(error)) {
-      return reply.status(404).send(errorBody(error.message, 'invalid_request_error', 'model_not_found', 'model'));
-    }
-    if (isRoutingError(error) && error.status < 500) {
-      return reply.status(error.status).send(errorBody(error.message, 'invalid_request_error', error.code));
-    }
-    if (isLimitsError(error) && (error.status < 500 || error.retryable)) {
-      const headers = error.retryAfterMs === undefined ? {} : retryAfterHeaders(error.retryAfterMs);
-      const { code, type } = clientError(error);
-      return reply.status(error.status).headers(headers).send(errorBody(error.message, type, code));
-    }
-    if (isRedisUnavailable(error)) {
-      return reply.status(503).header('retry-after', '2').send(errorBody('Sluice cannot reach its Redis right now; retry shortly.', 'service_unavailable', 'redis_unavailable'));
-    }
-    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.status(error.statusCode).send(errorBody(error.message, 'invalid_request_error', error.code ?? 'invalid_request'));
-    }
-    logger.error({ err: error, route: request.routeOptions.url }, 'unhandled error');
-    return reply.status(500).send(errorBody('Internal error; the request was not completed.', 'server_error', 'internal_error'));
-  });
+  app.setErrorHandler(
+    (
+      error: FastifyError & {
+        validation?: Array<{
+          instancePath: string;
+          message?: string;
+          keyword: string;
+          params: Record<string, unknown>;
+        }>;
+      },
+      request,
+      reply,
+    ) => {
+      if (error instanceof ApiError) {
+        return reply
+          .status(error.status)
+          .headers(error.headers)
+          .send(errorBody(error.message, error.type, error.code, error.param));
+      }
+      if (error.validation?.length) {
+        const v = error.validation[0]!;
+        const missing = v.keyword === 'required' ? String(v.params.missingProperty) : undefined;
+        const param = fieldPath(v.instancePath, missing);
+        const message = missing
+          ? `Missing required parameter: \`${param}\`.`
+          : v.keyword === 'additionalProperties'
+            ? `Unrecognized parameter \`${fieldPath(v.instancePath, String(v.params.additionalProperty))}\`.`
+            : `Invalid value for \`${param || 'body'}\`: ${v.message ?? 'invalid'}.`;
+        return reply
+          .status(400)
+          .send(
+            errorBody(
+              message,
+              'invalid_request_error',
+              missing ? 'missing_required_parameter' : 'invalid_value',
+              param || null,
+            ),
+          );
+      }
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return reply
+          .status(413)
+          .send(
+            errorBody(
+              `Request body is larger than the ${request.routeOptions.bodyLimit ?? ''} byte limit.`,
+              'invalid_request_error',
+              'request_too_large',
+            ),
+          );
+      }
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        return reply
+          .status(415)
+          .send(errorBody('Content-Type must be application/json.', 'invalid_request_error', 'unsupported_media_type'));
+      }
+      if (
+        error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+        error instanceof SyntaxError ||
+        error.code === 'FST_ERR_CTP_INVALID_JSON_BODY'
+      ) {
+        return reply
+          .status(400)
+          .send(
+            errorBody(
+              `We could not parse the JSON body of your request: ${error.message}`,
+              'invalid_request_error',
+              'invalid_json',
+            ),
+          );
+      }
+      if (error instanceof CacheRequestError) {
+        return reply.status(400).send(errorBody(error.message, 'invalid_request_error', 'invalid_value'));
+      }
+      if (isUnknownModelError(error)) {
+        return reply.status(404).send(errorBody(error.message, 'invalid_request_error', 'model_not_found', 'model'));
+      }
+      if (isRoutingError(error) && error.status < 500) {
+        return reply.status(error.status).send(errorBody(error.message, 'invalid_request_error', error.code));
+      }
+      if (isLimitsError(error) && (error.status < 500 || error.retryable)) {
+        const headers = error.retryAfterMs === undefined ? {} : retryAfterHeaders(error.retryAfterMs);
+        const { code, type } = clientError(error);
+        return reply
+          .status(error.status)
+          .headers(headers)
+          .send(errorBody(error.message, type, code));
+      }
+      if (isRedisUnavailable(error)) {
+        return reply
+          .status(503)
+          .header('retry-after', '2')
+          .send(
+            errorBody(
+              'Sluice cannot reach its Redis right now; retry shortly.',
+              'service_unavailable',
+              'redis_unavailable',
+            ),
+          );
+      }
+      if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+        return reply
+          .status(error.statusCode)
+          .send(errorBody(error.message, 'invalid_request_error', error.code ?? 'invalid_request'));
+      }
+      logger.error({ err: error, route: request.routeOptions.url }, 'unhandled error');
+      return reply
+        .status(500)
+        .send(errorBody('Internal error; the request was not completed.', 'server_error', 'internal_error'));
+    },
+  );
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody(`Unknown endpoint ${request.method} ${request.url.split('?')[0]}.`, 'invalid_request_error', 'unknown_url'));
+    reply
+      .status(404)
+      .send(
+        errorBody(
+          `Unknown endpoint ${request.method} ${request.url.split('?')[0]}.`,
+          'invalid_request_error',
+          'unknown_url',
+        ),
+      );
   });
 }
 
@@ -115,12 +186,31 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, reason, body] =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large', errorBody('The request headers are larger than the server accepts; send fewer or shorter headers.', 'invalid_request_error', 'request_headers_too_large')]
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          errorBody(
+            'The request headers are larger than the server accepts; send fewer or shorter headers.',
+            'invalid_request_error',
+            'request_headers_too_large',
+          ),
+        ]
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', errorBody('The request was not received in time.', 'invalid_request_error', 'request_timeout')]
-        : [400, 'Bad Request', errorBody('The HTTP request could not be parsed.', 'invalid_request_error', 'bad_http_request')];
+        ? [
+            408,
+            'Request Timeout',
+            errorBody('The request was not received in time.', 'invalid_request_error', 'request_timeout'),
+          ]
+        : [
+            400,
+            'Bad Request',
+            errorBody('The HTTP request could not be parsed.', 'invalid_request_error', 'bad_http_request'),
+          ];
   const text = JSON.stringify(body);
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  if (socket.writable)
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
   else socket.destroy(error);
 }
 
@@ -129,7 +219,15 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
  * Fastify answers before any route, hook or error handler: OpenAI's body, same statuses.
  */
 export function frameworkErrors(error: FastifyError, _request: unknown, reply: import('fastify').FastifyReply): void {
-  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter of the URL is too long.' : error.code === 'FST_ERR_BAD_URL' ? 'The URL could not be decoded.' : error.message;
-  void reply.status(status).send(errorBody(message, 'invalid_request_error', status === 414 ? 'uri_too_long' : 'invalid_url'));
+  const status =
+    typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'A path parameter of the URL is too long.'
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'The URL could not be decoded.'
+        : error.message;
+  void reply
+    .status(status)
+    .send(errorBody(message, 'invalid_request_error', status === 414 ? 'uri_too_long' : 'invalid_url'));
 }

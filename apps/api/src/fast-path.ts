@@ -44,14 +44,20 @@ export function createCacheFastPath(options: FastPathOptions) {
     });
     const lookup = (semantic: boolean, embedding?: Float32Array) =>
       // The semantic pass skips the exact level the first pass has just read.
-      Promise.all(contexts.map((context) => cache.lookup({ ...context, category, cacheMode: data.cacheMode, semantic, exact: !semantic, embedding })));
+      Promise.all(
+        contexts.map((context) =>
+          cache.lookup({ ...context, category, cacheMode: data.cacheMode, semantic, exact: !semantic, embedding }),
+        ),
+      );
     let lookups;
     if (config.cache.semantic && !config.embeddings.baseUrl) {
       // The offline embedder costs ~40 µs of CPU, less than a round trip: embed first, then
       // both levels of both tiers in one round trip (the search runs only without an exact entry).
       const embedding = await cache.embed(data.request);
       if (embedding) data.embedding = encodeEmbedding(embedding);
-      lookups = await Promise.all(contexts.map((context) => cache.lookup({ ...context, category, cacheMode: data.cacheMode, embedding })));
+      lookups = await Promise.all(
+        contexts.map((context) => cache.lookup({ ...context, category, cacheMode: data.cacheMode, embedding })),
+      );
     } else {
       // A remote embedder is a network call: exact first, so a repeat is answered without it.
       lookups = await lookup(false);
@@ -67,7 +73,12 @@ export function createCacheFastPath(options: FastPathOptions) {
     let best: { hit: CacheHit; tier: TierName } | undefined;
     lookups.forEach((l, i) => {
       if (!l.hit) return;
-      if (!best || (l.kind === 'exact' && best.hit.kind !== 'exact') || (l.kind === best.hit.kind && l.similarity > best.hit.similarity)) best = { hit: l, tier: tiers[i]! };
+      if (
+        !best ||
+        (l.kind === 'exact' && best.hit.kind !== 'exact') ||
+        (l.kind === best.hit.kind && l.similarity > best.hit.similarity)
+      )
+        best = { hit: l, tier: tiers[i]! };
     });
     if (!best) {
       // Both levels were read (the semantic one when the prompt allows it): the executor's
@@ -76,7 +87,10 @@ export function createCacheFastPath(options: FastPathOptions) {
       return undefined;
     }
     const { hit, tier } = best;
-    const completion: Record<string, unknown> = { ...(hit.completion as Record<string, unknown>), id: `chatcmpl-${data.id}` };
+    const completion: Record<string, unknown> = {
+      ...(hit.completion as Record<string, unknown>),
+      id: `chatcmpl-${data.id}`,
+    };
     const result: CompletionJobResult = {
       completion,
       tier,
@@ -91,7 +105,17 @@ export function createCacheFastPath(options: FastPathOptions) {
     // Admitted (the tenant's quota) before anything is recorded: a refused hit leaves no trace.
     await admit?.();
     // The record, completed, with the prompt routing feedback needs, and its done event: one script.
-    await store.createAnswered({ id: data.id, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt, prompt: latestUserText(data.request).slice(0, FEEDBACK_PROMPT_CHARS) }, result);
+    await store.createAnswered(
+      {
+        id: data.id,
+        tenant: data.tenant,
+        stream: data.stream,
+        model: data.request.model,
+        createdAt: data.acceptedAt,
+        prompt: latestUserText(data.request).slice(0, FEEDBACK_PROMPT_CHARS),
+      },
+      result,
+    );
     return result;
   };
 }

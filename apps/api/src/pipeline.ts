@@ -29,13 +29,21 @@ export interface ChatRunOptions {
  * submit-after-subscribe, sync timeout and cancel-on-disconnect. The caller translates the
  * events into its own wire format.
  */
-export async function startChatRun(ctx: ApiContext, request: FastifyRequest, reply: FastifyReply, body: ChatRequest, options: ChatRunOptions = {}): Promise<ChatRun> {
+export async function startChatRun(
+  ctx: ApiContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: ChatRequest,
+  options: ChatRunOptions = {},
+): Promise<ChatRun> {
   const tenant = request.tenant!;
   const controls = readControls(request.headers, tenant, { sync: true });
   let data = ctx.submitter.prepare(body, tenant, controls);
   if (options.prepare) data = await options.prepare(data);
   const limitHeaders = (h: Record<string, string>) => void reply.headers(h);
-  const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data, async () => limitHeaders(await ctx.admit(tenant, data, { backpressure: false })));
+  const cached = controls.idempotencyKey
+    ? undefined
+    : await ctx.fastPath(data, async () => limitHeaders(await ctx.admit(tenant, data, { backpressure: false })));
   if (cached) {
     const feed = new EventFeed();
     feed.replay(await ctx.store.events(data.id));
@@ -58,7 +66,11 @@ export async function startChatRun(ctx: ApiContext, request: FastifyRequest, rep
     if (reply.raw.writableFinished) return;
     feed.close();
     if (abandon) {
-      ctx.store.cancel(jobId, Date.now(), 'client_disconnected').catch((error: unknown) => request.log.warn({ err: error, jobId }, 'could not cancel the job of a disconnected client'));
+      ctx.store
+        .cancel(jobId, Date.now(), 'client_disconnected')
+        .catch((error: unknown) =>
+          request.log.warn({ err: error, jobId }, 'could not cancel the job of a disconnected client'),
+        );
     }
   });
   return {
@@ -80,7 +92,10 @@ export async function startChatRun(ctx: ApiContext, request: FastifyRequest, rep
  */
 export function jobError(jobId: string, e: JobErrorBody): ApiError {
   const status = e.status >= 400 ? e.status : 500;
-  return new ApiError(status, e.message, e.type, e.code, e.param ?? null, { 'x-sluice-job-id': jobId, ...(status >= 500 ? { 'x-should-retry': 'false' } : {}) });
+  return new ApiError(status, e.message, e.type, e.code, e.param ?? null, {
+    'x-sluice-job-id': jobId,
+    ...(status >= 500 ? { 'x-should-retry': 'false' } : {}),
+  });
 }
 
 /** Start an SSE answer on a hijacked reply (headers from the attempt that answers). */
@@ -99,7 +114,14 @@ export function openSse(reply: FastifyReply, headers: Record<string, string>): v
 
 /** 504 for a caller that waited its sync timeout: the job goes on, so a retry would only start another. */
 export function timeoutError(jobId: string): ApiError {
-  return new ApiError(504, `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`, 'timeout', 'job_timeout', null, { 'x-sluice-job-id': jobId, 'x-should-retry': 'false' });
+  return new ApiError(
+    504,
+    `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`,
+    'timeout',
+    'job_timeout',
+    null,
+    { 'x-sluice-job-id': jobId, 'x-should-retry': 'false' },
+  );
 }
 
 /** Wait for the job's final result; throws its error, or a 504 when the sync timeout passes. */
@@ -137,11 +159,24 @@ export async function* chatStream(run: ChatRun): AsyncGenerator<ChatStreamStep> 
     const ev = e.event;
     if (ev.type === 'attempt') {
       if (sent && committed !== ev.attempt) {
-        yield { kind: 'error', error: { message: `The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${run.jobId}.`, type: 'server_error', code: 'stream_interrupted' } };
+        yield {
+          kind: 'error',
+          error: {
+            message: `The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${run.jobId}.`,
+            type: 'server_error',
+            code: 'stream_interrupted',
+          },
+        };
         return;
       }
       committed = ev.attempt;
-      attempt = { tier: ev.tier, model: ev.model, cache: ev.cache, cacheKind: ev.cacheKind, cacheSimilarity: ev.cacheSimilarity };
+      attempt = {
+        tier: ev.tier,
+        model: ev.model,
+        cache: ev.cache,
+        cacheKind: ev.cacheKind,
+        cacheSimilarity: ev.cacheSimilarity,
+      };
     } else if (ev.type === 'chunk') {
       if (ev.attempt !== committed) continue;
       if (!sent && attempt) yield { kind: 'attempt', result: attempt };
@@ -151,7 +186,8 @@ export async function* chatStream(run: ChatRun): AsyncGenerator<ChatStreamStep> 
     } else if (ev.type === 'done') {
       if (!sent) {
         yield { kind: 'attempt', result: ev.result };
-        for (const chunk of completionToChunks(ev.result.completion, { includeUsage: true })) yield { kind: 'chunk', chunk };
+        for (const chunk of completionToChunks(ev.result.completion, { includeUsage: true }))
+          yield { kind: 'chunk', chunk };
       }
       yield { kind: 'done', result: ev.result };
       return;
@@ -162,5 +198,12 @@ export async function* chatStream(run: ChatRun): AsyncGenerator<ChatStreamStep> 
     }
   }
   if (!yielded) throw timeoutError(run.jobId);
-  yield { kind: 'error', error: { message: `The job did not finish in time; poll GET /v1/jobs/${run.jobId}.`, type: 'timeout', code: 'job_timeout' } };
+  yield {
+    kind: 'error',
+    error: {
+      message: `The job did not finish in time; poll GET /v1/jobs/${run.jobId}.`,
+      type: 'timeout',
+      code: 'job_timeout',
+    },
+  };
 }

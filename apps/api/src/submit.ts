@@ -3,7 +3,16 @@ import type { Queue } from 'bullmq';
 import type { SluiceConfig } from '@sluice/config';
 import { JobEventSubscriber, JobStore, newJobId, TERMINAL, type StoredJobEvent } from '@sluice/jobs';
 import { messageText } from '@sluice/llm';
-import { checkChatRequest, completionJobOptions, PRIORITY, TIERS, type CacheMode, type ChatRequest, type CompletionJobData, type TierName } from '@sluice/queues';
+import {
+  checkChatRequest,
+  completionJobOptions,
+  PRIORITY,
+  TIERS,
+  type CacheMode,
+  type ChatRequest,
+  type CompletionJobData,
+  type TierName,
+} from '@sluice/queues';
 import { InvalidCompletionWindowError, isBatchError, parseDeadline } from '@sluice/batch';
 import { resolvePin } from '@sluice/routing';
 import type { Tenant } from '@sluice/tenants';
@@ -34,13 +43,16 @@ export interface Controls {
 /** Longest `x-sluice-max-wait-ms` accepted (a day): longer is no bound at all. */
 const MAX_CLIENT_WAIT_MS = 86_400_000;
 
-
 /**
  * Read and validate the `x-sluice-*`, `Cache-Control` and `Idempotency-Key` headers.
  * `sync`: the caller waits on this request for the answer, so the openai SDK's timeout header
  * says how long it will wait (an async submit returns at once; its client polls).
  */
-export function readControls(headers: Record<string, string | string[] | undefined>, tenant: Tenant, options: { sync?: boolean } = {}): Controls {
+export function readControls(
+  headers: Record<string, string | string[] | undefined>,
+  tenant: Tenant,
+  options: { sync?: boolean } = {},
+): Controls {
   const one = (name: string) => {
     const v = headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -51,12 +63,17 @@ export function readControls(headers: Record<string, string | string[] | undefin
     if (p === 'interactive') priority = PRIORITY.interactive;
     else if (p === 'batch') priority = PRIORITY.batch;
     else if (/^\d+$/.test(p) && Number(p) >= 1 && Number(p) <= 1000) priority = Number(p);
-    else throw badRequest(`Invalid x-sluice-priority \`${p}\`: use interactive, batch, or an integer 1..1000 (lower runs first).`, 'x-sluice-priority');
+    else
+      throw badRequest(
+        `Invalid x-sluice-priority \`${p}\`: use interactive, batch, or an integer 1..1000 (lower runs first).`,
+        'x-sluice-priority',
+      );
   }
   const t = one('x-sluice-tier');
   let pinnedTier: TierName | undefined;
   if (t !== undefined) {
-    if (!TIERS.includes(t as TierName)) throw badRequest(`Invalid x-sluice-tier \`${t}\`: use router, small or large.`, 'x-sluice-tier');
+    if (!TIERS.includes(t as TierName))
+      throw badRequest(`Invalid x-sluice-tier \`${t}\`: use router, small or large.`, 'x-sluice-tier');
     pinnedTier = t as TierName;
   }
   const cc = (one('cache-control') ?? '').toLowerCase();
@@ -68,7 +85,11 @@ export function readControls(headers: Record<string, string | string[] | undefin
   let clientWaitMs: number | undefined;
   const w = one('x-sluice-max-wait-ms');
   if (w !== undefined) {
-    if (!/^\d+$/.test(w) || Number(w) < 1 || Number(w) > MAX_CLIENT_WAIT_MS) throw badRequest(`Invalid x-sluice-max-wait-ms \`${w}\`: use an integer 1..${MAX_CLIENT_WAIT_MS} (milliseconds the caller will wait for its answer).`, 'x-sluice-max-wait-ms');
+    if (!/^\d+$/.test(w) || Number(w) < 1 || Number(w) > MAX_CLIENT_WAIT_MS)
+      throw badRequest(
+        `Invalid x-sluice-max-wait-ms \`${w}\`: use an integer 1..${MAX_CLIENT_WAIT_MS} (milliseconds the caller will wait for its answer).`,
+        'x-sluice-max-wait-ms',
+      );
     clientWaitMs = Number(w);
   } else if (options.sync) {
     // Not our header, so not ours to reject: a malformed one is ignored.
@@ -77,13 +98,21 @@ export function readControls(headers: Record<string, string | string[] | undefin
   }
   let deadline: number | undefined;
   try {
-    deadline = parseDeadline({ window: one('x-sluice-completion-window'), deadline: one('x-sluice-deadline') }, Date.now());
+    deadline = parseDeadline(
+      { window: one('x-sluice-completion-window'), deadline: one('x-sluice-deadline') },
+      Date.now(),
+    );
   } catch (error) {
-    if (isBatchError(error) && error instanceof InvalidCompletionWindowError) throw badRequest(error.message, error.param);
+    if (isBatchError(error) && error instanceof InvalidCompletionWindowError)
+      throw badRequest(error.message, error.param);
     throw error;
   }
   if (deadline !== undefined) {
-    if (options.sync) throw badRequest('A completion window makes a job deferrable, and a deferrable job is answered asynchronously: submit it to POST /v1/jobs.', 'x-sluice-completion-window');
+    if (options.sync)
+      throw badRequest(
+        'A completion window makes a job deferrable, and a deferrable job is answered asynchronously: submit it to POST /v1/jobs.',
+        'x-sluice-completion-window',
+      );
     // Work that can wait runs after interactive work unless the caller said otherwise, and
     // queues for as long as its window allows.
     if (p === undefined) priority = PRIORITY.batch;
@@ -92,7 +121,11 @@ export function readControls(headers: Record<string, string | string[] | undefin
   let quality: number | undefined;
   const q = one('x-sluice-quality');
   if (q !== undefined) {
-    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(q.trim())) throw badRequest(`Invalid x-sluice-quality \`${q}\`: use a number from 0 to 1 (higher sends more requests to the large tier).`, 'x-sluice-quality');
+    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(q.trim()))
+      throw badRequest(
+        `Invalid x-sluice-quality \`${q}\`: use a number from 0 to 1 (higher sends more requests to the large tier).`,
+        'x-sluice-quality',
+      );
     quality = Number(q);
   }
   return {
@@ -109,19 +142,29 @@ export function readControls(headers: Record<string, string | string[] | undefin
 /** Field limits beyond the schema, with messages naming the field. */
 export function checkLimits(body: ChatRequest, config: SluiceConfig): void {
   if (body.messages.length > config.api.maxMessages) {
-    throw badRequest(`\`messages\` has ${body.messages.length} items; at most ${config.api.maxMessages} are accepted.`, 'messages');
+    throw badRequest(
+      `\`messages\` has ${body.messages.length} items; at most ${config.api.maxMessages} are accepted.`,
+      'messages',
+    );
   }
   body.messages.forEach((m, i) => {
     const text = messageText(m.content);
     if (text.length > config.api.maxMessageChars) {
-      throw badRequest(`\`messages[${i}].content\` is ${text.length} characters long; at most ${config.api.maxMessageChars} are accepted.`, `messages[${i}].content`);
+      throw badRequest(
+        `\`messages[${i}].content\` is ${text.length} characters long; at most ${config.api.maxMessageChars} are accepted.`,
+        `messages[${i}].content`,
+      );
     }
-    if ((m.role === 'user' || m.role === 'system' || m.role === 'developer') && (m.content === undefined || m.content === null)) {
+    if (
+      (m.role === 'user' || m.role === 'system' || m.role === 'developer') &&
+      (m.content === undefined || m.content === null)
+    ) {
       throw badRequest(`\`messages[${i}].content\` is required for role \`${m.role}\`.`, `messages[${i}].content`);
     }
   });
   // A stored conversation's new turn may hold only tool results: its user turns are stored.
-  if (!body.conversation_id && !body.messages.some((m) => m.role === 'user')) throw badRequest('`messages` must contain at least one message with role `user`.', 'messages');
+  if (!body.conversation_id && !body.messages.some((m) => m.role === 'user'))
+    throw badRequest('`messages` must contain at least one message with role `user`.', 'messages');
   const problem = checkChatRequest(body);
   if (problem) throw badRequest(problem.message, problem.param, problem.code);
 }
@@ -167,7 +210,11 @@ export class Submitter {
     // Two pins that disagree: refused rather than one silently winning (the header used to
     // override the model the body named).
     if (controls.pinnedTier && pin.kind !== 'auto' && pin.tier !== controls.pinnedTier) {
-      throw badRequest(`x-sluice-tier \`${controls.pinnedTier}\` conflicts with \`model\` \`${body.model}\`, which is on the ${pin.tier} tier: send one of them, or model \`auto\` with the header.`, 'x-sluice-tier', 'pin_conflict');
+      throw badRequest(
+        `x-sluice-tier \`${controls.pinnedTier}\` conflicts with \`model\` \`${body.model}\`, which is on the ${pin.tier} tier: send one of them, or model \`auto\` with the header.`,
+        'x-sluice-tier',
+        'pin_conflict',
+      );
     }
     return {
       id: newJobId(),
@@ -189,7 +236,11 @@ export class Submitter {
    * Submit a prepared job. With `listen`, the listener is subscribed before the job is
    * enqueued and receives every event; the returned `unsubscribe` must be called.
    */
-  async submit(data: CompletionJobData, controls: Controls, listen?: (e: StoredJobEvent) => void): Promise<Submission & { unsubscribe: () => Promise<void> }> {
+  async submit(
+    data: CompletionJobData,
+    controls: Controls,
+    listen?: (e: StoredJobEvent) => void,
+  ): Promise<Submission & { unsubscribe: () => Promise<void> }> {
     const { store, subscriber, routeQueue, config } = this.options;
     let jobId = data.id;
     if (controls.idempotencyKey) {
@@ -197,7 +248,13 @@ export class Submitter {
       const claimed = await store.claimIdempotency(data.tenant, controls.idempotencyKey, data.id, fingerprint);
       // A key bound before fingerprints were kept has none: it matches any body.
       if (claimed && claimed.fingerprint && claimed.fingerprint !== fingerprint) {
-        throw new ApiError(422, `Idempotency-Key \`${controls.idempotencyKey}\` was already used with a different request body (job ${claimed.jobId}); use a new key for a new request.`, 'invalid_request_error', 'idempotency_key_reused', 'Idempotency-Key');
+        throw new ApiError(
+          422,
+          `Idempotency-Key \`${controls.idempotencyKey}\` was already used with a different request body (job ${claimed.jobId}); use a new key for a new request.`,
+          'invalid_request_error',
+          'idempotency_key_reused',
+          'Idempotency-Key',
+        );
       }
       const existing = claimed?.jobId;
       if (existing) {
@@ -209,15 +266,28 @@ export class Submitter {
     // With the process's reply channel (subscribed once, before any job), listening is local
     // and the record names the channel; otherwise the job's own channel is subscribed first.
     const reply = listen ? subscriber.replyChannel : undefined;
-    const unsubscribe = listen ? (reply ? subscriber.listen(jobId, listen) : await subscriber.subscribe(jobId, listen)) : async () => {};
+    const unsubscribe = listen
+      ? reply
+        ? subscriber.listen(jobId, listen)
+        : await subscriber.subscribe(jobId, listen)
+      : async () => {};
     try {
       // The record must exist before a classifier can take the job. On one Redis, commands
       // sent together on one connection run in order, so both go in one round trip. On a
       // cluster the record and the route queue live on different shards and nothing orders
       // them: the record goes first (sent together, a classifier once took a job before its
       // record existed; seen in test/cluster.test.ts).
-      const create = () => store.create({ id: jobId, tenant: data.tenant, stream: data.stream, model: data.request.model, createdAt: data.acceptedAt, ...(reply ? { reply } : {}) });
-      const enqueue = () => routeQueue.add('completion', data, completionJobOptions(jobId, data.priority, config.queues));
+      const create = () =>
+        store.create({
+          id: jobId,
+          tenant: data.tenant,
+          stream: data.stream,
+          model: data.request.model,
+          createdAt: data.acceptedAt,
+          ...(reply ? { reply } : {}),
+        });
+      const enqueue = () =>
+        routeQueue.add('completion', data, completionJobOptions(jobId, data.priority, config.queues));
       if (this.options.ordered) {
         await Promise.all([create(), enqueue()]);
       } else {
@@ -229,7 +299,8 @@ export class Submitter {
       // is written when its payload cannot be serialized, so nothing runs for this record).
       await store.discard(jobId).catch(() => {});
       await unsubscribe();
-      if (controls.idempotencyKey) await store.releaseIdempotency(data.tenant, controls.idempotencyKey, jobId).catch(() => {});
+      if (controls.idempotencyKey)
+        await store.releaseIdempotency(data.tenant, controls.idempotencyKey, jobId).catch(() => {});
       throw error;
     }
     return { jobId, reused: false, data, unsubscribe };

@@ -4,7 +4,15 @@ import type { ResponseCache } from '@sluice/cache';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { JobStore } from '@sluice/jobs';
 import { createLedger, type Ledger } from '@sluice/ledger';
-import { BATCH_POLL_QUEUE, BATCH_QUEUE, createQueue, createWorker, TIER_QUEUES, type CompletionJobData, type CompletionJobResult } from '@sluice/queues';
+import {
+  BATCH_POLL_QUEUE,
+  BATCH_QUEUE,
+  createQueue,
+  createWorker,
+  TIER_QUEUES,
+  type CompletionJobData,
+  type CompletionJobResult,
+} from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 
@@ -47,10 +55,24 @@ export function createBatcherProcess(options: BatcherProcessOptions): BatcherPro
   const { config, logger } = options;
   const keys = createKeys(config.redis.prefix);
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
-  const ledger = options.ledger ?? createLedger({ redis: options.connection, keys, retentionDays: config.ledger.retentionDays, markerTtlSeconds: 2 * config.queues.resultTtlSeconds });
+  const ledger =
+    options.ledger ??
+    createLedger({
+      redis: options.connection,
+      keys,
+      retentionDays: config.ledger.retentionDays,
+      markerTtlSeconds: 2 * config.queues.resultTtlSeconds,
+    });
   const queueOptions = { connection: options.connection, keys, telemetry: options.telemetry };
-  const tierQueues = { router: createQueue(TIER_QUEUES.router, queueOptions), small: createQueue(TIER_QUEUES.small, queueOptions), large: createQueue(TIER_QUEUES.large, queueOptions) };
-  const pollQueue = new Queue<PollJobData>(BATCH_POLL_QUEUE, { connection: options.connection as unknown as ConnectionOptions, prefix: keys.bullPrefix });
+  const tierQueues = {
+    router: createQueue(TIER_QUEUES.router, queueOptions),
+    small: createQueue(TIER_QUEUES.small, queueOptions),
+    large: createQueue(TIER_QUEUES.large, queueOptions),
+  };
+  const pollQueue = new Queue<PollJobData>(BATCH_POLL_QUEUE, {
+    connection: options.connection as unknown as ConnectionOptions,
+    prefix: keys.bullPrefix,
+  });
   const batcher = new Batcher({
     config,
     redis: options.connection,
@@ -62,13 +84,27 @@ export function createBatcherProcess(options: BatcherProcessOptions): BatcherPro
     tierQueues,
     pollQueue,
     provider: options.provider,
-    tuning: { maxSize: config.batch.maxSize, maxAgeMs: config.batch.maxAgeMs, pollIntervalMs: config.batch.pollIntervalMs, fallbackMarginMs: config.batch.fallbackMarginMs },
+    tuning: {
+      maxSize: config.batch.maxSize,
+      maxAgeMs: config.batch.maxAgeMs,
+      pollIntervalMs: config.batch.pollIntervalMs,
+      fallbackMarginMs: config.batch.fallbackMarginMs,
+    },
   });
 
-  const intake = createWorker(BATCH_QUEUE, async (job: Job<CompletionJobData, CompletionJobResult>) => {
-    await batcher.intake(job.data);
-    return undefined as never;
-  }, { ...queueOptions, connection: options.workerConnection, concurrency: 16, lockDurationMs: config.queues.lockDurationMs });
+  const intake = createWorker(
+    BATCH_QUEUE,
+    async (job: Job<CompletionJobData, CompletionJobResult>) => {
+      await batcher.intake(job.data);
+      return undefined as never;
+    },
+    {
+      ...queueOptions,
+      connection: options.workerConnection,
+      concurrency: 16,
+      lockDurationMs: config.queues.lockDurationMs,
+    },
+  );
 
   const poller = new Worker<PollJobData>(
     BATCH_POLL_QUEUE,
@@ -79,7 +115,13 @@ export function createBatcherProcess(options: BatcherProcessOptions): BatcherPro
       await job.moveToDelayed(Date.now() + config.batch.pollIntervalMs, token);
       throw new DelayedError();
     },
-    { connection: options.workerConnection as unknown as ConnectionOptions, prefix: keys.bullPrefix, concurrency: 4, lockDuration: config.queues.lockDurationMs, autorun: false },
+    {
+      connection: options.workerConnection as unknown as ConnectionOptions,
+      prefix: keys.bullPrefix,
+      concurrency: 4,
+      lockDuration: config.queues.lockDurationMs,
+      autorun: false,
+    },
   );
   const workers = [intake, poller] as readonly Worker[];
   for (const w of workers) w.on('error', (error) => logger.error({ err: error }, 'batcher worker error'));
@@ -106,8 +148,11 @@ export function createBatcherProcess(options: BatcherProcessOptions): BatcherPro
       closed ??= (async () => {
         if (timer) clearInterval(timer);
         const results = await Promise.allSettled([...workers.map((w) => w.close()), ticking ?? Promise.resolve()]);
-        results.push(...(await Promise.allSettled([pollQueue.close(), ...Object.values(tierQueues).map((q) => q.close())])));
-        for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'batcher close step failed');
+        results.push(
+          ...(await Promise.allSettled([pollQueue.close(), ...Object.values(tierQueues).map((q) => q.close())])),
+        );
+        for (const r of results)
+          if (r.status === 'rejected') logger.error({ err: r.reason }, 'batcher close step failed');
       })();
       return closed;
     },

@@ -14,11 +14,23 @@ await runProcess({
     onShutdown(() => void workerConnection.disconnect());
     const registry = createMetricsRegistry({ role: 'batcher' });
     let batcher: BatcherProcess | undefined;
-    const server = await startMetricsServer({ registry, port: config.metrics.port, logger, ready: () => workerReadiness(connection, batcher?.workers ?? []) });
+    const server = await startMetricsServer({
+      registry,
+      port: config.metrics.port,
+      logger,
+      ready: () => workerReadiness(connection, batcher?.workers ?? []),
+    });
     onShutdown(() => server.close());
     const cache = createResponseCache({ redis: connection, config, logger });
     onShutdown(() => cache.close());
-    batcher = createBatcherProcess({ config, connection, workerConnection, logger, cache, telemetry: telemetry.queues });
+    batcher = createBatcherProcess({
+      config,
+      connection,
+      workerConnection,
+      logger,
+      cache,
+      telemetry: telemetry.queues,
+    });
     onShutdown(() => batcher!.close());
     await batcher.start();
   },

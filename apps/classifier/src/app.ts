@@ -6,7 +6,20 @@ import { JobStore, TERMINAL } from '@sluice/jobs';
 import { limitsFromConfig } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
 import { batchDeploymentFor } from '@sluice/batch';
-import { BATCH_QUEUE, completionJobOptions, createQueue, createWorker, decodeEmbedding, encodeEmbedding, ROUTE_QUEUE, TIER_QUEUES, type BilledCall, type CompletionJobData, type RouteDecision, type TierName } from '@sluice/queues';
+import {
+  BATCH_QUEUE,
+  completionJobOptions,
+  createQueue,
+  createWorker,
+  decodeEmbedding,
+  encodeEmbedding,
+  ROUTE_QUEUE,
+  TIER_QUEUES,
+  type BilledCall,
+  type CompletionJobData,
+  type RouteDecision,
+  type TierName,
+} from '@sluice/queues';
 import { createKeys, isCluster, type Redis } from '@sluice/redis';
 import { createRouterTierCall, latestUserText, learningScope, routerFromConfig, type Router } from '@sluice/routing';
 import { createContextStep, type ContextStep } from './context-step.ts';
@@ -90,8 +103,18 @@ export function createClassifierProcessor(deps: {
     let embedding: Float32Array | undefined = decodeEmbedding(data.embedding);
     if (!embedding && deps.embed) embedding = await deps.embed(data.request);
     const routingCalls: BilledCall[] = [];
-    const decide = () => deps.router.decide({ request: data.request, embedding: embedding as Float32Array<ArrayBuffer> | undefined, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier, quality: data.routingQuality });
-    const { cascade, ...decided } = deps.routingCalls ? await deps.routingCalls.run(routingCalls, decide) : await decide();
+    const decide = () =>
+      deps.router.decide(
+        {
+          request: data.request,
+          embedding: embedding as Float32Array<ArrayBuffer> | undefined,
+          learningScope: learningScope(data.tenant, data.shareGroup),
+        },
+        { pinnedTier: data.pinnedTier, quality: data.routingQuality },
+      );
+    const { cascade, ...decided } = deps.routingCalls
+      ? await deps.routingCalls.run(routingCalls, decide)
+      : await decide();
     const route = cascade ? { ...decided, cascade } : decided;
     const context = await deps.context?.prepare(data, route.tier);
     // The prompt is kept with the job (as long as its result) for `POST /v1/feedback`.
@@ -103,14 +126,23 @@ export function createClassifierProcessor(deps: {
       ...(context ? { context } : {}),
       ...(routingCalls.length ? { routingCalls } : {}),
     };
-    const routed = () => deps.store.append(data.id, { type: 'routed', route }, 'routed', { tier: route.tier, category: route.category, prompt });
+    const routed = () =>
+      deps.store.append(data.id, { type: 'routed', route }, 'routed', {
+        tier: route.tier,
+        category: route.category,
+        prompt,
+      });
     // Same job id in the tier queue: if this routing job is retried after the add succeeded,
     // BullMQ ignores the duplicate add, so a job is never executed twice.
     // A deferrable job goes to the batcher (cache, then a provider batch at its discount) when
     // its tier has a deployment with a batch API; otherwise it is answered like any job.
-    const deferrable = data.deadline !== undefined && deps.batchQueue !== undefined && batchDeploymentFor(deps.config, data, route.tier) !== undefined;
+    const deferrable =
+      data.deadline !== undefined &&
+      deps.batchQueue !== undefined &&
+      batchDeploymentFor(deps.config, data, route.tier) !== undefined;
     const queue = deferrable ? deps.batchQueue! : deps.tierQueues[route.tier];
-    const enqueue = () => queue.add('completion', next, completionJobOptions(data.id, data.priority, deps.config.queues));
+    const enqueue = () =>
+      queue.add('completion', next, completionJobOptions(data.id, data.priority, deps.config.queues));
     if (deps.ordered) {
       // One round trip: the routed event runs first on Redis, so an executor never sees the
       // job before its record says routed. A job cancelled meanwhile (not appended) is still
@@ -154,13 +186,50 @@ export function createClassifier(options: ClassifierOptions): Classifier {
     }).router;
   const queueError = (error: Error, queue: string) => logger.warn({ err: error, queue }, 'queue connection error');
   const tierQueues = {
-    router: createQueue(TIER_QUEUES.router, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
-    small: createQueue(TIER_QUEUES.small, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
-    large: createQueue(TIER_QUEUES.large, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError }),
+    router: createQueue(TIER_QUEUES.router, {
+      connection: options.connection,
+      keys,
+      telemetry: options.telemetry,
+      onError: queueError,
+    }),
+    small: createQueue(TIER_QUEUES.small, {
+      connection: options.connection,
+      keys,
+      telemetry: options.telemetry,
+      onError: queueError,
+    }),
+    large: createQueue(TIER_QUEUES.large, {
+      connection: options.connection,
+      keys,
+      telemetry: options.telemetry,
+      onError: queueError,
+    }),
   };
-  const context = createContextStep({ config, redis: options.connection, keys, routerQueue: tierQueues.router, logger });
-  const batchQueue = createQueue(BATCH_QUEUE, { connection: options.connection, keys, telemetry: options.telemetry, onError: queueError });
-  const processor = createClassifierProcessor({ store, router, tierQueues, batchQueue, config, embed: options.embed, context, routingCalls, onRouted: options.metrics?.routed, ordered: !isCluster(options.connection) });
+  const context = createContextStep({
+    config,
+    redis: options.connection,
+    keys,
+    routerQueue: tierQueues.router,
+    logger,
+  });
+  const batchQueue = createQueue(BATCH_QUEUE, {
+    connection: options.connection,
+    keys,
+    telemetry: options.telemetry,
+    onError: queueError,
+  });
+  const processor = createClassifierProcessor({
+    store,
+    router,
+    tierQueues,
+    batchQueue,
+    config,
+    embed: options.embed,
+    context,
+    routingCalls,
+    onRouted: options.metrics?.routed,
+    ordered: !isCluster(options.connection),
+  });
   const worker = createWorker(
     ROUTE_QUEUE,
     async (job) => {
@@ -172,13 +241,24 @@ export function createClassifier(options: ClassifierOptions): Classifier {
           // No record to tell: the job fails on the queue (Bull Board shows why) and in the log.
           logger.warn({ jobId: job.data.id, attempt: job.attemptsMade + 1, last }, 'routing job without a job record');
         } else if (last || error instanceof UnrecoverableError) {
-          await store.fail(job.data.id, { message: `Routing failed: ${(error as Error).message}`, type: 'server_error', code: 'routing_failed', status: 500 });
+          await store.fail(job.data.id, {
+            message: `Routing failed: ${(error as Error).message}`,
+            type: 'server_error',
+            code: 'routing_failed',
+            status: 500,
+          });
         }
         throw error;
       }
       return undefined as never;
     },
-    { connection: options.workerConnection, keys, concurrency: config.classifier.concurrency, lockDurationMs: config.queues.lockDurationMs, telemetry: options.telemetry },
+    {
+      connection: options.workerConnection,
+      keys,
+      concurrency: config.classifier.concurrency,
+      lockDurationMs: config.queues.lockDurationMs,
+      telemetry: options.telemetry,
+    },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'classifier worker error'));
   options.metrics?.observeWorker(worker);
@@ -192,8 +272,13 @@ export function createClassifier(options: ClassifierOptions): Classifier {
     },
     close() {
       closed ??= (async () => {
-        const results = await Promise.allSettled([worker.close(), batchQueue.close(), ...Object.values(tierQueues).map((q) => q.close())]);
-        for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'classifier close step failed');
+        const results = await Promise.allSettled([
+          worker.close(),
+          batchQueue.close(),
+          ...Object.values(tierQueues).map((q) => q.close()),
+        ]);
+        for (const r of results)
+          if (r.status === 'rejected') logger.error({ err: r.reason }, 'classifier close step failed');
       })();
       return closed;
     },

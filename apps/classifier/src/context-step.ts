@@ -2,7 +2,14 @@ import type { Queue } from 'bullmq';
 import type { SluiceConfig } from '@sluice/config';
 import { newJobId } from '@sluice/jobs';
 import { messageText } from '@sluice/llm';
-import { completionJobOptions, PRIORITY, SUMMARY_JOB_NAME, type CompletionJobData, type JobContext, type TierName } from '@sluice/queues';
+import {
+  completionJobOptions,
+  PRIORITY,
+  SUMMARY_JOB_NAME,
+  type CompletionJobData,
+  type JobContext,
+  type TierName,
+} from '@sluice/queues';
 import type { Keys, Redis } from '@sluice/redis';
 import { createContextManager, createContextStore, type ContextManager, type SummaryJob } from '@sluice/routing';
 import type { Logger } from '@sluice/telemetry';
@@ -52,7 +59,13 @@ export function createContextStep(options: ContextStepOptions): ContextStep {
       priority: PRIORITY.batch,
       cacheMode: 'no-store',
       pinnedTier: 'router',
-      summary: { conversation: job.conversation, from: job.from, to: job.to, previousSummary: job.previousSummary, coverHash: job.coverHash },
+      summary: {
+        conversation: job.conversation,
+        from: job.from,
+        to: job.to,
+        previousSummary: job.previousSummary,
+        coverHash: job.coverHash,
+      },
     };
     await routerQueue.add(SUMMARY_JOB_NAME, data, completionJobOptions(id, PRIORITY.batch, config.queues));
   };
@@ -73,7 +86,13 @@ export function createContextStep(options: ContextStepOptions): ContextStep {
       if (!conversationId) {
         // Cheap bound first: a token is at least one character, plus a few per message, so
         // a short history skips the tokenizer and the Redis round trips entirely.
-        const upperBound = 3 + request.messages.reduce((total, m) => total + 8 + messageText(m.content).length + (m.tool_calls ? JSON.stringify(m.tool_calls).length : 0), 0);
+        const upperBound =
+          3 +
+          request.messages.reduce(
+            (total, m) =>
+              total + 8 + messageText(m.content).length + (m.tool_calls ? JSON.stringify(m.tool_calls).length : 0),
+            0,
+          );
         if (upperBound <= maxInputTokens) return undefined;
       }
       const model = config.deployments.find((d) => d.tier === tier)?.model;
@@ -81,7 +100,13 @@ export function createContextStep(options: ContextStepOptions): ContextStep {
       if (conversationId) {
         // A routing job run twice (its classifier died after the turn was stored) must not
         // store the turn twice: the first run marks the job, a re-run only rebuilds.
-        const first = await redis.set(keys.family('conv-turn', data.id), '1', 'EX', config.queues.resultTtlSeconds, 'NX');
+        const first = await redis.set(
+          keys.family('conv-turn', data.id),
+          '1',
+          'EX',
+          config.queues.resultTtlSeconds,
+          'NX',
+        );
         if (first !== 'OK') messages = messages.filter((m) => isSystem(m.role));
       }
       let prepared;
@@ -91,11 +116,20 @@ export function createContextStep(options: ContextStepOptions): ContextStep {
         // A client-sent history can always go upstream as sent (it only costs more); a
         // stored conversation cannot be answered without its history, so its job retries.
         if (conversationId) throw error;
-        logger?.warn({ err: error, jobId: data.id }, 'context pruning failed; sending the history as the client sent it');
+        logger?.warn(
+          { err: error, jobId: data.id },
+          'context pruning failed; sending the history as the client sent it',
+        );
         return undefined;
       }
       if (!conversationId && prepared.mode === 'full') return undefined;
-      return { messages: prepared.messages, mode: prepared.mode, fullTokens: prepared.fullTokens, tokens: prepared.tokens, conversationId };
+      return {
+        messages: prepared.messages,
+        mode: prepared.mode,
+        fullTokens: prepared.fullTokens,
+        tokens: prepared.tokens,
+        conversationId,
+      };
     },
   };
 }

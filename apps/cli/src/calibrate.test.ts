@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
-const sluice = (...args: string[]) => run(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'apps/cli/src/index.ts'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH } });
+const sluice = (...args: string[]) =>
+  run(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'apps/cli/src/index.ts'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH },
+  });
 
 describe('pnpm sluice routing calibrate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-calibrate-'));
@@ -16,7 +20,11 @@ describe('pnpm sluice routing calibrate', () => {
   const nouns = ['bridge', 'glaze', 'opera', 'river', 'engine'];
   writeFileSync(
     file,
-    Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Describe the ${adjectives[i % 8]} ${nouns[Math.floor(i / 8)]} of the catalogue and what a reader should take away from it, over several paragraphs with examples drawn from its history and the people who used it.` })).join('\n'),
+    Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({
+        prompt: `Describe the ${adjectives[i % 8]} ${nouns[Math.floor(i / 8)]} of the catalogue and what a reader should take away from it, over several paragraphs with examples drawn from its history and the people who used it.`,
+      }),
+    ).join('\n'),
   );
 
   it('prints the quality setting that sends the asked share of the sample large', async () => {
@@ -32,7 +40,12 @@ describe('pnpm sluice routing calibrate', () => {
   }, 60_000);
 
   it('refuses a share outside [0, 1] and a missing file, saying which', async () => {
-    await expect(sluice('routing', 'calibrate', '--sample', file, '--large-share', '2')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Invalid --large-share `2`') });
-    await expect(sluice('routing', 'calibrate', '--sample', join(dir, 'nope.jsonl'), '--large-share', '0.5')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('No such sample file') });
+    await expect(sluice('routing', 'calibrate', '--sample', file, '--large-share', '2')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('Invalid --large-share `2`'),
+    });
+    await expect(
+      sluice('routing', 'calibrate', '--sample', join(dir, 'nope.jsonl'), '--large-share', '0.5'),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('No such sample file') });
   }, 60_000);
 });

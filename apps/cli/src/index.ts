@@ -42,15 +42,22 @@ function config() {
 /** The stack a command acts on: `--redis URL`, REDIS_URL, or the stack `pnpm start` runs on `--api URL|PORT` (default: the configured API port). */
 function targetForTools() {
   const c = config();
-  return stackTarget({ redisFlag: flag('redis'), apiFlag: flag('api'), configuredUrl: c.redis.url, apiPort: c.api.port, redisPort: c.redis.port });
+  return stackTarget({
+    redisFlag: flag('redis'),
+    apiFlag: flag('api'),
+    configuredUrl: c.redis.url,
+    apiPort: c.api.port,
+    redisPort: c.redis.port,
+  });
 }
 
 /** The tenant store of the Redis a tool command talks to. */
 async function toolStore() {
   const c = config();
   const target = targetForTools();
-  return createTenantStore({ redisUrl: target.redisUrl, prefix: target.prefix ?? c.redis.prefix }).catch((error: Error) =>
-    fail(`Cannot reach Redis (${error.message}). Start Sluice with \`pnpm start\` or set REDIS_URL.`, 1),
+  return createTenantStore({ redisUrl: target.redisUrl, prefix: target.prefix ?? c.redis.prefix }).catch(
+    (error: Error) =>
+      fail(`Cannot reach Redis (${error.message}). Start Sluice with \`pnpm start\` or set REDIS_URL.`, 1),
   );
 }
 
@@ -99,8 +106,9 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     if (!tenant) fail('Usage: pnpm sluice keys create --tenant NAME');
     const c = config();
     const target = targetForTools();
-    const store = await createTenantStore({ redisUrl: target.redisUrl, prefix: target.prefix ?? c.redis.prefix }).catch((error: Error) =>
-      fail(`Cannot reach Redis (${error.message}). Start Sluice with \`pnpm start\` or set REDIS_URL.`, 1),
+    const store = await createTenantStore({ redisUrl: target.redisUrl, prefix: target.prefix ?? c.redis.prefix }).catch(
+      (error: Error) =>
+        fail(`Cannot reach Redis (${error.message}). Start Sluice with \`pnpm start\` or set REDIS_URL.`, 1),
     );
     try {
       const key = await store.createKey(tenant, flag('label') ?? '');
@@ -120,7 +128,16 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
       if (!keys.length) console.log(flag('tenant') ? `No API keys for tenant ${flag('tenant')}.` : 'No API keys yet.');
       else {
         console.log(['id', 'tenant', 'label', 'created', 'status'].join('\t'));
-        for (const k of keys) console.log([k.id.slice(0, 16), k.tenant, k.label || '-', new Date(k.createdAt).toISOString(), k.revoked ? 'revoked' : 'active'].join('\t'));
+        for (const k of keys)
+          console.log(
+            [
+              k.id.slice(0, 16),
+              k.tenant,
+              k.label || '-',
+              new Date(k.createdAt).toISOString(),
+              k.revoked ? 'revoked' : 'active',
+            ].join('\t'),
+          );
       }
     } finally {
       await store.close();
@@ -133,7 +150,9 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     const store = await toolStore();
     try {
       const k = await store.revokeKeyById(id);
-      console.log(`Revoked key ${k.id.slice(0, 16)} of tenant ${k.tenant}. API processes refuse it within their key cache time (10 s).`);
+      console.log(
+        `Revoked key ${k.id.slice(0, 16)} of tenant ${k.tenant}. API processes refuse it within their key cache time (10 s).`,
+      );
     } catch (error) {
       fail((error as Error).message);
     } finally {
@@ -143,13 +162,15 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
   }
   case 'tenants set': {
     const name = rest[0];
-    const usage = 'Usage: pnpm sluice tenants set NAME [--rpm N] [--tokens-per-day N] [--priority 1..1000] [--cache-share-group GROUP]';
+    const usage =
+      'Usage: pnpm sluice tenants set NAME [--rpm N] [--tokens-per-day N] [--priority 1..1000] [--cache-share-group GROUP]';
     if (!name || name.startsWith('--')) fail(usage);
     const patch: { rpm?: number; tokensPerDay?: number; priority?: number; cacheShareGroup?: string } = {};
     const count = (flagName: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
       const raw = flag(flagName);
       if (raw === undefined) return undefined;
-      if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) fail(`--${flagName} must be an integer ${min}..${max}, got \`${raw}\`.\n${usage}`);
+      if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+        fail(`--${flagName} must be an integer ${min}..${max}, got \`${raw}\`.\n${usage}`);
       return Number(raw);
     };
     const rpm = count('rpm', 0);
@@ -164,8 +185,11 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     try {
       const t = await store.upsertTenant(name, patch);
       const c = config();
-      const shown = (own: number, fallback: number) => (own ? String(own) : fallback ? `${fallback} (default)` : 'unlimited');
-      console.log(`Tenant ${t.name}: rpm ${shown(t.rpm, c.tenants.defaultRpm)}, tokens per day ${shown(t.tokensPerDay, c.tenants.defaultTokensPerDay)}, priority ${t.priority}${t.cacheShareGroup ? `, cache share group ${t.cacheShareGroup}` : ''}.`);
+      const shown = (own: number, fallback: number) =>
+        own ? String(own) : fallback ? `${fallback} (default)` : 'unlimited';
+      console.log(
+        `Tenant ${t.name}: rpm ${shown(t.rpm, c.tenants.defaultRpm)}, tokens per day ${shown(t.tokensPerDay, c.tenants.defaultTokensPerDay)}, priority ${t.priority}${t.cacheShareGroup ? `, cache share group ${t.cacheShareGroup}` : ''}.`,
+      );
     } catch (error) {
       fail((error as Error).message);
     } finally {
@@ -178,21 +202,34 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     break;
   case 'config docs': {
     console.log('| Variable | Setting | Default | What it does |\n| --- | --- | --- | --- |');
-    for (const r of describeSettings()) console.log(`| \`${r.env}\` | \`${r.path}\` | \`${r.default.replaceAll('|', '\\|')}\` | ${r.doc.replaceAll('|', '\\|')} |`);
+    for (const r of describeSettings())
+      console.log(
+        `| \`${r.env}\` | \`${r.path}\` | \`${r.default.replaceAll('|', '\\|')}\` | ${r.doc.replaceAll('|', '\\|')} |`,
+      );
     break;
   }
   case 'routing calibrate': {
-    const usage = 'Usage: pnpm sluice routing calibrate --sample FILE --large-share S (FILE: JSON Lines or a JSON array of prompts, {"prompt"} or {"messages"}, or plain text one prompt per line; S in 0..1)';
+    const usage =
+      'Usage: pnpm sluice routing calibrate --sample FILE --large-share S (FILE: JSON Lines or a JSON array of prompts, {"prompt"} or {"messages"}, or plain text one prompt per line; S in 0..1)';
     const sample = flag('sample');
     const share = flag('large-share');
     if (!sample || share === undefined) fail(usage);
     if (!existsSync(sample)) fail(`No such sample file: ${sample}`);
-    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(share)) fail(`Invalid --large-share \`${share}\`: use a number from 0 to 1. ${usage}`);
+    if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(share))
+      fail(`Invalid --large-share \`${share}\`: use a number from 0 to 1. ${usage}`);
     try {
       const c = config();
-      const r = calibrateQuality(parsePromptSample(readFileSync(sample, 'utf8')), Number(share), learnedStrategy({ quality: c.routing.quality }));
-      console.log(`${r.n} prompts; the rules decide ${(r.rulesSmallShare * 100).toFixed(1)}% confidently small (no setting moves them).`);
-      console.log(`At quality ${r.quality}, ${(r.largeShare * 100).toFixed(1)}% of them go to the large tier (currently configured: ${c.routing.quality}).`);
+      const r = calibrateQuality(
+        parsePromptSample(readFileSync(sample, 'utf8')),
+        Number(share),
+        learnedStrategy({ quality: c.routing.quality }),
+      );
+      console.log(
+        `${r.n} prompts; the rules decide ${(r.rulesSmallShare * 100).toFixed(1)}% confidently small (no setting moves them).`,
+      );
+      console.log(
+        `At quality ${r.quality}, ${(r.largeShare * 100).toFixed(1)}% of them go to the large tier (currently configured: ${c.routing.quality}).`,
+      );
       if (r.note) console.log(`Note: ${r.note}.`);
       console.log(`SLUICE_ROUTING_QUALITY=${r.quality}`);
     } catch (error) {
@@ -201,5 +238,7 @@ switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     break;
   }
   default:
-    fail('Usage: pnpm sluice start | keys create --tenant NAME | keys list [--tenant NAME] | keys revoke ID | tenants set NAME --rpm N --tokens-per-day N | config print | config docs | routing calibrate --sample FILE --large-share S');
+    fail(
+      'Usage: pnpm sluice start | keys create --tenant NAME | keys list [--tenant NAME] | keys revoke ID | tenants set NAME --rpm N --tokens-per-day N | config print | config docs | routing calibrate --sample FILE --large-share S',
+    );
 }

@@ -75,11 +75,18 @@ export interface StackTarget {
  * (`configuredUrl`), else the Redis of the stack on `--api URL`'s port (or the configured API
  * port), else the configured Redis port on localhost.
  */
-export function stackTarget(options: { redisFlag?: string; apiFlag?: string; configuredUrl: string; apiPort: number; redisPort: number }): StackTarget {
+export function stackTarget(options: {
+  redisFlag?: string;
+  apiFlag?: string;
+  configuredUrl: string;
+  apiPort: number;
+  redisPort: number;
+}): StackTarget {
   if (options.redisFlag) return { redisUrl: options.redisFlag };
   if (options.configuredUrl) return { redisUrl: options.configuredUrl };
   let apiPort = options.apiPort;
-  if (options.apiFlag) apiPort = /^\d+$/.test(options.apiFlag) ? Number(options.apiFlag) : Number(new URL(options.apiFlag).port || 80);
+  if (options.apiFlag)
+    apiPort = /^\d+$/.test(options.apiFlag) ? Number(options.apiFlag) : Number(new URL(options.apiFlag).port || 80);
   const state = readRunState(apiPort);
   if (state?.redisPort) return { redisUrl: `redis://127.0.0.1:${state.redisPort}`, prefix: state.prefix };
   return { redisUrl: `redis://127.0.0.1:${options.redisPort}` };

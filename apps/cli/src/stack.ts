@@ -20,7 +20,6 @@ export const ENTRIES = {
   sim: join(ROOT, 'apps/sim/src/main.ts'),
 } as const;
 
-
 /** Restart backoff of a supervised process: the first wait, doubling up to the cap. */
 const RESTART_BASE_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
@@ -34,7 +33,15 @@ const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 4
 export function formatLogLine(line: string): string {
   if (!line.startsWith('{')) return line;
   try {
-    const { level, msg, time: _t, pid: _p, hostname: _h, name: _n, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    const {
+      level,
+      msg,
+      time: _t,
+      pid: _p,
+      hostname: _h,
+      name: _n,
+      ...rest
+    } = JSON.parse(line) as Record<string, unknown>;
     const fields = Object.entries(rest)
       .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
       .join(' ');
@@ -52,7 +59,11 @@ export interface StackProcess {
 }
 
 function launch(name: string, file: string, args: string[], env: NodeJS.ProcessEnv, color: string): StackProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const prefix = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(10)}\x1b[0m│ ` : `${name.padEnd(10)}| `;
   let carry = '';
   const onData = (chunk: Buffer) => {
@@ -121,7 +132,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const dataDir = config.redis.dataDir || join(sluiceCacheDir(process.env), 'data');
     mkdirSync(dataDir, { recursive: true });
     const port = config.redis.port && !(await portOpen(config.redis.port)) ? config.redis.port : await freePort();
-    redis = await startRedisServer({ port, dataDir, cacheDir: config.redis.cacheDir || undefined, log: (m) => log(`redis     | ${m}`) });
+    redis = await startRedisServer({
+      port,
+      dataDir,
+      cacheDir: config.redis.cacheDir || undefined,
+      log: (m) => log(`redis     | ${m}`),
+    });
     redisUrl = redis.url;
     log(`redis     | Redis ${redis.version} at ${redis.url} (AOF in ${dataDir})`);
   }
@@ -136,7 +152,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   // Tools (`pnpm sluice keys create`) find the Redis this command started, by the API port; a
   // REDIS_URL the user gave (a remote server, a cluster, perhaps with a password) is not written
   // down: they read it from their own environment.
-  writeRunState({ ...(redis ? { redisPort: String(redis.port) } : {}), prefix: config.redis.prefix, apiPort: config.api.port, pid: process.pid });
+  writeRunState({
+    ...(redis ? { redisPort: String(redis.port) } : {}),
+    prefix: config.redis.prefix,
+    apiPort: config.api.port,
+    pid: process.pid,
+  });
 
   const adminPassword = config.admin.password || randomBytes(12).toString('base64url');
   const env: NodeJS.ProcessEnv = { ...options.env, REDIS_URL: redisUrl, SLUICE_ADMIN_PASSWORD: adminPassword };
@@ -155,7 +176,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
    * with a log line each time. Its jobs are not lost meanwhile: another worker, or the
    * replacement, takes them over once their lock expires.
    */
-  const supervise = (name: string, file: string, args: string[], processEnv: NodeJS.ProcessEnv, color: string): StackProcess => {
+  const supervise = (
+    name: string,
+    file: string,
+    args: string[],
+    processEnv: NodeJS.ProcessEnv,
+    color: string,
+  ): StackProcess => {
     const slot = processes.length;
     let failuresInRow = 0;
     let restarts = 0;
@@ -170,7 +197,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         failuresInRow++;
         restarts++;
         const how = p.child.signalCode ? `signal ${p.child.signalCode}` : `code ${code}`;
-        log(`supervisor| ${name} (pid ${p.child.pid}) exited with ${how}; restarting it in ${delay / 1000} s (restart ${restarts})`);
+        log(
+          `supervisor| ${name} (pid ${p.child.pid}) exited with ${how}; restarting it in ${delay / 1000} s (restart ${restarts})`,
+        );
         const timer = setTimeout(() => {
           restartTimers.delete(timer);
           if (stopping) return;
@@ -194,19 +223,34 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const usesSim = config.deployments.some((d) => d.baseUrl.replace(/\/$/, '') === config.sim.url.replace(/\/$/, ''));
   if (usesSim) {
     supervise('sim', ENTRIES.sim, ['--port', String(config.sim.port), '--profile', config.sim.profile], env, next());
-    if (!(await waitFor(() => portOpen(config.sim.port), 30_000))) throw new Error(`The simulator did not start on port ${config.sim.port}`);
+    if (!(await waitFor(() => portOpen(config.sim.port), 30_000)))
+      throw new Error(`The simulator did not start on port ${config.sim.port}`);
   }
   const api = launch('api', ENTRIES.api, [], env, next());
   processes.push(api);
-  essential('api', api.exited, 'it is the only way in, and a port left closed behind a running stack would only mislead. Run `pnpm start` again.');
-  if (redis) essential('redis', new Promise((settle) => (redis.process.exitCode !== null ? settle(null) : redis.process.once('exit', settle))), 'every part keeps its state there (the data is kept in AOF). Run `pnpm start` again.');
+  essential(
+    'api',
+    api.exited,
+    'it is the only way in, and a port left closed behind a running stack would only mislead. Run `pnpm start` again.',
+  );
+  if (redis)
+    essential(
+      'redis',
+      new Promise((settle) => (redis.process.exitCode !== null ? settle(null) : redis.process.once('exit', settle))),
+      'every part keeps its state there (the data is kept in AOF). Run `pnpm start` again.',
+    );
   // Workers on one machine each need their own metrics port: the classifier takes
   // SLUICE_METRICS_PORT, executor i the i-th port after it (0 stays 0: a free port each).
-  const metricsPort = (offset: number) => ({ ...env, SLUICE_METRICS_PORT: String(config.metrics.port === 0 ? 0 : config.metrics.port + offset) });
+  const metricsPort = (offset: number) => ({
+    ...env,
+    SLUICE_METRICS_PORT: String(config.metrics.port === 0 ? 0 : config.metrics.port + offset),
+  });
   supervise('classifier', ENTRIES.classifier, [], metricsPort(0), next());
-  for (let i = 1; i <= config.executor.processes; i++) supervise(`executor-${i}`, ENTRIES.executor, [], metricsPort(i), next());
+  for (let i = 1; i <= config.executor.processes; i++)
+    supervise(`executor-${i}`, ENTRIES.executor, [], metricsPort(i), next());
   // Deferrable jobs need a batcher only where some deployment offers a batch API.
-  if (config.deployments.some((d) => d.batch)) supervise('batcher', ENTRIES.batcher, [], metricsPort(config.executor.processes + 1), next());
+  if (config.deployments.some((d) => d.batch))
+    supervise('batcher', ENTRIES.batcher, [], metricsPort(config.executor.processes + 1), next());
 
   const host = config.api.host === '0.0.0.0' ? 'localhost' : config.api.host;
   const apiUrl = `http://${host}:${config.api.port}`;

@@ -4,14 +4,28 @@ import { type UpstreamCaller } from './upstream-call.ts';
 import { createLimitedCaller } from './limited-call.ts';
 import { JobStore, type JobErrorBody } from '@sluice/jobs';
 import { isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
-import { createWorker, SUMMARY_JOB_NAME, TIER_QUEUES, TIERS, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
+import {
+  createWorker,
+  SUMMARY_JOB_NAME,
+  TIER_QUEUES,
+  TIERS,
+  type CompletionJobData,
+  type CompletionJobResult,
+  type TierName,
+} from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
 import { clientError, isLimitsError, limitsFromConfig, PermitLines, type Limiter } from '@sluice/limits';
 import type { ExecutorMetrics } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import { createEmbedder, type ResponseCache } from '@sluice/cache';
 import { counterfactualCost, createLedger, entryFromResult, sumUsd, type Ledger } from '@sluice/ledger';
-import { createContextManager, createContextStore, knnStrategy, learningScope, type KnnStrategy } from '@sluice/routing';
+import {
+  createContextManager,
+  createContextStore,
+  knnStrategy,
+  learningScope,
+  type KnnStrategy,
+} from '@sluice/routing';
 import { createCachingCaller } from './cache-step.ts';
 import { billedCall, createCascadingCaller } from './cascade-step.ts';
 import { createSummaryProcessor } from './summary-step.ts';
@@ -60,16 +74,31 @@ function errorBody(error: unknown): JobErrorBody {
   if (isLimitsError(error)) {
     // Only a job that waited past `limits.permitWaitMs` for a permit fails with one of these.
     // The same code and type the API answers for this error (a 429 `rate_limited`, a 503 `circuit_open`).
-    return { message: `The job waited too long for an upstream permit: ${error.message}`, ...clientError(error), status: error.status };
+    return {
+      message: `The job waited too long for an upstream permit: ${error.message}`,
+      ...clientError(error),
+      status: error.status,
+    };
   }
   if (isUpstreamError(error)) {
     // The upstream's own 4xx status is passed on (a 422 stays a 422); a request that could
     // not be sent at all is a 400.
-    if (error.requestFault) return { message: error.message, type: 'invalid_request_error', code: 'upstream_bad_request', status: error.status ?? 400 };
+    if (error.requestFault)
+      return {
+        message: error.message,
+        type: 'invalid_request_error',
+        code: 'upstream_bad_request',
+        status: error.status ?? 400,
+      };
     const status = error.kind === 'rate_limited' ? 429 : 502;
     return { message: error.message, type: 'upstream_error', code: `upstream_${error.kind}`, status };
   }
-  return { message: `The job failed: ${(error as Error)?.message ?? String(error)}`, type: 'server_error', code: 'execution_failed', status: 500 };
+  return {
+    message: `The job failed: ${(error as Error)?.message ?? String(error)}`,
+    type: 'server_error',
+    code: 'execution_failed',
+    status: 500,
+  };
 }
 
 /** Wire an executor process: one BullMQ worker per tier queue. */
@@ -85,18 +114,55 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
   /** What follows answers already published (limiter learning and release, cache stores); drained on close. */
   const settling = createSettling();
-  const instrumentLimiter = <L extends Limiter>(limiter: L): L => options.metrics?.instrumentLimiter(limiter) ?? limiter;
+  const instrumentLimiter = <L extends Limiter>(limiter: L): L =>
+    options.metrics?.instrumentLimiter(limiter) ?? limiter;
   const baseCaller =
     options.callUpstream ??
-    createLimitedCaller({ config, upstream, logger, lines: permitLines, settling, limiter: instrumentLimiter(limitsFromConfig(config, { redis: options.connection, keys })) });
+    createLimitedCaller({
+      config,
+      upstream,
+      logger,
+      lines: permitLines,
+      settling,
+      limiter: instrumentLimiter(limitsFromConfig(config, { redis: options.connection, keys })),
+    });
   // The cache wraps whichever caller makes the real call: a hit never takes a rate-limit permit.
-  const cachingCaller = options.cache ? createCachingCaller({ cache: options.cache, config, inner: baseCaller, logger, settling, onLookup: options.metrics?.cacheLookup }) : baseCaller;
-  const embedder = options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey });
-  const knn = options.knn ?? knnStrategy({ redis: options.connection, keys, embed: (texts) => embedder.embed([...texts]), embedderId: embedder.id });
+  const cachingCaller = options.cache
+    ? createCachingCaller({
+        cache: options.cache,
+        config,
+        inner: baseCaller,
+        logger,
+        settling,
+        onLookup: options.metrics?.cacheLookup,
+      })
+    : baseCaller;
+  const embedder =
+    options.cache?.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey });
+  const knn =
+    options.knn ??
+    knnStrategy({
+      redis: options.connection,
+      keys,
+      embed: (texts) => embedder.embed([...texts]),
+      embedderId: embedder.id,
+    });
   // The cascade sits outside the cache: each tier's call has its own cache scope, and a
   // cached small answer is gated like a fresh one.
-  const callUpstream = createCascadingCaller({ inner: cachingCaller, logger, onEscalation: ({ tenant, shareGroup, ...e }) => knn.recordEscalation({ ...e, scope: learningScope(tenant, shareGroup) }) });
-  const ledger = options.ledger ?? createLedger({ redis: options.connection, keys, retentionDays: config.ledger.retentionDays, markerTtlSeconds: 2 * config.queues.resultTtlSeconds });
+  const callUpstream = createCascadingCaller({
+    inner: cachingCaller,
+    logger,
+    onEscalation: ({ tenant, shareGroup, ...e }) =>
+      knn.recordEscalation({ ...e, scope: learningScope(tenant, shareGroup) }),
+  });
+  const ledger =
+    options.ledger ??
+    createLedger({
+      redis: options.connection,
+      keys,
+      retentionDays: config.ledger.retentionDays,
+      markerTtlSeconds: 2 * config.queues.resultTtlSeconds,
+    });
   const contextManager = createContextManager({
     store: createContextStore({ redis: options.connection, keys, ttlSeconds: config.context.ttlSeconds }),
     maxInputTokens: config.context.maxInputTokens,
@@ -111,20 +177,37 @@ export function createExecutor(options: ExecutorOptions): Executor {
    * conversation Sluice keeps. Never fails the job, whose answer is already delivered.
    */
   const afterComplete = async (data: CompletionJobData, result: CompletionJobResult, finishedAt: number) => {
-    const steps: Promise<unknown>[] = [ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt }, result))];
+    const steps: Promise<unknown>[] = [
+      ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt }, result)),
+    ];
     const conversationId = data.context?.conversationId;
     if (conversationId) {
-      const message = (result.completion as { choices?: Array<{ message?: { content?: string | null; tool_calls?: unknown[] } }> }).choices?.[0]?.message;
-      const first = await options.connection.set(keys.family('conv-reply', data.id), '1', 'EX', config.queues.resultTtlSeconds, 'NX');
+      const message = (
+        result.completion as { choices?: Array<{ message?: { content?: string | null; tool_calls?: unknown[] } }> }
+      ).choices?.[0]?.message;
+      const first = await options.connection.set(
+        keys.family('conv-reply', data.id),
+        '1',
+        'EX',
+        config.queues.resultTtlSeconds,
+        'NX',
+      );
       // A tool-call reply keeps its calls: the next turn's tool results answer them by id.
-      const reply = message?.tool_calls?.length ? { role: 'assistant' as const, content: message.content ?? null, tool_calls: message.tool_calls } : { role: 'assistant' as const, content: message?.content ?? '' };
+      const reply = message?.tool_calls?.length
+        ? { role: 'assistant' as const, content: message.content ?? null, tool_calls: message.tool_calls }
+        : { role: 'assistant' as const, content: message?.content ?? '' };
       if (first === 'OK') steps.push(contextManager.recordReply({ tenant: data.tenant, id: conversationId }, reply));
     }
-    for (const r of await Promise.allSettled(steps)) if (r.status === 'rejected') logger.error({ err: r.reason, jobId: data.id }, 'job bookkeeping (ledger, conversation) failed');
+    for (const r of await Promise.allSettled(steps))
+      if (r.status === 'rejected')
+        logger.error({ err: r.reason, jobId: data.id }, 'job bookkeeping (ledger, conversation) failed');
   };
   const workerByQueue = new Map<string, Worker<CompletionJobData, CompletionJobResult>>();
 
-  const processJob = async (job: Job<CompletionJobData, CompletionJobResult>, token?: string): Promise<CompletionJobResult> => {
+  const processJob = async (
+    job: Job<CompletionJobData, CompletionJobResult>,
+    token?: string,
+  ): Promise<CompletionJobResult> => {
     const data = job.data;
     if (job.name === SUMMARY_JOB_NAME && data.summary) {
       const controller = new AbortController();
@@ -162,19 +245,38 @@ export function createExecutor(options: ExecutorOptions): Executor {
           store.append(
             data.id,
             cached
-              ? { type: 'attempt', attempt: run, tier, model: deployment.model, deploymentId: deployment.id, cache: 'hit', cacheKind: cached.kind, cacheSimilarity: cached.similarity }
-              : { type: 'attempt', attempt: run, tier: deployment.tier, model: deployment.model, deploymentId: deployment.id, cache: cacheOutcome },
+              ? {
+                  type: 'attempt',
+                  attempt: run,
+                  tier,
+                  model: deployment.model,
+                  deploymentId: deployment.id,
+                  cache: 'hit',
+                  cacheKind: cached.kind,
+                  cacheSimilarity: cached.similarity,
+                }
+              : {
+                  type: 'attempt',
+                  attempt: run,
+                  tier: deployment.tier,
+                  model: deployment.model,
+                  deploymentId: deployment.id,
+                  cache: cacheOutcome,
+                },
             'running',
           ),
         // Chunks are appended without awaiting each: one connection keeps them in order, and
         // the upstream stream is not slowed by a Redis round trip per chunk.
-        onChunk: data.stream ? (chunk) => void pending.push(store.append(data.id, { type: 'chunk', attempt: run, chunk })) : undefined,
+        onChunk: data.stream
+          ? (chunk) => void pending.push(store.append(data.id, { type: 'chunk', attempt: run, chunk }))
+          : undefined,
       });
       await Promise.all(pending);
       if (!outcome) {
         const record = await store.get(data.id);
         // An earlier run finished the job and may have died before its bookkeeping.
-        if (record?.status === 'completed' && record.result) await afterComplete(data, record.result, record.finishedAt ?? Date.now());
+        if (record?.status === 'completed' && record.result)
+          await afterComplete(data, record.result, record.finishedAt ?? Date.now());
         return record?.result ?? (undefined as never);
       }
       const { completion, deployment } = outcome;
@@ -193,8 +295,18 @@ export function createExecutor(options: ExecutorOptions): Executor {
         attempt,
         calls,
         ...(outcome.cascade ? { cascade: outcome.cascade } : {}),
-        counterfactual: counterfactualCost({ deployments: config.deployments, messages: data.request.messages, promptTokens: data.context?.fullTokens, tools: data.request.tools, responseFormat: data.request.response_format, completionTokens: completion.usage?.completion_tokens ?? 0, cachedTokens: completion.usage?.prompt_tokens_details?.cached_tokens }),
-        ...(data.context ? { context: { mode: data.context.mode, fullTokens: data.context.fullTokens, tokens: data.context.tokens } } : {}),
+        counterfactual: counterfactualCost({
+          deployments: config.deployments,
+          messages: data.request.messages,
+          promptTokens: data.context?.fullTokens,
+          tools: data.request.tools,
+          responseFormat: data.request.response_format,
+          completionTokens: completion.usage?.completion_tokens ?? 0,
+          cachedTokens: completion.usage?.prompt_tokens_details?.cached_tokens,
+        }),
+        ...(data.context
+          ? { context: { mode: data.context.mode, fullTokens: data.context.fullTokens, tokens: data.context.tokens } }
+          : {}),
       };
       const finishedAt = Date.now();
       const completed = store.complete(data.id, result, finishedAt);
@@ -258,7 +370,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
       // A summary job has no client-visible record; the next request asks for another.
       if (job?.name === SUMMARY_JOB_NAME) return;
       if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message))) {
-        void store.fail(job.data.id, { message: `The job failed: ${error.message}`, type: 'server_error', code: 'job_failed', status: 500 }).catch(() => {});
+        void store
+          .fail(job.data.id, {
+            message: `The job failed: ${error.message}`,
+            type: 'server_error',
+            code: 'job_failed',
+            status: 500,
+          })
+          .catch(() => {});
       }
     });
   }
@@ -289,7 +408,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
         clearTimeout(timer);
         // Answers already went out; their releases and stores must still reach Redis.
         await settling.drain();
-        for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'executor close step failed');
+        for (const r of results)
+          if (r.status === 'rejected') logger.error({ err: r.reason }, 'executor close step failed');
         options.subscriber.off('message', onCancel);
         await options.subscriber.unsubscribe(keys.cancelChannel).catch(() => {});
       })();

@@ -8,8 +8,23 @@ import type { UpstreamCaller, UpstreamOutcome } from './upstream-call.ts';
 /** A pseudo deployment for answers served from the cache: priced at zero, named `cache`. */
 function cacheDeployment(model: string): ResolvedDeployment {
   return Object.freeze({
-    id: 'cache', tier: 'small', baseUrl: '', model, apiKeyRef: '', apiKey: '', rpm: 0, tpm: 0, maxConcurrency: 0, weight: 0,
-    inputPricePerMTok: 0, outputPricePerMTok: 0, cachedInputPricePerMTok: 0, cacheWritePricePerMTok: 0, batch: false, batchPriceFactor: 1, timeoutMs: 0,
+    id: 'cache',
+    tier: 'small',
+    baseUrl: '',
+    model,
+    apiKeyRef: '',
+    apiKey: '',
+    rpm: 0,
+    tpm: 0,
+    maxConcurrency: 0,
+    weight: 0,
+    inputPricePerMTok: 0,
+    outputPricePerMTok: 0,
+    cachedInputPricePerMTok: 0,
+    cacheWritePricePerMTok: 0,
+    batch: false,
+    batchPriceFactor: 1,
+    timeoutMs: 0,
   }) as ResolvedDeployment;
 }
 
@@ -49,11 +64,17 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
   const recentLookupMs = options.recentLookupMs ?? 1_000;
 
   const serve = async (ctx: Parameters<UpstreamCaller>[0], hit: CacheHit): Promise<UpstreamOutcome | undefined> => {
-    const model = typeof (hit.completion as { model?: unknown }).model === 'string' ? (hit.completion as { model: string }).model : 'cache';
+    const model =
+      typeof (hit.completion as { model?: unknown }).model === 'string'
+        ? (hit.completion as { model: string }).model
+        : 'cache';
     const deployment = cacheDeployment(model);
     const cacheInfo = { kind: hit.kind, similarity: hit.similarity, sourceJobId: hit.sourceJobId };
     if (!(await ctx.begin(deployment, cacheInfo))) return undefined;
-    const completion = { ...(hit.completion as unknown as UpstreamOutcome['completion']), id: `chatcmpl-${ctx.job.data.id}` };
+    const completion = {
+      ...(hit.completion as unknown as UpstreamOutcome['completion']),
+      id: `chatcmpl-${ctx.job.data.id}`,
+    };
     return { completion, headers: {}, deployment, cache: cacheInfo };
   };
 
@@ -83,9 +104,21 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
       // the exact level is read again (an identical request's answer stored meanwhile). A
       // neighbour stored in between costs at most one upstream call, never a wrong answer.
       const looked = data.cacheLooked;
-      const semantic = !(looked && looked.category === category && looked.tiers.includes(ctx.tier) && Date.now() - looked.at <= recentLookupMs);
-      const pending = cache.lookup({ ...scope, category, cacheMode: data.cacheMode, embedding: decodeEmbedding(data.embedding), semantic });
-      if (cache.wouldLookup({ request: context.request, category, cacheMode: data.cacheMode })) guard = cache.acquireFill(hashed.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
+      const semantic = !(
+        looked &&
+        looked.category === category &&
+        looked.tiers.includes(ctx.tier) &&
+        Date.now() - looked.at <= recentLookupMs
+      );
+      const pending = cache.lookup({
+        ...scope,
+        category,
+        cacheMode: data.cacheMode,
+        embedding: decodeEmbedding(data.embedding),
+        semantic,
+      });
+      if (cache.wouldLookup({ request: context.request, category, cacheMode: data.cacheMode }))
+        guard = cache.acquireFill(hashed.exactKey, { ttlMs: fillWaitMs }).catch(() => undefined);
       lookup = await pending;
     } catch (error) {
       giveBack();
@@ -130,7 +163,14 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
       // first and a caller that gets the answer and asks again finds the entry. The fill is
       // released once the entry is there, so the waiters it wakes find it too.
       const stored = cache
-        .store({ ...scope, category, cacheMode: data.cacheMode, completion: outcome.completion, jobId: data.id, embedding: lookup.embedding ?? decodeEmbedding(data.embedding) })
+        .store({
+          ...scope,
+          category,
+          cacheMode: data.cacheMode,
+          completion: outcome.completion,
+          jobId: data.id,
+          embedding: lookup.embedding ?? decodeEmbedding(data.embedding),
+        })
         .catch((error: unknown) => logger.warn({ err: error, jobId: data.id }, 'cache store failed'))
         .then(() => leader?.release())
         .catch(() => {});

@@ -5,13 +5,31 @@ import type { Logger } from '@sluice/telemetry';
 import type { UpstreamCaller, UpstreamOutcome } from './upstream-call.ts';
 
 /** The billed call behind one outcome (a cache answer is priced at zero and spends no tokens). */
-export function billedCall(outcome: UpstreamOutcome, tier: TierName, purpose: BilledCall['purpose'] = 'answer'): BilledCall {
+export function billedCall(
+  outcome: UpstreamOutcome,
+  tier: TierName,
+  purpose: BilledCall['purpose'] = 'answer',
+): BilledCall {
   const { deployment, completion } = outcome;
-  if (outcome.cache) return { purpose, tier, model: deployment.model, deploymentId: 'cache', promptTokens: 0, completionTokens: 0, costUsd: 0 };
+  if (outcome.cache)
+    return {
+      purpose,
+      tier,
+      model: deployment.model,
+      deploymentId: 'cache',
+      promptTokens: 0,
+      completionTokens: 0,
+      costUsd: 0,
+    };
   const usage = completion.usage ?? { prompt_tokens: 0, completion_tokens: 0 };
   const cachedTokens = usage.prompt_tokens_details?.cached_tokens ?? 0;
   return {
-    purpose, tier, model: deployment.model, deploymentId: deployment.id, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens,
+    purpose,
+    tier,
+    model: deployment.model,
+    deploymentId: deployment.id,
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
     ...(cachedTokens > 0 ? { cachedTokens } : {}),
     costUsd: costUsd(deployment, usage),
   };
@@ -23,7 +41,13 @@ export interface CascadingCallerOptions {
   inner: UpstreamCaller;
   logger?: Logger;
   /** A small answer failed the gate: teach routing that this prompt needs large (`knn.recordEscalation`). */
-  onEscalation?: (escalation: { prompt: string; embedding?: Float32Array; category?: CategoryName; tenant: string; shareGroup?: string }) => Promise<void>;
+  onEscalation?: (escalation: {
+    prompt: string;
+    embedding?: Float32Array;
+    category?: CategoryName;
+    tenant: string;
+    shareGroup?: string;
+  }) => Promise<void>;
 }
 
 /**
@@ -43,16 +67,34 @@ export function createCascadingCaller(options: CascadingCallerOptions): Upstream
     const data = ctx.job.data;
     if (!data.route?.cascade || ctx.tier !== 'small') return inner(ctx);
     const request = ctx.request ?? data.request;
-    const small = await inner({ ...ctx, tier: 'small', onChunk: undefined, accept: (completion) => qualityGate(request, completion as GateCompletion).pass });
+    const small = await inner({
+      ...ctx,
+      tier: 'small',
+      onChunk: undefined,
+      accept: (completion) => qualityGate(request, completion as GateCompletion).pass,
+    });
     if (!small) return undefined;
     const verdict = qualityGate(request, small.completion as GateCompletion);
     if (verdict.pass) {
-      return { ...small, calls: [billedCall(small, 'small')], cascade: { escalated: false, check: verdict.check, reason: verdict.reason } };
+      return {
+        ...small,
+        calls: [billedCall(small, 'small')],
+        cascade: { escalated: false, check: verdict.check, reason: verdict.reason },
+      };
     }
-    logger?.info({ jobId: data.id, check: verdict.check }, 'cascade: small answer failed the quality gate; escalating to large');
+    logger?.info(
+      { jobId: data.id, check: verdict.check },
+      'cascade: small answer failed the quality gate; escalating to large',
+    );
     if (onEscalation) {
       const embedding = decodeEmbedding(data.embedding);
-      void onEscalation({ prompt: latestUserText(data.request), embedding, category: data.route.category, tenant: data.tenant, shareGroup: data.shareGroup }).catch((error: unknown) =>
+      void onEscalation({
+        prompt: latestUserText(data.request),
+        embedding,
+        category: data.route.category,
+        tenant: data.tenant,
+        shareGroup: data.shareGroup,
+      }).catch((error: unknown) =>
         logger?.warn({ err: error, jobId: data.id }, 'could not record the escalation for routing'),
       );
     }

@@ -1,5 +1,11 @@
 import { createResponseCache } from '@sluice/cache';
-import { createExecutorMetrics, createMetricsRegistry, createOpsStats, startMetricsServer, workerReadiness } from '@sluice/metrics';
+import {
+  createExecutorMetrics,
+  createMetricsRegistry,
+  createOpsStats,
+  startMetricsServer,
+  workerReadiness,
+} from '@sluice/metrics';
 import { createKeys, createRedis } from '@sluice/redis';
 import { runProcess } from '@sluice/runtime';
 import { createExecutor, type Executor } from './app.ts';
@@ -8,7 +14,12 @@ await runProcess({
   name: 'sluice-executor',
   env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
-    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor', pipelining: true });
+    const connection = createRedis({
+      url: config.redis.url,
+      role: 'worker',
+      name: 'sluice-executor',
+      pipelining: true,
+    });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-worker' });
     const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-sub' });
     onShutdown(() => void connection.disconnect());
@@ -17,17 +28,35 @@ await runProcess({
     const registry = createMetricsRegistry({ role: 'executor' });
     let executor: Executor | undefined;
     // Up first and closed last: probes keep answering (readiness "closing") while jobs drain.
-    const server = await startMetricsServer({ registry, port: config.metrics.port, logger, ready: () => workerReadiness(connection, executor?.workers ?? []) });
+    const server = await startMetricsServer({
+      registry,
+      port: config.metrics.port,
+      logger,
+      ready: () => workerReadiness(connection, executor?.workers ?? []),
+    });
     onShutdown(() => server.close());
     const cache = createResponseCache({ redis: connection, config, logger });
     // Every executor sweeps expired vector elements; the sweep is bounded and idempotent.
     cache.start();
     onShutdown(() => cache.close());
-    const stats = createOpsStats({ redis: connection, keys: createKeys(config.redis.prefix), onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters') });
+    const stats = createOpsStats({
+      redis: connection,
+      keys: createKeys(config.redis.prefix),
+      onError: (error) => logger.warn({ err: error }, 'could not update the shared operations counters'),
+    });
     // Runs after the executor has drained (cleanups run in reverse): the last jobs are counted.
     onShutdown(() => stats.close());
     const metrics = createExecutorMetrics({ registry, deployments: config.deployments, stats });
-    executor = createExecutor({ config, connection, workerConnection, subscriber, logger, cache, metrics, telemetry: telemetry.queues });
+    executor = createExecutor({
+      config,
+      connection,
+      workerConnection,
+      subscriber,
+      logger,
+      cache,
+      metrics,
+      telemetry: telemetry.queues,
+    });
     onShutdown(() => executor!.close());
     await executor.start();
   },

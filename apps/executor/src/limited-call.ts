@@ -1,7 +1,16 @@
 import { DelayedError, Worker } from 'bullmq';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { isUpstreamError, type UpstreamClient, type UpstreamCompletion, type UpstreamError } from '@sluice/llm';
-import { PermitLines, RateLimitedError, type PermitLine, type AcquireAnyResult, type Lease, type LimitsError, type Limiter, type ThroughputMeter } from '@sluice/limits';
+import {
+  PermitLines,
+  RateLimitedError,
+  type PermitLine,
+  type AcquireAnyResult,
+  type Lease,
+  type LimitsError,
+  type Limiter,
+  type ThroughputMeter,
+} from '@sluice/limits';
 import type { Logger } from '@sluice/telemetry';
 import type { Settling } from './settling.ts';
 import { deploymentsFor, type AttemptContext, type UpstreamCaller } from './upstream-call.ts';
@@ -103,7 +112,8 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
   };
   const restoreConcurrency = (worker: Worker, line: PermitLine) => {
     const configured = configuredConcurrency.get(worker);
-    if (configured !== undefined && worker.concurrency !== configured && !line.congested()) worker.concurrency = configured;
+    if (configured !== undefined && worker.concurrency !== configured && !line.congested())
+      worker.concurrency = configured;
   };
 
   /**
@@ -111,7 +121,12 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
    * `wholeTier`: no deployment of the tier can serve any job before `retryAfterMs`, so the
    * tier queue pauses; otherwise only this job is delayed.
    */
-  const park = async (ctx: AttemptContext, retryAfterMs: number, reason: LimitsError, wholeTier: boolean): Promise<never> => {
+  const park = async (
+    ctx: AttemptContext,
+    retryAfterMs: number,
+    reason: LimitsError,
+    wholeTier: boolean,
+  ): Promise<never> => {
     const waited = clock() - ctx.job.data.acceptedAt;
     if (waited + retryAfterMs > permitWaitMs) throw reason;
     const ms = Math.max(1, Math.ceil(retryAfterMs));
@@ -146,11 +161,19 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
       if (remaining.length === 0) {
         if (throttledMs !== undefined) {
           const deployment = lastError?.deploymentId ?? candidates[0]!.id;
-          return park(ctx, throttledMs, new RateLimitedError(deployment, 'cooldown', throttledMs), candidates.length === tierSize);
+          return park(
+            ctx,
+            throttledMs,
+            new RateLimitedError(deployment, 'cooldown', throttledMs),
+            candidates.length === tierSize,
+          );
         }
         throw lastError!;
       }
-      const got = remaining.length === tierSize ? await acquireInLine(ctx, remaining, acquireOptions) : await limiter.acquireAny(remaining, acquireOptions);
+      const got =
+        remaining.length === tierSize
+          ? await acquireInLine(ctx, remaining, acquireOptions)
+          : await limiter.acquireAny(remaining, acquireOptions);
       if (!got.granted) return park(ctx, got.retryAfterMs, got.error, remaining.length === tierSize);
 
       const { deployment, lease } = got;
@@ -161,9 +184,19 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
       tried.add(deployment.id);
       lastError = error;
       // The soonest cooldown: the queue may pause only until some deployment can serve again.
-      if (error.kind === 'rate_limited') throttledMs = Math.min(throttledMs ?? Number.POSITIVE_INFINITY, outcome.cooldownMs || THROTTLE_FALLBACK_MS);
+      if (error.kind === 'rate_limited')
+        throttledMs = Math.min(throttledMs ?? Number.POSITIVE_INFINITY, outcome.cooldownMs || THROTTLE_FALLBACK_MS);
       else throttledMs = undefined;
-      logger?.warn({ jobId: data.id, deploymentId: deployment.id, kind: error.kind, status: error.status, circuit: outcome.circuit }, 'upstream call failed; trying the next deployment');
+      logger?.warn(
+        {
+          jobId: data.id,
+          deploymentId: deployment.id,
+          kind: error.kind,
+          status: error.status,
+          circuit: outcome.circuit,
+        },
+        'upstream call failed; trying the next deployment',
+      );
     }
   };
 
@@ -171,10 +204,20 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
    * Ask for a permit on every deployment of the tier, waiting in the tier's line while the
    * tier is blocked and the wait fits the hold bound. Returns a grant, or the denial to park on.
    */
-  async function acquireInLine(ctx: AttemptContext, deployments: ResolvedDeployment[], acquireOptions: Parameters<Limiter['acquireAny']>[1]): Promise<AcquireAnyResult<ResolvedDeployment>> {
+  async function acquireInLine(
+    ctx: AttemptContext,
+    deployments: ResolvedDeployment[],
+    acquireOptions: Parameters<Limiter['acquireAny']>[1],
+  ): Promise<AcquireAnyResult<ResolvedDeployment>> {
     const line = lines.for(ctx.tier);
     const data = ctx.job.data;
-    const entry = { priority: data.priority, acceptedAt: data.acceptedAt, deadline: data.acceptedAt + permitWaitMs, joinedAt: clock(), signal: ctx.signal };
+    const entry = {
+      priority: data.priority,
+      acceptedAt: data.acceptedAt,
+      deadline: data.acceptedAt + permitWaitMs,
+      joinedAt: clock(),
+      signal: ctx.signal,
+    };
     const denial = (ms: number): AcquireAnyResult<ResolvedDeployment> => {
       const error = tierDenials.get(ctx.tier) ?? new RateLimitedError(deployments[0]!.id, 'rpm', ms);
       return { granted: false, retryAfterMs: ms, error, denials: [] };
@@ -227,7 +270,10 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     let relayed = false;
     // A long stream outlives the SDK timeout, which covers the wait for the response only;
     // renewing keeps its concurrency slot from being handed to another call meanwhile.
-    const renew = setInterval(() => void limiter.renew(lease).catch(() => {}), Math.max(1_000, Math.floor(lease.leaseMs / 2)));
+    const renew = setInterval(
+      () => void limiter.renew(lease).catch(() => {}),
+      Math.max(1_000, Math.floor(lease.leaseMs / 2)),
+    );
     renew.unref();
     try {
       const result = await upstream.complete(deployment, ctx.request ?? data.request, {
@@ -252,7 +298,12 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
           limiter.release(lease, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }),
           meter.record(),
           limiter.tenants.recordTokens(data.tenant, usage.prompt_tokens + usage.completion_tokens),
-        ]).catch((error: unknown) => logger?.warn({ err: error, jobId: data.id }, 'could not settle a finished call (learning, release, counters)'));
+        ]).catch((error: unknown) =>
+          logger?.warn(
+            { err: error, jobId: data.id },
+            'could not settle a finished call (learning, release, counters)',
+          ),
+        );
       if (options.settling) options.settling.defer(data.id, settle);
       else void settle();
       return { kind: 'done', value: { ...result, deployment } };

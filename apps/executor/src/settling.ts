@@ -40,7 +40,8 @@ export interface SettlingOptions {
 /** A process's {@link Settling}. */
 export function createSettling(options: SettlingOptions = {}): Settling {
   const groupCommitMs = options.groupCommitMs ?? 2;
-  if (!Number.isFinite(groupCommitMs) || groupCommitMs < 0) throw new Error(`Expected \`groupCommitMs\` to be a number ≥ 0, got \`${groupCommitMs}\``);
+  if (!Number.isFinite(groupCommitMs) || groupCommitMs < 0)
+    throw new Error(`Expected \`groupCommitMs\` to be a number ≥ 0, got \`${groupCommitMs}\``);
   const steps = new Set<Promise<unknown>>();
   const held = new Map<string, Array<() => Promise<unknown>>>();
   let group: Array<() => Promise<unknown>> = [];

@@ -28,7 +28,12 @@ export interface SummaryProcessorOptions {
 export function createSummaryProcessor(options: SummaryProcessorOptions) {
   const { callUpstream, context, ledger, logger } = options;
   const now = options.now ?? Date.now;
-  return async (job: Job<CompletionJobData, CompletionJobResult>, worker: Worker<CompletionJobData, CompletionJobResult>, token: string | undefined, signal: AbortSignal): Promise<CompletionJobResult> => {
+  return async (
+    job: Job<CompletionJobData, CompletionJobResult>,
+    worker: Worker<CompletionJobData, CompletionJobResult>,
+    token: string | undefined,
+    signal: AbortSignal,
+  ): Promise<CompletionJobResult> => {
     const data = job.data;
     const task = data.summary!;
     const attempt = job.attemptsMade + 1;
@@ -36,7 +41,12 @@ export function createSummaryProcessor(options: SummaryProcessorOptions) {
     try {
       outcome = await callUpstream({ job, worker, token, attempt, tier: 'router', signal, begin: async () => true });
     } catch (error) {
-      if (signal.reason === 'shutdown' && token && !(error instanceof DelayedError) && (error as Error)?.name !== 'RateLimitError') {
+      if (
+        signal.reason === 'shutdown' &&
+        token &&
+        !(error instanceof DelayedError) &&
+        (error as Error)?.name !== 'RateLimitError'
+      ) {
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }
@@ -47,9 +57,32 @@ export function createSummaryProcessor(options: SummaryProcessorOptions) {
     const stored = text.trim() ? await context.completeSummary({ ...task, prompt: [] }, text) : false;
     const call = billedCall(outcome, 'router');
     await ledger
-      ?.record({ kind: 'summary', tenant: data.tenant, jobId: data.id, finishedAt: now(), tier: 'router', cache: 'bypass', calls: [call], counterfactual: { promptTokens: 0, completionTokens: 0, costUsd: 0 } })
-      .catch((error: unknown) => logger?.warn({ err: error, jobId: data.id }, 'could not record the summary job in the ledger'));
-    logger?.debug({ jobId: data.id, conversation: task.conversation.id, to: task.to, stored }, 'conversation summary extended');
-    return { completion: outcome.completion, tier: 'router', model: outcome.deployment.model, deploymentId: outcome.deployment.id, cache: 'bypass', costUsd: call.costUsd, attempt, calls: [call] };
+      ?.record({
+        kind: 'summary',
+        tenant: data.tenant,
+        jobId: data.id,
+        finishedAt: now(),
+        tier: 'router',
+        cache: 'bypass',
+        calls: [call],
+        counterfactual: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      })
+      .catch((error: unknown) =>
+        logger?.warn({ err: error, jobId: data.id }, 'could not record the summary job in the ledger'),
+      );
+    logger?.debug(
+      { jobId: data.id, conversation: task.conversation.id, to: task.to, stored },
+      'conversation summary extended',
+    );
+    return {
+      completion: outcome.completion,
+      tier: 'router',
+      model: outcome.deployment.model,
+      deploymentId: outcome.deployment.id,
+      cache: 'bypass',
+      costUsd: call.costUsd,
+      attempt,
+      calls: [call],
+    };
   };
 }

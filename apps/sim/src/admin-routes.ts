@@ -23,16 +23,23 @@ interface ModelIdParams {
 export function registerAdminRoutes(app: FastifyInstance, ctx: SimContext, hooks: AdminHooks): void {
   const describe = (id: string) => ({ id, object: 'model', created: hooks.createdAt, owned_by: 'sluice-sim' });
 
-  app.get('/v1/models', async () => ({ object: 'list', data: ctx.registry.list().map((runtime) => describe(runtime.id)) }));
+  app.get('/v1/models', async () => ({
+    object: 'list',
+    data: ctx.registry.list().map((runtime) => describe(runtime.id)),
+  }));
 
-  app.get<{ Params: ModelIdParams }>('/v1/models/:id', { schema: { params: MODEL_ID_PARAMS_SCHEMA } }, async (request) =>
-    describe(ctx.registry.require(request.params.id).id),
+  app.get<{ Params: ModelIdParams }>(
+    '/v1/models/:id',
+    { schema: { params: MODEL_ID_PARAMS_SCHEMA } },
+    async (request) => describe(ctx.registry.require(request.params.id).id),
   );
 
   app.get('/sim/models', async () => ({ models: ctx.registry.list().map((runtime) => cloneModel(runtime.options)) }));
 
-  app.get<{ Params: ModelIdParams }>('/sim/models/:id', { schema: { params: MODEL_ID_PARAMS_SCHEMA } }, async (request) =>
-    cloneModel(ctx.registry.require(request.params.id).options),
+  app.get<{ Params: ModelIdParams }>(
+    '/sim/models/:id',
+    { schema: { params: MODEL_ID_PARAMS_SCHEMA } },
+    async (request) => cloneModel(ctx.registry.require(request.params.id).options),
   );
 
   app.patch<{ Params: ModelIdParams; Body: SimModelPatch }>(

@@ -77,7 +77,10 @@ export class BatchRun<L> {
     const doneMs = this.createdMs + this.#processingMs;
     if (now < Math.min(doneMs, this.expiresMs)) return undefined;
     await this.#answered;
-    this.#end ??= doneMs <= this.expiresMs ? { outcome: 'completed', endedMs: doneMs, done: this.lines.length } : { outcome: 'expired', endedMs: this.expiresMs, done: this.doneBy(this.expiresMs) };
+    this.#end ??=
+      doneMs <= this.expiresMs
+        ? { outcome: 'completed', endedMs: doneMs, done: this.lines.length }
+        : { outcome: 'expired', endedMs: this.expiresMs, done: this.doneBy(this.expiresMs) };
     return this.#end;
   }
 

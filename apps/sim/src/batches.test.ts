@@ -23,7 +23,12 @@ afterAll(async () => {
 });
 
 const line = (id: string, content: string, model = 'sim-small') =>
-  JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content }] } });
+  JSON.stringify({
+    custom_id: id,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model, messages: [{ role: 'user', content }] },
+  });
 
 async function upload(lines: string[]) {
   return client.files.create({ file: await toFile(Buffer.from(lines.join('\n')), 'input.jsonl'), purpose: 'batch' });
@@ -33,7 +38,11 @@ describe('Batch API', () => {
   it('answers every line as the synchronous endpoint would, once the processing time has passed', async () => {
     const file = await upload([line('a', 'What is 2+2?'), line('b', 'Name a colour.')]);
     expect(file.purpose).toBe('batch');
-    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
     expect(batch.request_counts?.total).toBe(2);
 
     clock += 5_000;
@@ -46,9 +55,15 @@ describe('Batch API', () => {
     const done = await client.batches.retrieve(batch.id);
     expect(done.status).toBe('completed');
     expect(done.error_file_id).toBeNull();
-    const output = (await (await client.files.content(done.output_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const output = (await (await client.files.content(done.output_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(output.map((o) => o.custom_id).sort()).toEqual(['a', 'b']);
-    const sync = await client.chat.completions.create({ model: 'sim-small', messages: [{ role: 'user', content: 'What is 2+2?' }] });
+    const sync = await client.chat.completions.create({
+      model: 'sim-small',
+      messages: [{ role: 'user', content: 'What is 2+2?' }],
+    });
     const a = output.find((o) => o.custom_id === 'a');
     expect(a.response.status_code).toBe(200);
     expect(a.response.body.choices[0].message.content).toBe(sync.choices[0]!.message.content);
@@ -56,16 +71,32 @@ describe('Batch API', () => {
   });
 
   it('puts failed lines in the error file and expired ones with batch_expired', async () => {
-    const file = await upload([line('ok', 'Hello'), line('bad', 'Hello', 'no-such-model'), line('boom', 'fail [[sim:error]]'), line('late', 'Hello again'), line('late2', 'Hi'), line('late3', 'Hey')]);
-    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const file = await upload([
+      line('ok', 'Hello'),
+      line('bad', 'Hello', 'no-such-model'),
+      line('boom', 'fail [[sim:error]]'),
+      line('late', 'Hello again'),
+      line('late2', 'Hi'),
+      line('late3', 'Hey'),
+    ]);
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
     clock += 5_000;
     // The provider ends the window with half the lines done.
-    const response = await fetch(`${client.baseURL.replace(/\/v1$/, '')}/sim/batches/${batch.id}/expire`, { method: 'POST' });
+    const response = await fetch(`${client.baseURL.replace(/\/v1$/, '')}/sim/batches/${batch.id}/expire`, {
+      method: 'POST',
+    });
     expect(response.status).toBe(200);
     const expired = await client.batches.retrieve(batch.id);
     expect(expired.status).toBe('expired');
     expect(expired.request_counts).toEqual({ total: 6, completed: 1, failed: 5 });
-    const errors = (await (await client.files.content(expired.error_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const errors = (await (await client.files.content(expired.error_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const byId = Object.fromEntries(errors.map((e) => [e.custom_id, e]));
     expect(byId.bad.response.status_code).toBe(404);
     expect(byId.bad.response.body.error.code).toBe('model_not_found');
@@ -75,13 +106,28 @@ describe('Batch API', () => {
   });
 
   it('expires a batch whose processing outlasts its window, and cancels on request', async () => {
-    const slow = createSimulator({ profile: 'fast', now: () => clock, batch: { processingMs: 100_000, expireAfterMs: 50_000 } });
+    const slow = createSimulator({
+      profile: 'fast',
+      now: () => clock,
+      batch: { processingMs: 100_000, expireAfterMs: 50_000 },
+    });
     const { url } = await slow.listen({ port: 0 });
     try {
       const slowClient = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sim-test', maxRetries: 0 });
-      const file = await slowClient.files.create({ file: await toFile(Buffer.from([line('1', 'a'), line('2', 'b')].join('\n')), 'in.jsonl'), purpose: 'batch' });
-      const batch = await slowClient.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
-      const other = await slowClient.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      const file = await slowClient.files.create({
+        file: await toFile(Buffer.from([line('1', 'a'), line('2', 'b')].join('\n')), 'in.jsonl'),
+        purpose: 'batch',
+      });
+      const batch = await slowClient.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      });
+      const other = await slowClient.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      });
       clock += 50_000;
       const expired = await slowClient.batches.retrieve(batch.id);
       expect(expired.status).toBe('expired');
@@ -94,8 +140,13 @@ describe('Batch API', () => {
   });
 
   it('refuses a malformed input file with a 400 naming the line', async () => {
-    const file = await upload([line('x', 'hi'), '{"custom_id": "x", "method": "POST", "url": "/v1/chat/completions", "body": {}}']);
-    await expect(client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toMatchObject({
+    const file = await upload([
+      line('x', 'hi'),
+      '{"custom_id": "x", "method": "POST", "url": "/v1/chat/completions", "body": {}}',
+    ]);
+    await expect(
+      client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    ).rejects.toMatchObject({
       status: 400,
       message: expect.stringContaining("'x' appears more than once"),
     });
@@ -108,7 +159,13 @@ describe('provider prompt cache', () => {
 
   it('reports a repeated prefix of 1,024 tokens or more as cached_tokens, in 128-token steps', async () => {
     const ask = (question: string) =>
-      client.chat.completions.create({ model: 'sim-large', messages: [{ role: 'system', content: longSystem }, { role: 'user', content: question }] });
+      client.chat.completions.create({
+        model: 'sim-large',
+        messages: [
+          { role: 'system', content: longSystem },
+          { role: 'user', content: question },
+        ],
+      });
     const first = await ask('What is the capital of France?');
     expect(first.usage!.prompt_tokens).toBeGreaterThan(1024);
     expect(first.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
@@ -118,9 +175,18 @@ describe('provider prompt cache', () => {
     expect(cached % 128).toBe(0);
     expect(cached).toBeLessThan(second.usage!.prompt_tokens);
     // Another model has its own cache; a short prompt is never cached.
-    const elsewhere = await client.chat.completions.create({ model: 'sim-small', messages: [{ role: 'system', content: longSystem }, { role: 'user', content: 'Hi' }] });
+    const elsewhere = await client.chat.completions.create({
+      model: 'sim-small',
+      messages: [
+        { role: 'system', content: longSystem },
+        { role: 'user', content: 'Hi' },
+      ],
+    });
     expect(elsewhere.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
-    const short = await client.chat.completions.create({ model: 'sim-large', messages: [{ role: 'user', content: 'Hi' }] });
+    const short = await client.chat.completions.create({
+      model: 'sim-large',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
     await client.chat.completions.create({ model: 'sim-large', messages: [{ role: 'user', content: 'Hi' }] });
     expect(short.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
     // Past the cache's idle time, the prefix is gone.

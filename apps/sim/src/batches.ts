@@ -17,14 +17,18 @@ export interface SimFile {
 }
 
 /** OpenAI's batch statuses. */
-export type SimBatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export type SimBatchStatus =
+  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
 /** OpenAI's batch object, as `/v1/batches` returns it. */
 export interface SimBatch {
   id: string;
   object: 'batch';
   endpoint: string;
-  errors: { object: 'list'; data: Array<{ code: string; message: string; param: string | null; line: number | null }> } | null;
+  errors: {
+    object: 'list';
+    data: Array<{ code: string; message: string; param: string | null; line: number | null }>;
+  } | null;
   input_file_id: string;
   completion_window: string;
   status: SimBatchStatus;
@@ -113,16 +117,29 @@ export class BatchStore {
   }
 
   /** Validates the input file and starts a batch. */
-  create(input: { input_file_id: string; endpoint: string; completion_window: string; metadata?: Record<string, string> | null }): SimBatch {
+  create(input: {
+    input_file_id: string;
+    endpoint: string;
+    completion_window: string;
+    metadata?: Record<string, string> | null;
+  }): SimBatch {
     if (!(BATCH_ENDPOINTS as readonly string[]).includes(input.endpoint)) {
-      throw new SimInvalidRequestError(`Invalid 'endpoint': expected one of ${BATCH_ENDPOINTS.join(', ')}, got '${input.endpoint}'.`, { param: 'endpoint' });
+      throw new SimInvalidRequestError(
+        `Invalid 'endpoint': expected one of ${BATCH_ENDPOINTS.join(', ')}, got '${input.endpoint}'.`,
+        { param: 'endpoint' },
+      );
     }
     if (input.completion_window !== '24h') {
-      throw new SimInvalidRequestError(`Invalid 'completion_window': only '24h' is supported, got '${input.completion_window}'.`, { param: 'completion_window' });
+      throw new SimInvalidRequestError(
+        `Invalid 'completion_window': only '24h' is supported, got '${input.completion_window}'.`,
+        { param: 'completion_window' },
+      );
     }
     const stored = this.#requireFile(input.input_file_id);
     if (stored.file.purpose !== 'batch') {
-      throw new SimInvalidRequestError(`File ${input.input_file_id} was not uploaded with purpose 'batch'.`, { param: 'input_file_id' });
+      throw new SimInvalidRequestError(`File ${input.input_file_id} was not uploaded with purpose 'batch'.`, {
+        param: 'input_file_id',
+      });
     }
     const lines = parseInputFile(stored.content.toString('utf8'), input.endpoint);
     const createdMs = this.now();
@@ -197,7 +214,9 @@ export class BatchStore {
       return;
     }
     const done = run.doneBy(this.now());
-    const failed = run.answers.slice(0, done).filter((answer) => answer !== undefined && answer.statusCode >= 400).length;
+    const failed = run.answers
+      .slice(0, done)
+      .filter((answer) => answer !== undefined && answer.statusCode >= 400).length;
     batch.request_counts = { total: run.lines.length, completed: done - failed, failed };
   }
 
@@ -213,8 +232,18 @@ export class BatchStore {
       const requestId = responseId('req');
       if (answer === undefined) {
         const code = end.outcome === 'expired' ? 'batch_expired' : 'batch_cancelled';
-        const message = end.outcome === 'expired' ? 'This request could not be executed before the completion window expired.' : 'This request was not executed because the batch was cancelled.';
-        errors.push(JSON.stringify({ id: responseId('batch_req'), custom_id: line.custom_id, response: null, error: { code, message } }));
+        const message =
+          end.outcome === 'expired'
+            ? 'This request could not be executed before the completion window expired.'
+            : 'This request was not executed because the batch was cancelled.';
+        errors.push(
+          JSON.stringify({
+            id: responseId('batch_req'),
+            custom_id: line.custom_id,
+            response: null,
+            error: { code, message },
+          }),
+        );
         return;
       }
       const entry = JSON.stringify({
@@ -236,8 +265,18 @@ export class BatchStore {
       batch.cancelled_at = endedS;
     }
     batch.request_counts = { total: run.lines.length, completed: output.length, failed: errors.length };
-    if (output.length > 0) batch.output_file_id = this.addFile(`${batch.id}_output.jsonl`, 'batch_output', Buffer.from(`${output.join('\n')}\n`)).id;
-    if (errors.length > 0) batch.error_file_id = this.addFile(`${batch.id}_error.jsonl`, 'batch_output', Buffer.from(`${errors.join('\n')}\n`)).id;
+    if (output.length > 0)
+      batch.output_file_id = this.addFile(
+        `${batch.id}_output.jsonl`,
+        'batch_output',
+        Buffer.from(`${output.join('\n')}\n`),
+      ).id;
+    if (errors.length > 0)
+      batch.error_file_id = this.addFile(
+        `${batch.id}_error.jsonl`,
+        'batch_output',
+        Buffer.from(`${errors.join('\n')}\n`),
+      ).id;
   }
 
   #requireFile(id: string) {
@@ -248,7 +287,8 @@ export class BatchStore {
 
   #requireBatch(id: string): StoredBatch {
     const stored = this.#batches.get(id);
-    if (!stored) throw new SimInvalidRequestError(`No batch found with id '${id}'.`, { param: 'batch_id', status: 404 });
+    if (!stored)
+      throw new SimInvalidRequestError(`No batch found with id '${id}'.`, { param: 'batch_id', status: 404 });
     return stored;
   }
 
@@ -267,27 +307,43 @@ export function parseInputFile(text: string, endpoint: string): BatchInputLine[]
     try {
       parsed = JSON.parse(raw);
     } catch {
-      throw new SimInvalidRequestError(`Line ${index + 1} of the input file is not valid JSON.`, { param: 'input_file_id' });
+      throw new SimInvalidRequestError(`Line ${index + 1} of the input file is not valid JSON.`, {
+        param: 'input_file_id',
+      });
     }
     const line = parsed as Partial<BatchInputLine>;
     if (typeof line.custom_id !== 'string' || line.custom_id === '') {
-      throw new SimInvalidRequestError(`Line ${index + 1} of the input file has no 'custom_id'.`, { param: 'input_file_id' });
+      throw new SimInvalidRequestError(`Line ${index + 1} of the input file has no 'custom_id'.`, {
+        param: 'input_file_id',
+      });
     }
     if (ids.has(line.custom_id)) {
-      throw new SimInvalidRequestError(`The 'custom_id' '${line.custom_id}' appears more than once in the input file.`, { param: 'input_file_id' });
+      throw new SimInvalidRequestError(
+        `The 'custom_id' '${line.custom_id}' appears more than once in the input file.`,
+        { param: 'input_file_id' },
+      );
     }
     if (line.method !== 'POST' || line.url !== endpoint) {
-      throw new SimInvalidRequestError(`Line ${index + 1} of the input file must be a POST to ${endpoint}, the batch's endpoint.`, { param: 'input_file_id' });
+      throw new SimInvalidRequestError(
+        `Line ${index + 1} of the input file must be a POST to ${endpoint}, the batch's endpoint.`,
+        { param: 'input_file_id' },
+      );
     }
     if (typeof line.body !== 'object' || line.body === null) {
-      throw new SimInvalidRequestError(`Line ${index + 1} of the input file has no 'body' object.`, { param: 'input_file_id' });
+      throw new SimInvalidRequestError(`Line ${index + 1} of the input file has no 'body' object.`, {
+        param: 'input_file_id',
+      });
     }
     ids.add(line.custom_id);
     lines.push(line as BatchInputLine);
   });
-  if (lines.length === 0) throw new SimInvalidRequestError('The input file has no requests.', { param: 'input_file_id' });
+  if (lines.length === 0)
+    throw new SimInvalidRequestError('The input file has no requests.', { param: 'input_file_id' });
   if (lines.length > MAX_BATCH_LINES) {
-    throw new SimInvalidRequestError(`The input file has ${lines.length} requests; a batch takes at most ${MAX_BATCH_LINES}.`, { param: 'input_file_id' });
+    throw new SimInvalidRequestError(
+      `The input file has ${lines.length} requests; a batch takes at most ${MAX_BATCH_LINES}.`,
+      { param: 'input_file_id' },
+    );
   }
   return lines;
 }

@@ -2,7 +2,14 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ChatCompletionRequest, ChatUsage } from './chat-types.ts';
-import { BATCH_TOKEN_HEADER, destroyConnection, holdUntilAbort, responseId, rollFault, type SimContext } from './context.ts';
+import {
+  BATCH_TOKEN_HEADER,
+  destroyConnection,
+  holdUntilAbort,
+  responseId,
+  rollFault,
+  type SimContext,
+} from './context.ts';
 import { SimInjectedFaultError, SimInvalidRequestError } from './errors.ts';
 import { sampleLatency, sleep, type LatencyPlan } from './latency.ts';
 import { admit, type Admission, type ModelRuntime } from './model-registry.ts';
@@ -31,10 +38,13 @@ export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
     const runtime = ctx.registry.require(body.model);
     const model = runtime.options;
     if (model.kind !== 'chat') {
-      throw new SimInvalidRequestError('This is not a chat model and thus not supported in the v1/chat/completions endpoint.', {
-        param: 'model',
-        status: 404,
-      });
+      throw new SimInvalidRequestError(
+        'This is not a chat model and thus not supported in the v1/chat/completions endpoint.',
+        {
+          param: 'model',
+          status: 404,
+        },
+      );
     }
     runtime.stats.add('requests');
     ctx.onChatRequest?.(body);
@@ -51,20 +61,29 @@ export function registerChatRoute(app: FastifyInstance, ctx: SimContext): void {
     const choiceCount = body.n ?? 1;
     // Like OpenAI, reserve max_tokens when given; otherwise the reply's real length, which the
     // simulator knows exactly.
-    const reservedTokens = plan.promptTokens + choiceCount * (plan.explicitMaxTokens ? plan.maxTokens : plan.completionTokens);
+    const reservedTokens =
+      plan.promptTokens + choiceCount * (plan.explicitMaxTokens ? plan.maxTokens : plan.completionTokens);
     const admission = inBatch ? UNLIMITED_ADMISSION : admit(runtime, reservedTokens, ctx.now());
     const tracked = ctx.tracker.begin(reply.raw);
     try {
       runtime.stats.add('promptTokens', plan.promptTokens);
       // Only an admitted request reaches the model, and so its prompt cache.
-      const cachedTokens = ctx.promptCache.lookupAndStore(runtime.id, body.messages, body.tools, plan.promptTokens, ctx.now());
+      const cachedTokens = ctx.promptCache.lookupAndStore(
+        runtime.id,
+        body.messages,
+        body.tools,
+        plan.promptTokens,
+        ctx.now(),
+      );
       const id = responseId('chatcmpl');
       const headers: Record<string, string> = { ...admission.headers, 'x-request-id': id };
       const rolled = plan.directives.error ? 'error' : rollFault(model.faults, ctx.random);
       const fault = inBatch && rolled !== 'error' ? undefined : rolled;
       if (fault === 'error') {
         runtime.stats.add('errors');
-        throw new SimInjectedFaultError('The server had an error while processing your request. Sorry about that!', { headers });
+        throw new SimInjectedFaultError('The server had an error while processing your request. Sorry about that!', {
+          headers,
+        });
       }
       if (fault === 'timeout') {
         runtime.stats.add('timeouts');
@@ -103,33 +122,63 @@ function assertChatSemantics(body: ChatCompletionRequest): void {
   body.messages.forEach((message, index) => {
     const param = `messages[${index}]`;
     const missingContent = message.content === undefined || message.content === null;
-    if ((message.role === 'system' || message.role === 'developer' || message.role === 'user' || message.role === 'tool') && missingContent) {
-      throw new SimInvalidRequestError(`Missing required parameter: '${param}.content'.`, { param: `${param}.content` });
+    if (
+      (message.role === 'system' ||
+        message.role === 'developer' ||
+        message.role === 'user' ||
+        message.role === 'tool') &&
+      missingContent
+    ) {
+      throw new SimInvalidRequestError(`Missing required parameter: '${param}.content'.`, {
+        param: `${param}.content`,
+      });
     }
-    if (message.role === 'assistant' && missingContent && (message.tool_calls === undefined || message.tool_calls.length === 0)) {
-      throw new SimInvalidRequestError(`Invalid '${param}': an assistant message needs 'content' or 'tool_calls'.`, { param });
+    if (
+      message.role === 'assistant' &&
+      missingContent &&
+      (message.tool_calls === undefined || message.tool_calls.length === 0)
+    ) {
+      throw new SimInvalidRequestError(`Invalid '${param}': an assistant message needs 'content' or 'tool_calls'.`, {
+        param,
+      });
     }
     if (message.role === 'tool' && typeof message.tool_call_id !== 'string') {
-      throw new SimInvalidRequestError(`Missing required parameter: '${param}.tool_call_id'.`, { param: `${param}.tool_call_id` });
+      throw new SimInvalidRequestError(`Missing required parameter: '${param}.tool_call_id'.`, {
+        param: `${param}.tool_call_id`,
+      });
     }
   });
   if (body.stream_options != null && body.stream !== true) {
-    throw new SimInvalidRequestError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", { param: 'stream_options' });
+    throw new SimInvalidRequestError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", {
+      param: 'stream_options',
+    });
   }
   // Was a TypeError (500) in the reply builder; OpenAI answers this 400.
-  if (body.response_format?.type === 'json_schema' && (body.response_format as { json_schema?: unknown }).json_schema == null) {
-    throw new SimInvalidRequestError("Missing required parameter: 'response_format.json_schema'.", { param: 'response_format.json_schema', openaiCode: 'missing_required_parameter' });
+  if (
+    body.response_format?.type === 'json_schema' &&
+    (body.response_format as { json_schema?: unknown }).json_schema == null
+  ) {
+    throw new SimInvalidRequestError("Missing required parameter: 'response_format.json_schema'.", {
+      param: 'response_format.json_schema',
+      openaiCode: 'missing_required_parameter',
+    });
   }
   if (body.tool_choice !== undefined && (body.tools === undefined || body.tools.length === 0)) {
-    throw new SimInvalidRequestError("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", {
-      param: 'tool_choice',
-    });
+    throw new SimInvalidRequestError(
+      "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      {
+        param: 'tool_choice',
+      },
+    );
   }
   const choice = body.tool_choice;
   if (typeof choice === 'object' && !body.tools?.some((tool) => tool.function.name === choice.function.name)) {
-    throw new SimInvalidRequestError(`Invalid value for 'tool_choice': no tool named '${choice.function.name}' in 'tools'.`, {
-      param: 'tool_choice',
-    });
+    throw new SimInvalidRequestError(
+      `Invalid value for 'tool_choice': no tool named '${choice.function.name}' in 'tools'.`,
+      {
+        param: 'tool_choice',
+      },
+    );
   }
 }
 
@@ -156,9 +205,20 @@ interface Completion {
  * Deterministic log probabilities of a text reply, one entry per word-sized piece, so a client
  * can tell they were passed through (the simulator has no real distribution to sample).
  */
-export function simLogprobs(content: string): { content: Array<{ token: string; logprob: number; bytes: number[]; top_logprobs: [] }>; refusal: null } {
+export function simLogprobs(content: string): {
+  content: Array<{ token: string; logprob: number; bytes: number[]; top_logprobs: [] }>;
+  refusal: null;
+} {
   const pieces = content.match(/\S+\s*|\s+/g) ?? [];
-  return { content: pieces.map((token, i) => ({ token, logprob: -((i % 7) + 1) / 100, bytes: [...Buffer.from(token, 'utf8')], top_logprobs: [] })), refusal: null };
+  return {
+    content: pieces.map((token, i) => ({
+      token,
+      logprob: -((i % 7) + 1) / 100,
+      bytes: [...Buffer.from(token, 'utf8')],
+      top_logprobs: [],
+    })),
+    refusal: null,
+  };
 }
 
 function usageOf(completion: Completion): ChatUsage {
@@ -240,7 +300,9 @@ async function streamCompletion(reply: FastifyReply, completion: Completion, inc
   });
 
   const tokensPerChunk =
-    latency.perTokenMs > 0 ? Math.max(MIN_TOKENS_PER_CHUNK, Math.ceil(MIN_CHUNK_INTERVAL_MS / latency.perTokenMs)) : MIN_TOKENS_PER_CHUNK;
+    latency.perTokenMs > 0
+      ? Math.max(MIN_TOKENS_PER_CHUNK, Math.ceil(MIN_CHUNK_INTERVAL_MS / latency.perTokenMs))
+      : MIN_TOKENS_PER_CHUNK;
   const pieces = splitIntoPieces(plan.choice, tokensPerChunk);
   const start = performance.now() - latency.ttftMs;
   // The drop fault cuts the stream after about half of the content.
@@ -284,7 +346,12 @@ async function streamCompletion(reply: FastifyReply, completion: Completion, inc
 function firstDelta(choice: PlannedChoice): Record<string, unknown> {
   if (choice.kind === 'text') return { role: 'assistant', content: '', refusal: null };
   const { id, type, function: fn } = choice.toolCall;
-  return { role: 'assistant', content: null, refusal: null, tool_calls: [{ index: 0, id, type, function: { name: fn.name, arguments: '' } }] };
+  return {
+    role: 'assistant',
+    content: null,
+    refusal: null,
+    tool_calls: [{ index: 0, id, type, function: { name: fn.name, arguments: '' } }],
+  };
 }
 
 function pieceDelta(choice: PlannedChoice, text: string): Record<string, unknown> {
@@ -320,7 +387,8 @@ function splitIntoPieces(choice: PlannedChoice, tokensPerChunk: number): Array<{
  * comment line is ignored by clients; its write callback runs after everything before it.
  */
 async function cutAfterFlush(res: ServerResponse): Promise<void> {
-  if (!res.destroyed) await new Promise<void>((resolve) => res.write(': connection dropped by fault injection\n', () => resolve()));
+  if (!res.destroyed)
+    await new Promise<void>((resolve) => res.write(': connection dropped by fault injection\n', () => resolve()));
   res.destroy();
 }
 

@@ -66,8 +66,10 @@ export function parseSimArgs(argv: readonly string[]): SimCliArgs {
   }
 
   const port = values.port === undefined ? 4010 : parseInteger(values.port, '--port', 0, 65_535);
-  const latencyMs = values['latency-ms'] === undefined ? undefined : parseInteger(values['latency-ms'], '--latency-ms', 0, 3_600_000);
-  const batchMs = values['batch-ms'] === undefined ? undefined : parseInteger(values['batch-ms'], '--batch-ms', 0, 86_400_000);
+  const latencyMs =
+    values['latency-ms'] === undefined ? undefined : parseInteger(values['latency-ms'], '--latency-ms', 0, 3_600_000);
+  const batchMs =
+    values['batch-ms'] === undefined ? undefined : parseInteger(values['batch-ms'], '--batch-ms', 0, 86_400_000);
   const profile = values.profile ?? (latencyMs === undefined ? 'realistic' : 'fixed');
   if (profile !== 'realistic' && profile !== 'fixed' && profile !== 'fast') {
     throw new SimCliError(`Expected --profile to be realistic, fixed or fast, got \`${profile}\``);

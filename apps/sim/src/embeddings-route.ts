@@ -24,9 +24,12 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: SimContext): 
     const inputs = normaliseInput(body.input);
     const dimensions = body.dimensions ?? model.dimensions;
     if (dimensions > model.dimensions) {
-      throw new SimInvalidRequestError(`Invalid 'dimensions': ${dimensions} is above the model's ${model.dimensions}.`, {
-        param: 'dimensions',
-      });
+      throw new SimInvalidRequestError(
+        `Invalid 'dimensions': ${dimensions} is above the model's ${model.dimensions}.`,
+        {
+          param: 'dimensions',
+        },
+      );
     }
     runtime.stats.add('requests');
     const tokenCounts = inputs.map((input) => input.tokens);
@@ -46,7 +49,9 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: SimContext): 
       const fault = rollFault(model.faults, ctx.random);
       if (fault === 'error') {
         runtime.stats.add('errors');
-        throw new SimInjectedFaultError('The server had an error while processing your request. Sorry about that!', { headers });
+        throw new SimInjectedFaultError('The server had an error while processing your request. Sorry about that!', {
+          headers,
+        });
       }
       if (fault === 'timeout') {
         runtime.stats.add('timeouts');
@@ -69,13 +74,19 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: SimContext): 
       const data = inputs.map((input, index) => {
         const real = runtime.id === SIF_MODEL_ID ? ctx.sentenceEmbedder : undefined;
         const full = real ? Array.from(real.embedOne(input.text)) : embedText(input.text, model.dimensions);
-        const vector = dimensions === full.length ? full.map((v) => Math.fround(v)) : shortenEmbedding(full, dimensions);
+        const vector =
+          dimensions === full.length ? full.map((v) => Math.fround(v)) : shortenEmbedding(full, dimensions);
         return { object: 'embedding', index, embedding: base64 ? encodeEmbeddingBase64(vector) : vector };
       });
       void reply
         .code(200)
         .headers(headers)
-        .send({ object: 'list', data, model: runtime.id, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } });
+        .send({
+          object: 'list',
+          data,
+          model: runtime.id,
+          usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+        });
       return reply;
     } finally {
       admission.release();
@@ -87,9 +98,12 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: SimContext): 
 /** Every accepted input form as text plus its token count; token-id inputs are decoded. */
 function normaliseInput(input: EmbeddingRequest['input']): Array<{ text: string; tokens: number }> {
   const invalid = (): SimInvalidRequestError =>
-    new SimInvalidRequestError("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", {
-      param: 'input',
-    });
+    new SimInvalidRequestError(
+      "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      {
+        param: 'input',
+      },
+    );
   if (typeof input === 'string') {
     if (input.length === 0) throw invalid();
     return [{ text: input, tokens: countTokens(input) }];

@@ -12,13 +12,18 @@ const TRIGRAM_WEIGHT = 0.35;
 /** A unit-length (L2) vector of `dimensions` float32-representable numbers for `text`. */
 export function embedText(text: string, dimensions: number): number[] {
   const vector = new Float64Array(dimensions);
-  const words = text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   for (let index = 0; index < words.length; index += 1) {
     const word = words[index]!;
     addFeature(vector, `w:${word}`, WORD_WEIGHT);
     if (index > 0) addFeature(vector, `b:${words[index - 1]} ${word}`, BIGRAM_WEIGHT);
     const padded = `#${word}#`;
-    for (let start = 0; start + 3 <= padded.length; start += 1) addFeature(vector, `t:${padded.slice(start, start + 3)}`, TRIGRAM_WEIGHT);
+    for (let start = 0; start + 3 <= padded.length; start += 1)
+      addFeature(vector, `t:${padded.slice(start, start + 3)}`, TRIGRAM_WEIGHT);
   }
   if (words.length === 0) {
     // Punctuation-only or emoji input still deserves a stable, non-zero vector.

@@ -79,12 +79,16 @@ export class SimModelNotFoundError extends SimError {
   /** The id that was asked for. */
   readonly modelId: string;
   constructor(modelId: string) {
-    super('SLUICE_ERR_SIM_MODEL_NOT_FOUND', `The model \`${modelId}\` does not exist or you do not have access to it.`, {
-      status: 404,
-      type: 'invalid_request_error',
-      param: 'model',
-      openaiCode: 'model_not_found',
-    });
+    super(
+      'SLUICE_ERR_SIM_MODEL_NOT_FOUND',
+      `The model \`${modelId}\` does not exist or you do not have access to it.`,
+      {
+        status: 404,
+        type: 'invalid_request_error',
+        param: 'model',
+        openaiCode: 'model_not_found',
+      },
+    );
     this.modelId = modelId;
   }
 }
@@ -98,7 +102,10 @@ export class SimRateLimitError extends SimError {
   readonly retryAfterMs: number;
   /** Always true: waiting helps (except for a request larger than the whole token budget). */
   readonly retryable = true;
-  constructor(message: string, options: { limit: 'requests' | 'tokens'; retryAfterMs: number; headers: Record<string, string> }) {
+  constructor(
+    message: string,
+    options: { limit: 'requests' | 'tokens'; retryAfterMs: number; headers: Record<string, string> },
+  ) {
     super('SLUICE_ERR_SIM_RATE_LIMITED', message, {
       status: 429,
       type: options.limit,
@@ -130,7 +137,12 @@ export class SimInjectedFaultError extends SimError {
 export class SimConfigError extends SimError {
   override name = 'SimConfigError' as const;
   constructor(message: string) {
-    super('SLUICE_ERR_SIM_CONFIG', message, { status: 400, type: 'invalid_request_error', param: null, openaiCode: null });
+    super('SLUICE_ERR_SIM_CONFIG', message, {
+      status: 400,
+      type: 'invalid_request_error',
+      param: null,
+      openaiCode: null,
+    });
   }
 }
 

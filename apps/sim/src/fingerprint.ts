@@ -29,7 +29,9 @@ export function canonicalJson(value: unknown): string {
  * for a different prompt (e.g. a wrong cache hit).
  */
 export function fingerprintMessages(messages: readonly FingerprintMessage[]): string {
-  const canonical = canonicalJson(messages.map((message) => ({ role: message.role, content: message.content ?? null })));
+  const canonical = canonicalJson(
+    messages.map((message) => ({ role: message.role, content: message.content ?? null })),
+  );
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 

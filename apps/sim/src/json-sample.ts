@@ -21,9 +21,13 @@ export function sampleFromSchema(schema: unknown, fingerprint: string, depth = 0
     case 'string':
       return `sim:${fingerprint}`;
     case 'integer':
-      return typeof spec.minimum === 'number' ? Math.ceil(spec.minimum) : Number.parseInt(fingerprint.slice(0, 4), 16) % 100;
+      return typeof spec.minimum === 'number'
+        ? Math.ceil(spec.minimum)
+        : Number.parseInt(fingerprint.slice(0, 4), 16) % 100;
     case 'number':
-      return typeof spec.minimum === 'number' ? spec.minimum : (Number.parseInt(fingerprint.slice(0, 4), 16) % 1000) / 10;
+      return typeof spec.minimum === 'number'
+        ? spec.minimum
+        : (Number.parseInt(fingerprint.slice(0, 4), 16) % 1000) / 10;
     case 'boolean':
       return Number.parseInt(fingerprint.slice(-1), 16) % 2 === 0;
     case 'null':

@@ -8,7 +8,11 @@ interface IdParams {
   id: string;
 }
 
-const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } } as const;
+const ID_PARAMS = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
 
 /** A 401 in Anthropic's words (`authentication_error` once shaped). */
 class SimAuthenticationError extends SimError {
@@ -47,8 +51,13 @@ const baseUrlOf = (request: FastifyRequest) => `${request.protocol}://${request.
 export function registerMessageBatchRoutes(app: FastifyInstance, ctx: SimContext, store: MessageBatchStore): void {
   const route = { preHandler: requireAnthropicHeaders, onSend: anthropicShape(ctx) };
 
-  app.post<{ Body: { requests?: unknown } }>('/v1/messages/batches', { ...route, schema: { body: { type: 'object', required: ['requests'], properties: { requests: { type: 'array' } } } } }, async (request) =>
-    store.create(request.body, baseUrlOf(request)),
+  app.post<{ Body: { requests?: unknown } }>(
+    '/v1/messages/batches',
+    {
+      ...route,
+      schema: { body: { type: 'object', required: ['requests'], properties: { requests: { type: 'array' } } } },
+    },
+    async (request) => store.create(request.body, baseUrlOf(request)),
   );
 
   app.get<{ Querystring: { limit?: string; before_id?: string; after_id?: string } }>(
@@ -58,21 +67,42 @@ export function registerMessageBatchRoutes(app: FastifyInstance, ctx: SimContext
       schema: {
         querystring: {
           type: 'object',
-          properties: { limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' }, before_id: { type: 'string', minLength: 1 }, after_id: { type: 'string', minLength: 1 } },
+          properties: {
+            limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' },
+            before_id: { type: 'string', minLength: 1 },
+            after_id: { type: 'string', minLength: 1 },
+          },
         },
       },
     },
     async (request) => {
       const { limit, before_id: beforeId, after_id: afterId } = request.query;
-      return store.list({ limit: Number(limit ?? 20), ...(beforeId ? { before_id: beforeId } : {}), ...(afterId ? { after_id: afterId } : {}) }, baseUrlOf(request));
+      return store.list(
+        {
+          limit: Number(limit ?? 20),
+          ...(beforeId ? { before_id: beforeId } : {}),
+          ...(afterId ? { after_id: afterId } : {}),
+        },
+        baseUrlOf(request),
+      );
     },
   );
 
-  app.get<{ Params: IdParams }>('/v1/messages/batches/:id', { ...route, schema: { params: ID_PARAMS } }, async (request) => store.retrieve(request.params.id, baseUrlOf(request)));
+  app.get<{ Params: IdParams }>(
+    '/v1/messages/batches/:id',
+    { ...route, schema: { params: ID_PARAMS } },
+    async (request) => store.retrieve(request.params.id, baseUrlOf(request)),
+  );
 
-  app.post<{ Params: IdParams }>('/v1/messages/batches/:id/cancel', { ...route, schema: { params: ID_PARAMS } }, async (request) => store.cancel(request.params.id, baseUrlOf(request)));
+  app.post<{ Params: IdParams }>(
+    '/v1/messages/batches/:id/cancel',
+    { ...route, schema: { params: ID_PARAMS } },
+    async (request) => store.cancel(request.params.id, baseUrlOf(request)),
+  );
 
-  app.get<{ Params: IdParams }>('/v1/messages/batches/:id/results', { ...route, schema: { params: ID_PARAMS } }, async (request, reply) =>
-    reply.type('application/binary').send(await store.results(request.params.id)),
+  app.get<{ Params: IdParams }>(
+    '/v1/messages/batches/:id/results',
+    { ...route, schema: { params: ID_PARAMS } },
+    async (request, reply) => reply.type('application/binary').send(await store.results(request.params.id)),
   );
 }

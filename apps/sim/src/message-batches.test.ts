@@ -23,7 +23,10 @@ afterAll(async () => {
   await sim.close();
 });
 
-const request = (custom_id: string, content: string, model = 'sim-small') => ({ custom_id, params: { model, max_tokens: 256, messages: [{ role: 'user' as const, content }] } });
+const request = (custom_id: string, content: string, model = 'sim-small') => ({
+  custom_id,
+  params: { model, max_tokens: 256, messages: [{ role: 'user' as const, content }] },
+});
 
 async function results(id: string) {
   const lines: Anthropic.Messages.MessageBatchIndividualResponse[] = [];
@@ -33,7 +36,9 @@ async function results(id: string) {
 
 describe('Message Batches', () => {
   it('answers every request as /v1/messages would, once the processing time has passed', async () => {
-    const created = await client.messages.batches.create({ requests: [request('a', 'What is 2+2?'), request('b', 'Name a colour.')] });
+    const created = await client.messages.batches.create({
+      requests: [request('a', 'What is 2+2?'), request('b', 'Name a colour.')],
+    });
     expect(created.id).toMatch(/^msgbatch_/);
     expect(created.type).toBe('message_batch');
     expect(created.processing_status).toBe('in_progress');
@@ -55,7 +60,11 @@ describe('Message Batches', () => {
     expect(ended.results_url).toBe(`${url}/v1/messages/batches/${created.id}/results`);
 
     const byId = await results(created.id);
-    const sync = await client.messages.create({ model: 'sim-small', max_tokens: 256, messages: [{ role: 'user', content: 'What is 2+2?' }] });
+    const sync = await client.messages.create({
+      model: 'sim-small',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'What is 2+2?' }],
+    });
     const a = byId.a!;
     expect(a.type).toBe('succeeded');
     if (a.type !== 'succeeded') throw new Error('unreachable');
@@ -67,7 +76,14 @@ describe('Message Batches', () => {
 
   it('ends refused requests errored with the Messages API error, and unfinished ones expired', async () => {
     const created = await client.messages.batches.create({
-      requests: [request('ok', 'Hello'), request('bad', 'Hello', 'no-such-model'), request('boom', 'fail [[sim:error]]'), request('late', 'Hello again'), request('late2', 'Hi'), request('late3', 'Hey')],
+      requests: [
+        request('ok', 'Hello'),
+        request('bad', 'Hello', 'no-such-model'),
+        request('boom', 'fail [[sim:error]]'),
+        request('late', 'Hello again'),
+        request('late2', 'Hi'),
+        request('late3', 'Hey'),
+      ],
     });
     clock += 5_000;
     // The provider ends the window with half the requests done.
@@ -86,7 +102,9 @@ describe('Message Batches', () => {
   });
 
   it('cancels: answered requests keep their results, the rest end canceled', async () => {
-    const created = await client.messages.batches.create({ requests: [request('c1', 'One'), request('c2', 'Two'), request('c3', 'Three'), request('c4', 'Four')] });
+    const created = await client.messages.batches.create({
+      requests: [request('c1', 'One'), request('c2', 'Two'), request('c3', 'Three'), request('c4', 'Four')],
+    });
     clock += 5_000;
     const canceling = await client.messages.batches.cancel(created.id);
     expect(canceling.processing_status).toBe('canceling');
@@ -113,29 +131,60 @@ describe('Message Batches', () => {
 
   it('refuses malformed batches with 400s in Anthropic shape, and calls without a key with 401', async () => {
     const badId = client.messages.batches.create({ requests: [request('has space', 'x')] });
-    await expect(badId).rejects.toMatchObject({ status: 400, error: { type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('requests.0.custom_id') } } });
+    await expect(badId).rejects.toMatchObject({
+      status: 400,
+      error: {
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringContaining('requests.0.custom_id') },
+      },
+    });
     const dup = client.messages.batches.create({ requests: [request('same', 'x'), request('same', 'y')] });
-    await expect(dup).rejects.toMatchObject({ status: 400, error: { error: { message: expect.stringContaining('unique') } } });
-    const noTokens = client.messages.batches.create({ requests: [{ custom_id: 'n', params: { model: 'sim-small', messages: [{ role: 'user', content: 'x' }] } as never }] });
-    await expect(noTokens).rejects.toMatchObject({ status: 400, error: { error: { message: 'requests.0.params.max_tokens: Field required' } } });
+    await expect(dup).rejects.toMatchObject({
+      status: 400,
+      error: { error: { message: expect.stringContaining('unique') } },
+    });
+    const noTokens = client.messages.batches.create({
+      requests: [
+        { custom_id: 'n', params: { model: 'sim-small', messages: [{ role: 'user', content: 'x' }] } as never },
+      ],
+    });
+    await expect(noTokens).rejects.toMatchObject({
+      status: 400,
+      error: { error: { message: 'requests.0.params.max_tokens: Field required' } },
+    });
     await expect(client.messages.batches.create({ requests: [] })).rejects.toMatchObject({ status: 400 });
-    await expect(client.messages.batches.retrieve('msgbatch_nope')).rejects.toMatchObject({ status: 404, error: { error: { type: 'not_found_error' } } });
+    await expect(client.messages.batches.retrieve('msgbatch_nope')).rejects.toMatchObject({
+      status: 404,
+      error: { error: { type: 'not_found_error' } },
+    });
 
     const noKey = await fetch(`${url}/v1/messages/batches`, { headers: { 'anthropic-version': '2023-06-01' } });
     expect(noKey.status).toBe(401);
-    expect(await noKey.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'x-api-key header is required' } });
+    expect(await noKey.json()).toEqual({
+      type: 'error',
+      error: { type: 'authentication_error', message: 'x-api-key header is required' },
+    });
     expect(noKey.headers.get('request-id')).toMatch(/^req-/);
     const noVersion = await fetch(`${url}/v1/messages/batches`, { headers: { 'x-api-key': 'k' } });
     expect(noVersion.status).toBe(400);
-    expect(((await noVersion.json()) as { error: { message: string } }).error.message).toBe('anthropic-version: header is required');
+    expect(((await noVersion.json()) as { error: { message: string } }).error.message).toBe(
+      'anthropic-version: header is required',
+    );
   });
 
   it('answers batch requests without the per-request latency or rate limit', async () => {
-    const limited = createSimulator({ profile: 'fast', now: () => clock, batch: { processingMs: 0 }, models: [{ id: 'tight', kind: 'chat', rpm: 1 }] });
+    const limited = createSimulator({
+      profile: 'fast',
+      now: () => clock,
+      batch: { processingMs: 0 },
+      models: [{ id: 'tight', kind: 'chat', rpm: 1 }],
+    });
     const { url: limitedUrl } = await limited.listen({ port: 0 });
     try {
       const c = new Anthropic({ baseURL: limitedUrl, apiKey: 'sim-test', maxRetries: 0 });
-      const created = await c.messages.batches.create({ requests: Array.from({ length: 5 }, (_, i) => request(`r${i}`, `Question ${i}`, 'tight')) });
+      const created = await c.messages.batches.create({
+        requests: Array.from({ length: 5 }, (_, i) => request(`r${i}`, `Question ${i}`, 'tight')),
+      });
       const ended = await c.messages.batches.retrieve(created.id);
       expect(ended.request_counts.succeeded).toBe(5);
     } finally {

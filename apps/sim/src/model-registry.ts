@@ -48,9 +48,12 @@ export class ModelRegistry {
     const base = this.#models.get(id.slice(0, at));
     if (base === undefined || base.id.includes('@')) return undefined;
     if (this.#variants >= MAX_MODEL_VARIANTS) {
-      throw new SimInvalidRequestError(`Too many model variants: at most ${MAX_MODEL_VARIANTS} \`model@suffix\` ids can be in use.`, {
-        param: 'model',
-      });
+      throw new SimInvalidRequestError(
+        `Too many model variants: at most ${MAX_MODEL_VARIANTS} \`model@suffix\` ids can be in use.`,
+        {
+          param: 'model',
+        },
+      );
     }
     const runtime = createRuntime({ ...cloneModel(base.options), id });
     this.#models.set(id, runtime);
@@ -97,7 +100,11 @@ export function admit(runtime: ModelRuntime, tokens: number, now: number): Admis
     const retryAfterMs = Math.max(100, Math.ceil(options.ttftMs));
     throw new SimRateLimitError(
       `Rate limit reached for requests on model ${runtime.id}: too many concurrent requests (limit ${options.maxConcurrency}). Please try again in ${formatResetDuration(retryAfterMs)}.`,
-      { limit: 'requests', retryAfterMs, headers: retryHeaders(rateLimitHeaders(limiter.snapshot(now, limits)), retryAfterMs) },
+      {
+        limit: 'requests',
+        retryAfterMs,
+        headers: retryHeaders(rateLimitHeaders(limiter.snapshot(now, limits)), retryAfterMs),
+      },
     );
   }
 

@@ -22,29 +22,49 @@ describe('default models and profiles', () => {
     const fixed = buildModels(undefined, 'fixed', 75);
     expect(fixed.find((model) => model.id === 'sim-large')).toMatchObject({ ttftMs: 75, perTokenMs: 0, jitter: 0 });
     expect(fixed.find((model) => model.id === 'sim-embed')).toMatchObject({ ttftMs: 30, jitter: 0 });
-    for (const model of buildModels(undefined, 'fast', 0)) expect(model).toMatchObject({ ttftMs: 1, perTokenMs: 0, jitter: 0 });
+    for (const model of buildModels(undefined, 'fast', 0))
+      expect(model).toMatchObject({ ttftMs: 1, perTokenMs: 0, jitter: 0 });
   });
 
   it('builds a custom list from defaults of the same id or kind', () => {
-    const models = buildModels([{ id: 'sim-large', rpm: 7 }, { id: 'vectors', kind: 'embedding', dimensions: 64 }], 'realistic', 0);
+    const models = buildModels(
+      [
+        { id: 'sim-large', rpm: 7 },
+        { id: 'vectors', kind: 'embedding', dimensions: 64 },
+      ],
+      'realistic',
+      0,
+    );
     expect(models[0]).toMatchObject({ id: 'sim-large', rpm: 7, ttftMs: 300 });
     expect(models[1]).toMatchObject({ id: 'vectors', kind: 'embedding', dimensions: 64, contextWindow: 8191 });
   });
 
   it('rejects bad configuration with messages that name the value', () => {
-    expect(() => buildModels([{ id: 'a' }, { id: 'a' }], 'fast', 0)).toThrow('Expected model ids to be unique, got `a` twice');
+    expect(() => buildModels([{ id: 'a' }, { id: 'a' }], 'fast', 0)).toThrow(
+      'Expected model ids to be unique, got `a` twice',
+    );
     expect(() => buildModels([{ id: 'a@b' }], 'fast', 0)).toThrow(SimConfigError);
-    expect(() => buildModels([{ id: 'a', rpm: -1 }], 'fast', 0)).toThrow('Expected `models[0].rpm` to be an integer ≥ 0, got `-1`');
+    expect(() => buildModels([{ id: 'a', rpm: -1 }], 'fast', 0)).toThrow(
+      'Expected `models[0].rpm` to be an integer ≥ 0, got `-1`',
+    );
     expect(() => buildModels([{ id: 'a', minReplyWords: 10, maxReplyWords: 5 }], 'fast', 0)).toThrow('minReplyWords');
-    expect(() => buildModels([{ id: 'a', speed: 1 } as never], 'fast', 0)).toThrow('Unknown model option `models[0].speed`');
-    expect(() => createSimulator({ profile: 'turbo' as never })).toThrow('Expected `profile` to be one of realistic, fixed, fast, got `turbo`');
+    expect(() => buildModels([{ id: 'a', speed: 1 } as never], 'fast', 0)).toThrow(
+      'Unknown model option `models[0].speed`',
+    );
+    expect(() => createSimulator({ profile: 'turbo' as never })).toThrow(
+      'Expected `profile` to be one of realistic, fixed, fast, got `turbo`',
+    );
   });
 
   it('patches merge faults and refuse id/kind changes', () => {
     const base = DEFAULT_SIM_MODELS[1]!;
     const patched = patchModel(base, { faults: { errorRate: 0.5 }, rpm: 10 });
     expect(patched).toMatchObject({ rpm: 10, faults: { errorRate: 0.5, timeoutRate: 0, dropStreamRate: 0 } });
-    expect(patchModel(patched, { faults: { timeoutRate: 0.1 } }).faults).toEqual({ errorRate: 0.5, timeoutRate: 0.1, dropStreamRate: 0 });
+    expect(patchModel(patched, { faults: { timeoutRate: 0.1 } }).faults).toEqual({
+      errorRate: 0.5,
+      timeoutRate: 0.1,
+      dropStreamRate: 0,
+    });
     expect(() => patchModel(base, { kind: 'embedding' } as never)).toThrow('cannot change `id` or `kind`');
     expect(() => patchModel(base, { faults: { errorRate: 1.5 } })).toThrow('`patch.faults.errorRate`');
   });
@@ -80,7 +100,11 @@ describe('parseSimArgs', () => {
   });
 
   it('implies the fixed profile from --latency-ms alone', () => {
-    expect(parseSimArgs(['--latency-ms', '250', '--port', '0'])).toMatchObject({ profile: 'fixed', latencyMs: 250, port: 0 });
+    expect(parseSimArgs(['--latency-ms', '250', '--port', '0'])).toMatchObject({
+      profile: 'fixed',
+      latencyMs: 250,
+      port: 0,
+    });
     expect(parseSimArgs(['--latency-ms=250', '--profile', 'fast'])).toMatchObject({ profile: 'fast', latencyMs: 250 });
   });
 

@@ -42,12 +42,23 @@ const EMBEDDING_DEFAULTS: Omit<SimModelOptions, 'id'> = {
  * | `sim-large` | chat | 300 ms | 20 ms | 1 000 | 400 000 |
  * | `sim-embed` | embedding (256 dims) | 30 ms | 0.01 ms | 10 000 | 5 000 000 |
  */
-export const DEFAULT_SIM_MODELS: readonly SimModelOptions[] = Object.freeze([
-  { ...CHAT_DEFAULTS, id: 'sim-router', ttftMs: 50, perTokenMs: 2, rpm: 10_000, tpm: 5_000_000, minReplyWords: 5, maxReplyWords: 40 },
-  { ...CHAT_DEFAULTS, id: 'sim-small', ttftMs: 100, perTokenMs: 5, rpm: 5_000, tpm: 2_000_000 },
-  { ...CHAT_DEFAULTS, id: 'sim-large', ttftMs: 300, perTokenMs: 20, rpm: 1_000, tpm: 400_000 },
-  { ...EMBEDDING_DEFAULTS, id: 'sim-embed', dimensions: 256 },
-].map((model) => Object.freeze(model)));
+export const DEFAULT_SIM_MODELS: readonly SimModelOptions[] = Object.freeze(
+  [
+    {
+      ...CHAT_DEFAULTS,
+      id: 'sim-router',
+      ttftMs: 50,
+      perTokenMs: 2,
+      rpm: 10_000,
+      tpm: 5_000_000,
+      minReplyWords: 5,
+      maxReplyWords: 40,
+    },
+    { ...CHAT_DEFAULTS, id: 'sim-small', ttftMs: 100, perTokenMs: 5, rpm: 5_000, tpm: 2_000_000 },
+    { ...CHAT_DEFAULTS, id: 'sim-large', ttftMs: 300, perTokenMs: 20, rpm: 1_000, tpm: 400_000 },
+    { ...EMBEDDING_DEFAULTS, id: 'sim-embed', dimensions: 256 },
+  ].map((model) => Object.freeze(model)),
+);
 
 /** Id under which the simulator serves a real sentence embedder (`sentenceEmbedder`). */
 export const SIF_MODEL_ID = 'sluice-sif-wink-sg100d';
@@ -80,7 +91,9 @@ function modelFromInput(input: SimModelInput, index: number): SimModelOptions {
     throw new SimConfigError(`Expected \`models[${index}]\` to be an object, got \`${String(input)}\``);
   }
   if (typeof input.id !== 'string' || input.id.length === 0 || input.id.includes('@')) {
-    throw new SimConfigError(`Expected \`models[${index}].id\` to be a non-empty string without \`@\`, got \`${String(input.id)}\``);
+    throw new SimConfigError(
+      `Expected \`models[${index}].id\` to be a non-empty string without \`@\`, got \`${String(input.id)}\``,
+    );
   }
   const base = DEFAULT_SIM_MODELS.find((model) => model.id === input.id);
   const kind: SimModelKind = input.kind ?? base?.kind ?? 'chat';

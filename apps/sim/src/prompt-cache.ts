@@ -44,7 +44,13 @@ export class PromptCache {
    * Cached tokens of a prompt of `promptTokens` tokens sent to `model` at `now`, and records its prefixes
    * for the requests after it. Prompts under the minimum are neither served nor stored.
    */
-  lookupAndStore(model: string, messages: readonly CountableMessage[], tools: unknown, promptTokens: number, now: number): number {
+  lookupAndStore(
+    model: string,
+    messages: readonly CountableMessage[],
+    tools: unknown,
+    promptTokens: number,
+    now: number,
+  ): number {
     if (promptTokens < PROMPT_CACHE_MIN_TOKENS) return 0;
     const tokens = encodeTokens(renderPrompt(messages, tools));
     // Chained hashes, one per step boundary: linear in the prompt, however long it is. Each

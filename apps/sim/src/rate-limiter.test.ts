@@ -30,7 +30,11 @@ describe('SlidingWindowRateLimiter', () => {
 
   it('flags a request larger than the whole token budget', () => {
     const limiter = new SlidingWindowRateLimiter();
-    expect(limiter.tryAcquire(0, 5_000, { rpm: 0, tpm: 1_000 })).toMatchObject({ ok: false, tooLarge: true, retryAfterMs: 60_000 });
+    expect(limiter.tryAcquire(0, 5_000, { rpm: 0, tpm: 1_000 })).toMatchObject({
+      ok: false,
+      tooLarge: true,
+      retryAfterMs: 60_000,
+    });
   });
 
   it('reports remaining capacity and reset time in its snapshot', () => {
@@ -46,7 +50,11 @@ describe('SlidingWindowRateLimiter', () => {
       remainingTokens: 850,
       resetTokensMs: 60_000,
     });
-    expect(limiter.snapshot(70_000, limits)).toMatchObject({ remainingRequests: 9, remainingTokens: 950, resetRequestsMs: 20_000 });
+    expect(limiter.snapshot(70_000, limits)).toMatchObject({
+      remainingRequests: 9,
+      remainingTokens: 950,
+      resetRequestsMs: 20_000,
+    });
   });
 
   it('keeps up with a long run of grants (window compaction)', () => {

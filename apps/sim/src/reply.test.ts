@@ -17,7 +17,9 @@ describe('fingerprintMessages', () => {
 
   it('ignores key order and fields other than role and content', () => {
     const a = fingerprintMessages([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
-    const b = fingerprintMessages([{ content: [{ text: 'hi', type: 'text' }], role: 'user', name: 'bob' } as { role: string; content: unknown }]);
+    const b = fingerprintMessages([
+      { content: [{ text: 'hi', type: 'text' }], role: 'user', name: 'bob' } as { role: string; content: unknown },
+    ]);
     expect(a).toBe(b);
   });
 
@@ -25,7 +27,12 @@ describe('fingerprintMessages', () => {
     const base = fingerprintMessages([{ role: 'user', content: 'hello' }]);
     expect(fingerprintMessages([{ role: 'system', content: 'hello' }])).not.toBe(base);
     expect(fingerprintMessages([{ role: 'user', content: 'hello ' }])).not.toBe(base);
-    expect(fingerprintMessages([{ role: 'system', content: 'x' }, { role: 'user', content: 'hello' }])).not.toBe(base);
+    expect(
+      fingerprintMessages([
+        { role: 'system', content: 'x' },
+        { role: 'user', content: 'hello' },
+      ]),
+    ).not.toBe(base);
   });
 
   it('canonicalJson sorts keys and drops undefined members', () => {
@@ -78,7 +85,9 @@ describe('planChatReply', () => {
     const plan = planChatReply(request('What is Redis?'), small);
     if (plan.choice.kind !== 'text') throw new Error('expected text');
     const fingerprint = fingerprintMessages([{ role: 'user', content: 'What is Redis?' }]);
-    expect(plan.choice.content).toBe(`[sim:${fingerprint}] ${fillerText(fingerprint, replyWordCount(fingerprint, small))}`);
+    expect(plan.choice.content).toBe(
+      `[sim:${fingerprint}] ${fillerText(fingerprint, replyWordCount(fingerprint, small))}`,
+    );
     expect(plan.completionTokens).toBe(countTokens(plan.choice.content));
     expect(plan.finishReason).toBe('stop');
     expect(planChatReply(request('What is Redis?'), small)).toEqual(plan);
@@ -118,7 +127,14 @@ describe('planChatReply', () => {
           type: 'json_schema',
           json_schema: {
             name: 'person',
-            schema: { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer', minimum: 18 }, tags: { type: 'array', items: { type: 'string' } } } },
+            schema: {
+              type: 'object',
+              properties: {
+                name: { type: 'string' },
+                age: { type: 'integer', minimum: 18 },
+                tags: { type: 'array', items: { type: 'string' } },
+              },
+            },
           },
         },
       }),
@@ -126,7 +142,11 @@ describe('planChatReply', () => {
     );
     if (plan.choice.kind !== 'text') throw new Error('expected text');
     const fingerprint = fingerprintMessages([{ role: 'user', content: 'Give me a person' }]);
-    expect(JSON.parse(plan.choice.content)).toEqual({ name: `sim:${fingerprint}`, age: 18, tags: [`sim:${fingerprint}`] });
+    expect(JSON.parse(plan.choice.content)).toEqual({
+      name: `sim:${fingerprint}`,
+      age: 18,
+      tags: [`sim:${fingerprint}`],
+    });
   });
 
   it('calls a tool when tool_choice requires it, even without the directive', () => {
@@ -134,7 +154,10 @@ describe('planChatReply', () => {
       request('no directive', {
         tools: [
           { type: 'function', function: { name: 'a' } },
-          { type: 'function', function: { name: 'b', parameters: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
+          {
+            type: 'function',
+            function: { name: 'b', parameters: { type: 'object', properties: { ok: { type: 'boolean' } } } },
+          },
         ],
         tool_choice: { type: 'function', function: { name: 'b' } },
       }),

@@ -55,8 +55,7 @@ export function messageText(message: ChatMessage): string {
 
 /** What one choice of a planned reply carries. */
 export type PlannedChoice =
-  | { kind: 'text'; content: string; tokens: number[] }
-  | { kind: 'tool_call'; toolCall: ChatToolCall; tokens: number[] };
+  { kind: 'text'; content: string; tokens: number[] } | { kind: 'tool_call'; toolCall: ChatToolCall; tokens: number[] };
 
 /** A fully worked-out chat reply: everything but the timing. */
 export interface ChatReplyPlan {
@@ -87,13 +86,27 @@ export function planChatReply(request: ChatCompletionRequest, model: SimModelOpt
   if (tool !== undefined) {
     const args = JSON.stringify(sampleFromSchema(tool.function.parameters ?? { type: 'object' }, fingerprint) ?? {});
     const { text, tokens, truncated } = capTokens(args, maxTokens);
-    const toolCall: ChatToolCall = { id: `call_${fingerprint}`, type: 'function', function: { name: tool.function.name, arguments: text } };
-    return { ...base, choice: { kind: 'tool_call', toolCall, tokens }, finishReason: truncated ? 'length' : 'tool_calls', completionTokens: tokens.length };
+    const toolCall: ChatToolCall = {
+      id: `call_${fingerprint}`,
+      type: 'function',
+      function: { name: tool.function.name, arguments: text },
+    };
+    return {
+      ...base,
+      choice: { kind: 'tool_call', toolCall, tokens },
+      finishReason: truncated ? 'length' : 'tool_calls',
+      completionTokens: tokens.length,
+    };
   }
 
   const natural = composeContent(request, model, fingerprint, directives, maxTokens);
   const { text, tokens, truncated } = capTokens(natural, maxTokens);
-  return { ...base, choice: { kind: 'text', content: text, tokens }, finishReason: truncated ? 'length' : 'stop', completionTokens: tokens.length };
+  return {
+    ...base,
+    choice: { kind: 'text', content: text, tokens },
+    finishReason: truncated ? 'length' : 'stop',
+    completionTokens: tokens.length,
+  };
 }
 
 function chooseTool(request: ChatCompletionRequest, directives: ChatDirectives) {
@@ -131,20 +144,95 @@ function capTokens(text: string, maxTokens: number): { text: string; tokens: num
 }
 
 /** Natural reply length in words, in `[minReplyWords, maxReplyWords]`, fixed by the fingerprint. */
-export function replyWordCount(fingerprint: string, model: Pick<SimModelOptions, 'minReplyWords' | 'maxReplyWords'>): number {
+export function replyWordCount(
+  fingerprint: string,
+  model: Pick<SimModelOptions, 'minReplyWords' | 'maxReplyWords'>,
+): number {
   const span = model.maxReplyWords - model.minReplyWords + 1;
   return model.minReplyWords + (Number.parseInt(fingerprint.slice(0, 8), 16) % span);
 }
 
 const VOCABULARY = [
-  'the', 'queue', 'model', 'answer', 'request', 'token', 'latency', 'cache', 'worker', 'route',
-  'simple', 'careful', 'quick', 'steady', 'small', 'large', 'useful', 'clear', 'exact', 'shared',
-  'returns', 'handles', 'measures', 'keeps', 'sends', 'reads', 'writes', 'checks', 'builds', 'counts',
-  'a', 'each', 'every', 'this', 'that', 'one', 'its', 'their', 'our', 'some',
-  'budget', 'limit', 'stream', 'chunk', 'reply', 'prompt', 'vector', 'window', 'server', 'client',
-  'with', 'for', 'from', 'into', 'over', 'under', 'before', 'after', 'while', 'because',
-  'fast', 'slow', 'cheap', 'costly', 'stable', 'fresh', 'stale', 'busy', 'idle', 'ready',
-  'and', 'or', 'then', 'so', 'yet', 'also', 'still', 'again', 'often', 'rarely',
+  'the',
+  'queue',
+  'model',
+  'answer',
+  'request',
+  'token',
+  'latency',
+  'cache',
+  'worker',
+  'route',
+  'simple',
+  'careful',
+  'quick',
+  'steady',
+  'small',
+  'large',
+  'useful',
+  'clear',
+  'exact',
+  'shared',
+  'returns',
+  'handles',
+  'measures',
+  'keeps',
+  'sends',
+  'reads',
+  'writes',
+  'checks',
+  'builds',
+  'counts',
+  'a',
+  'each',
+  'every',
+  'this',
+  'that',
+  'one',
+  'its',
+  'their',
+  'our',
+  'some',
+  'budget',
+  'limit',
+  'stream',
+  'chunk',
+  'reply',
+  'prompt',
+  'vector',
+  'window',
+  'server',
+  'client',
+  'with',
+  'for',
+  'from',
+  'into',
+  'over',
+  'under',
+  'before',
+  'after',
+  'while',
+  'because',
+  'fast',
+  'slow',
+  'cheap',
+  'costly',
+  'stable',
+  'fresh',
+  'stale',
+  'busy',
+  'idle',
+  'ready',
+  'and',
+  'or',
+  'then',
+  'so',
+  'yet',
+  'also',
+  'still',
+  'again',
+  'often',
+  'rarely',
 ] as const;
 
 /**

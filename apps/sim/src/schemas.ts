@@ -52,7 +52,9 @@ export const CHAT_COMPLETION_BODY_SCHEMA = {
     model: { type: 'string', minLength: 1 },
     messages: { type: 'array', minItems: 1, items: MESSAGE },
     stream: { type: ['boolean', 'null'] },
-    stream_options: { anyOf: [{ type: 'null' }, { type: 'object', properties: { include_usage: { type: 'boolean' } } }] },
+    stream_options: {
+      anyOf: [{ type: 'null' }, { type: 'object', properties: { include_usage: { type: 'boolean' } } }],
+    },
     max_tokens: NULLABLE_POSITIVE_INTEGER,
     max_completion_tokens: NULLABLE_POSITIVE_INTEGER,
     n: { type: ['integer', 'null'], minimum: 1, maximum: 128 },
@@ -146,7 +148,10 @@ export function validationErrorToOpenAI(errors: readonly FastifySchemaValidation
         .filter((candidate) => candidate.keyword === 'type' && candidate.instancePath === error.instancePath)
         .flatMap((candidate) => String((candidate.params as { type?: unknown }).type).split(','));
       const unique = [...new Set(expected)];
-      const wanted = unique.length <= 1 ? (unique[0] ?? 'a different type') : `${unique.slice(0, -1).join(', ')} or ${unique.at(-1)}`;
+      const wanted =
+        unique.length <= 1
+          ? (unique[0] ?? 'a different type')
+          : `${unique.slice(0, -1).join(', ')} or ${unique.at(-1)}`;
       return new SimInvalidRequestError(`Invalid type for '${at}': expected ${wanted}.`, { param: at });
     }
     case 'enum':

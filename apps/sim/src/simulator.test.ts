@@ -73,7 +73,9 @@ describe('chat completions', () => {
     expect(words).toBeLessThanOrEqual(120);
     expect(completion.usage?.prompt_tokens).toBeGreaterThan(10);
     expect(completion.usage?.completion_tokens).toBeGreaterThan(words);
-    expect(completion.usage?.total_tokens).toBe((completion.usage?.prompt_tokens ?? 0) + (completion.usage?.completion_tokens ?? 0));
+    expect(completion.usage?.total_tokens).toBe(
+      (completion.usage?.prompt_tokens ?? 0) + (completion.usage?.completion_tokens ?? 0),
+    );
   });
 
   it('is deterministic for one prompt and different for another', async () => {
@@ -82,7 +84,10 @@ describe('chat completions', () => {
     const other = await client.chat.completions.create({ model: 'sim-large', messages: ask('Explain Redis.') });
     const otherSystem = await client.chat.completions.create({
       model: 'sim-large',
-      messages: [{ role: 'system', content: 'You are verbose.' }, { role: 'user', content: 'Explain BullMQ.' }],
+      messages: [
+        { role: 'system', content: 'You are verbose.' },
+        { role: 'user', content: 'Explain BullMQ.' },
+      ],
     });
 
     expect(again.choices[0]?.message.content).toBe(first.choices[0]?.message.content);
@@ -121,7 +126,11 @@ describe('chat completions', () => {
   });
 
   it('omits the usage chunk without include_usage', async () => {
-    const stream = await client.chat.completions.create({ model: 'sim-router', messages: ask('No usage please.'), stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'sim-router',
+      messages: ask('No usage please.'),
+      stream: true,
+    });
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
@@ -163,13 +172,20 @@ describe('chat completions', () => {
 
 describe('prompt directives', () => {
   it('[[sim:refuse]] answers with the refusal text', async () => {
-    const completion = await client.chat.completions.create({ model: 'sim-small', messages: ask('Do it [[sim:refuse]]') });
+    const completion = await client.chat.completions.create({
+      model: 'sim-small',
+      messages: ask('Do it [[sim:refuse]]'),
+    });
     expect(completion.choices[0]?.message.content).toBe(REFUSAL_TEXT);
     expect(completion.choices[0]?.finish_reason).toBe('stop');
   });
 
   it('[[sim:long]] runs into the cap', async () => {
-    const completion = await client.chat.completions.create({ model: 'sim-small', messages: ask('Go on [[sim:long]]'), max_tokens: 300 });
+    const completion = await client.chat.completions.create({
+      model: 'sim-small',
+      messages: ask('Go on [[sim:long]]'),
+      max_tokens: 300,
+    });
     expect(completion.choices[0]?.finish_reason).toBe('length');
     expect(completion.usage?.completion_tokens).toBe(300);
   });
@@ -184,7 +200,11 @@ describe('prompt directives', () => {
           type: 'function',
           function: {
             name: 'get_weather',
-            parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 1 } }, required: ['city'] },
+            parameters: {
+              type: 'object',
+              properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 1 } },
+              required: ['city'],
+            },
           },
         },
       ],
@@ -203,7 +223,12 @@ describe('prompt directives', () => {
     const stream = await client.chat.completions.create({
       model: 'sim-small',
       messages: ask('Look it up [[sim:tool]]'),
-      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } },
+        },
+      ],
       stream: true,
     });
     let name = '';
@@ -223,17 +248,26 @@ describe('prompt directives', () => {
   it('[[sim:json]] and response_format json_object give JSON carrying the fingerprint', async () => {
     const directive = ask('Data please [[sim:json]]');
     const viaDirective = await client.chat.completions.create({ model: 'sim-small', messages: directive });
-    const parsed = JSON.parse(viaDirective.choices[0]?.message.content ?? '') as { fingerprint: string; answer: string };
+    const parsed = JSON.parse(viaDirective.choices[0]?.message.content ?? '') as {
+      fingerprint: string;
+      answer: string;
+    };
     expect(parsed.fingerprint).toBe(fingerprintMessages(directive));
     expect(parsed.answer.length).toBeGreaterThan(0);
 
     const format = ask('Data please');
-    const viaFormat = await client.chat.completions.create({ model: 'sim-small', messages: format, response_format: { type: 'json_object' } });
+    const viaFormat = await client.chat.completions.create({
+      model: 'sim-small',
+      messages: format,
+      response_format: { type: 'json_object' },
+    });
     expect(parseReplyFingerprint(viaFormat.choices[0]?.message.content)).toBe(fingerprintMessages(format));
   });
 
   it('[[sim:error]] answers 500 server_error', async () => {
-    const error = await rejection(client.chat.completions.create({ model: 'sim-small', messages: ask('Break [[sim:error]]') }));
+    const error = await rejection(
+      client.chat.completions.create({ model: 'sim-small', messages: ask('Break [[sim:error]]') }),
+    );
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect((error as APIError).status).toBe(500);
     expect((error as APIError).type).toBe('server_error');
@@ -287,7 +321,9 @@ describe('rate limits', () => {
     const model = 'sim-small@tpm';
     sim.updateModel(model, { tpm: 100 });
     await client.chat.completions.create({ model, messages: ask('short'), max_tokens: 40 });
-    const error = await rejection(client.chat.completions.create({ model, messages: ask('short again'), max_tokens: 40 }));
+    const error = await rejection(
+      client.chat.completions.create({ model, messages: ask('short again'), max_tokens: 40 }),
+    );
     expect((error as APIError).status).toBe(429);
     expect((error as APIError).type).toBe('tokens');
     expect((error as APIError).message).toContain('Rate limit reached for tokens');
@@ -319,7 +355,10 @@ describe('faults and run-time changes', () => {
     const broken = await patch({ faults: { errorRate: 1 } });
     expect(broken.status).toBe(200);
     expect(((await broken.json()) as { faults: { errorRate: number } }).faults.errorRate).toBe(1);
-    const current = (await (await fetch(`${baseUrl}/sim/models/${encodeURIComponent(model)}`)).json()) as { id: string; faults: { errorRate: number } };
+    const current = (await (await fetch(`${baseUrl}/sim/models/${encodeURIComponent(model)}`)).json()) as {
+      id: string;
+      faults: { errorRate: number };
+    };
     expect(current).toMatchObject({ id: model, faults: { errorRate: 1 } });
 
     for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -430,7 +469,12 @@ describe('errors and admin endpoints', () => {
     });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({
-      error: { message: "Missing required parameter: 'model'.", type: 'invalid_request_error', param: 'model', code: null },
+      error: {
+        message: "Missing required parameter: 'model'.",
+        type: 'invalid_request_error',
+        param: 'model',
+        code: null,
+      },
     });
 
     const badJson = await fetch(`${baseUrl}/v1/chat/completions`, {
@@ -441,7 +485,11 @@ describe('errors and admin endpoints', () => {
     expect(badJson.status).toBe(400);
 
     const badType = await rejection(
-      client.chat.completions.create({ model: 'sim-small', messages: ask('x'), max_tokens: 'many' as unknown as number }),
+      client.chat.completions.create({
+        model: 'sim-small',
+        messages: ask('x'),
+        max_tokens: 'many' as unknown as number,
+      }),
     );
     expect((badType as APIError).param).toBe('max_tokens');
   });
@@ -469,13 +517,21 @@ describe('errors and admin endpoints', () => {
 
   it('serves and resets stats over HTTP', async () => {
     await client.chat.completions.create({ model: 'sim-router', messages: ask('stats') });
-    const stats = (await (await fetch(`${baseUrl}/sim/stats`)).json()) as { models: Record<string, { accepted: number }>; startedAt: string };
+    const stats = (await (await fetch(`${baseUrl}/sim/stats`)).json()) as {
+      models: Record<string, { accepted: number }>;
+      startedAt: string;
+    };
     expect(stats.models['sim-router']?.accepted).toBeGreaterThan(0);
     expect(Number.isNaN(Date.parse(stats.startedAt))).toBe(false);
 
     const reset = await fetch(`${baseUrl}/sim/stats/reset`, { method: 'POST' });
     expect(reset.status).toBe(200);
-    expect(sim.stats().models['sim-router']).toMatchObject({ requests: 0, accepted: 0, maxAcceptedIn60s: 0, completionTokens: 0 });
+    expect(sim.stats().models['sim-router']).toMatchObject({
+      requests: 0,
+      accepted: 0,
+      maxAcceptedIn60s: 0,
+      completionTokens: 0,
+    });
   });
 });
 
@@ -484,7 +540,9 @@ describe('lifecycle and profiles', () => {
     const local = createSimulator({ profile: 'fast', models: [{ id: 'sim-small', faults: { timeoutRate: 1 } }] });
     const { url } = await local.listen({ port: 0 });
     const localClient = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sim-test', maxRetries: 0 });
-    const pending = rejection(localClient.chat.completions.create({ model: 'sim-small', messages: ask('never answered') }));
+    const pending = rejection(
+      localClient.chat.completions.create({ model: 'sim-small', messages: ask('never answered') }),
+    );
     await waitFor(() => local.stats().models['sim-small']?.inFlight === 1);
 
     const started = performance.now();

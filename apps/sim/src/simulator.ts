@@ -64,7 +64,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const ctx: SimContext = {
     registry: new ModelRegistry([
       ...buildModels(options.models, profile, latencyMs),
-      ...(options.sentenceEmbedder ? buildModels([sifModel(options.sentenceEmbedder.dimensions)], profile, latencyMs) : []),
+      ...(options.sentenceEmbedder
+        ? buildModels([sifModel(options.sentenceEmbedder.dimensions)], profile, latencyMs)
+        : []),
     ]),
     sentenceEmbedder: options.sentenceEmbedder,
     tracker: new RequestTracker(),
@@ -93,7 +95,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   app.setNotFoundHandler((request, reply) => {
     const body: OpenAIErrorBody = {
-      error: { message: `Invalid URL (${request.method} ${request.url})`, type: 'invalid_request_error', param: null, code: null },
+      error: {
+        message: `Invalid URL (${request.method} ${request.url})`,
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
     };
     void reply.code(404).send(body);
   });
@@ -124,7 +131,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const answer = await app.inject({
       method: 'POST',
       url: '/v1/messages',
-      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', [BATCH_TOKEN_HEADER]: ctx.batchToken },
+      headers: {
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+        [BATCH_TOKEN_HEADER]: ctx.batchToken,
+      },
       payload: JSON.stringify(request.params),
     });
     return { statusCode: answer.statusCode, body: answer.json() };
@@ -196,7 +207,11 @@ function assertNonNegative(value: number, name: string): void {
 }
 
 /** The one place errors become HTTP answers in OpenAI's shape. */
-function toOpenAIError(error: FastifyError): { status: number; body: OpenAIErrorBody; headers: Record<string, string> } {
+function toOpenAIError(error: FastifyError): {
+  status: number;
+  body: OpenAIErrorBody;
+  headers: Record<string, string>;
+} {
   if (isSimError(error)) return { status: error.status, body: error.toBody(), headers: error.headers };
   if (error.validation !== undefined) {
     const invalid = validationErrorToOpenAI(error.validation);
@@ -213,7 +228,9 @@ function toOpenAIError(error: FastifyError): { status: number; body: OpenAIError
   }
   return {
     status: 500,
-    body: { error: { message: 'The simulator failed to process the request.', type: 'server_error', param: null, code: null } },
+    body: {
+      error: { message: 'The simulator failed to process the request.', type: 'server_error', param: null, code: null },
+    },
     headers: {},
   };
 }

@@ -77,7 +77,9 @@ describe('simulator with an injected clock', () => {
         const response = await post();
         expect(response.statusCode, `at +${offset} ms`).toBe(status);
         if (status === 429) {
-          expect(response.json()).toMatchObject({ error: { type: 'requests', code: 'rate_limit_exceeded', param: null } });
+          expect(response.json()).toMatchObject({
+            error: { type: 'requests', code: 'rate_limit_exceeded', param: null },
+          });
           expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
         }
       }

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 /** A parsed YAML/JSON object whose shape is checked at run time. */
- 
+
 export type Obj = Record<string, any>;
 
 /** One Kubernetes object and the file it came from. */
@@ -94,9 +94,11 @@ export function checkRequiredFields(manifests: readonly Manifest[]): string[] {
     const selector: Obj = doc.spec?.selector?.matchLabels ?? {};
     if (!Object.keys(selector).length) problems.push(`${label(m)}: no spec.selector.matchLabels`);
     for (const [key, value] of Object.entries(selector)) {
-      if (labels[key] !== value) problems.push(`${label(m)}: selector ${key}=${value} does not match the pod template's labels`);
+      if (labels[key] !== value)
+        problems.push(`${label(m)}: selector ${key}=${value} does not match the pod template's labels`);
     }
-    if (labels['app.kubernetes.io/part-of'] !== 'sluice') problems.push(`${label(m)}: pod template lacks label app.kubernetes.io/part-of: sluice`);
+    if (labels['app.kubernetes.io/part-of'] !== 'sluice')
+      problems.push(`${label(m)}: pod template lacks label app.kubernetes.io/part-of: sluice`);
     const containers = podContainers(doc);
     if (!containers.length) problems.push(`${label(m)}: no containers`);
     for (const c of containers) {
@@ -134,9 +136,18 @@ export function appContainers(manifests: readonly Manifest[]): AppContainer[] {
   for (const { doc } of manifests) {
     if (!WORKLOAD_KINDS.has(doc.kind)) continue;
     for (const container of podContainers(doc)) {
-      const entry = [...(container.command ?? []), ...(container.args ?? [])].find((a: unknown) => typeof a === 'string' && /^apps\/[^/]+\/src\/.+\.ts$/.test(a));
+      const entry = [...(container.command ?? []), ...(container.args ?? [])].find(
+        (a: unknown) => typeof a === 'string' && /^apps\/[^/]+\/src\/.+\.ts$/.test(a),
+      );
       if (!entry) continue;
-      out.push({ workload: doc.metadata.name, kind: doc.kind, app: entry.split('/')[1]!, entry, container, pod: doc.spec.template.spec });
+      out.push({
+        workload: doc.metadata.name,
+        kind: doc.kind,
+        app: entry.split('/')[1]!,
+        entry,
+        container,
+        pod: doc.spec.template.spec,
+      });
     }
   }
   return out;
@@ -153,15 +164,22 @@ export function checkOneImage(containers: readonly AppContainer[], expected: str
  * Every HTTP probe of a Sluice container asks for a path its app serves.
  * @param pathsByApp routes each app registers (`api` → `/healthz`, `/readyz`, …).
  */
-export function checkProbePaths(containers: readonly AppContainer[], pathsByApp: Readonly<Record<string, ReadonlySet<string>>>): string[] {
+export function checkProbePaths(
+  containers: readonly AppContainer[],
+  pathsByApp: Readonly<Record<string, ReadonlySet<string>>>,
+): string[] {
   const problems: string[] = [];
   for (const c of containers) {
     const served = pathsByApp[c.app];
     for (const probeName of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
       const path = c.container[probeName]?.httpGet?.path;
       if (path === undefined) continue;
-      if (!served) problems.push(`${c.kind}/${c.workload}: ${probeName} ${path}, but no routes are known for app ${c.app}`);
-      else if (!served.has(path)) problems.push(`${c.kind}/${c.workload}: ${probeName} asks for ${path}, which ${c.app} does not serve (it serves ${[...served].sort().join(', ')})`);
+      if (!served)
+        problems.push(`${c.kind}/${c.workload}: ${probeName} ${path}, but no routes are known for app ${c.app}`);
+      else if (!served.has(path))
+        problems.push(
+          `${c.kind}/${c.workload}: ${probeName} asks for ${path}, which ${c.app} does not serve (it serves ${[...served].sort().join(', ')})`,
+        );
     }
   }
   return problems;
@@ -184,7 +202,11 @@ export function checkServices(manifests: readonly Manifest[]): string[] {
     for (const port of m.doc.spec?.ports ?? []) {
       const target = port.targetPort ?? port.port;
       const declared = matches.some((w) =>
-        podContainers(w.doc).some((c) => (c.ports ?? []).some((p: Obj) => (typeof target === 'string' ? p.name === target : p.containerPort === target))),
+        podContainers(w.doc).some((c) =>
+          (c.ports ?? []).some((p: Obj) =>
+            typeof target === 'string' ? p.name === target : p.containerPort === target,
+          ),
+        ),
       );
       if (!declared) problems.push(`${label(m)}: targetPort ${target} is declared by no container it selects`);
     }
@@ -213,7 +235,10 @@ export function checkGracePeriods(manifests: readonly Manifest[], rules: readonl
     }
     const seconds = m.doc.spec?.template?.spec?.terminationGracePeriodSeconds;
     if (typeof seconds !== 'number') problems.push(`${label(m)}: no terminationGracePeriodSeconds (default 30 s)`);
-    else if (seconds * 1000 <= rule.minimumMs) problems.push(`${label(m)}: terminationGracePeriodSeconds ${seconds} s is not above ${rule.minimumMs / 1000} s (${rule.because})`);
+    else if (seconds * 1000 <= rule.minimumMs)
+      problems.push(
+        `${label(m)}: terminationGracePeriodSeconds ${seconds} s is not above ${rule.minimumMs / 1000} s (${rule.because})`,
+      );
   }
   return problems;
 }
@@ -235,19 +260,30 @@ export interface ScalerRule {
  * rule lists, with a threshold no larger than one pod's concurrency, and has a fallback for
  * when the query fails. Each rule needs exactly one ScaledObject.
  */
-export function checkScaledObjects(manifests: readonly Manifest[], rules: readonly ScalerRule[], metricNames: ReadonlySet<string>): string[] {
+export function checkScaledObjects(
+  manifests: readonly Manifest[],
+  rules: readonly ScalerRule[],
+  metricNames: ReadonlySet<string>,
+): string[] {
   const problems: string[] = [];
   const deployments = new Set(manifests.filter((m) => m.doc.kind === 'Deployment').map((m) => m.doc.metadata?.name));
   const scaled = manifests.filter((m) => m.doc.kind === 'ScaledObject');
   for (const m of scaled) {
     const spec: Obj = m.doc.spec ?? {};
     const target = spec.scaleTargetRef?.name;
-    if (m.doc.apiVersion !== 'keda.sh/v1alpha1') problems.push(`${label(m)}: apiVersion ${m.doc.apiVersion}, expected keda.sh/v1alpha1`);
-    if ((spec.scaleTargetRef?.kind ?? 'Deployment') !== 'Deployment' || !deployments.has(target)) problems.push(`${label(m)}: scaleTargetRef ${target} names no Deployment`);
+    if (m.doc.apiVersion !== 'keda.sh/v1alpha1')
+      problems.push(`${label(m)}: apiVersion ${m.doc.apiVersion}, expected keda.sh/v1alpha1`);
+    if ((spec.scaleTargetRef?.kind ?? 'Deployment') !== 'Deployment' || !deployments.has(target))
+      problems.push(`${label(m)}: scaleTargetRef ${target} names no Deployment`);
     const min = spec.minReplicaCount ?? 0;
-    if (min < 1) problems.push(`${label(m)}: minReplicaCount ${min}; with no worker on a queue the API's /readyz fails and nothing scales back up`);
-    if (!(spec.maxReplicaCount >= Math.max(min, 1))) problems.push(`${label(m)}: maxReplicaCount ${spec.maxReplicaCount} below minReplicaCount ${min}`);
-    if (!isObj(spec.fallback) || !(spec.fallback.replicas >= 1)) problems.push(`${label(m)}: no fallback replica count for when the query fails`);
+    if (min < 1)
+      problems.push(
+        `${label(m)}: minReplicaCount ${min}; with no worker on a queue the API's /readyz fails and nothing scales back up`,
+      );
+    if (!(spec.maxReplicaCount >= Math.max(min, 1)))
+      problems.push(`${label(m)}: maxReplicaCount ${spec.maxReplicaCount} below minReplicaCount ${min}`);
+    if (!isObj(spec.fallback) || !(spec.fallback.replicas >= 1))
+      problems.push(`${label(m)}: no fallback replica count for when the query fails`);
     const rule = rules.find((r) => r.target === target);
     const covered = new Set<string>();
     const triggers: Obj[] = spec.triggers ?? [];
@@ -255,26 +291,37 @@ export function checkScaledObjects(manifests: readonly Manifest[], rules: readon
     for (const t of triggers) {
       const at = `${label(m)} trigger ${t.name ?? t.type}`;
       if (t.type !== 'prometheus') {
-        problems.push(`${at}: type ${t.type}; Sluice scales on sluice_queue_jobs through Prometheus (a Redis list scaler misses prioritized jobs)`);
+        problems.push(
+          `${at}: type ${t.type}; Sluice scales on sluice_queue_jobs through Prometheus (a Redis list scaler misses prioritized jobs)`,
+        );
         continue;
       }
       const query = String(t.metadata?.query ?? '');
       const names = promqlMetricNames(query);
       if (!names.includes('sluice_queue_jobs')) problems.push(`${at}: query does not read sluice_queue_jobs`);
-      for (const name of names) if (!metricNames.has(name)) problems.push(`${at}: query reads ${name}, which is not in EXPECTED_METRICS`);
-      if (!/state\s*(=|=~)\s*"[^"]*\bwaiting\b/.test(query)) problems.push(`${at}: query does not count state="waiting" (waiting + prioritized)`);
+      for (const name of names)
+        if (!metricNames.has(name)) problems.push(`${at}: query reads ${name}, which is not in EXPECTED_METRICS`);
+      if (!/state\s*(=|=~)\s*"[^"]*\bwaiting\b/.test(query))
+        problems.push(`${at}: query does not count state="waiting" (waiting + prioritized)`);
       for (const match of query.matchAll(/queue\s*=\s*"([^"]+)"/g)) covered.add(match[1]!);
       if (!/queue\s*=\s*"/.test(query)) problems.push(`${at}: query selects no single queue`);
-      if (t.metadata?.ignoreNullValues !== 'false') problems.push(`${at}: ignoreNullValues must be "false" so a missing series triggers the fallback instead of scaling to the minimum`);
+      if (t.metadata?.ignoreNullValues !== 'false')
+        problems.push(
+          `${at}: ignoreNullValues must be "false" so a missing series triggers the fallback instead of scaling to the minimum`,
+        );
       const threshold = Number(t.metadata?.threshold);
       if (!(threshold > 0)) problems.push(`${at}: threshold ${t.metadata?.threshold} is not a positive number`);
-      else if (rule && threshold > rule.maxThreshold) problems.push(`${at}: threshold ${threshold} is above one pod's concurrency ${rule.maxThreshold}`);
+      else if (rule && threshold > rule.maxThreshold)
+        problems.push(`${at}: threshold ${threshold} is above one pod's concurrency ${rule.maxThreshold}`);
       if (!String(t.metadata?.serverAddress ?? '').startsWith('http')) problems.push(`${at}: no serverAddress`);
     }
     if (rule) {
       const expected = [...rule.queues].sort();
       const got = [...covered].sort();
-      if (JSON.stringify(expected) !== JSON.stringify(got)) problems.push(`${label(m)}: triggers cover queues ${got.join(', ') || 'none'}, expected ${expected.join(', ')}`);
+      if (JSON.stringify(expected) !== JSON.stringify(got))
+        problems.push(
+          `${label(m)}: triggers cover queues ${got.join(', ') || 'none'}, expected ${expected.join(', ')}`,
+        );
     }
   }
   for (const rule of rules) {
@@ -286,9 +333,35 @@ export function checkScaledObjects(manifests: readonly Manifest[], rules: readon
 
 const PROMQL_KEYWORDS = new Set([
   // binary operators and modifiers
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'atan2', 'inf', 'nan',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'bool',
+  'atan2',
+  'inf',
+  'nan',
   // aggregation operators, which may be followed by `by (…)` before their parenthesis
-  'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'count',
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
 ]);
 
 /**
@@ -323,7 +396,8 @@ export function dashboardExpressions(dashboard: Obj): Array<{ panel: string; exp
   const walk = (panels: unknown) => {
     for (const p of Array.isArray(panels) ? panels : []) {
       if (!isObj(p)) continue;
-      for (const t of p.targets ?? []) if (typeof t?.expr === 'string') out.push({ panel: p.title ?? `#${p.id}`, expr: t.expr });
+      for (const t of p.targets ?? [])
+        if (typeof t?.expr === 'string') out.push({ panel: p.title ?? `#${p.id}`, expr: t.expr });
       walk(p.panels);
     }
   };
@@ -345,9 +419,15 @@ export function dashboardExpressions(dashboard: Obj): Array<{ panel: string; exp
  * A Grafana dashboard: panels with unique ids, every query on the expected datasource, and
  * every metric it reads one of `allowed`.
  */
-export function checkDashboard(dashboard: Obj, allowed: ReadonlySet<string>, histograms: ReadonlySet<string>, datasourceUid: string): string[] {
+export function checkDashboard(
+  dashboard: Obj,
+  allowed: ReadonlySet<string>,
+  histograms: ReadonlySet<string>,
+  datasourceUid: string,
+): string[] {
   const problems: string[] = [];
-  if (typeof dashboard.uid !== 'string' || typeof dashboard.title !== 'string') problems.push('dashboard: no uid or title');
+  if (typeof dashboard.uid !== 'string' || typeof dashboard.title !== 'string')
+    problems.push('dashboard: no uid or title');
   const ids = new Set<number>();
   const walk = (panels: unknown) => {
     for (const p of Array.isArray(panels) ? panels : []) {
@@ -359,7 +439,8 @@ export function checkDashboard(dashboard: Obj, allowed: ReadonlySet<string>, his
         if (!(p.targets ?? []).length) problems.push(`dashboard panel ${p.title}: no queries`);
       }
       for (const ds of [p.datasource, ...(p.targets ?? []).map((t: Obj) => t.datasource)]) {
-        if (ds !== undefined && ds?.uid !== datasourceUid) problems.push(`dashboard panel ${p.title}: datasource ${JSON.stringify(ds)} is not uid ${datasourceUid}`);
+        if (ds !== undefined && ds?.uid !== datasourceUid)
+          problems.push(`dashboard panel ${p.title}: datasource ${JSON.stringify(ds)} is not uid ${datasourceUid}`);
       }
       walk(p.panels);
     }
@@ -371,7 +452,8 @@ export function checkDashboard(dashboard: Obj, allowed: ReadonlySet<string>, his
     const names = promqlMetricNames(expr);
     if (!names.length) problems.push(`dashboard panel ${panel}: query reads no metric: ${expr}`);
     for (const name of names) {
-      if (!allowed.has(baseMetricName(name, histograms))) problems.push(`dashboard panel ${panel}: reads ${name}, which is not in EXPECTED_METRICS`);
+      if (!allowed.has(baseMetricName(name, histograms)))
+        problems.push(`dashboard panel ${panel}: reads ${name}, which is not in EXPECTED_METRICS`);
     }
   }
   return problems;
@@ -403,11 +485,17 @@ export function redisArgOverrides(args: readonly string[]): Map<string, string> 
 }
 
 /** Problems with a Redis configuration that Sluice needs durable: AOF on, noeviction. */
-export function checkRedisDurability(directives: ReadonlyMap<string, string>, overrides: ReadonlyMap<string, string>, where: string): string[] {
+export function checkRedisDurability(
+  directives: ReadonlyMap<string, string>,
+  overrides: ReadonlyMap<string, string>,
+  where: string,
+): string[] {
   const value = (name: string) => overrides.get(name) ?? directives.get(name);
   const problems: string[] = [];
-  if (value('appendonly') !== 'yes') problems.push(`${where}: appendonly is ${value('appendonly') ?? 'unset (no)'}, expected yes`);
-  if (value('maxmemory-policy') !== 'noeviction') problems.push(`${where}: maxmemory-policy is ${value('maxmemory-policy') ?? 'unset'}, expected noeviction`);
+  if (value('appendonly') !== 'yes')
+    problems.push(`${where}: appendonly is ${value('appendonly') ?? 'unset (no)'}, expected yes`);
+  if (value('maxmemory-policy') !== 'noeviction')
+    problems.push(`${where}: maxmemory-policy is ${value('maxmemory-policy') ?? 'unset'}, expected noeviction`);
   return problems;
 }
 
@@ -434,7 +522,11 @@ export function composeDurationMs(value: unknown): number | undefined {
  */
 export function interpolateDefaults<T>(value: T): T {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*)|(:?\?)[^}]*)?\}/g, (_m, _name, dash, def) => (dash ? def : '')).replace(/\$\$/g, '$') as T;
+    return value
+      .replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*)|(:?\?)[^}]*)?\}/g, (_m, _name, dash, def) =>
+        dash ? def : '',
+      )
+      .replace(/\$\$/g, '$') as T;
   }
   if (Array.isArray(value)) return value.map((v) => interpolateDefaults(v)) as T;
   if (isObj(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateDefaults(v)])) as T;
@@ -445,10 +537,12 @@ export function interpolateDefaults<T>(value: T): T {
 export function composeEnv(service: Obj): Record<string, string> {
   const env = service.environment;
   if (Array.isArray(env)) {
-    return Object.fromEntries(env.map((e: string) => {
-      const i = e.indexOf('=');
-      return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)];
-    }));
+    return Object.fromEntries(
+      env.map((e: string) => {
+        const i = e.indexOf('=');
+        return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)];
+      }),
+    );
   }
   return Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
@@ -467,7 +561,8 @@ export function composeMount(entry: unknown): { source: string; target: string }
     const [source, target] = entry.split(':');
     return source && target ? { source, target } : undefined;
   }
-  if (isObj(entry) && typeof entry.target === 'string') return { source: String(entry.source ?? ''), target: entry.target };
+  if (isObj(entry) && typeof entry.target === 'string')
+    return { source: String(entry.source ?? ''), target: entry.target };
   return undefined;
 }
 
@@ -487,19 +582,24 @@ export function checkCollectorConfig(config: Obj): string[] {
   const usedAsExporter = new Set<string>();
   const usedAsReceiver = new Set<string>();
   for (const [name, p] of Object.entries(pipelines)) {
-    if (!(p.receivers ?? []).length || !(p.exporters ?? []).length) problems.push(`collector pipeline ${name}: needs receivers and exporters`);
+    if (!(p.receivers ?? []).length || !(p.exporters ?? []).length)
+      problems.push(`collector pipeline ${name}: needs receivers and exporters`);
     for (const r of p.receivers ?? []) {
-      if (!receivers.has(r) && !connectors.has(r)) problems.push(`collector pipeline ${name}: receiver ${r} is not defined`);
+      if (!receivers.has(r) && !connectors.has(r))
+        problems.push(`collector pipeline ${name}: receiver ${r} is not defined`);
       usedAsReceiver.add(r);
     }
-    for (const x of p.processors ?? []) if (!processors.has(x)) problems.push(`collector pipeline ${name}: processor ${x} is not defined`);
+    for (const x of p.processors ?? [])
+      if (!processors.has(x)) problems.push(`collector pipeline ${name}: processor ${x} is not defined`);
     for (const e of p.exporters ?? []) {
-      if (!exporters.has(e) && !connectors.has(e)) problems.push(`collector pipeline ${name}: exporter ${e} is not defined`);
+      if (!exporters.has(e) && !connectors.has(e))
+        problems.push(`collector pipeline ${name}: exporter ${e} is not defined`);
       usedAsExporter.add(e);
     }
   }
   for (const c of connectors) {
-    if (!usedAsExporter.has(c) || !usedAsReceiver.has(c)) problems.push(`collector: connector ${c} must be an exporter of one pipeline and a receiver of another`);
+    if (!usedAsExporter.has(c) || !usedAsReceiver.has(c))
+      problems.push(`collector: connector ${c} must be an exporter of one pipeline and a receiver of another`);
   }
   return problems;
 }

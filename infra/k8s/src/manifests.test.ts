@@ -39,7 +39,13 @@ import {
   type Obj,
   type ScalerRule,
 } from './checks.ts';
-import { EXPECTED_METRICS, PLANNED_ENV, WORKER_ENDPOINTS, WORKER_METRICS_PORT, WORKER_METRICS_PORT_ENV } from './contracts.ts';
+import {
+  EXPECTED_METRICS,
+  PLANNED_ENV,
+  WORKER_ENDPOINTS,
+  WORKER_METRICS_PORT,
+  WORKER_METRICS_PORT_ENV,
+} from './contracts.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const K8S = join(ROOT, 'infra/k8s');
@@ -76,7 +82,8 @@ function listFilesIncludingSrc(dir: string): string[] {
 function registeredRoutes(dir: string): Set<string> {
   const routes = new Set<string>();
   for (const file of sourceFiles(dir)) {
-    for (const m of read(file).matchAll(/\.(?:get|post|put|patch|delete|head|all)\(\s*['"`](\/[^'"`]*)['"`]/g)) routes.add(m[1]!);
+    for (const m of read(file).matchAll(/\.(?:get|post|put|patch|delete|head|all)\(\s*['"`](\/[^'"`]*)['"`]/g))
+      routes.add(m[1]!);
   }
   return routes;
 }
@@ -103,7 +110,8 @@ function shutdownCapMs(app: string): number {
   const override = /shutdownTimeoutMs:\s*([\d_]+)/.exec(read(join(ROOT, `apps/${app}/src/index.ts`)))?.[1];
   const fallback = /shutdownTimeoutMs\s*\?\?\s*([\d_]+)/.exec(read(join(ROOT, 'packages/runtime/src/index.ts')))?.[1];
   const value = Number((override ?? fallback ?? '').replaceAll('_', ''));
-  if (!(value > 0)) throw new Error('Could not read the shutdown timeout from packages/runtime/src/index.ts; update this test');
+  if (!(value > 0))
+    throw new Error('Could not read the shutdown timeout from packages/runtime/src/index.ts; update this test');
   return value;
 }
 
@@ -119,7 +127,11 @@ function loadManifests(file: string): Manifest[] {
 }
 
 /** What a kustomization folder lists (resources recursively), with remove patches applied. */
-function kustomize(dir: string): { manifests: Manifest[]; files: string[]; removed: Array<{ kind: string; name: string; path: string }> } {
+function kustomize(dir: string): {
+  manifests: Manifest[];
+  files: string[];
+  removed: Array<{ kind: string; name: string; path: string }>;
+} {
   const k = loadManifests(join(dir, 'kustomization.yaml'))[0]!.doc;
   const manifests: Manifest[] = [];
   const files = [join(dir, 'kustomization.yaml')];
@@ -143,14 +155,19 @@ function kustomize(dir: string): { manifests: Manifest[]; files: string[]; remov
       expect(target, `patch target ${p.target.kind}/${p.target.name}`).toBeDefined();
       const segments = String(op.path).split('/').slice(1);
       const parent = segments.slice(0, -1).reduce((o: Obj | undefined, s) => o?.[s], target!.doc);
-      expect(parent && segments.at(-1)! in parent, `${op.path} exists in ${p.target.name} (kustomize fails otherwise)`).toBe(true);
+      expect(
+        parent && segments.at(-1)! in parent,
+        `${op.path} exists in ${p.target.name} (kustomize fails otherwise)`,
+      ).toBe(true);
       const copy = structuredClone(target!.doc);
       delete segments.slice(0, -1).reduce((o: Obj, s) => o[s], copy)[segments.at(-1)!];
       target!.doc = copy;
       removed.push({ kind: p.target.kind, name: p.target.name, path: op.path });
     }
   }
-  for (const m of manifests) if (k.namespace && m.doc.kind !== 'Namespace') m.doc = { ...m.doc, metadata: { ...m.doc.metadata, namespace: k.namespace } };
+  for (const m of manifests)
+    if (k.namespace && m.doc.kind !== 'Namespace')
+      m.doc = { ...m.doc, metadata: { ...m.doc.metadata, namespace: k.namespace } };
   return { manifests, files, removed };
 }
 
@@ -158,7 +175,8 @@ const ALL_K8S_FILES = listFiles(K8S, ['.yaml', '.yml']);
 const BASE = kustomize(join(K8S, 'base'));
 const FULL = kustomize(K8S);
 const SECRET_TEMPLATE = loadManifests(join(K8S, 'secret.template.yaml'));
-const find = (manifests: readonly Manifest[], kind: string, name: string) => manifests.find((m) => m.doc.kind === kind && m.doc.metadata?.name === name)?.doc;
+const find = (manifests: readonly Manifest[], kind: string, name: string) =>
+  manifests.find((m) => m.doc.kind === kind && m.doc.metadata?.name === name)?.doc;
 const CONFIG_MAP: Record<string, string> = find(BASE.manifests, 'ConfigMap', 'sluice-config')?.data ?? {};
 const SECRET_DATA: Record<string, string> = SECRET_TEMPLATE[0]?.doc.stringData ?? {};
 const K8S_CONFIG = loadConfig({ env: { ...CONFIG_MAP, ...SECRET_DATA } });
@@ -171,14 +189,19 @@ function appPaths(): Record<string, ReadonlySet<string>> {
 function graceRules(drainMs: number): GraceRule[] {
   const api = find(BASE.manifests, 'Deployment', 'api');
   const preStop = api?.spec.template.spec.containers[0].lifecycle?.preStop;
-  const preStopMs = 1000 * Number(preStop?.sleep?.seconds ?? (preStop?.exec?.command?.[0] === 'sleep' ? preStop.exec.command[1] : 0));
+  const preStopMs =
+    1000 * Number(preStop?.sleep?.seconds ?? (preStop?.exec?.command?.[0] === 'sleep' ? preStop.exec.command[1] : 0));
   return [
     ...(['classifier', 'executor'] as const).map((w) => ({
       workload: w,
       minimumMs: Math.max(drainMs + HAND_BACK_MARGIN_MS, shutdownCapMs(w)),
       because: `drain ${drainMs} ms + hand-back ${HAND_BACK_MARGIN_MS} ms, and the process's own ${shutdownCapMs(w)} ms shutdown cap`,
     })),
-    { workload: 'api', minimumMs: preStopMs + shutdownCapMs('api'), because: `preStop ${preStopMs} ms + the ${shutdownCapMs('api')} ms shutdown cap` },
+    {
+      workload: 'api',
+      minimumMs: preStopMs + shutdownCapMs('api'),
+      because: `preStop ${preStopMs} ms + the ${shutdownCapMs('api')} ms shutdown cap`,
+    },
   ];
 }
 
@@ -197,13 +220,29 @@ describe('infra/k8s', () => {
 
   it('lists every manifest file in a kustomization (the Secret template aside)', () => {
     const listed = new Set(FULL.files.map((f) => resolve(f)));
-    const orphans = ALL_K8S_FILES.map((f) => resolve(f)).filter((f) => !listed.has(f) && !f.endsWith('secret.template.yaml'));
+    const orphans = ALL_K8S_FILES.map((f) => resolve(f)).filter(
+      (f) => !listed.has(f) && !f.endsWith('secret.template.yaml'),
+    );
     expect(orphans.map((f) => rel(ROOT, f))).toEqual([]);
     const kinds = FULL.manifests.map((m) => `${m.doc.kind}/${m.doc.metadata.name}`);
-    for (const needed of ['Deployment/api', 'Service/api', 'Deployment/classifier', 'Deployment/executor', 'Deployment/sim', 'Service/sim', 'StatefulSet/redis', 'ConfigMap/sluice-config', 'ScaledObject/classifier', 'ScaledObject/executor']) {
+    for (const needed of [
+      'Deployment/api',
+      'Service/api',
+      'Deployment/classifier',
+      'Deployment/executor',
+      'Deployment/sim',
+      'Service/sim',
+      'StatefulSet/redis',
+      'ConfigMap/sluice-config',
+      'ScaledObject/classifier',
+      'ScaledObject/executor',
+    ]) {
       expect(kinds).toContain(needed);
     }
-    expect(kinds.some((k) => k.startsWith('Secret/')), 'no Secret with values is applied by the kustomization').toBe(false);
+    expect(
+      kinds.some((k) => k.startsWith('Secret/')),
+      'no Secret with values is applied by the kustomization',
+    ).toBe(false);
   });
 
   it('runs every Sluice process from one image and an entry file that exists', () => {
@@ -222,15 +261,20 @@ describe('infra/k8s', () => {
     const api = containers.find((c) => c.app === 'api')!.container;
     expect(api.livenessProbe.httpGet.path).toBe('/healthz');
     expect(api.readinessProbe.httpGet.path).toBe('/readyz');
-    expect(api.ports.find((p: Obj) => p.name === api.readinessProbe.httpGet.port).containerPort).toBe(K8S_CONFIG.api.port);
+    expect(api.ports.find((p: Obj) => p.name === api.readinessProbe.httpGet.port).containerPort).toBe(
+      K8S_CONFIG.api.port,
+    );
   });
 
   it('gives workers the metrics port SLUICE_METRICS_PORT names, and probes it', () => {
     for (const c of appContainers(FULL.manifests).filter((x) => x.app === 'classifier' || x.app === 'executor')) {
       const env = Object.fromEntries((c.container.env ?? []).map((e: Obj) => [e.name, e.value]));
       expect(Number(env[WORKER_METRICS_PORT_ENV]), c.workload).toBe(WORKER_METRICS_PORT);
-      expect(c.container.ports.find((p: Obj) => p.name === 'metrics')?.containerPort, c.workload).toBe(WORKER_METRICS_PORT);
-      for (const probe of ['livenessProbe', 'readinessProbe'] as const) expect(c.container[probe].httpGet.port, `${c.workload} ${probe}`).toBe('metrics');
+      expect(c.container.ports.find((p: Obj) => p.name === 'metrics')?.containerPort, c.workload).toBe(
+        WORKER_METRICS_PORT,
+      );
+      for (const probe of ['livenessProbe', 'readinessProbe'] as const)
+        expect(c.container[probe].httpGet.port, `${c.workload} ${probe}`).toBe('metrics');
     }
   });
 
@@ -246,10 +290,13 @@ describe('infra/k8s', () => {
   it('sets only known settings, which load, and keeps the Secret template free of secrets', () => {
     expect(unknownEnv(Object.keys(CONFIG_MAP))).toEqual([]);
     expect(unknownEnv(Object.keys(SECRET_DATA))).toEqual([]);
-    for (const c of appContainers(FULL.manifests)) expect(unknownEnv((c.container.env ?? []).map((e: Obj) => e.name)), c.workload).toEqual([]);
+    for (const c of appContainers(FULL.manifests))
+      expect(unknownEnv((c.container.env ?? []).map((e: Obj) => e.name)), c.workload).toEqual([]);
     expect(K8S_CONFIG.redis.url).toBe('redis://redis:6379');
     expect(K8S_CONFIG.sim.url).toBe('http://sim:4010/v1');
-    expect(Object.values(SECRET_TEMPLATE[0]!.doc.stringData).filter((v) => v !== '' && v !== 'redis://redis:6379')).toEqual([]);
+    expect(
+      Object.values(SECRET_TEMPLATE[0]!.doc.stringData).filter((v) => v !== '' && v !== 'redis://redis:6379'),
+    ).toEqual([]);
     // Every app reads the same ConfigMap and Secret the template defines.
     for (const c of appContainers(FULL.manifests).filter((x) => x.app !== 'sim')) {
       const refs = (c.container.envFrom ?? []).map((e: Obj) => e.configMapRef?.name ?? e.secretRef?.name);
@@ -274,13 +321,17 @@ describe('infra/k8s', () => {
     const args: string[] = container.args;
     expect(args[0]).toBe('redis-server');
     const confMount = container.volumeMounts.find((v: Obj) => args[1]!.startsWith(`${v.mountPath}/`));
-    expect(sts.spec.template.spec.volumes.find((v: Obj) => v.name === confMount.name).configMap.name).toBe('redis-config');
+    expect(sts.spec.template.spec.volumes.find((v: Obj) => v.name === confMount.name).configMap.name).toBe(
+      'redis-config',
+    );
     const overrides = redisArgOverrides(args);
     expect(checkRedisDurability(redisDirectives(conf), overrides, 'k8s redis')).toEqual([]);
     const dataDir = overrides.get('dir') ?? '/data';
     const dataMount = container.volumeMounts.find((v: Obj) => v.mountPath === dataDir);
     expect(sts.spec.volumeClaimTemplates.map((t: Obj) => t.metadata.name)).toContain(dataMount.name);
-    const toBytes = (v: string) => Number(/^\d+/.exec(v)![0]) * ({ mb: 2 ** 20, gb: 2 ** 30, Mi: 2 ** 20, Gi: 2 ** 30 } as Record<string, number>)[/[a-zA-Z]+$/.exec(v)![0]]!;
+    const toBytes = (v: string) =>
+      Number(/^\d+/.exec(v)![0]) *
+      ({ mb: 2 ** 20, gb: 2 ** 30, Mi: 2 ** 20, Gi: 2 ** 30 } as Record<string, number>)[/[a-zA-Z]+$/.exec(v)![0]]!;
     expect(toBytes(overrides.get('maxmemory')!)).toBeLessThan(toBytes(container.resources.limits.memory));
   });
 
@@ -299,9 +350,15 @@ describe('infra/k8s', () => {
   it('points the PodMonitor at ports the API and workers declare', () => {
     const pm = find(FULL.manifests, 'PodMonitor', 'sluice')!;
     const ports = pm.spec.podMetricsEndpoints.map((e: Obj) => e.port);
-    const selected = appContainers(FULL.manifests).filter((c) => pm.spec.selector.matchExpressions[0].values.includes(c.app));
+    const selected = appContainers(FULL.manifests).filter((c) =>
+      pm.spec.selector.matchExpressions[0].values.includes(c.app),
+    );
     expect(selected.map((c) => c.app).sort()).toEqual(['api', 'classifier', 'executor']);
-    for (const c of selected) expect(c.container.ports.some((p: Obj) => ports.includes(p.name)), c.app).toBe(true);
+    for (const c of selected)
+      expect(
+        c.container.ports.some((p: Obj) => ports.includes(p.name)),
+        c.app,
+      ).toBe(true);
   });
 
   const kubectl = (() => {
@@ -313,13 +370,21 @@ describe('infra/k8s', () => {
     }
   })();
   it.skipIf(!kubectl)('renders with kubectl kustomize to what this test models', () => {
-    for (const [dir, modelled] of [[K8S, FULL], [join(K8S, 'base'), BASE]] as const) {
-      const rendered = parseYamlDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' }), dir).map((doc) => ({ file: rel(ROOT, dir), doc: doc as Obj }));
+    for (const [dir, modelled] of [
+      [K8S, FULL],
+      [join(K8S, 'base'), BASE],
+    ] as const) {
+      const rendered = parseYamlDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' }), dir).map(
+        (doc) => ({ file: rel(ROOT, dir), doc: doc as Obj }),
+      );
       const ids = (ms: readonly Manifest[]) => ms.map((m) => `${m.doc.kind}/${m.doc.metadata.name}`).sort();
       expect(ids(rendered)).toEqual(ids(modelled.manifests));
       expect(checkRequiredFields(rendered)).toEqual([]);
-      for (const m of rendered) if (m.doc.kind !== 'Namespace') expect(m.doc.metadata.namespace, ids([m])[0]).toBe('sluice');
-      if (dir === K8S) for (const rule of SCALER_RULES) expect(find(rendered, 'Deployment', rule.target)!.spec.replicas).toBeUndefined();
+      for (const m of rendered)
+        if (m.doc.kind !== 'Namespace') expect(m.doc.metadata.namespace, ids([m])[0]).toBe('sluice');
+      if (dir === K8S)
+        for (const rule of SCALER_RULES)
+          expect(find(rendered, 'Deployment', rule.target)!.spec.replicas).toBeUndefined();
     }
   });
 });
@@ -335,7 +400,8 @@ describe('infra/docker', () => {
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "--import", "tsx"\]$/m);
     const user = /^USER (\d+)(?::(\d+))?$/m.exec(dockerfile);
     expect(Number(user?.[1])).toBeGreaterThan(0);
-    for (const c of appContainers(FULL.manifests)) expect(c.pod.securityContext.runAsUser, c.workload).toBe(Number(user![1]));
+    for (const c of appContainers(FULL.manifests))
+      expect(c.pod.securityContext.runAsUser, c.workload).toBe(Number(user![1]));
     const ignore = read(join(ROOT, '.dockerignore'));
     expect(ignore).toMatch(/^\*\*\/node_modules$/m);
     expect(ignore).toMatch(/^infra\/k8s\/secret\.yaml$/m);
@@ -344,16 +410,22 @@ describe('infra/docker', () => {
 
 // ---- Docker Compose -------------------------------------------------------------------------
 
-const COMPOSE: Obj = interpolateDefaults(parseYamlDocuments(read(join(COMPOSE_DIR, 'compose.yaml')), 'compose.yaml')[0] as Obj);
+const COMPOSE: Obj = interpolateDefaults(
+  parseYamlDocuments(read(join(COMPOSE_DIR, 'compose.yaml')), 'compose.yaml')[0] as Obj,
+);
 const SERVICES: Obj = COMPOSE.services;
 const APP_SERVICES = Object.entries(SERVICES).filter(([, s]) => composeCommand(s).some((a) => a.startsWith('apps/')));
-const appOf = (service: Obj) => composeCommand(service).find((a) => a.startsWith('apps/'))!.split('/')[1]!;
+const appOf = (service: Obj) =>
+  composeCommand(service)
+    .find((a) => a.startsWith('apps/'))!
+    .split('/')[1]!;
 const composeConfig = (name: string) => loadConfig({ env: composeEnv(SERVICES[name]) });
 const fromCompose = (path: string) => resolve(COMPOSE_DIR, path);
 
 describe('infra/compose', () => {
   it('has Redis, API, classifier, executor, simulator, collector, Prometheus and Grafana', () => {
-    for (const name of ['redis', 'api', 'classifier', 'executor', 'sim', 'otel-collector', 'prometheus', 'grafana']) expect(Object.keys(SERVICES)).toContain(name);
+    for (const name of ['redis', 'api', 'classifier', 'executor', 'sim', 'otel-collector', 'prometheus', 'grafana'])
+      expect(Object.keys(SERVICES)).toContain(name);
     expect(APP_SERVICES.map(([, s]) => appOf(s)).sort()).toEqual(['api', 'classifier', 'executor', 'sim']);
   });
 
@@ -362,7 +434,15 @@ describe('infra/compose', () => {
       expect(s.image, name).toBe(IMAGE);
       expect(resolve(COMPOSE_DIR, s.build.context), name).toBe(resolve(ROOT));
       expect(existsSync(join(resolve(COMPOSE_DIR, s.build.context), s.build.dockerfile)), name).toBe(true);
-      expect(existsSync(join(ROOT, composeCommand(s).find((a) => a.startsWith('apps/'))!)), name).toBe(true);
+      expect(
+        existsSync(
+          join(
+            ROOT,
+            composeCommand(s).find((a) => a.startsWith('apps/'))!,
+          ),
+        ),
+        name,
+      ).toBe(true);
     }
   });
 
@@ -371,7 +451,9 @@ describe('infra/compose', () => {
     const drainMs = composeConfig('executor').executor.drainTimeoutMs;
     for (const name of ['executor', 'classifier']) {
       const grace = composeDurationMs(SERVICES[name].stop_grace_period);
-      expect(grace, `${name} stop_grace_period`).toBeGreaterThan(Math.max(drainMs + HAND_BACK_MARGIN_MS, shutdownCapMs(name)));
+      expect(grace, `${name} stop_grace_period`).toBeGreaterThan(
+        Math.max(drainMs + HAND_BACK_MARGIN_MS, shutdownCapMs(name)),
+      );
     }
     expect(composeDurationMs(SERVICES.api.stop_grace_period)).toBeGreaterThan(shutdownCapMs('api'));
   });
@@ -384,7 +466,13 @@ describe('infra/compose', () => {
     const mounts = (redis.volumes ?? []).map(composeMount);
     const conf = mounts.find((m: Obj) => m.target === command[1]);
     expect(fromCompose(conf.source)).toBe(join(ROOT, 'infra/redis/redis.conf'));
-    expect(checkRedisDurability(redisDirectives(read(fromCompose(conf.source))), redisArgOverrides(command), 'compose redis')).toEqual([]);
+    expect(
+      checkRedisDurability(
+        redisDirectives(read(fromCompose(conf.source))),
+        redisArgOverrides(command),
+        'compose redis',
+      ),
+    ).toEqual([]);
     const data = mounts.find((m: Obj) => m.target === '/data');
     expect(Object.keys(COMPOSE.volumes)).toContain(data.source);
     expect(redis.healthcheck.test.join(' ')).toContain('redis-cli ping');
@@ -394,10 +482,12 @@ describe('infra/compose', () => {
     const paths = appPaths();
     for (const [name, s] of APP_SERVICES) {
       const check = (s.healthcheck?.test ?? []).join(' ');
-      for (const m of check.matchAll(/http:\/\/[^/'"]+(\/[\w/-]*)/g)) expect(paths[appOf(s)], `${name} healthcheck ${m[1]}`).toContain(m[1]);
+      for (const m of check.matchAll(/http:\/\/[^/'"]+(\/[\w/-]*)/g))
+        expect(paths[appOf(s)], `${name} healthcheck ${m[1]}`).toContain(m[1]);
     }
     expect(SERVICES.api.healthcheck.test.join(' ')).toContain(`:${composeConfig('api').api.port}/readyz`);
-    for (const name of ['api', 'classifier', 'executor']) expect(SERVICES[name].depends_on.redis.condition, name).toBe('service_healthy');
+    for (const name of ['api', 'classifier', 'executor'])
+      expect(SERVICES[name].depends_on.redis.condition, name).toBe('service_healthy');
   });
 
   it('sets only known settings, which load', () => {
@@ -405,14 +495,17 @@ describe('infra/compose', () => {
       expect(unknownEnv(Object.keys(composeEnv(s))), name).toEqual([]);
       const config = composeConfig(name);
       expect(config.redis.url, name).toBe('redis://redis:6379');
-      expect(config.sim.url, name).toBe(`http://sim:${composeCommand(SERVICES.sim)[composeCommand(SERVICES.sim).indexOf('--port') + 1]}/v1`);
+      expect(config.sim.url, name).toBe(
+        `http://sim:${composeCommand(SERVICES.sim)[composeCommand(SERVICES.sim).indexOf('--port') + 1]}/v1`,
+      );
     }
   });
 
   it('bind-mounts files that exist', () => {
     for (const [name, s] of Object.entries(SERVICES)) {
       for (const m of (s.volumes ?? []).map(composeMount)) {
-        if (m && /^\.{1,2}\//.test(m.source)) expect(existsSync(fromCompose(m.source)), `${name}: ${m.source}`).toBe(true);
+        if (m && /^\.{1,2}\//.test(m.source))
+          expect(existsSync(fromCompose(m.source)), `${name}: ${m.source}`).toBe(true);
       }
     }
   });
@@ -431,7 +524,8 @@ describe('infra/compose', () => {
       expect(Number(composeEnv(SERVICES[name])[WORKER_METRICS_PORT_ENV]), name).toBe(WORKER_METRICS_PORT);
       expect(target(name), name).toBe(WORKER_METRICS_PORT);
     }
-    const collectorExporter = (parseYamlDocuments(read(fromCompose('otel-collector.yaml')), 'otel')[0] as Obj).exporters.prometheus.endpoint;
+    const collectorExporter = (parseYamlDocuments(read(fromCompose('otel-collector.yaml')), 'otel')[0] as Obj).exporters
+      .prometheus.endpoint;
     const collectorJob = prom.scrape_configs.find((j: Obj) => j.job_name === 'otel-collector');
     expect(collectorJob.static_configs[0].targets[0]).toBe(`otel-collector:${collectorExporter.split(':').at(-1)}`);
   });
@@ -441,12 +535,16 @@ describe('infra/compose', () => {
     expect(checkCollectorConfig(collector)).toEqual([]);
     const exporters = Object.values(collector.service.pipelines).flatMap((p) => (p as Obj).exporters);
     expect(exporters).toEqual(expect.arrayContaining(['prometheus', 'debug']));
-    const mount = SERVICES['otel-collector'].volumes.map(composeMount).find((m: Obj) => m.source === './otel-collector.yaml');
+    const mount = SERVICES['otel-collector'].volumes
+      .map(composeMount)
+      .find((m: Obj) => m.source === './otel-collector.yaml');
     expect(SERVICES['otel-collector'].command.join(' ')).toContain(`--config=${mount.target}`);
     for (const [name, s] of APP_SERVICES.filter(([n]) => n !== 'sim')) {
       const env = composeEnv(s);
       expect(env.OTEL_EXPORTER_OTLP_PROTOCOL, name).toBe('http/protobuf');
-      expect(String(env.OTEL_EXPORTER_OTLP_ENDPOINT).split(':').at(-1), name).toBe(collector.receivers.otlp.protocols.http.endpoint.split(':').at(-1));
+      expect(String(env.OTEL_EXPORTER_OTLP_ENDPOINT).split(':').at(-1), name).toBe(
+        collector.receivers.otlp.protocols.http.endpoint.split(':').at(-1),
+      );
     }
   });
 
@@ -456,10 +554,12 @@ describe('infra/compose', () => {
     const provisioning = mounts.find((m: Obj) => m.target === '/etc/grafana/provisioning');
     expect(provisioning).toBeDefined();
     const provDir = fromCompose(provisioning.source);
-    const datasource = (parseYamlDocuments(read(join(provDir, 'datasources/prometheus.yaml')), 'datasource')[0] as Obj).datasources[0];
+    const datasource = (parseYamlDocuments(read(join(provDir, 'datasources/prometheus.yaml')), 'datasource')[0] as Obj)
+      .datasources[0];
     expect(datasource.type).toBe('prometheus');
     expect(datasource.url).toBe(`http://prometheus:${/:(\d+)$/.exec(SERVICES.prometheus.ports[0])![1]}`);
-    const provider = (parseYamlDocuments(read(join(provDir, 'dashboards/sluice.yaml')), 'provider')[0] as Obj).providers[0];
+    const provider = (parseYamlDocuments(read(join(provDir, 'dashboards/sluice.yaml')), 'provider')[0] as Obj)
+      .providers[0];
     const dashMount = mounts.find((m: Obj) => m.target === provider.options.path);
     expect(dashMount, `a mount at the provider path ${provider.options.path}`).toBeDefined();
     const dashFiles = listFiles(fromCompose(dashMount.source), ['.json']);
@@ -471,7 +571,15 @@ describe('infra/compose', () => {
       expect(checkDashboard(dashboard, METRIC_NAMES, HISTOGRAMS, datasource.uid)).toEqual([]);
       const exprs = JSON.stringify(dashboard);
       // cost saved, cache hit ratio, tier mix, latency percentiles, queue depth, 429s
-      for (const needed of ['sluice_cost_usd_total{kind=\\"counterfactual\\"}', 'sluice_cache_lookups_total{result=\\"hit\\"}', 'sluice_routing_decisions_total', 'histogram_quantile(0.99, sum by (le) (rate(sluice_http_request_duration_seconds_bucket', 'sluice_queue_jobs', 'sluice_upstream_429_total', 'status=\\"429\\"']) {
+      for (const needed of [
+        'sluice_cost_usd_total{kind=\\"counterfactual\\"}',
+        'sluice_cache_lookups_total{result=\\"hit\\"}',
+        'sluice_routing_decisions_total',
+        'histogram_quantile(0.99, sum by (le) (rate(sluice_http_request_duration_seconds_bucket',
+        'sluice_queue_jobs',
+        'sluice_upstream_429_total',
+        'status=\\"429\\"',
+      ]) {
         expect(exprs, needed).toContain(needed);
       }
     }
@@ -481,7 +589,10 @@ describe('infra/compose', () => {
 // ---- contracts with the code and the docs ---------------------------------------------------
 
 describe('metric and endpoint contracts', () => {
-  const sources = [...sourceFiles(join(ROOT, 'apps')), ...readdirSync(join(ROOT, 'packages')).flatMap((p) => sourceFiles(join(ROOT, 'packages', p, 'src')))];
+  const sources = [
+    ...sourceFiles(join(ROOT, 'apps')),
+    ...readdirSync(join(ROOT, 'packages')).flatMap((p) => sourceFiles(join(ROOT, 'packages', p, 'src'))),
+  ];
   const code = sources.map(read).join('\n');
 
   it('finds every metric marked emitted registered in the code, with the labels the dashboard uses', () => {
@@ -497,7 +608,8 @@ describe('metric and endpoint contracts', () => {
     const readme = read(join(ROOT, 'infra/README.md'));
     for (const metric of EXPECTED_METRICS) {
       expect(readme, metric.name).toContain(`\`${metric.name}\``);
-      for (const label of metric.labels) expect(readme, `${metric.name} ${label}`).toMatch(new RegExp(`${metric.name}.*\\b${label}\\b`));
+      for (const label of metric.labels)
+        expect(readme, `${metric.name} ${label}`).toMatch(new RegExp(`${metric.name}.*\\b${label}\\b`));
     }
     for (const path of WORKER_ENDPOINTS) expect(readme).toContain(`\`${path}\``);
     expect(readme).toContain(WORKER_METRICS_PORT_ENV);
@@ -520,7 +632,15 @@ describe('the checks catch broken files', () => {
     container.livenessProbe.httpGet.port = 'admin';
     broken.spec.template.metadata.labels['app.kubernetes.io/part-of'] = 'other';
     const problems = checkRequiredFields(one(broken)).join('\n');
-    for (const part of ['no metadata.name', 'no image', 'no resources.requests.cpu', 'no readinessProbe', 'uses port admin', 'part-of']) expect(problems).toContain(part);
+    for (const part of [
+      'no metadata.name',
+      'no image',
+      'no resources.requests.cpu',
+      'no readinessProbe',
+      'uses port admin',
+      'part-of',
+    ])
+      expect(problems).toContain(part);
   });
 
   it('a second image, a probe path the app does not serve', () => {
@@ -539,36 +659,71 @@ describe('the checks catch broken files', () => {
   });
 
   it('a grace period shorter than the drain', () => {
-    const broken = FULL.manifests.map((m) => (m.doc.metadata?.name === 'executor' && m.doc.kind === 'Deployment' ? { ...m, doc: structuredClone(m.doc) } : m));
+    const broken = FULL.manifests.map((m) =>
+      m.doc.metadata?.name === 'executor' && m.doc.kind === 'Deployment' ? { ...m, doc: structuredClone(m.doc) } : m,
+    );
     find(broken, 'Deployment', 'executor')!.spec.template.spec.terminationGracePeriodSeconds = 20;
-    expect(checkGracePeriods(broken, graceRules(20_000)).join()).toContain('Deployment/executor: terminationGracePeriodSeconds 20 s');
+    expect(checkGracePeriods(broken, graceRules(20_000)).join()).toContain(
+      'Deployment/executor: terminationGracePeriodSeconds 20 s',
+    );
   });
 
   it('ScaledObjects that target a missing Deployment, scale to zero, use the Redis list scaler, or miss a tier queue', () => {
     const manifests = structuredClone(FULL.manifests);
     const executor = find(manifests, 'ScaledObject', 'executor')!;
     executor.spec.triggers.pop();
-    executor.spec.triggers[0].metadata.query = executor.spec.triggers[0].metadata.query.replace('waiting|active', 'active');
+    executor.spec.triggers[0].metadata.query = executor.spec.triggers[0].metadata.query.replace(
+      'waiting|active',
+      'active',
+    );
     const classifier = find(manifests, 'ScaledObject', 'classifier')!;
     classifier.spec.minReplicaCount = 0;
     classifier.spec.scaleTargetRef.name = 'classifiers';
     classifier.spec.triggers = [{ type: 'redis', metadata: { listName: 'sluice:q:{route}:wait', listLength: '10' } }];
     const problems = checkScaledObjects(manifests, SCALER_RULES, METRIC_NAMES).join('\n');
-    for (const part of ['scaleTargetRef classifiers names no Deployment', 'minReplicaCount 0', 'type redis', 'does not count state="waiting"', `expected ${Object.values(TIER_QUEUES).sort().join(', ')}`, 'Deployment/classifier: 0 ScaledObjects']) {
+    for (const part of [
+      'scaleTargetRef classifiers names no Deployment',
+      'minReplicaCount 0',
+      'type redis',
+      'does not count state="waiting"',
+      `expected ${Object.values(TIER_QUEUES).sort().join(', ')}`,
+      'Deployment/classifier: 0 ScaledObjects',
+    ]) {
       expect(problems).toContain(part);
     }
   });
 
   it('reads metric names out of PromQL, and refuses a dashboard reading an unlisted one', () => {
-    expect(promqlMetricNames('histogram_quantile(0.99, sum by (le, route) (rate(sluice_http_request_duration_seconds_bucket{route="/x"}[5m])))')).toEqual(['sluice_http_request_duration_seconds_bucket']);
-    expect(promqlMetricNames('1 - sum(increase(a_total{kind="actual"}[$__range])) / sum without (x) (b_total) * on (y) group_left c')).toEqual(['a_total', 'b_total', 'c']);
-    expect(promqlMetricNames('max by (queue, state) (sluice_queue_jobs{state=~"waiting|active"}) offset 5m')).toEqual(['sluice_queue_jobs']);
-    expect(baseMetricName('sluice_http_request_duration_seconds_bucket', HISTOGRAMS)).toBe('sluice_http_request_duration_seconds');
+    expect(
+      promqlMetricNames(
+        'histogram_quantile(0.99, sum by (le, route) (rate(sluice_http_request_duration_seconds_bucket{route="/x"}[5m])))',
+      ),
+    ).toEqual(['sluice_http_request_duration_seconds_bucket']);
+    expect(
+      promqlMetricNames(
+        '1 - sum(increase(a_total{kind="actual"}[$__range])) / sum without (x) (b_total) * on (y) group_left c',
+      ),
+    ).toEqual(['a_total', 'b_total', 'c']);
+    expect(promqlMetricNames('max by (queue, state) (sluice_queue_jobs{state=~"waiting|active"}) offset 5m')).toEqual([
+      'sluice_queue_jobs',
+    ]);
+    expect(baseMetricName('sluice_http_request_duration_seconds_bucket', HISTOGRAMS)).toBe(
+      'sluice_http_request_duration_seconds',
+    );
     expect(baseMetricName('sluice_queue_jobs_count', HISTOGRAMS)).toBe('sluice_queue_jobs_count');
     const dashboard = {
       uid: 'x',
       title: 'x',
-      panels: [{ id: 1, title: 'p', type: 'timeseries', gridPos: {}, datasource: { uid: 'other' }, targets: [{ expr: 'rate(http_requests_total[5m])' }] }],
+      panels: [
+        {
+          id: 1,
+          title: 'p',
+          type: 'timeseries',
+          gridPos: {},
+          datasource: { uid: 'other' },
+          targets: [{ expr: 'rate(http_requests_total[5m])' }],
+        },
+      ],
     };
     const problems = checkDashboard(dashboard, METRIC_NAMES, HISTOGRAMS, 'sluice-prometheus').join('\n');
     expect(problems).toContain('reads http_requests_total, which is not in EXPECTED_METRICS');
@@ -577,8 +732,19 @@ describe('the checks catch broken files', () => {
 
   it('Redis without AOF, or with an evicting policy', () => {
     const conf = redisDirectives(read(join(ROOT, 'infra/redis/redis.conf')));
-    expect(checkRedisDurability(conf, redisArgOverrides(['redis-server', 'x.conf', '--appendonly', 'no']), 'r')).toEqual(['r: appendonly is no, expected yes']);
-    expect(checkRedisDurability(new Map([['appendonly', 'yes'], ['maxmemory-policy', 'allkeys-lru']]), new Map(), 'r')).toEqual(['r: maxmemory-policy is allkeys-lru, expected noeviction']);
+    expect(
+      checkRedisDurability(conf, redisArgOverrides(['redis-server', 'x.conf', '--appendonly', 'no']), 'r'),
+    ).toEqual(['r: appendonly is no, expected yes']);
+    expect(
+      checkRedisDurability(
+        new Map([
+          ['appendonly', 'yes'],
+          ['maxmemory-policy', 'allkeys-lru'],
+        ]),
+        new Map(),
+        'r',
+      ),
+    ).toEqual(['r: maxmemory-policy is allkeys-lru, expected noeviction']);
   });
 
   it('a collector pipeline naming an undefined exporter, compose durations and defaults', () => {
@@ -587,6 +753,8 @@ describe('the checks catch broken files', () => {
     expect(checkCollectorConfig(collector)).toEqual(['collector pipeline traces: exporter jaeger is not defined']);
     expect(composeDurationMs('1m30s')).toBe(90_000);
     expect(composeDurationMs('45')).toBeUndefined();
-    expect(interpolateDefaults({ a: ['${X:-sluice:dev}', '${Y}', 'v${Z-1}'] })).toEqual({ a: ['sluice:dev', '', 'v1'] });
+    expect(interpolateDefaults({ a: ['${X:-sluice:dev}', '${Y}', 'v${Z-1}'] })).toEqual({
+      a: ['sluice:dev', '', 'v1'],
+    });
   });
 });

@@ -17,7 +17,12 @@ if (command === 'provision') {
   const binary = await findOrProvisionRedis({ log });
   console.log(`redis-server ${binary.version} (${binary.source}): ${binary.server.join(' ')}`);
 } else if (command === 'start') {
-  const redis = await startRedisServer({ port: Number(flag('port') ?? 6379), dataDir: flag('dir'), log, onLog: (l) => console.error(`[redis] ${l}`) });
+  const redis = await startRedisServer({
+    port: Number(flag('port') ?? 6379),
+    dataDir: flag('dir'),
+    log,
+    onLog: (l) => console.error(`[redis] ${l}`),
+  });
   console.log(`redis ${redis.version} listening at ${redis.url}`);
   const stop = () => void redis.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);

@@ -33,15 +33,22 @@ export interface RunningRedisCluster {
  */
 export async function startRedisCluster(options: StartRedisClusterOptions = {}): Promise<RunningRedisCluster> {
   const { masters = 3, readyTimeoutMs = 30_000, ...serverOptions } = options;
-  if (!Number.isInteger(masters) || masters < 1 || masters > 16) throw new RangeError(`Expected \`masters\` to be an integer in 1..16, got \`${masters}\``);
+  if (!Number.isInteger(masters) || masters < 1 || masters > 16)
+    throw new RangeError(`Expected \`masters\` to be an integer in 1..16, got \`${masters}\``);
   const nodes: RunningRedis[] = [];
   const admins: Redis[] = [];
   const stopAll = () => Promise.all(nodes.map((n) => n.stop())).then(() => undefined);
   try {
     for (let i = 0; i < masters; i += 1) {
-      nodes.push(await startRedisServer({ ...serverOptions, extraArgs: { ...serverOptions.extraArgs, 'cluster-enabled': 'yes', 'cluster-node-timeout': '5000' } }));
+      nodes.push(
+        await startRedisServer({
+          ...serverOptions,
+          extraArgs: { ...serverOptions.extraArgs, 'cluster-enabled': 'yes', 'cluster-node-timeout': '5000' },
+        }),
+      );
     }
-    for (const node of nodes) admins.push(new Redis(node.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 3 }));
+    for (const node of nodes)
+      admins.push(new Redis(node.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 3 }));
     for (let i = 0; i < masters; i += 1) {
       const first = Math.floor((i * SLOTS) / masters);
       const last = Math.floor(((i + 1) * SLOTS) / masters) - 1;
@@ -55,10 +62,16 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     for (;;) {
       const infos = await Promise.all(admins.map((a) => a.call('CLUSTER', 'INFO') as Promise<string>));
       const ready = infos.every(
-        (info) => /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${masters}\\b`).test(info) && /cluster_slots_ok:16384\b/.test(info),
+        (info) =>
+          /cluster_state:ok/.test(info) &&
+          new RegExp(`cluster_known_nodes:${masters}\\b`).test(info) &&
+          /cluster_slots_ok:16384\b/.test(info),
       );
       if (ready) break;
-      if (Date.now() > deadline) throw new RedisUnavailableError(`Redis Cluster of ${masters} did not reach cluster_state:ok within ${readyTimeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new RedisUnavailableError(
+          `Redis Cluster of ${masters} did not reach cluster_state:ok within ${readyTimeoutMs} ms`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (error) {

@@ -37,9 +37,22 @@ export class RedisUnavailableError extends Error {
 
 /** Debian 13 packages that `redis-server` 8.0 and `redis-cli` load (ARCHITECTURE.md, Redis 8 provisioning). */
 const PACKAGES = [
-  'redis-server', 'redis-tools', 'libc6', 'libssl3t64', 'libjemalloc2', 'liblzf1', 'libstdc++6',
-  'libatomic1', 'libsystemd0', 'libcap2', 'libgcrypt20', 'liblz4-1', 'liblzma5', 'libzstd1',
-  'libgpg-error0', 'libgcc-s1',
+  'redis-server',
+  'redis-tools',
+  'libc6',
+  'libssl3t64',
+  'libjemalloc2',
+  'liblzf1',
+  'libstdc++6',
+  'libatomic1',
+  'libsystemd0',
+  'libcap2',
+  'libgcrypt20',
+  'liblz4-1',
+  'liblzma5',
+  'libzstd1',
+  'libgpg-error0',
+  'libgcc-s1',
 ];
 
 /** Default cache folder for a provisioned Redis (a provisioning entry point reads the environment). */
@@ -104,12 +117,17 @@ async function provision(root: string, log: (m: string) => void): Promise<void> 
   const sources = join(aptDir, 'sources.list');
   writeFileSync(sources, `deb ${mirror} trixie main\n`);
   const aptOpts = [
-    '-o', `Dir::Etc::SourceList=${sources}`,
-    '-o', 'Dir::Etc::SourceParts=/dev/null',
-    '-o', `Dir::State::Lists=${join(aptDir, 'lists')}`,
-    '-o', `Dir::Cache=${join(aptDir, 'cache')}`,
+    '-o',
+    `Dir::Etc::SourceList=${sources}`,
+    '-o',
+    'Dir::Etc::SourceParts=/dev/null',
+    '-o',
+    `Dir::State::Lists=${join(aptDir, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(aptDir, 'cache')}`,
     // apt drops privileges to `_apt`, which cannot write into a root-owned temp folder.
-    '-o', 'APT::Sandbox::User=root',
+    '-o',
+    'APT::Sandbox::User=root',
   ];
   log(`provisioning Redis 8 from Debian 13 (${mirror}) into ${root}`);
   try {
@@ -157,7 +175,15 @@ export async function findOrProvisionRedis(options: ProvisionOptions = {}): Prom
     }
     await provision(root, log);
     version = await versionOf(loaderArgv(root, 'redis-server'));
-    if (!version) throw new RedisUnavailableError(`Provisioned Redis in ${root} does not start; delete the folder and retry, or set REDIS_URL.`);
+    if (!version)
+      throw new RedisUnavailableError(
+        `Provisioned Redis in ${root} does not start; delete the folder and retry, or set REDIS_URL.`,
+      );
   }
-  return { server: loaderArgv(root, 'redis-server'), cli: loaderArgv(root, 'redis-cli'), version, source: 'provisioned' };
+  return {
+    server: loaderArgv(root, 'redis-server'),
+    cli: loaderArgv(root, 'redis-cli'),
+    version,
+    source: 'provisioned',
+  };
 }

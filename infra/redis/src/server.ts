@@ -81,16 +81,25 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
   mkdirSync(dataDir, { recursive: true });
   const extra = Object.entries(options.extraArgs ?? {}).flatMap(([k, v]) => [`--${k}`, ...v.split(' ')]);
   const [cmd, ...prefix] = binary.server;
-  const child = spawn(cmd!, [...prefix, REDIS_CONF, '--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    cmd!,
+    [...prefix, REDIS_CONF, '--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) options.onLog?.(line);
   };
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
   let exited = false;
-  const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const exitedPromise = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   try {
     await Promise.race([
       waitForPing(port, 15_000),

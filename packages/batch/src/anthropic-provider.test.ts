@@ -13,14 +13,26 @@ let provider: AnthropicBatchProvider;
 beforeAll(async () => {
   sim = createSimulator({ profile: 'fast', now: () => clock, batch: { processingMs: 10_000 } });
   ({ url } = await sim.listen({ port: 0 }));
-  provider = new AnthropicBatchProvider({ baseUrl: `${url}/v1`, apiKey: 'sim-key', timeoutMs: 10_000, model: 'sim-small' });
+  provider = new AnthropicBatchProvider({
+    baseUrl: `${url}/v1`,
+    apiKey: 'sim-key',
+    timeoutMs: 10_000,
+    model: 'sim-small',
+  });
 });
 
 afterAll(async () => {
   await sim.close();
 });
 
-const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'sim-small', messages: [{ role: 'system', content: 'You answer batch questions.' }, { role: 'user', content }], ...extra });
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: 'sim-small',
+  messages: [
+    { role: 'system', content: 'You answer batch questions.' },
+    { role: 'user', content },
+  ],
+  ...extra,
+});
 
 describe('custom_id encoding', () => {
   it('carries the claim and the job id, within Anthropic’s pattern, and refuses what would not fit', () => {
@@ -55,7 +67,10 @@ describe('AnthropicBatchProvider', () => {
 
     const lines = Object.fromEntries((await provider.results(ended)).map((l) => [l.customId, l]));
     expect(Object.keys(lines).sort()).toEqual(['jobA', 'jobB', 'jobC', 'jobD']);
-    const a = lines.jobA!.body as { choices: Array<{ message: { content: string }; finish_reason: string }>; usage: { prompt_tokens: number; prompt_tokens_details: { cached_tokens: number; cache_write_tokens: number } } };
+    const a = lines.jobA!.body as {
+      choices: Array<{ message: { content: string }; finish_reason: string }>;
+      usage: { prompt_tokens: number; prompt_tokens_details: { cached_tokens: number; cache_write_tokens: number } };
+    };
     const b = lines.jobB!.body as typeof a;
     expect(lines.jobA!.statusCode).toBe(200);
     expect(a.choices[0]!.message.content).toMatch(/^\[sim:/);

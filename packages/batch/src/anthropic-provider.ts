@@ -17,7 +17,9 @@ const CLAIM_ID = /^[A-Za-z0-9-]+$/;
 export function encodeCustomId(claimId: string, jobId: string): string {
   const customId = `${claimId}_${jobId}`;
   if (!CLAIM_ID.test(claimId) || !CUSTOM_ID.test(customId)) {
-    throw new InvalidBatcherOptionsError(`Expected a claim id like \`${CLAIM_ID.source}\` and a job id that fit Anthropic's custom_id \`${CUSTOM_ID.source}\` together, got \`${customId}\``);
+    throw new InvalidBatcherOptionsError(
+      `Expected a claim id like \`${CLAIM_ID.source}\` and a job id that fit Anthropic's custom_id \`${CUSTOM_ID.source}\` together, got \`${customId}\``,
+    );
   }
   return customId;
 }
@@ -60,7 +62,8 @@ function toProviderBatch(batch: Anthropic.Messages.MessageBatch): ProviderBatch 
   return { id: batch.id, status: batch.processing_status, outputFileId: null, errorFileId: null };
 }
 
-const total = (counts: Anthropic.Messages.MessageBatchRequestCounts) => counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired;
+const total = (counts: Anthropic.Messages.MessageBatchRequestCounts) =>
+  counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired;
 
 /**
  * Anthropic's Message Batches (`/v1/messages/batches`) on a deployment's base URL and key,
@@ -83,9 +86,17 @@ export class AnthropicBatchProvider implements BatchProvider {
   readonly #clockSkewMs: number;
   readonly #listLimit: number;
 
-  constructor(deployment: Pick<ResolvedDeployment, 'baseUrl' | 'apiKey' | 'timeoutMs' | 'model'>, options: AnthropicBatchProviderOptions = {}) {
+  constructor(
+    deployment: Pick<ResolvedDeployment, 'baseUrl' | 'apiKey' | 'timeoutMs' | 'model'>,
+    options: AnthropicBatchProviderOptions = {},
+  ) {
     // The SDK appends `/v1/messages/batches` to its base URL; deployments name the `/v1` root.
-    this.#client = new Anthropic({ baseURL: deployment.baseUrl.replace(/\/v1\/?$/, ''), apiKey: deployment.apiKey || 'sluice-no-key', maxRetries: 2, timeout: Math.max(deployment.timeoutMs, 60_000) });
+    this.#client = new Anthropic({
+      baseURL: deployment.baseUrl.replace(/\/v1\/?$/, ''),
+      apiKey: deployment.apiKey || 'sluice-no-key',
+      maxRetries: 2,
+      timeout: Math.max(deployment.timeoutMs, 60_000),
+    });
     this.#model = deployment.model;
     this.#clockSkewMs = options.clockSkewMs ?? 300_000;
     this.#listLimit = options.listLimit ?? 100;
@@ -93,7 +104,10 @@ export class AnthropicBatchProvider implements BatchProvider {
 
   async submit(requests: readonly BatchRequest[], claimId: string): Promise<string> {
     const batch = await this.#client.messages.batches.create({
-      requests: requests.map((request) => ({ custom_id: encodeCustomId(claimId, request.jobId), params: chatToAnthropic(request.body as unknown as ChatRequest, this.#model) })),
+      requests: requests.map((request) => ({
+        custom_id: encodeCustomId(claimId, request.jobId),
+        params: chatToAnthropic(request.body as unknown as ChatRequest, this.#model),
+      })),
     });
     return batch.id;
   }
@@ -114,24 +128,47 @@ export class AnthropicBatchProvider implements BatchProvider {
   #line(jobId: string, result: Anthropic.Messages.MessageBatchResult): ProviderResultLine {
     switch (result.type) {
       case 'succeeded':
-        return { customId: jobId, statusCode: 200, body: anthropicToCompletion(result.message as never, `chatcmpl-${jobId}`, this.#model) };
+        return {
+          customId: jobId,
+          statusCode: 200,
+          body: anthropicToCompletion(result.message as never, `chatcmpl-${jobId}`, this.#model),
+        };
       case 'errored': {
         // The error response (`{type: 'error', error: {type, message}}`); older answers put the object itself here.
-        const outer = result.error as unknown as { error?: { type?: string; message?: string }; type?: string; message?: string };
+        const outer = result.error as unknown as {
+          error?: { type?: string; message?: string };
+          type?: string;
+          message?: string;
+        };
         const error = outer.error ?? outer;
-        return { customId: jobId, statusCode: ERROR_STATUS[error.type ?? ''] ?? 500, body: { error: { message: error.message ?? 'errored in the batch', type: error.type } } };
+        return {
+          customId: jobId,
+          statusCode: ERROR_STATUS[error.type ?? ''] ?? 500,
+          body: { error: { message: error.message ?? 'errored in the batch', type: error.type } },
+        };
       }
       case 'expired':
-        return { customId: jobId, error: { code: 'batch_expired', message: 'The batch ended before this request ran.' } };
+        return {
+          customId: jobId,
+          error: { code: 'batch_expired', message: 'The batch ended before this request ran.' },
+        };
       case 'canceled':
-        return { customId: jobId, error: { code: 'batch_cancelled', message: 'The batch was canceled before this request ran.' } };
+        return {
+          customId: jobId,
+          error: { code: 'batch_cancelled', message: 'The batch was canceled before this request ran.' },
+        };
     }
   }
 
   async locate(claim: ClaimRef, exclude: ReadonlySet<string>): Promise<string | undefined> {
     const page = await this.#client.messages.batches.list({ limit: this.#listLimit });
     const candidates = page.data
-      .filter((batch) => !exclude.has(batch.id) && Date.parse(batch.created_at) >= claim.at - this.#clockSkewMs && total(batch.request_counts) === claim.size)
+      .filter(
+        (batch) =>
+          !exclude.has(batch.id) &&
+          Date.parse(batch.created_at) >= claim.at - this.#clockSkewMs &&
+          total(batch.request_counts) === claim.size,
+      )
       .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
     let running: string | undefined;
     for (const batch of candidates) {
@@ -146,7 +183,8 @@ export class AnthropicBatchProvider implements BatchProvider {
 
   /** The claim id in the first result line of an ended batch. */
   async #firstClaim(batchId: string): Promise<string | undefined> {
-    for await (const line of await this.#client.messages.batches.results(batchId)) return decodeCustomId(line.custom_id)?.claimId;
+    for await (const line of await this.#client.messages.batches.results(batchId))
+      return decodeCustomId(line.custom_id)?.claimId;
     return undefined;
   }
 }

@@ -5,13 +5,27 @@ import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
 import { counterfactualCost, entryFromResult, sumUsd, type Ledger } from '@sluice/ledger';
 import { costUsd, upstreamBody } from '@sluice/llm';
-import { completionJobOptions, decodeEmbedding, type BilledCall, type CompletionJobData, type CompletionJobResult, type JobUsage, type TierName } from '@sluice/queues';
+import {
+  completionJobOptions,
+  decodeEmbedding,
+  type BilledCall,
+  type CompletionJobData,
+  type CompletionJobResult,
+  type JobUsage,
+  type TierName,
+} from '@sluice/queues';
 import type { Keys, Redis } from '@sluice/redis';
 import type { Logger } from '@sluice/telemetry';
 import { InvalidBatcherOptionsError } from './errors.ts';
 import { PendingStore, type DeferredJob } from './pending.ts';
 import { AnthropicBatchProvider } from './anthropic-provider.ts';
-import { isFinal, OpenAIBatchProvider, type BatchProvider, type BatchRequest, type ProviderResultLine } from './provider.ts';
+import {
+  isFinal,
+  OpenAIBatchProvider,
+  type BatchProvider,
+  type BatchRequest,
+  type ProviderResultLine,
+} from './provider.ts';
 
 /** Data of a poll job: one submitted provider batch, watched until its answers are delivered. */
 export interface PollJobData {
@@ -80,15 +94,25 @@ export interface BatcherOptions {
   now?: () => number;
 }
 
-const DEFAULT_TUNING: BatchTuning = { maxSize: 1000, maxAgeMs: 60_000, pollIntervalMs: 30_000, fallbackMarginMs: 600_000, maxSubmissions: 3, claimTimeoutMs: 60_000 };
-
+const DEFAULT_TUNING: BatchTuning = {
+  maxSize: 1000,
+  maxAgeMs: 60_000,
+  pollIntervalMs: 30_000,
+  fallbackMarginMs: 600_000,
+  maxSubmissions: 3,
+  claimTimeoutMs: 60_000,
+};
 
 /**
  * The deployment that answers a deferrable job through its provider's batch API: the job's
  * pinned model if that deployment offers one, else the first of the tier's that does.
  * `undefined`: the job cannot be batched and takes a normal call.
  */
-export function batchDeploymentFor(config: SluiceConfig, data: Pick<CompletionJobData, 'pinnedModel'>, tier: TierName): ResolvedDeployment | undefined {
+export function batchDeploymentFor(
+  config: SluiceConfig,
+  data: Pick<CompletionJobData, 'pinnedModel'>,
+  tier: TierName,
+): ResolvedDeployment | undefined {
   const candidates = config.deployments.filter((d) => d.tier === tier && d.batch);
   return data.pinnedModel ? candidates.find((d) => d.model === data.pinnedModel) : candidates[0];
 }
@@ -121,7 +145,10 @@ export class Batcher {
   constructor(options: BatcherOptions) {
     this.#tuning = { ...DEFAULT_TUNING, ...options.tuning };
     for (const [name, value] of Object.entries(this.#tuning)) {
-      if (!Number.isInteger(value) || value < 1) throw new InvalidBatcherOptionsError(`Expected \`tuning.${name}\` to be an integer ≥ 1, got \`${String(value)}\``);
+      if (!Number.isInteger(value) || value < 1)
+        throw new InvalidBatcherOptionsError(
+          `Expected \`tuning.${name}\` to be an integer ≥ 1, got \`${String(value)}\``,
+        );
     }
     this.#options = options;
     this.#pending = new PendingStore(options.redis, options.keys, options.config.queues.resultTtlSeconds);
@@ -136,7 +163,9 @@ export class Batcher {
   #provider(deployment: ResolvedDeployment): BatchProvider {
     let provider = this.#providers.get(deployment.id);
     if (!provider) {
-      provider = this.#options.provider?.(deployment) ?? (deployment.api === 'anthropic' ? new AnthropicBatchProvider(deployment) : new OpenAIBatchProvider(deployment));
+      provider =
+        this.#options.provider?.(deployment) ??
+        (deployment.api === 'anthropic' ? new AnthropicBatchProvider(deployment) : new OpenAIBatchProvider(deployment));
       this.#providers.set(deployment.id, provider);
     }
     return provider;
@@ -144,7 +173,10 @@ export class Batcher {
 
   #deployment(id: string): ResolvedDeployment {
     const deployment = this.#options.config.deployments.find((d) => d.id === id);
-    if (!deployment) throw new InvalidBatcherOptionsError(`Deployment \`${id}\` is not configured (a batch of it was submitted under another configuration)`);
+    if (!deployment)
+      throw new InvalidBatcherOptionsError(
+        `Deployment \`${id}\` is not configured (a batch of it was submitted under another configuration)`,
+      );
     return deployment;
   }
 
@@ -156,16 +188,21 @@ export class Batcher {
   async intake(data: CompletionJobData): Promise<'hit' | 'deferred' | 'fallback' | 'finished'> {
     const { store } = this.#options;
     const status = await store.status(data.id);
-    if (status === undefined || status === 'completed' || status === 'failed' || status === 'cancelled') return 'finished';
+    if (status === undefined || status === 'completed' || status === 'failed' || status === 'cancelled')
+      return 'finished';
     const tier = data.route?.tier ?? data.pinnedTier ?? 'large';
     if (await this.#answerFromCache(data, tier)) return 'hit';
     const deployment = batchDeploymentFor(this.#options.config, data, tier);
     const deadline = data.deadline ?? 0;
     if (!deployment || deadline - this.#now() <= this.#tuning.fallbackMarginMs) {
-      await this.#fallBack([{ data, tier, deploymentId: deployment?.id ?? '', deadline, deferredAt: this.#now(), submissions: 0 }]);
+      await this.#fallBack([
+        { data, tier, deploymentId: deployment?.id ?? '', deadline, deferredAt: this.#now(), submissions: 0 },
+      ]);
       return 'fallback';
     }
-    await this.#pending.add([{ data, tier, deploymentId: deployment.id, deadline, deferredAt: this.#now(), submissions: 0 }]);
+    await this.#pending.add([
+      { data, tier, deploymentId: deployment.id, deadline, deferredAt: this.#now(), submissions: 0 },
+    ]);
     await store.append(data.id, { type: 'batched', deploymentId: deployment.id, deadline }, 'batched');
     return 'deferred';
   }
@@ -176,7 +213,10 @@ export class Batcher {
       try {
         await this.#tickDeployment(deployment);
       } catch (error) {
-        this.#options.logger.warn({ err: error, deploymentId: deployment.id }, 'batcher round failed; retried next tick');
+        this.#options.logger.warn(
+          { err: error, deploymentId: deployment.id },
+          'batcher round failed; retried next tick',
+        );
       }
     }
   }
@@ -188,7 +228,11 @@ export class Batcher {
     await this.#recoverClaims(deployment, now);
     for (;;) {
       const { count, oldestAt } = await this.#pending.backlog(deployment.id);
-      if (count === 0 || (count < this.#tuning.maxSize && oldestAt !== undefined && this.#now() - oldestAt < this.#tuning.maxAgeMs)) return;
+      if (
+        count === 0 ||
+        (count < this.#tuning.maxSize && oldestAt !== undefined && this.#now() - oldestAt < this.#tuning.maxAgeMs)
+      )
+        return;
       await this.#submit(deployment);
     }
   }
@@ -204,15 +248,26 @@ export class Batcher {
     }
     let batchId: string;
     try {
-      batchId = await this.#provider(deployment).submit(jobs.map((job) => batchRequest(job, deployment)), claimId);
+      batchId = await this.#provider(deployment).submit(
+        jobs.map((job) => batchRequest(job, deployment)),
+        claimId,
+      );
     } catch (error) {
       // Nothing was submitted (or recovery will find the batch by its claim): back to pending.
-      this.#options.logger.warn({ err: error, deploymentId: deployment.id, jobs: jobs.length }, 'provider batch could not be submitted; jobs stay pending');
+      this.#options.logger.warn(
+        { err: error, deploymentId: deployment.id, jobs: jobs.length },
+        'provider batch could not be submitted; jobs stay pending',
+      );
       await this.#pending.repend(jobs);
       await this.#pending.dropClaim(deployment.id, claimId);
       throw error;
     }
-    await this.#handOver(deployment.id, claimId, batchId, jobs.map((job) => job.data.id));
+    await this.#handOver(
+      deployment.id,
+      claimId,
+      batchId,
+      jobs.map((job) => job.data.id),
+    );
     this.#options.logger.info({ deploymentId: deployment.id, batchId, jobs: jobs.length }, 'provider batch submitted');
   }
 
@@ -222,7 +277,14 @@ export class Batcher {
       'poll',
       { claimId, deploymentId, batchId, jobIds, submittedAt: this.#now() },
       // The claim id is the poll job's id, so recovery adding it again is a no-op.
-      { jobId: claimId, delay: this.#tuning.pollIntervalMs, attempts: 1_000_000, backoff: { type: 'fixed', delay: this.#tuning.pollIntervalMs }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
+      {
+        jobId: claimId,
+        delay: this.#tuning.pollIntervalMs,
+        attempts: 1_000_000,
+        backoff: { type: 'fixed', delay: this.#tuning.pollIntervalMs },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 1000 },
+      },
     );
     await this.#pending.dropClaim(deploymentId, claimId);
   }
@@ -233,22 +295,35 @@ export class Batcher {
    * by metadata, or by the claim id in its requests' ids), or put the jobs back when there is none.
    */
   async #recoverClaims(deployment: ResolvedDeployment, now: number): Promise<void> {
-    const stale = (await this.#pending.claims(deployment.id)).filter((claim) => now - claim.at >= this.#tuning.claimTimeoutMs);
+    const stale = (await this.#pending.claims(deployment.id)).filter(
+      (claim) => now - claim.at >= this.#tuning.claimTimeoutMs,
+    );
     if (stale.length === 0) return;
     // Batches already recorded are no lost claim's; one adopted below is no other claim's.
     const recorded = await this.#options.pollQueue.getJobs(['active', 'waiting', 'delayed', 'prioritized']);
     const exclude = new Set(recorded.map((job) => job.data.batchId));
     for (const claim of stale) {
       const items = await this.#pending.items(deployment.id, claim.ids);
-      const batchId = items.length === 0 ? undefined : await this.#provider(deployment).locate({ id: claim.id, at: claim.at, size: items.length }, exclude);
+      const batchId =
+        items.length === 0
+          ? undefined
+          : await this.#provider(deployment).locate({ id: claim.id, at: claim.at, size: items.length }, exclude);
       if (batchId) {
         exclude.add(batchId);
-        await this.#handOver(deployment.id, claim.id, batchId, items.map((item) => item.data.id));
+        await this.#handOver(
+          deployment.id,
+          claim.id,
+          batchId,
+          items.map((item) => item.data.id),
+        );
       } else {
         await this.#pending.repend(items);
         await this.#pending.dropClaim(deployment.id, claim.id);
       }
-      this.#options.logger.warn({ deploymentId: deployment.id, claimId: claim.id, adopted: batchId ?? false }, 'recovered a claim a batcher left behind');
+      this.#options.logger.warn(
+        { deploymentId: deployment.id, claimId: claim.id, adopted: batchId ?? false },
+        'recovered a claim a batcher left behind',
+      );
     }
   }
 
@@ -258,7 +333,14 @@ export class Batcher {
     const provider = this.#provider(deployment);
     const batch = await provider.retrieve(job.batchId);
     const owned = await this.#pending.items(job.deploymentId, job.jobIds);
-    const outcome: PollOutcome = { done: false, status: batch.status, delivered: 0, failed: 0, resubmitted: 0, fellBack: 0 };
+    const outcome: PollOutcome = {
+      done: false,
+      status: batch.status,
+      delivered: 0,
+      failed: 0,
+      resubmitted: 0,
+      fellBack: 0,
+    };
     if (!isFinal(batch)) {
       // Jobs whose window closes before the batch would answer take a normal call now.
       const late = owned.filter((item) => item.deadline - this.#now() <= this.#tuning.fallbackMarginMs);
@@ -275,13 +357,28 @@ export class Batcher {
       if (line?.statusCode !== undefined && line.statusCode < 300) {
         await this.#deliver(item, deployment, line.body as BatchCompletion);
         outcome.delivered += 1;
-      } else if (line?.statusCode !== undefined && line.statusCode >= 400 && line.statusCode < 500 && line.statusCode !== 408 && line.statusCode !== 429) {
+      } else if (
+        line?.statusCode !== undefined &&
+        line.statusCode >= 400 &&
+        line.statusCode < 500 &&
+        line.statusCode !== 408 &&
+        line.statusCode !== 429
+      ) {
         // The provider refused the request itself: another try would be refused the same way.
-        const message = (line.body as { error?: { message?: string } } | undefined)?.error?.message ?? `status ${line.statusCode}`;
-        await this.#options.store.fail(item.data.id, { message: `Upstream answered ${line.statusCode} in a batch: ${message}`, type: 'invalid_request_error', code: 'upstream_bad_request', status: 400 });
+        const message =
+          (line.body as { error?: { message?: string } } | undefined)?.error?.message ?? `status ${line.statusCode}`;
+        await this.#options.store.fail(item.data.id, {
+          message: `Upstream answered ${line.statusCode} in a batch: ${message}`,
+          type: 'invalid_request_error',
+          code: 'upstream_bad_request',
+          status: 400,
+        });
         await this.#pending.release(item.deploymentId, [item.data.id]);
         outcome.failed += 1;
-      } else if (item.submissions + 1 < this.#tuning.maxSubmissions && item.deadline - this.#now() > this.#tuning.fallbackMarginMs) {
+      } else if (
+        item.submissions + 1 < this.#tuning.maxSubmissions &&
+        item.deadline - this.#now() > this.#tuning.fallbackMarginMs
+      ) {
         again.push({ ...item, submissions: item.submissions + 1, deferredAt: this.#now() });
       } else {
         late.push(item);
@@ -293,7 +390,10 @@ export class Batcher {
     outcome.fellBack = late.length;
     outcome.done = true;
     if (again.length + late.length + outcome.failed > 0) {
-      this.#options.logger.warn({ batchId: job.batchId, ...outcome }, 'provider batch left jobs unanswered; sent again or to a normal call');
+      this.#options.logger.warn(
+        { batchId: job.batchId, ...outcome },
+        'provider batch left jobs unanswered; sent again or to a normal call',
+      );
     }
     return outcome;
   }
@@ -311,7 +411,9 @@ export class Batcher {
             prompt_tokens_details: {
               cached_tokens: body.usage.prompt_tokens_details.cached_tokens ?? 0,
               // Anthropic bills writes to its prompt cache above the input price.
-              ...(body.usage.prompt_tokens_details.cache_write_tokens ? { cache_write_tokens: body.usage.prompt_tokens_details.cache_write_tokens } : {}),
+              ...(body.usage.prompt_tokens_details.cache_write_tokens
+                ? { cache_write_tokens: body.usage.prompt_tokens_details.cache_write_tokens }
+                : {}),
             },
           }
         : {}),
@@ -331,7 +433,9 @@ export class Batcher {
       deploymentId: deployment.id,
       promptTokens: usage.prompt_tokens,
       completionTokens: usage.completion_tokens,
-      ...(usage.prompt_tokens_details?.cached_tokens ? { cachedTokens: usage.prompt_tokens_details.cached_tokens } : {}),
+      ...(usage.prompt_tokens_details?.cached_tokens
+        ? { cachedTokens: usage.prompt_tokens_details.cached_tokens }
+        : {}),
       batch: true,
       costUsd: costUsd(deployment, usage, { batch: true }),
     };
@@ -346,21 +450,55 @@ export class Batcher {
       costUsd: sumUsd(calls.map((c) => c.costUsd)),
       attempt: item.submissions + 1,
       calls,
-      counterfactual: counterfactualCost({ deployments: config.deployments, messages: data.request.messages, promptTokens: data.context?.fullTokens, completionTokens: usage.completion_tokens, cachedTokens: call.cachedTokens }),
-      ...(data.context ? { context: { mode: data.context.mode, fullTokens: data.context.fullTokens, tokens: data.context.tokens } } : {}),
+      counterfactual: counterfactualCost({
+        deployments: config.deployments,
+        messages: data.request.messages,
+        promptTokens: data.context?.fullTokens,
+        completionTokens: usage.completion_tokens,
+        cachedTokens: call.cachedTokens,
+      }),
+      ...(data.context
+        ? { context: { mode: data.context.mode, fullTokens: data.context.fullTokens, tokens: data.context.tokens } }
+        : {}),
     };
     const finishedAt = this.#now();
-    await store.append(data.id, { type: 'attempt', attempt: item.submissions + 1, tier, model: deployment.model, deploymentId: deployment.id, cache: cacheOutcome }, 'running');
+    await store.append(
+      data.id,
+      {
+        type: 'attempt',
+        attempt: item.submissions + 1,
+        tier,
+        model: deployment.model,
+        deploymentId: deployment.id,
+        cache: cacheOutcome,
+      },
+      'running',
+    );
     const first = await store.complete(data.id, result, finishedAt);
     // A repeat after a crash finds the job completed: its bookkeeping may not have run yet
     // (the ledger counts each job once, so running it again is safe).
     const record = first ? undefined : await store.get(data.id);
     if (first || (record?.status === 'completed' && record.result?.deploymentId === deployment.id)) {
-      await ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt: record?.finishedAt ?? finishedAt }, record?.result ?? result)).catch((error: unknown) => logger.error({ err: error, jobId: data.id }, 'ledger write failed'));
+      await ledger
+        .record(
+          entryFromResult(
+            { tenant: data.tenant, jobId: data.id, finishedAt: record?.finishedAt ?? finishedAt },
+            record?.result ?? result,
+          ),
+        )
+        .catch((error: unknown) => logger.error({ err: error, jobId: data.id }, 'ledger write failed'));
       if (first && cache && !data.request.conversation_id) {
         const context = cacheContext(config, data, tier);
         await cache
-          .store({ ...context, scope: cache.scope(context), category: data.route?.category ?? 'general', cacheMode: data.cacheMode, completion: completion as never, jobId: data.id, embedding: decodeEmbedding(data.embedding) })
+          .store({
+            ...context,
+            scope: cache.scope(context),
+            category: data.route?.category ?? 'general',
+            cacheMode: data.cacheMode,
+            completion: completion as never,
+            jobId: data.id,
+            embedding: decodeEmbedding(data.embedding),
+          })
           .catch((error: unknown) => logger.warn({ err: error, jobId: data.id }, 'cache store failed'));
       }
     }
@@ -374,11 +512,26 @@ export class Batcher {
     if (!cache || data.request.conversation_id) return false;
     try {
       const context = cacheContext(config, data, tier);
-      const lookup = await cache.lookup({ ...context, scope: cache.scope(context), category: data.route?.category ?? 'general', cacheMode: data.cacheMode, embedding: decodeEmbedding(data.embedding) });
+      const lookup = await cache.lookup({
+        ...context,
+        scope: cache.scope(context),
+        category: data.route?.category ?? 'general',
+        cacheMode: data.cacheMode,
+        embedding: decodeEmbedding(data.embedding),
+      });
       if (!lookup.hit) return false;
-      const model = typeof (lookup.completion as { model?: unknown }).model === 'string' ? (lookup.completion as { model: string }).model : 'cache';
-      const completion = { ...(lookup.completion as Record<string, unknown>), id: `chatcmpl-${data.id}` } as CompletionJobResult['completion'];
-      const calls: BilledCall[] = [...(data.routingCalls ?? []), { purpose: 'answer', tier, model, deploymentId: 'cache', promptTokens: 0, completionTokens: 0, costUsd: 0 }];
+      const model =
+        typeof (lookup.completion as { model?: unknown }).model === 'string'
+          ? (lookup.completion as { model: string }).model
+          : 'cache';
+      const completion = {
+        ...(lookup.completion as Record<string, unknown>),
+        id: `chatcmpl-${data.id}`,
+      } as CompletionJobResult['completion'];
+      const calls: BilledCall[] = [
+        ...(data.routingCalls ?? []),
+        { purpose: 'answer', tier, model, deploymentId: 'cache', promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      ];
       const result: CompletionJobResult = {
         completion,
         tier,
@@ -390,11 +543,30 @@ export class Batcher {
         costUsd: sumUsd(calls.map((c) => c.costUsd)),
         attempt: 1,
         calls,
-        counterfactual: counterfactualCost({ deployments: config.deployments, messages: data.request.messages, promptTokens: data.context?.fullTokens, completionTokens: completion.usage?.completion_tokens ?? 0 }),
+        counterfactual: counterfactualCost({
+          deployments: config.deployments,
+          messages: data.request.messages,
+          promptTokens: data.context?.fullTokens,
+          completionTokens: completion.usage?.completion_tokens ?? 0,
+        }),
       };
-      await store.append(data.id, { type: 'attempt', attempt: 1, tier, model, deploymentId: 'cache', cache: 'hit', cacheKind: lookup.kind, cacheSimilarity: lookup.similarity }, 'running');
+      await store.append(
+        data.id,
+        {
+          type: 'attempt',
+          attempt: 1,
+          tier,
+          model,
+          deploymentId: 'cache',
+          cache: 'hit',
+          cacheKind: lookup.kind,
+          cacheSimilarity: lookup.similarity,
+        },
+        'running',
+      );
       const finishedAt = this.#now();
-      if (await store.complete(data.id, result, finishedAt)) await ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt }, result));
+      if (await store.complete(data.id, result, finishedAt))
+        await ledger.record(entryFromResult({ tenant: data.tenant, jobId: data.id, finishedAt }, result));
       return true;
     } catch (error) {
       logger.warn({ err: error, jobId: data.id }, 'cache lookup failed; the job is batched');

@@ -28,7 +28,14 @@ export interface Claim {
 }
 
 type BatchCommands = Redis & {
-  sluiceBatchClaim(pending: string, deadlines: string, claims: string, max: number, claimId: string, now: number): Promise<string[]>;
+  sluiceBatchClaim(
+    pending: string,
+    deadlines: string,
+    claims: string,
+    max: number,
+    claimId: string,
+    now: number,
+  ): Promise<string[]>;
   sluiceBatchTakeDue(pending: string, deadlines: string, before: number, max: number): Promise<string[]>;
 };
 
@@ -96,13 +103,25 @@ export class PendingStore {
 
   /** Claims up to `max` of the oldest pending jobs (see `lua/claim.lua`). */
   async claim(deploymentId: string, max: number, claimId: string, now: number): Promise<DeferredJob[]> {
-    const ids = await this.#redis.sluiceBatchClaim(this.#key(deploymentId, 'pending'), this.#key(deploymentId, 'deadlines'), this.#key(deploymentId, 'claims'), max, claimId, now);
+    const ids = await this.#redis.sluiceBatchClaim(
+      this.#key(deploymentId, 'pending'),
+      this.#key(deploymentId, 'deadlines'),
+      this.#key(deploymentId, 'claims'),
+      max,
+      claimId,
+      now,
+    );
     return this.items(deploymentId, ids);
   }
 
   /** Takes pending jobs due before `before` (see `lua/take-due.lua`). */
   async takeDue(deploymentId: string, before: number, max: number): Promise<DeferredJob[]> {
-    const ids = await this.#redis.sluiceBatchTakeDue(this.#key(deploymentId, 'pending'), this.#key(deploymentId, 'deadlines'), before, max);
+    const ids = await this.#redis.sluiceBatchTakeDue(
+      this.#key(deploymentId, 'pending'),
+      this.#key(deploymentId, 'deadlines'),
+      before,
+      max,
+    );
     return this.items(deploymentId, ids);
   }
 

@@ -14,7 +14,17 @@ export interface BatchRequest {
  */
 export interface ProviderBatch {
   id: string;
-  status: 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled' | 'canceling' | 'ended';
+  status:
+    | 'validating'
+    | 'failed'
+    | 'in_progress'
+    | 'finalizing'
+    | 'completed'
+    | 'expired'
+    | 'cancelling'
+    | 'cancelled'
+    | 'canceling'
+    | 'ended';
   /** OpenAI's output file (`null` for Anthropic, whose results have their own endpoint). */
   outputFileId: string | null;
   errorFileId: string | null;
@@ -91,12 +101,22 @@ export class OpenAIBatchProvider implements BatchProvider {
   readonly #client: OpenAI;
 
   constructor(deployment: Pick<ResolvedDeployment, 'baseUrl' | 'apiKey' | 'timeoutMs'>) {
-    this.#client = new OpenAI({ baseURL: deployment.baseUrl, apiKey: deployment.apiKey || 'sluice-no-key', maxRetries: 2, timeout: Math.max(deployment.timeoutMs, 60_000) });
+    this.#client = new OpenAI({
+      baseURL: deployment.baseUrl,
+      apiKey: deployment.apiKey || 'sluice-no-key',
+      maxRetries: 2,
+      timeout: Math.max(deployment.timeoutMs, 60_000),
+    });
   }
 
   async submit(requests: readonly BatchRequest[], claimId: string): Promise<string> {
-    const lines = requests.map((request) => JSON.stringify({ custom_id: request.jobId, method: 'POST', url: '/v1/chat/completions', body: request.body }));
-    const file = await this.#client.files.create({ file: await toFile(Buffer.from(`${lines.join('\n')}\n`), `sluice-${claimId}.jsonl`), purpose: 'batch' });
+    const lines = requests.map((request) =>
+      JSON.stringify({ custom_id: request.jobId, method: 'POST', url: '/v1/chat/completions', body: request.body }),
+    );
+    const file = await this.#client.files.create({
+      file: await toFile(Buffer.from(`${lines.join('\n')}\n`), `sluice-${claimId}.jsonl`),
+      purpose: 'batch',
+    });
     const batch = await this.#client.batches.create({
       input_file_id: file.id,
       endpoint: '/v1/chat/completions',
@@ -122,10 +142,16 @@ export class OpenAIBatchProvider implements BatchProvider {
       .split('\n')
       .filter((line) => line.trim() !== '')
       .map((line) => {
-        const parsed = JSON.parse(line) as { custom_id: string; response?: { status_code?: number; body?: unknown } | null; error?: { code: string; message: string } | null };
+        const parsed = JSON.parse(line) as {
+          custom_id: string;
+          response?: { status_code?: number; body?: unknown } | null;
+          error?: { code: string; message: string } | null;
+        };
         return {
           customId: parsed.custom_id,
-          ...(parsed.response?.status_code === undefined ? {} : { statusCode: parsed.response.status_code, body: parsed.response.body }),
+          ...(parsed.response?.status_code === undefined
+            ? {}
+            : { statusCode: parsed.response.status_code, body: parsed.response.body }),
           ...(parsed.error ? { error: parsed.error } : {}),
         };
       });

@@ -14,7 +14,11 @@ const args = process.argv.slice(2);
 const at = args.indexOf('--data');
 const dataDir = at >= 0 ? args[at + 1]! : join(homedir(), '.cache', 'sluice', 'eval-data');
 const built = buildPublicSets(dataDir);
-for (const b of built) console.log(`${b.name}.${b.split}: ${b.hits} same-meaning pairs, ${b.misses} different-meaning pairs`);
+for (const b of built)
+  console.log(`${b.name}.${b.split}: ${b.hits} same-meaning pairs, ${b.misses} different-meaning pairs`);
 const missing = PUBLIC_SOURCES.filter((s) => !built.some((b) => b.name === s.name));
-for (const s of missing) console.log(`${s.name}: not built, missing ${s.files.map((f) => join(dataDir, f.local)).join(', ')} (from ${s.repository} @ ${s.commit})`);
+for (const s of missing)
+  console.log(
+    `${s.name}: not built, missing ${s.files.map((f) => join(dataDir, f.local)).join(', ')} (from ${s.repository} @ ${s.commit})`,
+  );
 console.log(`sets in ${setsDir(dataDir)}`);

@@ -37,7 +37,8 @@ const loaded = new Map<string, { vectors: WordVectors; synonyms: Synonyms | unde
 export function loadSifEmbedder(modelDir: string | undefined): { embedder?: SifEmbedder; notice?: string } {
   if (!modelDir) return { notice: 'no word-vector model folder configured (embeddings.modelDir)' };
   const path = wordVectorsPath(modelDir);
-  if (!existsSync(path)) return { notice: `word-vector model not provisioned at ${path} (run \`pnpm provision:embeddings\`)` };
+  if (!existsSync(path))
+    return { notice: `word-vector model not provisioned at ${path} (run \`pnpm provision:embeddings\`)` };
   try {
     let model = loaded.get(path);
     if (!model) {
@@ -74,7 +75,11 @@ class FallbackHashingEmbedder extends HashingEmbedder {
 export function createEmbedder(options: CreateEmbedderOptions): Embedder {
   const wantsVectors = (options.local ?? 'word-vectors') === 'word-vectors';
   const sif = wantsVectors ? loadSifEmbedder(options.modelDir) : {};
-  const local: Embedder = sif.embedder ?? (sif.notice ? new FallbackHashingEmbedder(options.dimensions, sif.notice) : new HashingEmbedder({ dimensions: options.dimensions }));
+  const local: Embedder =
+    sif.embedder ??
+    (sif.notice
+      ? new FallbackHashingEmbedder(options.dimensions, sif.notice)
+      : new HashingEmbedder({ dimensions: options.dimensions }));
   if (!options.baseUrl) return local;
   const sameSpace = options.model === SIF_REMOTE_MODEL && sif.embedder !== undefined;
   return new OpenAIEmbedder({

@@ -66,7 +66,9 @@ describe('OpenAIEmbedder', () => {
     const body = JSON.parse(raw) as { input: string[]; dimensions?: number; encoding_format?: string };
     requests.push({ body, auth: req.headers.authorization });
     if (mode === 'fail') {
-      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'overloaded', type: 'server_error' } }));
+      res
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'overloaded', type: 'server_error' } }));
       return;
     }
     const dims = mode === 'short' ? 3 : (body.dimensions ?? 4);
@@ -77,7 +79,14 @@ describe('OpenAIEmbedder', () => {
       const embedding = body.encoding_format === 'base64' ? Buffer.from(v.buffer).toString('base64') : Array.from(v);
       return { object: 'embedding', index: i, embedding };
     });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: data.reverse(), model: 'm', usage: { prompt_tokens: 1, total_tokens: 1 } }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        object: 'list',
+        data: data.reverse(),
+        model: 'm',
+        usage: { prompt_tokens: 1, total_tokens: 1 },
+      }),
+    );
   };
 
   beforeAll(async () => {
@@ -94,7 +103,12 @@ describe('OpenAIEmbedder', () => {
     requests.length = 0;
     const embedder = new OpenAIEmbedder({ baseUrl, model: 'text-embedding-3-small', dimensions: 8, apiKey: 'sk-test' });
     const vectors = await embedder.embed(['a', 'b', '']);
-    expect(requests[0]!.body).toMatchObject({ model: 'text-embedding-3-small', dimensions: 8, encoding_format: 'base64', input: ['a', 'b', ' '] });
+    expect(requests[0]!.body).toMatchObject({
+      model: 'text-embedding-3-small',
+      dimensions: 8,
+      encoding_format: 'base64',
+      input: ['a', 'b', ' '],
+    });
     expect(requests[0]!.auth).toBe('Bearer sk-test');
     expect(vectors).toHaveLength(3);
     // Out-of-order `data` is put back in input order: vector i starts (i+1, 2).

@@ -1,9 +1,6 @@
 /** Stable codes of every error `@sluice/cache` throws. */
 export type CacheErrorCode =
-  | 'SLUICE_ERR_CACHE_OPTIONS'
-  | 'SLUICE_ERR_CACHE_REQUEST'
-  | 'SLUICE_ERR_EMBEDDING'
-  | 'SLUICE_ERR_EMBEDDING_DIMENSIONS';
+  'SLUICE_ERR_CACHE_OPTIONS' | 'SLUICE_ERR_CACHE_REQUEST' | 'SLUICE_ERR_EMBEDDING' | 'SLUICE_ERR_EMBEDDING_DIMENSIONS';
 
 /** Options every {@link CacheError} takes. */
 export interface CacheErrorOptions {
@@ -48,8 +45,20 @@ export class EmbeddingError extends CacheError {
   /** HTTP status of the endpoint's answer, when there was one. */
   readonly status: number | undefined;
 
-  constructor(message: string, options: { code?: 'SLUICE_ERR_EMBEDDING' | 'SLUICE_ERR_EMBEDDING_DIMENSIONS'; status?: number; retryable?: boolean; cause?: unknown }) {
-    super(message, { code: options.code ?? 'SLUICE_ERR_EMBEDDING', retryable: options.retryable ?? false, cause: options.cause });
+  constructor(
+    message: string,
+    options: {
+      code?: 'SLUICE_ERR_EMBEDDING' | 'SLUICE_ERR_EMBEDDING_DIMENSIONS';
+      status?: number;
+      retryable?: boolean;
+      cause?: unknown;
+    },
+  ) {
+    super(message, {
+      code: options.code ?? 'SLUICE_ERR_EMBEDDING',
+      retryable: options.retryable ?? false,
+      cause: options.cause,
+    });
     this.status = options.status;
   }
 }

@@ -51,8 +51,16 @@ describe('semantic cache eval (word-vector embedder, real lookup path)', () => {
   afterAll(() => redis.disconnect());
 
   it.skipIf(!sif.embedder)('serves no false hit and keeps recall on both hand-written sets', async () => {
-    for (const [set, floor] of [['pairs', DEV_RECALL_FLOOR], ['holdout', HOLDOUT_RECALL_FLOOR]] as const) {
-      const result = await runCacheEval({ redis, keys: createKeys(`test-${randomUUID()}`), embedder: sif.embedder!, pairs: loadEvalPairs(set) });
+    for (const [set, floor] of [
+      ['pairs', DEV_RECALL_FLOOR],
+      ['holdout', HOLDOUT_RECALL_FLOOR],
+    ] as const) {
+      const result = await runCacheEval({
+        redis,
+        keys: createKeys(`test-${randomUUID()}`),
+        embedder: sif.embedder!,
+        pairs: loadEvalPairs(set),
+      });
       expect(result.embedder).toBe('sif:wink-sg100d-q8/100');
       expect(result.isolated.falseHitIds).toEqual([]);
       expect(result.crowded.falseHitIds).toEqual([]);
@@ -66,7 +74,12 @@ describe('semantic cache eval (word-vector embedder, real lookup path)', () => {
   const paws = (['dev', 'holdout'] as const).map((split) => loadPublicSet(dataDir, 'paws', split));
   it.skipIf(!sif.embedder || paws.some((p) => !p))('keeps PAWS word-swap false hits at or under 1 %', async () => {
     for (const pairs of paws) {
-      const result = await runCacheEval({ redis, keys: createKeys(`test-${randomUUID()}`), embedder: sif.embedder!, pairs: pairs! });
+      const result = await runCacheEval({
+        redis,
+        keys: createKeys(`test-${randomUUID()}`),
+        embedder: sif.embedder!,
+        pairs: pairs!,
+      });
       const negatives = pairs!.filter((p) => p.expect === 'miss');
       const wrong = result.isolated.falseHitIds.filter((id) => negatives.some((p) => p.id === id)).length;
       expect(wrong / negatives.length).toBeLessThanOrEqual(0.01);

@@ -29,17 +29,21 @@ const cacheRoot = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 
 const dataDir = flag('data') ?? join(cacheRoot, 'eval-data');
 const which = flag('embedder') ?? 'both';
 const embedders: Embedder[] = [];
-if (which === 'hashing' || which === 'both') embedders.push(new HashingEmbedder({ dimensions: Number(flag('dimensions') ?? 256) }));
+if (which === 'hashing' || which === 'both')
+  embedders.push(new HashingEmbedder({ dimensions: Number(flag('dimensions') ?? 256) }));
 if (which === 'sif' || which === 'both') {
   const sif = loadSifEmbedder(flag('model-dir') ?? join(cacheRoot, 'embeddings'));
   if (sif.embedder) embedders.push(sif.embedder);
   else console.log(`word-vector embedder unavailable: ${sif.notice}`);
 }
-const splits: PublicSplit[] = flag('split') === 'dev' ? ['dev'] : flag('split') === 'holdout' ? ['holdout'] : ['dev', 'holdout'];
+const splits: PublicSplit[] =
+  flag('split') === 'dev' ? ['dev'] : flag('split') === 'holdout' ? ['holdout'] : ['dev', 'holdout'];
 
 const sets: Array<{ name: string; split: PublicSplit; pairs: EvalPair[] }> = [];
-if (splits.includes('dev')) sets.push({ name: 'eval/pairs.json (hand-written)', split: 'dev', pairs: loadEvalPairs('pairs') });
-if (splits.includes('holdout')) sets.push({ name: 'eval/holdout.json (hand-written)', split: 'holdout', pairs: loadEvalPairs('holdout') });
+if (splits.includes('dev'))
+  sets.push({ name: 'eval/pairs.json (hand-written)', split: 'dev', pairs: loadEvalPairs('pairs') });
+if (splits.includes('holdout'))
+  sets.push({ name: 'eval/holdout.json (hand-written)', split: 'holdout', pairs: loadEvalPairs('holdout') });
 for (const source of PUBLIC_SOURCES) {
   for (const split of splits) {
     const pairs = loadPublicSet(dataDir, source.name, split);
@@ -56,18 +60,30 @@ const thresholds = args.includes('--sweep') ? [0.8, 0.85, 0.9, 0.93, 0.95, 0.97]
 const verbose = args.includes('--verbose');
 
 try {
-  console.log('\n| set | split | embedder | threshold | same-meaning pairs hit (recall) | different-meaning pairs hit (false-hit rate) | crowded: recall / false hits | threshold alone: recall / false hits | rejections by reason |');
+  console.log(
+    '\n| set | split | embedder | threshold | same-meaning pairs hit (recall) | different-meaning pairs hit (false-hit rate) | crowded: recall / false hits | threshold alone: recall / false hits | rejections by reason |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const set of sets) {
     for (const embedder of embedders) {
       for (const threshold of thresholds) {
         const keys = createKeys(`eval-${randomUUID()}`);
-        const contentWordSimilarity = flag('content-similarity') === undefined ? undefined : Number(flag('content-similarity'));
-        const result = await runCacheEval({ redis, keys, embedder, pairs: set.pairs, config: { threshold }, contentWordSimilarity });
+        const contentWordSimilarity =
+          flag('content-similarity') === undefined ? undefined : Number(flag('content-similarity'));
+        const result = await runCacheEval({
+          redis,
+          keys,
+          embedder,
+          pairs: set.pairs,
+          config: { threshold },
+          contentWordSimilarity,
+        });
         const m = result.isolated;
         const misses = set.pairs.length - m.hitPairs;
         // A rewording answered with another pair's entry is counted as a false hit too.
-        const wrongOnMisses = m.falseHitIds.filter((id) => set.pairs.find((p) => p.id === id)?.expect === 'miss').length;
+        const wrongOnMisses = m.falseHitIds.filter(
+          (id) => set.pairs.find((p) => p.id === id)?.expect === 'miss',
+        ).length;
         console.log(
           `| ${set.name} | ${set.split} | ${embedder.id} | ${threshold} | ${m.hits}/${m.hitPairs} = **${pct(m.recall)}** | ${m.falseHits} (${wrongOnMisses}/${misses} = ${pct(misses ? wrongOnMisses / misses : 0)}) | ${pct(result.crowded.recall)} / ${result.crowded.falseHits} | ${pct(result.thresholdOnly.recall)} / ${result.thresholdOnly.falseHits} | ${JSON.stringify(m.rejectionsByReason)} |`,
         );
@@ -81,8 +97,12 @@ try {
           // Crowded false hits, and whether the query's text is cached by another pair too (public sets reuse sentences).
           for (const id of result.crowded.falseHitIds) {
             const p = set.pairs.find((x) => x.id === id)!;
-            const shared = set.pairs.filter((x) => x.id !== id && (x.cached === p.cached || x.cached === p.query || x.query === p.query));
-            console.log(`    CROWDED FALSE HIT ${id} (${p.expect}${shared.length ? `, text shared with ${shared.map((x) => x.id).join(' ')}` : ''}): ${p.cached}  ||  ${p.query}`);
+            const shared = set.pairs.filter(
+              (x) => x.id !== id && (x.cached === p.cached || x.cached === p.query || x.query === p.query),
+            );
+            console.log(
+              `    CROWDED FALSE HIT ${id} (${p.expect}${shared.length ? `, text shared with ${shared.map((x) => x.id).join(' ')}` : ''}): ${p.cached}  ||  ${p.query}`,
+            );
           }
         }
         const stale = await redis.keys(`${keys.prefix}:*`);

@@ -71,7 +71,14 @@ export const EVAL_CONFIG: CacheConfig = {
   semantic: true,
   threshold: 0.95,
   thresholdByCategory: {},
-  ttlSeconds: { time_sensitive: 0, factual: 3_600, general: 604_800, creative: 604_800, code: 604_800, reasoning: 604_800 },
+  ttlSeconds: {
+    time_sensitive: 0,
+    factual: 3_600,
+    general: 604_800,
+    creative: 604_800,
+    code: 604_800,
+    reasoning: 604_800,
+  },
   maxTemperature: 1,
   namespaceCap: 50_000,
   cacheToolCalls: false,
@@ -88,7 +95,16 @@ const completionFor = (id: string) => ({
 const requestFor = (text: string) => ({ model: 'eval-model', messages: [{ role: 'user' as const, content: text }] });
 
 function emptyMode(hitPairs: number): EvalModeResult {
-  return { hits: 0, hitPairs, recall: 0, falseHits: 0, falseHitIds: [], missedIds: [], caughtByVerification: 0, rejectionsByReason: {} };
+  return {
+    hits: 0,
+    hitPairs,
+    recall: 0,
+    falseHits: 0,
+    falseHitIds: [],
+    missedIds: [],
+    caughtByVerification: 0,
+    rejectionsByReason: {},
+  };
 }
 
 /**
@@ -99,12 +115,26 @@ function emptyMode(hitPairs: number): EvalModeResult {
 export async function runCacheEval(options: CacheEvalOptions): Promise<CacheEvalResult> {
   const pairs = options.pairs ?? loadEvalPairs();
   const config: CacheConfig = { ...EVAL_CONFIG, ...options.config };
-  const cache = new ResponseCache({ redis: options.redis, keys: options.keys, embedder: options.embedder, config, contentWordSimilarity: options.contentWordSimilarity });
+  const cache = new ResponseCache({
+    redis: options.redis,
+    keys: options.keys,
+    embedder: options.embedder,
+    config,
+    contentWordSimilarity: options.contentWordSimilarity,
+  });
   const hitPairs = pairs.filter((p) => p.expect === 'hit').length;
   const base = { tier: 'small' as const, model: 'eval-model' };
-  const [cachedVectors, queryVectors] = await Promise.all([options.embedder.embed(pairs.map((p) => p.cached)), options.embedder.embed(pairs.map((p) => p.query))]);
+  const [cachedVectors, queryVectors] = await Promise.all([
+    options.embedder.embed(pairs.map((p) => p.cached)),
+    options.embedder.embed(pairs.map((p) => p.query)),
+  ]);
 
-  const score = (mode: EvalModeResult, pair: EvalPair, result: Awaited<ReturnType<ResponseCache['lookup']>>, ownEntry: string | undefined) => {
+  const score = (
+    mode: EvalModeResult,
+    pair: EvalPair,
+    result: Awaited<ReturnType<ResponseCache['lookup']>>,
+    ownEntry: string | undefined,
+  ) => {
     for (const r of result.rejections) mode.rejectionsByReason[r.reason] = (mode.rejectionsByReason[r.reason] ?? 0) + 1;
     if (result.hit) {
       if (pair.expect === 'hit' && result.entryId === ownEntry) mode.hits += 1;
@@ -113,7 +143,11 @@ export async function runCacheEval(options: CacheEvalOptions): Promise<CacheEval
         mode.falseHitIds.push(pair.id);
       }
     } else {
-      if (pair.expect === 'hit') mode.missedIds.push({ id: pair.id, reason: result.rejections[0] ? `${result.reason}: ${result.rejections[0].reason}` : result.reason });
+      if (pair.expect === 'hit')
+        mode.missedIds.push({
+          id: pair.id,
+          reason: result.rejections[0] ? `${result.reason}: ${result.rejections[0].reason}` : result.reason,
+        });
       if (pair.expect === 'miss' && result.rejections.length > 0) mode.caughtByVerification += 1;
     }
   };
@@ -121,19 +155,47 @@ export async function runCacheEval(options: CacheEvalOptions): Promise<CacheEval
   const isolated = emptyMode(hitPairs);
   for (const [i, pair] of pairs.entries()) {
     const tenant = `eval-${pair.id}`;
-    const stored = await cache.store({ ...base, tenant, category: pair.category, request: requestFor(pair.cached), completion: completionFor(pair.id), jobId: pair.id, embedding: cachedVectors[i] });
-    const result = await cache.lookup({ ...base, tenant, category: pair.category, request: requestFor(pair.query), embedding: queryVectors[i] });
+    const stored = await cache.store({
+      ...base,
+      tenant,
+      category: pair.category,
+      request: requestFor(pair.cached),
+      completion: completionFor(pair.id),
+      jobId: pair.id,
+      embedding: cachedVectors[i],
+    });
+    const result = await cache.lookup({
+      ...base,
+      tenant,
+      category: pair.category,
+      request: requestFor(pair.query),
+      embedding: queryVectors[i],
+    });
     score(isolated, pair, result, stored.stored ? stored.entryId : undefined);
   }
 
   const crowded = emptyMode(hitPairs);
   const own = new Map<string, string>();
   for (const [i, pair] of pairs.entries()) {
-    const stored = await cache.store({ ...base, tenant: 'eval-crowded', category: pair.category, request: requestFor(pair.cached), completion: completionFor(pair.id), jobId: pair.id, embedding: cachedVectors[i] });
+    const stored = await cache.store({
+      ...base,
+      tenant: 'eval-crowded',
+      category: pair.category,
+      request: requestFor(pair.cached),
+      completion: completionFor(pair.id),
+      jobId: pair.id,
+      embedding: cachedVectors[i],
+    });
     if (stored.stored) own.set(pair.id, stored.entryId);
   }
   for (const [i, pair] of pairs.entries()) {
-    const result = await cache.lookup({ ...base, tenant: 'eval-crowded', category: pair.category, request: requestFor(pair.query), embedding: queryVectors[i] });
+    const result = await cache.lookup({
+      ...base,
+      tenant: 'eval-crowded',
+      category: pair.category,
+      request: requestFor(pair.query),
+      embedding: queryVectors[i],
+    });
     score(crowded, pair, result, own.get(pair.id));
   }
   for (const mode of [isolated, crowded]) mode.recall = hitPairs ? mode.hits / hitPairs : 0;
@@ -143,7 +205,9 @@ export async function runCacheEval(options: CacheEvalOptions): Promise<CacheEval
   let thresholdHits = 0;
   let thresholdFalse = 0;
   pairs.forEach((pair, i) => {
-    const pass = calibrate(cosineSimilarity(cachedVectors[i]!, queryVectors[i]!)) >= (config.thresholdByCategory[pair.category] ?? threshold);
+    const pass =
+      calibrate(cosineSimilarity(cachedVectors[i]!, queryVectors[i]!)) >=
+      (config.thresholdByCategory[pair.category] ?? threshold);
     if (pass && pair.expect === 'hit') thresholdHits += 1;
     if (pass && pair.expect === 'miss') thresholdFalse += 1;
   });

@@ -9,7 +9,12 @@ import { ResponseCache, type CacheLogger } from './response-cache.ts';
  * embedder (`embeddings` section) and policy (`cache` section). The API, classifier and
  * executors must agree on all three, or they would look in different places.
  */
-export function createResponseCache(options: { redis: Redis; config: SluiceConfig; logger?: CacheLogger; clock?: () => number }): ResponseCache {
+export function createResponseCache(options: {
+  redis: Redis;
+  config: SluiceConfig;
+  logger?: CacheLogger;
+  clock?: () => number;
+}): ResponseCache {
   const { config } = options;
   return new ResponseCache({
     redis: options.redis,
@@ -33,5 +38,11 @@ export function cacheModelScope(config: SluiceConfig, tier: TierName, pinnedMode
 
 /** The cache context of a job on a tier (what {@link ResponseCache.lookup} scopes by). */
 export function cacheContext(config: SluiceConfig, data: CompletionJobData, tier: TierName) {
-  return { tenant: data.tenant, tier, model: cacheModelScope(config, tier, data.pinnedModel), request: data.request, shareGroup: data.shareGroup };
+  return {
+    tenant: data.tenant,
+    tier,
+    model: cacheModelScope(config, tier, data.pinnedModel),
+    request: data.request,
+    shareGroup: data.shareGroup,
+  };
 }

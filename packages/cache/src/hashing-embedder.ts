@@ -42,7 +42,9 @@ export class HashingEmbedder implements Embedder {
   constructor(options: HashingEmbedderOptions = {}) {
     const dimensions = options.dimensions ?? 256;
     if (!Number.isInteger(dimensions) || dimensions < 8 || dimensions > 16_384) {
-      throw new CacheOptionsError(`Expected \`dimensions\` to be an integer in [8, 16384], got \`${String(options.dimensions)}\``);
+      throw new CacheOptionsError(
+        `Expected \`dimensions\` to be an integer in [8, 16384], got \`${String(options.dimensions)}\``,
+      );
     }
     this.dimensions = dimensions;
     this.id = `hashing-v1/${dimensions}`;

@@ -33,17 +33,45 @@ export { OpenAIEmbedder } from './openai-embedder.ts';
 export type { OpenAIEmbedderOptions } from './openai-embedder.ts';
 export { createEmbedder, loadSifEmbedder, SIF_REMOTE_MODEL } from './create-embedder.ts';
 export type { CreateEmbedderOptions } from './create-embedder.ts';
-export { computeScope, semanticPrompt, parseExactKey, scopeName, canonicalJson, OUTPUT_NEUTRAL_FIELDS } from './scope.ts';
+export {
+  computeScope,
+  semanticPrompt,
+  parseExactKey,
+  scopeName,
+  canonicalJson,
+  OUTPUT_NEUTRAL_FIELDS,
+} from './scope.ts';
 export type { CacheScope, ScopeInput } from './scope.ts';
 export { shouldStore, shouldLookup, categoryTtlSeconds, STORE_SKIP_REASONS } from './policy.ts';
-export type { CacheConfig, CompletionLike, BypassReason, StoreSkipReason, LookupPolicyInput, StorePolicyInput } from './policy.ts';
-export { verifyMatch, analyzePrompt, REJECTION_REASONS, CONTENT_WORD_SIMILARITY, SYNONYM_SENSE_SIMILARITY, MAX_REWORDED_SHARE } from './verify.ts';
+export type {
+  CacheConfig,
+  CompletionLike,
+  BypassReason,
+  StoreSkipReason,
+  LookupPolicyInput,
+  StorePolicyInput,
+} from './policy.ts';
+export {
+  verifyMatch,
+  analyzePrompt,
+  REJECTION_REASONS,
+  CONTENT_WORD_SIMILARITY,
+  SYNONYM_SENSE_SIMILARITY,
+  MAX_REWORDED_SHARE,
+} from './verify.ts';
 export type { RejectionReason, Verdict, PromptFeatures, VerifyOptions } from './verify.ts';
 export { buildPublicSets, loadPublicSet, PUBLIC_SOURCES } from './public-eval.ts';
 export type { PublicSetName, PublicSplit, PublicSource } from './public-eval.ts';
 export { completionToChunks } from './stream.ts';
 export type { ChatCompletionChunk, CompletionToChunksOptions } from './stream.ts';
 export type { CacheStats, MissReason } from './stats.ts';
-export { CacheError, CacheOptionsError, CacheRequestError, EmbeddingError, isCacheError, isEmbeddingError } from './errors.ts';
+export {
+  CacheError,
+  CacheOptionsError,
+  CacheRequestError,
+  EmbeddingError,
+  isCacheError,
+  isEmbeddingError,
+} from './errors.ts';
 export type { CacheErrorCode, CacheErrorOptions } from './errors.ts';
 export { createResponseCache, cacheContext, cacheModelScope } from './from-config.ts';

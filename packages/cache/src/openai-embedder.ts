@@ -64,13 +64,17 @@ export class OpenAIEmbedder implements Embedder {
   #scheduled = false;
 
   constructor(options: OpenAIEmbedderOptions) {
-    if (!options.baseUrl) throw new CacheOptionsError('Expected `baseUrl` of the embeddings endpoint, got an empty string');
+    if (!options.baseUrl)
+      throw new CacheOptionsError('Expected `baseUrl` of the embeddings endpoint, got an empty string');
     if (!options.model) throw new CacheOptionsError('Expected an embeddings `model`, got an empty string');
     if (!Number.isInteger(options.dimensions) || options.dimensions < 1) {
-      throw new CacheOptionsError(`Expected \`dimensions\` to be an integer ≥ 1, got \`${String(options.dimensions)}\``);
+      throw new CacheOptionsError(
+        `Expected \`dimensions\` to be an integer ≥ 1, got \`${String(options.dimensions)}\``,
+      );
     }
     const batchSize = options.batchSize ?? 256;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CacheOptionsError(`Expected \`batchSize\` to be an integer ≥ 1, got \`${String(batchSize)}\``);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new CacheOptionsError(`Expected \`batchSize\` to be an integer ≥ 1, got \`${String(batchSize)}\``);
     this.dimensions = options.dimensions;
     this.#model = options.model;
     this.#sendDimensions = options.sendDimensions ?? true;
@@ -78,7 +82,9 @@ export class OpenAIEmbedder implements Embedder {
     this.#cacheSize = options.cacheSize ?? 10_000;
     this.#fallback = options.sameSpaceAs;
     if (this.#fallback && this.#fallback.dimensions !== options.dimensions) {
-      throw new CacheOptionsError(`Expected \`sameSpaceAs\` to have ${options.dimensions} dimensions, got ${this.#fallback.dimensions}`);
+      throw new CacheOptionsError(
+        `Expected \`sameSpaceAs\` to have ${options.dimensions} dimensions, got ${this.#fallback.dimensions}`,
+      );
     }
     this.id = this.#fallback?.id ?? `openai:${options.model}/${options.dimensions}`;
     const fallback = this.#fallback;
@@ -193,7 +199,11 @@ export class OpenAIEmbedder implements Embedder {
     } catch (error) {
       if (error instanceof APIError && typeof error.status === 'number') {
         const status = error.status;
-        throw new EmbeddingError(`Embeddings endpoint answered ${status}: ${error.message}`, { status, retryable: status === 429 || status >= 500, cause: error });
+        throw new EmbeddingError(`Embeddings endpoint answered ${status}: ${error.message}`, {
+          status,
+          retryable: status === 429 || status >= 500,
+          cause: error,
+        });
       }
       const retryable = error instanceof APIConnectionError;
       throw new EmbeddingError(`Embeddings call failed: ${(error as Error).message}`, { retryable, cause: error });
@@ -206,9 +216,12 @@ export class OpenAIEmbedder implements Embedder {
       const raw = item.embedding as unknown;
       const vector = raw instanceof Float32Array ? Float32Array.from(raw) : Float32Array.from(raw as number[]);
       if (vector.length !== this.dimensions) {
-        throw new EmbeddingError(`Expected embeddings of ${this.dimensions} dimensions from \`${this.#model}\`, got ${vector.length}`, {
-          code: 'SLUICE_ERR_EMBEDDING_DIMENSIONS',
-        });
+        throw new EmbeddingError(
+          `Expected embeddings of ${this.dimensions} dimensions from \`${this.#model}\`, got ${vector.length}`,
+          {
+            code: 'SLUICE_ERR_EMBEDDING_DIMENSIONS',
+          },
+        );
       }
       return normalizeVector(vector);
     });

@@ -3,7 +3,10 @@ import { shouldLookup, shouldStore } from './policy.ts';
 import { ask, completion, DEFAULT_CACHE_CONFIG as config } from './test-helpers.ts';
 
 const store = (patch: Partial<Parameters<typeof shouldStore>[0]>, overrides = {}) =>
-  shouldStore({ request: ask('What is the capital of France?'), completion: completion('Paris.'), category: 'factual', ...patch }, { ...config, ...overrides });
+  shouldStore(
+    { request: ask('What is the capital of France?'), completion: completion('Paris.'), category: 'factual', ...patch },
+    { ...config, ...overrides },
+  );
 
 describe('shouldStore', () => {
   it('stores a normal answer', () => {
@@ -18,7 +21,22 @@ describe('shouldStore', () => {
     ['a truncated answer', { completion: completion('Paris is', 'length') }, 'finish-reason'],
     ['a filtered answer', { completion: completion('', 'content_filter') }, 'finish-reason'],
     ['empty content', { completion: completion('   ') }, 'empty'],
-    ['a refusal field', { completion: { ...completion('x'), choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: 'I cannot help' }, finish_reason: 'stop' }] } }, 'refusal'],
+    [
+      'a refusal field',
+      {
+        completion: {
+          ...completion('x'),
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: null, refusal: 'I cannot help' },
+              finish_reason: 'stop',
+            },
+          ],
+        },
+      },
+      'refusal',
+    ],
     ['a text refusal', { completion: completion("I'm sorry, but I can't help with that.") }, 'refusal'],
     ['a time-sensitive category', { category: 'time_sensitive' as const }, 'category-not-cached'],
     ['a hot temperature', { request: ask('Tell me a story', { temperature: 1.5 }) }, 'temperature'],
@@ -28,7 +46,17 @@ describe('shouldStore', () => {
 
   const toolCall = {
     ...completion(''),
-    choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }],
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+        finish_reason: 'tool_calls',
+      },
+    ],
   };
 
   it('does not store tool calls unless configured', () => {
@@ -48,7 +76,10 @@ describe('shouldLookup', () => {
     ['time_sensitive', { category: 'time_sensitive' as const }, {}, 'category-not-cached'],
     ['hot', { request: ask('x', { temperature: 1.2 }) }, {}, 'temperature'],
   ])('bypasses %s', (_, patch, overrides, reason) => {
-    expect(shouldLookup({ request: ask('x'), ...patch }, { ...config, ...overrides })).toEqual({ lookup: false, reason });
+    expect(shouldLookup({ request: ask('x'), ...patch }, { ...config, ...overrides })).toEqual({
+      lookup: false,
+      reason,
+    });
   });
 
   it('looks up under no-store (it only forbids storing)', () => {

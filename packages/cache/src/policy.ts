@@ -22,7 +22,16 @@ export type StoreSkipReason =
 
 /** Every {@link StoreSkipReason}. */
 export const STORE_SKIP_REASONS: readonly StoreSkipReason[] = [
-  'disabled', 'no-store', 'error', 'not-a-completion', 'finish-reason', 'tool-calls', 'refusal', 'empty', 'temperature', 'category-not-cached',
+  'disabled',
+  'no-store',
+  'error',
+  'not-a-completion',
+  'finish-reason',
+  'tool-calls',
+  'refusal',
+  'empty',
+  'temperature',
+  'category-not-cached',
 ];
 
 /** The parts of an OpenAI `chat.completion` object the cache reads. Other fields are kept as they are. */
@@ -33,11 +42,22 @@ export interface CompletionLike {
   model?: string;
   choices?: Array<{
     index?: number;
-    message?: { role?: string; content?: string | null; refusal?: string | null; tool_calls?: unknown[] | null; [k: string]: unknown };
+    message?: {
+      role?: string;
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: unknown[] | null;
+      [k: string]: unknown;
+    };
     finish_reason?: string | null;
     [k: string]: unknown;
   }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number; prompt_tokens_details?: object } | null;
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    total_tokens?: number;
+    prompt_tokens_details?: object;
+  } | null;
   [k: string]: unknown;
 }
 
@@ -58,12 +78,17 @@ export interface LookupPolicyInput {
  * Whether a request may be answered from the cache. `no-cache` skips the lookup (the answer
  * may still be stored); `no-store` does not forbid a lookup (RFC 9111: it forbids storing).
  */
-export function shouldLookup(input: LookupPolicyInput, config: CacheConfig): { lookup: true } | { lookup: false; reason: BypassReason } {
+export function shouldLookup(
+  input: LookupPolicyInput,
+  config: CacheConfig,
+): { lookup: true } | { lookup: false; reason: BypassReason } {
   if (!config.enabled) return { lookup: false, reason: 'disabled' };
   if (input.cacheMode === 'no-cache') return { lookup: false, reason: 'no-cache' };
-  if (input.category !== undefined && categoryTtlSeconds(config, input.category) <= 0) return { lookup: false, reason: 'category-not-cached' };
+  if (input.category !== undefined && categoryTtlSeconds(config, input.category) <= 0)
+    return { lookup: false, reason: 'category-not-cached' };
   // Nothing above the temperature cap is ever stored, so there is nothing to find.
-  if (typeof input.request.temperature === 'number' && input.request.temperature > config.maxTemperature) return { lookup: false, reason: 'temperature' };
+  if (typeof input.request.temperature === 'number' && input.request.temperature > config.maxTemperature)
+    return { lookup: false, reason: 'temperature' };
   return { lookup: true };
 }
 
@@ -80,7 +105,8 @@ export interface StorePolicyInput {
 // Short answers that open like a refusal. OpenAI's `message.refusal` covers structured
 // outputs; models refuse in plain text too, and a cached refusal would be served to every
 // later asker of the same question.
-const REFUSAL = /^\s*(?:i['’]?m sorry|i am sorry|sorry,? (?:but )?i|i can(?:['’]?t|not)|i['’]?m (?:not able|unable)|i am (?:not able|unable)|as an ai\b)/i;
+const REFUSAL =
+  /^\s*(?:i['’]?m sorry|i am sorry|sorry,? (?:but )?i|i can(?:['’]?t|not)|i['’]?m (?:not able|unable)|i am (?:not able|unable)|as an ai\b)/i;
 const REFUSAL_MAX_CHARS = 400;
 
 /**
@@ -89,17 +115,27 @@ const REFUSAL_MAX_CHARS = 400;
  * `cacheToolCalls`, refusals, empty content, requests above `maxTemperature`, `no-store`,
  * and categories whose TTL is 0 (`time_sensitive` by default).
  */
-export function shouldStore(input: StorePolicyInput, config: CacheConfig): { store: true } | { store: false; reason: StoreSkipReason } {
+export function shouldStore(
+  input: StorePolicyInput,
+  config: CacheConfig,
+): { store: true } | { store: false; reason: StoreSkipReason } {
   const skip = (reason: StoreSkipReason) => ({ store: false as const, reason });
   if (!config.enabled) return skip('disabled');
   if (input.cacheMode === 'no-store') return skip('no-store');
   if (input.error !== undefined && input.error !== null) return skip('error');
   const completion = input.completion as CompletionLike | null | undefined;
-  if (!completion || typeof completion !== 'object' || 'error' in completion || !Array.isArray(completion.choices) || completion.choices.length === 0) {
+  if (
+    !completion ||
+    typeof completion !== 'object' ||
+    'error' in completion ||
+    !Array.isArray(completion.choices) ||
+    completion.choices.length === 0
+  ) {
     return skip('not-a-completion');
   }
   if (categoryTtlSeconds(config, input.category) <= 0) return skip('category-not-cached');
-  if (typeof input.request.temperature === 'number' && input.request.temperature > config.maxTemperature) return skip('temperature');
+  if (typeof input.request.temperature === 'number' && input.request.temperature > config.maxTemperature)
+    return skip('temperature');
   for (const choice of completion.choices) {
     const message = choice?.message;
     if (!message || typeof message !== 'object') return skip('not-a-completion');

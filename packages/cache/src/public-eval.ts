@@ -99,25 +99,44 @@ function sample(pairs: RawPair[], n: number): RawPair[] {
   return [...positives, ...negatives];
 }
 
-const lines = (file: string) => readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split('\n').filter(Boolean);
+const lines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .filter(Boolean);
 
 function readSplits(name: PublicSetName, dir: string): Record<PublicSplit, RawPair[]> {
   switch (name) {
     case 'mrpc': {
       // Quality \t id1 \t id2 \t s1 \t s2; train is the dev split, test the holdout.
       const read = (file: string) =>
-        lines(join(dir, file)).slice(1).map((l) => l.split('\t')).filter((c) => c.length >= 5).map((c) => ({ id: `mrpc-${c[1]}-${c[2]}`, a: c[3]!, b: c[4]!, same: c[0] === '1' }));
+        lines(join(dir, file))
+          .slice(1)
+          .map((l) => l.split('\t'))
+          .filter((c) => c.length >= 5)
+          .map((c) => ({ id: `mrpc-${c[1]}-${c[2]}`, a: c[3]!, b: c[4]!, same: c[0] === '1' }));
       return { dev: read('mrpc/msr_paraphrase_train.txt'), holdout: read('mrpc/msr_paraphrase_test.txt') };
     }
     case 'qqp': {
       // id \t qid1 \t qid2 \t q1 \t q2 \t is_duplicate; split by the pair id's hash.
-      const all = lines(join(dir, 'qqp/new_dev.tsv')).map((l) => l.split('\t')).filter((c) => c.length >= 6 && /^\d+$/.test(c[0]!)).map((c) => ({ id: `qqp-${c[0]}`, a: c[3]!, b: c[4]!, same: c[5]!.trim() === '1' }));
+      const all = lines(join(dir, 'qqp/new_dev.tsv'))
+        .map((l) => l.split('\t'))
+        .filter((c) => c.length >= 6 && /^\d+$/.test(c[0]!))
+        .map((c) => ({ id: `qqp-${c[0]}`, a: c[3]!, b: c[4]!, same: c[5]!.trim() === '1' }));
       return { dev: all.filter((p) => fnv(p.id) % 2 === 0), holdout: all.filter((p) => fnv(p.id) % 2 === 1) };
     }
     case 'paws': {
       // id \t s1 \t s2 \t label; dev is the dev split, test the holdout.
       const read = (file: string, prefix: string) =>
-        lines(join(dir, file)).map((l) => l.split('\t')).filter((c) => c.length >= 4 && /^\d+$/.test(c[0]!)).map((c) => ({ id: `paws-${prefix}-${c[0]}`, a: detokenize(c[1]!), b: detokenize(c[2]!), same: c[3]!.trim() === '1' }));
+        lines(join(dir, file))
+          .map((l) => l.split('\t'))
+          .filter((c) => c.length >= 4 && /^\d+$/.test(c[0]!))
+          .map((c) => ({
+            id: `paws-${prefix}-${c[0]}`,
+            a: detokenize(c[1]!),
+            b: detokenize(c[2]!),
+            same: c[3]!.trim() === '1',
+          }));
       return { dev: read('paws/dev.tsv', 'dev'), holdout: read('paws/test.tsv', 'test') };
     }
     case 'stsb': {
@@ -141,16 +160,35 @@ export const setsDir = (dataDir: string) => join(dataDir, 'sets');
  * Read every source present under `dataDir` and write `sets/<name>.<split>.json` (up to
  * {@link PUBLIC_SAMPLE} pairs each, positives first cached, then asked). Returns what was built.
  */
-export function buildPublicSets(dataDir: string): Array<{ name: PublicSetName; split: PublicSplit; hits: number; misses: number }> {
+export function buildPublicSets(
+  dataDir: string,
+): Array<{ name: PublicSetName; split: PublicSplit; hits: number; misses: number }> {
   const built: Array<{ name: PublicSetName; split: PublicSplit; hits: number; misses: number }> = [];
   mkdirSync(setsDir(dataDir), { recursive: true });
   for (const source of PUBLIC_SOURCES) {
     if (!source.files.every((f) => existsSync(join(dataDir, f.local)))) continue;
     const splits = readSplits(source.name, dataDir);
     for (const split of ['dev', 'holdout'] as const) {
-      const pairs: EvalPair[] = sample(splits[split], PUBLIC_SAMPLE).map((p) => ({ id: p.id, expect: p.same ? 'hit' : 'miss', category: 'general', cached: p.a, query: p.b }));
-      writeFileSync(join(setsDir(dataDir), `${source.name}.${split}.json`), JSON.stringify({ source: { repository: source.repository, commit: source.commit, files: source.files.map((f) => f.path) }, pairs }));
-      built.push({ name: source.name, split, hits: pairs.filter((p) => p.expect === 'hit').length, misses: pairs.filter((p) => p.expect === 'miss').length });
+      const pairs: EvalPair[] = sample(splits[split], PUBLIC_SAMPLE).map((p) => ({
+        id: p.id,
+        expect: p.same ? 'hit' : 'miss',
+        category: 'general',
+        cached: p.a,
+        query: p.b,
+      }));
+      writeFileSync(
+        join(setsDir(dataDir), `${source.name}.${split}.json`),
+        JSON.stringify({
+          source: { repository: source.repository, commit: source.commit, files: source.files.map((f) => f.path) },
+          pairs,
+        }),
+      );
+      built.push({
+        name: source.name,
+        split,
+        hits: pairs.filter((p) => p.expect === 'hit').length,
+        misses: pairs.filter((p) => p.expect === 'miss').length,
+      });
     }
   }
   return built;

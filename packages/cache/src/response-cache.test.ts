@@ -19,14 +19,25 @@ afterEach(async () => {
 });
 
 const put = (text: string, patch: Partial<StoreInput> = {}) =>
-  cache.store({ ...ctx, category: 'factual', request: ask(text), completion: completion(`answer to: ${text}`), jobId: 'job-1', ...patch });
+  cache.store({
+    ...ctx,
+    category: 'factual',
+    request: ask(text),
+    completion: completion(`answer to: ${text}`),
+    jobId: 'job-1',
+    ...patch,
+  });
 
 describe('lookup and store', () => {
   it('answers an identical request from the exact level and a rewording from the semantic level', async () => {
     const stored = await put(QUESTION);
     expect(stored).toMatchObject({ stored: true, semantic: true, evicted: 0 });
 
-    const exact = await cache.lookup({ ...ctx, category: 'factual', request: ask('  what is the capital of France? ') });
+    const exact = await cache.lookup({
+      ...ctx,
+      category: 'factual',
+      request: ask('  what is the capital of France? '),
+    });
     expect(exact).toMatchObject({ hit: true, kind: 'exact', similarity: 1, sourceJobId: 'job-1', category: 'factual' });
     expect(exact.hit && exact.completion.choices?.[0]?.message?.content).toBe(`answer to: ${QUESTION}`);
 
@@ -38,8 +49,14 @@ describe('lookup and store', () => {
 
   it('reads the semantic level only with exact: false (the fast path has just read the exact one)', async () => {
     await put(QUESTION);
-    expect(await cache.lookup({ ...ctx, request: ask(QUESTION), semantic: false, exact: false })).toMatchObject({ hit: false, reason: 'not-found' });
-    expect(await cache.lookup({ ...ctx, request: ask("What's the capital of France?"), exact: false })).toMatchObject({ hit: true, kind: 'semantic' });
+    expect(await cache.lookup({ ...ctx, request: ask(QUESTION), semantic: false, exact: false })).toMatchObject({
+      hit: false,
+      reason: 'not-found',
+    });
+    expect(await cache.lookup({ ...ctx, request: ask("What's the capital of France?"), exact: false })).toMatchObject({
+      hit: true,
+      kind: 'semantic',
+    });
     // A scope the caller already worked out is used as given.
     const context = { ...ctx, request: ask(QUESTION) };
     expect(await cache.lookup({ ...context, scope: cache.scope(context) })).toMatchObject({ hit: true, kind: 'exact' });
@@ -48,7 +65,12 @@ describe('lookup and store', () => {
   it('rejects a close near-miss by verification and says why', async () => {
     await put(QUESTION);
     // Calibrated similarity is about 0.91 here; a lower threshold makes verification decide.
-    const result = await cache.lookup({ ...ctx, category: 'factual', request: ask('What is the capital of Germany?'), threshold: 0.8 });
+    const result = await cache.lookup({
+      ...ctx,
+      category: 'factual',
+      request: ask('What is the capital of Germany?'),
+      threshold: 0.8,
+    });
     expect(result).toMatchObject({ hit: false, kind: 'miss', reason: 'rejected' });
     expect(result.rejections.map((r) => r.reason)).toEqual(['entities']);
     const stats = await cache.stats();
@@ -67,16 +89,40 @@ describe('lookup and store', () => {
 
   it('keeps the semantic level off when the config turns it off, whatever the call says', async () => {
     const exactOnly = bed.cache({ semantic: false });
-    const stored = await exactOnly.store({ ...ctx, category: 'factual', request: ask(QUESTION), completion: completion('Paris.'), jobId: 'j' });
+    const stored = await exactOnly.store({
+      ...ctx,
+      category: 'factual',
+      request: ask(QUESTION),
+      completion: completion('Paris.'),
+      jobId: 'j',
+    });
     expect(stored).toMatchObject({ stored: true, semantic: false });
-    expect((await exactOnly.lookup({ ...ctx, request: ask("What's the capital of France?"), semantic: true })).hit).toBe(false);
+    expect(
+      (await exactOnly.lookup({ ...ctx, request: ask("What's the capital of France?"), semantic: true })).hit,
+    ).toBe(false);
     expect((await exactOnly.lookup({ ...ctx, request: ask(QUESTION) })).hit).toBe(true);
   });
 
   it('embeds only plain-text last user messages', () => {
-    expect(cache.embedPrompt({ model: 'auto', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: [{ type: 'text', text: 'Bye' }] }] })).toBe('Bye');
-    expect(cache.embedPrompt({ model: 'auto', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x' } } as never] }] })).toBeUndefined();
-    expect(cache.embedPrompt({ model: 'auto', messages: [{ role: 'system', content: 'Only a system prompt.' }] })).toBeUndefined();
+    expect(
+      cache.embedPrompt({
+        model: 'auto',
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello' },
+          { role: 'user', content: [{ type: 'text', text: 'Bye' }] },
+        ],
+      }),
+    ).toBe('Bye');
+    expect(
+      cache.embedPrompt({
+        model: 'auto',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x' } } as never] }],
+      }),
+    ).toBeUndefined();
+    expect(
+      cache.embedPrompt({ model: 'auto', messages: [{ role: 'system', content: 'Only a system prompt.' }] }),
+    ).toBeUndefined();
     expect(cache.embedPrompt(ask('x'.repeat(2_001)))).toBeUndefined();
   });
 
@@ -84,10 +130,22 @@ describe('lookup and store', () => {
     const embedding = await cache.embed(ask(QUESTION));
     expect(cache.embedPrompt(ask(QUESTION))).toBe(QUESTION);
     await put(QUESTION, { embedding: Array.from(embedding!) });
-    const hit = await cache.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?"), embedding: await cache.embed(ask("What's the capital of France?")) });
+    const hit = await cache.lookup({
+      ...ctx,
+      category: 'factual',
+      request: ask("What's the capital of France?"),
+      embedding: await cache.embed(ask("What's the capital of France?")),
+    });
     expect(hit).toMatchObject({ hit: true, kind: 'semantic' });
     // An embedding of another size (another embedder's, mid rolling upgrade) is not used: the prompt is embedded again.
-    await expect(cache.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?"), embedding: [1, 2, 3] })).resolves.toMatchObject({ hit: true, kind: 'semantic' });
+    await expect(
+      cache.lookup({
+        ...ctx,
+        category: 'factual',
+        request: ask("What's the capital of France?"),
+        embedding: [1, 2, 3],
+      }),
+    ).resolves.toMatchObject({ hit: true, kind: 'semantic' });
   });
 
   it('with the embedding given, reads the exact entry and searches the vectors in one command, searching only without an exact entry', async () => {
@@ -129,11 +187,17 @@ describe('lookup and store', () => {
     const strictCategory = bed.cache({ thresholdByCategory: { factual: 0.999 } });
     expect((await strictCategory.lookup({ ...ctx, category: 'factual', request: reworded })).hit).toBe(false);
     expect((await strictCategory.lookup({ ...ctx, category: 'general', request: reworded })).hit).toBe(true);
-    await expect(cache.lookup({ ...ctx, request: reworded, threshold: 2 })).rejects.toMatchObject({ code: 'SLUICE_ERR_CACHE_REQUEST' });
+    await expect(cache.lookup({ ...ctx, request: reworded, threshold: 2 })).rejects.toMatchObject({
+      code: 'SLUICE_ERR_CACHE_REQUEST',
+    });
   });
 
   it('bypasses on no-cache but still stores; looks up on no-store but does not store', async () => {
-    expect(await cache.lookup({ ...ctx, request: ask(QUESTION), cacheMode: 'no-cache' })).toMatchObject({ hit: false, kind: 'bypass', reason: 'no-cache' });
+    expect(await cache.lookup({ ...ctx, request: ask(QUESTION), cacheMode: 'no-cache' })).toMatchObject({
+      hit: false,
+      kind: 'bypass',
+      reason: 'no-cache',
+    });
     expect(await put(QUESTION, { cacheMode: 'no-cache' })).toMatchObject({ stored: true });
     expect(await cache.lookup({ ...ctx, request: ask(QUESTION), cacheMode: 'no-store' })).toMatchObject({ hit: true });
     expect(await put('Another question?', { cacheMode: 'no-store' })).toEqual({ stored: false, reason: 'no-store' });
@@ -142,8 +206,13 @@ describe('lookup and store', () => {
 });
 
 describe('scope isolation', () => {
-  const lookupLike = (patch: { tenant?: string; tier?: 'small' | 'large'; model?: string; shareGroup?: string; request?: ChatRequest }) =>
-    cache.lookup({ ...ctx, category: 'factual', request: ask(QUESTION), ...patch });
+  const lookupLike = (patch: {
+    tenant?: string;
+    tier?: 'small' | 'large';
+    model?: string;
+    shareGroup?: string;
+    request?: ChatRequest;
+  }) => cache.lookup({ ...ctx, category: 'factual', request: ask(QUESTION), ...patch });
 
   it('never hits across tenants, unless both share a group', async () => {
     await put(QUESTION);
@@ -161,13 +230,61 @@ describe('scope isolation', () => {
   });
 
   it('never hits across system prompts or conversation context', async () => {
-    await put(QUESTION, { request: { model: 'auto', messages: [{ role: 'system', content: 'Answer in one word.' }, { role: 'user', content: QUESTION }] } });
-    expect((await lookupLike({ request: { model: 'auto', messages: [{ role: 'system', content: 'Answer at length.' }, { role: 'user', content: QUESTION }] } })).hit).toBe(false);
+    await put(QUESTION, {
+      request: {
+        model: 'auto',
+        messages: [
+          { role: 'system', content: 'Answer in one word.' },
+          { role: 'user', content: QUESTION },
+        ],
+      },
+    });
+    expect(
+      (
+        await lookupLike({
+          request: {
+            model: 'auto',
+            messages: [
+              { role: 'system', content: 'Answer at length.' },
+              { role: 'user', content: QUESTION },
+            ],
+          },
+        })
+      ).hit,
+    ).toBe(false);
     expect((await lookupLike({ request: ask(QUESTION) })).hit).toBe(false);
-    expect((await lookupLike({ request: { model: 'auto', messages: [{ role: 'system', content: 'Answer in one word.' }, { role: 'user', content: QUESTION }] } })).hit).toBe(true);
+    expect(
+      (
+        await lookupLike({
+          request: {
+            model: 'auto',
+            messages: [
+              { role: 'system', content: 'Answer in one word.' },
+              { role: 'user', content: QUESTION },
+            ],
+          },
+        })
+      ).hit,
+    ).toBe(true);
 
-    await put('And its population?', { request: { model: 'auto', messages: [{ role: 'user', content: 'Tell me about Paris.' }, { role: 'assistant', content: 'Paris is…' }, { role: 'user', content: 'And its population?' }] } });
-    const otherContext: ChatRequest = { model: 'auto', messages: [{ role: 'user', content: 'Tell me about Tokyo.' }, { role: 'assistant', content: 'Tokyo is…' }, { role: 'user', content: 'And its population?' }] };
+    await put('And its population?', {
+      request: {
+        model: 'auto',
+        messages: [
+          { role: 'user', content: 'Tell me about Paris.' },
+          { role: 'assistant', content: 'Paris is…' },
+          { role: 'user', content: 'And its population?' },
+        ],
+      },
+    });
+    const otherContext: ChatRequest = {
+      model: 'auto',
+      messages: [
+        { role: 'user', content: 'Tell me about Tokyo.' },
+        { role: 'assistant', content: 'Tokyo is…' },
+        { role: 'user', content: 'And its population?' },
+      ],
+    };
     expect((await lookupLike({ request: otherContext })).hit).toBe(false);
   });
 
@@ -201,7 +318,9 @@ describe('freshness', () => {
     expect(await cache.lookup({ ...ctx, request: ask(QUESTION) })).toMatchObject({ hit: true });
     bed.clock.advance(1);
     expect(await cache.lookup({ ...ctx, request: ask(QUESTION) })).toMatchObject({ hit: false, reason: 'expired' });
-    expect(await cache.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?") })).toMatchObject({ hit: false, reason: 'expired' });
+    expect(
+      await cache.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?") }),
+    ).toMatchObject({ hit: false, reason: 'expired' });
     expect((await cache.stats()).expirations).toBe(2);
   });
 
@@ -223,8 +342,13 @@ describe('freshness', () => {
   });
 
   it('neither stores nor serves time-sensitive answers by default', async () => {
-    expect(await put('What is the weather now?', { category: 'time_sensitive' })).toEqual({ stored: false, reason: 'category-not-cached' });
-    expect(await cache.lookup({ ...ctx, category: 'time_sensitive', request: ask('What is the weather now?') })).toMatchObject({ kind: 'bypass', reason: 'category-not-cached' });
+    expect(await put('What is the weather now?', { category: 'time_sensitive' })).toEqual({
+      stored: false,
+      reason: 'category-not-cached',
+    });
+    expect(
+      await cache.lookup({ ...ctx, category: 'time_sensitive', request: ask('What is the weather now?') }),
+    ).toMatchObject({ kind: 'bypass', reason: 'category-not-cached' });
   });
 });
 
@@ -234,7 +358,22 @@ describe('what is never cached', () => {
     ['a truncated answer', { completion: completion('Paris is the', 'length') }, 'finish-reason'],
     [
       'a tool call',
-      { completion: { ...completion(''), choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] } },
+      {
+        completion: {
+          ...completion(''),
+          choices: [
+            {
+              index: 0,
+              message: {
+                role: 'assistant',
+                content: null,
+                tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+              },
+              finish_reason: 'tool_calls',
+            },
+          ],
+        },
+      },
       'tool-calls',
     ],
     ['a temperature above the cap', { request: ask(QUESTION, { temperature: 1.7 }) }, 'temperature'],
@@ -246,18 +385,41 @@ describe('what is never cached', () => {
 
   it('stores tool calls when configured to', async () => {
     const tools = bed.cache({ cacheToolCalls: true });
-    const call = { ...completion(''), choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] };
-    expect(await tools.store({ ...ctx, category: 'code', request: ask(QUESTION), completion: call, jobId: 'j' })).toMatchObject({ stored: true });
+    const call = {
+      ...completion(''),
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+          finish_reason: 'tool_calls',
+        },
+      ],
+    };
+    expect(
+      await tools.store({ ...ctx, category: 'code', request: ask(QUESTION), completion: call, jobId: 'j' }),
+    ).toMatchObject({ stored: true });
   });
 });
 
 describe('bounded keys', () => {
   it('evicts the oldest entries past the namespace cap', async () => {
     const capped = bed.cache({ namespaceCap: 3 });
-    const questions = ['Who painted the Mona Lisa?', 'How tall is Mount Everest?', 'What is photosynthesis?', 'Who wrote Hamlet?', 'What is the speed of light?'];
+    const questions = [
+      'Who painted the Mona Lisa?',
+      'How tall is Mount Everest?',
+      'What is photosynthesis?',
+      'Who wrote Hamlet?',
+      'What is the speed of light?',
+    ];
     const stored = [];
     for (const q of questions) {
-      stored.push(await capped.store({ ...ctx, category: 'general', request: ask(q), completion: completion('a'), jobId: q }));
+      stored.push(
+        await capped.store({ ...ctx, category: 'general', request: ask(q), completion: completion('a'), jobId: q }),
+      );
       bed.clock.advance(1_000);
     }
     expect(stored.map((s) => s.stored && s.evicted)).toEqual([0, 0, 0, 1, 1]);
@@ -272,7 +434,8 @@ describe('bounded keys', () => {
 
   it('sweeps expired vector elements and index entries in bounded batches', async () => {
     const raw = bed.connect();
-    for (const q of ['Who painted the Mona Lisa?', 'How tall is Mount Everest?', 'What is photosynthesis?']) await put(q);
+    for (const q of ['Who painted the Mona Lisa?', 'How tall is Mount Everest?', 'What is photosynthesis?'])
+      await put(q);
     await put('Who wrote Hamlet?', { category: 'general' });
     const namespace = cache.scope({ ...ctx, request: ask(QUESTION) }).namespace;
     const [vectorKey] = await raw.keys(`${bed.keys.prefix}:{cache:${namespace}}:v:*`);
@@ -324,7 +487,13 @@ describe('stampede control', () => {
         if (fill.leader) {
           upstreamCalls += 1;
           await new Promise((r) => setTimeout(r, 100));
-          await p.store({ ...ctx, category: 'general', request, completion: completion('Light to sugar.'), jobId: `job-${i}` });
+          await p.store({
+            ...ctx,
+            category: 'general',
+            request,
+            completion: completion('Light to sugar.'),
+            jobId: `job-${i}`,
+          });
           await fill.release();
           return `job-${i}`;
         }
@@ -364,14 +533,28 @@ describe('stampede control', () => {
     expect([first.leader, ...waiters.map((w) => w.leader)]).toEqual([true, false, false, false, false]);
     const waits = waiters.map((w) => (w.leader ? undefined : w.wait(5_000)));
     // The leader's answer was cut off: not storable, so not shareable.
-    expect(await processes[0]!.store({ ...ctx, category: 'creative', request, completion: completion('Rivers are', 'length'), jobId: 'j' })).toEqual({ stored: false, reason: 'finish-reason' });
+    expect(
+      await processes[0]!.store({
+        ...ctx,
+        category: 'creative',
+        request,
+        completion: completion('Rivers are', 'length'),
+        jobId: 'j',
+      }),
+    ).toEqual({ stored: false, reason: 'finish-reason' });
     if (first.leader) await first.release();
     expect(await Promise.all(waits)).toEqual([undefined, undefined, undefined, undefined]);
     const again = await Promise.all(processes.slice(1).map((p) => p.acquireFill(exactKey)));
     expect(again.map((f) => f.leader && f.coordinated)).toEqual([false, false, false, false]);
     expect(again.every((f) => f.leader)).toBe(true);
     // A later answer that can be stored restores coalescing.
-    await processes[0]!.store({ ...ctx, category: 'creative', request, completion: completion('Rivers flow.'), jobId: 'j2' });
+    await processes[0]!.store({
+      ...ctx,
+      category: 'creative',
+      request,
+      completion: completion('Rivers flow.'),
+      jobId: 'j2',
+    });
     const next = await processes[0]!.acquireFill(exactKey);
     expect(next.leader && next.coordinated).toBe(true);
     await Promise.all(processes.map((p) => p.flushStats()));
@@ -402,7 +585,15 @@ describe('stampede control', () => {
 describe('purge and stats', () => {
   it('purges a tenant without touching another', async () => {
     await put(QUESTION);
-    await put('Who wrote Hamlet?', { request: { model: 'auto', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Who wrote Hamlet?' }] } });
+    await put('Who wrote Hamlet?', {
+      request: {
+        model: 'auto',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Who wrote Hamlet?' },
+        ],
+      },
+    });
     await put(QUESTION, { tenant: 'globex' });
     expect(await cache.purge({ tenant: 'acme' })).toEqual({ namespaces: 2, entries: 2 });
     expect((await cache.lookup({ ...ctx, request: ask(QUESTION) })).hit).toBe(false);
@@ -431,7 +622,13 @@ describe('purge and stats', () => {
     // The other process's counts are written within its `statsFlushMs` (1 s by default).
     await expect.poll(async () => (await cache.stats()).lookups, { timeout: 3_000 }).toBe(4);
     const stats = await cache.stats();
-    expect(stats).toMatchObject({ stores: 1, lookups: 4, hits: { exact: 1, semantic: 1, total: 2 }, misses: { total: 1 }, bypasses: { total: 1, byReason: { 'no-cache': 1 } } });
+    expect(stats).toMatchObject({
+      stores: 1,
+      lookups: 4,
+      hits: { exact: 1, semantic: 1, total: 2 },
+      misses: { total: 1 },
+      bypasses: { total: 1, byReason: { 'no-cache': 1 } },
+    });
     expect(stats.hitRate).toBeCloseTo(2 / 3, 5);
     bed.clock.advance(24 * HOUR);
     expect((await cache.stats()).lookups).toBe(0);

@@ -4,7 +4,15 @@ import { duplicateRedis, type Keys, type Redis } from '@sluice/redis';
 import type { CacheMode, CategoryName, ChatRequest, TierName } from '@sluice/queues';
 import type { Embedder } from './embedder.ts';
 import { CacheOptionsError, CacheRequestError, isEmbeddingError } from './errors.ts';
-import { categoryTtlSeconds, shouldLookup, shouldStore, type BypassReason, type CacheConfig, type CompletionLike, type StoreSkipReason } from './policy.ts';
+import {
+  categoryTtlSeconds,
+  shouldLookup,
+  shouldStore,
+  type BypassReason,
+  type CacheConfig,
+  type CompletionLike,
+  type StoreSkipReason,
+} from './policy.ts';
 import { computeScope, parseExactKey, scopeName, semanticPrompt, type CacheScope } from './scope.ts';
 import { summarizeCounters, type CacheStats, type MissReason } from './stats.ts';
 import { analyzePrompt, verifyMatch, type PromptFeatures, type RejectionReason, type VerifyOptions } from './verify.ts';
@@ -207,7 +215,15 @@ export interface StoreInput extends CacheRequestContext {
 
 /** Result of {@link ResponseCache.store}. */
 export type StoreResult =
-  | { stored: true; entryId: string; exactKey: string; namespace: string; expiresAt: number; semantic: boolean; evicted: number }
+  | {
+      stored: true;
+      entryId: string;
+      exactKey: string;
+      namespace: string;
+      expiresAt: number;
+      semantic: boolean;
+      evicted: number;
+    }
   | { stored: false; reason: StoreSkipReason };
 
 /** The caller that won the fill: call upstream, {@link ResponseCache.store}, then `release()`. */
@@ -283,11 +299,23 @@ interface StoredEntry {
 }
 
 interface CacheCommands {
-  sluiceCacheStore(entry: string, vectors: string, age: string, expiry: string, noFill: string, ...args: Array<string | number | Buffer>): Promise<string[]>;
+  sluiceCacheStore(
+    entry: string,
+    vectors: string,
+    age: string,
+    expiry: string,
+    noFill: string,
+    ...args: Array<string | number | Buffer>
+  ): Promise<string[]>;
   sluiceCacheRemove(vectors: string, age: string, expiry: string, ...args: Array<string | number>): Promise<string[]>;
   sluiceCacheReleaseFill(lock: string, token: string, channel: string): Promise<number>;
   sluiceCacheAcquireFill(lock: string, marker: string, token: string, ttlMs: number): Promise<number>;
-  sluiceCacheLookup(entry: string, vectors: string, vector: Buffer | string, ...searchArgs: string[]): Promise<[string | null, string[]]>;
+  sluiceCacheLookup(
+    entry: string,
+    vectors: string,
+    vector: Buffer | string,
+    ...searchArgs: string[]
+  ): Promise<[string | null, string[]]>;
 }
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
@@ -305,14 +333,15 @@ const PURGE_BATCH = 1_000;
 const UNMARKED_SKIPS: ReadonlySet<StoreSkipReason> = new Set(['error', 'not-a-completion', 'disabled']);
 
 function checkInteger(name: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) throw new CacheOptionsError(`Expected \`${name}\` to be an integer ≥ ${min}, got \`${String(value)}\``);
+  if (!Number.isInteger(value) || value < min)
+    throw new CacheOptionsError(`Expected \`${name}\` to be an integer ≥ ${min}, got \`${String(value)}\``);
   return value;
 }
 
 function checkThreshold(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new CacheOptionsError(`Expected \`${name}\` to be a number in [0, 1], got \`${String(value)}\``);
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1))
+    throw new CacheOptionsError(`Expected \`${name}\` to be a number in [0, 1], got \`${String(value)}\``);
 }
-
 
 /**
  * Exact + semantic response cache on Redis 8, shared by every process.
@@ -375,14 +404,26 @@ export class ResponseCache {
     if (!options.config) throw new CacheOptionsError('Expected the cache `config` section');
     const config = options.config;
     checkThreshold('config.threshold', config.threshold);
-    for (const [category, value] of Object.entries(config.thresholdByCategory ?? {})) checkThreshold(`config.thresholdByCategory.${category}`, value);
-    for (const [tenant, value] of Object.entries(options.thresholdByTenant ?? {})) checkThreshold(`thresholdByTenant.${tenant}`, value);
+    for (const [category, value] of Object.entries(config.thresholdByCategory ?? {}))
+      checkThreshold(`config.thresholdByCategory.${category}`, value);
+    for (const [tenant, value] of Object.entries(options.thresholdByTenant ?? {}))
+      checkThreshold(`thresholdByTenant.${tenant}`, value);
     checkInteger('config.namespaceCap', config.namespaceCap, 1);
     this.#quantization = options.quantization ?? 'q8';
-    if (!(this.#quantization in QUANT_ARG)) throw new CacheOptionsError(`Expected \`quantization\` to be one of q8, noquant, bin, got \`${String(options.quantization)}\``);
+    if (!(this.#quantization in QUANT_ARG))
+      throw new CacheOptionsError(
+        `Expected \`quantization\` to be one of q8, noquant, bin, got \`${String(options.quantization)}\``,
+      );
     this.#candidates = checkInteger('candidates', options.candidates ?? 5, 1);
     const searchEf = checkInteger('searchEf', options.searchEf ?? 100, this.#candidates);
-    this.#searchArgs = ['WITHSCORES', 'COUNT', String(this.#candidates), 'EF', String(searchEf), ...(options.searchInMainThread ? ['NOTHREAD'] : [])];
+    this.#searchArgs = [
+      'WITHSCORES',
+      'COUNT',
+      String(this.#candidates),
+      'EF',
+      String(searchEf),
+      ...(options.searchInMainThread ? ['NOTHREAD'] : []),
+    ];
     this.#maxSemanticPromptChars = checkInteger('maxSemanticPromptChars', options.maxSemanticPromptChars ?? 2_000, 1);
     this.#sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 1);
     this.#sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
@@ -399,18 +440,28 @@ export class ResponseCache {
     this.#logger = options.logger;
     const similarity = this.#embedder.wordSimilarity?.bind(this.#embedder);
     const synonyms = this.#embedder.synonyms?.bind(this.#embedder);
-    this.#verifyOptions = similarity ? { wordSimilarity: similarity, synonyms, contentWordSimilarity: options.contentWordSimilarity ?? Number.POSITIVE_INFINITY } : {};
+    this.#verifyOptions = similarity
+      ? {
+          wordSimilarity: similarity,
+          synonyms,
+          contentWordSimilarity: options.contentWordSimilarity ?? Number.POSITIVE_INFINITY,
+        }
+      : {};
     if (this.#embedder.notice) this.#logger?.warn({ embedder: this.#embedder.id }, this.#embedder.notice);
     this.#thresholdByTenant = options.thresholdByTenant ?? {};
     this.#subscriber = options.subscriber;
     this.#ownsSubscriber = !options.subscriber;
     // One vector set per embedder and quantisation: vectors of different spaces must never
     // be compared, and VADD refuses a quantisation other than the set's.
-    this.#vectorTag = createHash('sha256').update(`${this.#embedder.id}|${this.#quantization}`).digest('hex').slice(0, 8);
+    this.#vectorTag = createHash('sha256')
+      .update(`${this.#embedder.id}|${this.#quantization}`)
+      .digest('hex')
+      .slice(0, 8);
     this.#expiryIndex = this.#keys.family('cache-meta', 'all', 'expiry');
 
     const redis = this.#redis as unknown as Record<string, unknown>;
-    if (typeof redis.sluiceCacheLookup !== 'function') this.#redis.defineCommand('sluiceCacheLookup', { numberOfKeys: 2, lua: LOOKUP_ENTRY });
+    if (typeof redis.sluiceCacheLookup !== 'function')
+      this.#redis.defineCommand('sluiceCacheLookup', { numberOfKeys: 2, lua: LOOKUP_ENTRY });
     if (typeof redis.sluiceCacheStore !== 'function') {
       this.#redis.defineCommand('sluiceCacheStore', { numberOfKeys: 5, lua: STORE_ENTRY });
       this.#redis.defineCommand('sluiceCacheRemove', { numberOfKeys: 3, lua: REMOVE_ENTRIES });
@@ -476,7 +527,9 @@ export class ResponseCache {
   threshold(input: { tenant: string; category?: CategoryName; threshold?: number }): number {
     if (input.threshold !== undefined) {
       if (typeof input.threshold !== 'number' || !(input.threshold >= 0 && input.threshold <= 1)) {
-        throw new CacheRequestError(`Expected \`threshold\` to be a number in [0, 1], got \`${String(input.threshold)}\``);
+        throw new CacheRequestError(
+          `Expected \`threshold\` to be a number in [0, 1], got \`${String(input.threshold)}\``,
+        );
       }
       return input.threshold;
     }
@@ -520,7 +573,12 @@ export class ResponseCache {
     // An embedding from another embedder (other dimensions) is not used; the prompt is embedded again below.
     const given = semanticPossible && this.#usable(input.embedding) ? this.#toVector(input.embedding!) : undefined;
     if (input.exact !== false && given) {
-      [exactRaw, searched] = await this.#redis.sluiceCacheLookup(keys.entry(scope.entryId), keys.vectors, toBlob(given), ...this.#searchArgs);
+      [exactRaw, searched] = await this.#redis.sluiceCacheLookup(
+        keys.entry(scope.entryId),
+        keys.vectors,
+        toBlob(given),
+        ...this.#searchArgs,
+      );
       if (exactRaw) searched = undefined;
     } else if (input.exact !== false) {
       exactRaw = await this.#redis.get(keys.entry(scope.entryId));
@@ -535,14 +593,24 @@ export class ResponseCache {
     const miss = (reason: MissReason, extra: Partial<CacheMiss> = {}): CacheMiss => {
       if (expired) this.#count('expired', expired);
       this.#count(`miss.${reason}`);
-      return { hit: false, kind: 'miss', reason, namespace: scope.namespace, exactKey: scope.exactKey, rejections: [], ...extra };
+      return {
+        hit: false,
+        kind: 'miss',
+        reason,
+        namespace: scope.namespace,
+        exactKey: scope.exactKey,
+        rejections: [],
+        ...extra,
+      };
     };
 
     if (!semanticPossible) return miss(expired ? 'expired' : 'not-found');
 
     const embedding = given ?? (await this.#embedOrUndefined(scope.prompt));
     if (!embedding) return miss(expired ? 'expired' : 'not-found');
-    const reply = searched ?? ((await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[]);
+    const reply =
+      searched ??
+      ((await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[]);
     const candidates: Array<{ id: string; cosine: number; similarity: number }> = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
       // VSIM scores are (1 + cosine) / 2.
@@ -568,7 +636,12 @@ export class ResponseCache {
       }
       const verdict = verifyMatch(query, this.#featuresOf(entry.prompt), this.#verifyOptions);
       if (!verdict.ok) {
-        rejections.push({ entryId: candidate.id, similarity: candidate.similarity, reason: verdict.reason, detail: verdict.detail });
+        rejections.push({
+          entryId: candidate.id,
+          similarity: candidate.similarity,
+          reason: verdict.reason,
+          detail: verdict.detail,
+        });
         this.#count(`reject.${verdict.reason}`);
         continue;
       }
@@ -593,7 +666,12 @@ export class ResponseCache {
       if (!UNMARKED_SKIPS.has(policy.reason)) {
         try {
           const scope = input.scope ?? this.scope(input);
-          await this.#redis.set(this.#namespaceKeys(scope.namespace).noFill(scope.entryId), '1', 'PX', this.#uncoalescedMs);
+          await this.#redis.set(
+            this.#namespaceKeys(scope.namespace).noFill(scope.entryId),
+            '1',
+            'PX',
+            this.#uncoalescedMs,
+          );
         } catch (error) {
           this.#logger?.debug?.({ err: error }, 'could not mark a refused answer as not coalescable');
         }
@@ -606,7 +684,9 @@ export class ResponseCache {
     const expiresAt = now + ttlMs;
     let vector: Float32Array | undefined;
     if (this.#config.semantic && scope.semanticEligible) {
-      vector = this.#usable(input.embedding) ? this.#toVector(input.embedding!) : await this.#embedOrUndefined(scope.prompt);
+      vector = this.#usable(input.embedding)
+        ? this.#toVector(input.embedding!)
+        : await this.#embedOrUndefined(scope.prompt);
     }
     const entry: StoredEntry = {
       v: 1,
@@ -646,7 +726,9 @@ export class ResponseCache {
     // ioredis still sends them in one write.
     await Promise.all([
       this.#redis.zadd(this.#expiryIndex, expiresAt, scope.exactKey),
-      evicted.length ? this.#redis.zrem(this.#expiryIndex, ...evicted.map((id) => `${scope.namespace}.${id}`)) : undefined,
+      evicted.length
+        ? this.#redis.zrem(this.#expiryIndex, ...evicted.map((id) => `${scope.namespace}.${id}`))
+        : undefined,
       ...this.#extendTtl(this.#expiryIndex, ttlMs),
       // The scope's namespace list, for purge by tenant: scored by the latest expiry so that
       // namespaces with nothing left age out on the next write.
@@ -656,7 +738,15 @@ export class ResponseCache {
     ]);
     this.#count('store');
     if (evicted.length) this.#count('evicted', evicted.length);
-    return { stored: true, entryId: scope.entryId, exactKey: scope.exactKey, namespace: scope.namespace, expiresAt, semantic: vector !== undefined, evicted: evicted.length };
+    return {
+      stored: true,
+      entryId: scope.entryId,
+      exactKey: scope.exactKey,
+      namespace: scope.namespace,
+      expiresAt,
+      semantic: vector !== undefined,
+      evicted: evicted.length,
+    };
   }
 
   /**
@@ -671,7 +761,12 @@ export class ResponseCache {
     const ttlMs = checkInteger('ttlMs', options.ttlMs ?? 120_000, 1);
     const keys = this.#namespaceKeys(namespace);
     const token = randomUUID();
-    const outcome = await this.#redis.sluiceCacheAcquireFill(keys.fillLock(entryId), keys.noFill(entryId), token, ttlMs);
+    const outcome = await this.#redis.sluiceCacheAcquireFill(
+      keys.fillLock(entryId),
+      keys.noFill(entryId),
+      token,
+      ttlMs,
+    );
     if (outcome === 2) {
       this.#count('fill.uncoalesced');
       return { leader: true, coordinated: false, exactKey, release: () => Promise.resolve() };
@@ -684,7 +779,9 @@ export class ResponseCache {
         coordinated: true,
         exactKey,
         release: () => {
-          released ??= this.#redis.sluiceCacheReleaseFill(keys.fillLock(entryId), token, keys.fillChannel(entryId)).then(() => undefined);
+          released ??= this.#redis
+            .sluiceCacheReleaseFill(keys.fillLock(entryId), token, keys.fillChannel(entryId))
+            .then(() => undefined);
           return released;
         },
       };
@@ -696,7 +793,8 @@ export class ResponseCache {
   /** Remove every entry of a tenant, a sharing group or a namespace. */
   async purge(target: PurgeTarget): Promise<PurgeResult> {
     if ('namespace' in target) {
-      if (!/^[0-9a-f]{32}$/.test(target.namespace)) throw new CacheRequestError(`Expected a namespace of 32 hex chars, got \`${target.namespace}\``);
+      if (!/^[0-9a-f]{32}$/.test(target.namespace))
+        throw new CacheRequestError(`Expected a namespace of 32 hex chars, got \`${target.namespace}\``);
       const entries = await this.#purgeNamespace(target.namespace);
       return { namespaces: 1, entries };
     }
@@ -736,7 +834,14 @@ export class ResponseCache {
     let removed = 0;
     for (const [namespace, ids] of byNamespace) {
       const keys = this.#namespaceKeys(namespace);
-      const gone = await this.#redis.sluiceCacheRemove(keys.vectors, keys.age, keys.expiry, String(now), keys.entryPrefix, ...ids);
+      const gone = await this.#redis.sluiceCacheRemove(
+        keys.vectors,
+        keys.age,
+        keys.expiry,
+        String(now),
+        keys.entryPrefix,
+        ...ids,
+      );
       removed += gone.length;
       const done = new Set(gone);
       const kept = ids.filter((id) => !done.has(id));
@@ -760,12 +865,20 @@ export class ResponseCache {
     await this.flushStats();
     const now = this.#clock();
     const pipeline = this.#redis.pipeline();
-    for (let i = 0; i < Math.min(days, this.#statsRetentionDays); i += 1) pipeline.hgetall(this.#statsKey(now - i * DAY_MS));
+    for (let i = 0; i < Math.min(days, this.#statsRetentionDays); i += 1)
+      pipeline.hgetall(this.#statsKey(now - i * DAY_MS));
     const results = (await pipeline.exec()) ?? [];
     const embedder = this.#embedder;
     return {
-      ...summarizeCounters(results.map(([, value]) => (value ?? {}) as Record<string, string>), days),
-      embedder: { id: embedder.id, served: { ...(embedder.served ?? {}) }, ...(embedder.notice ? { notice: embedder.notice } : {}) },
+      ...summarizeCounters(
+        results.map(([, value]) => (value ?? {}) as Record<string, string>),
+        days,
+      ),
+      embedder: {
+        id: embedder.id,
+        served: { ...(embedder.served ?? {}) },
+        ...(embedder.notice ? { notice: embedder.notice } : {}),
+      },
     };
   }
 
@@ -790,7 +903,11 @@ export class ResponseCache {
   #statsKey(at: number): string {
     // Every lookup counts: the key is worked out once per UTC day, not per count.
     const day = Math.floor(at / DAY_MS);
-    if (this.#statsKeyDay?.day !== day) this.#statsKeyDay = { day, key: this.#keys.family('cache-meta', 'all', 'stats', new Date(day * DAY_MS).toISOString().slice(0, 10)) };
+    if (this.#statsKeyDay?.day !== day)
+      this.#statsKeyDay = {
+        day,
+        key: this.#keys.family('cache-meta', 'all', 'stats', new Date(day * DAY_MS).toISOString().slice(0, 10)),
+      };
     return this.#statsKeyDay.key;
   }
 
@@ -812,13 +929,18 @@ export class ResponseCache {
   #usable(embedding: ArrayLike<number> | undefined): boolean {
     if (embedding === undefined) return false;
     if (embedding.length === this.#embedder.dimensions) return true;
-    this.#logger?.debug?.({ embedder: this.#embedder.id, got: embedding.length }, 'job embedding from another embedder; embedding the prompt again');
+    this.#logger?.debug?.(
+      { embedder: this.#embedder.id, got: embedding.length },
+      'job embedding from another embedder; embedding the prompt again',
+    );
     return false;
   }
 
   #toVector(embedding: ArrayLike<number>): Float32Array {
     if (embedding.length !== this.#embedder.dimensions) {
-      throw new CacheRequestError(`Expected an embedding of ${this.#embedder.dimensions} dimensions (${this.#embedder.id}), got ${embedding.length}`);
+      throw new CacheRequestError(
+        `Expected an embedding of ${this.#embedder.dimensions} dimensions (${this.#embedder.id}), got ${embedding.length}`,
+      );
     }
     return embedding instanceof Float32Array ? embedding : Float32Array.from(embedding);
   }
@@ -862,7 +984,14 @@ export class ResponseCache {
     return entry.namespace === namespace && now < entry.expiresAt && now - entry.createdAt < maxAgeMs;
   }
 
-  #hit(entry: StoredEntry, namespace: string, kind: 'exact' | 'semantic', similarity: number, cosine: number | undefined, rejections: Rejection[]): CacheHit {
+  #hit(
+    entry: StoredEntry,
+    namespace: string,
+    kind: 'exact' | 'semantic',
+    similarity: number,
+    cosine: number | undefined,
+    rejections: Rejection[],
+  ): CacheHit {
     return {
       hit: true,
       kind,
@@ -931,7 +1060,8 @@ export class ResponseCache {
     }
     if (failed) {
       this.#logger?.warn({ err: failed }, 'cache counter update failed; kept for the next write');
-      if (!this.#closed) this.#countTimer ??= setTimeout(() => void this.flushStats(), Math.max(this.#statsFlushMs, 1_000)).unref();
+      if (!this.#closed)
+        this.#countTimer ??= setTimeout(() => void this.flushStats(), Math.max(this.#statsFlushMs, 1_000)).unref();
     }
   }
 
@@ -971,7 +1101,14 @@ export class ResponseCache {
     for (let round = 0; round <= Math.ceil(this.#config.namespaceCap / PURGE_BATCH) + 1; round += 1) {
       const ids = await this.#redis.zrange(keys.age, 0, String(PURGE_BATCH - 1));
       if (ids.length === 0) break;
-      const gone = await this.#redis.sluiceCacheRemove(keys.vectors, keys.age, keys.expiry, '+inf', keys.entryPrefix, ...ids);
+      const gone = await this.#redis.sluiceCacheRemove(
+        keys.vectors,
+        keys.age,
+        keys.expiry,
+        '+inf',
+        keys.entryPrefix,
+        ...ids,
+      );
       if (gone.length) await this.#redis.zrem(this.#expiryIndex, ...gone.map((id) => `${namespace}.${id}`));
       entries += gone.length;
     }
@@ -995,10 +1132,11 @@ export class ResponseCache {
     await this.#listen(channel, notified);
     try {
       for (;;) {
-        const [[, raw], [, locked]] = ((await this.#redis.multi().get(keys.entry(entryId)).exists(keys.fillLock(entryId)).exec()) ?? []) as [
-          [unknown, string | null],
-          [unknown, number],
-        ];
+        const [[, raw], [, locked]] = ((await this.#redis
+          .multi()
+          .get(keys.entry(entryId))
+          .exists(keys.fillLock(entryId))
+          .exec()) ?? []) as [[unknown, string | null], [unknown, number]];
         const entry = this.#parse(raw);
         if (entry && this.#servable(entry, namespace, this.#clock(), Infinity)) {
           this.#count('fill.shared');
@@ -1071,7 +1209,14 @@ export class ResponseCache {
         // Own connection, because a subscribed connection can run no other command; it
         // queues while connecting, unlike a fail-fast `request` connection. Sharded channels:
         // on a cluster a fill notice stays within the namespace's shard.
-        const subscriber = this.#subscriber ?? duplicateRedis(this.#redis, { enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: false, subscriber: true });
+        const subscriber =
+          this.#subscriber ??
+          duplicateRedis(this.#redis, {
+            enableOfflineQueue: true,
+            maxRetriesPerRequest: null,
+            enableAutoPipelining: false,
+            subscriber: true,
+          });
         this.#subscriber = subscriber;
         subscriber.on('error', (error: unknown) => this.#logger?.debug?.({ err: error }, 'fill subscriber error'));
         subscriber.on('smessage', (channel: string) => {

@@ -7,7 +7,13 @@ const base: ScopeInput = {
   tenant: 'acme',
   tier: 'small',
   model: 'gpt-4o-mini',
-  request: { model: 'auto', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is the capital of France?' }] },
+  request: {
+    model: 'auto',
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'What is the capital of France?' },
+    ],
+  },
 };
 const withRequest = (patch: Partial<ChatRequest>): ScopeInput => ({ ...base, request: { ...base.request, ...patch } });
 
@@ -29,8 +35,24 @@ describe('computeScope', () => {
     ['tenant', { ...base, tenant: 'globex' }],
     ['tier', { ...base, tier: 'large' }],
     ['model', { ...base, model: 'gpt-4o' }],
-    ['system prompt', withRequest({ messages: [{ role: 'system', content: 'Be verbose.' }, { role: 'user', content: 'What is the capital of France?' }] })],
-    ['developer prompt', withRequest({ messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'What is the capital of France?' }] })],
+    [
+      'system prompt',
+      withRequest({
+        messages: [
+          { role: 'system', content: 'Be verbose.' },
+          { role: 'user', content: 'What is the capital of France?' },
+        ],
+      }),
+    ],
+    [
+      'developer prompt',
+      withRequest({
+        messages: [
+          { role: 'developer', content: 'Be brief.' },
+          { role: 'user', content: 'What is the capital of France?' },
+        ],
+      }),
+    ],
     ['temperature', withRequest({ temperature: 0.2 })],
     ['top_p', withRequest({ top_p: 0.5 })],
     ['max_tokens', withRequest({ max_tokens: 10 })],
@@ -53,7 +75,15 @@ describe('computeScope', () => {
         ],
       }),
     ],
-    ['the last user message name', withRequest({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is the capital of France?', name: 'bob' }] })],
+    [
+      'the last user message name',
+      withRequest({
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'What is the capital of France?', name: 'bob' },
+        ],
+      }),
+    ],
   ])('puts a different %s in a different namespace', (_, input) => {
     const other = computeScope(input);
     expect(other.namespace).not.toBe(reference.namespace);
@@ -71,13 +101,26 @@ describe('computeScope', () => {
   });
 
   it('reads text parts like a string', () => {
-    const parts = withRequest({ messages: [{ role: 'system', content: [{ type: 'text', text: 'Be brief.' }] }, { role: 'user', content: [{ type: 'text', text: 'What is the capital of France?' }] }] });
+    const parts = withRequest({
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'Be brief.' }] },
+        { role: 'user', content: [{ type: 'text', text: 'What is the capital of France?' }] },
+      ],
+    });
     expect(computeScope(parts).exactKey).toBe(reference.exactKey);
   });
 
   it('keeps image prompts exact-only and apart from the text prompt', () => {
     const image = withRequest({
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is the capital of France?' }, { type: 'image_url', image_url: { url: 'https://x/y.png' } } as never] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is the capital of France?' },
+            { type: 'image_url', image_url: { url: 'https://x/y.png' } } as never,
+          ],
+        },
+      ],
     });
     const scope = computeScope(image);
     expect(scope.semanticEligible).toBe(false);
@@ -94,7 +137,14 @@ describe('computeScope', () => {
   });
 
   it('changes the exact key, not the namespace, with the last user message', () => {
-    const other = computeScope(withRequest({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is the capital of Spain?' }] }));
+    const other = computeScope(
+      withRequest({
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'What is the capital of Spain?' },
+        ],
+      }),
+    );
     expect(other.namespace).toBe(reference.namespace);
     expect(other.entryId).not.toBe(reference.entryId);
   });

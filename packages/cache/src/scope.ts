@@ -85,7 +85,13 @@ export function canonicalJson(value: unknown): string {
 function isTextOnly(content: unknown): boolean {
   if (content === undefined || content === null || typeof content === 'string') return true;
   if (!Array.isArray(content)) return false;
-  return content.every((p) => p && typeof p === 'object' && (p as { type?: unknown }).type === 'text' && Object.keys(p).every((k) => k === 'type' || k === 'text'));
+  return content.every(
+    (p) =>
+      p &&
+      typeof p === 'object' &&
+      (p as { type?: unknown }).type === 'text' &&
+      Object.keys(p).every((k) => k === 'type' || k === 'text'),
+  );
 }
 
 /** A message reduced to what changes the answer; string content and text parts read the same. */
@@ -131,7 +137,8 @@ export function scopeName(tenant: string, shareGroup?: string): string {
  */
 export function computeScope(input: ScopeInput, maxSemanticPromptChars = 2_000): CacheScope {
   const { request } = input;
-  if (!request || !Array.isArray(request.messages)) throw new CacheRequestError('Expected a chat request with a `messages` array');
+  if (!request || !Array.isArray(request.messages))
+    throw new CacheRequestError('Expected a chat request with a `messages` array');
   if (!input.tenant) throw new CacheRequestError('Expected a non-empty `tenant`');
   const messages = request.messages as unknown as Record<string, unknown>[];
   const lastUser = lastUserIndex(messages);
@@ -161,7 +168,11 @@ export function computeScope(input: ScopeInput, maxSemanticPromptChars = 2_000):
   }
 
   const scope = scopeName(input.tenant, input.shareGroup);
-  const parts = { system: sha256(canonicalJson(system)), params: sha256(canonicalJson(params)), context: sha256(canonicalJson(context)) };
+  const parts = {
+    system: sha256(canonicalJson(system)),
+    params: sha256(canonicalJson(params)),
+    context: sha256(canonicalJson(context)),
+  };
   const namespace = sha256(canonicalJson({ v: 1, scope, tier: input.tier, model: input.model, ...parts })).slice(0, 32);
 
   const content = lastUser >= 0 ? messages[lastUser]!.content : undefined;
@@ -185,6 +196,9 @@ const EXACT_KEY = /^([0-9a-f]{32})\.([0-9a-f]{32})$/;
 /** Split an exact key into namespace and entry id. @throws {@link CacheRequestError} for anything else. */
 export function parseExactKey(exactKey: string): { namespace: string; entryId: string } {
   const match = EXACT_KEY.exec(exactKey);
-  if (!match) throw new CacheRequestError(`Expected an exact key \`<namespace>.<entryId>\` (32 hex chars each), got \`${exactKey}\``);
+  if (!match)
+    throw new CacheRequestError(
+      `Expected an exact key \`<namespace>.<entryId>\` (32 hex chars each), got \`${exactKey}\``,
+    );
   return { namespace: match[1]!, entryId: match[2]! };
 }

@@ -67,7 +67,11 @@ export function summarizeCounters(hashes: Array<Record<string, string>>, days: n
     }
     return { total, byReason };
   };
-  const hits = { exact: get('hit.exact'), semantic: get('hit.semantic'), total: get('hit.exact') + get('hit.semantic') };
+  const hits = {
+    exact: get('hit.exact'),
+    semantic: get('hit.semantic'),
+    total: get('hit.exact') + get('hit.semantic'),
+  };
   const misses = group<MissReason>('miss');
   const bypasses = group<BypassReason>('bypass');
   return {
@@ -84,6 +88,11 @@ export function summarizeCounters(hashes: Array<Record<string, string>>, days: n
     evictions: get('evicted'),
     swept: get('swept'),
     purged: get('purged'),
-    fills: { leaders: get('fill.leader'), waiters: get('fill.waiter'), shared: get('fill.shared'), uncoalesced: get('fill.uncoalesced') },
+    fills: {
+      leaders: get('fill.leader'),
+      waiters: get('fill.waiter'),
+      shared: get('fill.shared'),
+      uncoalesced: get('fill.uncoalesced'),
+    },
   };
 }

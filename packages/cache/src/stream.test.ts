@@ -15,7 +15,12 @@ describe('completionToChunks', () => {
     expect(last.choices[0]!.finish_reason).toBe('stop');
     expect(last.choices[0]!.delta).toEqual({});
     for (const chunk of chunks) {
-      expect(chunk).toMatchObject({ id: 'chatcmpl-new', object: 'chat.completion.chunk', created: 42, model: 'gpt-4o-mini' });
+      expect(chunk).toMatchObject({
+        id: 'chatcmpl-new',
+        object: 'chat.completion.chunk',
+        created: 42,
+        model: 'gpt-4o-mini',
+      });
       expect('usage' in chunk).toBe(false);
     }
     expect(chunks.slice(0, -1).every((c) => c.choices[0]!.finish_reason === null)).toBe(true);
@@ -31,13 +36,27 @@ describe('completionToChunks', () => {
 
   it('replays tool calls', () => {
     const call = { id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } };
-    const chunks = completionToChunks({ ...completion(''), choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [call] }, finish_reason: 'tool_calls' }] });
+    const chunks = completionToChunks({
+      ...completion(''),
+      choices: [
+        { index: 0, message: { role: 'assistant', content: null, tool_calls: [call] }, finish_reason: 'tool_calls' },
+      ],
+    });
     expect(chunks.map((c) => c.choices[0]!.delta.tool_calls).filter(Boolean)).toEqual([[{ index: 0, ...call }]]);
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
   });
 
   it('replays a refusal as its own delta', () => {
-    const refused = { ...completion(''), choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' }, finish_reason: 'stop' }] };
+    const refused = {
+      ...completion(''),
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+          finish_reason: 'stop',
+        },
+      ],
+    };
     const deltas = completionToChunks(refused).map((c) => c.choices[0]!.delta);
     expect(deltas).toEqual([{ role: 'assistant', content: '' }, { refusal: 'I cannot help with that.' }, {}]);
   });

@@ -50,19 +50,27 @@ function splitWords(text: string, words: number): string[] {
  * a job that finished before its streaming client attached. Each is sent
  * as `data: <json>\n\n`, followed by `data: [DONE]\n\n`.
  */
-export function completionToChunks(completion: CompletionLike, options: CompletionToChunksOptions = {}): ChatCompletionChunk[] {
+export function completionToChunks(
+  completion: CompletionLike,
+  options: CompletionToChunksOptions = {},
+): ChatCompletionChunk[] {
   const wordsPerChunk = Math.max(1, Math.floor(options.wordsPerChunk ?? 4));
   const base = {
     id: options.id ?? completion.id ?? 'chatcmpl-cache',
     object: 'chat.completion.chunk' as const,
     created: options.created ?? completion.created ?? 0,
     model: options.model ?? completion.model ?? '',
-    ...('system_fingerprint' in completion ? { system_fingerprint: (completion.system_fingerprint as string | null) ?? null } : {}),
+    ...('system_fingerprint' in completion
+      ? { system_fingerprint: (completion.system_fingerprint as string | null) ?? null }
+      : {}),
     ...(options.includeUsage ? { usage: null } : {}),
   };
   const chunks: ChatCompletionChunk[] = [];
-  const push = (index: number, delta: ChatCompletionChunk['choices'][number]['delta'], finishReason: string | null = null) =>
-    chunks.push({ ...base, choices: [{ index, delta, logprobs: null, finish_reason: finishReason }] });
+  const push = (
+    index: number,
+    delta: ChatCompletionChunk['choices'][number]['delta'],
+    finishReason: string | null = null,
+  ) => chunks.push({ ...base, choices: [{ index, delta, logprobs: null, finish_reason: finishReason }] });
 
   (completion.choices ?? []).forEach((choice, position) => {
     const index = choice.index ?? position;
@@ -74,7 +82,16 @@ export function completionToChunks(completion: CompletionLike, options: Completi
     const toolCalls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
     toolCalls.forEach((call, callIndex) => {
       const c = call as { id?: string; type?: string; function?: { name?: string; arguments?: string } };
-      push(index, { tool_calls: [{ index: callIndex, id: c.id, type: c.type ?? 'function', function: { name: c.function?.name, arguments: c.function?.arguments ?? '' } }] });
+      push(index, {
+        tool_calls: [
+          {
+            index: callIndex,
+            id: c.id,
+            type: c.type ?? 'function',
+            function: { name: c.function?.name, arguments: c.function?.arguments ?? '' },
+          },
+        ],
+      });
     });
     push(index, {}, choice.finish_reason ?? 'stop');
   });

@@ -54,7 +54,9 @@ export function completion(content: string, finishReason = 'stop', extra: Record
     object: 'chat.completion',
     created: 1_700_000_000,
     model: 'gpt-4o-mini',
-    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: finishReason, logprobs: null }],
+    choices: [
+      { index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: finishReason, logprobs: null },
+    ],
     usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
     ...extra,
   };

@@ -19,9 +19,25 @@ export interface Token {
 
 // Numbers keep their separators (1,000 / 3.14); words keep inner dots, slashes, apostrophes
 // and a trailing ++ or # so that Node.js, km/h, don't, C++ and C# stay one token.
-const TOKEN = /(\d+(?:[.,]\d+)*)|(\p{L}[\p{L}\p{N}]*(?:'\p{L}+)*(?:[./]\p{L}[\p{L}\p{N}]*)*(?:\+\+|#)?)|([%$€£¥°])|([.!?;:\n¿¡]+)/gu;
+const TOKEN =
+  /(\d+(?:[.,]\d+)*)|(\p{L}[\p{L}\p{N}]*(?:'\p{L}+)*(?:[./]\p{L}[\p{L}\p{N}]*)*(?:\+\+|#)?)|([%$€£¥°])|([.!?;:\n¿¡]+)/gu;
 
-const IS_CONTRACTION_BASES = new Set(['it', 'that', 'what', 'where', 'who', 'how', 'there', 'here', 'he', 'she', 'when', 'why', 'which', 'this']);
+const IS_CONTRACTION_BASES = new Set([
+  'it',
+  'that',
+  'what',
+  'where',
+  'who',
+  'how',
+  'there',
+  'here',
+  'he',
+  'she',
+  'when',
+  'why',
+  'which',
+  'this',
+]);
 
 /** Expand a lower-cased word with an apostrophe into the words it stands for. */
 function expandContraction(word: string): string[] {
@@ -31,7 +47,8 @@ function expandContraction(word: string): string[] {
   const tail = word.slice(apostrophe + 1);
   if (tail === 't' && base.endsWith('n')) {
     const stem = base.slice(0, -1);
-    const full = stem === 'ca' ? 'can' : stem === 'wo' ? 'will' : stem === 'sha' ? 'shall' : stem === 'ai' ? 'is' : stem;
+    const full =
+      stem === 'ca' ? 'can' : stem === 'wo' ? 'will' : stem === 'sha' ? 'shall' : stem === 'ai' ? 'is' : stem;
     return [full, 'not'];
   }
   switch (tail) {
@@ -81,7 +98,13 @@ export function tokenize(text: string): Token[] {
     if (word !== undefined) {
       const parts = expandContraction(word.toLowerCase());
       parts.forEach((lower, i) => {
-        tokens.push({ raw: i === 0 ? word.split("'")[0]! : lower, lower, kind: 'word', sentenceStart: sentenceStart && i === 0, afterNumber: previousNumber && i === 0 });
+        tokens.push({
+          raw: i === 0 ? word.split("'")[0]! : lower,
+          lower,
+          kind: 'word',
+          sentenceStart: sentenceStart && i === 0,
+          afterNumber: previousNumber && i === 0,
+        });
       });
       sentenceStart = false;
       previousNumber = false;
@@ -119,5 +142,8 @@ export function canonicalNumber(raw: string): string {
  */
 export function normalizeForExactMatch(text: string): string {
   const collapsed = text.normalize('NFKC').replace(/\s+/g, ' ').trim();
-  return collapsed.replace(/(^|[.!?]\s+)(\p{Lu})(?=\p{Ll})/gu, (_, before: string, letter: string) => before + letter.toLowerCase());
+  return collapsed.replace(
+    /(^|[.!?]\s+)(\p{Lu})(?=\p{Ll})/gu,
+    (_, before: string, letter: string) => before + letter.toLowerCase(),
+  );
 }

@@ -50,7 +50,7 @@ describe('verifyMatch', () => {
   });
 
   it('extracts the features it compares', () => {
-    const f = analyzePrompt("Don't convert 1,000 km to miles for \"Acme\" in Paris today, as JSON");
+    const f = analyzePrompt('Don\'t convert 1,000 km to miles for "Acme" in Paris today, as JSON');
     expect(f.numbers).toEqual(['1000']);
     expect(f.units).toEqual(['km', 'mile']);
     expect(f.quoted).toEqual(['acme']);
@@ -64,10 +64,19 @@ describe('verifyMatch', () => {
 
 describe('word order (issue 14)', () => {
   it.each([
-    ['The gate was planned during the reign of the king and was built by his son.', 'The gate was built during the reign of the king and was planned by his son.'],
+    [
+      'The gate was planned during the reign of the king and was built by his son.',
+      'The gate was built during the reign of the king and was planned by his son.',
+    ],
     ['Wright moved to New York from Chapel Hill.', 'Wright moved from New York to Chapel Hill.'],
-    ['Omitting the engines would reduce complexity and increase payload.', 'Omitting the engines would increase complexity and reduce payload.'],
-    ['July is, on average, the coldest month, the hottest in January.', 'July is the hottest month on average, the coldest in January.'],
+    [
+      'Omitting the engines would reduce complexity and increase payload.',
+      'Omitting the engines would increase complexity and reduce payload.',
+    ],
+    [
+      'July is, on average, the coldest month, the hottest in January.',
+      'July is the hottest month on average, the coldest in January.',
+    ],
     ['Why do I not miss my ex?', "Why doesn't my ex miss me?"],
     ['In 1990 she retired and died in 2010.', 'She died in 1990 and retired in 2010.'],
   ])('rejects %j ~ %j (order)', (a, b) => {
@@ -78,7 +87,10 @@ describe('word order (issue 14)', () => {
   it.each([
     ['Give me a recipe for banana bread', 'Could you give me a banana bread recipe?'],
     ['In 1972 the family moved to Camp Hill.', 'The family moved to Camp Hill in 1972.'],
-    ['How do I convert a string to an integer in JavaScript?', 'In JavaScript, how do I convert a string to an integer?'],
+    [
+      'How do I convert a string to an integer in JavaScript?',
+      'In JavaScript, how do I convert a string to an integer?',
+    ],
   ])('accepts a moved word or clause: %j ~ %j', (a, b) => {
     expect(verifyMatch(a, b)).toEqual({ ok: true });
   });
@@ -86,7 +98,12 @@ describe('word order (issue 14)', () => {
 
 describe('content words by meaning (issue 14)', () => {
   // A stand-in for the embedder's vectors and thesaurus, so the rule is tested without the model.
-  const vectors: Record<string, number> = { 'film|movie': 0.9, 'cat|dog': 0.88, 'highest|lowest': 0.85, 'cat|guy': 0.2 };
+  const vectors: Record<string, number> = {
+    'film|movie': 0.9,
+    'cat|dog': 0.88,
+    'highest|lowest': 0.85,
+    'cat|guy': 0.2,
+  };
   const wordSimilarity = (a: string, b: string) => vectors[[a, b].sort().join('|')] ?? (a === b ? 1 : 0);
   const thesaurus = new Set(['film|movie', 'cat|guy']);
   const synonyms = (a: string, b: string) => thesaurus.has([a, b].sort().join('|'));
@@ -96,14 +113,31 @@ describe('content words by meaning (issue 14)', () => {
     expect(verifyMatch('What film do you recommend?', 'What movie do you recommend?', options)).toEqual({ ok: true });
   });
   it('rejects a close vector that is no synonym, and a synonym of another sense', () => {
-    expect(verifyMatch('How do I feed my cat?', 'How do I feed my dog?', options)).toMatchObject({ ok: false, reason: 'content' });
-    expect(verifyMatch('How do I feed my cat?', 'How do I feed my guy?', options)).toMatchObject({ ok: false, reason: 'content' });
+    expect(verifyMatch('How do I feed my cat?', 'How do I feed my dog?', options)).toMatchObject({
+      ok: false,
+      reason: 'content',
+    });
+    expect(verifyMatch('How do I feed my cat?', 'How do I feed my guy?', options)).toMatchObject({
+      ok: false,
+      reason: 'content',
+    });
   });
   it('matches one to one: an added word close to a shared one is still an added word', () => {
     const close = { ...options, wordSimilarity: (x: string, y: string) => (x === y ? 1 : 0.8), synonyms: () => true };
-    expect(verifyMatch('Why are the man and the woman kissing?', 'Why are the man and the woman hugging and kissing?', close)).toMatchObject({ ok: false, reason: 'content' });
+    expect(
+      verifyMatch(
+        'Why are the man and the woman kissing?',
+        'Why are the man and the woman hugging and kissing?',
+        close,
+      ),
+    ).toMatchObject({ ok: false, reason: 'content' });
   });
   it('rejects opposites even when vectors alone would accept them', () => {
-    expect(verifyMatch('Which city has the highest rent?', 'Which city has the lowest rent?', { wordSimilarity, contentWordSimilarity: 0.7 })).toMatchObject({ ok: false, reason: 'content' });
+    expect(
+      verifyMatch('Which city has the highest rent?', 'Which city has the lowest rent?', {
+        wordSimilarity,
+        contentWordSimilarity: 0.7,
+      }),
+    ).toMatchObject({ ok: false, reason: 'content' });
   });
 });

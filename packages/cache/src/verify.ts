@@ -38,7 +38,17 @@ export type RejectionReason =
 
 /** Every {@link RejectionReason}, in the order the checks run. */
 export const REJECTION_REASONS: readonly RejectionReason[] = [
-  'language', 'numbers', 'units', 'quoted', 'entities', 'negation', 'format', 'time', 'question', 'content', 'order',
+  'language',
+  'numbers',
+  'units',
+  'quoted',
+  'entities',
+  'negation',
+  'format',
+  'time',
+  'question',
+  'content',
+  'order',
 ];
 
 /**
@@ -57,7 +67,10 @@ export interface VerifyOptions {
    * needed). @defaultValue {@link CONTENT_WORD_SIMILARITY}; the cache turns it off (`Infinity`)
    */
   contentWordSimilarity?: number;
-  /** WordNet synonymy of two lower-cased words (the embedder's); a synonym whose vector is at least {@link SYNONYM_SENSE_SIMILARITY} similar counts as a rewording. */
+  /**
+   * WordNet synonymy of two lower-cased words (the embedder's); a synonym whose vector is at
+   * least {@link SYNONYM_SENSE_SIMILARITY} similar counts as a rewording.
+   */
   synonyms?: (a: string, b: string) => boolean | undefined;
   /**
    * Most content words of the shorter prompt that may be matched by similarity instead of
@@ -108,7 +121,8 @@ export interface PromptFeatures {
   readonly words: ReadonlySet<string>;
 }
 
-const QUOTED = /"([^"\n]{1,200})"|“([^”\n]{1,200})”|«([^»\n]{1,200})»|(?<![\p{L}\p{N}])'([^'\n]{1,200})'(?![\p{L}\p{N}])|‘([^’\n]{1,200})’|```([\s\S]{1,20000}?)```|`([^`\n]{1,200})`/gu;
+const QUOTED =
+  /"([^"\n]{1,200})"|“([^”\n]{1,200})”|«([^»\n]{1,200})»|(?<![\p{L}\p{N}])'([^'\n]{1,200})'(?![\p{L}\p{N}])|‘([^’\n]{1,200})’|```([\s\S]{1,20000}?)```|`([^`\n]{1,200})`/gu;
 
 const SCRIPTS: Array<[string, RegExp]> = [
   ['latin', /\p{Script=Latin}/gu],
@@ -141,7 +155,9 @@ function detectScript(text: string): string {
 
 function detectLanguage(words: readonly string[], script: string): string | undefined {
   if (script !== 'latin') return script === 'none' ? undefined : script;
-  const scores = Object.entries(LANGUAGE_STOPWORDS).map(([language, stop]) => [language, words.filter((w) => stop.has(w)).length] as const);
+  const scores = Object.entries(LANGUAGE_STOPWORDS).map(
+    ([language, stop]) => [language, words.filter((w) => stop.has(w)).length] as const,
+  );
   scores.sort((a, b) => b[1] - a[1]);
   const [first, second] = scores;
   // Two marker words and a clear lead, or no call: short prompts ("Tips for sleep") are
@@ -158,7 +174,30 @@ function isAllCaps(raw: string): boolean {
   return raw.length >= 2 && /^[\p{Lu}\p{N}.+#/-]+$/u.test(raw) && /\p{Lu}.*\p{Lu}/u.test(raw);
 }
 
-const DERIVATION_SUFFIXES = new Set(['', 'e', 's', 'es', 'd', 'ed', 'r', 'er', 'ing', 'ion', 'ation', 'ize', 'ise', 'y', 'ly', 'al', 'ment', 'ity', 'ive', 'ness', 'ization', 'isation']);
+const DERIVATION_SUFFIXES = new Set([
+  '',
+  'e',
+  's',
+  'es',
+  'd',
+  'ed',
+  'r',
+  'er',
+  'ing',
+  'ion',
+  'ation',
+  'ize',
+  'ise',
+  'y',
+  'ly',
+  'al',
+  'ment',
+  'ity',
+  'ive',
+  'ness',
+  'ization',
+  'isation',
+]);
 
 /** True when two words differ only by a common English suffix (`summarize` / `summary`). */
 function sameFamily(a: string, b: string): boolean {
@@ -237,7 +276,11 @@ export function analyzePrompt(text: string): PromptFeatures {
       timeWords.add(lower);
       return;
     }
-    if ((lower === 'this' || lower === 'last' || lower === 'next' || lower === 'past') && next && PERIOD_WORDS.has(next.lower)) {
+    if (
+      (lower === 'this' || lower === 'last' || lower === 'next' || lower === 'past') &&
+      next &&
+      PERIOD_WORDS.has(next.lower)
+    ) {
       timeWords.add(`${lower} ${next.lower}`);
       return;
     }
@@ -306,7 +349,11 @@ const show = (x: Iterable<string>) => `[${[...x].join(', ')}]`;
  * Errs on the side of rejecting: a wrong rejection costs one upstream call, a wrong
  * acceptance serves a wrong answer.
  */
-export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatures | string, options: VerifyOptions = {}): Verdict {
+export function verifyMatch(
+  query: PromptFeatures | string,
+  cached: PromptFeatures | string,
+  options: VerifyOptions = {},
+): Verdict {
   const a = typeof query === 'string' ? analyzePrompt(query) : query;
   const b = typeof cached === 'string' ? analyzePrompt(cached) : cached;
   const reject = (reason: RejectionReason, detail: string): Verdict => ({ ok: false, reason, detail });
@@ -314,7 +361,8 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
   if (a.script !== b.script || (a.language && b.language && a.language !== b.language)) {
     return reject('language', `${a.language ?? a.script} vs ${b.language ?? b.script}`);
   }
-  if (!sameSet(a.languageNames, b.languageNames)) return reject('language', `${show(a.languageNames)} vs ${show(b.languageNames)}`);
+  if (!sameSet(a.languageNames, b.languageNames))
+    return reject('language', `${show(a.languageNames)} vs ${show(b.languageNames)}`);
   if (!sameList(a.numbers, b.numbers)) return reject('numbers', `${show(a.numbers)} vs ${show(b.numbers)}`);
   if (!sameList(a.units, b.units)) return reject('units', `${show(a.units)} vs ${show(b.units)}`);
   if (!sameList(a.quoted, b.quoted)) return reject('quoted', `${show(a.quoted)} vs ${show(b.quoted)}`);
@@ -331,9 +379,14 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
   if (!sameSet(a.formats, b.formats)) return reject('format', `${show(a.formats)} vs ${show(b.formats)}`);
   if (!sameSet(a.timeWords, b.timeWords)) return reject('time', `${show(a.timeWords)} vs ${show(b.timeWords)}`);
   if (a.tense && b.tense && a.tense !== b.tense) return reject('time', `${a.tense} vs ${b.tense} tense`);
-  if (!sameSet(a.questionWords, b.questionWords)) return reject('question', `${show(a.questionWords)} vs ${show(b.questionWords)}`);
-  const onlyA = [...a.contentWords].filter((w) => !b.contentWords.has(w) && ![...b.contentWords].some((v) => sameFamily(w, v)));
-  const onlyB = [...b.contentWords].filter((w) => !a.contentWords.has(w) && ![...a.contentWords].some((v) => sameFamily(w, v)));
+  if (!sameSet(a.questionWords, b.questionWords))
+    return reject('question', `${show(a.questionWords)} vs ${show(b.questionWords)}`);
+  const onlyA = [...a.contentWords].filter(
+    (w) => !b.contentWords.has(w) && ![...b.contentWords].some((v) => sameFamily(w, v)),
+  );
+  const onlyB = [...b.contentWords].filter(
+    (w) => !a.contentWords.has(w) && ![...a.contentWords].some((v) => sameFamily(w, v)),
+  );
   if (onlyA.length === 0 && onlyB.length === 0) return checkOrder(a.sequence, b.sequence, reject);
   const similarity = options.wordSimilarity;
   if (!similarity) return reject('content', `${show(onlyA)} vs ${show(onlyB)}`);
@@ -349,7 +402,8 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
     for (const candidate of candidates) {
       const otherSurface = other.surface.get(candidate) ?? candidate;
       const value = similarity(surface, otherSurface) ?? -1;
-      const accepted = value >= threshold || (value >= SYNONYM_SENSE_SIMILARITY && synonyms?.(surface, otherSurface) === true);
+      const accepted =
+        value >= threshold || (value >= SYNONYM_SENSE_SIMILARITY && synonyms?.(surface, otherSurface) === true);
       if (accepted && value > best) [best, bestWord] = [value, otherSurface];
     }
     if (best < 0) unmatched.push(word);
@@ -382,7 +436,11 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
  * non-paraphrases: 3.0 % false hits when allowed everywhere, 1.5 % with this limit, 0 % when
  * never allowed — which costs 7 of 36 hand-written rewordings).
  */
-function checkOrder(a: readonly string[], b: readonly string[], reject: (reason: RejectionReason, detail: string) => Verdict): Verdict {
+function checkOrder(
+  a: readonly string[],
+  b: readonly string[],
+  reject: (reason: RejectionReason, detail: string) => Verdict,
+): Verdict {
   const inB = new Set(b);
   const inA = new Set(a);
   const x = a.filter((w) => inB.has(w));
@@ -392,12 +450,15 @@ function checkOrder(a: readonly string[], b: readonly string[], reject: (reason:
   const table = new Uint16Array((x.length + 1) * width);
   for (let i = x.length - 1; i >= 0; i -= 1) {
     for (let j = y.length - 1; j >= 0; j -= 1) {
-      table[i * width + j] = x[i] === y[j] ? table[(i + 1) * width + j + 1]! + 1 : Math.max(table[(i + 1) * width + j]!, table[i * width + j + 1]!);
+      table[i * width + j] =
+        x[i] === y[j]
+          ? table[(i + 1) * width + j + 1]! + 1
+          : Math.max(table[(i + 1) * width + j]!, table[i * width + j + 1]!);
     }
   }
   const keptX = new Array<boolean>(x.length).fill(false);
   const keptY = new Array<boolean>(y.length).fill(false);
-  for (let i = 0, j = 0; i < x.length && j < y.length; ) {
+  for (let i = 0, j = 0; i < x.length && j < y.length;) {
     if (x[i] === y[j]) {
       keptX[i++] = true;
       keptY[j++] = true;
@@ -407,10 +468,19 @@ function checkOrder(a: readonly string[], b: readonly string[], reject: (reason:
   const movedRun = (kept: boolean[], words: string[]) => {
     const moved = kept.flatMap((k, i) => (k ? [] : [i]));
     // Words only one prompt repeats are not moves.
-    const counted = moved.filter((i) => words.filter((w) => w === words[i]).length <= Math.min(x.filter((w) => w === words[i]).length, y.filter((w) => w === words[i]).length));
+    const counted = moved.filter(
+      (i) =>
+        words.filter((w) => w === words[i]).length <=
+        Math.min(x.filter((w) => w === words[i]).length, y.filter((w) => w === words[i]).length),
+    );
     if (counted.length === 0) return { ok: true, moved: [] as string[] };
     const contiguous = counted.every((index, k) => k === 0 || index === counted[k - 1]! + 1);
-    return { ok: contiguous && (counted.length >= 2 || Math.min(x.filter(isWord).length, y.filter(isWord).length) <= SHORT_SEQUENCE), moved: counted.map((i) => words[i]!) };
+    return {
+      ok:
+        contiguous &&
+        (counted.length >= 2 || Math.min(x.filter(isWord).length, y.filter(isWord).length) <= SHORT_SEQUENCE),
+      moved: counted.map((i) => words[i]!),
+    };
   };
   // Opposites on both sides must keep their order ("coldest in July, hottest in January").
   for (let i = 0; i < x.length; i += 1) {
@@ -438,7 +508,20 @@ const SHORT_SEQUENCE = 4;
 const isWord = (token: string) => !token.startsWith('@');
 
 /** Personal pronouns by person (possessives excluded: "my ex" says nothing about roles). */
-const PERSONS = new Map(Object.entries({ i: '@1s', me: '@1s', we: '@1p', us: '@1p', he: '@3m', him: '@3m', she: '@3f', her: '@3f', they: '@3p', them: '@3p' }));
+const PERSONS = new Map(
+  Object.entries({
+    i: '@1s',
+    me: '@1s',
+    we: '@1p',
+    us: '@1p',
+    he: '@3m',
+    him: '@3m',
+    she: '@3f',
+    her: '@3f',
+    they: '@3p',
+    them: '@3p',
+  }),
+);
 
 /** Function words that say who does what to whom: their order is kept by the order check. */
 const RELATION_WORDS = new Set(['to', 'from', 'by', 'into', 'onto', 'than', 'between', 'against', 'toward', 'towards']);

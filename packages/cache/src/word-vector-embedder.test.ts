@@ -18,7 +18,12 @@ const provisioned = existsSync(wordVectorsPath(modelDir));
 
 describe('createEmbedder without the model', () => {
   it('falls back on the hashing embedder and says why', () => {
-    const embedder = createEmbedder({ baseUrl: '', model: '', dimensions: 256, modelDir: mkdtempSync(join(tmpdir(), 'no-model-')) });
+    const embedder = createEmbedder({
+      baseUrl: '',
+      model: '',
+      dimensions: 256,
+      modelDir: mkdtempSync(join(tmpdir(), 'no-model-')),
+    });
     expect(embedder).toBeInstanceOf(HashingEmbedder);
     expect(embedder.id).toBe('hashing-v1/256');
     expect(embedder.notice).toMatch(/not provisioned at .*hashing embedder serves instead/);
@@ -47,7 +52,12 @@ describe.skipIf(!provisioned)('word-vector (SIF) embedder', () => {
     expect(cosineSimilarity(a, c)).toBeLessThan(0.3);
     // The hashing embedder sees no shared spelling in the rewording.
     const hashing = new HashingEmbedder();
-    expect(cosineSimilarity(a, b)).toBeGreaterThan(cosineSimilarity(hashing.embedOne('Why does Earth have seasons?'), hashing.embedOne('What causes the seasons on Earth?')));
+    expect(cosineSimilarity(a, b)).toBeGreaterThan(
+      cosineSimilarity(
+        hashing.embedOne('Why does Earth have seasons?'),
+        hashing.embedOne('What causes the seasons on Earth?'),
+      ),
+    );
   });
 
   it('says which vectors served: word vectors for English, the hashed fallback for words it does not know', () => {
@@ -72,9 +82,21 @@ describe.skipIf(!provisioned)('remote embeddings (simulator serving the same mod
   afterAll(() => sim?.close());
 
   it('shares the local vector space, batches concurrent texts into one call, caches exact texts, falls back on the local model', async () => {
-    const remote = createEmbedder({ baseUrl: url, model: SIF_REMOTE_MODEL, dimensions: 256, modelDir, timeoutMs: 2_000 }) as OpenAIEmbedder;
+    const remote = createEmbedder({
+      baseUrl: url,
+      model: SIF_REMOTE_MODEL,
+      dimensions: 256,
+      modelDir,
+      timeoutMs: 2_000,
+    }) as OpenAIEmbedder;
     expect(remote.id).toBe(local.id);
-    const texts = ['How do I reverse a list?', 'What is a monad?', 'Why is the sky blue?', 'Explain TCP slow start', 'Best way to learn Rust'];
+    const texts = [
+      'How do I reverse a list?',
+      'What is a monad?',
+      'Why is the sky blue?',
+      'Explain TCP slow start',
+      'Best way to learn Rust',
+    ];
     const vectors = await Promise.all(texts.map((t) => remote.embed([t]).then(([v]) => v!)));
     expect(remote.calls).toBe(1);
     expect(remote.served.remote).toBe(5);
@@ -104,13 +126,30 @@ describe.skipIf(!provisioned)('a job embedded by another embedder (rolling upgra
   afterAll(() => redis.disconnect());
 
   it('embeds the prompt again instead of failing the store or the semantic lookup', async () => {
-    const cache = new ResponseCache({ redis, keys: createKeys(`test-${randomUUID()}`), embedder: loadSifEmbedder(modelDir).embedder!, config: EVAL_CONFIG });
+    const cache = new ResponseCache({
+      redis,
+      keys: createKeys(`test-${randomUUID()}`),
+      embedder: loadSifEmbedder(modelDir).embedder!,
+      config: EVAL_CONFIG,
+    });
     const old = new HashingEmbedder({ dimensions: 256 });
     const base = { tenant: 't', tier: 'small' as const, model: 'm', category: 'general' as const };
     const ask = (content: string) => ({ model: 'm', messages: [{ role: 'user' as const, content }] });
-    const completion = { id: 'c', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Everest.' }, finish_reason: 'stop' }] };
+    const completion = {
+      id: 'c',
+      object: 'chat.completion',
+      created: 0,
+      model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Everest.' }, finish_reason: 'stop' }],
+    };
     const cached = 'What is the tallest mountain in the world?';
-    const stored = await cache.store({ ...base, request: ask(cached), completion, jobId: 'j1', embedding: old.embedOne(cached) });
+    const stored = await cache.store({
+      ...base,
+      request: ask(cached),
+      completion,
+      jobId: 'j1',
+      embedding: old.embedOne(cached),
+    });
     expect(stored.stored).toBe(true);
     const query = 'Which mountain is the tallest in the world?';
     const result = await cache.lookup({ ...base, request: ask(query), embedding: old.embedOne(query) });

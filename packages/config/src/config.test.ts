@@ -15,7 +15,9 @@ describe('loadConfig', () => {
   });
 
   it('serves the tiers from OpenAI when OPENAI_API_KEY is set, and never prints the key', () => {
-    const config = loadConfig({ env: { OPENAI_API_KEY: 'sk-secret-123', SLUICE_ADMIN_PASSWORD: 'pw-456', REDIS_URL: 'redis://u:p4ss@h:1' } });
+    const config = loadConfig({
+      env: { OPENAI_API_KEY: 'sk-secret-123', SLUICE_ADMIN_PASSWORD: 'pw-456', REDIS_URL: 'redis://u:p4ss@h:1' },
+    });
     expect(config.deployments.map((d) => d.model)).toEqual(['gpt-4.1-nano', 'gpt-4o-mini', 'gpt-4o']);
     expect(config.deployments[0]!.apiKey).toBe('sk-secret-123');
     const printed = JSON.stringify(redactConfig(config)) + JSON.stringify(config);
@@ -27,11 +29,17 @@ describe('loadConfig', () => {
   it('rejects bad values with a message naming the setting', () => {
     expect(() => loadConfig({ env: { SLUICE_API_PORT: 'abc' } })).toThrow(/api\.port/);
     // REDIS_URL goes through the parser that connects; its message never echoes a password.
-    expect(() => loadConfig({ env: { REDIS_URL: 'redis+cluster://u:hunter2@h' } })).toThrow(/redis\.url.*host:port, got `h`/s);
+    expect(() => loadConfig({ env: { REDIS_URL: 'redis+cluster://u:hunter2@h' } })).toThrow(
+      /redis\.url.*host:port, got `h`/s,
+    );
     expect(() => loadConfig({ env: { REDIS_URL: 'u:hunter2@h:6379' } })).toThrow(/got no scheme/);
     expect(() => loadConfig({ env: { REDIS_URL: 'u:hunter2@h:6379' } })).not.toThrow(/hunter2/);
-    expect(() => loadConfig({ env: { SLUICE_DEPLOYMENTS: '[{"tier":"huge","model":"x","baseUrl":"http://x"}]' } })).toThrow(ConfigError);
-    expect(() => loadConfig({ env: { SLUICE_CACHE_TTL_SECONDS: '{"weather":5}' } })).toThrow(/unknown category `weather`/);
+    expect(() =>
+      loadConfig({ env: { SLUICE_DEPLOYMENTS: '[{"tier":"huge","model":"x","baseUrl":"http://x"}]' } }),
+    ).toThrow(ConfigError);
+    expect(() => loadConfig({ env: { SLUICE_CACHE_TTL_SECONDS: '{"weather":5}' } })).toThrow(
+      /unknown category `weather`/,
+    );
   });
 
   it('resolves deployment key references and requires them to exist', () => {
@@ -56,6 +64,8 @@ describe('sluiceCacheDir', () => {
     expect(sluiceCacheDir({ XDG_CACHE_HOME: '/var/cache/u', HOME: '/home/u' })).toBe('/var/cache/u/sluice');
     expect(sluiceCacheDir({ HOME: '/home/u' })).toBe('/home/u/.cache/sluice');
     expect(loadConfig({ env: { HOME: '/home/u' } }).embeddings.modelDir).toBe('/home/u/.cache/sluice/embeddings');
-    expect(loadConfig({ env: { HOME: '/home/u', SLUICE_EMBEDDINGS_MODEL_DIR: '/models' } }).embeddings.modelDir).toBe('/models');
+    expect(loadConfig({ env: { HOME: '/home/u', SLUICE_EMBEDDINGS_MODEL_DIR: '/models' } }).embeddings.modelDir).toBe(
+      '/models',
+    );
   });
 });

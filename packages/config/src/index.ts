@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CATEGORIES, createConvict, schema, TIERS, type Category, type DeploymentConfig, type EmbeddingDeploymentConfig, type Tier } from './schema.ts';
+import {
+  CATEGORIES,
+  createConvict,
+  schema,
+  TIERS,
+  type Category,
+  type DeploymentConfig,
+  type EmbeddingDeploymentConfig,
+  type Tier,
+} from './schema.ts';
 
 export { CATEGORIES, TIERS, schema };
 export type { Category, DeploymentConfig, EmbeddingDeploymentConfig, Tier };
@@ -21,7 +30,18 @@ export interface ResolvedEmbeddingDeployment extends EmbeddingDeploymentConfig {
 export interface SluiceConfig {
   env: 'development' | 'production' | 'test';
   redis: { url: string; prefix: string; cacheDir: string; dataDir: string; port: number };
-  api: { port: number; host: string; bodyLimitBytes: number; maxJsonDepth: number; maxMessages: number; maxMessageChars: number; syncTimeoutMs: number; cancelOnDisconnect: boolean; corsOrigins: string; sseKeepAliveMs: number };
+  api: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    maxJsonDepth: number;
+    maxMessages: number;
+    maxMessageChars: number;
+    syncTimeoutMs: number;
+    cancelOnDisconnect: boolean;
+    corsOrigins: string;
+    sseKeepAliveMs: number;
+  };
   admin: { password: string };
   openai: { apiKey: string; baseUrl: string };
   /** Every deployment, defaults applied and keys resolved. */
@@ -29,7 +49,14 @@ export interface SluiceConfig {
   /** Deployments serving `POST /v1/embeddings`, defaults applied and keys resolved. */
   embeddingDeployments: readonly ResolvedEmbeddingDeployment[];
   sim: { url: string; port: number; profile: 'realistic' | 'fixed' | 'fast' };
-  queues: { attempts: number; backoffMs: number; resultTtlSeconds: number; keepCompleted: number; keepFailed: number; lockDurationMs: number };
+  queues: {
+    attempts: number;
+    backoffMs: number;
+    resultTtlSeconds: number;
+    keepCompleted: number;
+    keepFailed: number;
+    lockDurationMs: number;
+  };
   classifier: { concurrency: number };
   executor: { concurrency: number; processes: number; drainTimeoutMs: number };
   log: { level: string; prompts: boolean };
@@ -38,7 +65,13 @@ export interface SluiceConfig {
   metrics: { port: number };
   bullBoard: { readOnly: boolean; showPrompts: boolean };
   tenants: { defaultRpm: number; defaultTokensPerDay: number };
-  limits: { backpressureMaxWaitMs: number; backpressureMinThroughput: number; circuitOpenMs: number; permitWaitMs: number; permitHoldMs: number };
+  limits: {
+    backpressureMaxWaitMs: number;
+    backpressureMinThroughput: number;
+    circuitOpenMs: number;
+    permitWaitMs: number;
+    permitHoldMs: number;
+  };
   cache: {
     enabled: boolean;
     semantic: boolean;
@@ -49,8 +82,23 @@ export interface SluiceConfig {
     namespaceCap: number;
     cacheToolCalls: boolean;
   };
-  embeddings: { baseUrl: string; local: 'word-vectors' | 'hashing'; modelDir: string; timeoutMs: number; model: string; dimensions: number; apiKeyRef: string; readonly apiKey: string };
-  routing: { strategy: string; threshold: number; lowConfidence: 'large' | 'cascade'; llmTimeoutMs: number; quality: number };
+  embeddings: {
+    baseUrl: string;
+    local: 'word-vectors' | 'hashing';
+    modelDir: string;
+    timeoutMs: number;
+    model: string;
+    dimensions: number;
+    apiKeyRef: string;
+    readonly apiKey: string;
+  };
+  routing: {
+    strategy: string;
+    threshold: number;
+    lowConfidence: 'large' | 'cascade';
+    llmTimeoutMs: number;
+    quality: number;
+  };
   context: { maxInputTokens: number; ttlSeconds: number };
   ledger: { retentionDays: number };
   /** Deferrable jobs answered through the providers' batch APIs. */
@@ -72,14 +120,19 @@ export interface LoadConfigOptions {
   /** A JSON config file; overrides defaults, overridden by env. @defaultValue `env.SLUICE_CONFIG` */
   file?: string;
   /** Overrides applied last (tests). */
-  overrides?: DeepPartial<Omit<SluiceConfig, 'deployments' | 'embeddingDeployments'>> & { deployments?: Partial<DeploymentConfig>[]; embeddingDeployments?: Partial<EmbeddingDeploymentConfig>[] };
+  overrides?: DeepPartial<Omit<SluiceConfig, 'deployments' | 'embeddingDeployments'>> & {
+    deployments?: Partial<DeploymentConfig>[];
+    embeddingDeployments?: Partial<EmbeddingDeploymentConfig>[];
+  };
 }
 
 /** Recursive partial. */
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** Default USD prices per million tokens for common models; every price is overridable per deployment. */
-export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: number; cachedInput?: number; cacheWrite?: number }>> = Object.freeze({
+export const DEFAULT_PRICES: Readonly<
+  Record<string, { input: number; output: number; cachedInput?: number; cacheWrite?: number }>
+> = Object.freeze({
   'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
   'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
   'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
@@ -103,9 +156,30 @@ export const DEFAULT_PRICES: Readonly<Record<string, { input: number; output: nu
 function defaultDeployments(openaiKey: string, openaiBaseUrl: string, simUrl: string): Partial<DeploymentConfig>[] {
   if (openaiKey) {
     return [
-      { id: 'openai-router', tier: 'router', baseUrl: openaiBaseUrl, model: 'gpt-4.1-nano', apiKeyRef: 'OPENAI_API_KEY', batch: true },
-      { id: 'openai-small', tier: 'small', baseUrl: openaiBaseUrl, model: 'gpt-4o-mini', apiKeyRef: 'OPENAI_API_KEY', batch: true },
-      { id: 'openai-large', tier: 'large', baseUrl: openaiBaseUrl, model: 'gpt-4o', apiKeyRef: 'OPENAI_API_KEY', batch: true },
+      {
+        id: 'openai-router',
+        tier: 'router',
+        baseUrl: openaiBaseUrl,
+        model: 'gpt-4.1-nano',
+        apiKeyRef: 'OPENAI_API_KEY',
+        batch: true,
+      },
+      {
+        id: 'openai-small',
+        tier: 'small',
+        baseUrl: openaiBaseUrl,
+        model: 'gpt-4o-mini',
+        apiKeyRef: 'OPENAI_API_KEY',
+        batch: true,
+      },
+      {
+        id: 'openai-large',
+        tier: 'large',
+        baseUrl: openaiBaseUrl,
+        model: 'gpt-4o',
+        apiKeyRef: 'OPENAI_API_KEY',
+        batch: true,
+      },
     ];
   }
   return [
@@ -130,7 +204,8 @@ function resolveDeployment(d: Partial<DeploymentConfig>, index: number, env: Nod
     inputPricePerMTok: d.inputPricePerMTok ?? price?.input ?? 0,
     outputPricePerMTok: d.outputPricePerMTok ?? price?.output ?? 0,
     // Unknown models get no cache discount: a saving nobody documented is not assumed.
-    cachedInputPricePerMTok: d.cachedInputPricePerMTok ?? price?.cachedInput ?? d.inputPricePerMTok ?? price?.input ?? 0,
+    cachedInputPricePerMTok:
+      d.cachedInputPricePerMTok ?? price?.cachedInput ?? d.inputPricePerMTok ?? price?.input ?? 0,
     // OpenAI charges nothing extra to write its cache; Anthropic does, and says so in its usage.
     cacheWritePricePerMTok: d.cacheWritePricePerMTok ?? price?.cacheWrite ?? d.inputPricePerMTok ?? price?.input ?? 0,
     batch: d.batch ?? false,
@@ -141,12 +216,18 @@ function resolveDeployment(d: Partial<DeploymentConfig>, index: number, env: Nod
   if (!resolved.baseUrl) throw new ConfigError(`deployments[${index}] (${resolved.id}) needs a baseUrl`);
   const apiKey = resolved.apiKeyRef ? (env[resolved.apiKeyRef] ?? '') : '';
   if (resolved.apiKeyRef && !apiKey) {
-    throw new ConfigError(`deployments[${index}] (${resolved.id}) names key reference \`${resolved.apiKeyRef}\`, but that variable is not set`);
+    throw new ConfigError(
+      `deployments[${index}] (${resolved.id}) names key reference \`${resolved.apiKeyRef}\`, but that variable is not set`,
+    );
   }
   return withSecret(resolved, 'apiKey', apiKey) as ResolvedDeployment;
 }
 
-function resolveEmbeddingDeployment(d: Partial<EmbeddingDeploymentConfig>, index: number, env: NodeJS.ProcessEnv): ResolvedEmbeddingDeployment {
+function resolveEmbeddingDeployment(
+  d: Partial<EmbeddingDeploymentConfig>,
+  index: number,
+  env: NodeJS.ProcessEnv,
+): ResolvedEmbeddingDeployment {
   const resolved: EmbeddingDeploymentConfig = {
     id: d.id || `embed-${index}`,
     baseUrl: d.baseUrl ?? '',
@@ -159,7 +240,10 @@ function resolveEmbeddingDeployment(d: Partial<EmbeddingDeploymentConfig>, index
   };
   if (!resolved.baseUrl) throw new ConfigError(`embeddingDeployments[${index}] (${resolved.id}) needs a baseUrl`);
   const apiKey = resolved.apiKeyRef ? (env[resolved.apiKeyRef] ?? '') : '';
-  if (resolved.apiKeyRef && !apiKey) throw new ConfigError(`embeddingDeployments[${index}] (${resolved.id}) names key reference \`${resolved.apiKeyRef}\`, but that variable is not set`);
+  if (resolved.apiKeyRef && !apiKey)
+    throw new ConfigError(
+      `embeddingDeployments[${index}] (${resolved.id}) names key reference \`${resolved.apiKeyRef}\`, but that variable is not set`,
+    );
   return withSecret(resolved, 'apiKey', apiKey) as ResolvedEmbeddingDeployment;
 }
 
@@ -201,7 +285,11 @@ export function loadConfig(options: LoadConfigOptions): SluiceConfig {
       if (!existsSync(file)) throw new ConfigError(`SLUICE_CONFIG names ${file}, which does not exist`);
       conf.loadFile(file);
     }
-    const { deployments: overrideDeployments, embeddingDeployments: overrideEmbedding, ...rest } = options.overrides ?? {};
+    const {
+      deployments: overrideDeployments,
+      embeddingDeployments: overrideEmbedding,
+      ...rest
+    } = options.overrides ?? {};
     if (Object.keys(rest).length) conf.load(rest);
     if (overrideDeployments) conf.set('deployments', overrideDeployments as never);
     if (overrideEmbedding) conf.set('embeddingDeployments', overrideEmbedding as never);
@@ -210,32 +298,61 @@ export function loadConfig(options: LoadConfigOptions): SluiceConfig {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`Invalid configuration: ${(error as Error).message}`, { cause: error });
   }
-  const raw = conf.getProperties() as unknown as Omit<SluiceConfig, 'deployments' | 'embeddingDeployments'> & { deployments: Partial<DeploymentConfig>[]; embeddingDeployments: Partial<EmbeddingDeploymentConfig>[] };
+  const raw = conf.getProperties() as unknown as Omit<SluiceConfig, 'deployments' | 'embeddingDeployments'> & {
+    deployments: Partial<DeploymentConfig>[];
+    embeddingDeployments: Partial<EmbeddingDeploymentConfig>[];
+  };
   // The simulator `pnpm start` runs is where the default deployments point, on whatever port.
   raw.sim.url ||= `http://127.0.0.1:${raw.sim.port}/v1`;
-  const configured = raw.deployments.length ? raw.deployments : defaultDeployments(raw.openai.apiKey, raw.openai.baseUrl, raw.sim.url);
+  const configured = raw.deployments.length
+    ? raw.deployments
+    : defaultDeployments(raw.openai.apiKey, raw.openai.baseUrl, raw.sim.url);
   const deployments = configured.map((d, i) => resolveDeployment(d, i, env));
   for (const tier of TIERS) {
-    if (!deployments.some((d) => d.tier === tier)) throw new ConfigError(`No deployment serves tier \`${tier}\`; add one to SLUICE_DEPLOYMENTS`);
+    if (!deployments.some((d) => d.tier === tier))
+      throw new ConfigError(`No deployment serves tier \`${tier}\`; add one to SLUICE_DEPLOYMENTS`);
   }
   const embeddingDeployments = (
     raw.embeddingDeployments.length
       ? raw.embeddingDeployments
       : raw.openai.apiKey
-        ? [{ id: 'openai-embed', baseUrl: raw.openai.baseUrl, model: 'text-embedding-3-small', apiKeyRef: 'OPENAI_API_KEY' }]
+        ? [
+            {
+              id: 'openai-embed',
+              baseUrl: raw.openai.baseUrl,
+              model: 'text-embedding-3-small',
+              apiKeyRef: 'OPENAI_API_KEY',
+            },
+          ]
         : [{ id: 'sim-embed', baseUrl: raw.sim.url, model: 'sim-embed' }]
   ).map((d, i) => resolveEmbeddingDeployment(d, i, env));
-  const cache = { ...raw.cache, ttlSeconds: { ...(schema.cache.ttlSeconds.default as Record<Category, number>), ...raw.cache.ttlSeconds } };
+  const cache = {
+    ...raw.cache,
+    ttlSeconds: { ...(schema.cache.ttlSeconds.default as Record<Category, number>), ...raw.cache.ttlSeconds },
+  };
   // The provisioned model lives in the user's cache folder, like a provisioned Redis.
   raw.embeddings.modelDir ||= join(sluiceCacheDir(env), 'embeddings');
-  const embeddings = withSecret({ ...raw.embeddings }, 'apiKey', raw.embeddings.apiKeyRef ? (env[raw.embeddings.apiKeyRef] ?? '') : '');
+  const embeddings = withSecret(
+    { ...raw.embeddings },
+    'apiKey',
+    raw.embeddings.apiKeyRef ? (env[raw.embeddings.apiKeyRef] ?? '') : '',
+  );
   // Secrets become non-enumerable so that logging or serialising the config never leaks them.
   const redis = { ...raw.redis } as SluiceConfig['redis'];
   const admin = withSecret({} as SluiceConfig['admin'], 'password', raw.admin.password);
   const openai = withSecret({ baseUrl: raw.openai.baseUrl } as SluiceConfig['openai'], 'apiKey', raw.openai.apiKey);
   delete (redis as Partial<typeof redis>).url;
   withSecret(redis, 'url', raw.redis.url);
-  return deepFreeze({ ...raw, redis, admin, openai, cache, embeddings, deployments, embeddingDeployments } as SluiceConfig);
+  return deepFreeze({
+    ...raw,
+    redis,
+    admin,
+    openai,
+    cache,
+    embeddings,
+    deployments,
+    embeddingDeployments,
+  } as SluiceConfig);
 }
 
 /** A printable copy of the configuration with every secret masked. */

@@ -21,9 +21,13 @@ export interface ConvertOptions {
 export function convertWinkEmbeddings(json: Buffer, options: ConvertOptions = {}): Buffer {
   const maxWords = options.maxWords ?? 200_000;
   const head = json.toString('latin1', 0, 200);
-  const dimensions = Number(/"dimensions"\s*:\s*(\d+)/.exec(head)?.[1] ?? /"dimensions"\s*:\s*(\d+)/.exec(json.toString('latin1', 0, 4096))?.[1]);
+  const dimensions = Number(
+    /"dimensions"\s*:\s*(\d+)/.exec(head)?.[1] ??
+      /"dimensions"\s*:\s*(\d+)/.exec(json.toString('latin1', 0, 4096))?.[1],
+  );
   const rankAt = Number(/"wordIndex"\s*:\s*(\d+)/.exec(head)?.[1] ?? dimensions + 1);
-  if (!Number.isInteger(dimensions) || dimensions < 1) throw new WordVectorsFormatError('wink embeddings: no `dimensions` field');
+  if (!Number.isInteger(dimensions) || dimensions < 1)
+    throw new WordVectorsFormatError('wink embeddings: no `dimensions` field');
   const start = json.indexOf('"vectors":{');
   if (start < 0) throw new WordVectorsFormatError('wink embeddings: no `vectors` object');
   let i = start + '"vectors":{'.length;
@@ -55,7 +59,11 @@ export function convertWinkEmbeddings(json: Buffer, options: ConvertOptions = {}
   const kept = entries.slice(0, maxWords);
   const vectors = new Float32Array(kept.length * dimensions);
   kept.forEach((e, w) => vectors.set(e.values, w * dimensions));
-  const principalComponent = firstComponent(vectors, dimensions, Math.min(kept.length, options.componentWords ?? 50_000));
+  const principalComponent = firstComponent(
+    vectors,
+    dimensions,
+    Math.min(kept.length, options.componentWords ?? 50_000),
+  );
   return writeWordVectors({ dimensions, words: kept.map((e) => e.word), vectors, principalComponent });
 }
 

@@ -1,5 +1,6 @@
 /** Stable codes of every error `@sluice/embeddings` throws. */
-export type EmbeddingsErrorCode = 'SLUICE_ERR_EMBEDDINGS_OPTIONS' | 'SLUICE_ERR_WORD_VECTORS_UNAVAILABLE' | 'SLUICE_ERR_WORD_VECTORS_FORMAT';
+export type EmbeddingsErrorCode =
+  'SLUICE_ERR_EMBEDDINGS_OPTIONS' | 'SLUICE_ERR_WORD_VECTORS_UNAVAILABLE' | 'SLUICE_ERR_WORD_VECTORS_FORMAT';
 
 /** Base class of the errors of `@sluice/embeddings`. */
 export class EmbeddingsError extends Error {

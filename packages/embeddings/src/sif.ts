@@ -25,12 +25,22 @@ export function sifWeight(rank: number): number {
 }
 
 const WORD = /\p{L}[\p{L}\p{M}\p{N}]*(?:'\p{L}+)?|\p{N}+(?:[.,]\p{N}+)*/gu;
-const CONTRACTIONS: Record<string, string | undefined> = { re: 'are', ve: 'have', ll: 'will', m: 'am', d: 'would', s: undefined };
+const CONTRACTIONS: Record<string, string | undefined> = {
+  re: 'are',
+  ve: 'have',
+  ll: 'will',
+  m: 'am',
+  d: 'would',
+  s: undefined,
+};
 
 /** Lower-cased words as the GloVe vocabulary spells them (`don't` → `do`, `not`; possessive `'s` dropped). */
 export function sifTokens(text: string): string[] {
   const out: string[] = [];
-  const normalised = text.normalize('NFKC').toLowerCase().replace(/[’‘`´]/g, "'");
+  const normalised = text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[’‘`´]/g, "'");
   for (const [token] of normalised.matchAll(WORD)) {
     const apostrophe = token.indexOf("'");
     if (apostrophe < 0) {
@@ -114,12 +124,16 @@ export class SifEmbedder {
     this.vectors = options.vectors;
     this.#synonyms = options.synonyms;
     if (this.#synonyms && this.#synonyms.count !== this.vectors.count) {
-      throw new EmbeddingsOptionsError(`Expected a synonym table of ${this.vectors.count} words, got ${this.#synonyms.count}`);
+      throw new EmbeddingsOptionsError(
+        `Expected a synonym table of ${this.vectors.count} words, got ${this.#synonyms.count}`,
+      );
     }
     this.dimensions = options.vectors.dimensions;
     this.#calibrationPoint = options.calibrationPoint ?? SIF_CALIBRATION_POINT;
     if (!(this.#calibrationPoint > 0 && this.#calibrationPoint < 1)) {
-      throw new EmbeddingsOptionsError(`Expected \`calibrationPoint\` in (0, 1), got \`${String(options.calibrationPoint)}\``);
+      throw new EmbeddingsOptionsError(
+        `Expected \`calibrationPoint\` in (0, 1), got \`${String(options.calibrationPoint)}\``,
+      );
     }
     this.id = `sif:${options.modelName ?? 'wink-sg100d'}-q8/${this.dimensions}`;
     this.#sum = new Float64Array(this.dimensions);

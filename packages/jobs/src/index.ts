@@ -27,7 +27,16 @@ export interface JobErrorBody {
 export type JobEvent =
   | { type: 'routed'; route: RouteDecision }
   | { type: 'batched'; deploymentId: string; deadline: number }
-  | { type: 'attempt'; attempt: number; tier: TierName; model: string; deploymentId: string; cache: 'hit' | 'miss' | 'bypass'; cacheKind?: 'exact' | 'semantic'; cacheSimilarity?: number }
+  | {
+      type: 'attempt';
+      attempt: number;
+      tier: TierName;
+      model: string;
+      deploymentId: string;
+      cache: 'hit' | 'miss' | 'bypass';
+      cacheKind?: 'exact' | 'semantic';
+      cacheSimilarity?: number;
+    }
   | { type: 'chunk'; attempt: number; chunk: Record<string, unknown> }
   | { type: 'retry'; attempt: number; reason: string; delayMs?: number }
   | { type: 'done'; result: CompletionJobResult }
@@ -86,10 +95,41 @@ const ATTACH_REPLY = lua('attach-reply');
 const EVENT_HEAD = { done: '{"type":"done","result":', error: '{"type":"error","error":' } as const;
 
 type JobCommands = Redis & {
-  sluiceJobFinish(jobKey: string, eventsKey: string, channel: string, jobId: string, status: string, field: string, payload: string, event: string, ttl: number, now: number): Promise<number>;
-  sluiceJobAppend(jobKey: string, eventsKey: string, channel: string, jobId: string, event: string, ttl: number, status: string, ...fields: string[]): Promise<string | null>;
+  sluiceJobFinish(
+    jobKey: string,
+    eventsKey: string,
+    channel: string,
+    jobId: string,
+    status: string,
+    field: string,
+    payload: string,
+    event: string,
+    ttl: number,
+    now: number,
+  ): Promise<number>;
+  sluiceJobAppend(
+    jobKey: string,
+    eventsKey: string,
+    channel: string,
+    jobId: string,
+    event: string,
+    ttl: number,
+    status: string,
+    ...fields: string[]
+  ): Promise<string | null>;
   sluiceJobAttachReply(jobKey: string, channel: string): Promise<number>;
-  sluiceJobCreateAnswered(jobKey: string, eventsKey: string, tenant: string, createdAt: number, stream: string, model: string, result: string, finishedAt: number, prompt: string, ttl: number): Promise<number>;
+  sluiceJobCreateAnswered(
+    jobKey: string,
+    eventsKey: string,
+    tenant: string,
+    createdAt: number,
+    stream: string,
+    model: string,
+    result: string,
+    finishedAt: number,
+    prompt: string,
+    ttl: number,
+  ): Promise<number>;
 };
 
 function define(redis: Redis): JobCommands {
@@ -98,8 +138,10 @@ function define(redis: Redis): JobCommands {
     redis.defineCommand('sluiceJobFinish', { numberOfKeys: 2, lua: FINISH });
     redis.defineCommand('sluiceJobAppend', { numberOfKeys: 2, lua: APPEND });
   }
-  if (typeof r.sluiceJobCreateAnswered !== 'function') redis.defineCommand('sluiceJobCreateAnswered', { numberOfKeys: 2, lua: CREATE_ANSWERED });
-  if (typeof r.sluiceJobAttachReply !== 'function') redis.defineCommand('sluiceJobAttachReply', { numberOfKeys: 1, lua: ATTACH_REPLY });
+  if (typeof r.sluiceJobCreateAnswered !== 'function')
+    redis.defineCommand('sluiceJobCreateAnswered', { numberOfKeys: 2, lua: CREATE_ANSWERED });
+  if (typeof r.sluiceJobAttachReply !== 'function')
+    redis.defineCommand('sluiceJobAttachReply', { numberOfKeys: 1, lua: ATTACH_REPLY });
   return r;
 }
 
@@ -128,7 +170,14 @@ export class JobStore {
    * ({@link JobEventSubscriber.replyChannel}); its events are then published there instead of
    * on the job's own channel, so no subscription per job is needed.
    */
-  async create(job: { id: string; tenant: string; stream: boolean; model: string; createdAt: number; reply?: string }): Promise<void> {
+  async create(job: {
+    id: string;
+    tenant: string;
+    stream: boolean;
+    model: string;
+    createdAt: number;
+    reply?: string;
+  }): Promise<void> {
     const key = this.#keys.job(job.id);
     // Two plain commands, not a MULTI: ioredis builds a pipeline object per MULTI, which was
     // 8 % of the API's CPU on the cache-miss path (CPU profile under closed-loop load). Sent
@@ -136,7 +185,14 @@ export class JobStore {
     // could leave a record without its TTL, and then the job was not enqueued either (callers
     // await this before enqueueing: on a cluster the queue is on another shard).
     await Promise.all([
-      this.#redis.hset(key, { tenant: job.tenant, status: 'queued', createdAt: job.createdAt, stream: job.stream ? '1' : '0', model: job.model, ...(job.reply ? { reply: job.reply } : {}) }),
+      this.#redis.hset(key, {
+        tenant: job.tenant,
+        status: 'queued',
+        createdAt: job.createdAt,
+        stream: job.stream ? '1' : '0',
+        model: job.model,
+        ...(job.reply ? { reply: job.reply } : {}),
+      }),
       this.#redis.expire(key, this.#ttl),
     ]);
   }
@@ -147,8 +203,23 @@ export class JobStore {
    * can be listening to a job id not handed out yet). One script instead of `create`,
    * `complete` and `annotate`: 5 Redis commands instead of 12 per exact hit.
    */
-  async createAnswered(job: { id: string; tenant: string; stream: boolean; model: string; createdAt: number; prompt: string }, result: CompletionJobResult, finishedAt = Date.now()): Promise<void> {
-    await this.#redis.sluiceJobCreateAnswered(this.#keys.job(job.id), this.#keys.jobEvents(job.id), job.tenant, job.createdAt, job.stream ? '1' : '0', job.model, JSON.stringify(result), finishedAt, job.prompt, this.#ttl);
+  async createAnswered(
+    job: { id: string; tenant: string; stream: boolean; model: string; createdAt: number; prompt: string },
+    result: CompletionJobResult,
+    finishedAt = Date.now(),
+  ): Promise<void> {
+    await this.#redis.sluiceJobCreateAnswered(
+      this.#keys.job(job.id),
+      this.#keys.jobEvents(job.id),
+      job.tenant,
+      job.createdAt,
+      job.stream ? '1' : '0',
+      job.model,
+      JSON.stringify(result),
+      finishedAt,
+      job.prompt,
+      this.#ttl,
+    );
   }
 
   /**
@@ -194,9 +265,23 @@ export class JobStore {
    * record in the same atomic step). Returns false when the job
    * is already finished, which tells a worker to stop: its answer is no longer wanted.
    */
-  async append(id: string, event: JobEvent, status?: Exclude<JobStatus, 'completed' | 'failed' | 'cancelled'>, fields: Record<string, string> = {}): Promise<boolean> {
+  async append(
+    id: string,
+    event: JobEvent,
+    status?: Exclude<JobStatus, 'completed' | 'failed' | 'cancelled'>,
+    fields: Record<string, string> = {},
+  ): Promise<boolean> {
     const pairs = Object.entries(fields).flat();
-    const res = await this.#redis.sluiceJobAppend(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), id, JSON.stringify(event), this.#ttl, status ?? '', ...pairs);
+    const res = await this.#redis.sluiceJobAppend(
+      this.#keys.job(id),
+      this.#keys.jobEvents(id),
+      this.#keys.jobChannel(id),
+      id,
+      JSON.stringify(event),
+      this.#ttl,
+      status ?? '',
+      ...pairs,
+    );
     return res !== null;
   }
 
@@ -215,10 +300,20 @@ export class JobStore {
    * (their next event append is refused) and abort one in flight (cancel broadcast).
    * `reason` `client_disconnected`: the synchronous caller went away before its answer.
    */
-  async cancel(id: string, now = Date.now(), reason: 'requested' | 'client_disconnected' = 'requested'): Promise<boolean> {
+  async cancel(
+    id: string,
+    now = Date.now(),
+    reason: 'requested' | 'client_disconnected' = 'requested',
+  ): Promise<boolean> {
     const error: JobErrorBody =
       reason === 'client_disconnected'
-        ? { message: 'The client closed the connection before the answer, so the job was cancelled (no tokens are spent on an answer nobody receives). Send an Idempotency-Key to keep a job running after a disconnect.', type: 'cancelled', code: 'client_disconnected', status: 409 }
+        ? {
+            message:
+              'The client closed the connection before the answer, so the job was cancelled (no tokens are spent on an answer nobody receives). Send an Idempotency-Key to keep a job running after a disconnect.',
+            type: 'cancelled',
+            code: 'client_disconnected',
+            status: 409,
+          }
         : { message: 'The job was cancelled.', type: 'cancelled', code: 'job_cancelled', status: 409 };
     const finished = (await this.#finish(id, 'cancelled', 'error', JSON.stringify(error), EVENT_HEAD.error, now)) === 1;
     if (finished) await this.#redis.publish(this.#keys.cancelChannel, id);
@@ -238,14 +333,21 @@ export class JobStore {
    * (the caller then creates the job). `fingerprint` identifies the request body, so a key
    * reused with another body can be refused instead of answered with the first job.
    */
-  async claimIdempotency(tenant: string, key: string, jobId: string, fingerprint = ''): Promise<{ jobId: string; fingerprint: string } | undefined> {
+  async claimIdempotency(
+    tenant: string,
+    key: string,
+    jobId: string,
+    fingerprint = '',
+  ): Promise<{ jobId: string; fingerprint: string } | undefined> {
     const k = this.#keys.idempotency(tenant, key);
     const set = await this.#redis.set(k, fingerprint ? `${jobId} ${fingerprint}` : jobId, 'EX', this.#ttl, 'NX');
     if (set === 'OK') return undefined;
     const value = await this.#redis.get(k);
     if (value === null) return undefined;
     const space = value.indexOf(' ');
-    return space < 0 ? { jobId: value, fingerprint: '' } : { jobId: value.slice(0, space), fingerprint: value.slice(space + 1) };
+    return space < 0
+      ? { jobId: value, fingerprint: '' }
+      : { jobId: value.slice(0, space), fingerprint: value.slice(space + 1) };
   }
 
   /**
@@ -268,19 +370,41 @@ export class JobStore {
    * Store the final state and publish it to the job's channel in one script: this is the
    * result's delivery, traced as `sluice.job.deliver` (a no-op span when tracing is off).
    */
-  #finish(id: string, status: JobStatus, field: string, payload: string, eventHead: string, now: number): Promise<number> {
-    return tracer.startActiveSpan('sluice.job.deliver', { kind: SpanKind.PRODUCER, attributes: { 'sluice.job.id': id, 'sluice.job.status': status } }, async (span) => {
-      try {
-        const finished = await this.#redis.sluiceJobFinish(this.#keys.job(id), this.#keys.jobEvents(id), this.#keys.jobChannel(id), id, status, field, payload, eventHead, this.#ttl, now);
-        span.setAttribute('sluice.job.first_finish', finished === 1);
-        return finished;
-      } catch (error) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+  #finish(
+    id: string,
+    status: JobStatus,
+    field: string,
+    payload: string,
+    eventHead: string,
+    now: number,
+  ): Promise<number> {
+    return tracer.startActiveSpan(
+      'sluice.job.deliver',
+      { kind: SpanKind.PRODUCER, attributes: { 'sluice.job.id': id, 'sluice.job.status': status } },
+      async (span) => {
+        try {
+          const finished = await this.#redis.sluiceJobFinish(
+            this.#keys.job(id),
+            this.#keys.jobEvents(id),
+            this.#keys.jobChannel(id),
+            id,
+            status,
+            field,
+            payload,
+            eventHead,
+            this.#ttl,
+            now,
+          );
+          span.setAttribute('sluice.job.first_finish', finished === 1);
+          return finished;
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 }
 
@@ -341,7 +465,8 @@ export class JobEventSubscriber {
   #lost = false;
 
   constructor(options: JobEventSubscriberOptions) {
-    if (options.replyChannel !== undefined && !options.store) throw new Error('Expected `store` with `replyChannel`: a reconnect reads missed events from the log');
+    if (options.replyChannel !== undefined && !options.store)
+      throw new Error('Expected `store` with `replyChannel`: a reconnect reads missed events from the log');
     this.#sub = options.subscriber;
     this.#keys = options.keys;
     this.#reply = options.replyChannel;
@@ -442,7 +567,8 @@ export class JobEventSubscriber {
   // hold the request until Redis is back: refuse at once instead, as the request path does.
   // A first connection still being made is waited for, as before.
   #refuseWhileLost(): void {
-    if (this.#lost) throw new RedisOfflineError(`The job subscriber lost its Redis connection (${this.#sub.status}); retry shortly.`);
+    if (this.#lost)
+      throw new RedisOfflineError(`The job subscriber lost its Redis connection (${this.#sub.status}); retry shortly.`);
   }
 
   #register(jobId: string, handler: (e: StoredJobEvent) => void): () => Promise<void> {

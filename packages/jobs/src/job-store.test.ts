@@ -20,7 +20,13 @@ afterAll(() => {
 });
 
 const result: CompletionJobResult = {
-  completion: { id: 'chatcmpl-x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'Blue, "quoted" \u00e9 \\ done.' }, finish_reason: 'stop' }] },
+  completion: {
+    id: 'chatcmpl-x',
+    object: 'chat.completion',
+    choices: [
+      { index: 0, message: { role: 'assistant', content: 'Blue, "quoted" \u00e9 \\ done.' }, finish_reason: 'stop' },
+    ],
+  },
   tier: 'small',
   model: 'sim-small',
   deploymentId: 'cache',
@@ -57,14 +63,38 @@ describe('JobStore', () => {
   it('records an accepted job, queued, with the TTL', async () => {
     const id = `job-${randomUUID()}`;
     await store.create({ id, tenant: 'acme', stream: true, model: 'sim-large', createdAt: 7 });
-    expect(await store.get(id)).toMatchObject({ id, tenant: 'acme', status: 'queued', createdAt: 7, stream: true, model: 'sim-large' });
+    expect(await store.get(id)).toMatchObject({
+      id,
+      tenant: 'acme',
+      status: 'queued',
+      createdAt: 7,
+      stream: true,
+      model: 'sim-large',
+    });
     expect(await redis.ttl(keys.job(id))).toBeGreaterThan(50);
   });
 
   it('records a job answered as it arrived: completed record with prompt and result, one done event, TTLs', async () => {
     const id = `job-${randomUUID()}`;
-    await store.createAnswered({ id, tenant: 'acme', stream: true, model: 'auto', createdAt: 10, prompt: 'name a colour' }, result, 12);
-    expect(await store.get(id)).toEqual({ id, tenant: 'acme', status: 'completed', createdAt: 10, finishedAt: 12, stream: true, model: 'auto', tier: undefined, category: undefined, result, error: undefined, prompt: 'name a colour' });
+    await store.createAnswered(
+      { id, tenant: 'acme', stream: true, model: 'auto', createdAt: 10, prompt: 'name a colour' },
+      result,
+      12,
+    );
+    expect(await store.get(id)).toEqual({
+      id,
+      tenant: 'acme',
+      status: 'completed',
+      createdAt: 10,
+      finishedAt: 12,
+      stream: true,
+      model: 'auto',
+      tier: undefined,
+      category: undefined,
+      result,
+      error: undefined,
+      prompt: 'name a colour',
+    });
     expect((await store.events(id)).map((e) => e.event)).toEqual([{ type: 'done', result }]);
     expect(await redis.ttl(keys.job(id))).toBeGreaterThan(50);
     expect(await redis.ttl(keys.jobEvents(id))).toBeGreaterThan(50);
@@ -78,7 +108,12 @@ describe('JobEventSubscriber with a reply channel', () => {
   const waitFor = async (check: () => boolean) => expect.poll(check, { timeout: 5_000 }).toBe(true);
 
   it('delivers a job recorded with the channel without a subscription per job, and other listeners see nothing of it', async () => {
-    const connection = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'jobs-test-reply', subscriber: true });
+    const connection = createRedis({
+      url: inject('redisUrl'),
+      role: 'worker',
+      name: 'jobs-test-reply',
+      subscriber: true,
+    });
     const replyChannel = keys.family('reply', randomUUID());
     const subscriber = new JobEventSubscriber({ subscriber: connection, keys, store, replyChannel });
     await subscriber.start();
@@ -97,7 +132,7 @@ describe('JobEventSubscriber with a reply channel', () => {
       expect(live).toEqual(await store.events(id));
       expect(elsewhere).toEqual([]);
       // Nothing went to the job's own channel: nobody subscribes to it in this mode.
-      expect(Number((await redis.call('PUBSUB', 'SHARDNUMSUB', keys.jobChannel(id)) as [string, number])[1])).toBe(0);
+      expect(Number(((await redis.call('PUBSUB', 'SHARDNUMSUB', keys.jobChannel(id))) as [string, number])[1])).toBe(0);
       expect(subscriber.size).toBe(2);
       await unsubscribe();
       await unsubscribeOther();
@@ -109,9 +144,24 @@ describe('JobEventSubscriber with a reply channel', () => {
 
   it('attaches a late caller to a reply-channel job (log, then live), and falls back to the own channel for a job without one', async () => {
     const first = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'jobs-test-reply-a', subscriber: true });
-    const second = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'jobs-test-reply-b', subscriber: true });
-    const a = new JobEventSubscriber({ subscriber: first, keys, store, replyChannel: keys.family('reply', randomUUID()) });
-    const b = new JobEventSubscriber({ subscriber: second, keys, store, replyChannel: keys.family('reply', randomUUID()) });
+    const second = createRedis({
+      url: inject('redisUrl'),
+      role: 'worker',
+      name: 'jobs-test-reply-b',
+      subscriber: true,
+    });
+    const a = new JobEventSubscriber({
+      subscriber: first,
+      keys,
+      store,
+      replyChannel: keys.family('reply', randomUUID()),
+    });
+    const b = new JobEventSubscriber({
+      subscriber: second,
+      keys,
+      store,
+      replyChannel: keys.family('reply', randomUUID()),
+    });
     await Promise.all([a.start(), b.start()]);
     try {
       const id = `job-${randomUUID()}`;
@@ -144,7 +194,12 @@ describe('JobEventSubscriber with a reply channel', () => {
   });
 
   it('reads back from the log what was published while its connection was down', async () => {
-    const connection = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'jobs-test-reply-drop', subscriber: true });
+    const connection = createRedis({
+      url: inject('redisUrl'),
+      role: 'worker',
+      name: 'jobs-test-reply-drop',
+      subscriber: true,
+    });
     const replyChannel = keys.family('reply', randomUUID());
     const subscriber = new JobEventSubscriber({ subscriber: connection, keys, store, replyChannel });
     await subscriber.start();

@@ -40,9 +40,11 @@ export class ResponseStore {
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#ttl = options.ttlSeconds ?? 604_800;
-    if (!Number.isInteger(this.#ttl) || this.#ttl < 1) throw new Error(`Expected \`ttlSeconds\` to be an integer ≥ 1, got \`${String(options.ttlSeconds)}\``);
+    if (!Number.isInteger(this.#ttl) || this.#ttl < 1)
+      throw new Error(`Expected \`ttlSeconds\` to be an integer ≥ 1, got \`${String(options.ttlSeconds)}\``);
     const r = this.#redis as Redis & { sluiceClaimResponseHead?: unknown };
-    if (typeof r.sluiceClaimResponseHead !== 'function') this.#redis.defineCommand('sluiceClaimResponseHead', { numberOfKeys: 1, lua: CLAIM_HEAD });
+    if (typeof r.sluiceClaimResponseHead !== 'function')
+      this.#redis.defineCommand('sluiceClaimResponseHead', { numberOfKeys: 1, lua: CLAIM_HEAD });
   }
 
   #key(id: string) {
@@ -79,7 +81,9 @@ export class ResponseStore {
 
   /** Move the head from `previousId` to `responseId`; false when `previousId` is no longer the head. */
   async claimHead(conversationId: string, previousId: string, responseId: string): Promise<boolean> {
-    const r = this.#redis as unknown as { sluiceClaimResponseHead(key: string, expected: string, next: string, ttl: number): Promise<number> };
+    const r = this.#redis as unknown as {
+      sluiceClaimResponseHead(key: string, expected: string, next: string, ttl: number): Promise<number>;
+    };
     return (await r.sluiceClaimResponseHead(this.#head(conversationId), previousId, responseId, this.#ttl)) === 1;
   }
 }

@@ -38,7 +38,10 @@ const PROMPT_CACHE_STEP_TOKENS = 128;
 /** The longest prefix of `tokens` tokens a provider prompt cache can serve. */
 function cacheablePrefix(tokens: number): number {
   if (tokens < PROMPT_CACHE_MIN_TOKENS) return 0;
-  return PROMPT_CACHE_MIN_TOKENS + Math.floor((tokens - PROMPT_CACHE_MIN_TOKENS) / PROMPT_CACHE_STEP_TOKENS) * PROMPT_CACHE_STEP_TOKENS;
+  return (
+    PROMPT_CACHE_MIN_TOKENS +
+    Math.floor((tokens - PROMPT_CACHE_MIN_TOKENS) / PROMPT_CACHE_STEP_TOKENS) * PROMPT_CACHE_STEP_TOKENS
+  );
 }
 
 /** Input of {@link counterfactualCost}. */
@@ -73,22 +76,38 @@ export interface CounterfactualInput {
  */
 export function counterfactualCost(input: CounterfactualInput): NonNullable<CompletionJobResult['counterfactual']> {
   const large = input.deployments.find((d) => d.tier === 'large');
-  if (!large) throw new InvalidLedgerOptionsError('Expected a `large` deployment to price the counterfactual, found none');
+  if (!large)
+    throw new InvalidLedgerOptionsError('Expected a `large` deployment to price the counterfactual, found none');
   const messages = input.messages ?? [];
   const definitions = [input.tools, input.responseFormat].filter((d) => d !== undefined && d !== null);
-  const promptTokens = (input.promptTokens ?? countChatTokens(messages, large.model)) + definitions.reduce<number>((sum, d) => sum + countTokens(JSON.stringify(d), large.model), 0);
+  const promptTokens =
+    (input.promptTokens ?? countChatTokens(messages, large.model)) +
+    definitions.reduce<number>((sum, d) => sum + countTokens(JSON.stringify(d), large.model), 0);
   let cachedTokens = 0;
   if (promptTokens >= PROMPT_CACHE_MIN_TOKENS) {
     const newest = messages.length > 0 ? countChatTokens(messages.slice(-1), large.model) : 0;
     // Only a request with a newest message and something before it (earlier messages, or a
     // history Sluice keeps) has a prefix the provider saw before.
-    const history = messages.length > 0 && (messages.length > 1 || input.promptTokens !== undefined) ? cacheablePrefix(promptTokens - newest) : 0;
+    const history =
+      messages.length > 0 && (messages.length > 1 || input.promptTokens !== undefined)
+        ? cacheablePrefix(promptTokens - newest)
+        : 0;
     cachedTokens = Math.min(promptTokens, Math.max(history, input.cachedTokens ?? 0));
   }
-  const costUsd = Math.round(
-    (((promptTokens - cachedTokens) * large.inputPricePerMTok + cachedTokens * (large.cachedInputPricePerMTok ?? large.inputPricePerMTok) + input.completionTokens * large.outputPricePerMTok) / 1_000_000) * 1e9,
-  ) / 1e9;
-  return { promptTokens, completionTokens: input.completionTokens, ...(cachedTokens > 0 ? { cachedTokens } : {}), costUsd };
+  const costUsd =
+    Math.round(
+      (((promptTokens - cachedTokens) * large.inputPricePerMTok +
+        cachedTokens * (large.cachedInputPricePerMTok ?? large.inputPricePerMTok) +
+        input.completionTokens * large.outputPricePerMTok) /
+        1_000_000) *
+        1e9,
+    ) / 1e9;
+  return {
+    promptTokens,
+    completionTokens: input.completionTokens,
+    ...(cachedTokens > 0 ? { cachedTokens } : {}),
+    costUsd,
+  };
 }
 
 /** One finished job as the ledger counts it. */
@@ -115,7 +134,10 @@ export interface LedgerEntry {
 }
 
 /** A finished job's entry from its result (`calls` and `counterfactual` as the executor or fast path set them). */
-export function entryFromResult(job: { tenant: string; jobId: string; finishedAt: number }, result: CompletionJobResult): LedgerEntry {
+export function entryFromResult(
+  job: { tenant: string; jobId: string; finishedAt: number },
+  result: CompletionJobResult,
+): LedgerEntry {
   return {
     tenant: job.tenant,
     jobId: job.jobId,
@@ -186,7 +208,13 @@ export interface UsageReport {
   by_tier: Record<TierName, TierUsage>;
   by_cache: Record<(typeof CACHE_OUTCOMES)[number], UsageFigures>;
   /** Background rolling-summary jobs (router tier): the price of pruning, not in any job's cost. */
-  summaries: { jobs: number; cost_usd: number; cost_nano_usd: number; prompt_tokens: number; completion_tokens: number };
+  summaries: {
+    jobs: number;
+    cost_usd: number;
+    cost_nano_usd: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+  };
   /** `POST /v1/embeddings` requests (inputs answered from the embeddings cache cost nothing). */
   embeddings: { requests: number; cost_usd: number; cost_nano_usd: number; prompt_tokens: number };
   /** Everything spent: jobs, summaries and embeddings, and the saving net of summaries. */
@@ -209,7 +237,8 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function parseDay(value: string, name: string): number {
   const ms = DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
-  if (!Number.isFinite(ms) || utcDay(ms) !== value) throw new InvalidUsageRangeError(`Expected \`${name}\` to be a date YYYY-MM-DD, got \`${value}\``, name);
+  if (!Number.isFinite(ms) || utcDay(ms) !== value)
+    throw new InvalidUsageRangeError(`Expected \`${name}\` to be a date YYYY-MM-DD, got \`${value}\``, name);
   return ms;
 }
 
@@ -217,9 +246,14 @@ function parseDay(value: string, name: string): number {
 export function usageDays(range: { from?: string; to?: string }, now: number): string[] {
   const toMs = range.to !== undefined ? parseDay(range.to, 'to') : Date.parse(`${utcDay(now)}T00:00:00Z`);
   const fromMs = range.from !== undefined ? parseDay(range.from, 'from') : toMs - 29 * DAY_MS;
-  if (fromMs > toMs) throw new InvalidUsageRangeError(`Expected \`from\` (${utcDay(fromMs)}) to be on or before \`to\` (${utcDay(toMs)})`, 'from');
+  if (fromMs > toMs)
+    throw new InvalidUsageRangeError(
+      `Expected \`from\` (${utcDay(fromMs)}) to be on or before \`to\` (${utcDay(toMs)})`,
+      'from',
+    );
   const count = Math.round((toMs - fromMs) / DAY_MS) + 1;
-  if (count > MAX_USAGE_DAYS) throw new InvalidUsageRangeError(`A usage range spans at most ${MAX_USAGE_DAYS} days, got ${count}`, 'from');
+  if (count > MAX_USAGE_DAYS)
+    throw new InvalidUsageRangeError(`A usage range spans at most ${MAX_USAGE_DAYS} days, got ${count}`, 'from');
   return Array.from({ length: count }, (_, i) => utcDay(fromMs + i * DAY_MS));
 }
 
@@ -242,7 +276,11 @@ const DERIVED: Readonly<Record<string, readonly string[]>> = {
 function withTotals(hash: Record<string, string>): Map<string, number> {
   const fields = new Map<string, number>();
   for (const [field, value] of Object.entries(hash)) if (!(field in DERIVED)) fields.set(field, Number(value));
-  for (const [total, parts] of Object.entries(DERIVED)) fields.set(total, parts.reduce((sum, part) => sum + (fields.get(part) ?? 0), 0));
+  for (const [total, parts] of Object.entries(DERIVED))
+    fields.set(
+      total,
+      parts.reduce((sum, part) => sum + (fields.get(part) ?? 0), 0),
+    );
   return fields;
 }
 
@@ -314,8 +352,14 @@ export function createLedger(options: LedgerOptions): Ledger {
   const retentionDays = options.retentionDays ?? 400;
   const markerTtlSeconds = options.markerTtlSeconds ?? 172_800;
   const now = options.now ?? Date.now;
-  if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new InvalidLedgerOptionsError(`Expected \`retentionDays\` to be an integer ≥ 1, got \`${String(retentionDays)}\``);
-  if (!Number.isInteger(markerTtlSeconds) || markerTtlSeconds < 1) throw new InvalidLedgerOptionsError(`Expected \`markerTtlSeconds\` to be an integer ≥ 1, got \`${String(markerTtlSeconds)}\``);
+  if (!Number.isInteger(retentionDays) || retentionDays < 1)
+    throw new InvalidLedgerOptionsError(
+      `Expected \`retentionDays\` to be an integer ≥ 1, got \`${String(retentionDays)}\``,
+    );
+  if (!Number.isInteger(markerTtlSeconds) || markerTtlSeconds < 1)
+    throw new InvalidLedgerOptionsError(
+      `Expected \`markerTtlSeconds\` to be an integer ≥ 1, got \`${String(markerTtlSeconds)}\``,
+    );
   const tag = (tenant: string) => encodeURIComponent(tenant);
   const dayKey = (tenant: string, day: string) => keys.family('ledger', tag(tenant), 'day', day);
 
@@ -324,7 +368,10 @@ export function createLedger(options: LedgerOptions): Ledger {
       if (!entry.tenant) throw new InvalidLedgerOptionsError('Expected a ledger entry with a `tenant`');
       const args: (string | number)[] = [retentionDays * 86_400, markerTtlSeconds];
       for (const [field, value] of ledgerIncrements(entry)) args.push(field, value);
-      const keyArgs = [dayKey(entry.tenant, utcDay(entry.finishedAt)), keys.family('ledger', tag(entry.tenant), 'job', entry.jobId)];
+      const keyArgs = [
+        dayKey(entry.tenant, utcDay(entry.finishedAt)),
+        keys.family('ledger', tag(entry.tenant), 'job', entry.jobId),
+      ];
       let reply: unknown;
       try {
         reply = await redis.evalsha(RECORD_SHA, 2, ...keyArgs, ...args);
@@ -352,10 +399,22 @@ export function createLedger(options: LedgerOptions): Ledger {
       const byTier = Object.fromEntries(
         TIERS.map((t) => {
           const cost = get(`tier:${t}:cost_nusd`);
-          return [t, { jobs: get(`tier:${t}:jobs`), calls: get(`tier:${t}:calls`), cost_usd: fromNanoUsd(cost), cost_nano_usd: cost, prompt_tokens: get(`tier:${t}:prompt_tokens`), completion_tokens: get(`tier:${t}:completion_tokens`) }];
+          return [
+            t,
+            {
+              jobs: get(`tier:${t}:jobs`),
+              calls: get(`tier:${t}:calls`),
+              cost_usd: fromNanoUsd(cost),
+              cost_nano_usd: cost,
+              prompt_tokens: get(`tier:${t}:prompt_tokens`),
+              completion_tokens: get(`tier:${t}:completion_tokens`),
+            },
+          ];
         }),
       ) as Record<TierName, TierUsage>;
-      const byCache = Object.fromEntries(CACHE_OUTCOMES.map((o) => [o, figures(get, `cache:${o}:`)])) as UsageReport['by_cache'];
+      const byCache = Object.fromEntries(
+        CACHE_OUTCOMES.map((o) => [o, figures(get, `cache:${o}:`)]),
+      ) as UsageReport['by_cache'];
       return {
         object: 'sluice.usage',
         tenant,
@@ -367,7 +426,10 @@ export function createLedger(options: LedgerOptions): Ledger {
           counterfactual_completion_tokens: get('counterfactual_completion_tokens'),
           upstream_calls: get('calls'),
           escalations: get('escalations'),
-          saved_share: totals.counterfactual_nano_usd > 0 ? (totals.counterfactual_nano_usd - totals.cost_nano_usd) / totals.counterfactual_nano_usd : 0,
+          saved_share:
+            totals.counterfactual_nano_usd > 0
+              ? (totals.counterfactual_nano_usd - totals.cost_nano_usd) / totals.counterfactual_nano_usd
+              : 0,
         },
         by_tier: byTier,
         by_cache: byCache,
@@ -378,14 +440,25 @@ export function createLedger(options: LedgerOptions): Ledger {
           prompt_tokens: get('summary:prompt_tokens'),
           completion_tokens: get('summary:completion_tokens'),
         },
-        embeddings: { requests: get('embedding:requests'), cost_usd: fromNanoUsd(embeddingCost), cost_nano_usd: embeddingCost, prompt_tokens: get('embedding:prompt_tokens') },
+        embeddings: {
+          requests: get('embedding:requests'),
+          cost_usd: fromNanoUsd(embeddingCost),
+          cost_nano_usd: embeddingCost,
+          prompt_tokens: get('embedding:prompt_tokens'),
+        },
         spend_usd: fromNanoUsd(totals.cost_nano_usd + summaryCost + embeddingCost),
         net_saved_usd: fromNanoUsd(totals.counterfactual_nano_usd - totals.cost_nano_usd - summaryCost),
         days: days.map((date, i) => {
           const h = hashes[i]!;
           const cost = h.get('cost_nusd') ?? 0;
           const counterfactual = h.get('counterfactual_nusd') ?? 0;
-          return { date, jobs: h.get('jobs') ?? 0, cost_usd: fromNanoUsd(cost), counterfactual_usd: fromNanoUsd(counterfactual), saved_usd: fromNanoUsd(counterfactual - cost) };
+          return {
+            date,
+            jobs: h.get('jobs') ?? 0,
+            cost_usd: fromNanoUsd(cost),
+            counterfactual_usd: fromNanoUsd(counterfactual),
+            saved_usd: fromNanoUsd(counterfactual - cost),
+          };
         }),
       };
     },

@@ -73,9 +73,15 @@ describe('adaptive limit', () => {
     const limiter = t.limiter({ adaptive: { throttleCooldownMs: 0 } });
     const unlimited = { ...d, rpm: 0 };
     for (let i = 0; i < 9; i += 1) await limiter.acquire(unlimited);
-    expect(await limiter.onUpstreamResult(unlimited, { status: 429 })).toMatchObject({ learnedRpm: undefined, learnedTpm: undefined });
+    expect(await limiter.onUpstreamResult(unlimited, { status: 429 })).toMatchObject({
+      learnedRpm: undefined,
+      learnedTpm: undefined,
+    });
     // But a 429 that names the request window is believed.
-    expect((await limiter.onUpstreamResult(unlimited, { status: 429, headers: { 'x-ratelimit-remaining-requests': '0' } })).learnedRpm).toBe(6);
+    expect(
+      (await limiter.onUpstreamResult(unlimited, { status: 429, headers: { 'x-ratelimit-remaining-requests': '0' } }))
+        .learnedRpm,
+    ).toBe(6);
   });
 
   it('cuts only the window the 429 names', async () => {
@@ -100,7 +106,10 @@ describe('adaptive limit', () => {
   it('adopts the provider-reported limit as a cap', async () => {
     const limiter = t.limiter();
     const configured = { ...d, rpm: 100, tpm: 0 };
-    const verdict = await limiter.onUpstreamResult(configured, { status: 200, headers: { 'x-ratelimit-limit-requests': '50', 'x-ratelimit-limit-tokens': '20000' } });
+    const verdict = await limiter.onUpstreamResult(configured, {
+      status: 200,
+      headers: { 'x-ratelimit-limit-requests': '50', 'x-ratelimit-limit-tokens': '20000' },
+    });
     expect(verdict.headers).toMatchObject({ limitRequests: 50, limitTokens: 20_000 });
     const state = await limiter.state(configured);
     expect(state.requestLimit).toBe(49);

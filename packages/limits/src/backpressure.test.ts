@@ -15,7 +15,9 @@ describe('estimateWaitMs', () => {
 
 describe('checkBackpressure', () => {
   it('accepts under the bound and refuses above it with a retry-after', () => {
-    expect(checkBackpressure({ queued: 100, throughputPerSec: 10, maxWaitMs: 10_000 })).toEqual({ expectedWaitMs: 10_000 });
+    expect(checkBackpressure({ queued: 100, throughputPerSec: 10, maxWaitMs: 10_000 })).toEqual({
+      expectedWaitMs: 10_000,
+    });
     let caught: unknown;
     try {
       checkBackpressure({ queued: 400, throughputPerSec: 10, maxWaitMs: 10_000 });
@@ -24,7 +26,14 @@ describe('checkBackpressure', () => {
     }
     expect(caught).toBeInstanceOf(BackpressureError);
     expect(isBackpressureError(caught) && isLimitsError(caught)).toBe(true);
-    expect(caught).toMatchObject({ code: 'SLUICE_ERR_OVERLOADED', status: 429, retryable: true, expectedWaitMs: 40_000, maxWaitMs: 10_000, retryAfterMs: 30_000 });
+    expect(caught).toMatchObject({
+      code: 'SLUICE_ERR_OVERLOADED',
+      status: 429,
+      retryable: true,
+      expectedWaitMs: 40_000,
+      maxWaitMs: 10_000,
+      retryAfterMs: 30_000,
+    });
     expect((caught as Error).message).toBe('Sluice is overloaded: the expected wait (40 s) exceeds 10 s; retry later');
     expect(() => checkBackpressure({ queued: 1, throughputPerSec: 0, maxWaitMs: 5_000 })).toThrow(
       expect.objectContaining({ retryAfterMs: 5_000, expectedWaitMs: Number.POSITIVE_INFINITY }),
@@ -41,9 +50,27 @@ describe('throughput meter', () => {
 
   it('averages completions per second over the window, shared between processes', async () => {
     t.clock.now = Math.floor(t.clock.now / 1000) * 1000; // on a second boundary
-    const a = createThroughputMeter({ redis: t.connect(), keys: t.keys, clock: t.clock.read, name: 'completions', windowMs: 10_000 });
-    const b = createThroughputMeter({ redis: t.connect(), keys: t.keys, clock: t.clock.read, name: 'completions', windowMs: 10_000 });
-    const other = createThroughputMeter({ redis: t.connect(), keys: t.keys, clock: t.clock.read, name: 'tier-large', windowMs: 10_000 });
+    const a = createThroughputMeter({
+      redis: t.connect(),
+      keys: t.keys,
+      clock: t.clock.read,
+      name: 'completions',
+      windowMs: 10_000,
+    });
+    const b = createThroughputMeter({
+      redis: t.connect(),
+      keys: t.keys,
+      clock: t.clock.read,
+      name: 'completions',
+      windowMs: 10_000,
+    });
+    const other = createThroughputMeter({
+      redis: t.connect(),
+      keys: t.keys,
+      clock: t.clock.read,
+      name: 'tier-large',
+      windowMs: 10_000,
+    });
     await a.record(10);
     t.clock.advance(500);
     await b.record(20);
@@ -59,6 +86,8 @@ describe('throughput meter', () => {
     expect(await a.ratePerSecond()).toBe(0.5); // the first second left
     t.clock.advance(1_000);
     expect(await a.ratePerSecond()).toBe(0);
-    expect(() => createThroughputMeter({ redis: t.connect(), keys: t.keys, name: 'x', windowMs: 1_500 })).toThrow('whole seconds');
+    expect(() => createThroughputMeter({ redis: t.connect(), keys: t.keys, name: 'x', windowMs: 1_500 })).toThrow(
+      'whole seconds',
+    );
   });
 });

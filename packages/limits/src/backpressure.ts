@@ -45,7 +45,9 @@ export function checkBackpressure(input: BackpressureInput): { expectedWaitMs: n
   const expectedWaitMs = estimateWaitMs(input);
   if (expectedWaitMs <= input.maxWaitMs) return { expectedWaitMs };
   // Nothing completing: ask for one bound's worth of patience rather than forever.
-  const retryAfterMs = Number.isFinite(expectedWaitMs) ? Math.max(1000, Math.ceil(expectedWaitMs - input.maxWaitMs)) : input.maxWaitMs;
+  const retryAfterMs = Number.isFinite(expectedWaitMs)
+    ? Math.max(1000, Math.ceil(expectedWaitMs - input.maxWaitMs))
+    : input.maxWaitMs;
   throw new BackpressureError(expectedWaitMs, input.maxWaitMs, retryAfterMs);
 }
 
@@ -84,7 +86,8 @@ class RedisThroughputMeter implements ThroughputMeter {
     this.name = expectId('name', options.name);
     const windowMs = options.windowMs ?? 60_000;
     expectInteger('windowMs', windowMs, 1000);
-    if (windowMs % 1000 !== 0) throw new LimitsConfigError(`Expected \`windowMs\` to be whole seconds, got \`${windowMs}\``);
+    if (windowMs % 1000 !== 0)
+      throw new LimitsConfigError(`Expected \`windowMs\` to be whole seconds, got \`${windowMs}\``);
     this.#seconds = windowMs / 1000;
     this.#redis = options.redis;
     this.#keys = options.keys;
@@ -100,7 +103,11 @@ class RedisThroughputMeter implements ThroughputMeter {
     const key = this.#key(Math.floor(this.#clock() / 1000));
     // One counter per second that expires on its own: no sweeper, and a reader sums at most
     // window-many small keys (one MGET, one slot thanks to the hash tag).
-    const results = await this.#redis.multi().incrby(key, count).pexpire(key, (this.#seconds + 5) * 1000).exec();
+    const results = await this.#redis
+      .multi()
+      .incrby(key, count)
+      .pexpire(key, (this.#seconds + 5) * 1000)
+      .exec();
     const error = results?.find(([e]) => e)?.[0];
     if (error) throw error;
   }

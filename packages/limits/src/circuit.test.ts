@@ -26,7 +26,12 @@ describe('circuit breaker', () => {
     expect((await a.onUpstreamResult(d, { status: 500 })).circuit).toBe('closed');
     expect((await b.onUpstreamResult(d, { error: 'timeout' })).circuit).toBe('closed');
     // An ordinary 4xx proves the deployment answers: the count starts over.
-    expect(await a.onUpstreamResult(d, { status: 400 })).toMatchObject({ outcome: 'rejected', retryable: false, failover: false, circuit: 'closed' });
+    expect(await a.onUpstreamResult(d, { status: 400 })).toMatchObject({
+      outcome: 'rejected',
+      retryable: false,
+      failover: false,
+      circuit: 'closed',
+    });
     expect((await a.state(d)).consecutiveFailures).toBe(0);
     await a.onUpstreamResult(d, { status: 502 });
     await b.onUpstreamResult(d, { error: 'connection' });
@@ -39,8 +44,19 @@ describe('circuit breaker', () => {
     const error = denialError(denied);
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect(isCircuitOpenError(error)).toBe(true);
-    expect(error).toMatchObject({ code: 'SLUICE_ERR_CIRCUIT_OPEN', status: 503, retryable: true, retryAfterMs: 10_000, deploymentId: 'flaky' });
-    expect(await b.state(d)).toMatchObject({ circuit: 'open', circuitOpenUntil: t.clock.now + 10_000, consecutiveFailures: 3, circuitOpens: 1 });
+    expect(error).toMatchObject({
+      code: 'SLUICE_ERR_CIRCUIT_OPEN',
+      status: 503,
+      retryable: true,
+      retryAfterMs: 10_000,
+      deploymentId: 'flaky',
+    });
+    expect(await b.state(d)).toMatchObject({
+      circuit: 'open',
+      circuitOpenUntil: t.clock.now + 10_000,
+      consecutiveFailures: 3,
+      circuitOpens: 1,
+    });
   });
 
   it('half-opens after the open period with one probe at a time; failure reopens, success closes', async () => {
@@ -81,7 +97,16 @@ describe('circuit breaker', () => {
     await limiter.release(cancelled);
     const throttled = await grant(limiter);
     expect(throttled.probe).toBe(true);
-    expect((await limiter.onUpstreamResult(d, { lease: throttled, status: 429, retryAfterMs: 0, headers: { 'x-ratelimit-remaining-requests': '10' } })).circuit).toBe('half_open');
+    expect(
+      (
+        await limiter.onUpstreamResult(d, {
+          lease: throttled,
+          status: 429,
+          retryAfterMs: 0,
+          headers: { 'x-ratelimit-remaining-requests': '10' },
+        })
+      ).circuit,
+    ).toBe('half_open');
     expect((await grant(limiter)).probe).toBe(true);
   });
 
@@ -98,7 +123,16 @@ describe('circuit breaker', () => {
   });
 
   it('opens on the failure ratio over the window', async () => {
-    const limiter = t.limiter({ circuit: { failureThreshold: 100, failureRatio: 0.5, minimumRequests: 10, windowMs: 10_000, buckets: 10, openMs: 5_000 } });
+    const limiter = t.limiter({
+      circuit: {
+        failureThreshold: 100,
+        failureRatio: 0.5,
+        minimumRequests: 10,
+        windowMs: 10_000,
+        buckets: 10,
+        openMs: 5_000,
+      },
+    });
     const states: string[] = [];
     for (let i = 0; i < 10; i += 1) {
       states.push((await limiter.onUpstreamResult(d, { status: i % 2 === 0 ? 200 : 500 })).circuit);
@@ -108,7 +142,9 @@ describe('circuit breaker', () => {
   });
 
   it('forgets outcomes older than the window', async () => {
-    const limiter = t.limiter({ circuit: { failureThreshold: 100, failureRatio: 0.5, minimumRequests: 4, windowMs: 10_000, buckets: 10 } });
+    const limiter = t.limiter({
+      circuit: { failureThreshold: 100, failureRatio: 0.5, minimumRequests: 4, windowMs: 10_000, buckets: 10 },
+    });
     await limiter.onUpstreamResult(d, { status: 500 });
     await limiter.onUpstreamResult(d, { status: 500 });
     await limiter.onUpstreamResult(d, { status: 200 });

@@ -1,10 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { BackpressureError, CircuitOpenError, clientError, LimitsConfigError, QuotaExceededError, RateLimitedError } from './errors.ts';
+import {
+  BackpressureError,
+  CircuitOpenError,
+  clientError,
+  LimitsConfigError,
+  QuotaExceededError,
+  RateLimitedError,
+} from './errors.ts';
 
 describe('clientError', () => {
   it('gives each limits error one client code and type, whichever process reports it', () => {
-    expect(clientError(new RateLimitedError('d1', 'rpm', 1_000))).toEqual({ code: 'rate_limited', type: 'rate_limit_error' });
-    expect(clientError(new CircuitOpenError('d1', 5_000))).toEqual({ code: 'circuit_open', type: 'service_unavailable' });
+    expect(clientError(new RateLimitedError('d1', 'rpm', 1_000))).toEqual({
+      code: 'rate_limited',
+      type: 'rate_limit_error',
+    });
+    expect(clientError(new CircuitOpenError('d1', 5_000))).toEqual({
+      code: 'circuit_open',
+      type: 'service_unavailable',
+    });
     expect(clientError(new LimitsConfigError('bad'))).toEqual({ code: 'limits_config', type: 'server_error' });
   });
 

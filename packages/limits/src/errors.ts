@@ -59,14 +59,23 @@ export class RateLimitedError extends LimitsError {
   /** The deployment that refused. */
   readonly deploymentId: string;
 
-  constructor(deploymentId: string, limit: LimitKind, retryAfterMs: number, options: { message?: string; cause?: unknown } = {}) {
-    super(options.message ?? `deployment ${deploymentId} is rate limited (${describeLimit(limit)}); retry in ${retryAfterMs} ms`, {
-      code: 'SLUICE_ERR_RATE_LIMITED',
-      status: 429,
-      retryable: true,
-      retryAfterMs,
-      cause: options.cause,
-    });
+  constructor(
+    deploymentId: string,
+    limit: LimitKind,
+    retryAfterMs: number,
+    options: { message?: string; cause?: unknown } = {},
+  ) {
+    super(
+      options.message ??
+        `deployment ${deploymentId} is rate limited (${describeLimit(limit)}); retry in ${retryAfterMs} ms`,
+      {
+        code: 'SLUICE_ERR_RATE_LIMITED',
+        status: 429,
+        retryable: true,
+        retryAfterMs,
+        cause: options.cause,
+      },
+    );
     this.limit = limit;
     this.deploymentId = deploymentId;
   }
@@ -84,12 +93,15 @@ export class QuotaExceededError extends LimitsError {
   readonly limit: number;
 
   constructor(tenant: string, quota: QuotaKind, limit: number, retryAfterMs: number) {
-    super(`tenant ${tenant} exceeded its quota of ${limit} ${quota === 'requests_per_minute' ? 'requests per minute' : 'tokens per day'}`, {
-      code: 'SLUICE_ERR_QUOTA_EXCEEDED',
-      status: 429,
-      retryable: true,
-      retryAfterMs,
-    });
+    super(
+      `tenant ${tenant} exceeded its quota of ${limit} ${quota === 'requests_per_minute' ? 'requests per minute' : 'tokens per day'}`,
+      {
+        code: 'SLUICE_ERR_QUOTA_EXCEEDED',
+        status: 429,
+        retryable: true,
+        retryAfterMs,
+      },
+    );
     this.tenant = tenant;
     this.quota = quota;
     this.limit = limit;
@@ -126,12 +138,15 @@ export class BackpressureError extends LimitsError {
 
   constructor(expectedWaitMs: number, maxWaitMs: number, retryAfterMs: number) {
     const expected = Number.isFinite(expectedWaitMs) ? `${Math.round(expectedWaitMs / 1000)} s` : 'unbounded';
-    super(`Sluice is overloaded: the expected wait (${expected}) exceeds ${Math.round(maxWaitMs / 1000)} s; retry later`, {
-      code: 'SLUICE_ERR_OVERLOADED',
-      status: 429,
-      retryable: true,
-      retryAfterMs,
-    });
+    super(
+      `Sluice is overloaded: the expected wait (${expected}) exceeds ${Math.round(maxWaitMs / 1000)} s; retry later`,
+      {
+        code: 'SLUICE_ERR_OVERLOADED',
+        status: 429,
+        retryable: true,
+        retryAfterMs,
+      },
+    );
     this.expectedWaitMs = expectedWaitMs;
     this.maxWaitMs = maxWaitMs;
   }
@@ -150,7 +165,13 @@ function describeLimit(limit: LimitKind): string {
   }
 }
 
-const LIMITS_CODES = new Set(['SLUICE_ERR_RATE_LIMITED', 'SLUICE_ERR_QUOTA_EXCEEDED', 'SLUICE_ERR_CIRCUIT_OPEN', 'SLUICE_ERR_OVERLOADED', 'SLUICE_ERR_LIMITS_CONFIG']);
+const LIMITS_CODES = new Set([
+  'SLUICE_ERR_RATE_LIMITED',
+  'SLUICE_ERR_QUOTA_EXCEEDED',
+  'SLUICE_ERR_CIRCUIT_OPEN',
+  'SLUICE_ERR_OVERLOADED',
+  'SLUICE_ERR_LIMITS_CONFIG',
+]);
 
 // The guards also accept errors from another copy of this module (two installs in one
 // process), which `instanceof` alone would miss, by checking the stable code.
@@ -190,8 +211,15 @@ export function isBackpressureError(error: unknown): error is BackpressureError 
  * executor (a job that failed with it): the OpenAI-style `code` and `type`. The status is the
  * error's own.
  */
-export function clientError(error: LimitsError): { code: string; type: 'rate_limit_error' | 'invalid_request_error' | 'service_unavailable' | 'server_error' } {
-  const code = isQuotaExceededError(error) ? 'quota_exceeded' : isBackpressureError(error) ? 'overloaded' : error.code.replace(/^SLUICE_ERR_/, '').toLowerCase();
+export function clientError(error: LimitsError): {
+  code: string;
+  type: 'rate_limit_error' | 'invalid_request_error' | 'service_unavailable' | 'server_error';
+} {
+  const code = isQuotaExceededError(error)
+    ? 'quota_exceeded'
+    : isBackpressureError(error)
+      ? 'overloaded'
+      : error.code.replace(/^SLUICE_ERR_/, '').toLowerCase();
   if (error.status === 429) return { code, type: 'rate_limit_error' };
   if (error.status < 500) return { code, type: 'invalid_request_error' };
   return { code, type: error.retryable ? 'service_unavailable' : 'server_error' };

@@ -13,7 +13,10 @@ afterEach(() => t.close());
 
 describe('limitsFromConfig', () => {
   it('opens a circuit for the configured limits.circuitOpenMs', async () => {
-    const limiter = limitsFromConfig({ limits: { circuitOpenMs: 4_321 } }, { redis: t.connect(), keys: t.keys, clock: t.clock.read, circuit: { failureThreshold: 2 } });
+    const limiter = limitsFromConfig(
+      { limits: { circuitOpenMs: 4_321 } },
+      { redis: t.connect(), keys: t.keys, clock: t.clock.read, circuit: { failureThreshold: 2 } },
+    );
     await limiter.onUpstreamResult(d, { status: 503 });
     expect((await limiter.onUpstreamResult(d, { status: 503 })).circuit).toBe('open');
     expect(await limiter.state(d)).toMatchObject({ circuit: 'open', circuitOpenUntil: t.clock.now + 4_321 });

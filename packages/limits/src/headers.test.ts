@@ -35,7 +35,15 @@ describe('rate-limit headers', () => {
       'x-ratelimit-reset-tokens': '400ms',
       'retry-after': '1',
     };
-    const expected = { limitRequests: 600, remainingRequests: 0, resetRequestsMs: 59_900, limitTokens: 150_000, remainingTokens: 149_000, resetTokensMs: 400, retryAfterMs: 1_000 };
+    const expected = {
+      limitRequests: 600,
+      remainingRequests: 0,
+      resetRequestsMs: 59_900,
+      limitTokens: 150_000,
+      remainingTokens: 149_000,
+      resetTokensMs: 400,
+      retryAfterMs: 1_000,
+    };
     expect(parseRateLimitHeaders(raw, 0)).toEqual(expected);
     expect(parseRateLimitHeaders(new Headers(raw), 0)).toEqual(expected);
     expect(parseRateLimitHeaders({ 'x-ratelimit-limit-requests': 'lots' }, 0)).toEqual({});

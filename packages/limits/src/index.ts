@@ -3,13 +3,7 @@
  * (concurrency leases, exact sliding request and token windows, shared cooldowns, learned
  * limits, circuit breakers, deployment picking), per-tenant quotas, and backpressure.
  */
-export {
-  Limiter,
-  createLimits,
-  denialError,
-  classify,
-  WINDOW_MS,
-} from './limiter.ts';
+export { Limiter, createLimits, denialError, classify, WINDOW_MS } from './limiter.ts';
 export { limitsFromConfig } from './from-config.ts';
 export type { LimitsConfigSource, LimitsFromConfigOptions } from './from-config.ts';
 export type {

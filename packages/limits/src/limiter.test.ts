@@ -31,7 +31,9 @@ describe('request window', () => {
     while (t.clock.now < end) {
       // Every process offers a burst at once; Redis serialises the scripts, so this checks
       // that check-and-take is one atomic step.
-      const results = await Promise.all(processes.flatMap((p) => Array.from({ length: 4 }, () => p.acquire(d, { promptTokens: 10 }))));
+      const results = await Promise.all(
+        processes.flatMap((p) => Array.from({ length: 4 }, () => p.acquire(d, { promptTokens: 10 }))),
+      );
       for (const r of results) {
         if (r.granted) grants.push(r.lease.acquiredAt);
         else {
@@ -67,12 +69,23 @@ describe('request window', () => {
       t.clock.advance(1_000);
     }
     const denied = await limiter.acquire(d);
-    expect(denied).toMatchObject({ granted: false, reason: 'rpm', limit: 9, retryAfterMs: first + WINDOW_MS + 1 - t.clock.now });
+    expect(denied).toMatchObject({
+      granted: false,
+      reason: 'rpm',
+      limit: 9,
+      retryAfterMs: first + WINDOW_MS + 1 - t.clock.now,
+    });
     if (denied.granted) return;
     const error = denialError(denied);
     expect(error).toBeInstanceOf(RateLimitedError);
     expect(isRateLimitedError(error)).toBe(true);
-    expect(error).toMatchObject({ code: 'SLUICE_ERR_RATE_LIMITED', status: 429, retryable: true, limit: 'rpm', retryAfterMs: denied.retryAfterMs });
+    expect(error).toMatchObject({
+      code: 'SLUICE_ERR_RATE_LIMITED',
+      status: 429,
+      retryable: true,
+      limit: 'rpm',
+      retryAfterMs: denied.retryAfterMs,
+    });
     t.clock.advance(denied.retryAfterMs - 1);
     expect((await limiter.acquire(d)).granted).toBe(false);
     t.clock.advance(1);
@@ -149,7 +162,12 @@ describe('concurrency leases', () => {
     crashedConnection.disconnect();
 
     const survivor = t.limiter({ pollIntervalMs: 200 });
-    expect(await survivor.acquire(d)).toMatchObject({ granted: false, reason: 'concurrency', limit: 2, retryAfterMs: 200 });
+    expect(await survivor.acquire(d)).toMatchObject({
+      granted: false,
+      reason: 'concurrency',
+      limit: 2,
+      retryAfterMs: 200,
+    });
     expect((await survivor.state(d)).inFlight).toBe(2);
     t.clock.advance(5_999);
     expect((await survivor.acquire(d)).granted).toBe(false);
@@ -202,7 +220,10 @@ describe('token window', () => {
     const denied = await limiter.acquire(d, { promptTokens: 100 });
     expect(denied).toMatchObject({ granted: false, reason: 'tpm', limit: 980, retryAfterMs: WINDOW_MS + 1 });
 
-    expect(await limiter.release(first.lease, { promptTokens: 100, completionTokens: 50 })).toEqual({ released: true, tokenAdjustment: -350 });
+    expect(await limiter.release(first.lease, { promptTokens: 100, completionTokens: 50 })).toEqual({
+      released: true,
+      tokenAdjustment: -350,
+    });
     expect((await limiter.state(d)).tokensInWindow).toBe(150);
     const second = await limiter.acquire(d, { promptTokens: 100 });
     expect(second.granted).toBe(true);
@@ -228,7 +249,9 @@ describe('token window', () => {
 
   it('counts prompt tokens from messages with the real tokenizer', async () => {
     const limiter = t.limiter({ defaultOutputTokens: 0 });
-    const r = await limiter.acquire(deployment({ model: 'gpt-4o' }), { messages: [{ role: 'user', content: 'Hello there, how are you today?' }] });
+    const r = await limiter.acquire(deployment({ model: 'gpt-4o' }), {
+      messages: [{ role: 'user', content: 'Hello there, how are you today?' }],
+    });
     if (!r.granted) throw new Error('expected a grant');
     expect(r.lease.reservedTokens).toBeGreaterThan(5);
     expect(r.lease.reservedTokens).toBeLessThan(30);
@@ -245,7 +268,11 @@ describe('token window', () => {
     await limiter.acquire(d, { promptTokens: 300 });
     // 900 used; 500 more needs the first two entries gone.
     const denied = await limiter.acquire(d, { promptTokens: 500 });
-    expect(denied).toMatchObject({ granted: false, reason: 'tpm', retryAfterMs: start + 10_000 + WINDOW_MS + 1 - t.clock.now });
+    expect(denied).toMatchObject({
+      granted: false,
+      reason: 'tpm',
+      retryAfterMs: start + 10_000 + WINDOW_MS + 1 - t.clock.now,
+    });
   });
 });
 
@@ -270,36 +297,62 @@ describe('shared cooldown', () => {
   it('prefers retry-after-ms and cools down when remaining hits 0', async () => {
     const limiter = t.limiter();
     const d = deployment();
-    expect((await limiter.onUpstreamResult(d, { status: 429, headers: new Headers({ 'retry-after': '2', 'retry-after-ms': '1500' }) })).cooldownMs).toBe(1_500);
+    expect(
+      (
+        await limiter.onUpstreamResult(d, {
+          status: 429,
+          headers: new Headers({ 'retry-after': '2', 'retry-after-ms': '1500' }),
+        })
+      ).cooldownMs,
+    ).toBe(1_500);
     t.clock.advance(1_500);
     const ok = await limiter.onUpstreamResult(d, {
       status: 200,
-      headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '3s', 'x-ratelimit-remaining-tokens': '5000' },
+      headers: {
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '3s',
+        'x-ratelimit-remaining-tokens': '5000',
+      },
     });
     expect(ok).toMatchObject({ outcome: 'success', retryable: false, failover: false, cooldownMs: 3_000 });
     expect(await limiter.acquire(d)).toMatchObject({ granted: false, reason: 'cooldown', retryAfterMs: 3_000 });
     expect((await limiter.state(d)).cooldownReason).toBe('remaining-requests');
     // A provider whose "reset" means "window empty" could say a minute; capped.
     t.clock.advance(3_000);
-    const capped = await limiter.onUpstreamResult(d, { status: 200, headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '59.5s' } });
+    const capped = await limiter.onUpstreamResult(d, {
+      status: 200,
+      headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '59.5s' },
+    });
     expect(capped.cooldownMs).toBe(10_000);
   });
 
   it('takes a wait the caller already parsed over the headers, and retry-after on a 503', async () => {
     const limiter = t.limiter();
     const d = deployment();
-    expect((await limiter.onUpstreamResult(d, { status: 429, retryAfterMs: 4_200, headers: { 'retry-after': '1' } })).cooldownMs).toBe(4_200);
+    expect(
+      (await limiter.onUpstreamResult(d, { status: 429, retryAfterMs: 4_200, headers: { 'retry-after': '1' } }))
+        .cooldownMs,
+    ).toBe(4_200);
     t.clock.advance(5_000);
-    expect(await limiter.onUpstreamResult(d, { status: 503, headers: { 'retry-after': '2' } })).toMatchObject({ outcome: 'failure', cooldownMs: 2_000 });
+    expect(await limiter.onUpstreamResult(d, { status: 503, headers: { 'retry-after': '2' } })).toMatchObject({
+      outcome: 'failure',
+      cooldownMs: 2_000,
+    });
   });
 });
 
 describe('validation', () => {
   it('names the bad option or deployment value', async () => {
-    expect(() => t.limiter({ safetyFactor: 1.5 })).toThrow('Expected `safetyFactor` to be a number in (0, 1], got `1.5`');
-    expect(() => t.limiter({ circuit: { failureThreshold: 0 } })).toThrow('Expected `circuit.failureThreshold` to be an integer ≥ 1, got `0`');
+    expect(() => t.limiter({ safetyFactor: 1.5 })).toThrow(
+      'Expected `safetyFactor` to be a number in (0, 1], got `1.5`',
+    );
+    expect(() => t.limiter({ circuit: { failureThreshold: 0 } })).toThrow(
+      'Expected `circuit.failureThreshold` to be an integer ≥ 1, got `0`',
+    );
     const limiter = t.limiter();
-    await expect(limiter.acquire(deployment({ rpm: -1 }))).rejects.toThrow('Expected `deployment sim-small rpm` to be an integer ≥ 0, got `-1`');
+    await expect(limiter.acquire(deployment({ rpm: -1 }))).rejects.toThrow(
+      'Expected `deployment sim-small rpm` to be an integer ≥ 0, got `-1`',
+    );
     await expect(limiter.acquireAny([])).rejects.toMatchObject({ code: 'SLUICE_ERR_LIMITS_CONFIG' });
   });
 

@@ -328,7 +328,9 @@ export interface LimitsOptions {
 
 /** Options with every default filled in, as the limiter holds them after validation. */
 type Resolved<T> = { readonly [K in keyof T]-?: T[K] };
-type AdaptiveSettings = Resolved<Omit<AdaptiveOptions, 'edgeAllowance'>> & { readonly edgeAllowance: number | undefined };
+type AdaptiveSettings = Resolved<Omit<AdaptiveOptions, 'edgeAllowance'>> & {
+  readonly edgeAllowance: number | undefined;
+};
 
 /**
  * The global limiter: every executor process holds one, and together they keep each
@@ -368,16 +370,29 @@ export class Limiter {
     this.#pacingMs = expectInteger('pacingMs', options.pacingMs ?? 1_000, 0);
     const a = options.adaptive ?? {};
     this.#adaptive = {
-      decreaseFactor: expectNumber('adaptive.decreaseFactor', a.decreaseFactor ?? 0.7, { min: 0, max: 1, minExclusive: true }),
-      recoveryFraction: expectNumber('adaptive.recoveryFraction', a.recoveryFraction ?? 0.05, { min: 0, max: 1, minExclusive: true }),
+      decreaseFactor: expectNumber('adaptive.decreaseFactor', a.decreaseFactor ?? 0.7, {
+        min: 0,
+        max: 1,
+        minExclusive: true,
+      }),
+      recoveryFraction: expectNumber('adaptive.recoveryFraction', a.recoveryFraction ?? 0.05, {
+        min: 0,
+        max: 1,
+        minExclusive: true,
+      }),
       recoveryIntervalMs: expectInteger('adaptive.recoveryIntervalMs', a.recoveryIntervalMs ?? 10_000, 1),
       decreaseHoldMs: expectInteger('adaptive.decreaseHoldMs', a.decreaseHoldMs ?? 5_000, 0),
       floorFraction: expectNumber('adaptive.floorFraction', a.floorFraction ?? 0.1, { min: 0, max: 1 }),
       memoryMs: expectInteger('adaptive.memoryMs', a.memoryMs ?? 3_600_000, 1),
       throttleCooldownMs: expectInteger('adaptive.throttleCooldownMs', a.throttleCooldownMs ?? 1_000, 0),
       maxHeaderCooldownMs: expectInteger('adaptive.maxHeaderCooldownMs', a.maxHeaderCooldownMs ?? 10_000, 0),
-      edgeRetryMs: expectInteger('adaptive.edgeRetryMs', a.edgeRetryMs ?? Math.floor(WINDOW_MS * (1 - this.#safety)), 0),
-      edgeAllowance: a.edgeAllowance === undefined ? undefined : expectInteger('adaptive.edgeAllowance', a.edgeAllowance, 0),
+      edgeRetryMs: expectInteger(
+        'adaptive.edgeRetryMs',
+        a.edgeRetryMs ?? Math.floor(WINDOW_MS * (1 - this.#safety)),
+        0,
+      ),
+      edgeAllowance:
+        a.edgeAllowance === undefined ? undefined : expectInteger('adaptive.edgeAllowance', a.edgeAllowance, 0),
     };
     const c = options.circuit ?? {};
     this.#circuit = {
@@ -401,11 +416,16 @@ export class Limiter {
    */
   async acquire(deployment: LimitedDeployment, request: AcquireRequest = {}): Promise<AcquireResult> {
     this.#check(deployment);
-    const promptTokens = request.promptTokens ?? (request.messages ? countChatTokens(request.messages, deployment.model) : 0);
+    const promptTokens =
+      request.promptTokens ?? (request.messages ? countChatTokens(request.messages, deployment.model) : 0);
     expectInteger('promptTokens', promptTokens, 0);
     if (request.maxOutputTokens !== undefined) expectInteger('maxOutputTokens', request.maxOutputTokens, 0);
     const reserve = promptTokens + (request.maxOutputTokens ?? this.#defaultOutputTokens);
-    const leaseMs = expectInteger('leaseMs', request.leaseMs ?? (deployment.timeoutMs || this.#defaultTimeoutMs) + this.#leaseGraceMs, 1);
+    const leaseMs = expectInteger(
+      'leaseMs',
+      request.leaseMs ?? (deployment.timeoutMs || this.#defaultTimeoutMs) + this.#leaseGraceMs,
+      1,
+    );
     const id = `${request.jobId ?? 'lease'}:${randomBytes(6).toString('base64url')}`;
     const now = this.#clock();
     const reply = await this.#scripts.acquire(limiterKeyList(this.#keysOf(deployment.id)), [
@@ -422,7 +442,13 @@ export class Limiter {
       PACING_HEADROOM,
     ]);
     if (Number(reply[0]) !== 1) {
-      return { granted: false, deploymentId: deployment.id, reason: String(reply[1]) as DenialReason, retryAfterMs: Number(reply[2]), limit: Number(reply[3]) };
+      return {
+        granted: false,
+        deploymentId: deployment.id,
+        reason: String(reply[1]) as DenialReason,
+        retryAfterMs: Number(reply[2]),
+        limit: Number(reply[3]),
+      };
     }
     return {
       granted: true,
@@ -451,7 +477,8 @@ export class Limiter {
     request: AcquireRequest = {},
     options: { avoid?: Iterable<string> } = {},
   ): Promise<AcquireAnyResult<D>> {
-    if (deployments.length === 0) throw new LimitsConfigError('Expected at least one deployment to acquire from, got none');
+    if (deployments.length === 0)
+      throw new LimitsConfigError('Expected at least one deployment to acquire from, got none');
     if (deployments.length === 1) {
       // Nothing to order: the acquire script checks the circuit and the cooldown itself, so
       // reading the deployment's state first would be one round trip for nothing.
@@ -488,7 +515,10 @@ export class Limiter {
     let settled = usageTokens(usage);
     if (settled !== undefined) settled = Math.max(settled, lease.minimumTokens);
     const k = this.#keysOf(lease.deploymentId);
-    const reply = await this.#scripts.release([k.leases, k.tokenCounts, k.tokenTotal, k.circuit], [lease.id, settled ?? '']);
+    const reply = await this.#scripts.release(
+      [k.leases, k.tokenCounts, k.tokenTotal, k.circuit],
+      [lease.id, settled ?? ''],
+    );
     return { released: Number(reply[0]) === 1, tokenAdjustment: Number(reply[1]) };
   }
 
@@ -511,7 +541,10 @@ export class Limiter {
   async cooldown(deploymentId: string, durationMs: number, reason = 'manual'): Promise<number> {
     expectId('deploymentId', deploymentId);
     const now = this.#clock();
-    const reply = await this.#scripts.cooldown([this.#keysOf(deploymentId).cooldown], [now, now + Math.max(0, Math.ceil(durationMs)), reason]);
+    const reply = await this.#scripts.cooldown(
+      [this.#keysOf(deploymentId).cooldown],
+      [now, now + Math.max(0, Math.ceil(durationMs)), reason],
+    );
     return Number(reply[0]);
   }
 
@@ -533,7 +566,12 @@ export class Limiter {
 
     const answer = { outcome, status: result.status, headers, retryAfterMs };
     const cooldown = chooseCooldown(answer, a);
-    const learn = learnSignals(answer, { rpm: deployment.rpm, tpm: deployment.tpm, reservedTokens: result.lease?.reservedTokens ?? 1, edgeRetryMs: a.edgeRetryMs });
+    const learn = learnSignals(answer, {
+      rpm: deployment.rpm,
+      tpm: deployment.tpm,
+      reservedTokens: result.lease?.reservedTokens ?? 1,
+      edgeRetryMs: a.edgeRetryMs,
+    });
     const rpmCap = headers.limitRequests ? this.#ceiling(headers.limitRequests) : 0;
     const tpmCap = headers.limitTokens ? this.#ceiling(headers.limitTokens) : 0;
 
@@ -542,7 +580,18 @@ export class Limiter {
     const [circuitReply, adaptReply, cooldownReply] = await Promise.all([
       this.#scripts.circuit(
         [k.circuit],
-        [now, circuitOutcome, result.lease ? (result.lease.probe ? 1 : 0) : 1, c.failureThreshold, c.failureRatio, c.minimumRequests, c.windowMs, c.buckets, c.openMs, Math.max(86_400_000, c.openMs * 4)],
+        [
+          now,
+          circuitOutcome,
+          result.lease ? (result.lease.probe ? 1 : 0) : 1,
+          c.failureThreshold,
+          c.failureRatio,
+          c.minimumRequests,
+          c.windowMs,
+          c.buckets,
+          c.openMs,
+          Math.max(86_400_000, c.openMs * 4),
+        ],
       ),
       // Run even with nothing to change: the verdict reports the learned limits in force.
       this.#scripts.adapt(
@@ -607,7 +656,13 @@ export class Limiter {
 
   /** A shared throughput meter (see `createThroughputMeter`) on this connection and clock. */
   meter(name: string, windowMs?: number): ThroughputMeter {
-    return createThroughputMeter({ redis: this.#redis, keys: this.#keys, clock: this.#clock, name, ...(windowMs === undefined ? {} : { windowMs }) });
+    return createThroughputMeter({
+      redis: this.#redis,
+      keys: this.#keys,
+      clock: this.#clock,
+      name,
+      ...(windowMs === undefined ? {} : { windowMs }),
+    });
   }
 
   async #inspect(deployment: LimitedDeployment, now: number): Promise<DeploymentLimitState> {
@@ -617,9 +672,45 @@ export class Limiter {
       this.#ceiling(deployment.rpm),
       this.#ceiling(deployment.tpm),
     ]);
-    const [inFlight, requests, tokens, requestLimit, tokenLimit, cooldownUntil, cooldownReason, rawCircuit, openUntil, probeUntil, failures, learnedRpm, learnedTpm, opens] =
-      reply as [number, number, number, number, number, number, string, string, number, number, number, number, number, number];
-    const circuit: CircuitState = rawCircuit === 'open' ? (now >= openUntil ? 'half_open' : 'open') : rawCircuit === 'half_open' ? 'half_open' : 'closed';
+    const [
+      inFlight,
+      requests,
+      tokens,
+      requestLimit,
+      tokenLimit,
+      cooldownUntil,
+      cooldownReason,
+      rawCircuit,
+      openUntil,
+      probeUntil,
+      failures,
+      learnedRpm,
+      learnedTpm,
+      opens,
+    ] = reply as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      string,
+      string,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const circuit: CircuitState =
+      rawCircuit === 'open'
+        ? now >= openUntil
+          ? 'half_open'
+          : 'open'
+        : rawCircuit === 'half_open'
+          ? 'half_open'
+          : 'closed';
     const free = (used: number, limit: number) => (limit > 0 ? Math.max(0, limit - used) / limit : 1);
     return {
       deploymentId: deployment.id,
@@ -639,7 +730,11 @@ export class Limiter {
       probeInFlight: circuit === 'half_open' && probeUntil > now,
       consecutiveFailures: failures,
       circuitOpens: opens,
-      headroom: Math.min(free(inFlight, deployment.maxConcurrency), free(requests, requestLimit), free(tokens, tokenLimit)),
+      headroom: Math.min(
+        free(inFlight, deployment.maxConcurrency),
+        free(requests, requestLimit),
+        free(tokens, tokenLimit),
+      ),
     };
   }
 
@@ -689,6 +784,10 @@ export function classify(result: Pick<UpstreamResult, 'status' | 'error'>): Upst
 
 function usageTokens(usage: Usage | undefined): number | undefined {
   if (!usage) return undefined;
-  const total = usage.totalTokens ?? (usage.promptTokens !== undefined || usage.completionTokens !== undefined ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : undefined);
+  const total =
+    usage.totalTokens ??
+    (usage.promptTokens !== undefined || usage.completionTokens !== undefined
+      ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0)
+      : undefined);
   return total === undefined ? undefined : Math.max(0, Math.round(total));
 }

@@ -18,7 +18,12 @@ function recorder() {
   return { told, track };
 }
 
-const entry = (priority: number, acceptedAt: number, deadline = Number.POSITIVE_INFINITY, signal?: AbortSignal) => ({ priority, acceptedAt, deadline, signal });
+const entry = (priority: number, acceptedAt: number, deadline = Number.POSITIVE_INFINITY, signal?: AbortSignal) => ({
+  priority,
+  acceptedAt,
+  deadline,
+  signal,
+});
 
 describe('PermitLine', () => {
   beforeEach(() => {
@@ -78,7 +83,7 @@ describe('PermitLine', () => {
     expect(told).toEqual(['interactive:ask', 'early:ask', 'late:ask', 'batch:ask']);
   });
 
-  it('a block longer than the hold bound or the job\'s deadline parks the job instead of holding it', async () => {
+  it("a block longer than the hold bound or the job's deadline parks the job instead of holding it", async () => {
     const line = new PermitLine({ holdMs: 2_000 });
     line.block(3_000);
     expect(await line.wait(entry(5, 1))).toEqual({ kind: 'park', ms: 3_000, reason: 'blocked' });

@@ -120,7 +120,8 @@ export class PermitLine {
     const now = this.#clock();
     const leaveAt = Math.min((entry.joinedAt ?? now) + this.#holdMs, entry.deadline);
     if (this.#closed) return Promise.resolve({ kind: 'park', ms: 1, reason: 'closed' });
-    if (this.#blockedUntil > leaveAt) return Promise.resolve({ kind: 'park', ms: this.#blockedUntil - now, reason: this.#parkReason(now) });
+    if (this.#blockedUntil > leaveAt)
+      return Promise.resolve({ kind: 'park', ms: this.#blockedUntil - now, reason: this.#parkReason(now) });
     if (entry.signal?.aborted) return Promise.reject(entry.signal.reason);
     return new Promise<LineTurn>((resolve, reject) => {
       const waiter: Waiter = { ...entry, seq: this.#seq++, leaveAt, resolve, reject };
@@ -172,7 +173,9 @@ export class PermitLine {
   }
 
   #insert(waiter: Waiter): void {
-    const after = (a: Waiter, b: Waiter) => a.priority > b.priority || (a.priority === b.priority && (a.acceptedAt > b.acceptedAt || (a.acceptedAt === b.acceptedAt && a.seq > b.seq)));
+    const after = (a: Waiter, b: Waiter) =>
+      a.priority > b.priority ||
+      (a.priority === b.priority && (a.acceptedAt > b.acceptedAt || (a.acceptedAt === b.acceptedAt && a.seq > b.seq)));
     let i = this.#waiters.length;
     while (i > 0 && after(this.#waiters[i - 1]!, waiter)) i--;
     this.#waiters.splice(i, 0, waiter);
@@ -196,7 +199,8 @@ export class PermitLine {
     if (this.#blockedUntil > now) {
       const keep: Waiter[] = [];
       for (const w of this.#waiters) {
-        if (w.leaveAt < this.#blockedUntil) this.#settle(w, { kind: 'park', ms: this.#blockedUntil - now, reason: this.#parkReason(now) });
+        if (w.leaveAt < this.#blockedUntil)
+          this.#settle(w, { kind: 'park', ms: this.#blockedUntil - now, reason: this.#parkReason(now) });
         else keep.push(w);
       }
       this.#waiters = keep;

@@ -8,7 +8,15 @@ import { TestRedis } from './test-helpers.ts';
 interface Dep extends LimitedDeployment {
   readonly tier: string;
 }
-const dep = (id: string, overrides: Partial<Dep> = {}): Dep => ({ id, tier: 'small', rpm: 100, tpm: 0, maxConcurrency: 0, weight: 1, ...overrides });
+const dep = (id: string, overrides: Partial<Dep> = {}): Dep => ({
+  id,
+  tier: 'small',
+  rpm: 100,
+  tpm: 0,
+  maxConcurrency: 0,
+  weight: 1,
+  ...overrides,
+});
 
 let t: TestRedis;
 beforeEach(() => {
@@ -49,7 +57,9 @@ describe('deployment picker', () => {
     expect(probe.granted && probe.lease.probe).toBe(true);
     const during = await limiter.pick([a, b, c]);
     expect(during.order.map((d) => d.id)).toEqual(['c', 'b']);
-    expect(during.skipped.map((s) => [s.deployment.id, s.reason, s.retryAfterMs])).toEqual([['a', 'circuit_open', 250]]);
+    expect(during.skipped.map((s) => [s.deployment.id, s.reason, s.retryAfterMs])).toEqual([
+      ['a', 'circuit_open', 250],
+    ]);
   });
 
   it('prefers headroom × weight; exhausted deployments go last', async () => {
@@ -85,7 +95,14 @@ describe('deployment picker', () => {
   it('spreads picks in proportion to headroom × weight', () => {
     const random = seededRandom(7);
     const deployments = [dep('one', { weight: 1 }), dep('three', { weight: 3 })];
-    const state = (id: string) => ({ deploymentId: id, circuit: 'closed', cooldownUntil: 0, headroom: 1, probeInFlight: false }) as DeploymentLimitState;
+    const state = (id: string) =>
+      ({
+        deploymentId: id,
+        circuit: 'closed',
+        cooldownUntil: 0,
+        headroom: 1,
+        probeInFlight: false,
+      }) as DeploymentLimitState;
     let firstIsThree = 0;
     for (let i = 0; i < 4_000; i += 1) {
       const r = rankDeployments(deployments, [state('one'), state('three')], { now: 0, random, pollIntervalMs: 250 });
@@ -131,7 +148,9 @@ describe('deployment picker', () => {
     expect(limited.granted).toBe(false);
     if (!limited.granted) {
       expect(limited.error).toBeInstanceOf(RateLimitedError);
-      expect(limited.error.message).toBe('deployment saturated is rate limited (requests per minute); retry in 30000 ms');
+      expect(limited.error.message).toBe(
+        'deployment saturated is rate limited (requests per minute); retry in 30000 ms',
+      );
     }
   });
 });

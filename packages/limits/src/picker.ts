@@ -46,7 +46,11 @@ export function rankDeployments<D extends LimitedDeployment>(
     const state = states[i]!;
     byId.set(deployment.id, state);
     if (state.circuit === 'open') {
-      skipped.push({ deployment, reason: 'circuit_open', retryAfterMs: Math.max(1, state.circuitOpenUntil - options.now) });
+      skipped.push({
+        deployment,
+        reason: 'circuit_open',
+        retryAfterMs: Math.max(1, state.circuitOpenUntil - options.now),
+      });
       return;
     }
     if (state.circuit === 'half_open' && state.probeInFlight) {

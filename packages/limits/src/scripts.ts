@@ -17,14 +17,19 @@ const DEFINITIONS = {
 export type ScriptName = keyof typeof DEFINITIONS;
 
 /** Typed callers of the scripts on one connection. */
-export type LimitScripts = Readonly<Record<ScriptName, (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown[]>>>;
+export type LimitScripts = Readonly<
+  Record<ScriptName, (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown[]>>
+>;
 
 let sources: Record<ScriptName, string> | undefined;
 
 function readSources(): Record<ScriptName, string> {
   // Read once per process: the files ship next to this module (the package runs from source).
   sources ??= Object.fromEntries(
-    Object.entries(DEFINITIONS).map(([name, def]) => [name, readFileSync(new URL(`./lua/${def.file}`, import.meta.url), 'utf8')]),
+    Object.entries(DEFINITIONS).map(([name, def]) => [
+      name,
+      readFileSync(new URL(`./lua/${def.file}`, import.meta.url), 'utf8'),
+    ]),
   ) as Record<ScriptName, string>;
   return sources;
 }
@@ -43,7 +48,10 @@ type Callable = Record<string, (...args: (string | number)[]) => Promise<unknown
 export function loadScripts(redis: Redis): LimitScripts {
   const lua = readSources();
   const callable = redis as unknown as Callable;
-  const scripts = {} as Record<ScriptName, (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown[]>>;
+  const scripts = {} as Record<
+    ScriptName,
+    (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown[]>
+  >;
   for (const [name, def] of Object.entries(DEFINITIONS) as [ScriptName, (typeof DEFINITIONS)[ScriptName]][]) {
     const command = commandName(name);
     if (typeof callable[command] !== 'function') {

@@ -32,7 +32,14 @@ describe('tenant quotas', () => {
     const error = await refusal(quotas.checkRequest('acme', limits));
     expect(error).toBeInstanceOf(QuotaExceededError);
     expect(error.message).toBe('tenant acme exceeded its quota of 3 requests per minute');
-    expect(error).toMatchObject({ code: 'SLUICE_ERR_QUOTA_EXCEEDED', status: 429, retryable: true, tenant: 'acme', quota: 'requests_per_minute', limit: 3 });
+    expect(error).toMatchObject({
+      code: 'SLUICE_ERR_QUOTA_EXCEEDED',
+      status: 429,
+      retryable: true,
+      tenant: 'acme',
+      quota: 'requests_per_minute',
+      limit: 3,
+    });
     expect(error.retryAfterMs).toBe(start + 60_001 - t.clock.now);
 
     // Refused requests do not count; another tenant is unaffected.
@@ -62,7 +69,9 @@ describe('tenant quotas', () => {
     for (let i = 0; i < 50; i += 1) await quotas.checkRequest('we{ird}:tenant', { rpm: 0, tokensPerDay: 0 });
     await quotas.recordTokens('we{ird}:tenant', 10 ** 9);
     expect((await quotas.checkRequest('we{ird}:tenant', { rpm: 0, tokensPerDay: 0 })).tokensToday).toBe(10 ** 9);
-    await expect(quotas.checkRequest('', { rpm: 1, tokensPerDay: 0 })).rejects.toThrow('Expected `tenant` to be a non-empty string');
+    await expect(quotas.checkRequest('', { rpm: 1, tokensPerDay: 0 })).rejects.toThrow(
+      'Expected `tenant` to be a non-empty string',
+    );
     await expect(quotas.recordTokens('acme', -5)).rejects.toThrow('Expected `tokens` to be an integer ≥ 0, got `-5`');
   });
 

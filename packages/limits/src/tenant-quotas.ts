@@ -75,7 +75,11 @@ class RedisTenantQuotas implements TenantQuotas {
     return this.#keys.family('quota', encodeKeyPart(tenant), 'tokens', day);
   }
 
-  async checkRequest(tenant: string, limits: TenantQuotaLimits, options: { requestId?: string } = {}): Promise<TenantUsage> {
+  async checkRequest(
+    tenant: string,
+    limits: TenantQuotaLimits,
+    options: { requestId?: string } = {},
+  ): Promise<TenantUsage> {
     expectId('tenant', tenant);
     expectInteger('limits.rpm', limits.rpm, 0);
     expectInteger('limits.tokensPerDay', limits.tokensPerDay, 0);
@@ -87,7 +91,12 @@ class RedisTenantQuotas implements TenantQuotas {
     );
     if (Number(reply[0]) === 1) return { requestsInWindow: Number(reply[1]), tokensToday: Number(reply[2]) };
     const quota = String(reply[1]) as QuotaKind;
-    throw new QuotaExceededError(tenant, quota, quota === 'requests_per_minute' ? limits.rpm : limits.tokensPerDay, Number(reply[2]));
+    throw new QuotaExceededError(
+      tenant,
+      quota,
+      quota === 'requests_per_minute' ? limits.rpm : limits.tokensPerDay,
+      Number(reply[2]),
+    );
   }
 
   async recordTokens(tenant: string, tokens: number): Promise<number> {
@@ -96,7 +105,11 @@ class RedisTenantQuotas implements TenantQuotas {
     const { day, msUntilEnd } = utcDay(this.#clock());
     const key = this.#tokensKey(tenant, day);
     // Kept a day past the end of its own day, so "yesterday" can still be reported.
-    const results = await this.#redis.multi().incrby(key, tokens).pexpire(key, msUntilEnd + DAY_MS).exec();
+    const results = await this.#redis
+      .multi()
+      .incrby(key, tokens)
+      .pexpire(key, msUntilEnd + DAY_MS)
+      .exec();
     const [error, total] = results?.[0] ?? [null, 0];
     if (error) throw error;
     return Number(total);

@@ -45,17 +45,28 @@ export interface AnswerSignals {
  */
 export function chooseCooldown(answer: AnswerSignals, settings: CooldownSettings): Cooldown | undefined {
   const { outcome, headers, retryAfterMs } = answer;
-  const capped = (resetMs: number | undefined) => Math.min(resetMs ?? settings.throttleCooldownMs, settings.maxHeaderCooldownMs);
+  const capped = (resetMs: number | undefined) =>
+    Math.min(resetMs ?? settings.throttleCooldownMs, settings.maxHeaderCooldownMs);
   const cooldowns: Cooldown[] = [];
   if (outcome === 'throttled') {
-    const exhaustedReset = headers.remainingRequests === 0 ? headers.resetRequestsMs : headers.remainingTokens === 0 ? headers.resetTokensMs : undefined;
+    const exhaustedReset =
+      headers.remainingRequests === 0
+        ? headers.resetRequestsMs
+        : headers.remainingTokens === 0
+          ? headers.resetTokensMs
+          : undefined;
     cooldowns.push({ ms: retryAfterMs ?? capped(exhaustedReset), reason: '429' });
   } else {
-    if (retryAfterMs !== undefined && outcome === 'failure') cooldowns.push({ ms: retryAfterMs, reason: String(answer.status ?? 'retry-after') });
-    if (headers.remainingRequests === 0) cooldowns.push({ ms: capped(headers.resetRequestsMs), reason: 'remaining-requests' });
-    if (headers.remainingTokens === 0) cooldowns.push({ ms: capped(headers.resetTokensMs), reason: 'remaining-tokens' });
+    if (retryAfterMs !== undefined && outcome === 'failure')
+      cooldowns.push({ ms: retryAfterMs, reason: String(answer.status ?? 'retry-after') });
+    if (headers.remainingRequests === 0)
+      cooldowns.push({ ms: capped(headers.resetRequestsMs), reason: 'remaining-requests' });
+    if (headers.remainingTokens === 0)
+      cooldowns.push({ ms: capped(headers.resetTokensMs), reason: 'remaining-tokens' });
   }
-  return cooldowns.filter((c) => c.ms > 0).reduce<Cooldown | undefined>((best, c) => (!best || c.ms > best.ms ? c : best), undefined);
+  return cooldowns
+    .filter((c) => c.ms > 0)
+    .reduce<Cooldown | undefined>((best, c) => (!best || c.ms > best.ms ? c : best), undefined);
 }
 
 /**
@@ -98,7 +109,8 @@ export function learnSignals(answer: AnswerSignals, context: LearnContext): Lear
   if (outcome !== 'throttled') return { rpm: 'none', tpm: 'none', rpmMinimumSent: 1, tpmMinimumSent: 1 };
   const known = headers.remainingRequests !== undefined || headers.remainingTokens !== undefined;
   const requestsOut = headers.remainingRequests !== undefined && headers.remainingRequests < 1;
-  const tokensOut = headers.remainingTokens !== undefined && headers.remainingTokens < Math.max(1, context.reservedTokens);
+  const tokensOut =
+    headers.remainingTokens !== undefined && headers.remainingTokens < Math.max(1, context.reservedTokens);
   let rpm: LearnSignal = !known || requestsOut ? 'decrease' : 'none';
   let tpm: LearnSignal = !known || tokensOut ? 'decrease' : 'none';
   // At a window's edge the provider confirms the limit we keep and frees a slot within the
@@ -106,5 +118,7 @@ export function learnSignals(answer: AnswerSignals, context: LearnContext): Lear
   const edge = retryAfterMs !== undefined && retryAfterMs <= context.edgeRetryMs;
   if (edge && rpm === 'decrease' && context.rpm > 0 && (headers.limitRequests ?? 0) >= context.rpm) rpm = 'edge';
   if (edge && tpm === 'decrease' && context.tpm > 0 && (headers.limitTokens ?? 0) >= context.tpm) tpm = 'edge';
-  return known ? { rpm, tpm, rpmMinimumSent: 1, tpmMinimumSent: 1 } : { rpm, tpm, rpmMinimumSent: MIN_REQUESTS_TO_LEARN, tpmMinimumSent: -1 };
+  return known
+    ? { rpm, tpm, rpmMinimumSent: 1, tpmMinimumSent: 1 }
+    : { rpm, tpm, rpmMinimumSent: MIN_REQUESTS_TO_LEARN, tpmMinimumSent: -1 };
 }

@@ -9,7 +9,11 @@ export function expectInteger(name: string, value: number, min: number): number 
 }
 
 /** Throw unless `value` is a finite number in the interval. */
-export function expectNumber(name: string, value: number, range: { min: number; max: number; minExclusive?: boolean }): number {
+export function expectNumber(
+  name: string,
+  value: number,
+  range: { min: number; max: number; minExclusive?: boolean },
+): number {
   const low = range.minExclusive ? value > range.min : value >= range.min;
   if (typeof value !== 'number' || !Number.isFinite(value) || !low || value > range.max) {
     const interval = `${range.minExclusive ? '(' : '['}${range.min}, ${range.max}]`;
@@ -20,6 +24,7 @@ export function expectNumber(name: string, value: number, range: { min: number; 
 
 /** Throw unless `value` is a non-empty string. */
 export function expectId(name: string, value: string): string {
-  if (typeof value !== 'string' || value === '') throw new LimitsConfigError(`Expected \`${name}\` to be a non-empty string, got \`${String(value)}\``);
+  if (typeof value !== 'string' || value === '')
+    throw new LimitsConfigError(`Expected \`${name}\` to be a non-empty string, got \`${String(value)}\``);
   return value;
 }

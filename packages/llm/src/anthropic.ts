@@ -4,11 +4,22 @@
  * `chat.completion` (or its chunks), and Anthropic's usage, errors and rate-limit headers are
  * mapped onto what the limiter and the ledger read.
  */
-import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import Anthropic, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from '@anthropic-ai/sdk';
 import type { ResolvedDeployment } from '@sluice/config';
 import type { ChatMessage, ChatRequest, JobUsage } from '@sluice/queues';
 import { messageText } from './tokens.ts';
-import { retryAfterMs, UpstreamError, type CallOptions, type UpstreamCompletion, type UpstreamFailureKind } from './upstream.ts';
+import {
+  retryAfterMs,
+  UpstreamError,
+  type CallOptions,
+  type UpstreamCompletion,
+  type UpstreamFailureKind,
+} from './upstream.ts';
 
 type Part = Record<string, any>;
 
@@ -23,7 +34,11 @@ function userBlocks(content: ChatMessage['content']): Part[] {
     if (p.type === 'image_url') {
       const url = String(p.image_url?.url ?? '');
       const data = /^data:([^;]+);base64,(.*)$/s.exec(url);
-      return [data ? { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } } : { type: 'image', source: { type: 'url', url } }];
+      return [
+        data
+          ? { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } }
+          : { type: 'image', source: { type: 'url', url } },
+      ];
     }
     return [];
   });
@@ -51,18 +66,30 @@ export function chatToAnthropic(request: ChatRequest, model: string): Anthropic.
   for (const m of request.messages) {
     if (m.role === 'system' || m.role === 'developer') system.push(messageText(m.content));
     else if (m.role === 'user') push('user', userBlocks(m.content));
-    else if (m.role === 'tool') push('user', [{ type: 'tool_result', tool_use_id: String(m.tool_call_id ?? ''), content: messageText(m.content) }]);
+    else if (m.role === 'tool')
+      push('user', [
+        { type: 'tool_result', tool_use_id: String(m.tool_call_id ?? ''), content: messageText(m.content) },
+      ]);
     else if (m.role === 'assistant') {
       const blocks: Part[] = [];
       const text = messageText(m.content);
       if (text) blocks.push({ type: 'text', text });
-      for (const tc of (m.tool_calls ?? []) as Part[]) blocks.push({ type: 'tool_use', id: String(tc.id), name: String(tc.function?.name ?? ''), input: parseArguments(tc.function?.arguments) });
+      for (const tc of (m.tool_calls ?? []) as Part[])
+        blocks.push({
+          type: 'tool_use',
+          id: String(tc.id),
+          name: String(tc.function?.name ?? ''),
+          input: parseArguments(tc.function?.arguments),
+        });
       push('assistant', blocks);
     }
   }
   const r = request as ChatRequest & Record<string, any>;
   const format = r.response_format as Part | undefined;
-  if (format?.type === 'json_schema') system.push(`Answer with one JSON value only, no prose, matching this JSON schema:\n${JSON.stringify(format.json_schema?.schema ?? {})}`);
+  if (format?.type === 'json_schema')
+    system.push(
+      `Answer with one JSON value only, no prose, matching this JSON schema:\n${JSON.stringify(format.json_schema?.schema ?? {})}`,
+    );
   else if (format?.type === 'json_object') system.push('Answer with one JSON object only, no prose.');
   // Loosely typed: sampling fields (temperature, top_p) are not in every SDK version's types.
   const params: Part = {
@@ -72,24 +99,37 @@ export function chatToAnthropic(request: ChatRequest, model: string): Anthropic.
   };
   // The system prompt is the part most often repeated verbatim: marked for Anthropic's prompt
   // cache, a repeat is billed at the cache-read price (a no-op below the provider's minimum size).
-  if (system.length) params.system = [{ type: 'text', text: system.join('\n\n'), cache_control: { type: 'ephemeral' } }];
+  if (system.length)
+    params.system = [{ type: 'text', text: system.join('\n\n'), cache_control: { type: 'ephemeral' } }];
   // Anthropic's temperature range is 0..1, OpenAI's 0..2.
   if (typeof r.temperature === 'number') params.temperature = Math.min(1, r.temperature);
   if (typeof r.top_p === 'number') params.top_p = r.top_p;
   if (r.stop) params.stop_sequences = Array.isArray(r.stop) ? r.stop : [r.stop];
   if (Array.isArray(r.tools) && r.tools.length) {
-    params.tools = (r.tools as Part[]).map((t) => ({ name: t.function?.name, ...(t.function?.description ? { description: t.function.description } : {}), input_schema: t.function?.parameters ?? { type: 'object' } }));
+    params.tools = (r.tools as Part[]).map((t) => ({
+      name: t.function?.name,
+      ...(t.function?.description ? { description: t.function.description } : {}),
+      input_schema: t.function?.parameters ?? { type: 'object' },
+    }));
     const choice = r.tool_choice;
     if (choice === 'required') params.tool_choice = { type: 'any' };
     else if (choice === 'none') params.tool_choice = { type: 'none' };
-    else if (choice && typeof choice === 'object' && (choice as Part).function?.name) params.tool_choice = { type: 'tool', name: (choice as Part).function.name };
+    else if (choice && typeof choice === 'object' && (choice as Part).function?.name)
+      params.tool_choice = { type: 'tool', name: (choice as Part).function.name };
     else if (choice === 'auto') params.tool_choice = { type: 'auto' };
   }
   if (typeof r.user === 'string' && r.user) params.metadata = { user_id: r.user };
   return params as Anthropic.MessageCreateParamsNonStreaming;
 }
 
-const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', tool_use: 'tool_calls', refusal: 'content_filter', pause_turn: 'stop' };
+const FINISH: Record<string, string> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+  pause_turn: 'stop',
+};
 
 /** Anthropic's `stop_reason` as a chat `finish_reason`. */
 export const finishReason = (stop: string | null | undefined): string => FINISH[stop ?? 'end_turn'] ?? 'stop';
@@ -103,17 +143,42 @@ export function anthropicToChatUsage(u: Part | undefined): JobUsage & Record<str
   const write = Number(u?.cache_creation_input_tokens ?? 0);
   const prompt = Number(u?.input_tokens ?? 0) + read + write;
   const completion = Number(u?.output_tokens ?? 0);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: read, cache_write_tokens: write } };
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: read, cache_write_tokens: write },
+  };
 }
 
 /** An Anthropic message as an OpenAI `chat.completion`. */
 export function anthropicToCompletion(message: Part, id: string, model: string): UpstreamCompletion['completion'] {
   const blocks = (message.content ?? []) as Part[];
-  const text = blocks.filter((b) => b.type === 'text').map((b) => String(b.text ?? '')).join('');
-  const calls = blocks.filter((b) => b.type === 'tool_use').map((b) => ({ id: String(b.id), type: 'function', function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) } }));
-  const msg: UpstreamCompletion['completion']['choices'][number]['message'] = { role: 'assistant', content: calls.length && !text ? null : text, refusal: null };
+  const text = blocks
+    .filter((b) => b.type === 'text')
+    .map((b) => String(b.text ?? ''))
+    .join('');
+  const calls = blocks
+    .filter((b) => b.type === 'tool_use')
+    .map((b) => ({
+      id: String(b.id),
+      type: 'function',
+      function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) },
+    }));
+  const msg: UpstreamCompletion['completion']['choices'][number]['message'] = {
+    role: 'assistant',
+    content: calls.length && !text ? null : text,
+    refusal: null,
+  };
   if (calls.length) msg.tool_calls = calls;
-  return { id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message: msg, finish_reason: finishReason(message.stop_reason), logprobs: null }], usage: anthropicToChatUsage(message.usage) };
+  return {
+    id,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: msg, finish_reason: finishReason(message.stop_reason), logprobs: null }],
+    usage: anthropicToChatUsage(message.usage),
+  };
 }
 
 /**
@@ -142,17 +207,57 @@ function headersOf(h: Headers | undefined): Record<string, string> {
 
 function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  if (error instanceof APIUserAbortError) return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, { cause: error });
-  if (error instanceof APIConnectionTimeoutError) return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, { cause: error });
+  if (error instanceof APIUserAbortError)
+    return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, {
+      cause: error,
+    });
+  if (error instanceof APIConnectionTimeoutError)
+    return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, {
+      cause: error,
+    });
   if (error instanceof APIError && typeof error.status === 'number') {
     const h = mapAnthropicHeaders(headersOf(error.headers as Headers | undefined));
     const status = error.status;
     // 529 is Anthropic's "overloaded": a server-side condition worth retrying elsewhere.
-    const kind: UpstreamFailureKind = status === 429 ? 'rate_limited' : status >= 500 ? 'server_error' : status === 401 || status === 403 ? 'auth' : status === 408 ? 'timeout' : 'bad_request';
-    return new UpstreamError(`Upstream answered ${status}: ${error.message}`, kind, deploymentId, status, retryAfterMs(h), h, { cause: error });
+    const kind: UpstreamFailureKind =
+      status === 429
+        ? 'rate_limited'
+        : status >= 500
+          ? 'server_error'
+          : status === 401 || status === 403
+            ? 'auth'
+            : status === 408
+              ? 'timeout'
+              : 'bad_request';
+    return new UpstreamError(
+      `Upstream answered ${status}: ${error.message}`,
+      kind,
+      deploymentId,
+      status,
+      retryAfterMs(h),
+      h,
+      { cause: error },
+    );
   }
-  if (error instanceof APIConnectionError) return new UpstreamError(`Could not reach the upstream: ${error.message}`, 'connection', deploymentId, undefined, undefined, headers, { cause: error });
-  return new UpstreamError(`The upstream stream failed: ${(error as Error)?.message ?? String(error)}`, 'stream_dropped', deploymentId, undefined, undefined, headers, { cause: error });
+  if (error instanceof APIConnectionError)
+    return new UpstreamError(
+      `Could not reach the upstream: ${error.message}`,
+      'connection',
+      deploymentId,
+      undefined,
+      undefined,
+      headers,
+      { cause: error },
+    );
+  return new UpstreamError(
+    `The upstream stream failed: ${(error as Error)?.message ?? String(error)}`,
+    'stream_dropped',
+    deploymentId,
+    undefined,
+    undefined,
+    headers,
+    { cause: error },
+  );
 }
 
 /** Calls Anthropic Messages API deployments with the official SDK (SDK retries off: Sluice decides). */
@@ -163,23 +268,38 @@ export class AnthropicUpstream {
     let c = this.#clients.get(d.id);
     if (!c) {
       // The SDK appends `/v1/messages` to its base URL; deployments name the `/v1` root.
-      c = new Anthropic({ baseURL: d.baseUrl.replace(/\/v1\/?$/, ''), apiKey: d.apiKey || 'sluice-no-key', maxRetries: 0, timeout: d.timeoutMs });
+      c = new Anthropic({
+        baseURL: d.baseUrl.replace(/\/v1\/?$/, ''),
+        apiKey: d.apiKey || 'sluice-no-key',
+        maxRetries: 0,
+        timeout: d.timeoutMs,
+      });
       this.#clients.set(d.id, c);
     }
     return c;
   }
 
   /** One chat completion on an Anthropic deployment; streams (and relays chunks) with `onChunk`. */
-  async complete(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions, seen: { model?: string; id?: string }): Promise<UpstreamCompletion> {
+  async complete(
+    deployment: ResolvedDeployment,
+    request: ChatRequest,
+    options: CallOptions,
+    seen: { model?: string; id?: string },
+  ): Promise<UpstreamCompletion> {
     const params = chatToAnthropic(request, deployment.model);
     let headers: Record<string, string> = {};
     try {
       if (!options.onChunk) {
-        const { data, response } = await this.#client(deployment).messages.create(params, { signal: options.signal }).withResponse();
+        const { data, response } = await this.#client(deployment)
+          .messages.create(params, { signal: options.signal })
+          .withResponse();
         headers = mapAnthropicHeaders(headersOf(response.headers as Headers));
         seen.model = data.model;
         seen.id = data.id;
-        return { completion: anthropicToCompletion(data as unknown as Part, options.completionId, deployment.model), headers };
+        return {
+          completion: anthropicToCompletion(data as unknown as Part, options.completionId, deployment.model),
+          headers,
+        };
       }
       const { data: stream, response } = await this.#client(deployment)
         .messages.create({ ...params, stream: true }, { signal: options.signal })
@@ -187,7 +307,10 @@ export class AnthropicUpstream {
       headers = mapAnthropicHeaders(headersOf(response.headers as Headers));
       const created = Math.floor(Date.now() / 1000);
       const base = { id: options.completionId, object: 'chat.completion.chunk', created, model: deployment.model };
-      const chunk = (delta: Part, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
+      const chunk = (delta: Part, finish: string | null = null) => ({
+        ...base,
+        choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+      });
       const message: Part = { content: [] as Part[], stop_reason: null, usage: {} };
       const toolIndex = new Map<number, number>();
       let stopped = false;
@@ -202,7 +325,18 @@ export class AnthropicUpstream {
           if (block.type === 'tool_use') {
             block.partial = '';
             toolIndex.set(event.index, toolIndex.size);
-            await options.onChunk(chunk({ tool_calls: [{ index: toolIndex.get(event.index), id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] }));
+            await options.onChunk(
+              chunk({
+                tool_calls: [
+                  {
+                    index: toolIndex.get(event.index),
+                    id: block.id,
+                    type: 'function',
+                    function: { name: block.name, arguments: '' },
+                  },
+                ],
+              }),
+            );
           }
           message.content[event.index] = block;
         } else if (event.type === 'content_block_delta') {
@@ -212,19 +346,32 @@ export class AnthropicUpstream {
             await options.onChunk(chunk({ content: event.delta.text }));
           } else if (event.delta?.type === 'input_json_delta' && block) {
             block.partial += event.delta.partial_json;
-            await options.onChunk(chunk({ tool_calls: [{ index: toolIndex.get(event.index), function: { arguments: event.delta.partial_json } }] }));
+            await options.onChunk(
+              chunk({
+                tool_calls: [{ index: toolIndex.get(event.index), function: { arguments: event.delta.partial_json } }],
+              }),
+            );
           }
         } else if (event.type === 'content_block_stop') {
           const block = message.content[event.index] as Part | undefined;
           if (block?.type === 'tool_use') block.input = parseArguments(block.partial || '{}');
         } else if (event.type === 'message_delta') {
           message.stop_reason = event.delta?.stop_reason ?? message.stop_reason;
-          for (const [k, v] of Object.entries(event.usage ?? {})) if (v !== null && v !== undefined) message.usage[k] = v;
+          for (const [k, v] of Object.entries(event.usage ?? {}))
+            if (v !== null && v !== undefined) message.usage[k] = v;
         } else if (event.type === 'message_stop') {
           stopped = true;
         }
       }
-      if (!stopped) throw new UpstreamError('The upstream stream ended before the answer was complete', 'stream_dropped', deployment.id, undefined, undefined, headers);
+      if (!stopped)
+        throw new UpstreamError(
+          'The upstream stream ended before the answer was complete',
+          'stream_dropped',
+          deployment.id,
+          undefined,
+          undefined,
+          headers,
+        );
       const completion = anthropicToCompletion(message, options.completionId, deployment.model);
       await options.onChunk(chunk({}, completion.choices[0]!.finish_reason));
       await options.onChunk({ ...base, choices: [], usage: completion.usage });

@@ -31,17 +31,24 @@ export class EmbeddingsClient {
   }
 
   /** Embed `inputs` on a deployment; throws an `UpstreamError`. */
-  async embed(deployment: ResolvedEmbeddingDeployment, inputs: readonly EmbeddingInput[], options: { dimensions?: number; user?: string; signal?: AbortSignal } = {}): Promise<UpstreamEmbeddings> {
+  async embed(
+    deployment: ResolvedEmbeddingDeployment,
+    inputs: readonly EmbeddingInput[],
+    options: { dimensions?: number; user?: string; signal?: AbortSignal } = {},
+  ): Promise<UpstreamEmbeddings> {
     let headers: Record<string, string> = {};
     try {
       const body: OpenAI.EmbeddingCreateParams = { model: deployment.model, input: inputs as string[] };
       if (options.dimensions !== undefined) body.dimensions = options.dimensions;
       if (options.user) body.user = options.user;
-      const { data, response } = await this.#client(deployment).embeddings.create(body, { signal: options.signal }).withResponse();
+      const { data, response } = await this.#client(deployment)
+        .embeddings.create(body, { signal: options.signal })
+        .withResponse();
       headers = {};
       response.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
       const vectors = [...data.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-      if (vectors.length !== inputs.length) throw new Error(`the upstream returned ${vectors.length} embeddings for ${inputs.length} inputs`);
+      if (vectors.length !== inputs.length)
+        throw new Error(`the upstream returned ${vectors.length} embeddings for ${inputs.length} inputs`);
       return { vectors, promptTokens: data.usage?.prompt_tokens ?? 0, headers };
     } catch (error) {
       throw toUpstreamError(error, deployment.id, headers);

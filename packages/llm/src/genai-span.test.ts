@@ -5,8 +5,19 @@ import type { ResolvedDeployment } from '@sluice/config';
 import { genAiProvider, withGenAiSpan } from './genai-span.ts';
 import { UpstreamError } from './upstream.ts';
 
-const deployment = { id: 'mini', tier: 'small', baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini' } as ResolvedDeployment;
-const request = { model: 'auto', messages: [{ role: 'user' as const, content: 'secret prompt' }], temperature: 0.3, max_completion_tokens: 100, seed: 7 };
+const deployment = {
+  id: 'mini',
+  tier: 'small',
+  baseUrl: 'https://api.openai.com/v1',
+  model: 'gpt-4o-mini',
+} as ResolvedDeployment;
+const request = {
+  model: 'auto',
+  messages: [{ role: 'user' as const, content: 'secret prompt' }],
+  temperature: 0.3,
+  max_completion_tokens: 100,
+  seed: 7,
+};
 
 describe('GenAI spans', () => {
   const exporter = new InMemorySpanExporter();
@@ -30,7 +41,19 @@ describe('GenAI spans', () => {
   });
 
   it('describes a successful call: request parameters, response model and id, finish reason, usage; no prompt', async () => {
-    const result = await withGenAiSpan(deployment, request, true, async () => 'ok', () => ({ responseModel: 'gpt-4o-mini-2024-07-18', responseId: 'chatcmpl-up', finishReason: 'stop', inputTokens: 12, outputTokens: 34 }));
+    const result = await withGenAiSpan(
+      deployment,
+      request,
+      true,
+      async () => 'ok',
+      () => ({
+        responseModel: 'gpt-4o-mini-2024-07-18',
+        responseId: 'chatcmpl-up',
+        finishReason: 'stop',
+        inputTokens: 12,
+        outputTokens: 34,
+      }),
+    );
     expect(result).toBe('ok');
     const [span] = await finished();
     expect(span!.name).toBe('chat gpt-4o-mini');
@@ -57,7 +80,15 @@ describe('GenAI spans', () => {
 
   it('marks a failed call with error.type and the HTTP status, and rethrows', async () => {
     const error = new UpstreamError('Upstream answered 429: slow down', 'rate_limited', 'mini', 429, 1_000, {});
-    await expect(withGenAiSpan(deployment, request, false, async () => Promise.reject(error), () => ({}))).rejects.toBe(error);
+    await expect(
+      withGenAiSpan(
+        deployment,
+        request,
+        false,
+        async () => Promise.reject(error),
+        () => ({}),
+      ),
+    ).rejects.toBe(error);
     const [span] = await finished();
     expect(span!.attributes['error.type']).toBe('rate_limited');
     expect(span!.attributes['http.response.status_code']).toBe(429);

@@ -65,7 +65,13 @@ export interface GenAiResult {
  * are customer data and never become attributes. With no tracer provider registered (tracing
  * off) the span is a non-recording no-op and no attribute is computed.
  */
-export async function withGenAiSpan<T>(deployment: ResolvedDeployment, request: ChatRequest, stream: boolean, call: (span: Span) => Promise<T>, describe: (result: T) => GenAiResult): Promise<T> {
+export async function withGenAiSpan<T>(
+  deployment: ResolvedDeployment,
+  request: ChatRequest,
+  stream: boolean,
+  call: (span: Span) => Promise<T>,
+  describe: (result: T) => GenAiResult,
+): Promise<T> {
   return tracer.startActiveSpan(`chat ${deployment.model}`, { kind: SpanKind.CLIENT }, async (span) => {
     if (span.isRecording()) span.setAttributes(requestAttributes(deployment, request, stream));
     try {

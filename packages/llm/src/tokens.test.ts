@@ -28,6 +28,8 @@ describe('countTokens', () => {
     expect(countTokens(long)).toBe(direct(long, o200k));
     for (let i = 0; i < 2_100; i++) countTokens(`filler ${i}`);
     expect(countTokens('filler 0')).toBe(direct('filler 0', o200k));
-    expect(countChatTokens([{ role: 'user', content: 'hello there' }])).toBe(3 + 3 + direct('hello there', o200k) + direct('user', o200k));
+    expect(countChatTokens([{ role: 'user', content: 'hello there' }])).toBe(
+      3 + 3 + direct('hello there', o200k) + direct('user', o200k),
+    );
   });
 });

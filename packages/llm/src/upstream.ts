@@ -6,7 +6,8 @@ import { withGenAiSpan } from './genai-span.ts';
 import { countChatTokens, countTokens } from './tokens.ts';
 
 /** What kind of upstream failure happened; decides retry, failover and circuit handling. */
-export type UpstreamFailureKind = 'rate_limited' | 'server_error' | 'timeout' | 'connection' | 'bad_request' | 'auth' | 'aborted' | 'stream_dropped';
+export type UpstreamFailureKind =
+  'rate_limited' | 'server_error' | 'timeout' | 'connection' | 'bad_request' | 'auth' | 'aborted' | 'stream_dropped';
 
 /** A failed upstream call, with what a caller needs to act on it. */
 export class UpstreamError extends Error {
@@ -52,7 +53,12 @@ export interface UpstreamCompletion {
     model: string;
     /** The upstream's, when it sent one. */
     system_fingerprint?: string | null;
-    choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: unknown[] }; finish_reason: string | null; logprobs: unknown }>;
+    choices: Array<{
+      index: number;
+      message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: unknown[] };
+      finish_reason: string | null;
+      logprobs: unknown;
+    }>;
     /** With the upstream's `prompt_tokens_details` / `completion_tokens_details` when it sent them. */
     usage: JobUsage & Record<string, unknown>;
   };
@@ -125,7 +131,11 @@ export class UpstreamClient {
    * far less per request (measured: streaming every call capped one executor near 70 req/s
    * on the 2-core bench machine, most of it SSE parsing on both ends).
    */
-  async complete(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions): Promise<UpstreamCompletion> {
+  async complete(
+    deployment: ResolvedDeployment,
+    request: ChatRequest,
+    options: CallOptions,
+  ): Promise<UpstreamCompletion> {
     // What the upstream itself said (its model name, its completion id): the span reports
     // them, while the completion is relabelled with the deployment's model and the job's id.
     const seen: { model?: string; id?: string } = {};
@@ -144,7 +154,12 @@ export class UpstreamClient {
     );
   }
 
-  async #call(deployment: ResolvedDeployment, request: ChatRequest, options: CallOptions, seen: { model?: string; id?: string }): Promise<UpstreamCompletion> {
+  async #call(
+    deployment: ResolvedDeployment,
+    request: ChatRequest,
+    options: CallOptions,
+    seen: { model?: string; id?: string },
+  ): Promise<UpstreamCompletion> {
     if (deployment.api === 'anthropic') return this.#anthropic.complete(deployment, request, options, seen);
     const body = upstreamBody(request as unknown as Record<string, unknown>, deployment.model);
     if (!options.onChunk) return this.#completeOnce(deployment, body, options, seen);
@@ -153,7 +168,12 @@ export class UpstreamClient {
     let headers: Record<string, string> = {};
     const created = Math.floor(Date.now() / 1000);
     // One slot per choice (`n > 1` streams every choice's deltas under its index).
-    type Slot = { content: string; refusal: string; finishReason: string | null; toolCalls: Array<{ index: number; id?: string; type?: string; function: { name: string; arguments: string } }> };
+    type Slot = {
+      content: string;
+      refusal: string;
+      finishReason: string | null;
+      toolCalls: Array<{ index: number; id?: string; type?: string; function: { name: string; arguments: string } }>;
+    };
     const slots: Slot[] = [];
     let usage: (JobUsage & Record<string, unknown>) | undefined;
     let fingerprint: string | null | undefined;
@@ -172,7 +192,12 @@ export class UpstreamClient {
         if (raw.usage) usage = raw.usage as JobUsage & Record<string, unknown>;
         if (raw.system_fingerprint !== undefined) fingerprint = raw.system_fingerprint;
         for (const choice of raw.choices ?? []) {
-          const slot = (slots[typeof choice.index === 'number' ? choice.index : 0] ??= { content: '', refusal: '', finishReason: null, toolCalls: [] });
+          const slot = (slots[typeof choice.index === 'number' ? choice.index : 0] ??= {
+            content: '',
+            refusal: '',
+            finishReason: null,
+            toolCalls: [],
+          });
           if (typeof choice.delta?.content === 'string') slot.content += choice.delta.content;
           if (typeof choice.delta?.refusal === 'string') slot.refusal += choice.delta.refusal;
           for (const tc of choice.delta?.tool_calls ?? []) {
@@ -190,7 +215,14 @@ export class UpstreamClient {
       throw toUpstreamError(error, deployment.id, headers, responded);
     }
     if (!sawAny || !slots.length || slots.some((slot) => !slot || slot.finishReason === null)) {
-      throw new UpstreamError('The upstream stream ended before the answer was complete', 'stream_dropped', deployment.id, undefined, undefined, headers);
+      throw new UpstreamError(
+        'The upstream stream ended before the answer was complete',
+        'stream_dropped',
+        deployment.id,
+        undefined,
+        undefined,
+        headers,
+      );
     }
     usage ??= {
       prompt_tokens: countChatTokens(request.messages, deployment.model),
@@ -199,8 +231,13 @@ export class UpstreamClient {
     };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
     const choices = slots.map((slot, index) => {
-      const message: UpstreamCompletion['completion']['choices'][number]['message'] = { role: 'assistant', content: slot.toolCalls.length && !slot.content ? null : slot.content, refusal: slot.refusal || null };
-      if (slot.toolCalls.length) message.tool_calls = slot.toolCalls.map(({ index: _index, ...tc }) => ({ type: 'function', ...tc }));
+      const message: UpstreamCompletion['completion']['choices'][number]['message'] = {
+        role: 'assistant',
+        content: slot.toolCalls.length && !slot.content ? null : slot.content,
+        refusal: slot.refusal || null,
+      };
+      if (slot.toolCalls.length)
+        message.tool_calls = slot.toolCalls.map(({ index: _index, ...tc }) => ({ type: 'function', ...tc }));
       return { index, message, finish_reason: slot.finishReason, logprobs: null };
     });
     return {
@@ -217,7 +254,12 @@ export class UpstreamClient {
     };
   }
 
-  async #completeOnce(deployment: ResolvedDeployment, body: Record<string, unknown>, options: CallOptions, seen: { model?: string; id?: string }): Promise<UpstreamCompletion> {
+  async #completeOnce(
+    deployment: ResolvedDeployment,
+    body: Record<string, unknown>,
+    options: CallOptions,
+    seen: { model?: string; id?: string },
+  ): Promise<UpstreamCompletion> {
     let headers: Record<string, string> = {};
     let responded = false;
     try {
@@ -239,8 +281,18 @@ export class UpstreamClient {
           created: raw.created,
           model: deployment.model,
           ...(raw.system_fingerprint !== undefined ? { system_fingerprint: raw.system_fingerprint } : {}),
-          choices: raw.choices.map((c) => ({ index: c.index, message: { ...c.message, refusal: c.message.refusal ?? null }, finish_reason: c.finish_reason, logprobs: c.logprobs ?? null })),
-          usage: { ...usage, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+          choices: raw.choices.map((c) => ({
+            index: c.index,
+            message: { ...c.message, refusal: c.message.refusal ?? null },
+            finish_reason: c.finish_reason,
+            logprobs: c.logprobs ?? null,
+          })),
+          usage: {
+            ...usage,
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: usage.prompt_tokens + usage.completion_tokens,
+          },
         },
         headers,
       };
@@ -257,10 +309,21 @@ export class UpstreamClient {
  * used to be retried as a dropped stream and counted against the deployment's circuit.
  * @defaultValue `responded` true: an unclassified error counts as a dropped stream
  */
-export function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>, responded = true): UpstreamError {
+export function toUpstreamError(
+  error: unknown,
+  deploymentId: string,
+  headers: Record<string, string>,
+  responded = true,
+): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  if (error instanceof APIUserAbortError) return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, { cause: error });
-  if (error instanceof APIConnectionTimeoutError) return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, { cause: error });
+  if (error instanceof APIUserAbortError)
+    return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, {
+      cause: error,
+    });
+  if (error instanceof APIConnectionTimeoutError)
+    return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, {
+      cause: error,
+    });
   if (error instanceof APIError && typeof error.status === 'number') {
     const h = headersOf(error.headers as Headers | undefined);
     const status = error.status;
@@ -274,18 +337,52 @@ export function toUpstreamError(error: unknown, deploymentId: string, headers: R
             : status === 408
               ? 'timeout'
               : 'bad_request';
-    return new UpstreamError(`Upstream answered ${status}: ${error.message}`, kind, deploymentId, status, retryAfterMs(h), h, { cause: error });
+    return new UpstreamError(
+      `Upstream answered ${status}: ${error.message}`,
+      kind,
+      deploymentId,
+      status,
+      retryAfterMs(h),
+      h,
+      { cause: error },
+    );
   }
-  if (error instanceof APIConnectionError) return new UpstreamError(`Could not reach the upstream: ${error.message}`, 'connection', deploymentId, undefined, undefined, headers, { cause: error });
+  if (error instanceof APIConnectionError)
+    return new UpstreamError(
+      `Could not reach the upstream: ${error.message}`,
+      'connection',
+      deploymentId,
+      undefined,
+      undefined,
+      headers,
+      { cause: error },
+    );
   if (!responded && !(error instanceof APIError)) {
-    return new UpstreamError(`The request could not be sent upstream: ${(error as Error)?.message ?? String(error)}`, 'bad_request', deploymentId, undefined, undefined, headers, { cause: error });
+    return new UpstreamError(
+      `The request could not be sent upstream: ${(error as Error)?.message ?? String(error)}`,
+      'bad_request',
+      deploymentId,
+      undefined,
+      undefined,
+      headers,
+      { cause: error },
+    );
   }
   // A socket destroyed mid-stream surfaces as a plain error from the SSE reader.
-  return new UpstreamError(`The upstream stream failed: ${(error as Error)?.message ?? String(error)}`, 'stream_dropped', deploymentId, undefined, undefined, headers, { cause: error });
+  return new UpstreamError(
+    `The upstream stream failed: ${(error as Error)?.message ?? String(error)}`,
+    'stream_dropped',
+    deploymentId,
+    undefined,
+    undefined,
+    headers,
+    { cause: error },
+  );
 }
 
 /** Prices {@link costUsd} reads from a deployment. */
-export type DeploymentPrices = Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'> & Partial<Pick<ResolvedDeployment, 'cachedInputPricePerMTok' | 'cacheWritePricePerMTok' | 'batchPriceFactor'>>;
+export type DeploymentPrices = Pick<ResolvedDeployment, 'inputPricePerMTok' | 'outputPricePerMTok'> &
+  Partial<Pick<ResolvedDeployment, 'cachedInputPricePerMTok' | 'cacheWritePricePerMTok' | 'batchPriceFactor'>>;
 
 /**
  * Cost in USD of a usage on a deployment (prices per million tokens): prompt tokens the
@@ -293,12 +390,23 @@ export type DeploymentPrices = Pick<ResolvedDeployment, 'inputPricePerMTok' | 'o
  * cache-write rate, and the whole call at the batch rate when it went through the provider's
  * batch API.
  */
-export function costUsd(deployment: DeploymentPrices, usage: Pick<JobUsage, 'prompt_tokens' | 'completion_tokens' | 'prompt_tokens_details'>, options: { batch?: boolean } = {}): number {
+export function costUsd(
+  deployment: DeploymentPrices,
+  usage: Pick<JobUsage, 'prompt_tokens' | 'completion_tokens' | 'prompt_tokens_details'>,
+  options: { batch?: boolean } = {},
+): number {
   const cached = Math.min(usage.prompt_tokens, Math.max(0, usage.prompt_tokens_details?.cached_tokens ?? 0));
-  const written = Math.min(usage.prompt_tokens - cached, Math.max(0, usage.prompt_tokens_details?.cache_write_tokens ?? 0));
+  const written = Math.min(
+    usage.prompt_tokens - cached,
+    Math.max(0, usage.prompt_tokens_details?.cache_write_tokens ?? 0),
+  );
   const cachedPrice = deployment.cachedInputPricePerMTok ?? deployment.inputPricePerMTok;
   const writePrice = deployment.cacheWritePricePerMTok ?? deployment.inputPricePerMTok;
-  const full = (usage.prompt_tokens - cached - written) * deployment.inputPricePerMTok + cached * cachedPrice + written * writePrice + usage.completion_tokens * deployment.outputPricePerMTok;
+  const full =
+    (usage.prompt_tokens - cached - written) * deployment.inputPricePerMTok +
+    cached * cachedPrice +
+    written * writePrice +
+    usage.completion_tokens * deployment.outputPricePerMTok;
   const cost = (options.batch ? full * (deployment.batchPriceFactor ?? 1) : full) / 1_000_000;
   // Rounded to 1e-9 USD so sums over many jobs stay exact in decimal.
   return Math.round(cost * 1e9) / 1e9;

@@ -41,7 +41,9 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
     async jobs() {
       await Promise.all(
         Object.entries(queues).map(async ([name, q]) => {
-          const counts = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed').catch(() => undefined);
+          const counts = await q
+            .getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed')
+            .catch(() => undefined);
           if (!counts) return;
           this.set({ queue: name, state: 'waiting' }, (counts.waiting ?? 0) + (counts.prioritized ?? 0));
           for (const state of STATES) this.set({ queue: name, state }, counts[state] ?? 0);
@@ -62,7 +64,10 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
             named += n;
             this.set({ queue: name, priority: label }, n);
           }
-          this.set({ queue: name, priority: 'other' }, Math.max(0, (counts.waiting ?? 0) + (counts.prioritized ?? 0) - named));
+          this.set(
+            { queue: name, priority: 'other' },
+            Math.max(0, (counts.waiting ?? 0) + (counts.prioritized ?? 0) - named),
+          );
         }),
       );
     },

@@ -20,7 +20,11 @@ export function createClassifierMetrics(options: { registry: Registry; clock?: (
   return {
     registry: options.registry,
     routed(route) {
-      routing.decisions.inc({ tier: route.tier, strategy: route.strategy || 'unknown', category: route.category || 'unknown' });
+      routing.decisions.inc({
+        tier: route.tier,
+        strategy: route.strategy || 'unknown',
+        category: route.category || 'unknown',
+      });
     },
     observeWorker: (w) => observeWorker(w, worker, undefined, options.clock),
   };

@@ -35,7 +35,13 @@ export function defineHttpMetrics(registry: Registry) {
 }
 
 /** Queue depth gauges; their values are read from Redis at scrape time (`collect`). */
-export function defineQueueDepthMetrics(registry: Registry, collect: { jobs(this: Gauge<'queue' | 'state'>): Promise<void>; byPriority(this: Gauge<'queue' | 'priority'>): Promise<void> }) {
+export function defineQueueDepthMetrics(
+  registry: Registry,
+  collect: {
+    jobs(this: Gauge<'queue' | 'state'>): Promise<void>;
+    byPriority(this: Gauge<'queue' | 'priority'>): Promise<void>;
+  },
+) {
   return {
     jobs: new Gauge({
       name: 'sluice_queue_jobs',
@@ -119,7 +125,11 @@ export function defineJobMetrics(registry: Registry) {
 /** Upstream calls and the global limiter, seen from an executor. */
 export function defineUpstreamMetrics(
   registry: Registry,
-  collect: { circuit(this: Gauge<'deployment' | 'state'>): Promise<void>; inFlight(this: Gauge<'deployment'>): Promise<void>; permitLine(this: Gauge<'tier'>): void },
+  collect: {
+    circuit(this: Gauge<'deployment' | 'state'>): Promise<void>;
+    inFlight(this: Gauge<'deployment'>): Promise<void>;
+    permitLine(this: Gauge<'tier'>): void;
+  },
 ) {
   return {
     permitLine: new Gauge({
@@ -150,7 +160,7 @@ export function defineUpstreamMetrics(
     }),
     heldBack: new Counter({
       name: 'sluice_upstream_held_back_total',
-      help: 'Upstream calls held back by the global limiter: no deployment of the tier granted a permit, so the job waited (in its executor\'s permit line, or in its queue) instead of drawing a 429; reason of the soonest denial',
+      help: "Upstream calls held back by the global limiter: no deployment of the tier granted a permit, so the job waited (in its executor's permit line, or in its queue) instead of drawing a 429; reason of the soonest denial",
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

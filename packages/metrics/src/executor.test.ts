@@ -16,7 +16,12 @@ function fakeLimiter() {
     async acquireAny() {
       if (self.granted) return { granted: true, deployment, lease: { acquiredAt: 0 } };
       const error = new RateLimitedError('sim-small', 'concurrency', 250);
-      return { granted: false, retryAfterMs: 250, error, denials: [{ granted: false, deploymentId: 'sim-small', reason: 'concurrency', retryAfterMs: 250, limit: 4 }] };
+      return {
+        granted: false,
+        retryAfterMs: 250,
+        error,
+        denials: [{ granted: false, deploymentId: 'sim-small', reason: 'concurrency', retryAfterMs: 250, limit: 4 }],
+      };
     },
     async onUpstreamResult(_d: unknown, result: { status?: number }) {
       return { outcome: result.status === 429 ? 'throttled' : 'success' };
@@ -42,7 +47,11 @@ const recordingStats = () => {
   return { stats, calls };
 };
 
-const value = async (registry: ReturnType<typeof createMetricsRegistry>, name: string, labels: Record<string, string>) => {
+const value = async (
+  registry: ReturnType<typeof createMetricsRegistry>,
+  name: string,
+  labels: Record<string, string>,
+) => {
   const metric = await registry.getSingleMetric(name)!.get();
   return metric.values.find((v) => Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l))?.value;
 };
@@ -62,10 +71,16 @@ describe('executor metrics', () => {
     await limiter.onUpstreamResult(deployment as never, { status: 200, lease: { acquiredAt: 500 } as never });
 
     expect(await value(registry, 'sluice_upstream_held_back_total', { reason: 'concurrency' })).toBe(1);
-    expect(await value(registry, 'sluice_permit_denials_total', { deployment: 'sim-small', reason: 'concurrency' })).toBe(1);
+    expect(
+      await value(registry, 'sluice_permit_denials_total', { deployment: 'sim-small', reason: 'concurrency' }),
+    ).toBe(1);
     expect(await value(registry, 'sluice_upstream_429_total', { deployment: 'sim-small' })).toBe(1);
-    expect(await value(registry, 'sluice_upstream_requests_total', { deployment: 'sim-small', outcome: 'throttled' })).toBe(1);
-    expect(await value(registry, 'sluice_upstream_requests_total', { deployment: 'sim-small', outcome: 'success' })).toBe(1);
+    expect(
+      await value(registry, 'sluice_upstream_requests_total', { deployment: 'sim-small', outcome: 'throttled' }),
+    ).toBe(1);
+    expect(
+      await value(registry, 'sluice_upstream_requests_total', { deployment: 'sim-small', outcome: 'success' }),
+    ).toBe(1);
     expect(await value(registry, 'sluice_upstream_duration_seconds', { deployment: 'sim-small', le: '1' })).toBe(2);
     expect(await value(registry, 'sluice_circuit_state', { deployment: 'sim-small', state: 'open' })).toBe(1);
     expect(await value(registry, 'sluice_circuit_state', { deployment: 'sim-small', state: 'closed' })).toBe(0);
@@ -73,14 +88,17 @@ describe('executor metrics', () => {
     expect(calls).toEqual(['held concurrency', '429 sim-small']);
   });
 
-  it('reports the jobs held in each tier\'s permit line at scrape time', async () => {
+  it("reports the jobs held in each tier's permit line at scrape time", async () => {
     const registry = createMetricsRegistry({ role: 'executor', processMetrics: false });
     const metrics = createExecutorMetrics({ registry, deployments: [] });
     const lines = new PermitLines({ holdMs: 60_000 });
     metrics.observePermitLines(lines);
     const small = lines.for('small');
     small.block(30_000);
-    const waiting = [small.wait({ priority: 5, acceptedAt: 1, deadline: Number.POSITIVE_INFINITY }), small.wait({ priority: 5, acceptedAt: 2, deadline: Number.POSITIVE_INFINITY })];
+    const waiting = [
+      small.wait({ priority: 5, acceptedAt: 1, deadline: Number.POSITIVE_INFINITY }),
+      small.wait({ priority: 5, acceptedAt: 2, deadline: Number.POSITIVE_INFINITY }),
+    ];
     lines.for('large');
     let text = await registry.metrics();
     expect(text).toContain('sluice_permit_line_jobs{tier="small"} 2');
@@ -113,7 +131,14 @@ describe('executor metrics', () => {
     const worker = Object.assign(new EventEmitter(), { name: '{tier-small}' });
     metrics.observeWorker(worker as unknown as Worker);
 
-    const job = { name: 'completion', timestamp: 9_700, processedOn: 10_000, attemptsStarted: 1, attemptsMade: 0, opts: { priority: 1 } };
+    const job = {
+      name: 'completion',
+      timestamp: 9_700,
+      processedOn: 10_000,
+      attemptsStarted: 1,
+      attemptsMade: 0,
+      opts: { priority: 1 },
+    };
     worker.emit('active', job);
     // A second start (parked for a permit, handed back) is not queue wait.
     worker.emit('active', { ...job, attemptsStarted: 2, processedOn: 60_000 });
@@ -123,7 +148,17 @@ describe('executor metrics', () => {
       tier: 'small',
       cache: 'miss',
       counterfactual: { promptTokens: 10, completionTokens: 5, costUsd: 0.0005 },
-      calls: [{ purpose: 'answer', tier: 'small', model: 'm', deploymentId: 'sim-small', promptTokens: 10, completionTokens: 5, costUsd: 0.00005 }],
+      calls: [
+        {
+          purpose: 'answer',
+          tier: 'small',
+          model: 'm',
+          deploymentId: 'sim-small',
+          promptTokens: 10,
+          completionTokens: 5,
+          costUsd: 0.00005,
+        },
+      ],
     };
     worker.emit('completed', job, result);
     worker.emit('completed', { ...job, name: 'summary' }, { ...result, counterfactual: undefined });
@@ -131,11 +166,23 @@ describe('executor metrics', () => {
     worker.emit('completed', job, undefined);
     worker.emit('failed', job, new Error('x'));
 
-    expect(await value(registry, 'sluice_queue_wait_seconds', { queue: '{tier-small}', priority: 'interactive', le: '0.5' })).toBe(1);
-    expect(await value(registry, 'sluice_queue_wait_seconds', { queue: '{tier-small}', priority: 'interactive', le: '0.25' })).toBe(0);
-    expect(await value(registry, 'sluice_jobs_finished_total', { queue: '{tier-small}', outcome: 'completed' })).toBe(3);
+    expect(
+      await value(registry, 'sluice_queue_wait_seconds', { queue: '{tier-small}', priority: 'interactive', le: '0.5' }),
+    ).toBe(1);
+    expect(
+      await value(registry, 'sluice_queue_wait_seconds', {
+        queue: '{tier-small}',
+        priority: 'interactive',
+        le: '0.25',
+      }),
+    ).toBe(0);
+    expect(await value(registry, 'sluice_jobs_finished_total', { queue: '{tier-small}', outcome: 'completed' })).toBe(
+      3,
+    );
     expect(await value(registry, 'sluice_jobs_finished_total', { queue: '{tier-small}', outcome: 'failed' })).toBe(1);
-    expect(await value(registry, 'sluice_job_run_seconds', { queue: '{tier-small}', outcome: 'completed', le: '0.5' })).toBe(3);
+    expect(
+      await value(registry, 'sluice_job_run_seconds', { queue: '{tier-small}', outcome: 'completed', le: '0.5' }),
+    ).toBe(3);
     expect(await value(registry, 'sluice_cost_usd_total', { kind: 'actual' })).toBeCloseTo(0.00005, 12);
     expect(await value(registry, 'sluice_cost_usd_total', { kind: 'counterfactual' })).toBeCloseTo(0.0005, 12);
     expect(await value(registry, 'sluice_cost_usd_total', { kind: 'summary' })).toBeCloseTo(0.00005, 12);

@@ -59,7 +59,9 @@ export function createExecutorMetrics(options: ExecutorMetricsOptions): Executor
   const worker = defineWorkerMetrics(registry);
   const upstream = defineUpstreamMetrics(registry, {
     async circuit() {
-      for (const s of await readStates()) for (const state of ['closed', 'open', 'half_open'] as const) this.set({ deployment: s.deploymentId, state }, s.circuit === state ? 1 : 0);
+      for (const s of await readStates())
+        for (const state of ['closed', 'open', 'half_open'] as const)
+          this.set({ deployment: s.deploymentId, state }, s.circuit === state ? 1 : 0);
     },
     async inFlight() {
       for (const s of await readStates()) this.set({ deployment: s.deploymentId }, s.inFlight);
@@ -88,7 +90,11 @@ export function createExecutorMetrics(options: ExecutorMetricsOptions): Executor
       target.onUpstreamResult = async (deployment, result) => {
         const verdict = await onUpstreamResult(deployment, result);
         upstream.calls.inc({ deployment: deployment.id, outcome: verdict.outcome });
-        if (result.lease) upstream.duration.observe({ deployment: deployment.id }, Math.max(0, clock() - result.lease.acquiredAt) / 1000);
+        if (result.lease)
+          upstream.duration.observe(
+            { deployment: deployment.id },
+            Math.max(0, clock() - result.lease.acquiredAt) / 1000,
+          );
         if (result.status === 429) {
           upstream.throttled.inc({ deployment: deployment.id });
           stats?.recordUpstream429(deployment.id);

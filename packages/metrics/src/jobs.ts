@@ -10,7 +10,11 @@ export type JobMetrics = ReturnType<typeof defineJobMetrics>;
  * counters when given). A summary job's cost counts as `kind="summary"`, apart from the jobs'
  * own, as the cost ledger reports it.
  */
-export function recordJobResult(metrics: JobMetrics, result: CompletionJobResult, kind: 'job' | 'summary' = 'job'): void {
+export function recordJobResult(
+  metrics: JobMetrics,
+  result: CompletionJobResult,
+  kind: 'job' | 'summary' = 'job',
+): void {
   if (kind === 'summary') metrics.cost.inc({ kind: 'summary' }, result.costUsd);
   else {
     metrics.cost.inc({ kind: 'actual' }, result.costUsd);
@@ -24,6 +28,10 @@ export function recordJobResult(metrics: JobMetrics, result: CompletionJobResult
 }
 
 /** Count one cache lookup; `kind` is `none` unless the lookup hit or a semantic candidate was rejected. */
-export function recordCacheLookup(metrics: JobMetrics, result: CacheLookupResult, kind: CacheLookupKind = 'none'): void {
+export function recordCacheLookup(
+  metrics: JobMetrics,
+  result: CacheLookupResult,
+  kind: CacheLookupKind = 'none',
+): void {
   metrics.cacheLookups.inc({ result, kind: result === 'hit' || result === 'rejected' ? kind : 'none' });
 }

@@ -12,7 +12,17 @@ const result = (overrides: Partial<CompletionJobResult> = {}): CompletionJobResu
   cache: 'miss',
   costUsd: 0.000045,
   attempt: 1,
-  calls: [{ purpose: 'answer', tier: 'small', model: 'sim-small', deploymentId: 'sim-small', promptTokens: 100, completionTokens: 50, costUsd: 0.000045 }],
+  calls: [
+    {
+      purpose: 'answer',
+      tier: 'small',
+      model: 'sim-small',
+      deploymentId: 'sim-small',
+      promptTokens: 100,
+      completionTokens: 50,
+      costUsd: 0.000045,
+    },
+  ],
   counterfactual: { promptTokens: 100, completionTokens: 50, costUsd: 0.00075 },
   ...overrides,
 });
@@ -22,8 +32,24 @@ describe('jobIncrements', () => {
     const inc = jobIncrements(
       result({
         calls: [
-          { purpose: 'routing', tier: 'router', model: 'r', deploymentId: 'r', promptTokens: 10, completionTokens: 1, costUsd: 0.0000011 },
-          { purpose: 'answer', tier: 'small', model: 'sim-small', deploymentId: 'cache', promptTokens: 0, completionTokens: 0, costUsd: 0 },
+          {
+            purpose: 'routing',
+            tier: 'router',
+            model: 'r',
+            deploymentId: 'r',
+            promptTokens: 10,
+            completionTokens: 1,
+            costUsd: 0.0000011,
+          },
+          {
+            purpose: 'answer',
+            tier: 'small',
+            model: 'sim-small',
+            deploymentId: 'cache',
+            promptTokens: 0,
+            completionTokens: 0,
+            costUsd: 0,
+          },
         ],
         cache: 'hit',
         cacheKind: 'semantic',
@@ -42,7 +68,10 @@ describe('jobIncrements', () => {
   });
 
   it('keeps summary jobs apart from the jobs', () => {
-    expect(Object.fromEntries(jobIncrements(result(), 'summary'))).toEqual({ 'summary:jobs': 1, 'summary:cost_nusd': 45_000 });
+    expect(Object.fromEntries(jobIncrements(result(), 'summary'))).toEqual({
+      'summary:jobs': 1,
+      'summary:cost_nusd': 45_000,
+    });
   });
 });
 
@@ -106,7 +135,10 @@ describe('ops stats (Redis)', () => {
     const errors: unknown[] = [];
     let fail = true;
     const flaky = new Proxy(redis, {
-      get: (target, prop) => (prop === 'evalsha' && fail ? () => Promise.reject(new Error('connection lost')) : Reflect.get(target, prop, target)),
+      get: (target, prop) =>
+        prop === 'evalsha' && fail
+          ? () => Promise.reject(new Error('connection lost'))
+          : Reflect.get(target, prop, target),
     });
     const stats = createOpsStats({ redis: flaky, keys, flushMs: 60_000, onError: (e) => errors.push(e) });
     stats.recordClient429();

@@ -150,7 +150,13 @@ function figures(get: (field: string) => number, fields: Iterable<string>): OpsF
     promptTokens: get('prompt_tokens'),
     completionTokens: get('completion_tokens'),
     byTier: Object.fromEntries(TIERS.map((t) => [t, get(`tier:${t}:jobs`)])) as Record<TierName, number>,
-    cache: { hit: get('cache:hit:jobs'), miss: get('cache:miss:jobs'), bypass: get('cache:bypass:jobs'), exact: get('cache:hit:exact'), semantic: get('cache:hit:semantic') },
+    cache: {
+      hit: get('cache:hit:jobs'),
+      miss: get('cache:miss:jobs'),
+      bypass: get('cache:bypass:jobs'),
+      exact: get('cache:hit:exact'),
+      semantic: get('cache:hit:semantic'),
+    },
     summaries: { jobs: get('summary:jobs'), costUsd: get('summary:cost_nusd') / 1e9 },
     upstream429: get('upstream429'),
     upstream429ByDeployment,
@@ -171,10 +177,13 @@ export function createOpsStats(options: OpsStatsOptions): OpsStats {
   const retentionMinutes = options.retentionMinutes ?? 180;
   const flushMs = options.flushMs ?? 1_000;
   const onError = options.onError ?? (() => {});
-  if (!(Number.isFinite(flushMs) && flushMs >= 0)) throw new TypeError(`Expected \`flushMs\` to be a number ≥ 0, got \`${String(flushMs)}\``);
+  if (!(Number.isFinite(flushMs) && flushMs >= 0))
+    throw new TypeError(`Expected \`flushMs\` to be a number ≥ 0, got \`${String(flushMs)}\``);
   const totalsTtlSeconds = Math.round((options.totalsTtlDays ?? 30) * 86_400);
-  if (!Number.isInteger(retentionMinutes) || retentionMinutes < 1) throw new TypeError(`Expected \`retentionMinutes\` to be an integer ≥ 1, got \`${String(retentionMinutes)}\``);
-  if (!(totalsTtlSeconds >= 1)) throw new TypeError(`Expected \`totalsTtlDays\` to be > 0, got \`${String(options.totalsTtlDays)}\``);
+  if (!Number.isInteger(retentionMinutes) || retentionMinutes < 1)
+    throw new TypeError(`Expected \`retentionMinutes\` to be an integer ≥ 1, got \`${String(retentionMinutes)}\``);
+  if (!(totalsTtlSeconds >= 1))
+    throw new TypeError(`Expected \`totalsTtlDays\` to be > 0, got \`${String(options.totalsTtlDays)}\``);
   const minuteKey = (minute: number) => keys.family('ops', 'stats', 'm', String(minute));
   const totalsKey = keys.family('ops', 'stats', 'totals');
 

@@ -45,8 +45,13 @@ export interface HistogramValues {
  * Summarize the series of a prom-client histogram whose labels match `filter`, summing
  * matching series bucket by bucket (as `sum by (le)` would).
  */
-export function summarizeHistogram(histogram: HistogramValues, name: string, filter: Record<string, string> = {}): HistogramSummary {
-  const matches = (labels: Record<string, string | number | undefined>) => Object.entries(filter).every(([k, v]) => String(labels[k]) === v);
+export function summarizeHistogram(
+  histogram: HistogramValues,
+  name: string,
+  filter: Record<string, string> = {},
+): HistogramSummary {
+  const matches = (labels: Record<string, string | number | undefined>) =>
+    Object.entries(filter).every(([k, v]) => String(labels[k]) === v);
   const byLe = new Map<number, number>();
   let count = 0;
   let sum = 0;
@@ -59,5 +64,11 @@ export function summarizeHistogram(histogram: HistogramValues, name: string, fil
     else if (v.metricName === `${name}_sum`) sum += v.value;
   }
   const buckets = [...byLe].map(([le, c]) => ({ le, count: c }));
-  return { count, sum, p50: histogramQuantile(0.5, buckets), p95: histogramQuantile(0.95, buckets), p99: histogramQuantile(0.99, buckets) };
+  return {
+    count,
+    sum,
+    p50: histogramQuantile(0.5, buckets),
+    p95: histogramQuantile(0.95, buckets),
+    p99: histogramQuantile(0.99, buckets),
+  };
 }

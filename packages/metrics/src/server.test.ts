@@ -9,7 +9,10 @@ describe('worker metrics server', () => {
   afterEach(async () => {
     await Promise.all(started.splice(0).map((s) => s.close()));
   });
-  const start = async (ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>, extra: { readyTimeoutMs?: number } = {}) => {
+  const start = async (
+    ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>,
+    extra: { readyTimeoutMs?: number } = {},
+  ) => {
     const registry = new Registry();
     new Counter({ name: 'test_things_total', help: 'things', registers: [registry] }).inc(3);
     const server = await startMetricsServer({ registry, port: 0, host: '127.0.0.1', ready, ...extra });
@@ -40,7 +43,9 @@ describe('worker metrics server', () => {
     const hung = await start(() => new Promise(() => {}), { readyTimeoutMs: 100 });
     const res = await fetch(`${hung}/readyz`);
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { checks: Record<string, string> }).checks.readiness).toMatch(/no answer within 100 ms/);
+    expect(((await res.json()) as { checks: Record<string, string> }).checks.readiness).toMatch(
+      /no answer within 100 ms/,
+    );
     const failing = await start(async () => {
       throw new Error('boom');
     });
@@ -53,7 +58,13 @@ describe('worker metrics server', () => {
     const port = (squatter.address() as AddressInfo).port;
     const warnings: unknown[] = [];
     try {
-      const server = await startMetricsServer({ registry: new Registry(), port, host: '127.0.0.1', ready: async () => ({ ready: true, checks: {} }), logger: { info() {}, warn: (o) => warnings.push(o) } });
+      const server = await startMetricsServer({
+        registry: new Registry(),
+        port,
+        host: '127.0.0.1',
+        ready: async () => ({ ready: true, checks: {} }),
+        logger: { info() {}, warn: (o) => warnings.push(o) },
+      });
       expect(server.port).toBeUndefined();
       expect(warnings).toEqual([{ port }]);
       await server.close();
@@ -64,16 +75,27 @@ describe('worker metrics server', () => {
 });
 
 describe('workerReadiness', () => {
-  const worker = (name: string, running: boolean, closing = false) => ({ name, isRunning: () => running, closing: closing ? Promise.resolve() : undefined });
+  const worker = (name: string, running: boolean, closing = false) => ({
+    name,
+    isRunning: () => running,
+    closing: closing ? Promise.resolve() : undefined,
+  });
 
   it('is ready when Redis answers and every worker runs', async () => {
-    expect(await workerReadiness({ ping: async () => 'PONG' }, [worker('{tier-small}', true)])).toEqual({ ready: true, checks: { redis: 'ok', 'worker {tier-small}': 'running' } });
+    expect(await workerReadiness({ ping: async () => 'PONG' }, [worker('{tier-small}', true)])).toEqual({
+      ready: true,
+      checks: { redis: 'ok', 'worker {tier-small}': 'running' },
+    });
   });
 
   it('is not ready while a worker closes or has not started, or Redis is away', async () => {
-    expect((await workerReadiness({ ping: async () => 'PONG' }, [worker('a', true, true)])).checks['worker a']).toBe('closing');
+    expect((await workerReadiness({ ping: async () => 'PONG' }, [worker('a', true, true)])).checks['worker a']).toBe(
+      'closing',
+    );
     expect((await workerReadiness({ ping: async () => 'PONG' }, [])).ready).toBe(false);
-    const away = await workerReadiness({ ping: async () => Promise.reject(new Error('ECONNREFUSED')) }, [worker('a', true)]);
+    const away = await workerReadiness({ ping: async () => Promise.reject(new Error('ECONNREFUSED')) }, [
+      worker('a', true),
+    ]);
     expect(away).toEqual({ ready: false, checks: { redis: 'unreachable: ECONNREFUSED', 'worker a': 'running' } });
   });
 });

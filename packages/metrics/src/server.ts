@@ -70,11 +70,24 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     if (path === '/readyz') {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<Readiness>((resolve) => {
-        timer = setTimeout(() => resolve({ ready: false, checks: { readiness: `no answer within ${readyTimeoutMs} ms` } }), readyTimeoutMs);
+        timer = setTimeout(
+          () => resolve({ ready: false, checks: { readiness: `no answer within ${readyTimeoutMs} ms` } }),
+          readyTimeoutMs,
+        );
       });
-      Promise.race([options.ready().catch((error: unknown): Readiness => ({ ready: false, checks: { readiness: `check failed: ${(error as Error).message}` } })), timeout]).then((r) => {
+      Promise.race([
+        options.ready().catch((error: unknown): Readiness => ({
+          ready: false,
+          checks: { readiness: `check failed: ${(error as Error).message}` },
+        })),
+        timeout,
+      ]).then((r) => {
         clearTimeout(timer);
-        send(r.ready ? 200 : 503, 'application/json', JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks }));
+        send(
+          r.ready ? 200 : 503,
+          'application/json',
+          JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks }),
+        );
       });
       return;
     }
@@ -85,7 +98,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const port = await new Promise<number | undefined>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
-        logger?.warn({ port: options.port }, 'metrics port already in use: /metrics, /healthz and /readyz are not served by this process');
+        logger?.warn(
+          { port: options.port },
+          'metrics port already in use: /metrics, /healthz and /readyz are not served by this process',
+        );
         resolve(undefined);
       } else reject(error);
     });
@@ -96,17 +112,23 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   return {
     port,
     close() {
-      closed ??= port === undefined ? Promise.resolve() : new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      closed ??=
+        port === undefined
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            });
       return closed;
     },
   };
 }
 
 /** Readiness of worker processes: Redis answers, and every BullMQ worker runs and is not closing. */
-export async function workerReadiness(redis: { ping(): Promise<unknown> }, workers: ReadonlyArray<{ name: string; isRunning(): boolean; closing?: Promise<void> | undefined }>): Promise<Readiness> {
+export async function workerReadiness(
+  redis: { ping(): Promise<unknown> },
+  workers: ReadonlyArray<{ name: string; isRunning(): boolean; closing?: Promise<void> | undefined }>,
+): Promise<Readiness> {
   const checks: Record<string, string> = {};
   let ready = true;
   try {

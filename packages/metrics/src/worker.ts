@@ -18,7 +18,12 @@ export type OnJobCompleted<R> = (job: Job<unknown, R>, result: R) => void;
  * handed back at shutdown starts again, and that second wait is the limiter's, counted by the
  * upstream metrics instead.
  */
-export function observeWorker<R>(worker: Worker<any, R>, metrics: WorkerMetrics, onCompleted?: OnJobCompleted<R>, clock: () => number = Date.now): () => void {
+export function observeWorker<R>(
+  worker: Worker<any, R>,
+  metrics: WorkerMetrics,
+  onCompleted?: OnJobCompleted<R>,
+  clock: () => number = Date.now,
+): () => void {
   const queue = worker.name;
   const onActive = (job: Job) => {
     if ((job.attemptsStarted ?? 0) > 1 || job.attemptsMade > 0) return;

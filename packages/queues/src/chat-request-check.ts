@@ -45,13 +45,20 @@ const missing = (param: string): never => {
   throw new Problem({ message: `Missing required parameter: '${param}'.`, param, code: 'missing_required_parameter' });
 };
 const wrongType = (param: string, expected: string, value: unknown): never => {
-  throw new Problem({ message: `Invalid type for '${param}': expected ${expected}, but got ${kindOf(value)} instead.`, param, code: 'invalid_type' });
+  throw new Problem({
+    message: `Invalid type for '${param}': expected ${expected}, but got ${kindOf(value)} instead.`,
+    param,
+    code: 'invalid_type',
+  });
 };
 const invalid = (param: string, message: string): never => {
   throw new Problem({ message, param, code: 'invalid_value' });
 };
 const oneOf = (param: string, value: unknown, allowed: readonly string[]): never =>
-  invalid(param, `Invalid value: '${String(value)}'. Supported values are: ${allowed.map((a) => `'${a}'`).join(', ')}.`);
+  invalid(
+    param,
+    `Invalid value: '${String(value)}'. Supported values are: ${allowed.map((a) => `'${a}'`).join(', ')}.`,
+  );
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -73,7 +80,11 @@ function optionalBoolean(value: unknown, param: string): void {
 
 function name(value: unknown, param: string): string {
   const n = string(value, param)!;
-  if (!NAME_PATTERN.test(n)) invalid(param, `Invalid '${param}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$' (at most 64 characters).`);
+  if (!NAME_PATTERN.test(n))
+    invalid(
+      param,
+      `Invalid '${param}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$' (at most 64 characters).`,
+    );
   return n;
 }
 
@@ -127,7 +138,8 @@ function message(m: Record<string, unknown>, i: number): string[] {
     case 'assistant': {
       content(m.content, `${param}.content`, ASSISTANT_PARTS, false);
       const calls = m.tool_calls;
-      if (calls !== undefined && calls !== null && !Array.isArray(calls)) wrongType(`${param}.tool_calls`, 'an array', calls);
+      if (calls !== undefined && calls !== null && !Array.isArray(calls))
+        wrongType(`${param}.tool_calls`, 'an array', calls);
       const list = (calls ?? []) as unknown[];
       const hasContent = m.content !== undefined && m.content !== null;
       // The legacy `function_call` and an `audio` reference also make an assistant turn.
@@ -160,7 +172,11 @@ function tools(value: unknown): Set<string> {
   const names = new Set<string>();
   if (value === undefined || value === null) return names;
   if (!Array.isArray(value)) wrongType('tools', 'an array', value);
-  if ((value as unknown[]).length > MAX_TOOLS) invalid('tools', `Invalid 'tools': array too long. Expected an array with maximum length ${MAX_TOOLS}, but got an array with length ${(value as unknown[]).length} instead.`);
+  if ((value as unknown[]).length > MAX_TOOLS)
+    invalid(
+      'tools',
+      `Invalid 'tools': array too long. Expected an array with maximum length ${MAX_TOOLS}, but got an array with length ${(value as unknown[]).length} instead.`,
+    );
   (value as unknown[]).forEach((t, k) => {
     const at = `tools[${k}]`;
     const tool = object(t, at);
@@ -169,13 +185,15 @@ function tools(value: unknown): Set<string> {
       const fn = object(tool.function, `${at}.function`);
       names.add(name(fn.name, `${at}.function.name`));
       string(fn.description, `${at}.function.description`, false);
-      if (fn.parameters !== undefined && !isObject(fn.parameters)) wrongType(`${at}.function.parameters`, 'an object', fn.parameters);
+      if (fn.parameters !== undefined && !isObject(fn.parameters))
+        wrongType(`${at}.function.parameters`, 'an object', fn.parameters);
       optionalBoolean(fn.strict, `${at}.function.strict`);
     } else if (type === 'custom') {
       const custom = object(tool.custom, `${at}.custom`);
       names.add(name(custom.name, `${at}.custom.name`));
       string(custom.description, `${at}.custom.description`, false);
-      if (custom.format !== undefined && !isObject(custom.format)) wrongType(`${at}.custom.format`, 'an object', custom.format);
+      if (custom.format !== undefined && !isObject(custom.format))
+        wrongType(`${at}.custom.format`, 'an object', custom.format);
     } else oneOf(`${at}.type`, type, ['function', 'custom']);
   });
   return names;
@@ -185,7 +203,11 @@ const TOOL_CHOICE_MODES = ['none', 'auto', 'required'] as const;
 
 function toolChoice(value: unknown, toolNames: Set<string>, hasTools: boolean): void {
   if (value === undefined || value === null) return;
-  if (!hasTools) invalid('tool_choice', "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
+  if (!hasTools)
+    invalid(
+      'tool_choice',
+      "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+    );
   if (typeof value === 'string') {
     if (!TOOL_CHOICE_MODES.includes(value as never)) oneOf('tool_choice', value, TOOL_CHOICE_MODES);
     return;
@@ -193,10 +215,19 @@ function toolChoice(value: unknown, toolNames: Set<string>, hasTools: boolean): 
   const choice = isObject(value) ? value : wrongType('tool_choice', 'one of a string or an object', value);
   const type = string(choice.type, 'tool_choice.type');
   const named = (n: string | undefined, param: string) => {
-    if (n !== undefined && !toolNames.has(n)) invalid(param, `Invalid value for '${param}': no tool named '${n}' in 'tools'.`);
+    if (n !== undefined && !toolNames.has(n))
+      invalid(param, `Invalid value for '${param}': no tool named '${n}' in 'tools'.`);
   };
-  if (type === 'function') named(string(object(choice.function, 'tool_choice.function').name, 'tool_choice.function.name'), 'tool_choice.function.name');
-  else if (type === 'custom') named(string(object(choice.custom, 'tool_choice.custom').name, 'tool_choice.custom.name'), 'tool_choice.custom.name');
+  if (type === 'function')
+    named(
+      string(object(choice.function, 'tool_choice.function').name, 'tool_choice.function.name'),
+      'tool_choice.function.name',
+    );
+  else if (type === 'custom')
+    named(
+      string(object(choice.custom, 'tool_choice.custom').name, 'tool_choice.custom.name'),
+      'tool_choice.custom.name',
+    );
   else if (type === 'allowed_tools') {
     const allowed = object(choice.allowed_tools, 'tool_choice.allowed_tools');
     const mode = string(allowed.mode, 'tool_choice.allowed_tools.mode');
@@ -216,7 +247,8 @@ function responseFormat(value: unknown): void {
   const schema = object(format.json_schema, 'response_format.json_schema');
   name(schema.name, 'response_format.json_schema.name');
   string(schema.description, 'response_format.json_schema.description', false);
-  if (schema.schema !== undefined && !isObject(schema.schema)) wrongType('response_format.json_schema.schema', 'an object', schema.schema);
+  if (schema.schema !== undefined && !isObject(schema.schema))
+    wrongType('response_format.json_schema.schema', 'an object', schema.schema);
   optionalBoolean(schema.strict, 'response_format.json_schema.strict');
 }
 
@@ -230,7 +262,10 @@ function responseFormat(value: unknown): void {
  *
  * Returns the first problem, or undefined when the request is well formed.
  */
-export function checkChatRequest(body: ChatRequest, options: ChatRequestCheckOptions = {}): ChatRequestProblem | undefined {
+export function checkChatRequest(
+  body: ChatRequest,
+  options: ChatRequestCheckOptions = {},
+): ChatRequestProblem | undefined {
   const continues = options.continuesConversation ?? Boolean(body.conversation_id);
   try {
     const b = body as Record<string, unknown>;
@@ -248,19 +283,30 @@ export function checkChatRequest(body: ChatRequest, options: ChatRequestCheckOpt
       if (m.role === 'tool') {
         const id = (m as { tool_call_id: string }).tool_call_id;
         if (!pending.includes(id)) {
-          invalid(`messages[${i}].tool_call_id`, pendingSince < 0 ? "Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'." : `Invalid parameter: 'messages[${i}].tool_call_id' \`${id}\` answers no tool call of 'messages[${pendingSince}]'.`);
+          invalid(
+            `messages[${i}].tool_call_id`,
+            pendingSince < 0
+              ? "Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'."
+              : `Invalid parameter: 'messages[${i}].tool_call_id' \`${id}\` answers no tool call of 'messages[${pendingSince}]'.`,
+          );
         }
         pending = pending.filter((p) => p !== id);
         return;
       }
       if (pending.length) {
-        invalid(`messages[${pendingSince}].tool_calls`, `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${pending.join(', ')}`);
+        invalid(
+          `messages[${pendingSince}].tool_calls`,
+          `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${pending.join(', ')}`,
+        );
       }
       pending = ids;
       pendingSince = ids.length ? i : -1;
     });
     if (pending.length) {
-      invalid(`messages[${pendingSince}].tool_calls`, `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${pending.join(', ')}`);
+      invalid(
+        `messages[${pendingSince}].tool_calls`,
+        `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${pending.join(', ')}`,
+      );
     }
   } catch (error) {
     if (error instanceof Problem) return error.problem;

@@ -16,7 +16,8 @@ export function encodeEmbedding(vector: ArrayLike<number>): string {
  */
 export function decodeEmbedding(carried: string | readonly number[] | undefined): Float32Array | undefined {
   if (carried === undefined) return undefined;
-  if (typeof carried !== 'string') return Array.isArray(carried) && carried.length ? Float32Array.from(carried) : undefined;
+  if (typeof carried !== 'string')
+    return Array.isArray(carried) && carried.length ? Float32Array.from(carried) : undefined;
   const bytes = Buffer.from(carried, 'base64');
   if (bytes.length === 0 || bytes.length % 4 !== 0) return undefined;
   // Copied into its own buffer: a Float32Array view needs 4-byte alignment, which Buffer's pool does not promise.

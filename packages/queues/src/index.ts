@@ -1,4 +1,12 @@
-import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions, type ConnectionOptions, type Telemetry } from 'bullmq';
+import {
+  Queue,
+  Worker,
+  type JobsOptions,
+  type Processor,
+  type WorkerOptions,
+  type ConnectionOptions,
+  type Telemetry,
+} from 'bullmq';
 import type { Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 
@@ -22,7 +30,14 @@ export const BATCH_QUEUE = '{batch}';
 /** One job per submitted provider batch, polled until its answers are delivered. */
 export const BATCH_POLL_QUEUE = '{batch-poll}';
 /** Every queue, for Bull Board and metrics. */
-export const ALL_QUEUES = [ROUTE_QUEUE, TIER_QUEUES.router, TIER_QUEUES.small, TIER_QUEUES.large, BATCH_QUEUE, BATCH_POLL_QUEUE] as const;
+export const ALL_QUEUES = [
+  ROUTE_QUEUE,
+  TIER_QUEUES.router,
+  TIER_QUEUES.small,
+  TIER_QUEUES.large,
+  BATCH_QUEUE,
+  BATCH_POLL_QUEUE,
+] as const;
 
 /** What each queue is for, shown in Bull Board. */
 export const QUEUE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
@@ -94,7 +109,11 @@ export function createQueue(name: string, options: QueueFactoryOptions): Queue<C
 export function createWorker(
   name: string,
   processor: Processor<CompletionJobData, CompletionJobResult>,
-  options: QueueFactoryOptions & { concurrency: number; lockDurationMs: number; workerOptions?: Partial<WorkerOptions> },
+  options: QueueFactoryOptions & {
+    concurrency: number;
+    lockDurationMs: number;
+    workerOptions?: Partial<WorkerOptions>;
+  },
 ): Worker<CompletionJobData, CompletionJobResult> {
   const worker = new Worker<CompletionJobData, CompletionJobResult>(name, processor, {
     connection: options.connection as unknown as ConnectionOptions,

@@ -18,7 +18,13 @@ const ContentPart = Type.Object(
 /** One chat message as OpenAI accepts it. Content may be text or an array of parts. */
 export const ChatMessageSchema = Type.Object(
   {
-    role: Type.Union([Type.Literal('system'), Type.Literal('developer'), Type.Literal('user'), Type.Literal('assistant'), Type.Literal('tool')]),
+    role: Type.Union([
+      Type.Literal('system'),
+      Type.Literal('developer'),
+      Type.Literal('user'),
+      Type.Literal('assistant'),
+      Type.Literal('tool'),
+    ]),
     content: Type.Optional(Type.Union([Type.String(), Type.Array(ContentPart, { maxItems: 256 }), Type.Null()])),
     name: Type.Optional(Type.String({ maxLength: 256 })),
     tool_calls: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 128 })),
@@ -39,7 +45,12 @@ export const ChatRequestSchema = Type.Object(
     model: Type.String({ minLength: 1, maxLength: 256 }),
     messages: Type.Array(ChatMessageSchema, { minItems: 1 }),
     stream: Type.Optional(Type.Boolean()),
-    stream_options: Type.Optional(Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true }), Type.Null()])),
+    stream_options: Type.Optional(
+      Type.Union([
+        Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
+        Type.Null(),
+      ]),
+    ),
     temperature: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 2 }), Type.Null()])),
     top_p: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])),
     max_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
@@ -51,9 +62,16 @@ export const ChatRequestSchema = Type.Object(
     presence_penalty: Type.Optional(Type.Union([Type.Number({ minimum: -2, maximum: 2 }), Type.Null()])),
     logprobs: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     top_logprobs: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 20 }), Type.Null()])),
-    logit_bias: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Number({ minimum: -100, maximum: 100 })), Type.Null()])),
+    logit_bias: Type.Optional(
+      Type.Union([Type.Record(Type.String(), Type.Number({ minimum: -100, maximum: 100 })), Type.Null()]),
+    ),
     parallel_tool_calls: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    metadata: Type.Optional(Type.Union([Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 16 }), Type.Null()])),
+    metadata: Type.Optional(
+      Type.Union([
+        Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 16 }),
+        Type.Null(),
+      ]),
+    ),
     store: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     // Shapes checked by `checkChatRequest`, whose messages name the field as OpenAI does.
     tools: Type.Optional(Type.Unknown()),

@@ -19,7 +19,13 @@ export type ConnectionRole = 'worker' | 'request';
 /** Where `REDIS_URL` points: one server, or the seed nodes of a Redis Cluster. */
 export type RedisTarget =
   | { kind: 'standalone'; url: string }
-  | { kind: 'cluster'; nodes: Array<{ host: string; port: number }>; username?: string; password?: string; tls: boolean };
+  | {
+      kind: 'cluster';
+      nodes: Array<{ host: string; port: number }>;
+      username?: string;
+      password?: string;
+      tls: boolean;
+    };
 
 /** A `REDIS_URL` that cannot be used; the message says what is wrong with it. */
 export class RedisUrlError extends Error {
@@ -52,7 +58,9 @@ export function parseRedisUrl(url: string): RedisTarget {
       // Only a scheme is echoed: the rest may hold a password (and a URL without a scheme may
       // be nothing but credentials and a host).
       const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
-      throw new RedisUrlError(`Expected REDIS_URL to start with redis://, rediss://, redis+cluster:// or rediss+cluster://, got ${scheme ? `\`${scheme}://…\`` : 'no scheme'}`);
+      throw new RedisUrlError(
+        `Expected REDIS_URL to start with redis://, rediss://, redis+cluster:// or rediss+cluster://, got ${scheme ? `\`${scheme}://…\`` : 'no scheme'}`,
+      );
     }
     return { kind: 'standalone', url };
   }
@@ -67,14 +75,17 @@ export function parseRedisUrl(url: string): RedisTarget {
     username = decodeURIComponent(colon >= 0 ? credentials.slice(0, colon) : credentials) || undefined;
     password = colon >= 0 ? decodeURIComponent(credentials.slice(colon + 1)) : undefined;
   }
-  const nodes = hostList.split(',').filter(Boolean).map((entry) => {
-    const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(entry.trim());
-    const port = match ? Number(match[2]) : NaN;
-    if (!match || port < 1 || port > 65_535) {
-      throw new RedisUrlError(`Expected each cluster node in REDIS_URL as host:port, got \`${entry}\``);
-    }
-    return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
-  });
+  const nodes = hostList
+    .split(',')
+    .filter(Boolean)
+    .map((entry) => {
+      const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(entry.trim());
+      const port = match ? Number(match[2]) : NaN;
+      if (!match || port < 1 || port > 65_535) {
+        throw new RedisUrlError(`Expected each cluster node in REDIS_URL as host:port, got \`${entry}\``);
+      }
+      return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+    });
   if (nodes.length === 0) throw new RedisUrlError('Expected REDIS_URL redis+cluster:// to name at least one host:port');
   return { kind: 'cluster', nodes, username, password, tls: scheme === 'rediss' };
 }
@@ -121,7 +132,10 @@ export function createRedis(options: CreateRedisOptions): Redis {
   // Never on connections that issue blocking commands (BullMQ workers, subscribers).
   const pipelining = options.pipelining === true;
   const target = parseRedisUrl(options.url);
-  const connection = target.kind === 'standalone' ? new Standalone(options.url, { ...common, ...role, ...(pipelining ? { enableAutoPipelining: true } : {}) }) : createCluster(target, options, common, role, pipelining);
+  const connection =
+    target.kind === 'standalone'
+      ? new Standalone(options.url, { ...common, ...role, ...(pipelining ? { enableAutoPipelining: true } : {}) })
+      : createCluster(target, options, common, role, pipelining);
   // Connection errors reach the commands that fail (503 on the request path, retries on
   // workers) and readiness; without a listener ioredis prints each reconnect attempt to stderr,
   // outside the JSON logs, every 2 s per connection while Redis is away.
@@ -129,7 +143,13 @@ export function createRedis(options: CreateRedisOptions): Redis {
   return connection;
 }
 
-function createCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options: CreateRedisOptions, common: RedisOptions, role: RedisOptions, pipelining: boolean): Cluster {
+function createCluster(
+  target: Extract<RedisTarget, { kind: 'cluster' }>,
+  options: CreateRedisOptions,
+  common: RedisOptions,
+  role: RedisOptions,
+  pipelining: boolean,
+): Cluster {
   const { enableOfflineQueue, maxRetriesPerRequest, ...nodeRole } = role;
   const clusterOptions: ClusterOptions = {
     redisOptions: {
@@ -198,7 +218,11 @@ export function duplicateRedis(redis: Redis, overrides: RedisOptions & { subscri
       ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
       ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
       ...(subscriber !== undefined ? { shardedSubscribers: subscriber } : {}),
-      redisOptions: { ...redis.options.redisOptions, ...nodeOverrides, ...(maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest } : {}) },
+      redisOptions: {
+        ...redis.options.redisOptions,
+        ...nodeOverrides,
+        ...(maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest } : {}),
+      },
     });
   }
   return redis.duplicate(redisOverrides);
@@ -214,8 +238,17 @@ export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const message = error.message;
   return (
-    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|Reached the max retries|LOADING|connect ETIMEDOUT|MaxRetriesPerRequestError|The client is offline|The client is closed|Socket closed unexpectedly|Connection timeout/.test(message) ||
-    ['RedisOfflineError', 'MaxRetriesPerRequestError', 'ClientOfflineError', 'ClientClosedError', 'SocketClosedUnexpectedlyError', 'ConnectionTimeoutError'].includes(error.name)
+    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|Reached the max retries|LOADING|connect ETIMEDOUT|MaxRetriesPerRequestError|The client is offline|The client is closed|Socket closed unexpectedly|Connection timeout/.test(
+      message,
+    ) ||
+    [
+      'RedisOfflineError',
+      'MaxRetriesPerRequestError',
+      'ClientOfflineError',
+      'ClientClosedError',
+      'SocketClosedUnexpectedlyError',
+      'ConnectionTimeoutError',
+    ].includes(error.name)
   );
 }
 
@@ -245,7 +278,8 @@ export interface Keys {
 
 /** Build the key helper for a prefix. */
 export function createKeys(prefix: string): Keys {
-  if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`Expected redis prefix to be [A-Za-z0-9_.-]+, got \`${prefix}\``);
+  if (!/^[A-Za-z0-9_.-]+$/.test(prefix))
+    throw new Error(`Expected redis prefix to be [A-Za-z0-9_.-]+, got \`${prefix}\``);
   const job = (id: string) => `${prefix}:{job:${id}}`;
   return {
     prefix,

@@ -11,7 +11,10 @@ describe('REDIS_URL', () => {
   it('names cluster seed nodes with redis+cluster://, credentials and TLS included', () => {
     expect(parseRedisUrl('redis+cluster://10.0.0.1:7000,10.0.0.2:7001')).toEqual({
       kind: 'cluster',
-      nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }],
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ],
       username: undefined,
       password: undefined,
       tls: false,
@@ -23,7 +26,10 @@ describe('REDIS_URL', () => {
       password: 's@cret',
       tls: true,
     });
-    expect(parseRedisUrl('redis+cluster://:only-password@h:1')).toMatchObject({ username: undefined, password: 'only-password' });
+    expect(parseRedisUrl('redis+cluster://:only-password@h:1')).toMatchObject({
+      username: undefined,
+      password: 'only-password',
+    });
   });
 
   it('rejects what it cannot use, without echoing a password', () => {

@@ -36,7 +36,9 @@ export class UnknownModelError extends RoutingError {
   readonly available: readonly string[];
 
   constructor(model: string, available: readonly string[]) {
-    super(`The model \`${model}\` does not exist. Use \`auto\`, a tier (\`router\`, \`small\`, \`large\`), or a configured model${available.length ? `: ${available.map((m) => `\`${m}\``).join(', ')}` : ''}.`);
+    super(
+      `The model \`${model}\` does not exist. Use \`auto\`, a tier (\`router\`, \`small\`, \`large\`), or a configured model${available.length ? `: ${available.map((m) => `\`${m}\``).join(', ')}` : ''}.`,
+    );
     this.model = model;
     this.available = available;
   }

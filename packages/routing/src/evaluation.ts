@@ -116,7 +116,8 @@ export function scoreDecisions(
     if (item.tier === 'large' && decided === 'small') missedComplex.push(item.id);
     if (item.tier === 'small' && decided === 'large') overRouted.push(item.id);
     if (decision.category === item.category) correctCategory++;
-    (categoryConfusion[item.category] ??= {})[decision.category] = (categoryConfusion[item.category]?.[decision.category] ?? 0) + 1;
+    (categoryConfusion[item.category] ??= {})[decision.category] =
+      (categoryConfusion[item.category]?.[decision.category] ?? 0) + 1;
     const input = countChatTokens(evalMessages(item), 'gpt-4o');
     const output = OUTPUT_TOKENS[item.category][item.tier === 'large' ? 1 : 0];
     routed += cost(prices[decided], input, output);
@@ -145,7 +146,11 @@ export function scoreDecisions(
     saving: allLarge ? 1 - routed / allLarge : 0,
     savingAt80Simple: mix.allLarge ? 1 - mix.routed / mix.allLarge : 0,
     oracleSaving: allLarge ? 1 - oracle / allLarge : 0,
-    calibration: { threshold: calibrationThreshold, confident, confidentAccuracy: confident ? confidentCorrect / confident : 0 },
+    calibration: {
+      threshold: calibrationThreshold,
+      confident,
+      confidentAccuracy: confident ? confidentCorrect / confident : 0,
+    },
     missedComplex,
     overRouted,
     categoryConfusion,
@@ -174,7 +179,10 @@ export function formatReport(r: EvalReport): string {
     `expected large    ${String(c.large.small).padStart(13)}  ${String(c.large.large).padStart(13)}`,
     '',
     `category (rows expected, columns decided): ${decidedCategories.map((d) => d.slice(0, 6)).join(' ')}`,
-    ...categories.map((e) => `  ${e.padEnd(15)} ${decidedCategories.map((d) => String(r.categoryConfusion[e]?.[d] ?? 0).padStart(6)).join(' ')}`),
+    ...categories.map(
+      (e) =>
+        `  ${e.padEnd(15)} ${decidedCategories.map((d) => String(r.categoryConfusion[e]?.[d] ?? 0).padStart(6)).join(' ')}`,
+    ),
   ];
   if (r.missedComplex.length) lines.push('', `complex sent to small: ${r.missedComplex.join(', ')}`);
   if (r.overRouted.length) lines.push(`simple sent to large: ${r.overRouted.join(', ')}`);

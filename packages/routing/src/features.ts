@@ -44,7 +44,8 @@ export interface PromptFeatures {
 
 // Verbs that each ask for a separate piece of work. Two or more in one request is a spec,
 // not a question.
-const DELIVERABLE = /\b(explain|describe|compare|evaluate|assess|analy[sz]e|find|show|prove|derive|design|implement|propose|recommend|justify|estimate|diagnose|review|plan|identify|discuss|argue|calculate|compute|determine|outline|refactor|optimi[sz]e|summari[sz]e|list|rewrite|sequence|state|rank|test|weigh|critique|walk through)\b/gi;
+const DELIVERABLE =
+  /\b(explain|describe|compare|evaluate|assess|analy[sz]e|find|show|prove|derive|design|implement|propose|recommend|justify|estimate|diagnose|review|plan|identify|discuss|argue|calculate|compute|determine|outline|refactor|optimi[sz]e|summari[sz]e|list|rewrite|sequence|state|rank|test|weigh|critique|walk through)\b/gi;
 
 /** The instruction part of a message (see {@link PromptFeatures.ask}). */
 export function instructionText(text: string): string {
@@ -69,8 +70,10 @@ export function latestUserText(request: Pick<ChatRequest, 'messages'>): string {
   return last ? messageText(last.content) : '';
 }
 
-const CODE_LINE = /(^\s*(def |class |import |from \S+ import|#include|public |private |func |fn |let |const |var |function |return |if \(|for \(|while \(|SELECT |INSERT |UPDATE |CREATE |@\w+\(|\}|\{))|([;{]\s*$)|(=>)|(\)\s*:\s*$)/;
-const STACK_TRACE = /Traceback \(most recent call last\)|^[ \t]+at [\w$.<>]+ ?\(?[^)\n]*:\d+(:\d+)?\)?$|Exception in thread|panicked at|Segmentation fault|core dumped|^\s*File "[^"]+", line \d+|\b(TypeError|ValueError|KeyError|IndexError|AttributeError|NullPointerException|ReferenceError|SyntaxError|RuntimeError|ImportError|ModuleNotFoundError|IllegalArgumentException|NoMethodError|ClassCastException|ConcurrentModificationException|StackOverflowError|OutOfMemoryError|EADDRINUSE|ECONNREFUSED)\b:?|error\[E\d{4}\]|error TS\d{4}|undefined reference to|cannot find symbol/m;
+const CODE_LINE =
+  /(^\s*(def |class |import |from \S+ import|#include|public |private |func |fn |let |const |var |function |return |if \(|for \(|while \(|SELECT |INSERT |UPDATE |CREATE |@\w+\(|\}|\{))|([;{]\s*$)|(=>)|(\)\s*:\s*$)/;
+const STACK_TRACE =
+  /Traceback \(most recent call last\)|^[ \t]+at [\w$.<>]+ ?\(?[^)\n]*:\d+(:\d+)?\)?$|Exception in thread|panicked at|Segmentation fault|core dumped|^\s*File "[^"]+", line \d+|\b(TypeError|ValueError|KeyError|IndexError|AttributeError|NullPointerException|ReferenceError|SyntaxError|RuntimeError|ImportError|ModuleNotFoundError|IllegalArgumentException|NoMethodError|ClassCastException|ConcurrentModificationException|StackOverflowError|OutOfMemoryError|EADDRINUSE|ECONNREFUSED)\b:?|error\[E\d{4}\]|error TS\d{4}|undefined reference to|cannot find symbol/m;
 
 const MARKER_WINDOW = 20_000;
 
@@ -81,7 +84,10 @@ export function extractFeatures(request: Pick<ChatRequest, 'messages' | 'model'>
   const textTokens = countTokens(fullText, model);
   // Markers are read from at most the first and last 20 000 characters: what is asked sits
   // there, and it bounds the regex work on a 200 kB paste.
-  const text = fullText.length > 2 * MARKER_WINDOW ? `${fullText.slice(0, MARKER_WINDOW)}\n\n${fullText.slice(-MARKER_WINDOW)}` : fullText;
+  const text =
+    fullText.length > 2 * MARKER_WINDOW
+      ? `${fullText.slice(0, MARKER_WINDOW)}\n\n${fullText.slice(-MARKER_WINDOW)}`
+      : fullText;
   let fencedCodeLines = 0;
   let codeLikeLines = 0;
   let inFence = false;

@@ -30,17 +30,22 @@ export function strategiesFromConfig(options: StrategiesFromConfigOptions): Rout
     .split(',')
     .map((n) => n.trim())
     .filter(Boolean);
-  if (!names.length) throw new InvalidRoutingOptionsError(`Expected routing strategies (${STRATEGY_NAMES.join(', ')}), got \`${options.names}\``);
+  if (!names.length)
+    throw new InvalidRoutingOptionsError(
+      `Expected routing strategies (${STRATEGY_NAMES.join(', ')}), got \`${options.names}\``,
+    );
   const seen = new Set<string>();
   const built = names.map((name) => {
-    if (seen.has(name)) throw new InvalidRoutingOptionsError(`Routing strategy \`${name}\` is listed twice in \`${options.names}\``);
+    if (seen.has(name))
+      throw new InvalidRoutingOptionsError(`Routing strategy \`${name}\` is listed twice in \`${options.names}\``);
     seen.add(name);
     switch (name) {
       case 'rules':
         // In front of the learned router, shortness alone is left to it (see `lengthIsEvidence`).
         return rulesStrategy({ ...(names.includes('learned') ? { lengthIsEvidence: false } : {}), ...options.rules });
       case 'knn':
-        if (!options.knn) throw new InvalidRoutingOptionsError('Routing strategy `knn` needs `knn` options (redis, keys, embed)');
+        if (!options.knn)
+          throw new InvalidRoutingOptionsError('Routing strategy `knn` needs `knn` options (redis, keys, embed)');
         return knnStrategy(options.knn);
       case 'llm':
         if (!options.llm) throw new InvalidRoutingOptionsError('Routing strategy `llm` needs `llm` options (complete)');
@@ -48,11 +53,16 @@ export function strategiesFromConfig(options: StrategiesFromConfigOptions): Rout
       case 'learned':
         return learnedStrategy(options.learned);
       default:
-        throw new InvalidRoutingOptionsError(`Unknown routing strategy \`${name}\` in \`${options.names}\` (expected ${STRATEGY_NAMES.join(', ')})`);
+        throw new InvalidRoutingOptionsError(
+          `Unknown routing strategy \`${name}\` in \`${options.names}\` (expected ${STRATEGY_NAMES.join(', ')})`,
+        );
     }
   });
   // A final strategy decides everything that reaches it: one listed after it would never run.
   const finalAt = built.findIndex((s) => s.final);
-  if (finalAt >= 0 && finalAt < built.length - 1) throw new InvalidRoutingOptionsError(`Routing strategy \`${built[finalAt]!.name}\` decides every request it sees, so it must come last in \`${options.names}\``);
+  if (finalAt >= 0 && finalAt < built.length - 1)
+    throw new InvalidRoutingOptionsError(
+      `Routing strategy \`${built[finalAt]!.name}\` decides every request it sees, so it must come last in \`${options.names}\``,
+    );
   return built;
 }

@@ -1,7 +1,8 @@
 import type { ChatRequest } from '@sluice/queues';
 
 /** Which check a completion failed (`ok` when it passed). */
-export type QualityCheck = 'ok' | 'empty' | 'truncated' | 'filtered' | 'refusal' | 'uncertain' | 'json' | 'schema' | 'tool_call';
+export type QualityCheck =
+  'ok' | 'empty' | 'truncated' | 'filtered' | 'refusal' | 'uncertain' | 'json' | 'schema' | 'tool_call';
 
 /** The quality gate's verdict on a small-tier answer. */
 export interface QualityVerdict {
@@ -15,7 +16,11 @@ export interface QualityVerdict {
 export interface GateCompletion {
   choices?: Array<{
     finish_reason?: string | null;
-    message?: { content?: string | null; refusal?: string | null; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> | null } | null;
+    message?: {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> | null;
+    } | null;
   }>;
 }
 
@@ -26,7 +31,8 @@ const REFUSAL = [
   /\bI (?:can(?:no|')t|am unable to|'m unable to|won'?t be able to|am not able to|'m not able to) (?:help|assist|provide|answer|comply|do that|fulfil|complete|write|create|generate)\b/i,
   /\bas an AI(?: language model| assistant)?\b/i,
 ];
-const UNCERTAIN = /\bI(?:'m| am) not (?:entirely |completely |fully )?(?:sure|certain)\b|\bI (?:don'?t|do not) know\b|\bI(?:'m| am) unsure\b|\bI cannot (?:be certain|determine|verify)\b|\bI (?:don'?t|do not) have (?:enough |sufficient )?(?:information|access|data|context)\b|\bI(?:'m| am) not able to (?:determine|verify)\b|\bI may be (?:wrong|mistaken)\b/i;
+const UNCERTAIN =
+  /\bI(?:'m| am) not (?:entirely |completely |fully )?(?:sure|certain)\b|\bI (?:don'?t|do not) know\b|\bI(?:'m| am) unsure\b|\bI cannot (?:be certain|determine|verify)\b|\bI (?:don'?t|do not) have (?:enough |sufficient )?(?:information|access|data|context)\b|\bI(?:'m| am) not able to (?:determine|verify)\b|\bI may be (?:wrong|mistaken)\b/i;
 
 const ok = (): QualityVerdict => ({ pass: true, check: 'ok', reason: 'ok' });
 const fail = (check: QualityCheck, reason: string): QualityVerdict => ({ pass: false, check, reason });
@@ -40,7 +46,10 @@ const fail = (check: QualityCheck, reason: string): QualityVerdict => ({ pass: f
  * A gate cannot see a subtly wrong answer; that is why the router sends prompts that lean
  * complex straight to large.
  */
-export function qualityGate(request: Pick<ChatRequest, 'response_format' | 'tools' | 'tool_choice'>, completion: GateCompletion): QualityVerdict {
+export function qualityGate(
+  request: Pick<ChatRequest, 'response_format' | 'tools' | 'tool_choice'>,
+  completion: GateCompletion,
+): QualityVerdict {
   const choice = completion?.choices?.[0];
   if (!choice) return fail('empty', 'no choices in the completion');
   if (choice.finish_reason === 'length') return fail('truncated', 'the answer was cut off (finish_reason: length)');
@@ -50,13 +59,16 @@ export function qualityGate(request: Pick<ChatRequest, 'response_format' | 'tool
   const toolCalls = message.tool_calls ?? [];
   const content = typeof message.content === 'string' ? message.content : '';
 
-  const wantsTool = request.tool_choice === 'required' || (typeof request.tool_choice === 'object' && request.tool_choice !== null);
-  if (wantsTool && Array.isArray(request.tools) && request.tools.length && !toolCalls.length) return fail('tool_call', 'a tool call was required but none was made');
+  const wantsTool =
+    request.tool_choice === 'required' || (typeof request.tool_choice === 'object' && request.tool_choice !== null);
+  if (wantsTool && Array.isArray(request.tools) && request.tools.length && !toolCalls.length)
+    return fail('tool_call', 'a tool call was required but none was made');
   for (const call of toolCalls) {
     const args = call.function?.arguments ?? '';
     try {
       const parsed: unknown = JSON.parse(args || '{}');
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('tool_call', `arguments of tool \`${call.function?.name ?? '?'}\` are not a JSON object`);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        return fail('tool_call', `arguments of tool \`${call.function?.name ?? '?'}\` are not a JSON object`);
     } catch {
       return fail('tool_call', `arguments of tool \`${call.function?.name ?? '?'}\` are not valid JSON`);
     }
@@ -65,7 +77,8 @@ export function qualityGate(request: Pick<ChatRequest, 'response_format' | 'tool
   if (!content.trim()) return fail('empty', 'the answer is empty');
 
   const opening = content.slice(0, 300);
-  for (const pattern of REFUSAL) if (pattern.test(opening)) return fail('refusal', `the answer opens with a refusal: "${opening.slice(0, 80)}"`);
+  for (const pattern of REFUSAL)
+    if (pattern.test(opening)) return fail('refusal', `the answer opens with a refusal: "${opening.slice(0, 80)}"`);
   // A hedge anywhere in a short answer is the answer; in a long one only the opening counts.
   const hedge = (content.length < 600 ? content : opening).match(UNCERTAIN);
   if (hedge) return fail('uncertain', `the answer admits uncertainty ("${hedge[0]}")`);
@@ -123,15 +136,18 @@ export function validateSchema(value: unknown, schema: unknown, path = '$'): str
   const actual = typeOf(value);
   if (s.anyOf || s.oneOf) {
     const options = (s.anyOf ?? s.oneOf)!;
-    if (!options.some((o) => validateSchema(value, o, path) === undefined)) return `${path} matches none of the allowed shapes`;
+    if (!options.some((o) => validateSchema(value, o, path) === undefined))
+      return `${path} matches none of the allowed shapes`;
   }
   if (s.type !== undefined) {
     const types = Array.isArray(s.type) ? s.type : [s.type];
     const fits = types.some((t) => t === actual || (t === 'number' && actual === 'integer'));
     if (!fits) return `${path} should be ${types.join(' or ')}, got ${actual}`;
   }
-  if (s.enum && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) return `${path} should be one of ${JSON.stringify(s.enum)}`;
-  if ('const' in s && JSON.stringify(s.const) !== JSON.stringify(value)) return `${path} should be ${JSON.stringify(s.const)}`;
+  if (s.enum && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value)))
+    return `${path} should be one of ${JSON.stringify(s.enum)}`;
+  if ('const' in s && JSON.stringify(s.const) !== JSON.stringify(value))
+    return `${path} should be ${JSON.stringify(s.const)}`;
   if (actual === 'object') {
     const object = value as Record<string, unknown>;
     for (const key of s.required ?? []) if (!(key in object)) return `${path} is missing required key \`${key}\``;
@@ -150,7 +166,8 @@ export function validateSchema(value: unknown, schema: unknown, path = '$'): str
   }
   if (actual === 'array') {
     const array = value as unknown[];
-    if (s.minItems !== undefined && array.length < s.minItems) return `${path} should have at least ${s.minItems} items`;
+    if (s.minItems !== undefined && array.length < s.minItems)
+      return `${path} should have at least ${s.minItems} items`;
     if (s.maxItems !== undefined && array.length > s.maxItems) return `${path} should have at most ${s.maxItems} items`;
     if (s.items) {
       for (let i = 0; i < array.length; i++) {

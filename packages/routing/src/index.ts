@@ -1,4 +1,11 @@
-export { rulesStrategy, detectCategory, isTimeSensitive, scoreComplexity, marginConfidence, complexityOf } from './rules.ts';
+export {
+  rulesStrategy,
+  detectCategory,
+  isTimeSensitive,
+  scoreComplexity,
+  marginConfidence,
+  complexityOf,
+} from './rules.ts';
 export type { RoutingInput, RoutingStrategy, RulesStrategy, RulesStrategyOptions } from './rules.ts';
 export { extractFeatures, latestUserText, instructionText } from './features.ts';
 export type { PromptFeatures } from './features.ts';
@@ -16,9 +23,28 @@ export { scoreDecisions, loadEvalSet, evalMessages, formatReport, EVAL_PRICES } 
 export { createHashingEmbedder } from './hashing-embedder.ts';
 export { writeRouteLlmReport } from './learned/routellm-report.ts';
 export type { EvalItem, EvalReport, TierPrices } from './evaluation.ts';
-export { RoutingError, UnknownModelError, InvalidRoutingOptionsError, StrategyFailedError, isRoutingError, isUnknownModelError } from './errors.ts';
-export { extractConstraints, mergeConstraints, constraintsMessage, sentences, MAX_CONSTRAINTS } from './context/constraints.ts';
-export type { Constraint, ConstraintBuffer, ConstraintFinding, ConstraintKind, ExtractConstraintsOptions } from './context/constraints.ts';
+export {
+  RoutingError,
+  UnknownModelError,
+  InvalidRoutingOptionsError,
+  StrategyFailedError,
+  isRoutingError,
+  isUnknownModelError,
+} from './errors.ts';
+export {
+  extractConstraints,
+  mergeConstraints,
+  constraintsMessage,
+  sentences,
+  MAX_CONSTRAINTS,
+} from './context/constraints.ts';
+export type {
+  Constraint,
+  ConstraintBuffer,
+  ConstraintFinding,
+  ConstraintKind,
+  ExtractConstraintsOptions,
+} from './context/constraints.ts';
 export { buildContext, coverHash, messageHash, summaryMessage } from './context/build.ts';
 export type { BuildContextOptions, BuiltContext, ContextMode, StoredSummary } from './context/build.ts';
 export { summaryPrompt } from './context/summary.ts';
@@ -27,7 +53,13 @@ export type { ContextStore, ContextStoreOptions, ConversationRef, StoredConversa
 export { createContextManager, deriveConversationId } from './context/manager.ts';
 export { generateConversation } from './context/conversations.ts';
 export type { GeneratedConversation } from './context/conversations.ts';
-export type { ContextManager, ContextManagerOptions, PrepareContextInput, PreparedContext, SummaryJob } from './context/manager.ts';
+export type {
+  ContextManager,
+  ContextManagerOptions,
+  PrepareContextInput,
+  PreparedContext,
+  SummaryJob,
+} from './context/manager.ts';
 export { strategiesFromConfig, STRATEGY_NAMES } from './from-config.ts';
 export { learnedStrategy, isQuality } from './learned/strategy.ts';
 export type { LearnedStrategy, LearnedStrategyOptions } from './learned/strategy.ts';

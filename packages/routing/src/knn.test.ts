@@ -38,7 +38,10 @@ describe('knnStrategy (Redis vector set)', () => {
     expect(d).toMatchObject({ tier: 'large', category: 'reasoning', strategy: 'knn' });
     expect(d.confidence).toBeGreaterThan(0.7);
     expect(d.reasons.join('\n')).toMatch(/nearest cosine [01]\.\d\d/);
-    expect(await knn.decide(ask('What is the capital of Canada?'))).toMatchObject({ tier: 'small', category: 'factual' });
+    expect(await knn.decide(ask('What is the capital of Canada?'))).toMatchObject({
+      tier: 'small',
+      category: 'factual',
+    });
   });
 
   it('uses the embedding handed in instead of embedding again', async () => {
@@ -51,7 +54,9 @@ describe('knnStrategy (Redis vector set)', () => {
     await knn.seed();
     const before = calls;
     const [embedding] = await embed(['Who wrote the novel Frankenstein?']);
-    expect(await knn.decide({ ...ask('Who wrote the novel Frankenstein?'), embedding })).toMatchObject({ tier: 'small' });
+    expect(await knn.decide({ ...ask('Who wrote the novel Frankenstein?'), embedding })).toMatchObject({
+      tier: 'small',
+    });
     expect(calls).toBe(before);
   });
 
@@ -60,7 +65,10 @@ describe('knnStrategy (Redis vector set)', () => {
     const prompt = 'What is the capital of a country whose flag has a cedar tree?';
     expect((await knn.decide(ask(prompt))).tier).toBe('small');
     await knn.recordFeedback({ prompt, tier: 'large', category: 'reasoning' });
-    await knn.recordEscalation({ prompt: 'What is the capital of a country whose flag has a maple leaf?', category: 'reasoning' });
+    await knn.recordEscalation({
+      prompt: 'What is the capital of a country whose flag has a maple leaf?',
+      category: 'reasoning',
+    });
     const d = await knn.decide(ask(prompt));
     expect(d.tier).toBe('large');
     expect(d.reasons[0]).toMatch(/learned/);
@@ -70,7 +78,7 @@ describe('knnStrategy (Redis vector set)', () => {
     expect((await knn.size()).learned).toBe(2);
   });
 
-  it('scopes learned exemplars: one tenant teaches only itself (or its share group), and reasons show no other tenant\'s', async () => {
+  it("scopes learned exemplars: one tenant teaches only itself (or its share group), and reasons show no other tenant's", async () => {
     const knn = knnStrategy({ redis, keys: fresh(), embed, exemplars: EXEMPLARS, k: 5, maxLearned: 2 });
     const prompt = 'What is the capital of a country whose flag has a cedar tree?';
     const [a, b, group] = [learningScope('tenant-a'), learningScope('tenant-b'), learningScope('tenant-c', 'team')];
@@ -100,7 +108,14 @@ describe('knnStrategy (Redis vector set)', () => {
     expect(await knn.size()).toEqual({ total: EXEMPLARS.length + 3, learned: 3 });
     const learned = await redis.hkeys(keys.family('routing', 'default', 'learned'));
     expect(learned).toHaveLength(3);
-    const members = (await redis.call('VSIM', keys.family('routing', 'default', 'exemplars'), 'ELE', learned[0]!, 'COUNT', '100')) as string[];
+    const members = (await redis.call(
+      'VSIM',
+      keys.family('routing', 'default', 'exemplars'),
+      'ELE',
+      learned[0]!,
+      'COUNT',
+      '100',
+    )) as string[];
     expect(members.filter((m) => m.startsWith('s:'))).toHaveLength(EXEMPLARS.length);
   });
 
@@ -118,9 +133,16 @@ describe('knnStrategy (Redis vector set)', () => {
   it('composes behind rules: rules decide when sure, knn when rules are not', async () => {
     const knn = knnStrategy({ redis, keys: fresh(), embed });
     const router = createRouter({ strategies: [rulesStrategy(), knn], threshold: 0.7 });
-    expect(await router.decide(ask('What is the capital of Peru?'))).toMatchObject({ strategy: 'rules', tier: 'small' });
+    expect(await router.decide(ask('What is the capital of Peru?'))).toMatchObject({
+      strategy: 'rules',
+      tier: 'small',
+    });
     // No marker either way: the rules are unsure, so knn is consulted after them.
-    const unsure = await router.decide(ask('My neighbour has an old oak tree that drops leaves and acorns into my garden every autumn, and we have been going back and forth about who should clear them up.'));
+    const unsure = await router.decide(
+      ask(
+        'My neighbour has an old oak tree that drops leaves and acorns into my garden every autumn, and we have been going back and forth about who should clear them up.',
+      ),
+    );
     expect(unsure.reasons[0]).toMatch(/^rules: small at confidence 0\.60 < 0\.7/);
     expect(unsure.strategy).not.toBe('rules');
   });

@@ -131,7 +131,12 @@ const MAX_EMBED_CHARS = 4_000;
  */
 const SEED_SCOPE = 'all';
 
-type Attributes = { tier: Exclude<TierName, 'router'>; category: CategoryName; source: 'seed' | 'feedback' | 'escalation'; scope?: string };
+type Attributes = {
+  tier: Exclude<TierName, 'router'>;
+  category: CategoryName;
+  source: 'seed' | 'feedback' | 'escalation';
+  scope?: string;
+};
 
 function blob(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
@@ -157,10 +162,14 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
   const embedderId = options.embedderId ?? 'default';
   const namespace = options.namespace ?? 'default';
   const now = options.now ?? Date.now;
-  if (!Number.isInteger(k) || k < 1) throw new InvalidRoutingOptionsError(`Expected \`k\` to be an integer ≥ 1, got \`${String(k)}\``);
-  if (!Number.isInteger(maxLearned) || maxLearned < 0) throw new InvalidRoutingOptionsError(`Expected \`maxLearned\` to be an integer ≥ 0, got \`${String(maxLearned)}\``);
-  if (!(largeShare > 0 && largeShare <= 1)) throw new InvalidRoutingOptionsError(`Expected \`largeShare\` to be in (0, 1], got \`${String(largeShare)}\``);
-  if (!/^[A-Za-z0-9_.-]+$/.test(namespace)) throw new InvalidRoutingOptionsError(`Expected \`namespace\` to be [A-Za-z0-9_.-]+, got \`${namespace}\``);
+  if (!Number.isInteger(k) || k < 1)
+    throw new InvalidRoutingOptionsError(`Expected \`k\` to be an integer ≥ 1, got \`${String(k)}\``);
+  if (!Number.isInteger(maxLearned) || maxLearned < 0)
+    throw new InvalidRoutingOptionsError(`Expected \`maxLearned\` to be an integer ≥ 0, got \`${String(maxLearned)}\``);
+  if (!(largeShare > 0 && largeShare <= 1))
+    throw new InvalidRoutingOptionsError(`Expected \`largeShare\` to be in (0, 1], got \`${String(largeShare)}\``);
+  if (!/^[A-Za-z0-9_.-]+$/.test(namespace))
+    throw new InvalidRoutingOptionsError(`Expected \`namespace\` to be [A-Za-z0-9_.-]+, got \`${namespace}\``);
   if (typeof embed !== 'function') throw new InvalidRoutingOptionsError('Expected `embed` to be a function');
 
   const key = {
@@ -186,23 +195,45 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
     if (current === fingerprint && exists) return { seeded: false, exemplars: 0, relearned: 0 };
     const token = randomUUID();
     // Two minutes covers embedding a few thousand exemplars with a remote embedder.
-    if ((await redis.set(key.lock, token, 'PX', 120_000, 'NX')) !== 'OK') return { seeded: false, exemplars: 0, relearned: 0 };
+    if ((await redis.set(key.lock, token, 'PX', 120_000, 'NX')) !== 'OK')
+      return { seeded: false, exemplars: 0, relearned: 0 };
     try {
       const vectors: Float32Array[] = [];
       for (let i = 0; i < exemplars.length; i += 64) {
         vectors.push(...(await embed(exemplars.slice(i, i + 64).map((e) => e.text.slice(0, MAX_EMBED_CHARS)))));
       }
-      const learned = Object.entries(await redis.hgetall(key.learned)).map(([element, json]) => ({ element, record: JSON.parse(json) as { prompt: string } & Attributes }));
-      const learnedVectors = learned.length ? await embed(learned.map((l) => l.record.prompt.slice(0, MAX_EMBED_CHARS))) : [];
+      const learned = Object.entries(await redis.hgetall(key.learned)).map(([element, json]) => ({
+        element,
+        record: JSON.parse(json) as { prompt: string } & Attributes,
+      }));
+      const learnedVectors = learned.length
+        ? await embed(learned.map((l) => l.record.prompt.slice(0, MAX_EMBED_CHARS)))
+        : [];
       // Built aside and swapped in with RENAME so deciders never see a half-filled set.
       const pipeline = redis.pipeline().del(key.building);
       exemplars.forEach((e, i) => {
         const attributes: Attributes = { tier: e.tier, category: e.category, source: 'seed', scope: SEED_SCOPE };
-        pipeline.call('VADD', key.building, 'FP32', blob(vectors[i]!), `s:${i}:${sha1(e.text).slice(0, 10)}`, 'SETATTR', JSON.stringify(attributes));
+        pipeline.call(
+          'VADD',
+          key.building,
+          'FP32',
+          blob(vectors[i]!),
+          `s:${i}:${sha1(e.text).slice(0, 10)}`,
+          'SETATTR',
+          JSON.stringify(attributes),
+        );
       });
       learned.forEach((l, i) => {
         const { tier, category, source, scope } = l.record;
-        pipeline.call('VADD', key.building, 'FP32', blob(learnedVectors[i]!), l.element, 'SETATTR', JSON.stringify({ tier, category, source, ...(scope ? { scope } : {}) }));
+        pipeline.call(
+          'VADD',
+          key.building,
+          'FP32',
+          blob(learnedVectors[i]!),
+          l.element,
+          'SETATTR',
+          JSON.stringify({ tier, category, source, ...(scope ? { scope } : {}) }),
+        );
       });
       if (exemplars.length + learned.length > 0) pipeline.rename(key.building, key.set);
       pipeline.hset(key.meta, 'fingerprint', fingerprint, 'dimensions', String(vectors[0]?.length ?? 0));
@@ -229,15 +260,27 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
     const vector = embedding && embedding.length > 0 ? embedding : await embedOne(text);
     // Another tenant's feedback never votes, nor shows in the reasons: a tenant's identical
     // prompt used to route, and read "1 learned, nearest cosine 1.00", by what another taught.
-    if (scope !== undefined && !/^[0-9a-f]{1,64}$/.test(scope)) throw new InvalidRoutingOptionsError(`Expected \`learningScope\` to be hex (learningScope()), got \`${scope}\``);
+    if (scope !== undefined && !/^[0-9a-f]{1,64}$/.test(scope))
+      throw new InvalidRoutingOptionsError(`Expected \`learningScope\` to be hex (learningScope()), got \`${scope}\``);
     const filter = scope === undefined ? [] : ['FILTER', `.scope == "${SEED_SCOPE}" or .scope == "${scope}"`];
-    const raw = (await redis.call('VSIM', key.set, 'FP32', blob(vector), 'WITHSCORES', 'COUNT', String(k), ...filter)) as string[];
+    const raw = (await redis.call(
+      'VSIM',
+      key.set,
+      'FP32',
+      blob(vector),
+      'WITHSCORES',
+      'COUNT',
+      String(k),
+      ...filter,
+    )) as string[];
     if (!raw.length) throw new StrategyFailedError('knn', 'no exemplars in the set');
     const neighbours: { element: string; cosine: number }[] = [];
     for (let i = 0; i < raw.length; i += 2) neighbours.push({ element: raw[i]!, cosine: 2 * Number(raw[i + 1]) - 1 });
     const pipeline = redis.pipeline();
     for (const n of neighbours) pipeline.call('VGETATTR', key.set, n.element);
-    const attrs = ((await pipeline.exec()) ?? []).map(([, value]) => (typeof value === 'string' ? (JSON.parse(value) as Attributes) : undefined));
+    const attrs = ((await pipeline.exec()) ?? []).map(([, value]) =>
+      typeof value === 'string' ? (JSON.parse(value) as Attributes) : undefined,
+    );
 
     const tierVotes = { small: 0, large: 0 };
     const categoryVotes = new Map<CategoryName, number>();
@@ -281,12 +324,21 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
   async function recordFeedback(feedback: RoutingFeedback): Promise<void> {
     const prompt = feedback.prompt.slice(0, MAX_EMBED_CHARS);
     if (!prompt.trim()) throw new InvalidRoutingOptionsError('Expected feedback `prompt` to be a non-empty string');
-    if (feedback.tier !== 'small' && feedback.tier !== 'large') throw new InvalidRoutingOptionsError(`Expected feedback \`tier\` to be \`small\` or \`large\`, got \`${String(feedback.tier)}\``);
+    if (feedback.tier !== 'small' && feedback.tier !== 'large')
+      throw new InvalidRoutingOptionsError(
+        `Expected feedback \`tier\` to be \`small\` or \`large\`, got \`${String(feedback.tier)}\``,
+      );
     await ensureSeeded();
     const vector = feedback.embedding && feedback.embedding.length > 0 ? feedback.embedding : await embedOne(prompt);
     const scope = feedback.scope;
-    if (scope !== undefined && !/^[0-9a-f]{1,64}$/.test(scope)) throw new InvalidRoutingOptionsError(`Expected feedback \`scope\` to be hex (learningScope()), got \`${scope}\``);
-    const attributes: Attributes = { tier: feedback.tier, category: feedback.category ?? 'general', source: feedback.source ?? 'feedback', ...(scope ? { scope } : {}) };
+    if (scope !== undefined && !/^[0-9a-f]{1,64}$/.test(scope))
+      throw new InvalidRoutingOptionsError(`Expected feedback \`scope\` to be hex (learningScope()), got \`${scope}\``);
+    const attributes: Attributes = {
+      tier: feedback.tier,
+      category: feedback.category ?? 'general',
+      source: feedback.source ?? 'feedback',
+      ...(scope ? { scope } : {}),
+    };
     const at = now();
     await runScript(
       redis,
@@ -314,7 +366,10 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
     recordFeedback,
     recordEscalation: (feedback) => recordFeedback({ ...feedback, tier: 'large', source: 'escalation' }),
     async size() {
-      const [total, learned] = await Promise.all([redis.call('VCARD', key.set) as Promise<number>, redis.hlen(key.learned)]);
+      const [total, learned] = await Promise.all([
+        redis.call('VCARD', key.set) as Promise<number>,
+        redis.hlen(key.learned),
+      ]);
       return { total: Number(total), learned };
     },
   };

@@ -11,12 +11,20 @@ describe('llmStrategy', () => {
       return '{"tier":"large","category":"reasoning","confidence":0.85,"reason":"multi-step proof"}';
     };
     const d = await llmStrategy({ complete }).decide(ask('Is every bounded monotone sequence convergent?'));
-    expect(d).toEqual({ tier: 'large', category: 'reasoning', confidence: 0.85, reasons: ['router model: large (multi-step proof)'], strategy: 'llm' });
+    expect(d).toEqual({
+      tier: 'large',
+      category: 'reasoning',
+      confidence: 0.85,
+      reasons: ['router model: large (multi-step proof)'],
+      strategy: 'llm',
+    });
     expect(seen[0]).toMatch(/Is every bounded monotone sequence convergent\?/);
   });
 
   it('accepts a fenced reply and fills a missing category from the rules', async () => {
-    const d = await llmStrategy({ complete: async () => 'Sure!\n```json\n{"tier": "small"}\n```' }).decide(ask("What's the weather in Rome today?"));
+    const d = await llmStrategy({ complete: async () => 'Sure!\n```json\n{"tier": "small"}\n```' }).decide(
+      ask("What's the weather in Rome today?"),
+    );
     expect(d).toMatchObject({ tier: 'small', category: 'time_sensitive', confidence: 0.75, strategy: 'llm' });
   });
 
@@ -29,7 +37,9 @@ describe('llmStrategy', () => {
         setTimeout(() => resolve('{"tier":"small"}'), 5_000);
       });
     const started = Date.now();
-    const d = await llmStrategy({ complete, timeoutMs: 50, onFallback: (e) => failures.push(e) }).decide(ask('Prove that 17 is prime.'));
+    const d = await llmStrategy({ complete, timeoutMs: 50, onFallback: (e) => failures.push(e) }).decide(
+      ask('Prove that 17 is prime.'),
+    );
     // Well before the slow answer (5 s), with room for a loaded machine's event-loop stalls.
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(aborted).toBe(true);
@@ -54,6 +64,11 @@ describe('llmStrategy', () => {
   });
 
   it('parses confidences only in range', () => {
-    expect(parseRouterReply('{"tier":"LARGE","confidence":7}')).toEqual({ tier: 'large', category: undefined, confidence: undefined, reason: undefined });
+    expect(parseRouterReply('{"tier":"LARGE","confidence":7}')).toEqual({
+      tier: 'large',
+      category: undefined,
+      confidence: undefined,
+      reason: undefined,
+    });
   });
 });

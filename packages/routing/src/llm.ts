@@ -7,7 +7,10 @@ import { rulesStrategy, type RoutingInput, type RoutingStrategy, type RulesStrat
  * Calls the `router` tier's model with chat messages and resolves to the reply text. It
  * should stop work when `signal` aborts; the strategy stops waiting at `timeoutMs` either way.
  */
-export type CompleteFunction = (messages: ChatMessage[], options: { timeoutMs: number; signal: AbortSignal }) => Promise<string>;
+export type CompleteFunction = (
+  messages: ChatMessage[],
+  options: { timeoutMs: number; signal: AbortSignal },
+) => Promise<string>;
 
 /** Options for {@link llmStrategy}. */
 export interface LlmStrategyOptions {
@@ -40,7 +43,12 @@ function excerpt(text: string, max: number): string {
 }
 
 /** Parse the router model's reply; throws a message naming what is wrong. */
-export function parseRouterReply(reply: string): { tier: 'small' | 'large'; category?: CategoryName; confidence?: number; reason?: string } {
+export function parseRouterReply(reply: string): {
+  tier: 'small' | 'large';
+  category?: CategoryName;
+  confidence?: number;
+  reason?: string;
+} {
   const start = reply.indexOf('{');
   const end = reply.lastIndexOf('}');
   if (start < 0 || end <= start) throw new Error('no JSON object in the reply');
@@ -53,9 +61,14 @@ export function parseRouterReply(reply: string): { tier: 'small' | 'large'; cate
   if (typeof value !== 'object' || value === null) throw new Error('the reply is not a JSON object');
   const v = value as Record<string, unknown>;
   const tier = typeof v.tier === 'string' ? v.tier.toLowerCase() : '';
-  if (tier !== 'small' && tier !== 'large') throw new Error(`\`tier\` must be "small" or "large", got ${JSON.stringify(v.tier)}`);
-  const category = typeof v.category === 'string' && CATEGORIES.includes(v.category as CategoryName) ? (v.category as CategoryName) : undefined;
-  const confidence = typeof v.confidence === 'number' && v.confidence >= 0 && v.confidence <= 1 ? v.confidence : undefined;
+  if (tier !== 'small' && tier !== 'large')
+    throw new Error(`\`tier\` must be "small" or "large", got ${JSON.stringify(v.tier)}`);
+  const category =
+    typeof v.category === 'string' && CATEGORIES.includes(v.category as CategoryName)
+      ? (v.category as CategoryName)
+      : undefined;
+  const confidence =
+    typeof v.confidence === 'number' && v.confidence >= 0 && v.confidence <= 1 ? v.confidence : undefined;
   const reason = typeof v.reason === 'string' ? v.reason.slice(0, 200) : undefined;
   return { tier, category, confidence, reason };
 }
@@ -72,7 +85,8 @@ export function llmStrategy(options: LlmStrategyOptions): RoutingStrategy {
   const maxPromptChars = options.maxPromptChars ?? 6_000;
   const fallback = options.fallback ?? rulesStrategy();
   if (typeof complete !== 'function') throw new InvalidRoutingOptionsError('Expected `complete` to be a function');
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new InvalidRoutingOptionsError(`Expected \`timeoutMs\` to be an integer ≥ 1, got \`${String(timeoutMs)}\``);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new InvalidRoutingOptionsError(`Expected \`timeoutMs\` to be an integer ≥ 1, got \`${String(timeoutMs)}\``);
 
   async function ask(input: RoutingInput): Promise<RouteDecision> {
     const features = extractFeatures(input.request);
@@ -98,7 +112,11 @@ export function llmStrategy(options: LlmStrategyOptions): RoutingStrategy {
       reply = await Promise.race([call, timeout]);
     } catch (error) {
       if (error instanceof StrategyFailedError) throw error;
-      throw new StrategyFailedError('llm', `the router model failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new StrategyFailedError(
+        'llm',
+        `the router model failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -115,7 +133,10 @@ export function llmStrategy(options: LlmStrategyOptions): RoutingStrategy {
       // A model that states no confidence is taken at 0.75: above the router's default
       // threshold, since it was asked precisely because the cheaper strategies were unsure.
       confidence: parsed.confidence ?? 0.75,
-      reasons: [`router model: ${parsed.tier}${parsed.reason ? ` (${parsed.reason})` : ''}`, ...(parsed.category ? [] : ['category from rules (model gave none)'])],
+      reasons: [
+        `router model: ${parsed.tier}${parsed.reason ? ` (${parsed.reason})` : ''}`,
+        ...(parsed.category ? [] : ['category from rules (model gave none)']),
+      ],
       strategy: 'llm',
     };
   }
@@ -126,10 +147,17 @@ export function llmStrategy(options: LlmStrategyOptions): RoutingStrategy {
       try {
         return await ask(input);
       } catch (error) {
-        const failure = error instanceof StrategyFailedError ? error : new StrategyFailedError('llm', String(error), { cause: error });
+        const failure =
+          error instanceof StrategyFailedError
+            ? error
+            : new StrategyFailedError('llm', String(error), { cause: error });
         onFallback?.(failure);
         const decision = fallback.decide(input);
-        return { ...decision, reasons: [`${failure.message} → rules fallback`, ...decision.reasons], strategy: 'llm→rules' };
+        return {
+          ...decision,
+          reasons: [`${failure.message} → rules fallback`, ...decision.reasons],
+          strategy: 'llm→rules',
+        };
       }
     },
   };

@@ -16,7 +16,6 @@ export type PinResolution =
   /** A configured model: skip routing, use that model on its tier. */
   | { kind: 'model'; model: string; tier: TierName };
 
-
 /**
  * Resolve a request's `model` field. `auto` routes; `router`, `small` and `large` pin a tier
  * (tier names win over a deployment that happens to use the same model name); a model some

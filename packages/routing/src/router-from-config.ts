@@ -47,6 +47,11 @@ export function routerFromConfig(options: RouterFromConfigOptions): ConfiguredRo
     llm: options.complete ? { complete: options.complete, timeoutMs: config.routing.llmTimeoutMs } : undefined,
     learned: { quality: config.routing.quality },
   }).map((strategy) => (strategy.name === 'knn' ? knn : strategy));
-  const router = createRouter({ strategies, threshold: config.routing.threshold, lowConfidence: config.routing.lowConfidence, onStrategyError: options.onStrategyError });
+  const router = createRouter({
+    strategies,
+    threshold: config.routing.threshold,
+    lowConfidence: config.routing.lowConfidence,
+    onStrategyError: options.onStrategyError,
+  });
   return { router, knn };
 }

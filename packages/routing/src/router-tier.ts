@@ -36,25 +36,47 @@ export function createRouterTierCall(options: RouterTierCallOptions): CompleteFu
     let granted: Lease | undefined;
     if (limiter) {
       const got = await limiter.acquireAny<ResolvedDeployment>(deployments, { messages, maxOutputTokens: maxTokens });
-      if (!got.granted) throw new StrategyFailedError('llm', `no router-tier permit (retry in ${Math.ceil(got.retryAfterMs)} ms)`);
+      if (!got.granted)
+        throw new StrategyFailedError('llm', `no router-tier permit (retry in ${Math.ceil(got.retryAfterMs)} ms)`);
       deployment = got.deployment;
       granted = got.lease;
     }
     try {
-      const result = await upstream.complete(deployment, request, { signal, completionId: `route-${Date.now().toString(36)}` });
+      const result = await upstream.complete(deployment, request, {
+        signal,
+        completionId: `route-${Date.now().toString(36)}`,
+      });
       const usage = result.completion.usage;
       if (limiter && granted) {
-        await limiter.onUpstreamResult(deployment, { lease: granted, status: 200, headers: result.headers }).catch(() => {});
-        await limiter.release(granted, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }).catch(() => {});
+        await limiter
+          .onUpstreamResult(deployment, { lease: granted, status: 200, headers: result.headers })
+          .catch(() => {});
+        await limiter
+          .release(granted, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens })
+          .catch(() => {});
       }
-      onCall?.({ purpose: 'routing', tier: 'router', model: deployment.model, deploymentId: deployment.id, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, costUsd: costUsd(deployment, usage) });
+      onCall?.({
+        purpose: 'routing',
+        tier: 'router',
+        model: deployment.model,
+        deploymentId: deployment.id,
+        promptTokens: usage.prompt_tokens,
+        completionTokens: usage.completion_tokens,
+        costUsd: costUsd(deployment, usage),
+      });
       return result.completion.choices[0]?.message.content ?? '';
     } catch (error) {
       if (limiter && granted) {
         // A 429 or 5xx feeds the shared cooldown and circuit like any other upstream call.
         if (isUpstreamError(error) && error.kind !== 'aborted') {
           await limiter
-            .onUpstreamResult(deployment, { lease: granted, status: error.status, headers: error.headers, retryAfterMs: error.retryAfterMs, error: error.status === undefined ? (error.kind === 'timeout' ? 'timeout' : 'connection') : undefined })
+            .onUpstreamResult(deployment, {
+              lease: granted,
+              status: error.status,
+              headers: error.headers,
+              retryAfterMs: error.retryAfterMs,
+              error: error.status === undefined ? (error.kind === 'timeout' ? 'timeout' : 'connection') : undefined,
+            })
             .catch(() => {});
         }
         await limiter.release(granted).catch(() => {});

@@ -67,20 +67,30 @@ export function createRouter(options: CreateRouterOptions): Router {
   const lowConfidence = options.lowConfidence ?? 'large';
   const deferLarge = new Set(options.deferLarge ?? ['rules']);
   if (!Array.isArray(strategies) || strategies.length === 0) {
-    throw new InvalidRoutingOptionsError(`Expected \`strategies\` to be a non-empty array, got \`${JSON.stringify(strategies)}\``);
+    throw new InvalidRoutingOptionsError(
+      `Expected \`strategies\` to be a non-empty array, got \`${JSON.stringify(strategies)}\``,
+    );
   }
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) {
-    throw new InvalidRoutingOptionsError(`Expected \`threshold\` to be a number in [0, 1], got \`${String(threshold)}\``);
+    throw new InvalidRoutingOptionsError(
+      `Expected \`threshold\` to be a number in [0, 1], got \`${String(threshold)}\``,
+    );
   }
   if (lowConfidence !== 'large' && lowConfidence !== 'cascade') {
-    throw new InvalidRoutingOptionsError(`Expected \`lowConfidence\` to be \`large\` or \`cascade\`, got \`${String(lowConfidence)}\``);
+    throw new InvalidRoutingOptionsError(
+      `Expected \`lowConfidence\` to be \`large\` or \`cascade\`, got \`${String(lowConfidence)}\``,
+    );
   }
 
   // Whatever strategy decided, a question about today, prices, weather or news is
   // time-sensitive: its answer must never be cached as if it were a stable fact.
   const freshness = (decision: RouterDecision, input: RoutingInput): RouterDecision =>
     decision.category !== 'time_sensitive' && isTimeSensitive(latestUserText(input.request))
-      ? { ...decision, category: 'time_sensitive', reasons: [...decision.reasons, `category ${decision.category} → time_sensitive (freshness markers)`] }
+      ? {
+          ...decision,
+          category: 'time_sensitive',
+          reasons: [...decision.reasons, `category ${decision.category} → time_sensitive (freshness markers)`],
+        }
       : decision;
 
   return {
@@ -105,7 +115,11 @@ export function createRouter(options: CreateRouterOptions): Router {
     const notes: string[] = [];
     for (const [index, strategy] of strategies.entries()) {
       let decision: RouteDecision;
-      const strategyInput: RoutingInput = { ...input, ...(decideOptions.quality !== undefined ? { quality: decideOptions.quality } : {}), ...(consulted[0] ? { category: consulted[0].category } : {}) };
+      const strategyInput: RoutingInput = {
+        ...input,
+        ...(decideOptions.quality !== undefined ? { quality: decideOptions.quality } : {}),
+        ...(consulted[0] ? { category: consulted[0].category } : {}),
+      };
       try {
         decision = normalize(await strategy.decide(strategyInput));
       } catch (error) {
@@ -117,7 +131,15 @@ export function createRouter(options: CreateRouterOptions): Router {
         // With the cascade policy, the final strategy's "small" is answered small first and
         // escalated when the quality gate fails: its small decisions are bets, not certainties.
         const cascade = lowConfidence === 'cascade' && decision.tier === 'small';
-        return { ...decision, reasons: [...notes, ...decision.reasons, ...(cascade ? ['cascade policy: small first, escalate to large on the quality gate'] : [])], cascade };
+        return {
+          ...decision,
+          reasons: [
+            ...notes,
+            ...decision.reasons,
+            ...(cascade ? ['cascade policy: small first, escalate to large on the quality gate'] : []),
+          ],
+          cascade,
+        };
       }
       if (decision.confidence >= threshold) {
         const finalStrategy = strategies.slice(index + 1).find((s) => s.final);
@@ -125,14 +147,25 @@ export function createRouter(options: CreateRouterOptions): Router {
           return { ...decision, reasons: [...notes, ...decision.reasons], cascade: false };
         }
         consulted.push(decision);
-        notes.push(`${decision.strategy}: large at confidence ${decision.confidence.toFixed(2)}, left to ${finalStrategy.name}`);
+        notes.push(
+          `${decision.strategy}: large at confidence ${decision.confidence.toFixed(2)}, left to ${finalStrategy.name}`,
+        );
         continue;
       }
       consulted.push(decision);
-      notes.push(`${decision.strategy}: ${decision.tier} at confidence ${decision.confidence.toFixed(2)} < ${threshold}`);
+      notes.push(
+        `${decision.strategy}: ${decision.tier} at confidence ${decision.confidence.toFixed(2)} < ${threshold}`,
+      );
     }
     if (!consulted.length) {
-      return { tier: 'large', category: detectCategory(input.request), confidence: 0, reasons: [...notes, 'no strategy decided → large (quality first)'], strategy: 'fallback', cascade: false };
+      return {
+        tier: 'large',
+        category: detectCategory(input.request),
+        confidence: 0,
+        reasons: [...notes, 'no strategy decided → large (quality first)'],
+        strategy: 'fallback',
+        cascade: false,
+      };
     }
     // Nobody was sure: take the most confident lean for the category and the reasons,
     // and apply the policy to the tier.

@@ -36,7 +36,11 @@ export async function runProcess(options: RunProcessOptions): Promise<void> {
     console.error(`${options.name}: ${(error as Error).message}`);
     process.exit(2);
   }
-  const telemetry = startTelemetry({ serviceName: options.name, tracing: config.telemetry.enabled, logLevel: config.log.level });
+  const telemetry = startTelemetry({
+    serviceName: options.name,
+    tracing: config.telemetry.enabled,
+    logLevel: config.log.level,
+  });
   const { logger } = telemetry;
   const cleanups: Array<() => Promise<void> | void> = [() => telemetry.shutdown()];
   let shuttingDown = false;

@@ -56,9 +56,16 @@ const REDACT = [
 ];
 
 /** Create the structured logger every process uses; with `traceIds`, lines logged inside a span carry its `trace_id` and `span_id`. */
-export function createLogger(options: Pick<TelemetryOptions, 'serviceName' | 'logLevel' | 'destination'> & { traceIds?: boolean }): Logger {
+export function createLogger(
+  options: Pick<TelemetryOptions, 'serviceName' | 'logLevel' | 'destination'> & { traceIds?: boolean },
+): Logger {
   return pino(
-    { name: options.serviceName, level: options.logLevel ?? 'info', redact: { paths: REDACT, censor: '[redacted]' }, ...(options.traceIds ? { mixin: traceFields } : {}) },
+    {
+      name: options.serviceName,
+      level: options.logLevel ?? 'info',
+      redact: { paths: REDACT, censor: '[redacted]' },
+      ...(options.traceIds ? { mixin: traceFields } : {}),
+    },
     options.destination ?? process.stdout,
   );
 }
@@ -72,7 +79,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   let tracing: Tracing | undefined;
   if (options.tracing) {
     tracing = startTracing({ serviceName: options.serviceName, spanProcessors: options.spanProcessors });
-    logger.info(options.spanProcessors ? 'OpenTelemetry tracing started' : 'OpenTelemetry tracing started (exporters from OTEL_* variables)');
+    logger.info(
+      options.spanProcessors
+        ? 'OpenTelemetry tracing started'
+        : 'OpenTelemetry tracing started (exporters from OTEL_* variables)',
+    );
   }
   let stopped: Promise<void> | undefined;
   return {

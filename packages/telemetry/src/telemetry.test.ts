@@ -34,7 +34,12 @@ describe('telemetry', () => {
   it('with tracing on: spans recorded, BullMQ telemetry given, log lines inside a span carry its trace id', async () => {
     const exporter = new InMemorySpanExporter();
     const { lines, destination } = sink();
-    const telemetry = startTelemetry({ serviceName: 'on', tracing: true, destination, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const telemetry = startTelemetry({
+      serviceName: 'on',
+      tracing: true,
+      destination,
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
     expect(telemetry.tracing).toBe(true);
     expect(telemetry.queues?.tracer).toBeDefined();
     expect(telemetry.queues?.contextManager).toBeDefined();
@@ -46,7 +51,8 @@ describe('telemetry', () => {
     const line = JSON.parse(lines.find((l) => l.includes('"inside"'))!);
     expect(line.trace_id).toBe(traceId);
     // The processor exports on a later tick.
-    for (let i = 0; i < 50 && exporter.getFinishedSpans().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && exporter.getFinishedSpans().length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['work']);
     await telemetry.shutdown();
     await telemetry.shutdown();

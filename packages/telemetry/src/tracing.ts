@@ -61,14 +61,19 @@ export function startTracing(options: TracingOptions): Tracing {
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]!) }),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]!),
+      }),
       new UndiciInstrumentation(),
       // Without a parent span, a Redis command is background work (BullMQ's blocking
       // polls, the stalled checker, sweepers): one span per poll would drown the traces.
       // Command names only: arguments carry prompts and answers (job payloads, cache entries),
       // which are customer data and never leave in a span.
       new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, ignorePaths: (route) => UNTRACED_PATHS.has(route.url) }),
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        ignorePaths: (route) => UNTRACED_PATHS.has(route.url),
+      }),
     ],
   });
   sdk.start();

@@ -30,7 +30,10 @@ export interface TenantStoreOptions {
 /** Errors of the tenant store. */
 export class TenantError extends Error {
   override name = 'TenantError' as const;
-  constructor(message: string, readonly code: 'SLUICE_ERR_TENANT_NAME' | 'SLUICE_ERR_TENANT_UNKNOWN' | 'SLUICE_ERR_KEY_ID') {
+  constructor(
+    message: string,
+    readonly code: 'SLUICE_ERR_TENANT_NAME' | 'SLUICE_ERR_TENANT_UNKNOWN' | 'SLUICE_ERR_KEY_ID',
+  ) {
     super(message);
   }
 }
@@ -82,20 +85,28 @@ export async function createTenantStore(options: TenantStoreOptions): Promise<Te
     // node-redis reconnects on its own; errors surface on the calls that fail.
   });
   await client.connect();
-  const tenantSchema = new Schema(`${options.prefix}:tenant`, {
-    name: { type: 'string' },
-    priority: { type: 'number' },
-    rpm: { type: 'number' },
-    tokensPerDay: { type: 'number' },
-    cacheShareGroup: { type: 'string' },
-    createdAt: { type: 'number' },
-  }, { dataStructure: 'HASH' });
-  const keySchema = new Schema(`${options.prefix}:apikey`, {
-    tenant: { type: 'string' },
-    label: { type: 'string' },
-    createdAt: { type: 'number' },
-    revoked: { type: 'boolean' },
-  }, { dataStructure: 'HASH' });
+  const tenantSchema = new Schema(
+    `${options.prefix}:tenant`,
+    {
+      name: { type: 'string' },
+      priority: { type: 'number' },
+      rpm: { type: 'number' },
+      tokensPerDay: { type: 'number' },
+      cacheShareGroup: { type: 'string' },
+      createdAt: { type: 'number' },
+    },
+    { dataStructure: 'HASH' },
+  );
+  const keySchema = new Schema(
+    `${options.prefix}:apikey`,
+    {
+      tenant: { type: 'string' },
+      label: { type: 'string' },
+      createdAt: { type: 'number' },
+      revoked: { type: 'boolean' },
+    },
+    { dataStructure: 'HASH' },
+  );
   const tenants = new Repository(tenantSchema, client);
   const keys = new Repository(keySchema, client);
   const authCacheMs = options.authCacheMs ?? 10_000;
@@ -116,7 +127,8 @@ export async function createTenantStore(options: TenantStoreOptions): Promise<Te
   const getTenant = async (name: string) => toTenant(await tenants.fetch(name));
 
   const upsertTenant = async (name: string, patch: Partial<Omit<Tenant, 'name' | 'createdAt'>>) => {
-    if (!TENANT_NAME.test(name)) throw new TenantError(`Tenant name must match ${TENANT_NAME}, got \`${name}\``, 'SLUICE_ERR_TENANT_NAME');
+    if (!TENANT_NAME.test(name))
+      throw new TenantError(`Tenant name must match ${TENANT_NAME}, got \`${name}\``, 'SLUICE_ERR_TENANT_NAME');
     const current = await getTenant(name);
     const next: Tenant = {
       name,
@@ -166,25 +178,47 @@ export async function createTenantStore(options: TenantStoreOptions): Promise<Te
       // No Query Engine: the keys are scanned (an operator command, not a request path).
       const prefix = `${options.prefix}:apikey:`;
       type Scanner = { scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string | string[]> };
-      const cluster = client as unknown as { masters?: unknown[]; nodeClient?(node: unknown): Scanner | Promise<Scanner> };
+      const cluster = client as unknown as {
+        masters?: unknown[];
+        nodeClient?(node: unknown): Scanner | Promise<Scanner>;
+      };
       // On a cluster every master holds some of the keys.
-      const scanners: Scanner[] = cluster.masters && cluster.nodeClient ? await Promise.all(cluster.masters.map((m) => cluster.nodeClient!(m))) : [client as unknown as Scanner];
+      const scanners: Scanner[] =
+        cluster.masters && cluster.nodeClient
+          ? await Promise.all(cluster.masters.map((m) => cluster.nodeClient!(m)))
+          : [client as unknown as Scanner];
       for (const scanner of scanners) {
         for await (const batch of scanner.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
           for (const redisKey of Array.isArray(batch) ? batch : [batch]) {
             const id = String(redisKey).slice(prefix.length);
             const record = await keys.fetch(id);
             if (!record.tenant || (tenant !== undefined && record.tenant !== tenant)) continue;
-            found.push({ id, tenant: String(record.tenant), label: String(record.label ?? ''), createdAt: Number(record.createdAt ?? 0), revoked: record.revoked === true });
+            found.push({
+              id,
+              tenant: String(record.tenant),
+              label: String(record.label ?? ''),
+              createdAt: Number(record.createdAt ?? 0),
+              revoked: record.revoked === true,
+            });
           }
         }
       }
       return found.sort((a, b) => b.createdAt - a.createdAt);
     },
     async revokeKeyById(idPrefix) {
-      if (!/^[0-9a-f]{8,64}$/.test(idPrefix)) throw new TenantError(`A key id is 8 to 64 hex characters (as \`keys list\` shows), got \`${idPrefix}\``, 'SLUICE_ERR_KEY_ID');
+      if (!/^[0-9a-f]{8,64}$/.test(idPrefix))
+        throw new TenantError(
+          `A key id is 8 to 64 hex characters (as \`keys list\` shows), got \`${idPrefix}\``,
+          'SLUICE_ERR_KEY_ID',
+        );
       const matches = (await store.listKeys()).filter((k) => k.id.startsWith(idPrefix));
-      if (matches.length !== 1) throw new TenantError(matches.length ? `Key id \`${idPrefix}\` matches ${matches.length} keys; give more characters` : `No API key has an id starting with \`${idPrefix}\``, 'SLUICE_ERR_KEY_ID');
+      if (matches.length !== 1)
+        throw new TenantError(
+          matches.length
+            ? `Key id \`${idPrefix}\` matches ${matches.length} keys; give more characters`
+            : `No API key has an id starting with \`${idPrefix}\``,
+          'SLUICE_ERR_KEY_ID',
+        );
       const record = await keys.fetch(matches[0]!.id);
       record.revoked = true;
       await keys.save(record);
@@ -208,7 +242,10 @@ function connectNodeRedis(url: string) {
   // command would hold the request until Redis returns, instead of a 503 with retry-after.
   // Reconnect forever, capped at 2 s like the ioredis connections, so the API recovers from a
   // Redis restart without a restart of its own.
-  const socket = { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 2_000) };
+  const socket = {
+    connectTimeout: 2_000,
+    reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 2_000),
+  };
   const target = parseRedisUrl(url);
   if (target.kind === 'standalone') return createClient({ url, disableOfflineQueue: true, socket });
   return createCluster({

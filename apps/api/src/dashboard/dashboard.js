@@ -17,7 +17,8 @@
   };
   const pct = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');
   const int = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
-  const msText = (v) => (v === null || v === undefined ? '–' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
+  const msText = (v) =>
+    v === null || v === undefined ? '–' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`;
 
   /** Show `text` in element `id` and keep the raw value next to it. */
   const show = (id, value, format) => {
@@ -31,14 +32,19 @@
     const total = tiers.router + tiers.small + tiers.large;
     const bar = document.getElementById('tier-bar');
     bar.replaceChildren();
-    for (const [tier, color] of [['router', 'var(--router)'], ['small', 'var(--small)'], ['large', 'var(--large)']]) {
+    for (const [tier, color] of [
+      ['router', 'var(--router)'],
+      ['small', 'var(--small)'],
+      ['large', 'var(--large)'],
+    ]) {
       const part = document.createElement('div');
       part.style.width = total ? `${(tiers[tier] / total) * 100}%` : '0';
       part.style.background = color;
       part.title = `${tier}: ${tiers[tier]}`;
       bar.append(part);
     }
-    for (const tier of ['router', 'small', 'large']) show(`tier-${tier}`, tiers[tier], (v) => `${int(v)}${total ? ` (${pct(v / total)})` : ''}`);
+    for (const tier of ['router', 'small', 'large'])
+      show(`tier-${tier}`, tiers[tier], (v) => `${int(v)}${total ? ` (${pct(v / total)})` : ''}`);
   };
 
   const drawQueues = (queues) => {
@@ -85,7 +91,8 @@
     });
     // The scale goes next to the legend: text inside a stretched SVG would be stretched too.
     const scale = document.getElementById(`${id}-max`);
-    if (scale) scale.textContent = `top of scale: ${series.some(([key]) => key.endsWith('Usd')) ? usd(max) : int(max)} per minute · last ${timeline.length} min`;
+    if (scale)
+      scale.textContent = `top of scale: ${series.some(([key]) => key.endsWith('Usd')) ? usd(max) : int(max)} per minute · last ${timeline.length} min`;
   };
 
   const render = (d) => {
@@ -111,11 +118,19 @@
     show('client-429', d.throttling.client429, int);
     show('client-429-replica', d.throttling.client429ThisReplica, int);
     const by = Object.entries(d.throttling.upstream429ByDeployment);
-    document.getElementById('upstream-429-by').textContent = by.length ? `by deployment: ${by.map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
+    document.getElementById('upstream-429-by').textContent = by.length
+      ? `by deployment: ${by.map(([k, v]) => `${k} ${v}`).join(', ')}`
+      : '';
     drawQueues(d.queues);
-    drawBars('chart-cost', d.timeline, [['counterfactualUsd', '#8b98a5'], ['costUsd', '#3fb950']]);
+    drawBars('chart-cost', d.timeline, [
+      ['counterfactualUsd', '#8b98a5'],
+      ['costUsd', '#3fb950'],
+    ]);
     // 429s only: calls the global limiter held back are not answers and are counted above.
-    drawBars('chart-429', d.timeline, [['upstream429', '#f85149'], ['client429', '#58a6ff']]);
+    drawBars('chart-429', d.timeline, [
+      ['upstream429', '#f85149'],
+      ['client429', '#58a6ff'],
+    ]);
   };
 
   const statusLine = document.getElementById('status');

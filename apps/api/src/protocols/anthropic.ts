@@ -16,7 +16,13 @@ export const MessagesRequestSchema = Type.Object(
     model: Type.String({ minLength: 1, maxLength: 256 }),
     max_tokens: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     messages: Type.Array(
-      Type.Object({ role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]), content: Type.Union([Type.String(), Type.Array(Block, { maxItems: 512 })]) }, { additionalProperties: true }),
+      Type.Object(
+        {
+          role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
+          content: Type.Union([Type.String(), Type.Array(Block, { maxItems: 512 })]),
+        },
+        { additionalProperties: true },
+      ),
       { minItems: 1 },
     ),
     system: Type.Optional(Type.Union([Type.String(), Type.Array(Block, { maxItems: 64 })])),
@@ -25,9 +31,18 @@ export const MessagesRequestSchema = Type.Object(
     top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     top_k: Type.Optional(Type.Integer({ minimum: 0 })),
     stop_sequences: Type.Optional(Type.Array(Type.String(), { maxItems: 4 })),
-    tools: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: true }), { maxItems: 128 })),
+    tools: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: true }), {
+        maxItems: 128,
+      }),
+    ),
     tool_choice: Type.Optional(Type.Object({ type: Type.String({ maxLength: 16 }) }, { additionalProperties: true })),
-    metadata: Type.Optional(Type.Object({ user_id: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])) }, { additionalProperties: true })),
+    metadata: Type.Optional(
+      Type.Object(
+        { user_id: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])) },
+        { additionalProperties: true },
+      ),
+    ),
   },
   { additionalProperties: true },
 );
@@ -44,13 +59,18 @@ function blockText(content: unknown): string {
 
 function imagePart(block: Part, at: string): Part {
   const source = block.source as Part | undefined;
-  if (source?.type === 'base64' && typeof source.data === 'string' && typeof source.media_type === 'string') return { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } };
-  if (source?.type === 'url' && typeof source.url === 'string') return { type: 'image_url', image_url: { url: source.url } };
+  if (source?.type === 'base64' && typeof source.data === 'string' && typeof source.media_type === 'string')
+    return { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } };
+  if (source?.type === 'url' && typeof source.url === 'string')
+    return { type: 'image_url', image_url: { url: source.url } };
   throw badRequest(`\`${at}.source\` must be a base64 or url image source.`, `${at}.source`);
 }
 
 /** Anthropic messages → chat messages (tool results become `tool` messages, tool uses `tool_calls`). */
-export function anthropicToChatMessages(system: MessagesRequest['system'], messages: MessagesRequest['messages']): ChatMessage[] {
+export function anthropicToChatMessages(
+  system: MessagesRequest['system'],
+  messages: MessagesRequest['messages'],
+): ChatMessage[] {
   const out: ChatMessage[] = [];
   const systemText = blockText(system);
   if (systemText) out.push({ role: 'system', content: systemText });
@@ -71,16 +91,25 @@ export function anthropicToChatMessages(system: MessagesRequest['system'], messa
       } else if (b.type === 'image' && m.role === 'user') {
         parts.push(imagePart(b, bat));
       } else if (b.type === 'tool_use' && m.role === 'assistant') {
-        if (typeof b.id !== 'string' || typeof b.name !== 'string') throw badRequest(`\`${bat}\` (tool_use) needs string \`id\` and \`name\`.`, bat);
-        calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
+        if (typeof b.id !== 'string' || typeof b.name !== 'string')
+          throw badRequest(`\`${bat}\` (tool_use) needs string \`id\` and \`name\`.`, bat);
+        calls.push({
+          id: b.id,
+          type: 'function',
+          function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
+        });
       } else if (b.type === 'tool_result' && m.role === 'user') {
-        if (typeof b.tool_use_id !== 'string') throw badRequest(`\`${bat}.tool_use_id\` must be a string.`, `${bat}.tool_use_id`);
+        if (typeof b.tool_use_id !== 'string')
+          throw badRequest(`\`${bat}.tool_use_id\` must be a string.`, `${bat}.tool_use_id`);
         const text = blockText(b.content);
         out.push({ role: 'tool', tool_call_id: b.tool_use_id, content: b.is_error ? `Error: ${text}` : text });
       } else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
         // A model's hidden reasoning has no place in a chat request.
       } else {
-        throw badRequest(`Unsupported content block type \`${String(b.type)}\` for role ${m.role} at \`${bat}\`.`, `${bat}.type`);
+        throw badRequest(
+          `Unsupported content block type \`${String(b.type)}\` for role ${m.role} at \`${bat}\`.`,
+          `${bat}.type`,
+        );
       }
     });
     if (m.role === 'assistant') {
@@ -107,15 +136,30 @@ function toolChoiceToChat(choice: MessagesRequest['tool_choice']): unknown {
 
 /** The chat request an inbound Messages request runs as. */
 export function messagesToChat(body: MessagesRequest): ChatRequest {
-  const request: ChatRequest = { model: body.model, messages: anthropicToChatMessages(body.system, body.messages), max_tokens: body.max_tokens };
+  const request: ChatRequest = {
+    model: body.model,
+    messages: anthropicToChatMessages(body.system, body.messages),
+    max_tokens: body.max_tokens,
+  };
   if (body.stream === true) request.stream = true;
   if (body.temperature !== undefined) request.temperature = body.temperature;
   if (body.top_p !== undefined) request.top_p = body.top_p;
   if (body.stop_sequences?.length) request.stop = body.stop_sequences;
   if (body.tools?.length) {
     request.tools = body.tools.map((t: Part, i) => {
-      if (t.type !== undefined && t.type !== 'custom') throw badRequest(`Unsupported tool type \`${String(t.type)}\` at \`tools[${i}]\`: Sluice serves client tools (name, description, input_schema) only.`, `tools[${i}].type`);
-      return { type: 'function', function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object' } } };
+      if (t.type !== undefined && t.type !== 'custom')
+        throw badRequest(
+          `Unsupported tool type \`${String(t.type)}\` at \`tools[${i}]\`: Sluice serves client tools (name, description, input_schema) only.`,
+          `tools[${i}].type`,
+        );
+      return {
+        type: 'function',
+        function: {
+          name: t.name,
+          ...(t.description ? { description: t.description } : {}),
+          parameters: t.input_schema ?? { type: 'object' },
+        },
+      };
     });
   }
   const toolChoice = toolChoiceToChat(body.tool_choice);
@@ -124,7 +168,13 @@ export function messagesToChat(body: MessagesRequest): ChatRequest {
   return request;
 }
 
-const STOP_REASONS: Record<string, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', function_call: 'tool_use', content_filter: 'refusal' };
+const STOP_REASONS: Record<string, string> = {
+  stop: 'end_turn',
+  length: 'max_tokens',
+  tool_calls: 'tool_use',
+  function_call: 'tool_use',
+  content_filter: 'refusal',
+};
 
 /** A chat `finish_reason` as Anthropic's `stop_reason`. */
 export const stopReason = (finish: string | null | undefined): string => STOP_REASONS[finish ?? 'stop'] ?? 'end_turn';
@@ -156,9 +206,24 @@ export function completionToMessage(jobId: string, completion: Part, model: stri
   const message = choice.message ?? {};
   const content: Part[] = [];
   if (typeof message.content === 'string' && message.content) content.push({ type: 'text', text: message.content });
-  for (const tc of (message.tool_calls ?? []) as Part[]) content.push({ type: 'tool_use', id: tc.id, name: tc.function?.name ?? '', input: parseArguments(tc.function?.arguments) });
+  for (const tc of (message.tool_calls ?? []) as Part[])
+    content.push({
+      type: 'tool_use',
+      id: tc.id,
+      name: tc.function?.name ?? '',
+      input: parseArguments(tc.function?.arguments),
+    });
   if (!content.length) content.push({ type: 'text', text: '' });
-  return { id: `msg_${jobId}`, type: 'message', role: 'assistant', model, content, stop_reason: stopReason(choice.finish_reason), stop_sequence: null, usage: anthropicUsage(completion.usage) };
+  return {
+    id: `msg_${jobId}`,
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: stopReason(choice.finish_reason),
+    stop_sequence: null,
+    usage: anthropicUsage(completion.usage),
+  };
 }
 
 /** One Anthropic SSE event (`event:` is its `type`). */
@@ -185,7 +250,19 @@ export class AnthropicStreamTranslator {
   /** The opening events (input tokens are known at the end; `message_delta` carries them). */
   start(): AnthropicStreamEvent[] {
     return [
-      { type: 'message_start', message: { id: `msg_${this.jobId}`, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } } },
+      {
+        type: 'message_start',
+        message: {
+          id: `msg_${this.jobId}`,
+          type: 'message',
+          role: 'assistant',
+          model: this.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 0, output_tokens: 0 },
+        },
+      },
       { type: 'ping' },
     ];
   }
@@ -208,7 +285,11 @@ export class AnthropicStreamTranslator {
         this.#openKind = 'text';
         events.push({ type: 'content_block_start', index: this.#block, content_block: { type: 'text', text: '' } });
       }
-      events.push({ type: 'content_block_delta', index: this.#block, delta: { type: 'text_delta', text: delta.content } });
+      events.push({
+        type: 'content_block_delta',
+        index: this.#block,
+        delta: { type: 'text_delta', text: delta.content },
+      });
     }
     for (const tc of (delta.tool_calls ?? []) as Part[]) {
       const index = typeof tc.index === 'number' ? tc.index : 0;
@@ -217,10 +298,24 @@ export class AnthropicStreamTranslator {
         this.#block += 1;
         this.#openKind = 'tool';
         this.#toolBlocks.set(index, this.#block);
-        events.push({ type: 'content_block_start', index: this.#block, content_block: { type: 'tool_use', id: tc.id ?? `toolu_${this.jobId}_${index}`, name: tc.function?.name ?? '', input: {} } });
+        events.push({
+          type: 'content_block_start',
+          index: this.#block,
+          content_block: {
+            type: 'tool_use',
+            id: tc.id ?? `toolu_${this.jobId}_${index}`,
+            name: tc.function?.name ?? '',
+            input: {},
+          },
+        });
       }
       const args = tc.function?.arguments;
-      if (typeof args === 'string' && args) events.push({ type: 'content_block_delta', index: this.#toolBlocks.get(index)!, delta: { type: 'input_json_delta', partial_json: args } });
+      if (typeof args === 'string' && args)
+        events.push({
+          type: 'content_block_delta',
+          index: this.#toolBlocks.get(index)!,
+          delta: { type: 'input_json_delta', partial_json: args },
+        });
     }
     return events;
   }
@@ -230,10 +325,17 @@ export class AnthropicStreamTranslator {
     const events = this.#close();
     if (this.#block < 0) {
       // Nothing was streamed (an empty answer): Anthropic still sends one block.
-      events.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, { type: 'content_block_stop', index: 0 });
+      events.push(
+        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+        { type: 'content_block_stop', index: 0 },
+      );
     }
     const usage = anthropicUsage(completion.usage);
-    events.push({ type: 'message_delta', delta: { stop_reason: stopReason(completion.choices?.[0]?.finish_reason), stop_sequence: null }, usage });
+    events.push({
+      type: 'message_delta',
+      delta: { stop_reason: stopReason(completion.choices?.[0]?.finish_reason), stop_sequence: null },
+      usage,
+    });
     events.push({ type: 'message_stop' });
     return events;
   }
@@ -251,9 +353,13 @@ const ERROR_TYPES: Record<number, string> = {
 };
 
 /** Anthropic's error type for an HTTP status. */
-export const anthropicErrorType = (status: number): string => ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+export const anthropicErrorType = (status: number): string =>
+  ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
 
 /** Anthropic's error body `{type:"error", error:{type, message}}`. */
-export function anthropicError(status: number, message: string): { type: 'error'; error: { type: string; message: string } } {
+export function anthropicError(
+  status: number,
+  message: string,
+): { type: 'error'; error: { type: string; message: string } } {
   return { type: 'error', error: { type: anthropicErrorType(status), message } };
 }

@@ -23,12 +23,33 @@ export const ResponsesRequestSchema = Type.Object(
     temperature: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 2 }), Type.Null()])),
     top_p: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])),
     max_output_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
-    tools: Type.Optional(Type.Array(Type.Object({ type: Type.String({ maxLength: 64 }) }, { additionalProperties: true }), { maxItems: 128 })),
+    tools: Type.Optional(
+      Type.Array(Type.Object({ type: Type.String({ maxLength: 64 }) }, { additionalProperties: true }), {
+        maxItems: 128,
+      }),
+    ),
     tool_choice: Type.Optional(Type.Unknown()),
     parallel_tool_calls: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    text: Type.Optional(Type.Union([Type.Object({ format: Type.Optional(Type.Object({ type: Type.String({ maxLength: 64 }) }, { additionalProperties: true })) }, { additionalProperties: true }), Type.Null()])),
+    text: Type.Optional(
+      Type.Union([
+        Type.Object(
+          {
+            format: Type.Optional(
+              Type.Object({ type: Type.String({ maxLength: 64 }) }, { additionalProperties: true }),
+            ),
+          },
+          { additionalProperties: true },
+        ),
+        Type.Null(),
+      ]),
+    ),
     user: Type.Optional(Type.String({ maxLength: 256 })),
-    metadata: Type.Optional(Type.Union([Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 16 }), Type.Null()])),
+    metadata: Type.Optional(
+      Type.Union([
+        Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 16 }),
+        Type.Null(),
+      ]),
+    ),
   },
   { additionalProperties: true },
 );
@@ -49,10 +70,14 @@ function partsToChat(content: unknown, param: string): ChatMessage['content'] {
     if (p?.type === 'refusal') return { type: 'text', text: String(p.refusal ?? '') };
     if (p?.type === 'input_image') {
       const url = typeof p.image_url === 'string' ? p.image_url : undefined;
-      if (!url) throw badRequest(`\`${at}.image_url\` is required (file_id images are not supported).`, `${at}.image_url`);
+      if (!url)
+        throw badRequest(`\`${at}.image_url\` is required (file_id images are not supported).`, `${at}.image_url`);
       return { type: 'image_url', image_url: { url, detail: p.detail ?? 'auto' } };
     }
-    throw badRequest(`Unsupported content part type \`${String(p?.type)}\` at \`${at}\`: use input_text, output_text or input_image.`, `${at}.type`);
+    throw badRequest(
+      `Unsupported content part type \`${String(p?.type)}\` at \`${at}\`: use input_text, output_text or input_image.`,
+      `${at}.type`,
+    );
   });
   // A single text part is sent as a plain string: identical prompts hash alike in the cache.
   return parts.length === 1 && parts[0]!.type === 'text' ? (parts[0] as { text: string }).text : parts;
@@ -70,7 +95,11 @@ export function inputToMessages(input: ResponsesRequest['input']): ChatMessage[]
     const at = `input[${i}]`;
     const type = item.type ?? 'message';
     if (type === 'message') {
-      if (!ROLES.has(item.role)) throw badRequest(`\`${at}.role\` must be user, assistant, system or developer, got \`${String(item.role)}\`.`, `${at}.role`);
+      if (!ROLES.has(item.role))
+        throw badRequest(
+          `\`${at}.role\` must be user, assistant, system or developer, got \`${String(item.role)}\`.`,
+          `${at}.role`,
+        );
       messages.push({ role: item.role, content: partsToChat(item.content, `${at}.content`) });
     } else if (type === 'function_call') {
       if (typeof item.call_id !== 'string' || typeof item.name !== 'string' || typeof item.arguments !== 'string') {
@@ -78,7 +107,12 @@ export function inputToMessages(input: ResponsesRequest['input']): ChatMessage[]
       }
       const call = { id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } };
       const last = messages.at(-1);
-      if (last?.role === 'assistant' && Array.isArray(last.tool_calls) && (last.content === null || last.content === '')) last.tool_calls.push(call);
+      if (
+        last?.role === 'assistant' &&
+        Array.isArray(last.tool_calls) &&
+        (last.content === null || last.content === '')
+      )
+        last.tool_calls.push(call);
       else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
     } else if (type === 'function_call_output') {
       if (typeof item.call_id !== 'string') throw badRequest(`\`${at}.call_id\` must be a string.`, `${at}.call_id`);
@@ -87,7 +121,10 @@ export function inputToMessages(input: ResponsesRequest['input']): ChatMessage[]
     } else if (type === 'reasoning') {
       // Reasoning items carry a model's hidden state; a chat upstream has nowhere to put them.
     } else {
-      throw badRequest(`Unsupported input item type \`${String(type)}\` at \`${at}\`: use message, function_call or function_call_output.`, `${at}.type`);
+      throw badRequest(
+        `Unsupported input item type \`${String(type)}\` at \`${at}\`: use message, function_call or function_call_output.`,
+        `${at}.type`,
+      );
     }
   });
   return messages;
@@ -96,8 +133,13 @@ export function inputToMessages(input: ResponsesRequest['input']): ChatMessage[]
 function toolsToChat(tools: ResponsesRequest['tools']): unknown[] | undefined {
   if (!tools?.length) return undefined;
   return tools.map((t: Part, i) => {
-    if (t.type !== 'function') throw badRequest(`Unsupported tool type \`${String(t.type)}\` at \`tools[${i}]\`: Sluice serves function tools only.`, `tools[${i}].type`);
-    if (typeof t.name !== 'string' || !t.name) throw badRequest(`\`tools[${i}].name\` is required.`, `tools[${i}].name`);
+    if (t.type !== 'function')
+      throw badRequest(
+        `Unsupported tool type \`${String(t.type)}\` at \`tools[${i}]\`: Sluice serves function tools only.`,
+        `tools[${i}].type`,
+      );
+    if (typeof t.name !== 'string' || !t.name)
+      throw badRequest(`\`tools[${i}].name\` is required.`, `tools[${i}].name`);
     const fn: Part = { name: t.name };
     if (t.description != null) fn.description = t.description;
     if (t.parameters != null) fn.parameters = t.parameters;
@@ -127,7 +169,10 @@ function formatToChat(text: ResponsesRequest['text']): unknown {
     if (format.description != null) schema.description = format.description;
     return { type: 'json_schema', json_schema: schema };
   }
-  throw badRequest(`Unsupported \`text.format.type\` \`${String(format.type)}\`: use text, json_object or json_schema.`, 'text.format.type');
+  throw badRequest(
+    `Unsupported \`text.format.type\` \`${String(format.type)}\`: use text, json_object or json_schema.`,
+    'text.format.type',
+  );
 }
 
 /**
@@ -137,9 +182,11 @@ function formatToChat(text: ResponsesRequest['text']): unknown {
  */
 export function responsesToChat(body: ResponsesRequest, options: { conversationId?: string } = {}): ChatRequest {
   const messages: ChatMessage[] = [];
-  if (typeof body.instructions === 'string' && body.instructions) messages.push({ role: 'system', content: body.instructions });
+  if (typeof body.instructions === 'string' && body.instructions)
+    messages.push({ role: 'system', content: body.instructions });
   messages.push(...inputToMessages(body.input));
-  if (!messages.some((m) => m.role !== 'system' && m.role !== 'developer')) throw badRequest('`input` must hold at least one message or function_call_output item.', 'input');
+  if (!messages.some((m) => m.role !== 'system' && m.role !== 'developer'))
+    throw badRequest('`input` must hold at least one message or function_call_output item.', 'input');
   const request: ChatRequest = { model: body.model, messages };
   if (body.stream === true) request.stream = true;
   if (body.temperature != null) request.temperature = body.temperature;
@@ -149,7 +196,8 @@ export function responsesToChat(body: ResponsesRequest, options: { conversationI
   if (tools) request.tools = tools;
   const toolChoice = toolChoiceToChat(body.tool_choice);
   if (toolChoice !== undefined) request.tool_choice = toolChoice;
-  if (body.parallel_tool_calls != null && tools) (request as Record<string, unknown>).parallel_tool_calls = body.parallel_tool_calls;
+  if (body.parallel_tool_calls != null && tools)
+    (request as Record<string, unknown>).parallel_tool_calls = body.parallel_tool_calls;
   const format = formatToChat(body.text);
   if (format) request.response_format = format;
   if (body.user) request.user = body.user;
@@ -226,11 +274,27 @@ export function completionOutput(jobId: string, completion: Part): Part[] {
   const output: Part[] = [];
   const refusal = typeof message.refusal === 'string' && message.refusal ? message.refusal : undefined;
   if ((typeof message.content === 'string' && message.content) || refusal || !message.tool_calls?.length) {
-    const content = refusal ? [{ type: 'refusal', refusal }] : [{ type: 'output_text', text: typeof message.content === 'string' ? message.content : '', annotations: [], logprobs: [] }];
+    const content = refusal
+      ? [{ type: 'refusal', refusal }]
+      : [
+          {
+            type: 'output_text',
+            text: typeof message.content === 'string' ? message.content : '',
+            annotations: [],
+            logprobs: [],
+          },
+        ];
     output.push({ type: 'message', id: responseIds.message(jobId), status: 'completed', role: 'assistant', content });
   }
   (message.tool_calls ?? []).forEach((tc: Part, i: number) => {
-    output.push({ type: 'function_call', id: responseIds.functionCall(jobId, i), call_id: tc.id ?? `call_${jobId}_${i}`, name: tc.function?.name ?? '', arguments: tc.function?.arguments ?? '', status: 'completed' });
+    output.push({
+      type: 'function_call',
+      id: responseIds.functionCall(jobId, i),
+      call_id: tc.id ?? `call_${jobId}_${i}`,
+      name: tc.function?.name ?? '',
+      arguments: tc.function?.arguments ?? '',
+      status: 'completed',
+    });
   });
   return output;
 }
@@ -239,11 +303,19 @@ export function completionOutput(jobId: string, completion: Part): Part[] {
 export function completionToResponse(echo: ResponseEcho, completion: Part): Part {
   const finish = completion.choices?.[0]?.finish_reason;
   const output = completionOutput(echo.jobId, completion);
-  const text = output.filter((o) => o.type === 'message').flatMap((o) => o.content.filter((c: Part) => c.type === 'output_text').map((c: Part) => c.text)).join('');
+  const text = output
+    .filter((o) => o.type === 'message')
+    .flatMap((o) => o.content.filter((c: Part) => c.type === 'output_text').map((c: Part) => c.text))
+    .join('');
   return {
     ...shell(echo),
     status: finish === 'length' ? 'incomplete' : 'completed',
-    incomplete_details: finish === 'length' ? { reason: 'max_output_tokens' } : finish === 'content_filter' ? { reason: 'content_filter' } : null,
+    incomplete_details:
+      finish === 'length'
+        ? { reason: 'max_output_tokens' }
+        : finish === 'content_filter'
+          ? { reason: 'content_filter' }
+          : null,
     output,
     output_text: text,
     usage: usageOf(completion),
@@ -252,9 +324,16 @@ export function completionToResponse(echo: ResponseEcho, completion: Part): Part
 
 /** The assistant message a response's output adds to a conversation (what the next turn continues). */
 export function outputToMessage(output: readonly Part[]): ChatMessage {
-  const text = output.filter((o) => o.type === 'message').flatMap((o) => o.content.map((c: Part) => c.text ?? c.refusal ?? '')).join('');
-  const calls = output.filter((o) => o.type === 'function_call').map((o) => ({ id: o.call_id, type: 'function', function: { name: o.name, arguments: o.arguments } }));
-  return calls.length ? { role: 'assistant', content: text || null, tool_calls: calls } : { role: 'assistant', content: text };
+  const text = output
+    .filter((o) => o.type === 'message')
+    .flatMap((o) => o.content.map((c: Part) => c.text ?? c.refusal ?? ''))
+    .join('');
+  const calls = output
+    .filter((o) => o.type === 'function_call')
+    .map((o) => ({ id: o.call_id, type: 'function', function: { name: o.name, arguments: o.arguments } }));
+  return calls.length
+    ? { role: 'assistant', content: text || null, tool_calls: calls }
+    : { role: 'assistant', content: text };
 }
 
 /** One typed SSE event of a streamed response. */
@@ -273,7 +352,10 @@ export interface ResponseStreamEvent {
  */
 export class ResponsesStreamTranslator {
   #seq = 0;
-  #items: Array<{ kind: 'message'; text: string } | { kind: 'function_call'; index: number; callId: string; name: string; arguments: string }> = [];
+  #items: Array<
+    | { kind: 'message'; text: string }
+    | { kind: 'function_call'; index: number; callId: string; name: string; arguments: string }
+  > = [];
   #open: number | undefined;
   #toolSlots = new Map<number, number>();
 
@@ -293,10 +375,18 @@ export class ResponsesStreamTranslator {
     const item = this.#items[at]!;
     const jobId = this.echo.jobId;
     if (item.kind === 'message') {
-      const content = status === 'completed' ? [{ type: 'output_text', text: item.text, annotations: [], logprobs: [] }] : [];
+      const content =
+        status === 'completed' ? [{ type: 'output_text', text: item.text, annotations: [], logprobs: [] }] : [];
       return { type: 'message', id: responseIds.message(jobId), status, role: 'assistant', content };
     }
-    return { type: 'function_call', id: responseIds.functionCall(jobId, item.index), call_id: item.callId, name: item.name, arguments: status === 'completed' ? item.arguments : '', status };
+    return {
+      type: 'function_call',
+      id: responseIds.functionCall(jobId, item.index),
+      call_id: item.callId,
+      name: item.name,
+      arguments: status === 'completed' ? item.arguments : '',
+      status,
+    };
   }
 
   #close(): ResponseStreamEvent[] {
@@ -304,16 +394,38 @@ export class ResponsesStreamTranslator {
     const at = this.#open;
     this.#open = undefined;
     const item = this.#items[at]!;
-    const itemId = item.kind === 'message' ? responseIds.message(this.echo.jobId) : responseIds.functionCall(this.echo.jobId, item.index);
+    const itemId =
+      item.kind === 'message'
+        ? responseIds.message(this.echo.jobId)
+        : responseIds.functionCall(this.echo.jobId, item.index);
     const events: ResponseStreamEvent[] = [];
     if (item.kind === 'message') {
       const part = { type: 'output_text', text: item.text, annotations: [], logprobs: [] };
-      events.push(this.#event('response.output_text.done', { item_id: itemId, output_index: at, content_index: 0, text: item.text, logprobs: [] }));
-      events.push(this.#event('response.content_part.done', { item_id: itemId, output_index: at, content_index: 0, part }));
+      events.push(
+        this.#event('response.output_text.done', {
+          item_id: itemId,
+          output_index: at,
+          content_index: 0,
+          text: item.text,
+          logprobs: [],
+        }),
+      );
+      events.push(
+        this.#event('response.content_part.done', { item_id: itemId, output_index: at, content_index: 0, part }),
+      );
     } else {
-      events.push(this.#event('response.function_call_arguments.done', { item_id: itemId, output_index: at, name: item.name, arguments: item.arguments }));
+      events.push(
+        this.#event('response.function_call_arguments.done', {
+          item_id: itemId,
+          output_index: at,
+          name: item.name,
+          arguments: item.arguments,
+        }),
+      );
     }
-    events.push(this.#event('response.output_item.done', { output_index: at, item: this.#itemObject(at, 'completed') }));
+    events.push(
+      this.#event('response.output_item.done', { output_index: at, item: this.#itemObject(at, 'completed') }),
+    );
     return events;
   }
 
@@ -329,27 +441,59 @@ export class ResponsesStreamTranslator {
         events.push(...this.#close());
         at = this.#items.push({ kind: 'message', text: '' }) - 1;
         this.#open = at;
-        events.push(this.#event('response.output_item.added', { output_index: at, item: this.#itemObject(at, 'in_progress') }));
-        events.push(this.#event('response.content_part.added', { item_id: responseIds.message(jobId), output_index: at, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }));
+        events.push(
+          this.#event('response.output_item.added', { output_index: at, item: this.#itemObject(at, 'in_progress') }),
+        );
+        events.push(
+          this.#event('response.content_part.added', {
+            item_id: responseIds.message(jobId),
+            output_index: at,
+            content_index: 0,
+            part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+          }),
+        );
       }
       (this.#items[at] as { text: string }).text += delta.content;
-      events.push(this.#event('response.output_text.delta', { item_id: responseIds.message(jobId), output_index: at, content_index: 0, delta: delta.content, logprobs: [] }));
+      events.push(
+        this.#event('response.output_text.delta', {
+          item_id: responseIds.message(jobId),
+          output_index: at,
+          content_index: 0,
+          delta: delta.content,
+          logprobs: [],
+        }),
+      );
     }
     for (const tc of (delta.tool_calls ?? []) as Part[]) {
       const index = typeof tc.index === 'number' ? tc.index : 0;
       let at = this.#toolSlots.get(index);
       if (at === undefined) {
         events.push(...this.#close());
-        at = this.#items.push({ kind: 'function_call', index, callId: tc.id ?? `call_${jobId}_${index}`, name: tc.function?.name ?? '', arguments: '' }) - 1;
+        at =
+          this.#items.push({
+            kind: 'function_call',
+            index,
+            callId: tc.id ?? `call_${jobId}_${index}`,
+            name: tc.function?.name ?? '',
+            arguments: '',
+          }) - 1;
         this.#toolSlots.set(index, at);
         this.#open = at;
-        events.push(this.#event('response.output_item.added', { output_index: at, item: this.#itemObject(at, 'in_progress') }));
+        events.push(
+          this.#event('response.output_item.added', { output_index: at, item: this.#itemObject(at, 'in_progress') }),
+        );
       }
       const item = this.#items[at] as { arguments: string };
       const args = tc.function?.arguments;
       if (typeof args === 'string' && args) {
         item.arguments += args;
-        events.push(this.#event('response.function_call_arguments.delta', { item_id: responseIds.functionCall(jobId, index), output_index: at, delta: args }));
+        events.push(
+          this.#event('response.function_call_arguments.delta', {
+            item_id: responseIds.functionCall(jobId, index),
+            output_index: at,
+            delta: args,
+          }),
+        );
       }
     }
     return events;
@@ -359,14 +503,20 @@ export class ResponsesStreamTranslator {
   finish(completion: Part): ResponseStreamEvent[] {
     const events = this.#close();
     const response = completionToResponse(this.echo, completion);
-    events.push(this.#event(response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response }));
+    events.push(
+      this.#event(response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response }),
+    );
     return events;
   }
 
   /** A failure after the stream began: `response.failed` with the error. */
   fail(error: { message: string; code: string }): ResponseStreamEvent[] {
     const events = this.#close();
-    events.push(this.#event('response.failed', { response: { ...shell(this.echo), status: 'failed', error: { code: error.code, message: error.message } } }));
+    events.push(
+      this.#event('response.failed', {
+        response: { ...shell(this.echo), status: 'failed', error: { code: error.code, message: error.message } },
+      }),
+    );
     return events;
   }
 }

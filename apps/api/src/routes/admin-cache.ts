@@ -20,19 +20,32 @@ const PurgeBody = Type.Object(
  */
 export function registerCacheAdmin(scope: FastifyInstance, ctx: ApiContext): void {
   const cache = () => {
-    if (!ctx.cache) throw new ApiError(404, 'The cache is not enabled in this API process.', 'invalid_request_error', 'cache_disabled');
+    if (!ctx.cache)
+      throw new ApiError(
+        404,
+        'The cache is not enabled in this API process.',
+        'invalid_request_error',
+        'cache_disabled',
+      );
     return ctx.cache;
   };
-  scope.get('/cache/stats', { schema: { querystring: Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })) }) } }, async (request) => {
-    const { days } = request.query as { days?: string };
-    return cache().stats({ days: days ? Number(days) : 1 });
-  });
+  scope.get(
+    '/cache/stats',
+    { schema: { querystring: Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })) }) } },
+    async (request) => {
+      const { days } = request.query as { days?: string };
+      return cache().stats({ days: days ? Number(days) : 1 });
+    },
+  );
   scope.post('/cache/purge', { schema: { body: PurgeBody } }, async (request) => {
     const body = request.body as { tenant?: string; shareGroup?: string; namespace?: string };
     const given = Object.keys(body).filter((k) => body[k as keyof typeof body] !== undefined);
     if (body.namespace && given.length === 1) return cache().purge({ namespace: body.namespace });
     if (body.tenant && !body.namespace) return cache().purge({ tenant: body.tenant, shareGroup: body.shareGroup });
     if (body.shareGroup && given.length === 1) return cache().purge({ shareGroup: body.shareGroup });
-    throw badRequest('Give exactly one target: `tenant` (optionally with its `shareGroup`), `shareGroup`, or `namespace`.', given[0] ?? null);
+    throw badRequest(
+      'Give exactly one target: `tenant` (optionally with its `shareGroup`), `shareGroup`, or `namespace`.',
+      given[0] ?? null,
+    );
   });
 }

@@ -9,7 +9,10 @@ import { readControls } from '../submit.ts';
 import { jobError, timeoutError } from '../pipeline.ts';
 
 /** The `x-sluice-*` headers describing how a job was answered. */
-export function resultHeaders(jobId: string, r: Pick<CompletionJobResult, 'tier' | 'model' | 'cache' | 'cacheKind' | 'cacheSimilarity'> & { costUsd?: number }): Record<string, string> {
+export function resultHeaders(
+  jobId: string,
+  r: Pick<CompletionJobResult, 'tier' | 'model' | 'cache' | 'cacheKind' | 'cacheSimilarity'> & { costUsd?: number },
+): Record<string, string> {
   const h: Record<string, string> = {
     'x-sluice-job-id': jobId,
     'x-sluice-tier': r.tier,
@@ -24,55 +27,63 @@ export function resultHeaders(jobId: string, r: Pick<CompletionJobResult, 'tier'
 
 /** `POST /v1/chat/completions`: JSON or SSE, answered when the job finishes. */
 export function registerCompletions(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/v1/chat/completions', { schema: { body: ChatRequestSchema } }, async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = request.body as ChatRequest;
-    const tenant = request.tenant!;
-    const controls = readControls(request.headers, tenant, { sync: true });
-    const data = ctx.submitter.prepare(body, tenant, controls);
-    // A cache hit is answered before anything is enqueued (not for idempotent submits, which
-    // must bind the key to a job first). It does not queue, so backpressure does not refuse
-    // it: only the tenant's quota applies.
-    const limitHeaders = (h: Record<string, string>) => void reply.headers(h);
-    const cached = controls.idempotencyKey ? undefined : await ctx.fastPath(data, async () => limitHeaders(await ctx.admit(tenant, data, { backpressure: false })));
-    if (!cached) limitHeaders(await ctx.admit(tenant, data, { clientWaitMs: controls.clientWaitMs, sync: true }));
-    if (cached) {
-      if (!data.stream) return reply.headers(resultHeaders(data.id, cached)).send(cached.completion);
-      const replay = new EventFeed();
-      replay.replay(await ctx.store.events(data.id));
-      return streamAnswer(reply, replay, data.id, body);
-    }
-    const feed = new EventFeed();
-    const submission = await ctx.submitter.submit(data, controls, feed.push);
-    const jobId = submission.jobId;
-    try {
-      if (submission.reused) feed.replay(await ctx.store.events(jobId));
-      else feed.release();
-      const timer = setTimeout(() => feed.close(), ctx.config.api.syncTimeoutMs);
-      // The response closing before it finished means the client left. Without an
-      // Idempotency-Key it can never find this job again (the id travels in the answer's
-      // headers), so the job is cancelled rather than run for nobody; with a key, a retry
-      // re-attaches, so the job goes on.
-      const abandon = ctx.config.api.cancelOnDisconnect && !controls.idempotencyKey;
-      reply.raw.once('close', () => {
-        if (reply.raw.writableFinished) return;
-        feed.close();
-        if (abandon) {
-          ctx.store.cancel(jobId, Date.now(), 'client_disconnected').then(
-            (cancelled) => cancelled && request.log.info({ jobId }, 'client disconnected before its answer; job cancelled'),
-            (error: unknown) => request.log.warn({ err: error, jobId }, 'could not cancel the job of a disconnected client'),
-          );
-        }
-      });
-      try {
-        if (data.stream) return await streamAnswer(reply, feed, jobId, body, ctx.config.api.sseKeepAliveMs);
-        return await jsonAnswer(reply, feed, jobId);
-      } finally {
-        clearTimeout(timer);
+  app.post(
+    '/v1/chat/completions',
+    { schema: { body: ChatRequestSchema } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const body = request.body as ChatRequest;
+      const tenant = request.tenant!;
+      const controls = readControls(request.headers, tenant, { sync: true });
+      const data = ctx.submitter.prepare(body, tenant, controls);
+      // A cache hit is answered before anything is enqueued (not for idempotent submits, which
+      // must bind the key to a job first). It does not queue, so backpressure does not refuse
+      // it: only the tenant's quota applies.
+      const limitHeaders = (h: Record<string, string>) => void reply.headers(h);
+      const cached = controls.idempotencyKey
+        ? undefined
+        : await ctx.fastPath(data, async () => limitHeaders(await ctx.admit(tenant, data, { backpressure: false })));
+      if (!cached) limitHeaders(await ctx.admit(tenant, data, { clientWaitMs: controls.clientWaitMs, sync: true }));
+      if (cached) {
+        if (!data.stream) return reply.headers(resultHeaders(data.id, cached)).send(cached.completion);
+        const replay = new EventFeed();
+        replay.replay(await ctx.store.events(data.id));
+        return streamAnswer(reply, replay, data.id, body);
       }
-    } finally {
-      await submission.unsubscribe();
-    }
-  });
+      const feed = new EventFeed();
+      const submission = await ctx.submitter.submit(data, controls, feed.push);
+      const jobId = submission.jobId;
+      try {
+        if (submission.reused) feed.replay(await ctx.store.events(jobId));
+        else feed.release();
+        const timer = setTimeout(() => feed.close(), ctx.config.api.syncTimeoutMs);
+        // The response closing before it finished means the client left. Without an
+        // Idempotency-Key it can never find this job again (the id travels in the answer's
+        // headers), so the job is cancelled rather than run for nobody; with a key, a retry
+        // re-attaches, so the job goes on.
+        const abandon = ctx.config.api.cancelOnDisconnect && !controls.idempotencyKey;
+        reply.raw.once('close', () => {
+          if (reply.raw.writableFinished) return;
+          feed.close();
+          if (abandon) {
+            ctx.store.cancel(jobId, Date.now(), 'client_disconnected').then(
+              (cancelled) =>
+                cancelled && request.log.info({ jobId }, 'client disconnected before its answer; job cancelled'),
+              (error: unknown) =>
+                request.log.warn({ err: error, jobId }, 'could not cancel the job of a disconnected client'),
+            );
+          }
+        });
+        try {
+          if (data.stream) return await streamAnswer(reply, feed, jobId, body, ctx.config.api.sseKeepAliveMs);
+          return await jsonAnswer(reply, feed, jobId);
+        } finally {
+          clearTimeout(timer);
+        }
+      } finally {
+        await submission.unsubscribe();
+      }
+    },
+  );
 }
 
 async function jsonAnswer(reply: FastifyReply, feed: EventFeed, jobId: string) {
@@ -98,7 +109,13 @@ async function jsonAnswer(reply: FastifyReply, feed: EventFeed, jobId: string) {
  * event `stream_interrupted` naming the job id; the job still completes and its single final
  * answer is at `GET /v1/jobs/:id`.
  */
-async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string, body: ChatRequest, keepAliveMs?: number) {
+async function streamAnswer(
+  reply: FastifyReply,
+  feed: EventFeed,
+  jobId: string,
+  body: ChatRequest,
+  keepAliveMs?: number,
+) {
   const includeUsage = body.stream_options?.include_usage === true;
   const raw = reply.raw;
   let started = false;
@@ -153,12 +170,24 @@ async function streamAnswer(reply: FastifyReply, feed: EventFeed, jobId: string,
       const ev = e.event;
       if (ev.type === 'attempt') {
         if (sentChunks && committedAttempt !== ev.attempt) {
-          write(errorBody(`The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${jobId}.`, 'server_error', 'stream_interrupted'));
+          write(
+            errorBody(
+              `The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${jobId}.`,
+              'server_error',
+              'stream_interrupted',
+            ),
+          );
           raw.end('data: [DONE]\n\n');
           return reply;
         }
         committedAttempt = ev.attempt;
-        attemptHeaders = resultHeaders(jobId, { tier: ev.tier, model: ev.model, cache: ev.cache, cacheKind: ev.cacheKind, cacheSimilarity: ev.cacheSimilarity });
+        attemptHeaders = resultHeaders(jobId, {
+          tier: ev.tier,
+          model: ev.model,
+          cache: ev.cache,
+          cacheKind: ev.cacheKind,
+          cacheSimilarity: ev.cacheSimilarity,
+        });
       } else if (ev.type === 'chunk') {
         if (ev.attempt !== committedAttempt) continue;
         start(attemptHeaders ?? { 'x-sluice-job-id': jobId });

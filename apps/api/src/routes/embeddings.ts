@@ -4,7 +4,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ResolvedEmbeddingDeployment } from '@sluice/config';
 import { newJobId } from '@sluice/jobs';
 import { denialError, limitsFromConfig } from '@sluice/limits';
-import { base64ToVector, costUsd, EmbeddingsClient, isUpstreamError, vectorToBase64, type EmbeddingInput } from '@sluice/llm';
+import {
+  base64ToVector,
+  costUsd,
+  EmbeddingsClient,
+  isUpstreamError,
+  vectorToBase64,
+  type EmbeddingInput,
+} from '@sluice/llm';
 import { createKeys } from '@sluice/redis';
 import { rateLimitHeaders } from '../admission.ts';
 import type { ApiContext } from '../context.ts';
@@ -19,7 +26,12 @@ const TokenArray = Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxIt
 export const EmbeddingsRequestSchema = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 256 }),
-    input: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1, maxItems: MAX_INPUTS }), TokenArray, Type.Array(TokenArray, { minItems: 1, maxItems: MAX_INPUTS })]),
+    input: Type.Union([
+      Type.String(),
+      Type.Array(Type.String(), { minItems: 1, maxItems: MAX_INPUTS }),
+      TokenArray,
+      Type.Array(TokenArray, { minItems: 1, maxItems: MAX_INPUTS }),
+    ]),
     encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
     dimensions: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
     user: Type.Optional(Type.String({ maxLength: 256 })),
@@ -53,10 +65,19 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
   const ttlSeconds = Math.max(...Object.values(config.cache.ttlSeconds), 3_600);
 
   const resolve = (model: string): ResolvedEmbeddingDeployment => {
-    const d = model === 'auto' ? config.embeddingDeployments[0] : config.embeddingDeployments.find((e) => e.model === model || e.id === model);
+    const d =
+      model === 'auto'
+        ? config.embeddingDeployments[0]
+        : config.embeddingDeployments.find((e) => e.model === model || e.id === model);
     if (!d) {
       const known = config.embeddingDeployments.map((e) => e.model).join(', ');
-      throw new ApiError(404, `The embedding model \`${model}\` is not served here; use one of: ${known} (or auto).`, 'invalid_request_error', 'model_not_found', 'model');
+      throw new ApiError(
+        404,
+        `The embedding model \`${model}\` is not served here; use one of: ${known} (or auto).`,
+        'invalid_request_error',
+        'model_not_found',
+        'model',
+      );
     }
     return d;
   };
@@ -69,7 +90,14 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
       if (result.granted) return result.lease;
       if (Date.now() + result.retryAfterMs > deadline) {
         const error = denialError(result);
-        throw new ApiError(429, `The embedding deployment is at its limit: ${error.message}`, 'rate_limit_error', 'upstream_rate_limited', null, retryAfterHeaders(result.retryAfterMs));
+        throw new ApiError(
+          429,
+          `The embedding deployment is at its limit: ${error.message}`,
+          'rate_limit_error',
+          'upstream_rate_limited',
+          null,
+          retryAfterHeaders(result.retryAfterMs),
+        );
       }
       await new Promise((r) => setTimeout(r, result.retryAfterMs));
     }
@@ -81,17 +109,31 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
     const deployment = resolve(body.model);
     const inputs = embeddingInputs(body.input);
     inputs.forEach((input, i) => {
-      if (typeof input === 'string' && input.length === 0) throw badRequest(`\`input[${i}]\` is empty; every input needs at least one character.`, `input[${i}]`);
-      if (typeof input === 'string' && input.length > config.api.maxMessageChars) throw badRequest(`\`input[${i}]\` is ${input.length} characters long; at most ${config.api.maxMessageChars} are accepted.`, `input[${i}]`);
+      if (typeof input === 'string' && input.length === 0)
+        throw badRequest(`\`input[${i}]\` is empty; every input needs at least one character.`, `input[${i}]`);
+      if (typeof input === 'string' && input.length > config.api.maxMessageChars)
+        throw badRequest(
+          `\`input[${i}]\` is ${input.length} characters long; at most ${config.api.maxMessageChars} are accepted.`,
+          `input[${i}]`,
+        );
     });
     const jobId = newJobId();
-    const limits = { rpm: tenant.rpm || config.tenants.defaultRpm, tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay };
+    const limits = {
+      rpm: tenant.rpm || config.tenants.defaultRpm,
+      tokensPerDay: tenant.tokensPerDay || config.tenants.defaultTokensPerDay,
+    };
     const usage = await limiter.tenants.checkRequest(tenant.name, limits, { requestId: jobId });
     reply.headers(rateLimitHeaders(limits, usage, Date.now()));
 
     const scope = tenant.cacheShareGroup ? `g-${tenant.cacheShareGroup}` : `t-${tenant.name}`;
     const cacheKey = (input: EmbeddingInput) =>
-      keys.family('emb', scope, createHash('sha256').update(`${deployment.model}\n${body.dimensions ?? 0}\n${JSON.stringify(input)}`).digest('hex'));
+      keys.family(
+        'emb',
+        scope,
+        createHash('sha256')
+          .update(`${deployment.model}\n${body.dimensions ?? 0}\n${JSON.stringify(input)}`)
+          .digest('hex'),
+      );
     const noStore = /\bno-store\b/i.test(String(request.headers['cache-control'] ?? ''));
     const noCache = noStore || /\bno-cache\b/i.test(String(request.headers['cache-control'] ?? ''));
     const cacheKeys = inputs.map(cacheKey);
@@ -101,17 +143,49 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
 
     let promptTokens = 0;
     if (missing.length) {
-      const estimate = missing.reduce((sum, i) => sum + (typeof inputs[i] === 'string' ? Math.ceil((inputs[i] as string).length / 3) : (inputs[i] as number[]).length), 0);
+      const estimate = missing.reduce(
+        (sum, i) =>
+          sum +
+          (typeof inputs[i] === 'string'
+            ? Math.ceil((inputs[i] as string).length / 3)
+            : (inputs[i] as number[]).length),
+        0,
+      );
       const lease = await acquire(deployment, jobId, estimate);
       let result;
       try {
-        result = await upstream.embed(deployment, missing.map((i) => inputs[i]!), { dimensions: body.dimensions, user: body.user });
+        result = await upstream.embed(
+          deployment,
+          missing.map((i) => inputs[i]!),
+          { dimensions: body.dimensions, user: body.user },
+        );
       } catch (error) {
         await limiter.release(lease).catch(() => {});
         if (isUpstreamError(error)) {
-          if (error.kind === 'bad_request') throw new ApiError(400, error.message.replace(/^Upstream answered \d+: /, ''), 'invalid_request_error', 'upstream_bad_request');
-          if (error.kind === 'rate_limited') throw new ApiError(429, 'The embedding deployment is rate limited; retry shortly.', 'rate_limit_error', 'upstream_rate_limited', null, retryAfterHeaders(error.retryAfterMs ?? 1_000));
-          throw new ApiError(502, `The embedding deployment failed: ${error.message}`, 'upstream_error', 'upstream_error', null, { 'x-should-retry': 'true' });
+          if (error.kind === 'bad_request')
+            throw new ApiError(
+              400,
+              error.message.replace(/^Upstream answered \d+: /, ''),
+              'invalid_request_error',
+              'upstream_bad_request',
+            );
+          if (error.kind === 'rate_limited')
+            throw new ApiError(
+              429,
+              'The embedding deployment is rate limited; retry shortly.',
+              'rate_limit_error',
+              'upstream_rate_limited',
+              null,
+              retryAfterHeaders(error.retryAfterMs ?? 1_000),
+            );
+          throw new ApiError(
+            502,
+            `The embedding deployment failed: ${error.message}`,
+            'upstream_error',
+            'upstream_error',
+            null,
+            { 'x-should-retry': 'true' },
+          );
         }
         throw error;
       }
@@ -121,10 +195,15 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
       if (!noStore) {
         const pipeline = ctx.redis.pipeline();
         for (const i of missing) pipeline.set(cacheKeys[i]!, encoded[i]!, 'EX', ttlSeconds);
-        await pipeline.exec().catch((error: unknown) => request.log.warn({ err: error }, 'could not store embeddings in the cache'));
+        await pipeline
+          .exec()
+          .catch((error: unknown) => request.log.warn({ err: error }, 'could not store embeddings in the cache'));
       }
     }
-    const cost = costUsd({ inputPricePerMTok: deployment.inputPricePerMTok, outputPricePerMTok: 0 }, { prompt_tokens: promptTokens, completion_tokens: 0 });
+    const cost = costUsd(
+      { inputPricePerMTok: deployment.inputPricePerMTok, outputPricePerMTok: 0 },
+      { prompt_tokens: promptTokens, completion_tokens: 0 },
+    );
     const bookkeeping = Promise.all([
       promptTokens ? limiter.tenants.recordTokens(tenant.name, promptTokens) : undefined,
       ctx.ledger.record({
@@ -134,7 +213,17 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
         kind: 'embedding',
         tier: 'router',
         cache: missing.length ? 'miss' : 'hit',
-        calls: [{ purpose: 'answer', tier: 'router', model: deployment.model, deploymentId: missing.length ? deployment.id : 'cache', promptTokens, completionTokens: 0, costUsd: cost }],
+        calls: [
+          {
+            purpose: 'answer',
+            tier: 'router',
+            model: deployment.model,
+            deploymentId: missing.length ? deployment.id : 'cache',
+            promptTokens,
+            completionTokens: 0,
+            costUsd: cost,
+          },
+        ],
         counterfactual: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
       }),
     ]);

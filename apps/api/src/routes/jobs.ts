@@ -61,7 +61,13 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const { id } = request.params as { id: string };
     const job = await ownJob(id, request.tenant!.name);
     const cancelled = await ctx.store.cancel(id);
-    if (!cancelled) throw new ApiError(409, `Job \`${id}\` already finished (${job.status}); nothing to cancel.`, 'invalid_request_error', 'job_finished');
+    if (!cancelled)
+      throw new ApiError(
+        409,
+        `Job \`${id}\` already finished (${job.status}); nothing to cancel.`,
+        'invalid_request_error',
+        'job_finished',
+      );
     // Take it out of whichever queue holds it; an active one is aborted by its executor.
     await Promise.allSettled(Object.values(ctx.queues).map((q) => q.remove(id)));
     return reply.send({ id, object: 'sluice.job', status: 'cancelled' });
@@ -71,7 +77,14 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const { id } = request.params as { id: string };
     await ownJob(id, request.tenant!.name);
     const lastEventId = typeof request.headers['last-event-id'] === 'string' ? request.headers['last-event-id'] : '-';
-    if (lastEventId !== '-' && !/^\d+-\d+$/.test(lastEventId)) throw new ApiError(400, 'Last-Event-ID must be an id this endpoint sent.', 'invalid_request_error', 'invalid_value', 'Last-Event-ID');
+    if (lastEventId !== '-' && !/^\d+-\d+$/.test(lastEventId))
+      throw new ApiError(
+        400,
+        'Last-Event-ID must be an id this endpoint sent.',
+        'invalid_request_error',
+        'invalid_value',
+        'Last-Event-ID',
+      );
     const feed = new EventFeed();
     const unsubscribe = await ctx.subscriber.subscribe(id, feed.push);
     try {
@@ -80,10 +93,19 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
       // A finished job's last event is written with its final status, in one step: a finished
       // job with no final event after Last-Event-ID was seen to its end by this client (an
       // EventSource reconnecting after the end), so the stream ends now instead of idling.
-      if (status !== undefined && TERMINAL.has(status) && !events.some((e) => e.event.type === 'done' || e.event.type === 'error')) feed.close();
+      if (
+        status !== undefined &&
+        TERMINAL.has(status) &&
+        !events.some((e) => e.event.type === 'done' || e.event.type === 'error')
+      )
+        feed.close();
       reply.hijack();
       const raw = reply.raw;
-      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-sluice-job-id': id });
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-sluice-job-id': id,
+      });
       request.raw.once('close', () => feed.close());
       const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
       try {
@@ -106,7 +128,10 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const body = request.body as ChatRequest;
     const controls = readControls(request.headers, tenant);
     const data = ctx.submitter.prepare(body, tenant, controls);
-    const { cascade, ...decision } = await ctx.router.decide({ request: data.request, learningScope: learningScope(data.tenant, data.shareGroup) }, { pinnedTier: data.pinnedTier, quality: data.routingQuality });
+    const { cascade, ...decision } = await ctx.router.decide(
+      { request: data.request, learningScope: learningScope(data.tenant, data.shareGroup) },
+      { pinnedTier: data.pinnedTier, quality: data.routingQuality },
+    );
     return { ...decision, cascade };
   });
 }

@@ -2,7 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.ts';
 import { badRequest } from '../errors.ts';
 import { chatStream, finalResult, openSse, startChatRun } from '../pipeline.ts';
-import { anthropicError, AnthropicStreamTranslator, completionToMessage, messagesToChat, MessagesRequestSchema, type MessagesRequest } from '../protocols/anthropic.ts';
+import {
+  anthropicError,
+  AnthropicStreamTranslator,
+  completionToMessage,
+  messagesToChat,
+  MessagesRequestSchema,
+  type MessagesRequest,
+} from '../protocols/anthropic.ts';
 import { resultHeaders } from './completions.ts';
 
 /**
@@ -27,42 +34,52 @@ async function anthropicErrors(_request: FastifyRequest, reply: FastifyReply, pa
  * `anthropic-version` is accepted as any `YYYY-MM-DD` date.
  */
 export function registerMessages(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/v1/messages', { schema: { body: MessagesRequestSchema }, onSend: anthropicErrors }, async (request: FastifyRequest, reply: FastifyReply) => {
-    const version = request.headers['anthropic-version'];
-    if (version !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(String(version))) throw badRequest(`Invalid anthropic-version \`${String(version)}\`: use a version date such as 2023-06-01.`, 'anthropic-version');
-    const body = request.body as MessagesRequest;
-    const chat = messagesToChat(body);
-    const run = await startChatRun(ctx, request, reply, chat);
-    try {
-      if (!chat.stream) {
-        const result = await finalResult(run);
-        return reply.headers(resultHeaders(run.jobId, result)).send(completionToMessage(run.jobId, result.completion, result.model));
-      }
-      let translator: AnthropicStreamTranslator | undefined;
-      const raw = reply.raw;
-      const send = (events: { type: string }[]) => {
-        for (const e of events) raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      };
-      for await (const step of chatStream(run)) {
-        if (step.kind === 'attempt') {
-          if (translator) continue;
-          translator = new AnthropicStreamTranslator(run.jobId, step.result.model);
-          openSse(reply, { ...resultHeaders(run.jobId, step.result), trailer: 'x-sluice-cost-usd' });
-          send(translator.start());
-        } else if (step.kind === 'chunk') {
-          if (translator) send(translator.chunk(step.chunk));
-        } else if (step.kind === 'done') {
-          if (translator) send(translator.finish(step.result.completion));
-          raw.addTrailers({ 'x-sluice-cost-usd': step.result.costUsd.toFixed(9) });
-          raw.end();
-        } else if (step.kind === 'error') {
-          send([anthropicError(500, step.error.message)]);
-          raw.end();
+  app.post(
+    '/v1/messages',
+    { schema: { body: MessagesRequestSchema }, onSend: anthropicErrors },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const version = request.headers['anthropic-version'];
+      if (version !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(String(version)))
+        throw badRequest(
+          `Invalid anthropic-version \`${String(version)}\`: use a version date such as 2023-06-01.`,
+          'anthropic-version',
+        );
+      const body = request.body as MessagesRequest;
+      const chat = messagesToChat(body);
+      const run = await startChatRun(ctx, request, reply, chat);
+      try {
+        if (!chat.stream) {
+          const result = await finalResult(run);
+          return reply
+            .headers(resultHeaders(run.jobId, result))
+            .send(completionToMessage(run.jobId, result.completion, result.model));
         }
+        let translator: AnthropicStreamTranslator | undefined;
+        const raw = reply.raw;
+        const send = (events: { type: string }[]) => {
+          for (const e of events) raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        };
+        for await (const step of chatStream(run)) {
+          if (step.kind === 'attempt') {
+            if (translator) continue;
+            translator = new AnthropicStreamTranslator(run.jobId, step.result.model);
+            openSse(reply, { ...resultHeaders(run.jobId, step.result), trailer: 'x-sluice-cost-usd' });
+            send(translator.start());
+          } else if (step.kind === 'chunk') {
+            if (translator) send(translator.chunk(step.chunk));
+          } else if (step.kind === 'done') {
+            if (translator) send(translator.finish(step.result.completion));
+            raw.addTrailers({ 'x-sluice-cost-usd': step.result.costUsd.toFixed(9) });
+            raw.end();
+          } else if (step.kind === 'error') {
+            send([anthropicError(500, step.error.message)]);
+            raw.end();
+          }
+        }
+        return reply;
+      } finally {
+        await run.finish();
       }
-      return reply;
-    } finally {
-      await run.finish();
-    }
-  });
+    },
+  );
 }

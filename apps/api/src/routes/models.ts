@@ -39,7 +39,14 @@ export function registerModels(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/models/*', async (request) => {
     const id = decodeURIComponent((request.params as { '*': string })['*']);
     const model = models.find((m) => m.id === id);
-    if (!model) throw new ApiError(404, `The model \`${id}\` does not exist; GET /v1/models lists the models Sluice serves.`, 'invalid_request_error', 'model_not_found', 'model');
+    if (!model)
+      throw new ApiError(
+        404,
+        `The model \`${id}\` does not exist; GET /v1/models lists the models Sluice serves.`,
+        'invalid_request_error',
+        'model_not_found',
+        'model',
+      );
     return model;
   });
 }

@@ -6,7 +6,8 @@ const OPTIONAL_QUEUES: ReadonlySet<string> = new Set([BATCH_QUEUE, BATCH_POLL_QU
 import type { ApiContext } from '../context.ts';
 
 /** Sluice's icon: a sluice gate (two posts, a gate, water below). */
-const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0f1419"/><rect x="5" y="4" width="4" height="24" fill="#8b98a5"/><rect x="23" y="4" width="4" height="24" fill="#8b98a5"/><rect x="9" y="7" width="14" height="11" fill="#3fb950"/><path d="M9 23c2.3-2 4.7-2 7 0s4.7 2 7 0v5H9z" fill="#58a6ff"/></svg>';
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0f1419"/><rect x="5" y="4" width="4" height="24" fill="#8b98a5"/><rect x="23" y="4" width="4" height="24" fill="#8b98a5"/><rect x="9" y="7" width="14" height="11" fill="#3fb950"/><path d="M9 23c2.3-2 4.7-2 7 0s4.7 2 7 0v5H9z" fill="#58a6ff"/></svg>';
 
 /** `/healthz`, `/readyz`, `/metrics`, the favicon: no auth (probes and scrapers), no tenant data. */
 export function registerOps(app: FastifyInstance, ctx: ApiContext, metrics: ApiMetrics): void {
@@ -47,7 +48,8 @@ export function registerOps(app: FastifyInstance, ctx: ApiContext, metrics: ApiM
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
   // Browsers ask every origin for a favicon; the admin pages link this one.
-  const favicon = (_request: unknown, reply: import('fastify').FastifyReply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON);
+  const favicon = (_request: unknown, reply: import('fastify').FastifyReply) =>
+    reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON);
   app.get('/favicon.svg', favicon);
   app.get('/favicon.ico', favicon);
 }

@@ -24,7 +24,13 @@ const isSystem = (m: ChatMessage) => m.role === 'system' || m.role === 'develope
 const MAX_CHAIN = 1_000;
 
 const notFoundResponse = (id: string, param: string | null) =>
-  new ApiError(404, `No response with id \`${id}\` is stored for this API key (it may have expired, or was created with \`store: false\`).`, 'invalid_request_error', 'response_not_found', param);
+  new ApiError(
+    404,
+    `No response with id \`${id}\` is stored for this API key (it may have expired, or was created with \`store: false\`).`,
+    'invalid_request_error',
+    'response_not_found',
+    param,
+  );
 
 /**
  * `POST /v1/responses`, `GET /v1/responses/{id}`, `DELETE /v1/responses/{id}`: OpenAI's
@@ -66,72 +72,88 @@ export function registerResponses(app: FastifyInstance, ctx: ApiContext): void {
     return { ...data, request: { ...data.request, conversation_id: conversationId } };
   };
 
-  app.post('/v1/responses', { schema: { body: ResponsesRequestSchema } }, async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = request.body as ResponsesRequest;
-    const tenant = request.tenant!;
-    const store = body.store !== false;
-    let previous: StoredResponse | undefined;
-    if (body.previous_response_id) {
-      if (!store) throw badRequest('`previous_response_id` needs `store: true` here: Sluice continues a response in its conversation memory, which keeps the new turn.', 'store');
-      previous = await responses.get(tenant.name, body.previous_response_id);
-      if (!previous) throw notFoundResponse(body.previous_response_id, 'previous_response_id');
-    }
-    // Continuing: the conversation is attached once the job id is known (its placeholder
-    // marks the request as a stored conversation's turn for the checks before that).
-    const chat = responsesToChat(body, previous ? { conversationId: previous.conversationId ?? 'r-pending' } : {});
-    const run = await startChatRun(ctx, request, reply, chat, previous ? { prepare: continueFrom(previous) } : {});
-    const turnInput = chat.messages.filter((m) => !isSystem(m));
-    const echo = (model: string): ResponseEcho => ({ jobId: run.jobId, createdAt: Math.floor(run.data.acceptedAt / 1000), model, body, store });
-    const keep = async (response: Record<string, unknown>, output: Record<string, any>[]) => {
-      if (!store) return;
-      await responses.save({
-        id: String(response.id),
-        tenant: tenant.name,
+  app.post(
+    '/v1/responses',
+    { schema: { body: ResponsesRequestSchema } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const body = request.body as ResponsesRequest;
+      const tenant = request.tenant!;
+      const store = body.store !== false;
+      let previous: StoredResponse | undefined;
+      if (body.previous_response_id) {
+        if (!store)
+          throw badRequest(
+            '`previous_response_id` needs `store: true` here: Sluice continues a response in its conversation memory, which keeps the new turn.',
+            'store',
+          );
+        previous = await responses.get(tenant.name, body.previous_response_id);
+        if (!previous) throw notFoundResponse(body.previous_response_id, 'previous_response_id');
+      }
+      // Continuing: the conversation is attached once the job id is known (its placeholder
+      // marks the request as a stored conversation's turn for the checks before that).
+      const chat = responsesToChat(body, previous ? { conversationId: previous.conversationId ?? 'r-pending' } : {});
+      const run = await startChatRun(ctx, request, reply, chat, previous ? { prepare: continueFrom(previous) } : {});
+      const turnInput = chat.messages.filter((m) => !isSystem(m));
+      const echo = (model: string): ResponseEcho => ({
         jobId: run.jobId,
-        conversationId: run.data.request.conversation_id,
-        previousResponseId: previous?.id,
-        turn: [...turnInput, outputToMessage(output)],
-        response,
+        createdAt: Math.floor(run.data.acceptedAt / 1000),
+        model,
+        body,
+        store,
       });
-    };
-    try {
-      if (!chat.stream) {
-        const result = await finalResult(run);
-        const response = completionToResponse(echo(result.model), result.completion);
-        await keep(response, response.output);
-        return reply.headers(resultHeaders(run.jobId, result)).send(response);
-      }
-      let translator: ResponsesStreamTranslator | undefined;
-      const raw = reply.raw;
-      const send = (events: { type: string }[]) => {
-        for (const e of events) raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      const keep = async (response: Record<string, unknown>, output: Record<string, any>[]) => {
+        if (!store) return;
+        await responses.save({
+          id: String(response.id),
+          tenant: tenant.name,
+          jobId: run.jobId,
+          conversationId: run.data.request.conversation_id,
+          previousResponseId: previous?.id,
+          turn: [...turnInput, outputToMessage(output)],
+          response,
+        });
       };
-      for await (const step of chatStream(run)) {
-        if (step.kind === 'attempt') {
-          if (translator) continue;
-          translator = new ResponsesStreamTranslator(echo(step.result.model));
-          openSse(reply, { ...resultHeaders(run.jobId, step.result), trailer: 'x-sluice-cost-usd' });
-          send(translator.start());
-        } else if (step.kind === 'chunk') {
-          if (translator) send(translator.chunk(step.chunk));
-        } else if (step.kind === 'done') {
-          translator ??= new ResponsesStreamTranslator(echo(step.result.model));
-          const events = translator.finish(step.result.completion);
-          const final = events.at(-1) as unknown as { response: Record<string, any> };
-          await keep(final.response, final.response.output).catch((error: unknown) => request.log.error({ err: error, jobId: run.jobId }, 'could not store the response'));
-          send(events);
-          raw.addTrailers({ 'x-sluice-cost-usd': step.result.costUsd.toFixed(9) });
-          raw.end();
-        } else if (step.kind === 'error') {
-          if (translator) send(translator.fail(step.error));
-          raw.end();
+      try {
+        if (!chat.stream) {
+          const result = await finalResult(run);
+          const response = completionToResponse(echo(result.model), result.completion);
+          await keep(response, response.output);
+          return reply.headers(resultHeaders(run.jobId, result)).send(response);
         }
+        let translator: ResponsesStreamTranslator | undefined;
+        const raw = reply.raw;
+        const send = (events: { type: string }[]) => {
+          for (const e of events) raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        };
+        for await (const step of chatStream(run)) {
+          if (step.kind === 'attempt') {
+            if (translator) continue;
+            translator = new ResponsesStreamTranslator(echo(step.result.model));
+            openSse(reply, { ...resultHeaders(run.jobId, step.result), trailer: 'x-sluice-cost-usd' });
+            send(translator.start());
+          } else if (step.kind === 'chunk') {
+            if (translator) send(translator.chunk(step.chunk));
+          } else if (step.kind === 'done') {
+            translator ??= new ResponsesStreamTranslator(echo(step.result.model));
+            const events = translator.finish(step.result.completion);
+            const final = events.at(-1) as unknown as { response: Record<string, any> };
+            await keep(final.response, final.response.output).catch((error: unknown) =>
+              request.log.error({ err: error, jobId: run.jobId }, 'could not store the response'),
+            );
+            send(events);
+            raw.addTrailers({ 'x-sluice-cost-usd': step.result.costUsd.toFixed(9) });
+            raw.end();
+          } else if (step.kind === 'error') {
+            if (translator) send(translator.fail(step.error));
+            raw.end();
+          }
+        }
+        return reply;
+      } finally {
+        await run.finish();
       }
-      return reply;
-    } finally {
-      await run.finish();
-    }
-  });
+    },
+  );
 
   app.get('/v1/responses/:id', async (request) => {
     const { id } = request.params as { id: string };

@@ -24,14 +24,20 @@ for (let i = 0; i < 5; i += 1) {
 const synonyms = existsSync(synonymsPath(dir)) ? Synonyms.load(synonymsPath(dir)) : undefined;
 const after = process.memoryUsage();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`model ${path}: ${vectors!.count} words × ${vectors!.dimensions}, file ${(vectors!.byteLength / 1e6).toFixed(1)} MB (+ synonyms ${((synonyms?.byteLength ?? 0) / 1e6).toFixed(1)} MB)`);
+console.log(
+  `model ${path}: ${vectors!.count} words × ${vectors!.dimensions}, file ${(vectors!.byteLength / 1e6).toFixed(1)} MB (+ synonyms ${((synonyms?.byteLength ?? 0) / 1e6).toFixed(1)} MB)`,
+);
 console.log(`load: median ${median(loads).toFixed(1)} ms of 5 (${loads.map((l) => l.toFixed(1)).join(', ')})`);
-console.log(`memory after 5 loads (4 garbage): rss +${((after.rss - before.rss) / 1e6).toFixed(1)} MB, arrayBuffers +${((after.arrayBuffers - before.arrayBuffers) / 1e6).toFixed(1)} MB; one model's buffers: ${((vectors!.byteLength + (synonyms?.byteLength ?? 0)) / 1e6).toFixed(1)} MB`);
+console.log(
+  `memory after 5 loads (4 garbage): rss +${((after.rss - before.rss) / 1e6).toFixed(1)} MB, arrayBuffers +${((after.arrayBuffers - before.arrayBuffers) / 1e6).toFixed(1)} MB; one model's buffers: ${((vectors!.byteLength + (synonyms?.byteLength ?? 0)) / 1e6).toFixed(1)} MB`,
+);
 
 const embedder = new SifEmbedder({ vectors: vectors!, synonyms });
 let seed = 7;
-const random = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32);
-const prompts = Array.from({ length: 500 }, () => Array.from({ length: 5 + Math.floor(random() * 36) }, () => vectors!.wordAt(Math.floor(random() * 20_000))).join(' '));
+const random = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
+const prompts = Array.from({ length: 500 }, () =>
+  Array.from({ length: 5 + Math.floor(random() * 36) }, () => vectors!.wordAt(Math.floor(random() * 20_000))).join(' '),
+);
 const rounds: number[] = [];
 for (let r = 0; r < 20; r += 1) {
   const t = performance.now();
@@ -39,4 +45,6 @@ for (let r = 0; r < 20; r += 1) {
   rounds.push(((performance.now() - t) * 1000) / prompts.length);
 }
 const sorted = [...rounds].sort((a, b) => a - b);
-console.log(`embed one prompt (5–40 words): median ${median(rounds).toFixed(1)} µs, worst round ${sorted[sorted.length - 1]!.toFixed(1)} µs (20 rounds × 500 prompts)`);
+console.log(
+  `embed one prompt (5–40 words): median ${median(rounds).toFixed(1)} µs, worst round ${sorted[sorted.length - 1]!.toFixed(1)} µs (20 rounds × 500 prompts)`,
+);

@@ -20,4 +20,6 @@ const path = await findOrProvisionWordVectors({ dir, log: (m) => console.error(`
 const started = performance.now();
 const vectors = WordVectors.load(path);
 console.log(`synonyms: ${existsSync(synonymsPath(dir)) ? synonymsPath(dir) : 'not provisioned'}`);
-console.log(`word vectors ${path}: ${vectors.count} words × ${vectors.dimensions}, ${(vectors.byteLength / 1e6).toFixed(1)} MB, loaded in ${(performance.now() - started).toFixed(1)} ms`);
+console.log(
+  `word vectors ${path}: ${vectors.count} words × ${vectors.dimensions}, ${(vectors.byteLength / 1e6).toFixed(1)} MB, loaded in ${(performance.now() - started).toFixed(1)} ms`,
+);

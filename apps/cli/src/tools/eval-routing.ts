@@ -101,7 +101,11 @@ if (values.embedder === 'cache') {
   process.exit(2);
 }
 
-async function run(name: string, strategy: RoutingStrategy, subset: readonly EvalItem[] = items): Promise<RouteDecision[]> {
+async function run(
+  name: string,
+  strategy: RoutingStrategy,
+  subset: readonly EvalItem[] = items,
+): Promise<RouteDecision[]> {
   const decisions: RouteDecision[] = [];
   for (const item of subset) {
     const messages = evalMessages(item);
@@ -135,7 +139,13 @@ function llmComplete(): CompleteFunction | undefined {
       method: 'POST',
       signal,
       headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-      body: JSON.stringify({ model: values['llm-model'], messages, temperature: 0, max_tokens: 80, response_format: { type: 'json_object' } }),
+      body: JSON.stringify({
+        model: values['llm-model'],
+        messages,
+        temperature: 0,
+        max_tokens: 80,
+        response_format: { type: 'json_object' },
+      }),
     });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = (await response.json()) as { choices?: { message?: { content?: string } }[] };
@@ -150,17 +160,34 @@ let knn: RoutingStrategy | undefined;
 if (which === 'knn' || which === 'all') {
   const client = await getRedis();
   knn = knnStrategy({ redis: client, keys, embed, embedderId, namespace: 'shipped' });
-  reports.push(scoreDecisions(`knn (${embedderId}, shipped exemplars, eval set held out)`, items, await run('knn', knn)));
+  reports.push(
+    scoreDecisions(`knn (${embedderId}, shipped exemplars, eval set held out)`, items, await run('knn', knn)),
+  );
   // 5-fold: the eval set's own labels as exemplars, each fold decided without itself.
   const folds = 5;
   const decisions: RouteDecision[] = new Array(items.length);
   for (let f = 0; f < folds; f++) {
     const train: Exemplar[] = items
       .filter((_, i) => i % folds !== f)
-      .map((item) => ({ text: item.prompt ?? String(evalMessages(item).at(-1)?.content ?? ''), tier: item.tier, category: item.category }));
-    const foldKnn = knnStrategy({ redis: client, keys, embed, embedderId, namespace: `fold-${f}`, exemplars: [...DEFAULT_EXEMPLARS, ...train] });
+      .map((item) => ({
+        text: item.prompt ?? String(evalMessages(item).at(-1)?.content ?? ''),
+        tier: item.tier,
+        category: item.category,
+      }));
+    const foldKnn = knnStrategy({
+      redis: client,
+      keys,
+      embed,
+      embedderId,
+      namespace: `fold-${f}`,
+      exemplars: [...DEFAULT_EXEMPLARS, ...train],
+    });
     const testIdx = items.map((_, i) => i).filter((i) => i % folds === f);
-    const out = await run('knn-fold', foldKnn, testIdx.map((i) => items[i]!));
+    const out = await run(
+      'knn-fold',
+      foldKnn,
+      testIdx.map((i) => items[i]!),
+    );
     testIdx.forEach((i, j) => (decisions[i] = out[j]!));
   }
   reports.push(scoreDecisions(`knn 5-fold (${embedderId}, shipped + other folds)`, items, decisions));
@@ -180,8 +207,15 @@ if (which === 'llm' || which === 'all') {
 async function runRouter(strategies: RoutingStrategy[]): Promise<void> {
   const router = createRouter({ strategies, threshold, lowConfidence: 'large' });
   const decisions: RouteDecision[] = [];
-  for (const item of items) decisions.push(await router.decide({ request: { model: 'auto', messages: evalMessages(item) } }));
-  reports.push(scoreDecisions(`router ${strategies.map((s) => s.name).join('→')} (threshold ${threshold}, low confidence → large)`, items, decisions));
+  for (const item of items)
+    decisions.push(await router.decide({ request: { model: 'auto', messages: evalMessages(item) } }));
+  reports.push(
+    scoreDecisions(
+      `router ${strategies.map((s) => s.name).join('→')} (threshold ${threshold}, low confidence → large)`,
+      items,
+      decisions,
+    ),
+  );
 }
 const learned = learnedStrategy();
 if (which === 'rules' || which === 'all') await runRouter([rules]);
@@ -198,7 +232,14 @@ else {
 }
 if (values.routellm) {
   const reportDir = values.out ?? new URL('../../../../packages/routing/eval/routellm/', import.meta.url).pathname;
-  console.log(await writeRouteLlmReport({ folder: values.routellm, outDir: reportDir, learned, labelled: { prompts: loadEvalSet('prompts'), holdout: loadEvalSet('holdout') } }));
+  console.log(
+    await writeRouteLlmReport({
+      folder: values.routellm,
+      outDir: reportDir,
+      learned,
+      labelled: { prompts: loadEvalSet('prompts'), holdout: loadEvalSet('holdout') },
+    }),
+  );
 }
 await redis?.quit();
 await stopRedis?.();

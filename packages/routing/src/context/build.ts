@@ -58,7 +58,10 @@ export interface BuiltContext {
 
 /** A short, stable hash of one message (role and text), used to check a summary still fits the history. */
 export function messageHash(message: ChatMessage): string {
-  return createHash('sha1').update(`${message.role}\n${messageText(message.content)}`).digest('hex').slice(0, 16);
+  return createHash('sha1')
+    .update(`${message.role}\n${messageText(message.content)}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**
@@ -123,8 +126,14 @@ export function buildContext(options: BuildContextOptions): BuiltContext {
   const keepLast = options.keepLastMessages ?? 6;
   const summarizeBatch = options.summarizeBatch ?? 8;
   const offset = options.offset ?? 0;
-  if (!Number.isInteger(maxInputTokens) || maxInputTokens < 1) throw new InvalidRoutingOptionsError(`Expected \`maxInputTokens\` to be an integer ≥ 1, got \`${String(maxInputTokens)}\``);
-  if (!Number.isInteger(keepLast) || keepLast < 1) throw new InvalidRoutingOptionsError(`Expected \`keepLastMessages\` to be an integer ≥ 1, got \`${String(keepLast)}\``);
+  if (!Number.isInteger(maxInputTokens) || maxInputTokens < 1)
+    throw new InvalidRoutingOptionsError(
+      `Expected \`maxInputTokens\` to be an integer ≥ 1, got \`${String(maxInputTokens)}\``,
+    );
+  if (!Number.isInteger(keepLast) || keepLast < 1)
+    throw new InvalidRoutingOptionsError(
+      `Expected \`keepLastMessages\` to be an integer ≥ 1, got \`${String(keepLast)}\``,
+    );
 
   const constraints = mergeConstraints(options.constraints ?? {}, extractConstraints(messages, { offset }));
   const extraSystem = options.system ?? [];
@@ -134,7 +143,14 @@ export function buildContext(options: BuildContextOptions): BuiltContext {
   const fullTokens = countChatTokens(extraSystem, model) + tokensOf.reduce((a, b) => a + b, 0);
   if (fullTokens <= maxInputTokens) {
     // The history itself says every constraint verbatim; nothing to add.
-    return { messages: [...extraSystem, ...messages], mode: 'full', fullTokens, tokens: fullTokens, constraints, dropped: 0 };
+    return {
+      messages: [...extraSystem, ...messages],
+      mode: 'full',
+      fullTokens,
+      tokens: fullTokens,
+      constraints,
+      dropped: 0,
+    };
   }
 
   const system = [...extraSystem, ...messages.filter(isSystem)];
@@ -144,7 +160,10 @@ export function buildContext(options: BuildContextOptions): BuiltContext {
   const startsTurn = (k: number) => turns[k]!.m.role === 'user';
 
   const summary = options.summary;
-  const summaryFits = !!summary && summary.coversUpTo > offset && coverHash(messages, offset, summary.coversUpTo) === summary.lastCoveredHash;
+  const summaryFits =
+    !!summary &&
+    summary.coversUpTo > offset &&
+    coverHash(messages, offset, summary.coversUpTo) === summary.lastCoveredHash;
   const covered = summaryFits ? summary!.coversUpTo : offset; // absolute
 
   const constraintMsg = constraintsMessage(constraints);
@@ -175,7 +194,8 @@ export function buildContext(options: BuildContextOptions): BuiltContext {
   const outside = turns.filter(({ at }) => at >= covered && at < minimalStart).length;
   // Ask for an update once a batch has gathered, or at once when messages are being dropped
   // (their content is otherwise lost until the summary catches up).
-  const summaryRequest = outside > 0 && (outside >= summarizeBatch || dropped > 0) ? { from: covered, to: minimalStart } : undefined;
+  const summaryRequest =
+    outside > 0 && (outside >= summarizeBatch || dropped > 0) ? { from: covered, to: minimalStart } : undefined;
   return {
     messages: built,
     mode: summaryFits ? (dropped > 0 ? 'summary+window' : 'summary') : 'window',

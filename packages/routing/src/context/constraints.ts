@@ -35,25 +35,51 @@ export interface ExtractConstraintsOptions {
 const MONEY = /[$€£¥]\s?\d[\d,.]*\s?(?:k|m)?\b|\b\d[\d,.]*\s?(?:k\s)?(?:dollars|euros|pounds|usd|eur|gbp|bucks)\b/i;
 const LANGUAGES =
   'english|spanish|french|german|italian|portuguese|dutch|swedish|norwegian|danish|finnish|polish|czech|russian|ukrainian|greek|turkish|arabic|hebrew|hindi|bengali|urdu|chinese|mandarin|cantonese|japanese|korean|vietnamese|thai|indonesian|malay|swahili|tagalog';
-const RETRACTION = /\bno longer\b|\bnot\b.*\bany ?more\b|\bactually,? (?:i'?m|i am) not\b|\bforget (?:what i said|that)\b|\bignore (?:my|the) (?:earlier|previous)\b/i;
+const RETRACTION =
+  /\bno longer\b|\bnot\b.*\bany ?more\b|\bactually,? (?:i'?m|i am) not\b|\bforget (?:what i said|that)\b|\bignore (?:my|the) (?:earlier|previous)\b/i;
 
 /** Each pattern reads one kind of constraint from a sentence; the first capture group is its value. */
 const PATTERNS: { kind: ConstraintKind; pattern: RegExp; key: (value: string) => string }[] = [
-  { kind: 'allergy', pattern: /\b(?:allergic|allergy|allergies|intolerant|intolerance|sensitivity) (?:to|:)\s*([^.;!?\n]{2,80})/i, key: (v) => `allergy:${norm(v)}` },
+  {
+    kind: 'allergy',
+    pattern: /\b(?:allergic|allergy|allergies|intolerant|intolerance|sensitivity) (?:to|:)\s*([^.;!?\n]{2,80})/i,
+    key: (v) => `allergy:${norm(v)}`,
+  },
   { kind: 'allergy', pattern: /\b(celiac|coeliac|anaphyla\w*)\b/i, key: () => 'allergy:gluten (celiac)' },
-  { kind: 'diet', pattern: /\b(?:i am|i'm|we are|we're|i have been|i've been) (?:a |strictly |strict )?(vegan|vegetarian|pescatarian|kosher|halal|gluten-free|lactose intolerant|diabetic|keto)\b/i, key: (v) => `diet:${norm(v)}` },
-  { kind: 'diet', pattern: /\bi (?:can(?:no|')t|cannot|do not|don'?t|never) (?:eat|drink|have) ([^.;!?\n,]{2,60})/i, key: (v) => `diet:no ${norm(v)}` },
+  {
+    kind: 'diet',
+    pattern:
+      /\b(?:i am|i'm|we are|we're|i have been|i've been) (?:a |strictly |strict )?(vegan|vegetarian|pescatarian|kosher|halal|gluten-free|lactose intolerant|diabetic|keto)\b/i,
+    key: (v) => `diet:${norm(v)}`,
+  },
+  {
+    kind: 'diet',
+    pattern: /\bi (?:can(?:no|')t|cannot|do not|don'?t|never) (?:eat|drink|have) ([^.;!?\n,]{2,60})/i,
+    key: (v) => `diet:no ${norm(v)}`,
+  },
   {
     kind: 'language',
-    pattern: new RegExp(`\\b(?:reply|respond|answer|write|talk|speak|communicate)(?: to me)?(?: only)? in (${LANGUAGES})\\b|\\bmy (?:native |first |preferred )?language is (${LANGUAGES})\\b|\\bi (?:only )?(?:speak|understand) (${LANGUAGES})\\b`, 'i'),
+    pattern: new RegExp(
+      `\\b(?:reply|respond|answer|write|talk|speak|communicate)(?: to me)?(?: only)? in (${LANGUAGES})\\b|\\bmy (?:native |first |preferred )?language is (${LANGUAGES})\\b|\\bi (?:only )?(?:speak|understand) (${LANGUAGES})\\b`,
+      'i',
+    ),
     key: () => 'language',
   },
-  { kind: 'budget', pattern: new RegExp(`\\b(?:budget|spend|afford|pay)\\b[^.;!?\\n]{0,60}?(${MONEY.source})`, 'i'), key: () => 'budget' },
+  {
+    kind: 'budget',
+    pattern: new RegExp(`\\b(?:budget|spend|afford|pay)\\b[^.;!?\\n]{0,60}?(${MONEY.source})`, 'i'),
+    key: () => 'budget',
+  },
   { kind: 'name', pattern: /\b[Mm]y name is ([A-Z][\w'-]+)|\b[Cc]all me ([A-Z][\w'-]+)/, key: () => 'name:user' },
-  { kind: 'name', pattern: /\b[Mm]y (\w+)(?:'s name is| is (?:called|named)) ([A-Z][\w'-]+)/, key: (v) => `name:${v.split(' ')[0]!.toLowerCase()}` },
+  {
+    kind: 'name',
+    pattern: /\b[Mm]y (\w+)(?:'s name is| is (?:called|named)) ([A-Z][\w'-]+)/,
+    key: (v) => `name:${v.split(' ')[0]!.toLowerCase()}`,
+  },
   {
     kind: 'rule',
-    pattern: /\b(always|never|must(?:n'?t| not)?|do not ever|don'?t ever|make sure (?:you|to)|under no circumstances|only (?:use|reply|answer|write|respond|recommend|suggest)|avoid|do not use|don'?t use|do not (?:mention|suggest|include|recommend))\b/i,
+    pattern:
+      /\b(always|never|must(?:n'?t| not)?|do not ever|don'?t ever|make sure (?:you|to)|under no circumstances|only (?:use|reply|answer|write|respond|recommend|suggest)|avoid|do not use|don'?t use|do not (?:mention|suggest|include|recommend))\b/i,
     key: () => '',
   },
 ];
@@ -76,7 +102,10 @@ export function sentences(text: string): string[] {
  * Each finding carries its sentence verbatim. Assistant messages are not read: a constraint
  * is what the user said, not what the model repeated.
  */
-export function extractConstraints(messages: readonly ChatMessage[], options: ExtractConstraintsOptions = {}): ConstraintFinding[] {
+export function extractConstraints(
+  messages: readonly ChatMessage[],
+  options: ExtractConstraintsOptions = {},
+): ConstraintFinding[] {
   const offset = options.offset ?? 0;
   const found: ConstraintFinding[] = [];
   messages.forEach((m, i) => {
@@ -87,7 +116,8 @@ export function extractConstraints(messages: readonly ChatMessage[], options: Ex
       // "I'm no longer vegetarian" is read as "I'm vegetarian", retracted.
       const read = retract ? sentence.replace(RETRACTION, ' ').replace(/\s+/g, ' ') : sentence;
       const add = (finding: Omit<ConstraintFinding, 'message' | 'text'>) => {
-        if (!found.some((f) => f.key === finding.key && f.message === offset + i)) found.push({ ...finding, text: sentence, message: offset + i });
+        if (!found.some((f) => f.key === finding.key && f.message === offset + i))
+          found.push({ ...finding, text: sentence, message: offset + i });
       };
       for (const { kind, pattern, key } of PATTERNS) {
         const match = pattern.exec(read);
@@ -96,7 +126,12 @@ export function extractConstraints(messages: readonly ChatMessage[], options: Ex
           // A question ("should I always…?") states no rule, a retraction is not one, and a
           // system prompt's rules are sent verbatim anyway.
           if (/\?\s*$/.test(sentence) || retract || m.role !== 'user') continue;
-          add({ key: `rule:${createHash('sha1').update(norm(sentence)).digest('hex').slice(0, 8)}`, kind, value: match[1]!.toLowerCase(), retract: false });
+          add({
+            key: `rule:${createHash('sha1').update(norm(sentence)).digest('hex').slice(0, 8)}`,
+            kind,
+            value: match[1]!.toLowerCase(),
+            retract: false,
+          });
           continue;
         }
         const groups = match.slice(1).filter((g): g is string => typeof g === 'string');

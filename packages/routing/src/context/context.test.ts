@@ -9,11 +9,18 @@ const user = (content: string): ChatMessage => ({ role: 'user', content });
 describe('extractConstraints', () => {
   it('reads allergies, diets, language, budget, names and must/never rules, each with its sentence verbatim', () => {
     const found = extractConstraints([
-      user("Hi! I am allergic to peanuts. My budget is $1,500 for the whole trip. Please always answer in Spanish. My name is Priya and my son is called Leo. I can't eat gluten. Never book flights before 9am."),
+      user(
+        "Hi! I am allergic to peanuts. My budget is $1,500 for the whole trip. Please always answer in Spanish. My name is Priya and my son is called Leo. I can't eat gluten. Never book flights before 9am.",
+      ),
       { role: 'assistant', content: 'I am allergic to nothing, and I must say never say never.' },
     ]);
     const byKey = Object.fromEntries(found.map((f) => [f.key, f]));
-    expect(byKey['allergy:peanuts']).toMatchObject({ kind: 'allergy', value: 'peanuts', text: 'I am allergic to peanuts.', message: 0 });
+    expect(byKey['allergy:peanuts']).toMatchObject({
+      kind: 'allergy',
+      value: 'peanuts',
+      text: 'I am allergic to peanuts.',
+      message: 0,
+    });
     expect(byKey['budget']).toMatchObject({ value: '$1,500', text: 'My budget is $1,500 for the whole trip.' });
     expect(byKey['language']).toMatchObject({ value: 'Spanish' });
     expect(byKey['name:user']).toMatchObject({ value: 'Priya' });
@@ -74,7 +81,12 @@ describe('buildContext', () => {
 
   it('uses a summary that matches the history, and never one of a different history', () => {
     const to = 31;
-    const summary = { text: 'They planned the party venue and the guest list.', coversUpTo: to, lastCoveredHash: coverHash(history, 0, to), updatedAt: 0 };
+    const summary = {
+      text: 'They planned the party venue and the guest list.',
+      coversUpTo: to,
+      lastCoveredHash: coverHash(history, 0, to),
+      updatedAt: 0,
+    };
     const built = buildContext({ messages: history, maxInputTokens: 2_000, summary });
     expect(built.mode).toMatch(/^summary/);
     expect(built.messages.some((m) => String(m.content).includes('They planned the party venue'))).toBe(true);

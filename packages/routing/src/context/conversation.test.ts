@@ -33,7 +33,14 @@ describe('context over long conversations (Redis)', () => {
         for (let seed = 0; seed < CONVERSATIONS; seed++) {
           const { jobs, manager } = setup();
           const conversation = generateConversation(seed, TURNS);
-          const { turns, last, completedJobs } = await simulateConversation({ manager, jobs, conversation, tenant: 't1', mode, summaryLag });
+          const { turns, last, completedJobs } = await simulateConversation({
+            manager,
+            jobs,
+            conversation,
+            tenant: 't1',
+            mode,
+            summaryLag,
+          });
           const sent = last.messages.map((m) => messageText(m.content)).join('\n');
           expect(sent, `seed ${seed}`).toContain(conversation.constraint);
           const final = turns.at(-1)!;
@@ -46,7 +53,8 @@ describe('context over long conversations (Redis)', () => {
           } else {
             expect(last.mode).toMatch(/^summary/);
             // Incremental: each job starts where the previous one stopped.
-            for (let i = 1; i < completedJobs.length; i++) expect(completedJobs[i]!.from).toBe(completedJobs[i - 1]!.to);
+            for (let i = 1; i < completedJobs.length; i++)
+              expect(completedJobs[i]!.from).toBe(completedJobs[i - 1]!.to);
             expect(completedJobs[1]!.previousSummary).toBeTruthy();
             expect(completedJobs[1]!.prompt.at(-1)!.content).toContain(completedJobs[1]!.previousSummary);
           }
@@ -68,8 +76,12 @@ describe('context over long conversations (Redis)', () => {
     expect(keys.length).toBeGreaterThanOrEqual(3);
     for (const key of keys) expect(await redis.ttl(key)).toBeGreaterThan(0);
     const ref = { tenant: 't2', id: 'x' };
-    expect(await store.saveSummary(ref, { text: 'new', coversUpTo: 20, lastCoveredHash: 'a', updatedAt: 1 })).toBe(true);
-    expect(await store.saveSummary(ref, { text: 'old', coversUpTo: 10, lastCoveredHash: 'b', updatedAt: 2 })).toBe(false);
+    expect(await store.saveSummary(ref, { text: 'new', coversUpTo: 20, lastCoveredHash: 'a', updatedAt: 1 })).toBe(
+      true,
+    );
+    expect(await store.saveSummary(ref, { text: 'old', coversUpTo: 10, lastCoveredHash: 'b', updatedAt: 2 })).toBe(
+      false,
+    );
     expect((await store.load(ref)).summary?.text).toBe('new');
   });
 

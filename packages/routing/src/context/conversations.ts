@@ -27,11 +27,26 @@ export const CONSTRAINT_SENTENCES = [
 ] as const;
 
 const TOPICS = [
-  { topic: 'a week of meal planning', nouns: ['breakfast', 'lunch', 'dinner', 'snacks', 'shopping list', 'batch cooking', 'leftovers', 'spices'] },
-  { topic: 'a trip to Portugal', nouns: ['Lisbon', 'Porto', 'the Algarve', 'trains', 'hotels', 'museums', 'beaches', 'day trips'] },
-  { topic: 'renovating a kitchen', nouns: ['cabinets', 'countertops', 'lighting', 'flooring', 'plumbing', 'the contractor', 'permits', 'appliances'] },
-  { topic: 'training for a half marathon', nouns: ['long runs', 'intervals', 'recovery', 'shoes', 'nutrition', 'stretching', 'race day', 'tapering'] },
-  { topic: 'planning a birthday party', nouns: ['the venue', 'invitations', 'the cake', 'games', 'decorations', 'music', 'party bags', 'the guest list'] },
+  {
+    topic: 'a week of meal planning',
+    nouns: ['breakfast', 'lunch', 'dinner', 'snacks', 'shopping list', 'batch cooking', 'leftovers', 'spices'],
+  },
+  {
+    topic: 'a trip to Portugal',
+    nouns: ['Lisbon', 'Porto', 'the Algarve', 'trains', 'hotels', 'museums', 'beaches', 'day trips'],
+  },
+  {
+    topic: 'renovating a kitchen',
+    nouns: ['cabinets', 'countertops', 'lighting', 'flooring', 'plumbing', 'the contractor', 'permits', 'appliances'],
+  },
+  {
+    topic: 'training for a half marathon',
+    nouns: ['long runs', 'intervals', 'recovery', 'shoes', 'nutrition', 'stretching', 'race day', 'tapering'],
+  },
+  {
+    topic: 'planning a birthday party',
+    nouns: ['the venue', 'invitations', 'the cake', 'games', 'decorations', 'music', 'party bags', 'the guest list'],
+  },
 ];
 
 const USER_TEMPLATES = [
@@ -70,11 +85,15 @@ export function generateConversation(seed: number, turns = 60): GeneratedConvers
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const constraint = CONSTRAINT_SENTENCES[seed % CONSTRAINT_SENTENCES.length]!;
   const { topic, nouns } = TOPICS[seed % TOPICS.length]!;
-  const messages: ChatMessage[] = [{ role: 'user', content: `Hi! I need help with ${topic}. ${constraint} Where should we start?` }];
+  const messages: ChatMessage[] = [
+    { role: 'user', content: `Hi! I need help with ${topic}. ${constraint} Where should we start?` },
+  ];
   for (let t = 1; t < turns; t++) {
     const n = pick(nouns);
     const count = 4 + Math.floor(random() * 4);
-    const reply = Array.from({ length: count }, () => pick(ASSISTANT_SENTENCES).replaceAll('{n}', pick(nouns))).join(' ');
+    const reply = Array.from({ length: count }, () => pick(ASSISTANT_SENTENCES).replaceAll('{n}', pick(nouns))).join(
+      ' ',
+    );
     messages.push({ role: 'assistant', content: reply });
     messages.push({ role: 'user', content: pick(USER_TEMPLATES).replaceAll('{n}', n) });
   }

@@ -92,17 +92,28 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
   const maxInputTokens = options.maxInputTokens ?? 4_096;
   const summaryJobTimeoutMs = options.summaryJobTimeoutMs ?? 120_000;
   const now = options.now ?? Date.now;
-  if (typeof requestSummary !== 'function') throw new InvalidRoutingOptionsError('Expected `requestSummary` to be a function');
-  if (!Number.isInteger(maxInputTokens) || maxInputTokens < 1) throw new InvalidRoutingOptionsError(`Expected \`maxInputTokens\` to be an integer ≥ 1, got \`${String(maxInputTokens)}\``);
+  if (typeof requestSummary !== 'function')
+    throw new InvalidRoutingOptionsError('Expected `requestSummary` to be a function');
+  if (!Number.isInteger(maxInputTokens) || maxInputTokens < 1)
+    throw new InvalidRoutingOptionsError(
+      `Expected \`maxInputTokens\` to be an integer ≥ 1, got \`${String(maxInputTokens)}\``,
+    );
 
   return {
     async prepare(input) {
       const stored = input.conversationId !== undefined;
-      const conversation: ConversationRef = { tenant: input.tenant, id: input.conversationId ?? deriveConversationId(input.messages) };
+      const conversation: ConversationRef = {
+        tenant: input.tenant,
+        id: input.conversationId ?? deriveConversationId(input.messages),
+      };
       // A stored conversation keeps its turns; the request's system prompt is sent as is
       // each time rather than stored as a turn.
       const requestSystem = stored ? input.messages.filter(isSystem) : [];
-      if (stored) await store.append(conversation, input.messages.filter((m) => !isSystem(m)));
+      if (stored)
+        await store.append(
+          conversation,
+          input.messages.filter((m) => !isSystem(m)),
+        );
       const state = await store.load(conversation);
       const history = stored ? state.messages : [...input.messages];
       const offset = stored ? state.offset : 0;
@@ -119,10 +130,16 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
       });
 
       const background: Promise<unknown>[] = [];
-      if (JSON.stringify(built.constraints) !== JSON.stringify(state.constraints)) background.push(store.saveConstraints(conversation, built.constraints));
+      if (JSON.stringify(built.constraints) !== JSON.stringify(state.constraints))
+        background.push(store.saveConstraints(conversation, built.constraints));
       let summaryRequested = false;
       const request = built.summaryRequest;
-      if (request && (await store.claimSummaryJob(conversation, summaryJobTimeoutMs).catch((error: unknown) => (onError?.(error), false)))) {
+      if (
+        request &&
+        (await store
+          .claimSummaryJob(conversation, summaryJobTimeoutMs)
+          .catch((error: unknown) => (onError?.(error), false)))
+      ) {
         const slice = history.slice(request.from - offset, request.to - offset).filter((m) => !isSystem(m));
         // Extend the stored summary only if it is the one the range continues.
         const previousSummary = state.summary?.coversUpTo === request.from ? state.summary.text : undefined;
@@ -138,11 +155,17 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
         background.push(Promise.resolve().then(() => requestSummary(job)));
       }
       // Bookkeeping never fails the request: the context is already built.
-      for (const result of await Promise.allSettled(background)) if (result.status === 'rejected') onError?.(result.reason);
+      for (const result of await Promise.allSettled(background))
+        if (result.status === 'rejected') onError?.(result.reason);
       return { ...built, conversation, summaryRequested };
     },
     completeSummary(job, summary) {
-      return store.saveSummary(job.conversation, { text: summary.trim(), coversUpTo: job.to, lastCoveredHash: job.coverHash, updatedAt: now() });
+      return store.saveSummary(job.conversation, {
+        text: summary.trim(),
+        coversUpTo: job.to,
+        lastCoveredHash: job.coverHash,
+        updatedAt: now(),
+      });
     },
     async recordReply(conversation, reply) {
       await store.append(conversation, [reply]);

@@ -29,7 +29,9 @@ export interface TurnFigures {
  * that answers with {@link lossySummary} after `summaryLag` requests. Returns the figures of
  * every request and the context built for the last one.
  */
-export async function simulateConversation(options: SimulateOptions): Promise<{ turns: TurnFigures[]; last: PreparedContext; completedJobs: SummaryJob[] }> {
+export async function simulateConversation(
+  options: SimulateOptions,
+): Promise<{ turns: TurnFigures[]; last: PreparedContext; completedJobs: SummaryJob[] }> {
   const { manager, jobs, conversation, tenant, mode, summaryLag } = options;
   const turns: TurnFigures[] = [];
   const waiting: { job: SummaryJob; readyAt: number }[] = [];
@@ -45,7 +47,8 @@ export async function simulateConversation(options: SimulateOptions): Promise<{ 
         : await manager.prepare({ tenant, conversationId, messages: [conversation.messages[upTo - 1]!] });
     last = prepared;
     turns.push({ turn: t, fullTokens: prepared.fullTokens, sentTokens: prepared.tokens, mode: prepared.mode });
-    while (jobs.length) waiting.push({ job: jobs.shift()!, readyAt: summaryLag === 'never' ? Infinity : t + summaryLag });
+    while (jobs.length)
+      waiting.push({ job: jobs.shift()!, readyAt: summaryLag === 'never' ? Infinity : t + summaryLag });
     for (const w of [...waiting]) {
       if (w.readyAt > t) continue;
       waiting.splice(waiting.indexOf(w), 1);

@@ -54,7 +54,12 @@ const script = (name: string) => {
 const SAVE_SUMMARY = script('save-summary');
 const APPEND_MESSAGES = script('append-messages');
 
-async function run(redis: Redis, s: { source: string; sha: string }, keyCount: number, args: (string | number)[]): Promise<unknown> {
+async function run(
+  redis: Redis,
+  s: { source: string; sha: string },
+  keyCount: number,
+  args: (string | number)[],
+): Promise<unknown> {
   try {
     return await redis.evalsha(s.sha, keyCount, ...args);
   } catch (error) {
@@ -68,8 +73,10 @@ export function createContextStore(options: ContextStoreOptions): ContextStore {
   const { redis, keys } = options;
   const ttl = options.ttlSeconds ?? 604_800;
   const cap = options.maxMessages ?? 2_000;
-  if (!Number.isInteger(ttl) || ttl < 1) throw new InvalidRoutingOptionsError(`Expected \`ttlSeconds\` to be an integer ≥ 1, got \`${String(ttl)}\``);
-  if (!Number.isInteger(cap) || cap < 1) throw new InvalidRoutingOptionsError(`Expected \`maxMessages\` to be an integer ≥ 1, got \`${String(cap)}\``);
+  if (!Number.isInteger(ttl) || ttl < 1)
+    throw new InvalidRoutingOptionsError(`Expected \`ttlSeconds\` to be an integer ≥ 1, got \`${String(ttl)}\``);
+  if (!Number.isInteger(cap) || cap < 1)
+    throw new InvalidRoutingOptionsError(`Expected \`maxMessages\` to be an integer ≥ 1, got \`${String(cap)}\``);
 
   // One hash tag per conversation: its keys sit on one cluster slot, so the scripts can
   // touch them together, and conversations spread across shards.
@@ -87,7 +94,14 @@ export function createContextStore(options: ContextStoreOptions): ContextStore {
   return {
     async load(conversation) {
       const key = k(conversation);
-      const results = (await redis.pipeline().lrange(key.messages, 0, -1).hget(key.meta, 'appended').hgetall(key.summary).hgetall(key.constraints).exec()) ?? [];
+      const results =
+        (await redis
+          .pipeline()
+          .lrange(key.messages, 0, -1)
+          .hget(key.meta, 'appended')
+          .hgetall(key.summary)
+          .hgetall(key.constraints)
+          .exec()) ?? [];
       const [raw, appended, summary, constraints] = results.map(([error, value]) => {
         if (error) throw error;
         return value;
@@ -97,14 +111,36 @@ export function createContextStore(options: ContextStoreOptions): ContextStore {
       return {
         messages,
         offset: Math.max(0, Number(appended ?? 0) - messages.length),
-        summary: s.text !== undefined ? { text: s.text, coversUpTo: Number(s.coversUpTo), lastCoveredHash: s.lastCoveredHash ?? '', updatedAt: Number(s.updatedAt) } : undefined,
-        constraints: Object.fromEntries(Object.entries((constraints ?? {}) as Record<string, string>).map(([name, json]) => [name, JSON.parse(json)])) as ConstraintBuffer,
+        summary:
+          s.text !== undefined
+            ? {
+                text: s.text,
+                coversUpTo: Number(s.coversUpTo),
+                lastCoveredHash: s.lastCoveredHash ?? '',
+                updatedAt: Number(s.updatedAt),
+              }
+            : undefined,
+        constraints: Object.fromEntries(
+          Object.entries((constraints ?? {}) as Record<string, string>).map(([name, json]) => [name, JSON.parse(json)]),
+        ) as ConstraintBuffer,
       };
     },
     async append(conversation, messages) {
       const key = k(conversation);
-      if (!messages.length) return Number(await redis.hget(key.meta, 'appended') ?? 0) - (await redis.llen(key.messages));
-      return Number(await run(redis, APPEND_MESSAGES, 5, [key.messages, key.meta, key.summary, key.constraints, key.pending, cap, ttl, ...messages.map((m) => JSON.stringify(m))]));
+      if (!messages.length)
+        return Number((await redis.hget(key.meta, 'appended')) ?? 0) - (await redis.llen(key.messages));
+      return Number(
+        await run(redis, APPEND_MESSAGES, 5, [
+          key.messages,
+          key.meta,
+          key.summary,
+          key.constraints,
+          key.pending,
+          cap,
+          ttl,
+          ...messages.map((m) => JSON.stringify(m)),
+        ]),
+      );
     },
     async saveConstraints(conversation, buffer) {
       const key = k(conversation);
@@ -115,7 +151,17 @@ export function createContextStore(options: ContextStoreOptions): ContextStore {
     },
     async saveSummary(conversation, summary) {
       const key = k(conversation);
-      return (await run(redis, SAVE_SUMMARY, 2, [key.summary, key.pending, summary.text, summary.coversUpTo, summary.lastCoveredHash, summary.updatedAt, ttl])) === 1;
+      return (
+        (await run(redis, SAVE_SUMMARY, 2, [
+          key.summary,
+          key.pending,
+          summary.text,
+          summary.coversUpTo,
+          summary.lastCoveredHash,
+          summary.updatedAt,
+          ttl,
+        ])) === 1
+      );
     },
     async claimSummaryJob(conversation, ttlMs) {
       return (await redis.set(k(conversation).pending, '1', 'PX', ttlMs, 'NX')) === 'OK';

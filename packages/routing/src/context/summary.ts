@@ -23,6 +23,9 @@ export function summaryPrompt(previousSummary: string | undefined, messages: rea
       content:
         'You maintain the running summary of a conversation. An assistant will see only this summary and the latest messages. Update the previous summary with the new messages: keep facts, decisions, numbers, names, open questions and what the user wants; drop pleasantries. At most 250 words. Reply with the updated summary only.',
     },
-    { role: 'user', content: `Previous summary:\n${previousSummary?.trim() || '(none yet)'}\n\nNew messages:\n${transcript}` },
+    {
+      role: 'user',
+      content: `Previous summary:\n${previousSummary?.trim() || '(none yet)'}\n\nNew messages:\n${transcript}`,
+    },
   ];
 }

@@ -23,7 +23,10 @@ function readJsonl<T>(path: string): T[] {
 
 /** Word 8-grams of a text, lower-cased, punctuation dropped. */
 function shingles(text: string): Set<string> {
-  const words = text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const words = text
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
   const out = new Set<string>();
   for (let i = 0; i + 8 <= words.length; i++) out.add(words.slice(i, i + 8).join(' '));
   if (words.length < 8) out.add(words.join(' '));
@@ -34,9 +37,15 @@ function shingles(text: string): Set<string> {
  * Arena-Bench prompts with both models' judge scores; a prompt sharing a word 8-gram with any
  * of `exclude` (the test sets' prompts) is dropped, so no test prompt is trained on.
  */
-export function loadArenaBench(folder: string, exclude: readonly string[]): { items: LabelledPrompt[]; dropped: number } {
+export function loadArenaBench(
+  folder: string,
+  exclude: readonly string[],
+): { items: LabelledPrompt[]; dropped: number } {
   const questions = readJsonl<{ question_id: string; turns: string[] }>(join(folder, 'question.jsonl'));
-  const score = (file: string) => new Map(readJsonl<{ question_id: string; score: number | null }>(join(folder, file)).map((j) => [j.question_id, j.score]));
+  const score = (file: string) =>
+    new Map(
+      readJsonl<{ question_id: string; score: number | null }>(join(folder, file)).map((j) => [j.question_id, j.score]),
+    );
   const weak = score('mixtral-judgment.jsonl');
   const strong = score('gpt-4-turbo-judgment.jsonl');
   const banned = new Set<string>();

@@ -87,9 +87,12 @@ interface Row {
 
 const data = loadRouteLlm(values.routellm!);
 // Test prompts, read only to keep them out of the Arena-Bench training rows.
-const testPrompts = [...data.mmlu.filter((x) => !isTrainingDomain(x.domain)), ...data.gsm8k, ...data.mtBench].map((x) => x.prompt).concat(loadEvalSet('holdout').map((i) => latestUserText({ messages: evalMessages(i) })));
+const testPrompts = [...data.mmlu.filter((x) => !isTrainingDomain(x.domain)), ...data.gsm8k, ...data.mtBench]
+  .map((x) => x.prompt)
+  .concat(loadEvalSet('holdout').map((i) => latestUserText({ messages: evalMessages(i) })));
 const arena = values.arena ? loadArenaBench(values.arena, testPrompts) : { items: [], dropped: 0 };
-if (values.arena) console.error(`Arena-Bench: ${arena.items.length} prompts, ${arena.dropped} dropped as overlapping a test prompt`);
+if (values.arena)
+  console.error(`Arena-Bench: ${arena.items.length} prompts, ${arena.dropped} dropped as overlapping a test prompt`);
 const trainingMmlu = data.mmlu.filter((x) => isTrainingDomain(x.domain));
 const misGraded = [...new Set(trainingMmlu.map((x) => x.domain))].filter((d) => {
   const xs = trainingMmlu.filter((x) => x.domain === d);
@@ -99,7 +102,17 @@ console.error(`dropped as mis-graded (strong model below chance): ${misGraded.jo
 const mmlu = trainingMmlu.filter((x) => !misGraded.includes(x.domain));
 const domains = [...new Set(mmlu.map((x) => x.domain))].sort();
 const rows: Row[] = [
-  ...mmlu.map((x): Row => ({ text: x.prompt, largeBetter: x.strong > x.weak ? 1 : 0, smallBetter: x.weak > x.strong ? 1 : 0, fold: domains.indexOf(x.domain) % FOLDS, weight: 1, weak: x.weak, strong: x.strong, source: 'mmlu', domain: x.domain })),
+  ...mmlu.map((x): Row => ({
+    text: x.prompt,
+    largeBetter: x.strong > x.weak ? 1 : 0,
+    smallBetter: x.weak > x.strong ? 1 : 0,
+    fold: domains.indexOf(x.domain) % FOLDS,
+    weight: 1,
+    weak: x.weak,
+    strong: x.strong,
+    source: 'mmlu',
+    domain: x.domain,
+  })),
   ...loadEvalSet('prompts').map((item, i): Row => ({
     text: latestUserText({ messages: evalMessages(item) }),
     largeBetter: item.tier === 'large' ? 1 : 0,
@@ -111,11 +124,25 @@ const rows: Row[] = [
     source: 'own',
     ownTier: item.tier,
   })),
-  ...arena.items.map((x, i): Row => ({ text: x.prompt, largeBetter: x.strong > x.weak ? 1 : 0, smallBetter: x.weak > x.strong ? 1 : 0, fold: i % FOLDS, weight: ARENA_WEIGHT, weak: x.weak, strong: x.strong, source: 'arena' })),
+  ...arena.items.map((x, i): Row => ({
+    text: x.prompt,
+    largeBetter: x.strong > x.weak ? 1 : 0,
+    smallBetter: x.weak > x.strong ? 1 : 0,
+    fold: i % FOLDS,
+    weight: ARENA_WEIGHT,
+    weak: x.weak,
+    strong: x.strong,
+    source: 'arena',
+  })),
 ];
 
-const examples = (subset: readonly Row[], head: 'largeBetter' | 'smallBetter'): TrainingExample[] => subset.flatMap((r) => Array.from({ length: r.weight }, () => ({ text: r.text, label: r[head] })));
-const scoring = (w: TrainedWeights): ScoringHead => ({ weights: w.weights, denseWeights: w.dense.weights, bias: w.bias });
+const examples = (subset: readonly Row[], head: 'largeBetter' | 'smallBetter'): TrainingExample[] =>
+  subset.flatMap((r) => Array.from({ length: r.weight }, () => ({ text: r.text, label: r[head] })));
+const scoring = (w: TrainedWeights): ScoringHead => ({
+  weights: w.weights,
+  denseWeights: w.dense.weights,
+  bias: w.bias,
+});
 function trainHeads(subset: readonly Row[]) {
   const large = trainLogistic(examples(subset, 'largeBetter'), TRAIN);
   const small = trainLogistic(examples(subset, 'smallBetter'), TRAIN);
@@ -147,7 +174,10 @@ const ownSimple = ownIdx.filter((i) => rows[i]!.ownTier === 'small');
 
 /** Decisions when the `share` of MMLU a–h prompts with the highest scores that the rules leave open go large. */
 function atShare(score: readonly number[], share: number): boolean[] {
-  const open = mmluIdx.filter((i) => !rulesSmall[i]).map((i) => score[i]!).sort((a, b) => b - a);
+  const open = mmluIdx
+    .filter((i) => !rulesSmall[i])
+    .map((i) => score[i]!)
+    .sort((a, b) => b - a);
   const threshold = open[Math.max(0, Math.round(share * mmluIdx.length) - 1)]!;
   return rows.map((_, i) => !rulesSmall[i] && score[i]! >= threshold);
 }
@@ -158,19 +188,29 @@ const RULES_CLIP = { min: -1.5, max: 4 };
 const clip = (p: number) => Math.max(RULES_CLIP.min, Math.min(RULES_CLIP.max, p));
 const quantIdx = mmluIdx.filter((i) => QUANTITATIVE.test(rows[i]!.domain!));
 const restIdx = mmluIdx.filter((i) => !QUANTITATIVE.test(rows[i]!.domain!));
-const pointOf = (idx: readonly number[], large: readonly boolean[]) => scoreRouting(idx.map((i) => rows[i]!), idx.map((i) => large[i]!));
+const pointOf = (idx: readonly number[], large: readonly boolean[]) =>
+  scoreRouting(
+    idx.map((i) => rows[i]!),
+    idx.map((i) => large[i]!),
+  );
 let best: { weight: number; share: number; worst: number } | undefined;
 const weightNotes: string[] = [];
 for (const w of WEIGHT_GRID) {
   for (const share of SHARE_GRID) {
-    const large = atShare(gain.map((g, i) => g + w * clip(points[i]!)), share);
+    const large = atShare(
+      gain.map((g, i) => g + w * clip(points[i]!)),
+      share,
+    );
     const missed = ownComplex.filter((i) => !large[i]).length;
     const all = pointOf(mmluIdx, large);
     const halves = [pointOf(quantIdx, large), pointOf(restIdx, large)];
     const ok = halves.every((h) => h.largeShare <= MAX_GROUP_SHARE) && missed / ownComplex.length <= 0.05;
     const worst = Math.min(...halves.map((h) => h.pgr - h.largeShare));
-    const f = (p: { largeShare: number; pgr: number }) => `${(p.largeShare * 100).toFixed(1)}% large, ${((p.pgr - p.largeShare) * 100).toFixed(1)} points above random`;
-    weightNotes.push(`rules weight ${w}, share ${share}: MMLU a–h ${f(all)}; quantitative domains ${f(halves[0]!)}; the rest ${f(halves[1]!)}; prompts.json complex → small ${missed}/${ownComplex.length}${ok ? '' : ' (out of bounds)'}`);
+    const f = (p: { largeShare: number; pgr: number }) =>
+      `${(p.largeShare * 100).toFixed(1)}% large, ${((p.pgr - p.largeShare) * 100).toFixed(1)} points above random`;
+    weightNotes.push(
+      `rules weight ${w}, share ${share}: MMLU a–h ${f(all)}; quantitative domains ${f(halves[0]!)}; the rest ${f(halves[1]!)}; prompts.json complex → small ${missed}/${ownComplex.length}${ok ? '' : ' (out of bounds)'}`,
+    );
     if (ok && (!best || worst > best.worst)) best = { weight: w, share, worst };
   }
 }
@@ -180,7 +220,10 @@ const rulesWeight = best.weight;
 const DEFAULT_LARGE_SHARE = best.share;
 console.error(`chosen: rules weight ${rulesWeight}, share ${DEFAULT_LARGE_SHARE}`);
 const combined = gain.map((g, i) => g + rulesWeight * clip(points[i]!));
-const calibration = fitPlatt(combined, rows.map((r) => r.largeBetter));
+const calibration = fitPlatt(
+  combined,
+  rows.map((r) => r.largeBetter),
+);
 const smallSuffices = combined.map((s) => 1 - 1 / (1 + Math.exp(-(calibration.a * s + calibration.b))));
 
 const route = (q: number) => rows.map((_, i) => !rulesSmall[i] && smallSuffices[i]! < q);
@@ -195,13 +238,29 @@ for (let it = 0; it < 50; it++) {
 }
 const defaultQuality = Math.round(hi * 1000) / 1000;
 const atDefault = route(defaultQuality);
-const mmluPoint = scoreRouting(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => atDefault[i]!));
-const scorerCurve = scoreCurve(mmluIdx.map((i) => rows[i]!), mmluIdx.map((i) => smallSuffices[i]!), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+const mmluPoint = scoreRouting(
+  mmluIdx.map((i) => rows[i]!),
+  mmluIdx.map((i) => atDefault[i]!),
+);
+const scorerCurve = scoreCurve(
+  mmluIdx.map((i) => rows[i]!),
+  mmluIdx.map((i) => smallSuffices[i]!),
+  [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+);
 function arenaNote(): string[] {
   if (!arenaIdx.length) return [];
-  const curve = scoreCurve(arenaIdx.map((i) => rows[i]!), arenaIdx.map((i) => smallSuffices[i]!), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
-  const point = scoreRouting(arenaIdx.map((i) => rows[i]!), arenaIdx.map((i) => atDefault[i]!));
-  return [`Arena-Bench out of fold (${FOLDS} folds): area under the PGR curve ${areaUnderCurve(curve).toFixed(3)}; at the default ${(point.largeShare * 100).toFixed(1)}% large, PGR ${(point.pgr * 100).toFixed(1)}%`];
+  const curve = scoreCurve(
+    arenaIdx.map((i) => rows[i]!),
+    arenaIdx.map((i) => smallSuffices[i]!),
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+  );
+  const point = scoreRouting(
+    arenaIdx.map((i) => rows[i]!),
+    arenaIdx.map((i) => atDefault[i]!),
+  );
+  return [
+    `Arena-Bench out of fold (${FOLDS} folds): area under the PGR curve ${areaUnderCurve(curve).toFixed(3)}; at the default ${(point.largeShare * 100).toFixed(1)}% large, PGR ${(point.pgr * 100).toFixed(1)}%`,
+  ];
 }
 const notes = [
   ...arenaNote(),
@@ -209,7 +268,10 @@ const notes = [
   `out-of-fold grid (${WEIGHT_GRID.length} rules weights × ${SHARE_GRID.length} shares), the points within bounds follow`,
   ...weightNotes.filter((n) => !n.endsWith('(out of bounds)')).map((n) => `out-of-fold, ${n}`),
   `chosen on the grid: rules weight ${rulesWeight}, MMLU a–h share ${DEFAULT_LARGE_SHARE} (each half ≤ ${Math.round(MAX_GROUP_SHARE * 100)} % large, prompts.json complex → small ≤ 5 %, best worse half)`,
-  `out-of-fold (MMLU a–h by domain, ${FOLDS} folds): AUC of P(large better) ${rocAuc(gain.filter((_, i) => isMmlu[i]), mmluIdx.map((i) => rows[i]!.largeBetter)).toFixed(3)}, area under the PGR curve ${areaUnderCurve(scorerCurve).toFixed(3)} (random 0.5)`,
+  `out-of-fold (MMLU a–h by domain, ${FOLDS} folds): AUC of P(large better) ${rocAuc(
+    gain.filter((_, i) => isMmlu[i]),
+    mmluIdx.map((i) => rows[i]!.largeBetter),
+  ).toFixed(3)}, area under the PGR curve ${areaUnderCurve(scorerCurve).toFixed(3)} (random 0.5)`,
   `out-of-fold at the default quality ${defaultQuality}: MMLU a–h ${(mmluPoint.largeShare * 100).toFixed(1)}% large, PGR ${(mmluPoint.pgr * 100).toFixed(1)}%; prompts.json complex → small ${ownComplex.filter((i) => !atDefault[i]).length}/${ownComplex.length}, simple → small ${ownSimple.filter((i) => !atDefault[i]).length}/${ownSimple.length}`,
 ];
 for (const n of notes) console.error(n);
@@ -224,7 +286,11 @@ const head = (w: TrainedWeights): LogisticHead => ({
 const file: LearnedModelFile = {
   format: 1,
   hashBits: TRAIN.hashBits!,
-  dense: { names: final.large.dense.names, mean: final.large.dense.mean.map((x) => Number(x.toPrecision(6))), std: final.large.dense.std.map((x) => Number(x.toPrecision(6))) },
+  dense: {
+    names: final.large.dense.names,
+    mean: final.large.dense.mean.map((x) => Number(x.toPrecision(6))),
+    std: final.large.dense.std.map((x) => Number(x.toPrecision(6))),
+  },
   heads: { largeBetter: head(final.large), smallBetter: head(final.small) },
   rules: { weight: rulesWeight, ...RULES_CLIP },
   calibration: { a: Number(calibration.a.toPrecision(6)), b: Number(calibration.b.toPrecision(6)) },
@@ -232,7 +298,11 @@ const file: LearnedModelFile = {
   trainedOn: {
     sources: [
       `github.com/lm-sys/RouteLLM@${ROUTELLM_COMMIT} routellm/evals/mmlu/responses/mmlu_[a-h]*.csv (contaminated_prompts.jsonl dropped)`,
-      ...(arenaIdx.length ? [`github.com/lmarena/arena-hard-auto@${ARENA_BENCH_COMMIT} data/arena-bench-v1/{question.jsonl, model_judgment/Mixtral-8x7B-Instruct-v0.1.jsonl, model_judgment/gpt-4-turbo.jsonl} (${arena.dropped} prompts overlapping a test prompt dropped)`] : []),
+      ...(arenaIdx.length
+        ? [
+            `github.com/lmarena/arena-hard-auto@${ARENA_BENCH_COMMIT} data/arena-bench-v1/{question.jsonl, model_judgment/Mixtral-8x7B-Instruct-v0.1.jsonl, model_judgment/gpt-4-turbo.jsonl} (${arena.dropped} prompts overlapping a test prompt dropped)`,
+          ]
+        : []),
       'packages/routing/eval/prompts.json',
     ],
     subset: `MMLU domains a–h (${domains.length} domains${misGraded.length ? `, ${misGraded.join(', ')} dropped as mis-graded` : ''}, ${mmlu.length} questions; label: GPT-4-1106 right where Mixtral-8x7B was wrong, and the reverse) ${arenaIdx.length ? ` + Arena-Bench v1 (${arena.items.length} prompts ×${ARENA_WEIGHT}; label: judge score of gpt-4-1106 above Mixtral's, and the reverse)` : ''} + prompts.json (${ownIdx.length} prompts ×${OWN_WEIGHT}; label: tier large)`,

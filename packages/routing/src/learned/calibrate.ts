@@ -26,18 +26,28 @@ export function parsePromptSample(text: string): SampleRequest[] {
   }
   if (!items && /^[{"]/.test(trimmed)) {
     try {
-      items = trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+      items = trimmed
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as unknown);
     } catch {
       items = undefined;
     }
   }
-  if (!items) return trimmed.split('\n').filter((l) => l.trim()).map((l) => ({ model: 'auto', messages: [{ role: 'user', content: l.trim() }] }));
+  if (!items)
+    return trimmed
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => ({ model: 'auto', messages: [{ role: 'user', content: l.trim() }] }));
   return items.map((item, i) => {
     if (typeof item === 'string') return { model: 'auto', messages: [{ role: 'user', content: item }] };
     const o = item as { prompt?: unknown; messages?: unknown } | null;
     if (o && typeof o.prompt === 'string') return { model: 'auto', messages: [{ role: 'user', content: o.prompt }] };
-    if (o && Array.isArray(o.messages) && o.messages.length) return { model: 'auto', messages: o.messages as ChatMessage[] };
-    throw new InvalidRoutingOptionsError(`Sample item ${i + 1} is neither a prompt string, {"prompt": "…"} nor a chat request with \`messages\``);
+    if (o && Array.isArray(o.messages) && o.messages.length)
+      return { model: 'auto', messages: o.messages as ChatMessage[] };
+    throw new InvalidRoutingOptionsError(
+      `Sample item ${i + 1} is neither a prompt string, {"prompt": "…"} nor a chat request with \`messages\``,
+    );
   });
 }
 
@@ -60,14 +70,22 @@ export interface Calibration {
  * stands, the learned router decides the rest) sends `largeShare` of a sample of the
  * operator's own prompts to the large tier, as RouteLLM's `calibrate_threshold` does.
  */
-export function calibrateQuality(sample: readonly SampleRequest[], largeShare: number, learned: LearnedStrategy = learnedStrategy()): Calibration {
-  if (!(largeShare >= 0 && largeShare <= 1)) throw new InvalidRoutingOptionsError(`Expected --large-share to be a number in [0, 1], got \`${String(largeShare)}\``);
+export function calibrateQuality(
+  sample: readonly SampleRequest[],
+  largeShare: number,
+  learned: LearnedStrategy = learnedStrategy(),
+): Calibration {
+  if (!(largeShare >= 0 && largeShare <= 1))
+    throw new InvalidRoutingOptionsError(
+      `Expected --large-share to be a number in [0, 1], got \`${String(largeShare)}\``,
+    );
   if (!sample.length) throw new InvalidRoutingOptionsError('The sample holds no prompts');
   const rules = rulesStrategy({ lengthIsEvidence: false });
   const open: number[] = [];
   for (const request of sample) {
     const d = rules.decide({ request });
-    if (!(d.tier === 'small' && d.confidence >= 0.7)) open.push(learned.model.smallSuffices(latestUserText(request), complexityOf(request).points));
+    if (!(d.tier === 'small' && d.confidence >= 0.7))
+      open.push(learned.model.smallSuffices(latestUserText(request), complexityOf(request).points));
   }
   const n = sample.length;
   const wanted = Math.round(largeShare * n);
@@ -77,7 +95,8 @@ export function calibrateQuality(sample: readonly SampleRequest[], largeShare: n
     quality = learned.quality;
     note = 'the rules decide every prompt of this sample confidently small; the setting changes nothing here';
   } else {
-    if (wanted > open.length) note = `at most ${((open.length / n) * 100).toFixed(1)}% of this sample can go large: the rules decide the rest confidently small`;
+    if (wanted > open.length)
+      note = `at most ${((open.length / n) * 100).toFixed(1)}% of this sample can go large: the rules decide the rest confidently small`;
     quality = qualityForLargeShare(open, Math.min(1, wanted / open.length));
   }
   quality = Math.round(quality * 10_000) / 10_000;

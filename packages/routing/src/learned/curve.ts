@@ -34,7 +34,11 @@ export function scoreRouting(outcomes: readonly Outcome[], large: readonly boole
     if (large[i]) n++;
   });
   const gap = strong - weak;
-  return { largeShare: outcomes.length ? n / outcomes.length : 0, quality: outcomes.length ? routed / outcomes.length : 0, pgr: gap ? (routed - weak) / gap : 0 };
+  return {
+    largeShare: outcomes.length ? n / outcomes.length : 0,
+    quality: outcomes.length ? routed / outcomes.length : 0,
+    pgr: gap ? (routed - weak) / gap : 0,
+  };
 }
 
 /**
@@ -43,7 +47,8 @@ export function scoreRouting(outcomes: readonly Outcome[], large: readonly boole
  * `calibrate_threshold`, on the operator's own sample).
  */
 export function qualityForLargeShare(smallSuffices: readonly number[], largeShare: number): number {
-  if (!(largeShare >= 0 && largeShare <= 1)) throw new RangeError(`Expected a large share in [0, 1], got ${largeShare}`);
+  if (!(largeShare >= 0 && largeShare <= 1))
+    throw new RangeError(`Expected a large share in [0, 1], got ${largeShare}`);
   if (!smallSuffices.length) throw new RangeError('Expected at least one score to calibrate on');
   const sorted = [...smallSuffices].sort((a, b) => a - b);
   const k = Math.round(largeShare * sorted.length);
@@ -54,9 +59,14 @@ export function qualityForLargeShare(smallSuffices: readonly number[], largeShar
 
 /** Area under a PGR-by-share curve (trapezoids, from (0, 0) to (1, 1)); a random router's is 0.5. */
 export function areaUnderCurve(points: readonly Pick<CurvePoint, 'largeShare' | 'pgr'>[]): number {
-  const sorted = [{ largeShare: 0, pgr: 0 }, ...[...points].sort((a, b) => a.largeShare - b.largeShare), { largeShare: 1, pgr: 1 }];
+  const sorted = [
+    { largeShare: 0, pgr: 0 },
+    ...[...points].sort((a, b) => a.largeShare - b.largeShare),
+    { largeShare: 1, pgr: 1 },
+  ];
   let area = 0;
-  for (let i = 1; i < sorted.length; i++) area += ((sorted[i]!.largeShare - sorted[i - 1]!.largeShare) * (sorted[i]!.pgr + sorted[i - 1]!.pgr)) / 2;
+  for (let i = 1; i < sorted.length; i++)
+    area += ((sorted[i]!.largeShare - sorted[i - 1]!.largeShare) * (sorted[i]!.pgr + sorted[i - 1]!.pgr)) / 2;
   return area;
 }
 
@@ -64,7 +74,11 @@ export function areaUnderCurve(points: readonly Pick<CurvePoint, 'largeShare' | 
  * The curve of a scorer alone: prompts sorted by P(small suffices), the least likely sent large
  * first, at each share of `shares`.
  */
-export function scoreCurve(outcomes: readonly Outcome[], smallSuffices: readonly number[], shares: readonly number[]): CurvePoint[] {
+export function scoreCurve(
+  outcomes: readonly Outcome[],
+  smallSuffices: readonly number[],
+  shares: readonly number[],
+): CurvePoint[] {
   const order = outcomes.map((_, i) => i).sort((a, b) => smallSuffices[a]! - smallSuffices[b]!);
   return shares.map((share) => {
     const large = new Array<boolean>(outcomes.length).fill(false);
@@ -79,14 +93,15 @@ export function rocAuc(scores: readonly number[], labels: readonly (0 | 1)[]): n
   const order = scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let rankSum = 0;
   let positives = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && scores[order[j + 1]!] === scores[order[i]!]) j++;
     const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (labels[order[k]!] === 1) {
-      rankSum += rank;
-      positives++;
-    }
+    for (let k = i; k <= j; k++)
+      if (labels[order[k]!] === 1) {
+        rankSum += rank;
+        positives++;
+      }
     i = j + 1;
   }
   const negatives = labels.length - positives;

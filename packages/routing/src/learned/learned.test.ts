@@ -4,7 +4,13 @@ import { createRouter } from '../router.ts';
 import { strategiesFromConfig } from '../from-config.ts';
 import { complexityOf, rulesStrategy } from '../rules.ts';
 import { areaUnderCurve, qualityForLargeShare, rocAuc, scoreCurve, scoreRouting } from './curve.ts';
-import { createLearnedModel, quantiseWeights, shippedLearnedModel, validateModelFile, type LearnedModelFile } from './model.ts';
+import {
+  createLearnedModel,
+  quantiseWeights,
+  shippedLearnedModel,
+  validateModelFile,
+  type LearnedModelFile,
+} from './model.ts';
 import { parseCsv } from './routellm-data.ts';
 import { calibrateQuality, parsePromptSample } from './calibrate.ts';
 import { learnedStrategy } from './strategy.ts';
@@ -25,13 +31,24 @@ describe('the shipped learned model', () => {
     // The rules' points count: more complexity, less chance that small suffices.
     expect(model.smallSuffices(mc, 3)).toBeLessThan(model.smallSuffices(mc, -1));
     // Different prompts get different scores (a constant model would pass the checks above).
-    const scores = new Set(['What is 2 + 2?', 'Prove that there are infinitely many primes.', 'Write a haiku about rain.', 'A train leaves at 3 pm going 60 mph; a second leaves at 4 pm going 80 mph. When does the second catch up?'].map((t) => model.smallSuffices(t, 0).toFixed(6)));
+    const scores = new Set(
+      [
+        'What is 2 + 2?',
+        'Prove that there are infinitely many primes.',
+        'Write a haiku about rain.',
+        'A train leaves at 3 pm going 60 mph; a second leaves at 4 pm going 80 mph. When does the second catch up?',
+      ].map((t) => model.smallSuffices(t, 0).toFixed(6)),
+    );
     expect(scores.size).toBe(4);
   });
 
   it('scores a prompt well under a millisecond', () => {
     const model = shippedLearnedModel();
-    const prompts = Array.from({ length: 400 }, (_, i) => `Question ${i}: a farmer has ${i} sheep and buys ${i * 3} more at $${i + 2} each. How much did he spend, and how many sheep does he have now? Explain step by step.`);
+    const prompts = Array.from(
+      { length: 400 },
+      (_, i) =>
+        `Question ${i}: a farmer has ${i} sheep and buys ${i * 3} more at $${i + 2} each. How much did he spend, and how many sheep does he have now? Explain step by step.`,
+    );
     for (const p of prompts.slice(0, 50)) model.smallSuffices(p, 0); // warm up
     const times = prompts.map((p) => {
       const t0 = performance.now();
@@ -50,8 +67,15 @@ describe('the shipped learned model', () => {
     const good = shippedLearnedModel().file;
     expect(() => validateModelFile({ ...good, format: 2 })).toThrow(/`format` 1, got `2`/);
     expect(() => validateModelFile({ ...good, hashBits: 40 })).toThrow(/hashBits/);
-    expect(() => validateModelFile({ ...good, dense: { ...good.dense, std: good.dense.std.map(() => 0) } })).toThrow(/dense.std/);
-    expect(() => validateModelFile({ ...good, heads: { ...good.heads, smallBetter: { ...good.heads.smallBetter, ngramWeights: { scale: 1, int16: 'AAAA' } } } })).toThrow(/heads.smallBetter.ngramWeights/);
+    expect(() => validateModelFile({ ...good, dense: { ...good.dense, std: good.dense.std.map(() => 0) } })).toThrow(
+      /dense.std/,
+    );
+    expect(() =>
+      validateModelFile({
+        ...good,
+        heads: { ...good.heads, smallBetter: { ...good.heads.smallBetter, ngramWeights: { scale: 1, int16: 'AAAA' } } },
+      }),
+    ).toThrow(/heads.smallBetter.ngramWeights/);
     expect(() => validateModelFile({ ...good, defaultQuality: 1.5 })).toThrow(/defaultQuality/);
     expect(() => validateModelFile({ ...good, rules: { weight: 0.1, min: 2, max: 1 } })).toThrow(/`rules`/);
   });
@@ -59,10 +83,22 @@ describe('the shipped learned model', () => {
 
 /** A small model trained here on a toy problem: "zebra" in the text means the large model is needed. */
 function toyModel(): LearnedModelFile {
-  const texts = Array.from({ length: 200 }, (_, i) => (i % 2 ? `tell me about the zebra number ${i}` : `tell me about the horse number ${i}`));
-  const large = trainLogistic(texts.map((text, i) => ({ text, label: (i % 2) as 0 | 1 })), { hashBits: 10, epochs: 30 });
-  const small = trainLogistic(texts.map((text) => ({ text, label: 0 as const })), { hashBits: 10, epochs: 30 });
-  const head = (w: typeof large) => ({ ngramWeights: quantiseWeights(w.weights), denseWeights: w.dense.weights, bias: w.bias });
+  const texts = Array.from({ length: 200 }, (_, i) =>
+    i % 2 ? `tell me about the zebra number ${i}` : `tell me about the horse number ${i}`,
+  );
+  const large = trainLogistic(
+    texts.map((text, i) => ({ text, label: (i % 2) as 0 | 1 })),
+    { hashBits: 10, epochs: 30 },
+  );
+  const small = trainLogistic(
+    texts.map((text) => ({ text, label: 0 as const })),
+    { hashBits: 10, epochs: 30 },
+  );
+  const head = (w: typeof large) => ({
+    ngramWeights: quantiseWeights(w.weights),
+    denseWeights: w.dense.weights,
+    bias: w.bias,
+  });
   return {
     format: 1,
     hashBits: 10,
@@ -113,23 +149,40 @@ describe('the cost–quality knob', () => {
   it('reaches the strategy through the router, and only where the rules are not sure it is simple', async () => {
     const router = createRouter({ strategies: [rulesStrategy(), strategy] });
     // Confidently simple by the rules: the knob does not move it.
-    expect(await router.decide(ask('What is the capital of France?'), { quality: 1 })).toMatchObject({ tier: 'small', strategy: 'rules' });
+    expect(await router.decide(ask('What is the capital of France?'), { quality: 1 })).toMatchObject({
+      tier: 'small',
+      strategy: 'rules',
+    });
     // Not confidently simple: the learned router decides, at the request's quality.
-    const prompt = 'Describe the horse and the reasons it runs the way it does during long races in the wild, with attention to the muscles, the lungs and the history of breeding over many centuries';
+    const prompt =
+      'Describe the horse and the reasons it runs the way it does during long races in the wild, with attention to the muscles, the lungs and the history of breeding over many centuries';
     expect(await router.decide(ask(prompt), { quality: 0 })).toMatchObject({ tier: 'small', strategy: 'learned' });
     expect(await router.decide(ask(prompt), { quality: 1 })).toMatchObject({ tier: 'large', strategy: 'learned' });
     // A confident "large" of the rules is left to the learned router.
-    const proof = await router.decide(ask('Prove by induction that the sum of the first n odd numbers is n^2, step by step, and derive the closed form of the sum of squares rigorously.'), { quality: 0 });
+    const proof = await router.decide(
+      ask(
+        'Prove by induction that the sum of the first n odd numbers is n^2, step by step, and derive the closed form of the sum of squares rigorously.',
+      ),
+      { quality: 0 },
+    );
     expect(proof).toMatchObject({ tier: 'small', strategy: 'learned' });
     expect(proof.reasons.some((r) => /rules: large at confidence .* left to learned/.test(r))).toBe(true);
   });
 
   it('with the cascade policy, answers its small decisions small first', async () => {
     const router = createRouter({ strategies: [rulesStrategy(), strategy], lowConfidence: 'cascade' });
-    const prompt = 'Describe the horse and the reasons it runs the way it does during long races in the wild, with attention to the muscles, the lungs and the history of breeding over many centuries';
-    expect(await router.decide(ask(prompt), { quality: 0 })).toMatchObject({ tier: 'small', strategy: 'learned', cascade: true });
+    const prompt =
+      'Describe the horse and the reasons it runs the way it does during long races in the wild, with attention to the muscles, the lungs and the history of breeding over many centuries';
+    expect(await router.decide(ask(prompt), { quality: 0 })).toMatchObject({
+      tier: 'small',
+      strategy: 'learned',
+      cascade: true,
+    });
     expect(await router.decide(ask(prompt), { quality: 1 })).toMatchObject({ tier: 'large', cascade: false });
-    expect(await router.decide(ask('What is the capital of France?'))).toMatchObject({ strategy: 'rules', cascade: false });
+    expect(await router.decide(ask('What is the capital of France?'))).toMatchObject({
+      strategy: 'rules',
+      cascade: false,
+    });
   });
 
   it('in front of it, the rules leave a prompt that is only short to the learned router; alone they keep it', async () => {
@@ -145,11 +198,16 @@ describe('the cost–quality knob', () => {
     const router = createRouter({ strategies: strategiesFromConfig({ names: 'rules,learned' }) });
     expect(await router.decide(short, { quality: 1 })).toMatchObject({ tier: 'large', strategy: 'learned' });
     // A short prompt with a marker of its own (a factoid question) still stands on the rules.
-    expect(await router.decide(ask('What is the capital of France?'), { quality: 1 })).toMatchObject({ tier: 'small', strategy: 'rules' });
+    expect(await router.decide(ask('What is the capital of France?'), { quality: 1 })).toMatchObject({
+      tier: 'small',
+      strategy: 'rules',
+    });
   });
 
   it('must come last in the strategy list', () => {
-    expect(() => strategiesFromConfig({ names: 'learned,rules' })).toThrow(/`learned` decides every request it sees, so it must come last/);
+    expect(() => strategiesFromConfig({ names: 'learned,rules' })).toThrow(
+      /`learned` decides every request it sees, so it must come last/,
+    );
     expect(strategiesFromConfig({ names: 'rules,learned' }).map((s) => s.name)).toEqual(['rules', 'learned']);
   });
 });
@@ -195,7 +253,12 @@ describe('routing calibrate', () => {
   const sample = Array.from({ length: 120 }, (_, i) => ({
     model: 'auto',
     // Distinct words per prompt (numbers all hash alike), so no two prompts tie on their score.
-    messages: [{ role: 'user' as const, content: `Describe the ${['old', 'red', 'tall', 'quiet', 'famous', 'broken', 'northern', 'ancient', 'modern', 'hidden', 'royal', 'wooden'][i % 12]} ${['bridge', 'glaze', 'tax rule', 'opera', 'prime', 'river', 'engine', 'treaty', 'garden', 'vaccine'][Math.floor(i / 12)]} of the catalogue and what a reader should take away from it, over several paragraphs with examples drawn from its history and the people who used it.` }],
+    messages: [
+      {
+        role: 'user' as const,
+        content: `Describe the ${['old', 'red', 'tall', 'quiet', 'famous', 'broken', 'northern', 'ancient', 'modern', 'hidden', 'royal', 'wooden'][i % 12]} ${['bridge', 'glaze', 'tax rule', 'opera', 'prime', 'river', 'engine', 'treaty', 'garden', 'vaccine'][Math.floor(i / 12)]} of the catalogue and what a reader should take away from it, over several paragraphs with examples drawn from its history and the people who used it.`,
+      },
+    ],
   }));
 
   it('picks the quality that sends the asked share of the sample large through the real router', async () => {
@@ -207,13 +270,20 @@ describe('routing calibrate', () => {
       expect(Math.abs(r.largeShare - share)).toBeLessThanOrEqual(1 / 120 + 1e-9);
       const router = createRouter({ strategies: [rulesStrategy(), learned] });
       let large = 0;
-      for (const request of sample) if ((await router.decide({ request }, { quality: r.quality })).tier === 'large') large++;
+      for (const request of sample)
+        if ((await router.decide({ request }, { quality: r.quality })).tier === 'large') large++;
       expect(large / 120).toBe(r.largeShare);
     }
   });
 
   it('says when the rules leave too few prompts to reach the share', () => {
-    const simple = [...sample.slice(0, 10), ...Array.from({ length: 10 }, () => ({ model: 'auto', messages: [{ role: 'user' as const, content: 'What is the capital of France?' }] }))];
+    const simple = [
+      ...sample.slice(0, 10),
+      ...Array.from({ length: 10 }, () => ({
+        model: 'auto',
+        messages: [{ role: 'user' as const, content: 'What is the capital of France?' }],
+      })),
+    ];
     const r = calibrateQuality(simple, 0.9);
     expect(r.rulesSmallShare).toBe(0.5);
     expect(r.largeShare).toBe(0.5);
@@ -221,9 +291,16 @@ describe('routing calibrate', () => {
   });
 
   it('reads JSON Lines, JSON arrays and plain text samples', () => {
-    expect(parsePromptSample('"a"\n{"prompt":"b"}\n{"messages":[{"role":"user","content":"c"}]}\n').map((r) => r.messages.at(-1)!.content)).toEqual(['a', 'b', 'c']);
+    expect(
+      parsePromptSample('"a"\n{"prompt":"b"}\n{"messages":[{"role":"user","content":"c"}]}\n').map(
+        (r) => r.messages.at(-1)!.content,
+      ),
+    ).toEqual(['a', 'b', 'c']);
     expect(parsePromptSample('["x", {"prompt": "y"}]').map((r) => r.messages[0]!.content)).toEqual(['x', 'y']);
-    expect(parsePromptSample('first prompt\n\nsecond prompt\n').map((r) => r.messages[0]!.content)).toEqual(['first prompt', 'second prompt']);
+    expect(parsePromptSample('first prompt\n\nsecond prompt\n').map((r) => r.messages[0]!.content)).toEqual([
+      'first prompt',
+      'second prompt',
+    ]);
     expect(() => parsePromptSample('[{"text": 1}]')).toThrow(/Sample item 1 is neither/);
   });
 });

@@ -64,11 +64,14 @@ export function validateModelFile(file: unknown): LearnedModelFile {
   if (!f || typeof f !== 'object') return fail('expected a JSON object');
   if (f.format !== 1) fail(`expected \`format\` 1, got \`${String(f.format)}\``);
   const bits = f.hashBits!;
-  if (!Number.isInteger(bits) || bits < 8 || bits > 24) fail(`expected \`hashBits\` to be an integer 8..24, got \`${String(bits)}\``);
+  if (!Number.isInteger(bits) || bits < 8 || bits > 24)
+    fail(`expected \`hashBits\` to be an integer 8..24, got \`${String(bits)}\``);
   const d = f.dense;
-  if (!d || JSON.stringify(d.names) !== JSON.stringify(DENSE_FEATURES)) fail(`expected \`dense.names\` to be ${JSON.stringify(DENSE_FEATURES)}`);
+  if (!d || JSON.stringify(d.names) !== JSON.stringify(DENSE_FEATURES))
+    fail(`expected \`dense.names\` to be ${JSON.stringify(DENSE_FEATURES)}`);
   const numbers = (x: unknown, what: string) => {
-    if (!Array.isArray(x) || x.length !== DENSE_FEATURES.length || x.some((v) => !Number.isFinite(v))) fail(`expected \`${what}\` to be ${DENSE_FEATURES.length} finite numbers`);
+    if (!Array.isArray(x) || x.length !== DENSE_FEATURES.length || x.some((v) => !Number.isFinite(v)))
+      fail(`expected \`${what}\` to be ${DENSE_FEATURES.length} finite numbers`);
   };
   numbers(d!.mean, 'dense.mean');
   numbers(d!.std, 'dense.std');
@@ -77,13 +80,28 @@ export function validateModelFile(file: unknown): LearnedModelFile {
     const h = f.heads?.[name];
     if (!h) return fail(`expected \`heads.${name}\``);
     const w = h.ngramWeights;
-    if (!w || !Number.isFinite(w.scale) || typeof w.int16 !== 'string' || Buffer.from(w.int16, 'base64').length !== 2 * 2 ** bits) fail(`expected \`heads.${name}.ngramWeights\` to be { scale, int16 } with ${2 ** bits} base64 int16 weights`);
+    if (
+      !w ||
+      !Number.isFinite(w.scale) ||
+      typeof w.int16 !== 'string' ||
+      Buffer.from(w.int16, 'base64').length !== 2 * 2 ** bits
+    )
+      fail(`expected \`heads.${name}.ngramWeights\` to be { scale, int16 } with ${2 ** bits} base64 int16 weights`);
     numbers(h.denseWeights, `heads.${name}.denseWeights`);
     if (!Number.isFinite(h.bias)) fail(`expected \`heads.${name}.bias\` to be a finite number`);
   }
-  if (!f.rules || !Number.isFinite(f.rules.weight) || !Number.isFinite(f.rules.min) || !Number.isFinite(f.rules.max) || f.rules.min > f.rules.max) fail('expected `rules` to be { weight, min ≤ max } finite numbers');
-  if (!f.calibration || !Number.isFinite(f.calibration.a) || !Number.isFinite(f.calibration.b)) fail('expected `calibration` to be { a, b } finite numbers');
-  if (typeof f.defaultQuality !== 'number' || !(f.defaultQuality >= 0 && f.defaultQuality <= 1)) fail(`expected \`defaultQuality\` in [0, 1], got \`${String(f.defaultQuality)}\``);
+  if (
+    !f.rules ||
+    !Number.isFinite(f.rules.weight) ||
+    !Number.isFinite(f.rules.min) ||
+    !Number.isFinite(f.rules.max) ||
+    f.rules.min > f.rules.max
+  )
+    fail('expected `rules` to be { weight, min ≤ max } finite numbers');
+  if (!f.calibration || !Number.isFinite(f.calibration.a) || !Number.isFinite(f.calibration.b))
+    fail('expected `calibration` to be { a, b } finite numbers');
+  if (typeof f.defaultQuality !== 'number' || !(f.defaultQuality >= 0 && f.defaultQuality <= 1))
+    fail(`expected \`defaultQuality\` in [0, 1], got \`${String(f.defaultQuality)}\``);
   return f as LearnedModelFile;
 }
 
@@ -97,7 +115,11 @@ export interface ScoringHead {
 }
 
 /** The expected gain g = P(large better) − P(small better) of a text under two heads. */
-export function expectedGain(heads: readonly [ScoringHead, ScoringHead], file: Pick<LearnedModelFile, 'hashBits' | 'dense'>, text: string): number {
+export function expectedGain(
+  heads: readonly [ScoringHead, ScoringHead],
+  file: Pick<LearnedModelFile, 'hashBits' | 'dense'>,
+  text: string,
+): number {
   const toks = tokens(text);
   const grams = hashedNgrams(toks, file.hashBits);
   const dense = denseFeatures(text, toks).map((x, i) => standardise(x, file.dense.mean[i]!, file.dense.std[i]!));
@@ -135,11 +157,15 @@ export function quantiseWeights(weights: Float64Array): LogisticHead['ngramWeigh
 /** Load a model from its file contents (validated). */
 export function createLearnedModel(file: unknown): LearnedModel {
   const valid = validateModelFile(file);
-  const heads = [scoringHead(valid.heads.largeBetter, valid.hashBits), scoringHead(valid.heads.smallBetter, valid.hashBits)] as const;
+  const heads = [
+    scoringHead(valid.heads.largeBetter, valid.hashBits),
+    scoringHead(valid.heads.smallBetter, valid.hashBits),
+  ] as const;
   const { a, b } = valid.calibration;
   return {
     file: valid,
-    smallSuffices: (text, rulesPoints) => 1 - sigmoid(a * combinedScore(valid, expectedGain(heads, valid, text), rulesPoints) + b),
+    smallSuffices: (text, rulesPoints) =>
+      1 - sigmoid(a * combinedScore(valid, expectedGain(heads, valid, text), rulesPoints) + b),
   };
 }
 

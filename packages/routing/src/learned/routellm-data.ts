@@ -95,7 +95,9 @@ function readJsonl<T>(path: string): T[] {
 }
 
 function contaminated(dir: string, set: string): Set<string> {
-  return new Set(readJsonl<{ eval_prompt: string }>(join(dir, set, 'contaminated_prompts.jsonl')).map((r) => r.eval_prompt));
+  return new Set(
+    readJsonl<{ eval_prompt: string }>(join(dir, set, 'contaminated_prompts.jsonl')).map((r) => r.eval_prompt),
+  );
 }
 
 function bool(value: string | undefined, where: string): number {
@@ -108,7 +110,9 @@ function bool(value: string | undefined, where: string): number {
 function csvObjects(path: string): Record<string, string>[] {
   const [header, ...rows] = parseCsv(readFileSync(path, 'utf8'));
   if (!header) return [];
-  return rows.filter((r) => r.length === header.length).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]!])));
+  return rows
+    .filter((r) => r.length === header.length)
+    .map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]!])));
 }
 
 /**
@@ -116,8 +120,13 @@ function csvObjects(path: string): Record<string, string>[] {
  * @throws when the folder does not look like RouteLLM's `routellm/evals/`.
  */
 export function loadRouteLlm(folder: string): RouteLlmData {
-  const dir = [folder, join(folder, 'routellm', 'evals'), join(folder, 'evals')].find((d) => existsSync(join(d, 'mmlu', 'responses')));
-  if (!dir) throw new Error(`No RouteLLM evals folder under \`${folder}\` (expected mmlu/responses/, gsm8k/, mt_bench/ from lm-sys/RouteLLM routellm/evals/)`);
+  const dir = [folder, join(folder, 'routellm', 'evals'), join(folder, 'evals')].find((d) =>
+    existsSync(join(d, 'mmlu', 'responses')),
+  );
+  if (!dir)
+    throw new Error(
+      `No RouteLLM evals folder under \`${folder}\` (expected mmlu/responses/, gsm8k/, mt_bench/ from lm-sys/RouteLLM routellm/evals/)`,
+    );
   const sources: string[] = [];
 
   const mmluBad = contaminated(dir, 'mmlu');
@@ -133,7 +142,13 @@ export function loadRouteLlm(folder: string): RouteLlmData {
         mmluDropped++;
         continue;
       }
-      mmlu.push({ set: 'mmlu', domain, prompt: row.prompt!, weak: bool(row[WEAK_MODEL], file), strong: bool(row[STRONG_MODEL], file) });
+      mmlu.push({
+        set: 'mmlu',
+        domain,
+        prompt: row.prompt!,
+        weak: bool(row[WEAK_MODEL], file),
+        strong: bool(row[STRONG_MODEL], file),
+      });
     }
   }
   sources.push('mmlu/responses/mmlu_*.csv', 'mmlu/contaminated_prompts.jsonl');
@@ -161,8 +176,16 @@ export function loadRouteLlm(folder: string): RouteLlmData {
   // MT-Bench as RouteLLM scores it: routed on the first turn, and the routed model's judge
   // score averaged over both turns; a question is dropped when either turn is contaminated.
   const mtBad = contaminated(dir, 'mt_bench');
-  const questions = readJsonl<{ question_id: number; category: string; turns: string[] }>(join(dir, 'mt_bench', 'question.jsonl'));
-  const judgements = readJsonl<{ question_id: number; model: string; score: number; turn: number; user_prompt: string }>(join(dir, 'mt_bench', 'judgements.jsonl'));
+  const questions = readJsonl<{ question_id: number; category: string; turns: string[] }>(
+    join(dir, 'mt_bench', 'question.jsonl'),
+  );
+  const judgements = readJsonl<{
+    question_id: number;
+    model: string;
+    score: number;
+    turn: number;
+    user_prompt: string;
+  }>(join(dir, 'mt_bench', 'judgements.jsonl'));
   const mtBench: LabelledPrompt[] = [];
   let mtDropped = 0;
   for (const q of questions) {

@@ -46,11 +46,13 @@ export async function writeRouteLlmReport(options: RouteLlmReportOptions): Promi
   const loaded = createLearnedModel(JSON.parse(readFileSync(new URL('./learned-model.json', import.meta.url), 'utf8')));
   const loadMs = performance.now() - t0;
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const scoreMs = median(sample.map((x) => {
-    const t = performance.now();
-    loaded.smallSuffices(x.prompt, 0);
-    return performance.now() - t;
-  }));
+  const scoreMs = median(
+    sample.map((x) => {
+      const t = performance.now();
+      loaded.smallSuffices(x.prompt, 0);
+      return performance.now() - t;
+    }),
+  );
   const decideMs: number[] = [];
   for (const x of sample) {
     const t = performance.now();
@@ -63,25 +65,31 @@ export async function writeRouteLlmReport(options: RouteLlmReportOptions): Promi
   const labelled: string[] = [];
   for (const [set, items] of Object.entries(options.labelled)) {
     const decisions = [];
-    for (const item of items) decisions.push(await router.decide({ request: { model: 'auto', messages: evalMessages(item) } }));
+    for (const item of items)
+      decisions.push(await router.decide({ request: { model: 'auto', messages: evalMessages(item) } }));
     const r = scoreDecisions(`rules → learned, quality ${learned.quality}`, items, decisions);
-    labelled.push(`| ${set}${set === 'holdout' ? ' (never tuned on)' : ' (tuned on; also in the training data ×3)'} | ${r.n} | ${pct(r.accuracy)} | ${pct(r.complexToSmall)} (${r.missedComplex.length}) | ${pct(r.simpleToSmall)} | ${pct(r.saving)} |`);
+    labelled.push(
+      `| ${set}${set === 'holdout' ? ' (never tuned on)' : ' (tuned on; also in the training data ×3)'} | ${r.n} | ${pct(r.accuracy)} | ${pct(r.complexToSmall)} (${r.missedComplex.length}) | ${pct(r.simpleToSmall)} | ${pct(r.saving)} |`,
+    );
   }
 
-  const headline = reports.map((r) => `| ${r.name} | ${r.n} | ${pct(r.defaultRow.largeShare)} | ${pct(r.defaultRow.pgr)} | ${(r.defaultRow.aboveRandom * 100).toFixed(1)} | ${pct(r.others[0]!.largeShare)} / ${pct(r.others[0]!.pgr)} | ${pct(r.defaultRow.saving)} |`);
+  const headline = reports.map(
+    (r) =>
+      `| ${r.name} | ${r.n} | ${pct(r.defaultRow.largeShare)} | ${pct(r.defaultRow.pgr)} | ${(r.defaultRow.aboveRandom * 100).toFixed(1)} | ${pct(r.others[0]!.largeShare)} / ${pct(r.others[0]!.pgr)} | ${pct(r.defaultRow.saving)} |`,
+  );
   const md = [
     '# Routing on public per-prompt results (RouteLLM)',
     '',
     `Command: \`pnpm eval:routing --strategy rules --routellm ~/.cache/sluice/eval-data/routellm\` (a local copy of`,
     `github.com/lm-sys/RouteLLM at ${ROUTELLM_COMMIT}, folder \`routellm/evals/\`; its files are not in this repository).`,
     '',
-    'Each prompt is given the large model\'s (GPT-4-1106-preview) published result when routed large and',
-    'the small model\'s (Mixtral-8x7B-Instruct) otherwise; PGR is the share of the gap between all-small and',
+    "Each prompt is given the large model's (GPT-4-1106-preview) published result when routed large and",
+    "the small model's (Mixtral-8x7B-Instruct) otherwise; PGR is the share of the gap between all-small and",
     'all-large that the routing recovers; a random router that sends a share s large recovers s. Contaminated',
     `prompts listed by RouteLLM are dropped (MMLU ${data.dropped.mmlu}, GSM8K ${data.dropped.gsm8k}, MT-Bench ${data.dropped.mtBench} questions).`,
     'The learned router was trained and its default picked on MMLU domains a–h and `prompts.json` only;',
     'none of the sets below was used for training or for any threshold. MT-Bench is scored as RouteLLM does:',
-    'routed on the first turn, the routed model\'s judge score averaged over both turns.',
+    "routed on the first turn, the routed model's judge score averaged over both turns.",
     '',
     `Saving: cost against sending everything large at list prices (small $0.15 / $0.60, large $2.50 / $10 per`,
     'million input / output tokens, gpt-4o-mini and gpt-4o); input tokens counted, output tokens of the',
@@ -95,7 +103,7 @@ export async function writeRouteLlmReport(options: RouteLlmReportOptions): Promi
     '',
     '![curves](curve.svg)',
     '',
-    '## The project\'s labelled sets, same router',
+    "## The project's labelled sets, same router",
     '',
     '| set | prompts | tier accuracy | complex → small (≤ 5 %) | simple → small | saving vs all-large |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -108,7 +116,7 @@ export async function writeRouteLlmReport(options: RouteLlmReportOptions): Promi
     '',
     `- Every prompt of every set was also routed through \`router.decide\` at the default setting and matched the`,
     `  table's decision (${reports.reduce((s, r) => s + r.checkedPrompts, 0)} prompts).`,
-    '- The cascade rows use the quality gate on the small model\'s published answer (GSM8K, MT-Bench): it',
+    "- The cascade rows use the quality gate on the small model's published answer (GSM8K, MT-Bench): it",
     '  escalates refusals, hedges and cut-off answers; a wrong answer given with confidence passes it. Both',
     '  calls of an escalated prompt are paid.',
     ...learned.model.file.trainedOn.notes.map((n) => `- Training: ${n}.`),

@@ -42,7 +42,8 @@ export function isQuality(q: unknown): q is number {
 export function learnedStrategy(options: LearnedStrategyOptions = {}): LearnedStrategy {
   const model = options.model ?? shippedLearnedModel();
   const quality = options.quality ?? model.file.defaultQuality;
-  if (!isQuality(quality)) throw new InvalidRoutingOptionsError(`Expected \`quality\` to be a number in [0, 1], got \`${String(quality)}\``);
+  if (!isQuality(quality))
+    throw new InvalidRoutingOptionsError(`Expected \`quality\` to be a number in [0, 1], got \`${String(quality)}\``);
   return {
     name: 'learned',
     final: true,
@@ -56,7 +57,9 @@ export function learnedStrategy(options: LearnedStrategyOptions = {}): LearnedSt
         tier,
         category: input.category ?? detectCategory(input.request),
         confidence: Math.round((tier === 'small' ? p : 1 - p) * 1000) / 1000,
-        reasons: [`learned: P(small suffices) ${p.toFixed(3)} ${tier === 'small' ? '≥' : '<'} quality ${q}${isQuality(input.quality) ? ' (set by the request)' : ''} → ${tier}`],
+        reasons: [
+          `learned: P(small suffices) ${p.toFixed(3)} ${tier === 'small' ? '≥' : '<'} quality ${q}${isQuality(input.quality) ? ' (set by the request)' : ''} → ${tier}`,
+        ],
         strategy: 'learned',
       };
     },

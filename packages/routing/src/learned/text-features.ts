@@ -24,7 +24,9 @@ const TOKEN = /[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*|[=+\-*/^%$<>()|∫√∑πθ�
 
 /** The text a model reads: of a long one, its first and last {@link MAX_FEATURE_CHARS}/2 characters. */
 export function clipText(text: string): string {
-  return text.length > MAX_FEATURE_CHARS ? `${text.slice(0, MAX_FEATURE_CHARS / 2)}\n${text.slice(-MAX_FEATURE_CHARS / 2)}` : text;
+  return text.length > MAX_FEATURE_CHARS
+    ? `${text.slice(0, MAX_FEATURE_CHARS / 2)}\n${text.slice(-MAX_FEATURE_CHARS / 2)}`
+    : text;
 }
 
 /** Tokens of a text: lower-case words, numbers as `<num>`, math symbols one by one. */
