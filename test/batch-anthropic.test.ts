@@ -177,9 +177,11 @@ describe('deferrable jobs to an Anthropic deployment, through Message Batches', 
       expect(jobs.map((j) => j.status)).toEqual(ids.map(() => 'completed'));
       for (const job of jobs) expect(job.result!.choices[0]!.message.content).toMatch(/^\[sim:/);
       // A second Message Batch answered them.
-      const polls = (await pollQueue.getJobs(['completed'])).filter((p) =>
-        ids.some((id) => p.data.jobIds.includes(id)),
-      );
+      // The job records are final before BullMQ marks the poll job that delivered them completed.
+      const polls = await until(async () => {
+        const done = (await pollQueue.getJobs(['completed'])).filter((p) => ids.some((id) => p.data.jobIds.includes(id)));
+        return done.length >= 2 ? done : undefined;
+      }, 10_000);
       expect(polls.length).toBe(2);
       expect(new Set(polls.map((p) => p.data.batchId)).size).toBe(2);
       const sync = await client(stack, await stack.key('claude-expiry-sync')).sync('Anthropic expiry check 0');

@@ -57,6 +57,8 @@ describe('429 storm', () => {
         // The backlog (about two minutes of work at the limit) must be queued, not refused.
         SLUICE_BACKPRESSURE_MAX_WAIT_MS: '3600000',
         SLUICE_SYNC_TIMEOUT_MS: '900000',
+        // The starts check below reads completed tier jobs, which are not kept by default.
+        SLUICE_KEEP_COMPLETED: '1000',
       },
     });
     redis = createRedis({ url: inject('redisUrl'), role: 'worker' });

@@ -1,10 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '@sluice/redis-server';
+import { sluiceCacheDir } from '@sluice/config';
 import { ROOT, until } from './harness.ts';
 
 const run = promisify(execFile);
@@ -32,12 +33,13 @@ describe('pnpm start supervises its workers', () => {
     async () => {
       const [apiPort, simPort] = [await freePort(), await freePort()];
       const home = mkdtempSync(join(tmpdir(), 'sluice-supervise-'));
+      linkProvisioned(join(home, '.cache', 'sluice'));
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
-        // Its own HOME: the run state file is this stack's alone (the provisioned Redis is found
-        // through XDG_CACHE_HOME, or provisioned into this HOME).
+        // Its own HOME and cache folder: the run state file is this stack's alone. The Redis 8
+        // and word vectors provisioned for this machine are linked in, not provisioned again.
         HOME: home,
-        XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '', '.cache'),
+        XDG_CACHE_HOME: join(home, '.cache'),
         SLUICE_API_PORT: String(apiPort),
         SLUICE_SIM_PORT: String(simPort),
         SLUICE_SIM_URL: `http://127.0.0.1:${simPort}/v1`,
@@ -151,3 +153,12 @@ describe('pnpm start supervises its workers', () => {
     },
   );
 });
+
+/** Links this machine's provisioned Redis 8 and word vectors into a test's own cache folder. */
+function linkProvisioned(cacheDir: string): void {
+  mkdirSync(cacheDir, { recursive: true });
+  const shared = sluiceCacheDir(process.env);
+  for (const name of ['redis-8', 'embeddings']) {
+    if (existsSync(join(shared, name))) symlinkSync(join(shared, name), join(cacheDir, name));
+  }
+}
