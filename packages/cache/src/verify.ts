@@ -64,6 +64,16 @@ export interface VerifyOptions {
    * spelling, as a fraction (at least one word is always allowed). @defaultValue {@link MAX_REWORDED_SHARE}
    */
   maxRewordedShare?: number;
+  /** Vector similarity from which a WordNet synonym counts as the same sense. @defaultValue {@link SYNONYM_SENSE_SIMILARITY} */
+  synonymSenseSimilarity?: number;
+  /** Frequency rank of a lower-cased word in the embedder's vocabulary (0 = most frequent), undefined when unknown. */
+  wordRank?: (word: string) => number | undefined;
+  /** Words ranked below this may be added or dropped without a counterpart (generic words). @defaultValue 0 (none) */
+  genericRank?: number;
+  /** Vector similarity to any word of the other prompt from which an added word counts as an elaboration. @defaultValue off */
+  elaborationSimilarity?: number;
+  /** Most added or dropped words (generic or elaborations) per pair. @defaultValue 0 */
+  maxElaborations?: number;
 }
 
 /**
@@ -307,67 +317,108 @@ const show = (x: Iterable<string>) => `[${[...x].join(', ')}]`;
  * acceptance serves a wrong answer.
  */
 export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatures | string, options: VerifyOptions = {}): Verdict {
+  for (const failure of failures(query, cached, options)) return failure;
+  return { ok: true };
+}
+
+/** Every rule two prompts fail, in the order the checks run (for diagnosis: {@link verifyMatch} stops at the first). */
+export function verificationFailures(query: PromptFeatures | string, cached: PromptFeatures | string, options: VerifyOptions = {}): Array<{ reason: RejectionReason; detail: string }> {
+  return [...failures(query, cached, options)];
+}
+
+type Rejected = { ok: false; reason: RejectionReason; detail: string };
+
+function* failures(query: PromptFeatures | string, cached: PromptFeatures | string, options: VerifyOptions): Generator<Rejected> {
   const a = typeof query === 'string' ? analyzePrompt(query) : query;
   const b = typeof cached === 'string' ? analyzePrompt(cached) : cached;
-  const reject = (reason: RejectionReason, detail: string): Verdict => ({ ok: false, reason, detail });
+  const reject = (reason: RejectionReason, detail: string): Rejected => ({ ok: false, reason, detail });
 
   if (a.script !== b.script || (a.language && b.language && a.language !== b.language)) {
-    return reject('language', `${a.language ?? a.script} vs ${b.language ?? b.script}`);
+    yield reject('language', `${a.language ?? a.script} vs ${b.language ?? b.script}`);
   }
-  if (!sameSet(a.languageNames, b.languageNames)) return reject('language', `${show(a.languageNames)} vs ${show(b.languageNames)}`);
-  if (!sameList(a.numbers, b.numbers)) return reject('numbers', `${show(a.numbers)} vs ${show(b.numbers)}`);
-  if (!sameList(a.units, b.units)) return reject('units', `${show(a.units)} vs ${show(b.units)}`);
-  if (!sameList(a.quoted, b.quoted)) return reject('quoted', `${show(a.quoted)} vs ${show(b.quoted)}`);
+  if (!sameSet(a.languageNames, b.languageNames)) yield reject('language', `${show(a.languageNames)} vs ${show(b.languageNames)}`);
+  if (!sameList(a.numbers, b.numbers)) yield reject('numbers', `${show(a.numbers)} vs ${show(b.numbers)}`);
+  if (!sameList(a.units, b.units)) yield reject('units', `${show(a.units)} vs ${show(b.units)}`);
+  if (!sameList(a.quoted, b.quoted)) yield reject('quoted', `${show(a.quoted)} vs ${show(b.quoted)}`);
   // A name in one prompt must appear, in any case, in the other ("mona lisa" matches "Mona Lisa").
   const missingInB = a.entities.filter((e) => !b.words.has(e) && !b.words.has(stem(e)));
   const missingInA = b.entities.filter((e) => !a.words.has(e) && !a.words.has(stem(e)));
-  if (missingInB.length || missingInA.length) return reject('entities', `${show(missingInB)} vs ${show(missingInA)}`);
+  if (missingInB.length || missingInA.length) yield reject('entities', `${show(missingInB)} vs ${show(missingInA)}`);
   // Shared names must come in the same order: "Is France bigger than Germany?" is not
   // "Is Germany bigger than France?".
   const orderA = a.entities.filter((e) => b.entities.includes(e));
   const orderB = b.entities.filter((e) => a.entities.includes(e));
-  if (!sameList(orderA, orderB)) return reject('entities', `order ${show(orderA)} vs ${show(orderB)}`);
-  if (a.negations !== b.negations) return reject('negation', `${a.negations} vs ${b.negations} negations`);
-  if (!sameSet(a.formats, b.formats)) return reject('format', `${show(a.formats)} vs ${show(b.formats)}`);
-  if (!sameSet(a.timeWords, b.timeWords)) return reject('time', `${show(a.timeWords)} vs ${show(b.timeWords)}`);
-  if (a.tense && b.tense && a.tense !== b.tense) return reject('time', `${a.tense} vs ${b.tense} tense`);
-  if (!sameSet(a.questionWords, b.questionWords)) return reject('question', `${show(a.questionWords)} vs ${show(b.questionWords)}`);
+  if (!sameList(orderA, orderB)) yield reject('entities', `order ${show(orderA)} vs ${show(orderB)}`);
+  if (a.negations !== b.negations) yield reject('negation', `${a.negations} vs ${b.negations} negations`);
+  if (!sameSet(a.formats, b.formats)) yield reject('format', `${show(a.formats)} vs ${show(b.formats)}`);
+  if (!sameSet(a.timeWords, b.timeWords)) yield reject('time', `${show(a.timeWords)} vs ${show(b.timeWords)}`);
+  if (a.tense && b.tense && a.tense !== b.tense) yield reject('time', `${a.tense} vs ${b.tense} tense`);
+  if (!sameSet(a.questionWords, b.questionWords)) yield reject('question', `${show(a.questionWords)} vs ${show(b.questionWords)}`);
+  const content = contentFailure(a, b, options, reject);
+  if (content) yield content;
+  const order = checkOrder(a.sequence, b.sequence, reject);
+  if (!order.ok) yield order;
+}
+
+function contentFailure(a: PromptFeatures, b: PromptFeatures, options: VerifyOptions, reject: (reason: RejectionReason, detail: string) => Rejected): Rejected | undefined {
   const onlyA = [...a.contentWords].filter((w) => !b.contentWords.has(w) && ![...b.contentWords].some((v) => sameFamily(w, v)));
   const onlyB = [...b.contentWords].filter((w) => !a.contentWords.has(w) && ![...a.contentWords].some((v) => sameFamily(w, v)));
-  if (onlyA.length === 0 && onlyB.length === 0) return checkOrder(a.sequence, b.sequence, reject);
+  if (onlyA.length === 0 && onlyB.length === 0) return undefined;
   const similarity = options.wordSimilarity;
   if (!similarity) return reject('content', `${show(onlyA)} vs ${show(onlyB)}`);
-  // Each word present on one side only needs a close counterpart on the other side.
-  const threshold = options.contentWordSimilarity ?? CONTENT_WORD_SIMILARITY;
-  const unmatched: string[] = [];
-  const opposite: string[] = [];
+  const substitution = options.contentWordSimilarity ?? CONTENT_WORD_SIMILARITY;
+  const sense = options.synonymSenseSimilarity ?? SYNONYM_SENSE_SIMILARITY;
   const synonyms = options.synonyms;
-  const counterpart = (word: string, own: PromptFeatures, other: PromptFeatures, candidates: ReadonlySet<string>) => {
-    const surface = own.surface.get(word) ?? word;
-    let best = -1;
-    let bestWord = '';
-    for (const candidate of candidates) {
-      const otherSurface = other.surface.get(candidate) ?? candidate;
-      const value = similarity(surface, otherSurface) ?? -1;
-      const accepted = value >= threshold || (value >= SYNONYM_SENSE_SIMILARITY && synonyms?.(surface, otherSurface) === true);
-      if (accepted && value > best) [best, bestWord] = [value, otherSurface];
+  const surfaceOf = (features: PromptFeatures, word: string) => features.surface.get(word) ?? word;
+  // One to one: a word's counterpart is one the other side lacks ("hugging and kissing" is
+  // not "kissing" although hugging and kissing are close). Best pairs first, greedily.
+  const edges: Array<{ x: string; y: string; value: number }> = [];
+  for (const x of onlyA) {
+    for (const y of onlyB) {
+      const sx = surfaceOf(a, x);
+      const sy = surfaceOf(b, y);
+      const value = similarity(sx, sy) ?? -1;
+      if (value >= substitution || (value >= sense && synonyms?.(sx, sy) === true)) edges.push({ x, y, value });
     }
-    if (best < 0) unmatched.push(word);
-    else if (areOpposites(surface, bestWord)) opposite.push(`${surface}/${bestWord}`);
-  };
-  // One to one: a word's counterpart is one the other side has and this side lacks ("hugging
-  // and kissing" is not "kissing" because hugging and kissing are close).
-  const unmatchedA = new Set(onlyA);
-  const unmatchedB = new Set(onlyB);
-  for (const w of onlyA) counterpart(w, a, b, unmatchedB);
-  for (const w of onlyB) counterpart(w, b, a, unmatchedA);
+  }
+  edges.sort((p, q) => q.value - p.value);
+  const pairedA = new Set<string>();
+  const pairedB = new Set<string>();
+  const opposite: string[] = [];
+  for (const { x, y } of edges) {
+    if (pairedA.has(x) || pairedB.has(y)) continue;
+    pairedA.add(x);
+    pairedB.add(y);
+    if (areOpposites(surfaceOf(a, x), surfaceOf(b, y))) opposite.push(`${surfaceOf(a, x)}/${surfaceOf(b, y)}`);
+  }
   if (opposite.length) return reject('content', `opposites ${show(opposite)}`);
-  if (unmatched.length) return reject('content', `no close counterpart for ${show(unmatched)}`);
+  // A word left without a counterpart may still be an elaboration that adds nothing the
+  // other side does not already say: a frequent, generic word ("people", "way", "time") or
+  // one that sits next to a word of the other prompt ("herbivorous animals" / "herbivores").
+  const rank = options.wordRank;
+  const generic = options.genericRank ?? 0;
+  const absorb = options.elaborationSimilarity ?? Number.POSITIVE_INFINITY;
+  const unpaired: string[] = [];
+  const elaborations: string[] = [];
+  const judge = (word: string, own: PromptFeatures, other: PromptFeatures) => {
+    const surface = surfaceOf(own, word);
+    const r = rank?.(surface);
+    const close = Number.isFinite(absorb) && [...other.contentWords].some((v) => {
+      const value = similarity(surface, surfaceOf(other, v)) ?? -1;
+      return value >= absorb && !areOpposites(surface, surfaceOf(other, v));
+    });
+    if (close || (r !== undefined && r >= 0 && r < generic)) elaborations.push(word);
+    else unpaired.push(word);
+  };
+  for (const x of onlyA) if (!pairedA.has(x)) judge(x, a, b);
+  for (const y of onlyB) if (!pairedB.has(y)) judge(y, b, a);
+  if (unpaired.length) return reject('content', `no close counterpart for ${show(unpaired)}`);
   const shorter = Math.min(a.contentWords.size, b.contentWords.size);
   const allowed = Math.max(1, Math.floor(shorter * (options.maxRewordedShare ?? MAX_REWORDED_SHARE)));
   const reworded = Math.max(onlyA.length, onlyB.length);
   if (reworded > allowed) return reject('content', `${reworded} reworded content words, at most ${allowed} allowed`);
-  return checkOrder(a.sequence, b.sequence, reject);
+  if (elaborations.length > (options.maxElaborations ?? 0)) return reject('content', `elaborations ${show(elaborations)}`);
+  return undefined;
 }
 
 /**
@@ -382,7 +433,7 @@ export function verifyMatch(query: PromptFeatures | string, cached: PromptFeatur
  * non-paraphrases: 3.0 % false hits when allowed everywhere, 1.5 % with this limit, 0 % when
  * never allowed — which costs 7 of 36 hand-written rewordings).
  */
-function checkOrder(a: readonly string[], b: readonly string[], reject: (reason: RejectionReason, detail: string) => Verdict): Verdict {
+function checkOrder(a: readonly string[], b: readonly string[], reject: (reason: RejectionReason, detail: string) => Rejected): Verdict {
   const inB = new Set(b);
   const inA = new Set(a);
   const x = a.filter((w) => inB.has(w));
