@@ -1,5 +1,5 @@
 /**
- * `pnpm exec tsx packages/cache/src/diagnose-recall.ts [--split dev|holdout] [--threshold 0.95] [--set mrpc,qqp,…] [--show reason] [--examples 5]`
+ * `pnpm exec tsx packages/cache/src/diagnose-recall.ts [--split dev|holdout] [--threshold 0.9] [--set mrpc,qqp,…] [--show reason] [--examples 5]`
  *
  * Where semantic recall is lost, without Redis: for every pair of a set, the calibrated SIF
  * cosine (float32, so within Q8's rounding of what `VSIM` returns), then — when it clears
@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadSifEmbedder } from './create-embedder.ts';
 import { cosineSimilarity } from './embedder.ts';
-import { loadEvalPairs, type EvalPair } from './evaluation.ts';
+import { EVAL_CONFIG, loadEvalPairs, type EvalPair } from './evaluation.ts';
 import { loadPublicSet, PUBLIC_SOURCES, type PublicSplit } from './public-eval.ts';
 import { analyzePrompt, verificationFailures, verifyMatch, type VerifyOptions } from './verify.ts';
 import { verifyOptionsFor } from './response-cache.ts';
@@ -25,7 +25,7 @@ const flag = (name: string) => {
 };
 const cacheRoot = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice');
 const split = (flag('split') ?? 'dev') as PublicSplit;
-const threshold = Number(flag('threshold') ?? 0.95);
+const threshold = Number(flag('threshold') ?? EVAL_CONFIG.threshold);
 const show = flag('show');
 const examples = Number(flag('examples') ?? 5);
 const only = flag('set')?.split(',');

@@ -16,7 +16,7 @@ declare module 'vitest' {
 export const DEFAULT_CACHE_CONFIG: CacheConfig = {
   enabled: true,
   semantic: true,
-  threshold: 0.95,
+  threshold: 0.9,
   thresholdByCategory: {},
   ttlSeconds: { time_sensitive: 0, factual: 3_600, general: 604_800, creative: 604_800, code: 604_800, reasoning: 604_800 },
   maxTemperature: 1,
