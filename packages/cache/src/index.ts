@@ -37,7 +37,7 @@ export { computeScope, semanticPrompt, parseExactKey, scopeName, canonicalJson, 
 export type { CacheScope, ScopeInput } from './scope.ts';
 export { shouldStore, shouldLookup, categoryTtlSeconds, STORE_SKIP_REASONS } from './policy.ts';
 export type { CacheConfig, CompletionLike, BypassReason, StoreSkipReason, LookupPolicyInput, StorePolicyInput } from './policy.ts';
-export { verifyMatch, analyzePrompt, REJECTION_REASONS, CONTENT_WORD_SIMILARITY, SYNONYM_SENSE_SIMILARITY, MAX_REWORDED_SHARE } from './verify.ts';
+export { verifyMatch, verificationFailures, analyzePrompt, REJECTION_REASONS, CONTENT_WORD_SIMILARITY, SYNONYM_SENSE_SIMILARITY, MAX_REWORDED_SHARE, ELABORATION_SIMILARITY, MAX_ELABORATIONS } from './verify.ts';
 export type { RejectionReason, Verdict, PromptFeatures, VerifyOptions } from './verify.ts';
 export { buildPublicSets, loadPublicSet, PUBLIC_SOURCES } from './public-eval.ts';
 export type { PublicSetName, PublicSplit, PublicSource } from './public-eval.ts';
