@@ -119,6 +119,11 @@ describe('content words by meaning (issue 14)', () => {
   it('lets a generic "who" (people, someone) be added or dropped', () => {
     expect(verifyMatch('Why do people sweat so much while working out?', 'Why do I sweat so much while working out?', options)).toEqual({ ok: true });
   });
+  it('does not take English with many "a"s for Portuguese (STS-B dev: 8 paraphrases lost)', () => {
+    expect(analyzePrompt('A man is feeding a mouse to a snake.').language).toBe('en');
+    expect(verifyMatch('A man helps a boy ride a bike.', 'The man helps the boy ride a bike.')).toEqual({ ok: true });
+    expect(analyzePrompt('Qual é a capital do Brasil?').language).toBe('pt');
+  });
   it('reads "what is the best way to" as "how"', () => {
     expect(verifyMatch('What is the best way to learn Python?', 'How do I learn Python?', options)).toEqual({ ok: true });
     expect(verifyMatch('What are some ways to combine audio and video?', 'How can I combine audio and video?', options)).toEqual({ ok: true });
