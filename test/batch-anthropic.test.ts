@@ -179,7 +179,9 @@ describe('deferrable jobs to an Anthropic deployment, through Message Batches', 
       // A second Message Batch answered them.
       // The job records are final before BullMQ marks the poll job that delivered them completed.
       const polls = await until(async () => {
-        const done = (await pollQueue.getJobs(['completed'])).filter((p) => ids.some((id) => p.data.jobIds.includes(id)));
+        const done = (await pollQueue.getJobs(['completed'])).filter((p) =>
+          ids.some((id) => p.data.jobIds.includes(id)),
+        );
         return done.length >= 2 ? done : undefined;
       }, 10_000);
       expect(polls.length).toBe(2);

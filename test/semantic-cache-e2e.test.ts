@@ -22,6 +22,17 @@ describe.skipIf(!provisioned)(
     const ask = (content: string) =>
       client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }] }).withResponse();
 
+    it('answers a rewording in other words ("what is the best way to" / "how do I") and not its twin with another name', async () => {
+      const first = await ask('What is the best way to learn Python?');
+      expect(first.response.headers.get('x-sluice-cache')).toBe('miss');
+      const reworded = await ask('How do I learn Python?');
+      expect(reworded.response.headers.get('x-sluice-cache')).toBe('hit');
+      expect(reworded.response.headers.get('x-sluice-cache-kind')).toBe('semantic');
+      expect(reworded.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
+      const twin = await ask('How do I learn Java?');
+      expect(twin.response.headers.get('x-sluice-cache')).toBe('miss');
+    });
+
     it('answers a rewording from the cache and not its near-miss twin', async () => {
       const first = await ask('What is the tallest mountain in the world?');
       expect(first.response.headers.get('x-sluice-cache')).toBe('miss');

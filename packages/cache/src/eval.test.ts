@@ -9,8 +9,10 @@ import { HashingEmbedder } from './hashing-embedder.ts';
 
 // Floors are the figures measured when the defaults were chosen (README), so a change that
 // costs recall fails here; false hits must stay at 0.
-const DEV_RECALL_FLOOR = 30 / 36;
-const HOLDOUT_RECALL_FLOOR = 16 / 20;
+const DEV_RECALL_FLOOR = 31 / 36;
+const HOLDOUT_RECALL_FLOOR = 17 / 20;
+const SIF_DEV_RECALL_FLOOR = 32 / 36;
+const SIF_HOLDOUT_RECALL_FLOOR = 17 / 20;
 
 describe('semantic cache eval (offline embedder, real lookup path)', () => {
   const redis = createRedis({ url: inject('redisUrl'), role: 'worker', name: 'cache-eval-test' });
@@ -52,8 +54,8 @@ describe('semantic cache eval (word-vector embedder, real lookup path)', () => {
 
   it.skipIf(!sif.embedder)('serves no false hit and keeps recall on both hand-written sets', async () => {
     for (const [set, floor] of [
-      ['pairs', DEV_RECALL_FLOOR],
-      ['holdout', HOLDOUT_RECALL_FLOOR],
+      ['pairs', SIF_DEV_RECALL_FLOOR],
+      ['holdout', SIF_HOLDOUT_RECALL_FLOOR],
     ] as const) {
       const result = await runCacheEval({
         redis,
@@ -69,7 +71,7 @@ describe('semantic cache eval (word-vector embedder, real lookup path)', () => {
   });
 
   // The public sets are built from files outside the repo (build-public-eval.ts); where they are, PAWS's
-  // word swaps must stay at ≤ 1 % false hits (measured: 1.0 % dev, 0 % holdout).
+  // word swaps must stay at ≤ 1 % false hits (measured: 1.0 % dev, 0.5 % holdout).
   const dataDir = join(dirname(modelDir), 'eval-data');
   const paws = (['dev', 'holdout'] as const).map((split) => loadPublicSet(dataDir, 'paws', split));
   it.skipIf(!sif.embedder || paws.some((p) => !p))('keeps PAWS word-swap false hits at or under 1 %', async () => {

@@ -1,5 +1,5 @@
 /**
- * `pnpm eval:cache [--url redis://…] [--threshold 0.95] [--sweep] [--embedder sif|hashing|both] [--data DIR] [--split dev|holdout|both]`
+ * `pnpm eval:cache [--url redis://…] [--threshold 0.9] [--sweep] [--embedder sif|hashing|both] [--data DIR] [--split dev|holdout|both]`
  *
  * Semantic hit recall and false hits through the real lookup path on Redis (store, VSIM,
  * threshold, verification), per set and split: the hand-written `eval/pairs.json` (dev) and
@@ -15,7 +15,7 @@ import { createKeys, createRedis } from '@sluice/redis';
 import { startRedisServer, type RunningRedis } from '@sluice/redis-server';
 import { loadSifEmbedder } from './create-embedder.ts';
 import type { Embedder } from './embedder.ts';
-import { loadEvalPairs, runCacheEval, type EvalPair } from './evaluation.ts';
+import { EVAL_CONFIG, loadEvalPairs, runCacheEval, type EvalPair } from './evaluation.ts';
 import { HashingEmbedder } from './hashing-embedder.ts';
 import { loadPublicSet, PUBLIC_SOURCES, type PublicSplit } from './public-eval.ts';
 
@@ -56,7 +56,9 @@ let server: RunningRedis | undefined;
 const url = flag('url') ?? (server = await startRedisServer()).url;
 const redis = createRedis({ url, role: 'worker', name: 'cache-eval' });
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const thresholds = args.includes('--sweep') ? [0.8, 0.85, 0.9, 0.93, 0.95, 0.97] : [Number(flag('threshold') ?? 0.95)];
+const thresholds = args.includes('--sweep')
+  ? [0.8, 0.85, 0.9, 0.93, 0.95, 0.97]
+  : [Number(flag('threshold') ?? EVAL_CONFIG.threshold)];
 const verbose = args.includes('--verbose');
 
 try {

@@ -30,7 +30,7 @@ export interface CacheEvalOptions {
   redis: Redis;
   keys: Keys;
   embedder: Embedder;
-  /** @defaultValue the package defaults (threshold 0.95, semantic on) */
+  /** @defaultValue {@link EVAL_CONFIG} (the config defaults: threshold 0.90, semantic on) */
   config?: Partial<CacheConfig>;
   pairs?: EvalPair[];
   /** See {@link ResponseCacheOptions.contentWordSimilarity}. */
@@ -69,7 +69,7 @@ export interface CacheEvalResult {
 export const EVAL_CONFIG: CacheConfig = {
   enabled: true,
   semantic: true,
-  threshold: 0.95,
+  threshold: 0.9,
   thresholdByCategory: {},
   ttlSeconds: {
     time_sensitive: 0,

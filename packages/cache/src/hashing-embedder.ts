@@ -19,8 +19,8 @@ const BIGRAM_WEIGHT = 0.5;
 const TRIGRAM_WEIGHT = 0.6;
 
 /**
- * Raw cosine of this embedder that is mapped to a similarity of 0.95, the configured default
- * threshold. Measured on the 56 rewordings and 64 near-misses of `eval/` (README): rewordings
+ * Raw cosine of this embedder that is mapped to a similarity of 0.95 (a close rewording; the
+ * configured default threshold is 0.90, raw 0.4 here). Measured on the 56 rewordings and 64 near-misses of `eval/` (README): rewordings
  * have a median raw cosine of 0.99 but a long tail (10th percentile 0.77, minimum 0.61);
  * 52 of 56 are ≥ 0.7, while unrelated prompts sit at a median of 0.01 (99th percentile 0.33).
  * Near-misses overlap rewordings completely (median 0.75, max 1.00): no threshold separates

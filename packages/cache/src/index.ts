@@ -53,11 +53,14 @@ export type {
 } from './policy.ts';
 export {
   verifyMatch,
+  verificationFailures,
   analyzePrompt,
   REJECTION_REASONS,
   CONTENT_WORD_SIMILARITY,
   SYNONYM_SENSE_SIMILARITY,
   MAX_REWORDED_SHARE,
+  ELABORATION_SIMILARITY,
+  MAX_ELABORATIONS,
 } from './verify.ts';
 export type { RejectionReason, Verdict, PromptFeatures, VerifyOptions } from './verify.ts';
 export { buildPublicSets, loadPublicSet, PUBLIC_SOURCES } from './public-eval.ts';

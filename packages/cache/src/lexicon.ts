@@ -447,7 +447,9 @@ export const GAZETTEER = set(`
 
 /** Stopwords per language for detecting which language a prompt is written in. */
 export const LANGUAGE_STOPWORDS: Readonly<Record<string, Set<string>>> = {
-  en: set(`the is are was what how why who which of and to in for with you your this that does do can it be`),
+  en: set(
+    `the a an is are was what how why who which of and to in on at for with from by as you your this that does do can it be he she they we my his her or not`,
+  ),
   es: set(`el la los las es son qué que cómo como por para con una un del al cuál cual dónde donde está y de en`),
   fr: set(`le la les est sont qu que quoi comment pourquoi avec une un des du au est-ce c'est et de en pour dans`),
   de: set(`der die das ist sind was wie warum mit ein eine einen und zu den dem des nicht ich für im`),

@@ -344,6 +344,19 @@ function checkThreshold(name: string, value: unknown): void {
 }
 
 /**
+ * The verification options the cache derives from its embedder: its word vectors and
+ * thesaurus, when it has them (exported for the diagnosis script, which must judge exactly
+ * as the cache does).
+ */
+export function verifyOptionsFor(embedder: Embedder, contentWordSimilarity?: number): VerifyOptions {
+  const similarity = embedder.wordSimilarity?.bind(embedder);
+  const synonyms = embedder.synonyms?.bind(embedder);
+  return similarity
+    ? { wordSimilarity: similarity, synonyms, contentWordSimilarity: contentWordSimilarity ?? Number.POSITIVE_INFINITY }
+    : {};
+}
+
+/**
  * Exact + semantic response cache on Redis 8, shared by every process.
  *
  * - **Exact level**: one key per (namespace, normalised last user message); a `GET`.
@@ -438,15 +451,7 @@ export class ResponseCache {
     this.#config = config;
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
-    const similarity = this.#embedder.wordSimilarity?.bind(this.#embedder);
-    const synonyms = this.#embedder.synonyms?.bind(this.#embedder);
-    this.#verifyOptions = similarity
-      ? {
-          wordSimilarity: similarity,
-          synonyms,
-          contentWordSimilarity: options.contentWordSimilarity ?? Number.POSITIVE_INFINITY,
-        }
-      : {};
+    this.#verifyOptions = verifyOptionsFor(this.#embedder, options.contentWordSimilarity);
     if (this.#embedder.notice) this.#logger?.warn({ embedder: this.#embedder.id }, this.#embedder.notice);
     this.#thresholdByTenant = options.thresholdByTenant ?? {};
     this.#subscriber = options.subscriber;

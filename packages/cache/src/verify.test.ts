@@ -122,7 +122,7 @@ describe('content words by meaning (issue 14)', () => {
       reason: 'content',
     });
   });
-  it('matches one to one: an added word close to a shared one is still an added word', () => {
+  it('matches one to one: an added list member close to a shared word is still an added word', () => {
     const close = { ...options, wordSimilarity: (x: string, y: string) => (x === y ? 1 : 0.8), synonyms: () => true };
     expect(
       verifyMatch(
@@ -131,6 +131,65 @@ describe('content words by meaning (issue 14)', () => {
         close,
       ),
     ).toMatchObject({ ok: false, reason: 'content' });
+  });
+  it('accepts one added word that elaborates a shared one, and no more', () => {
+    const near: Record<string, number> = { 'body|weight': 0.62, 'quickly|reduce': 0.66 };
+    const similar = {
+      ...options,
+      wordSimilarity: (a: string, b: string) => near[[a, b].sort().join('|')] ?? (a === b ? 1 : 0),
+    };
+    // body/weight at 0.62 is below ELABORATION_SIMILARITY (0.65): "body" is an added word.
+    expect(
+      verifyMatch('What is the best way to reduce weight?', 'What is the best way to reduce body weight?', similar),
+    ).toMatchObject({ ok: false, reason: 'content' });
+    expect(verifyMatch('How do I reduce weight?', 'How do I reduce weight quickly?', similar)).toEqual({ ok: true });
+    expect(
+      verifyMatch('How do I reduce weight?', 'How do I reduce weight quickly?', { ...similar, maxElaborations: 0 }),
+    ).toMatchObject({ ok: false, reason: 'content' });
+  });
+  it('never takes a list member or a relation word for an elaboration', () => {
+    expect(verifyMatch('How do I feed my dog?', 'How do I feed my cat and my dog?', options)).toMatchObject({
+      ok: false,
+      reason: 'content',
+    });
+    const everything = { ...options, wordSimilarity: (a: string, b: string) => (a === b ? 1 : 0.9) };
+    expect(
+      verifyMatch(
+        'Players can play up to three opponents in casual games.',
+        'Players can play casual games against up to three opponents.',
+        everything,
+      ),
+    ).toMatchObject({ ok: false, reason: 'content' });
+  });
+  it('lets a generic "who" (people, someone) be added or dropped', () => {
+    expect(
+      verifyMatch(
+        'Why do people sweat so much while working out?',
+        'Why do I sweat so much while working out?',
+        options,
+      ),
+    ).toEqual({ ok: true });
+  });
+  it('does not take English with many "a"s for Portuguese (STS-B dev: 8 paraphrases lost)', () => {
+    expect(analyzePrompt('A man is feeding a mouse to a snake.').language).toBe('en');
+    expect(verifyMatch('A man helps a boy ride a bike.', 'The man helps the boy ride a bike.')).toEqual({ ok: true });
+    expect(analyzePrompt('Qual é a capital do Brasil?').language).toBe('pt');
+  });
+  it('reads "what is the best way to" as "how"', () => {
+    expect(verifyMatch('What is the best way to learn Python?', 'How do I learn Python?', options)).toEqual({
+      ok: true,
+    });
+    expect(
+      verifyMatch('What are some ways to combine audio and video?', 'How can I combine audio and video?', options),
+    ).toEqual({ ok: true });
+    // Another adjective changes the answer: the cheapest way is not any way.
+    expect(verifyMatch('What is the cheapest way to learn Python?', 'How do I learn Python?', options)).toMatchObject({
+      ok: false,
+    });
+    expect(verifyMatch('What is the best way to learn Python?', 'Where do I learn Python?', options)).toMatchObject({
+      ok: false,
+      reason: 'question',
+    });
   });
   it('rejects opposites even when vectors alone would accept them', () => {
     expect(
