@@ -41,13 +41,7 @@ export default tseslint.config(
   {
     // Packages decide; only apps read the environment (config is validated once per process).
     files: ['packages/**/*.ts'],
-    // The cache's eval, recall-diagnosis and VSIM bench entry scripts still read it; they move to apps/cli/src/tools next.
-    ignores: [
-      '**/*.test.ts',
-      'packages/cache/src/eval.ts',
-      'packages/cache/src/bench.ts',
-      'packages/cache/src/diagnose-recall.ts',
-    ],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-properties': [
         'error',

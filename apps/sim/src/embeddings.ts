@@ -1,35 +1,15 @@
-/**
- * Deterministic text embeddings from hashed features (the "hashing trick"): whole words,
- * word bigrams and character trigrams each add a signed weight to one dimension. Texts that
- * share words and spellings share dimensions, so cosine similarity tracks lexical overlap:
- * good enough for a semantic cache to find near-duplicates, and free of any model download.
- */
+import { lexicalHashEmbedding } from '@sluice/embeddings';
 
-const WORD_WEIGHT = 1;
-const BIGRAM_WEIGHT = 0.5;
-const TRIGRAM_WEIGHT = 0.35;
+/**
+ * The simulator's fallback embedding model, for when no word vectors are provisioned: the
+ * lexical feature-hashing embedding of `@sluice/embeddings`, so cosine similarity tracks
+ * shared words and spellings. Good enough for a semantic cache to find near-duplicates, and
+ * free of any model download.
+ */
 
 /** A unit-length (L2) vector of `dimensions` float32-representable numbers for `text`. */
 export function embedText(text: string, dimensions: number): number[] {
-  const vector = new Float64Array(dimensions);
-  const words =
-    text
-      .normalize('NFKC')
-      .toLowerCase()
-      .match(/[\p{L}\p{N}]+/gu) ?? [];
-  for (let index = 0; index < words.length; index += 1) {
-    const word = words[index]!;
-    addFeature(vector, `w:${word}`, WORD_WEIGHT);
-    if (index > 0) addFeature(vector, `b:${words[index - 1]} ${word}`, BIGRAM_WEIGHT);
-    const padded = `#${word}#`;
-    for (let start = 0; start + 3 <= padded.length; start += 1)
-      addFeature(vector, `t:${padded.slice(start, start + 3)}`, TRIGRAM_WEIGHT);
-  }
-  if (words.length === 0) {
-    // Punctuation-only or emoji input still deserves a stable, non-zero vector.
-    for (const char of text) addFeature(vector, `c:${char}`, 1);
-  }
-  return normalise(Array.from(vector), dimensions);
+  return normalise(Array.from(lexicalHashEmbedding(text, dimensions)), dimensions);
 }
 
 /** Keeps the first `dimensions` components and rescales to unit length (OpenAI's `dimensions` semantics). */
@@ -59,14 +39,6 @@ export function cosineSimilarity(left: readonly number[], right: readonly number
   return leftNorm === 0 || rightNorm === 0 ? 0 : dot / Math.sqrt(leftNorm * rightNorm);
 }
 
-function addFeature(vector: Float64Array, feature: string, weight: number): void {
-  const hash = fnv1a(feature);
-  // The low bit picks the sign so unrelated features cancel out on average instead of piling up.
-  const sign = (hash & 1) === 0 ? 1 : -1;
-  const slot = (hash >>> 1) % vector.length;
-  vector[slot] = vector[slot]! + sign * weight;
-}
-
 function normalise(vector: number[], dimensions: number): number[] {
   let norm = 0;
   for (const value of vector) norm += value * value;
@@ -78,14 +50,4 @@ function normalise(vector: number[], dimensions: number): number[] {
   }
   const scale = 1 / Math.sqrt(norm);
   return vector.map((value) => Math.fround(value * scale));
-}
-
-/** 32-bit FNV-1a over UTF-16 code units: fast and deterministic across processes. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index += 1) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }

@@ -70,7 +70,7 @@ describe('semantic cache eval (word-vector embedder, real lookup path)', () => {
     }
   });
 
-  // The public sets are built from files outside the repo (build-public-eval.ts); where they are, PAWS's
+  // The public sets are built from files outside the repo (`pnpm build:cache-eval`); where they are, PAWS's
   // word swaps must stay at ≤ 1 % false hits (measured: 1.0 % dev, 0.5 % holdout).
   const dataDir = join(dirname(modelDir), 'eval-data');
   const paws = (['dev', 'holdout'] as const).map((split) => loadPublicSet(dataDir, 'paws', split));

@@ -1,3 +1,4 @@
+import { addHashedFeature } from '@sluice/embeddings';
 import { normalizeVector, type Embedder } from './embedder.ts';
 import { CacheOptionsError } from './errors.ts';
 import { FILLERS, NUMBER_WORDS, STOPWORDS, SYNONYMS } from './lexicon.ts';
@@ -60,34 +61,34 @@ export class HashingEmbedder implements Embedder {
     const content: string[] = [];
     for (const token of tokenize(text)) {
       if (token.kind === 'symbol') {
-        this.#add(vector, `s:${token.lower}`, FUNCTION_WEIGHT);
+        addHashedFeature(vector, `s:${token.lower}`, FUNCTION_WEIGHT);
         continue;
       }
       if (token.kind === 'number') {
-        this.#add(vector, `n:${canonicalNumber(token.lower)}`, CONTENT_WEIGHT);
+        addHashedFeature(vector, `n:${canonicalNumber(token.lower)}`, CONTENT_WEIGHT);
         content.push(`#${canonicalNumber(token.lower)}`);
         continue;
       }
       const word = SYNONYMS.get(token.lower) ?? token.lower;
       if (STOPWORDS.has(word) || FILLERS.has(word)) {
-        this.#add(vector, `w:${word}`, FUNCTION_WEIGHT);
+        addHashedFeature(vector, `w:${word}`, FUNCTION_WEIGHT);
         continue;
       }
       const number = NUMBER_WORDS.get(word);
       const base = number === undefined ? stem(word) : `#${number}`;
-      this.#add(vector, `w:${base}`, CONTENT_WEIGHT);
+      addHashedFeature(vector, `w:${base}`, CONTENT_WEIGHT);
       content.push(base);
       if (number === undefined && word.length > 3) {
         const padded = `<${word}>`;
         const grams = padded.length - 2;
         const weight = TRIGRAM_WEIGHT / Math.sqrt(grams);
-        for (let i = 0; i < grams; i += 1) this.#add(vector, `c:${padded.slice(i, i + 3)}`, weight);
+        for (let i = 0; i < grams; i += 1) addHashedFeature(vector, `c:${padded.slice(i, i + 3)}`, weight);
       }
     }
     for (let i = 1; i < content.length; i += 1) {
       // Unordered, so "France's capital" and "capital of France" share the pair.
       const [a, b] = [content[i - 1]!, content[i]!].sort();
-      this.#add(vector, `b:${a}|${b}`, BIGRAM_WEIGHT);
+      addHashedFeature(vector, `b:${a}|${b}`, BIGRAM_WEIGHT);
     }
     return normalizeVector(vector);
   }
@@ -101,33 +102,4 @@ export class HashingEmbedder implements Embedder {
     const scaled = 1 - ((1 - cosine) * 0.05) / (1 - HASHING_CALIBRATION_POINT);
     return Math.max(0, Math.min(1, scaled));
   }
-
-  #add(vector: Float32Array, feature: string, weight: number): void {
-    const hash = mix(fnv1a(feature));
-    // The top bit picks the sign, so colliding unrelated features cancel on average
-    // instead of piling up (Weinberger et al., "Feature Hashing for Large Scale Multitask Learning").
-    const sign = hash & 0x8000_0000 ? -1 : 1;
-    const index = (hash & 0x7fff_ffff) % this.dimensions;
-    vector[index] = vector[index]! + sign * weight;
-  }
-}
-
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-// murmur3's finaliser: FNV's low bits are weak for short keys, and both the index and the
-// sign come from this hash.
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

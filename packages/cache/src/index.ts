@@ -5,7 +5,7 @@
  * `new ResponseCache({ redis, keys, embedder, config: config.cache })`, `start()` the sweeper
  * in one or more worker processes, `close()` on shutdown.
  */
-export { ResponseCache } from './response-cache.ts';
+export { ResponseCache, verifyOptionsFor } from './response-cache.ts';
 export type {
   ResponseCacheOptions,
   CacheLogger,
@@ -63,7 +63,9 @@ export {
   MAX_ELABORATIONS,
 } from './verify.ts';
 export type { RejectionReason, Verdict, PromptFeatures, VerifyOptions } from './verify.ts';
-export { buildPublicSets, loadPublicSet, PUBLIC_SOURCES } from './public-eval.ts';
+export { buildPublicSets, loadPublicSet, PUBLIC_SOURCES, setsDir } from './public-eval.ts';
+export { EVAL_CONFIG, loadEvalPairs, runCacheEval } from './evaluation.ts';
+export type { CacheEvalOptions, CacheEvalResult, EvalModeResult, EvalPair } from './evaluation.ts';
 export type { PublicSetName, PublicSplit, PublicSource } from './public-eval.ts';
 export { completionToChunks } from './stream.ts';
 export type { ChatCompletionChunk, CompletionToChunksOptions } from './stream.ts';

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fnv1a } from '@sluice/embeddings';
 import type { EvalPair } from './evaluation.ts';
 
 /**
@@ -82,18 +83,9 @@ function detokenize(text: string): string {
     .trim();
 }
 
-function fnv(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
 /** A fixed pseudo-random sample of `n` pairs, balanced as far as the set allows. */
 function sample(pairs: RawPair[], n: number): RawPair[] {
-  const ordered = [...pairs].sort((x, y) => fnv(x.id) - fnv(y.id));
+  const ordered = [...pairs].sort((x, y) => fnv1a(x.id) - fnv1a(y.id));
   const positives = ordered.filter((p) => p.same).slice(0, Math.ceil(n / 2));
   const negatives = ordered.filter((p) => !p.same).slice(0, n - positives.length);
   return [...positives, ...negatives];
@@ -123,7 +115,7 @@ function readSplits(name: PublicSetName, dir: string): Record<PublicSplit, RawPa
         .map((l) => l.split('\t'))
         .filter((c) => c.length >= 6 && /^\d+$/.test(c[0]!))
         .map((c) => ({ id: `qqp-${c[0]}`, a: c[3]!, b: c[4]!, same: c[5]!.trim() === '1' }));
-      return { dev: all.filter((p) => fnv(p.id) % 2 === 0), holdout: all.filter((p) => fnv(p.id) % 2 === 1) };
+      return { dev: all.filter((p) => fnv1a(p.id) % 2 === 0), holdout: all.filter((p) => fnv1a(p.id) % 2 === 1) };
     }
     case 'paws': {
       // id \t s1 \t s2 \t label; dev is the dev split, test the holdout.

@@ -103,7 +103,7 @@ export const CONTENT_WORD_SIMILARITY = 0.7;
 export const SYNONYM_SENSE_SIMILARITY = 0.4;
 /**
  * See {@link VerifyOptions.elaborationSimilarity}. Tuned on the dev halves of the public sets
- * (`diagnose-recall.ts`, threshold 0.90): 0.65 → 0.6 → 0.55 bought QQP duplicates 17.5 →
+ * (`pnpm diagnose:cache`, threshold 0.90): 0.65 → 0.6 → 0.55 bought QQP duplicates 17.5 →
  * 18.5 → 19.5 % but raised PAWS false hits 1.0 → 2.0 → 2.0 % and QQP's 1.5 → 2.0 → 3.5 %;
  * 0.65 is the lowest that keeps PAWS at ≤ 1 %.
  */

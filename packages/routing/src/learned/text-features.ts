@@ -1,3 +1,4 @@
+import { fnv1a } from '@sluice/embeddings';
 /**
  * Text features of the learned router: hashed word unigrams and bigrams plus a few dense
  * shape features. Deliberately cheap (one pass of one regex, no tokenizer): the router scores
@@ -37,16 +38,6 @@ export function tokens(text: string): string[] {
     out.push(t.charCodeAt(0) >= 48 && t.charCodeAt(0) <= 57 ? '<num>' : t);
   }
   return out;
-}
-
-/** 32-bit FNV-1a of a string. */
-export function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `npx tsx packages/cache/src/bench.ts [--url redis://…] [--entries 100000] [--seconds 5] [--concurrency 32] [--rate 300] [--embedder sif|hashing]`
+ * `npx tsx apps/cli/src/tools/cache-bench.ts [--url redis://…] [--entries 100000] [--seconds 5] [--concurrency 32] [--rate 300] [--embedder sif|hashing]`
  *
  * Fills one namespace with `--entries` synthetic prompts (the default word-vector embedder,
  * prompts drawn from its vocabulary, or `--embedder hashing` on made-up words; Q8), then
@@ -12,13 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { createKeys, createRedis, type Redis } from '@sluice/redis';
 import { startRedisServer, type RunningRedis } from '@sluice/redis-server';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadSifEmbedder } from './create-embedder.ts';
-import type { Embedder } from './embedder.ts';
-import { EVAL_CONFIG } from './evaluation.ts';
-import { HashingEmbedder } from './hashing-embedder.ts';
-import { ResponseCache } from './response-cache.ts';
+import { EVAL_CONFIG, HashingEmbedder, ResponseCache, loadSifEmbedder, type Embedder } from '@sluice/cache';
+import { sluiceCacheDir } from '@sluice/config';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -35,10 +31,7 @@ let seed = 42;
 const random = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
 const syllables = ['ka', 'lo', 'mi', 'ra', 'ten', 'vo', 'shi', 'pan', 'dor', 'el', 'qu', 'ix', 'bo', 'nu', 'zet', 'ar'];
 const embedderName = args.includes('--embedder') ? args[args.indexOf('--embedder') + 1] : 'sif';
-const sif =
-  embedderName === 'sif'
-    ? loadSifEmbedder(join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice', 'embeddings'))
-    : {};
+const sif = embedderName === 'sif' ? loadSifEmbedder(join(sluiceCacheDir(process.env), 'embeddings')) : {};
 if (embedderName === 'sif' && !sif.embedder) throw new Error(`--embedder sif: ${sif.notice}`);
 const embedder: Embedder = sif.embedder ?? new HashingEmbedder({ dimensions: 256 });
 // Real words (frequency ranks 500–20 500) for the word-vector model, made-up ones for hashing.

@@ -9,21 +9,30 @@
  * false hits on different-meaning pairs. Meant for the dev split: the holdout is only read
  * to report, never to tune (`--split holdout` prints the same table).
  */
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadSifEmbedder } from './create-embedder.ts';
-import { cosineSimilarity } from './embedder.ts';
-import { EVAL_CONFIG, loadEvalPairs, type EvalPair } from './evaluation.ts';
-import { loadPublicSet, PUBLIC_SOURCES, type PublicSplit } from './public-eval.ts';
-import { analyzePrompt, verificationFailures, verifyMatch, type VerifyOptions } from './verify.ts';
-import { verifyOptionsFor } from './response-cache.ts';
+import {
+  EVAL_CONFIG,
+  PUBLIC_SOURCES,
+  analyzePrompt,
+  cosineSimilarity,
+  loadEvalPairs,
+  loadPublicSet,
+  loadSifEmbedder,
+  verificationFailures,
+  verifyMatch,
+  verifyOptionsFor,
+  type EvalPair,
+  type PublicSplit,
+  type VerifyOptions,
+} from '@sluice/cache';
+import { sluiceCacheDir } from '@sluice/config';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const cacheRoot = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice');
+const cacheRoot = sluiceCacheDir(process.env);
 const split = (flag('split') ?? 'dev') as PublicSplit;
 const threshold = Number(flag('threshold') ?? EVAL_CONFIG.threshold);
 const show = flag('show');

@@ -3,21 +3,28 @@
  *
  * Semantic hit recall and false hits through the real lookup path on Redis (store, VSIM,
  * threshold, verification), per set and split: the hand-written `eval/pairs.json` (dev) and
- * `eval/holdout.json`, and the public paraphrase sets built by build-public-eval.ts from
+ * `eval/holdout.json`, and the public paraphrase sets built by `pnpm build:cache-eval` from
  * `~/.cache/sluice/eval-data` (MRPC, QQP, PAWS, STS-B; sources in public-eval.ts). Without
  * `--url` it starts a throwaway Redis 8. `hashing` is the embedder before issue 14, `sif`
  * the word-vector default; `both` prints them side by side.
  */
 import { randomUUID } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createKeys, createRedis } from '@sluice/redis';
 import { startRedisServer, type RunningRedis } from '@sluice/redis-server';
-import { loadSifEmbedder } from './create-embedder.ts';
-import type { Embedder } from './embedder.ts';
-import { EVAL_CONFIG, loadEvalPairs, runCacheEval, type EvalPair } from './evaluation.ts';
-import { HashingEmbedder } from './hashing-embedder.ts';
-import { loadPublicSet, PUBLIC_SOURCES, type PublicSplit } from './public-eval.ts';
+import {
+  EVAL_CONFIG,
+  HashingEmbedder,
+  PUBLIC_SOURCES,
+  loadEvalPairs,
+  loadPublicSet,
+  loadSifEmbedder,
+  runCacheEval,
+  type Embedder,
+  type EvalPair,
+  type PublicSplit,
+} from '@sluice/cache';
+import { sluiceCacheDir } from '@sluice/config';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -25,7 +32,7 @@ const flag = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-const cacheRoot = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice');
+const cacheRoot = sluiceCacheDir(process.env);
 const dataDir = flag('data') ?? join(cacheRoot, 'eval-data');
 const which = flag('embedder') ?? 'both';
 const embedders: Embedder[] = [];
@@ -48,7 +55,7 @@ for (const source of PUBLIC_SOURCES) {
   for (const split of splits) {
     const pairs = loadPublicSet(dataDir, source.name, split);
     if (pairs) sets.push({ name: `${source.name} (${source.repository}@${source.commit.slice(0, 7)})`, split, pairs });
-    else console.log(`${source.name}.${split}: not built (run packages/cache/src/build-public-eval.ts)`);
+    else console.log(`${source.name}.${split}: not built (run pnpm build:cache-eval)`);
   }
 }
 
