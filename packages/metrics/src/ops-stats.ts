@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from '@sluice/redis';
+import { WriteBehindCounters, type Keys, type Redis } from '@sluice/redis';
 import { TIERS, type CompletionJobResult, type TierName } from '@sluice/queues';
-import type { Keys } from '@sluice/redis';
 
 const INCR = readFileSync(new URL('./lua/ops-incr.lua', import.meta.url), 'utf8');
 const INCR_SHA = createHash('sha1').update(INCR).digest('hex');
@@ -200,34 +199,17 @@ export function createOpsStats(options: OpsStatsOptions): OpsStats {
     }
   };
 
-  let pending = new Map<string, number>();
-  let timer: NodeJS.Timeout | undefined;
-  let writing: Promise<void> = Promise.resolve();
+  // One key: the minute is taken when a batch is written, not when it was added.
+  const counters = new WriteBehindCounters({
+    flushMs,
+    onError,
+    write: async (batch) => {
+      for (const fields of batch.values()) await incr(fields);
+    },
+  });
   let closed = false;
-  const flush = (): Promise<void> => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    // One write at a time, in order: a batch never overtakes the one before it.
-    writing = writing.then(async () => {
-      if (pending.size === 0) return;
-      const batch = pending;
-      pending = new Map();
-      try {
-        await incr(batch);
-      } catch (error) {
-        // Kept for the next write: Redis away for a while loses nothing while the process lives.
-        for (const [field, value] of batch) pending.set(field, (pending.get(field) ?? 0) + value);
-        if (!closed && !timer) timer = setTimeout(() => void flush(), Math.max(flushMs, 1_000)).unref();
-        onError(error);
-      }
-    });
-    return writing;
-  };
   const add = (increments: Iterable<readonly [string, number]>) => {
-    if (closed) return;
-    for (const [field, value] of increments) pending.set(field, (pending.get(field) ?? 0) + value);
-    if (flushMs === 0) void flush();
-    else timer ??= setTimeout(() => void flush(), flushMs).unref();
+    if (!closed) counters.addAll('ops', increments);
   };
 
   return {
@@ -243,11 +225,10 @@ export function createOpsStats(options: OpsStatsOptions): OpsStats {
         [`held_back:${reason}`, 1],
       ]),
     recordClient429: () => add([['client429', 1]]),
-    flush,
+    flush: () => counters.flush(),
     async close() {
-      if (closed) return writing;
       closed = true;
-      await flush();
+      await counters.close();
     },
     async read(readOptions = {}) {
       const count = Math.min(Math.max(1, Math.floor(readOptions.minutes ?? 60)), retentionMinutes);

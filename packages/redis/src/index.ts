@@ -294,3 +294,6 @@ export function createKeys(prefix: string): Keys {
 }
 
 export type { Cluster } from 'ioredis';
+
+export { ShardedSubscriber, type ChannelHandler } from './sharded-subscriber.ts';
+export { WriteBehindCounters, type CounterBatch, type WriteBehindCountersOptions } from './write-behind-counters.ts';
