@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { duplicateRedis, type Keys, type Redis } from '@sluice/redis';
+import {
+  duplicateRedis,
+  ShardedSubscriber,
+  WriteBehindCounters,
+  type CounterBatch,
+  type Keys,
+  type Redis,
+} from '@sluice/redis';
 import type { CacheMode, CategoryName, ChatRequest, TierName } from '@sluice/queues';
 import type { Embedder } from './embedder.ts';
 import { CacheOptionsError, CacheRequestError, isEmbeddingError } from './errors.ts';
@@ -389,11 +396,8 @@ export class ResponseCache {
   readonly #sweepIntervalMs: number;
   readonly #sweepBatch: number;
   readonly #statsRetentionDays: number;
-  readonly #statsFlushMs: number;
-  /** Counter increments not yet written: stats key → field → increment. */
-  #pendingCounts = new Map<string, Map<string, number>>();
-  #countTimer: NodeJS.Timeout | undefined;
-  #countWrite: Promise<void> = Promise.resolve();
+  /** Lookup, store and fill counters: added up in the process, written in the background. */
+  readonly #counters: WriteBehindCounters;
   #statsKeyDay: { day: number; key: string } | undefined;
   readonly #fillPollMs: number;
   readonly #uncoalescedMs: number;
@@ -401,8 +405,9 @@ export class ResponseCache {
   readonly #expiryIndex: string;
   #subscriber: Redis | undefined;
   readonly #ownsSubscriber: boolean;
-  #subscriberReady: Promise<Redis | undefined> | undefined;
-  readonly #listeners = new Map<string, Set<() => void>>();
+  #fills: Promise<ShardedSubscriber | undefined> | undefined;
+  /** Every waiter's wake-up, so close() ends their waits at once. */
+  readonly #waiters = new Set<() => void>();
   #sweepTimer: NodeJS.Timeout | undefined;
   #sweeping = false;
   #closed = false;
@@ -441,7 +446,10 @@ export class ResponseCache {
     this.#sweepIntervalMs = checkInteger('sweepIntervalMs', options.sweepIntervalMs ?? 60_000, 1);
     this.#sweepBatch = checkInteger('sweepBatch', options.sweepBatch ?? 500, 1);
     this.#statsRetentionDays = checkInteger('statsRetentionDays', options.statsRetentionDays ?? 35, 1);
-    this.#statsFlushMs = checkInteger('statsFlushMs', options.statsFlushMs ?? 1_000, 0);
+    this.#counters = new WriteBehindCounters({
+      flushMs: checkInteger('statsFlushMs', options.statsFlushMs ?? 1_000, 0),
+      write: (batch) => this.#writeCounts(batch),
+    });
     this.#fillPollMs = checkInteger('fillPollMs', options.fillPollMs ?? 100, 1);
     this.#uncoalescedMs = checkInteger('uncoalescedMs', options.uncoalescedMs ?? 10_000, 1);
 
@@ -494,9 +502,9 @@ export class ResponseCache {
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
     // The counts of this process's last lookups, on the connection the caller still holds.
-    await this.flushStats();
-    for (const listeners of this.#listeners.values()) for (const wake of listeners) wake();
-    this.#listeners.clear();
+    await this.#counters.close();
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
     const subscriber = this.#subscriber;
     if (subscriber && this.#ownsSubscriber) {
       try {
@@ -1019,17 +1027,11 @@ export class ResponseCache {
    * Never throws: a failed write keeps its increments for the next one.
    */
   flushStats(): Promise<void> {
-    if (this.#countTimer) clearTimeout(this.#countTimer);
-    this.#countTimer = undefined;
-    // One write at a time, in order.
-    this.#countWrite = this.#countWrite.then(() => this.#writeCounts());
-    return this.#countWrite;
+    return this.#counters.flush();
   }
 
-  async #writeCounts(): Promise<void> {
-    if (this.#pendingCounts.size === 0) return;
-    const batch = this.#pendingCounts;
-    this.#pendingCounts = new Map();
+  /** One pipeline for a batch of counts; resolves with the increments Redis refused. */
+  async #writeCounts(batch: CounterBatch): Promise<CounterBatch | undefined> {
     // Every key carries the `{cache-meta:all}` hash tag: one slot, one pipeline on a cluster too.
     const pipeline = this.#redis.pipeline();
     // Each command's reply index, in pipeline order (a key's PEXPIRE follows its HINCRBYs).
@@ -1053,34 +1055,26 @@ export class ResponseCache {
       replies = Array.from({ length: index }, () => [error as Error, null]);
     }
     let failed: Error | undefined;
+    const unwritten: CounterBatch = new Map();
     for (const [key, field, by, i] of sent) {
       const error = replies[i]?.[0] ?? (replies[i] ? null : new Error('no reply'));
       if (!error) continue;
       failed = error;
-      this.#addCount(key, field, by);
+      let fields = unwritten.get(key);
+      if (!fields) unwritten.set(key, (fields = new Map()));
+      fields.set(field, (fields.get(field) ?? 0) + by);
     }
     for (const [key, i] of expiring) {
       const reply = replies[i];
       if (reply && !reply[0]) this.#expiringDays.add(key);
     }
-    if (failed) {
-      this.#logger?.warn({ err: failed }, 'cache counter update failed; kept for the next write');
-      if (!this.#closed)
-        this.#countTimer ??= setTimeout(() => void this.flushStats(), Math.max(this.#statsFlushMs, 1_000)).unref();
-    }
-  }
-
-  #addCount(key: string, field: string, by: number): void {
-    let fields = this.#pendingCounts.get(key);
-    if (!fields) this.#pendingCounts.set(key, (fields = new Map()));
-    fields.set(field, (fields.get(field) ?? 0) + by);
+    if (failed) this.#logger?.warn({ err: failed }, 'cache counter update failed; kept for the next write');
+    return unwritten;
   }
 
   #count(field: string, by = 1): void {
-    // Counters must never fail or slow a request: added up here, written in the background.
-    this.#addCount(this.#statsKey(this.#clock()), field, by);
-    if (this.#statsFlushMs === 0 || this.#closed) void this.flushStats();
-    else this.#countTimer ??= setTimeout(() => void this.flushStats(), this.#statsFlushMs).unref();
+    // Counters must never fail or slow a request.
+    this.#counters.add(this.#statsKey(this.#clock()), field, by);
   }
 
   async #sweepInBackground(): Promise<void> {
@@ -1134,7 +1128,7 @@ export class ResponseCache {
       pending = true;
       wake?.();
     };
-    await this.#listen(channel, notified);
+    const stopListening = await this.#listen(channel, notified);
     try {
       for (;;) {
         const [[, raw], [, locked]] = ((await this.#redis
@@ -1167,53 +1161,37 @@ export class ResponseCache {
         pending = false;
       }
     } finally {
-      this.#unlisten(channel, notified);
+      stopListening();
     }
   }
 
-  async #listen(channel: string, listener: () => void): Promise<void> {
-    const subscriber = await this.#connectSubscriber();
-    if (!subscriber) return;
-    let listeners = this.#listeners.get(channel);
-    if (!listeners) {
-      listeners = new Set();
-      this.#listeners.set(channel, listeners);
-      // Polling still finds the entry; notifications only make it sooner. So the wait for the
-      // subscription is bounded by one poll interval: a subscription that never confirms (seen
-      // once on a cluster under a loaded test suite) must not hold the request.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        await Promise.race([
-          subscriber.ssubscribe(channel),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, this.#fillPollMs);
-          }),
-        ]);
-      } catch (error) {
-        this.#logger?.warn({ err: error }, 'fill subscription failed; waiting by polling');
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    listeners.add(listener);
+  /**
+   * Starts listening for the fill notice on `channel`; returns what stops it. Polling still
+   * finds the entry, notifications only make it sooner, so the wait for the subscription is
+   * bounded by one poll interval: a subscription that never confirms (seen once on a cluster
+   * under a loaded test suite) must not hold the request.
+   */
+  async #listen(channel: string, listener: () => void): Promise<() => void> {
+    this.#waiters.add(listener);
+    const fills = await this.#fillSubscriber();
+    const listening = fills?.listen(channel, listener).catch((error: unknown) => {
+      this.#logger?.warn({ err: error }, 'fill subscription failed; waiting by polling');
+      return undefined;
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([listening, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#fillPollMs)))]);
+    clearTimeout(timer);
+    return () => {
+      this.#waiters.delete(listener);
+      void listening?.then((stop) => stop?.());
+    };
   }
 
-  #unlisten(channel: string, listener: () => void): void {
-    const listeners = this.#listeners.get(channel);
-    if (!listeners) return;
-    listeners.delete(listener);
-    if (listeners.size === 0) {
-      this.#listeners.delete(channel);
-      this.#subscriber?.sunsubscribe(channel).catch(() => undefined);
-    }
-  }
-
-  #connectSubscriber(): Promise<Redis | undefined> {
-    this.#subscriberReady ??= (async () => {
+  #fillSubscriber(): Promise<ShardedSubscriber | undefined> {
+    this.#fills ??= (async () => {
       try {
         // Own connection, because a subscribed connection can run no other command; it
-        // queues while connecting, unlike a fail-fast `request` connection. Sharded channels:
-        // on a cluster a fill notice stays within the namespace's shard.
+        // queues while connecting, unlike a fail-fast `request` connection.
         const subscriber =
           this.#subscriber ??
           duplicateRedis(this.#redis, {
@@ -1224,16 +1202,13 @@ export class ResponseCache {
           });
         this.#subscriber = subscriber;
         subscriber.on('error', (error: unknown) => this.#logger?.debug?.({ err: error }, 'fill subscriber error'));
-        subscriber.on('smessage', (channel: string) => {
-          for (const wake of this.#listeners.get(channel) ?? []) wake();
-        });
-        return subscriber;
+        return new ShardedSubscriber(subscriber);
       } catch (error) {
         this.#logger?.warn({ err: error }, 'fill subscriber unavailable; waiting by polling');
         return undefined;
       }
     })();
-    return this.#subscriberReady;
+    return this.#fills;
   }
 }
 

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { customAlphabet } from 'nanoid';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { RedisOfflineError, type Redis } from '@sluice/redis';
-import type { Keys } from '@sluice/redis';
+import { RedisOfflineError, ShardedSubscriber, type Keys, type Redis } from '@sluice/redis';
 import type { CompletionJobResult, RouteDecision, TierName } from '@sluice/queues';
 
 const tracer = trace.getTracer('@sluice/jobs');
@@ -455,11 +454,13 @@ export interface JobEventSubscriberOptions {
  */
 export class JobEventSubscriber {
   readonly #sub: Redis;
+  /** Own-channel jobs' channels, and the reply channel once started. */
+  readonly #channels: ShardedSubscriber;
   readonly #keys: Keys;
   readonly #reply: string | undefined;
+  #replyListening = false;
   readonly #store: JobEventSubscriberOptions['store'];
-  /** Handlers per job channel (own-channel jobs) or per job id (reply-channel jobs). */
-  readonly #handlers = new Map<string, Set<(e: StoredJobEvent) => void>>();
+  /** Handlers of reply-channel jobs, per job id. */
   readonly #byJob = new Map<string, Set<(e: StoredJobEvent) => void>>();
   /** The connection was up and has dropped; it is reconnecting (not: still making its first connection). */
   #lost = false;
@@ -468,6 +469,7 @@ export class JobEventSubscriber {
     if (options.replyChannel !== undefined && !options.store)
       throw new Error('Expected `store` with `replyChannel`: a reconnect reads missed events from the log');
     this.#sub = options.subscriber;
+    this.#channels = new ShardedSubscriber(options.subscriber);
     this.#keys = options.keys;
     this.#reply = options.replyChannel;
     this.#store = options.store;
@@ -476,20 +478,6 @@ export class JobEventSubscriber {
       const was = this.#lost;
       this.#lost = false;
       if (was) this.#catchUp();
-    });
-    this.#sub.on('smessage', (channel: string, message: string) => {
-      if (channel === this.#reply) {
-        const space = message.indexOf(' ');
-        const handlers = this.#byJob.get(message.slice(0, space));
-        if (!handlers) return;
-        const parsed = parseEventMessage(message.slice(space + 1));
-        for (const h of handlers) h(parsed);
-        return;
-      }
-      const handlers = this.#handlers.get(channel);
-      if (!handlers) return;
-      const parsed = parseEventMessage(message);
-      for (const h of handlers) h(parsed);
     });
   }
 
@@ -500,7 +488,16 @@ export class JobEventSubscriber {
 
   /** Subscribe to the reply channel (once, before the process accepts jobs). No-op without one. */
   async start(): Promise<void> {
-    if (this.#reply) await this.#sub.ssubscribe(this.#reply);
+    if (!this.#reply || this.#replyListening) return;
+    // A reply-channel message is `<job id> <event>`.
+    await this.#channels.listen(this.#reply, (message) => {
+      const space = message.indexOf(' ');
+      const handlers = this.#byJob.get(message.slice(0, space));
+      if (!handlers) return;
+      const parsed = parseEventMessage(message.slice(space + 1));
+      for (const h of [...handlers]) h(parsed);
+    });
+    this.#replyListening = true;
   }
 
   /**
@@ -531,36 +528,12 @@ export class JobEventSubscriber {
       }
       await unregister();
     }
-    const channel = this.#keys.jobChannel(jobId);
-    let set = this.#handlers.get(channel);
-    const first = !set;
-    if (!set) {
-      set = new Set();
-      this.#handlers.set(channel, set);
-    }
-    set.add(handler);
-    if (first) {
-      try {
-        await this.#sub.ssubscribe(channel);
-      } catch (error) {
-        set.delete(handler);
-        if (set.size === 0) this.#handlers.delete(channel);
-        throw error;
-      }
-    }
-    return async () => {
-      const s = this.#handlers.get(channel);
-      if (!s?.delete(handler)) return;
-      if (s.size === 0) {
-        this.#handlers.delete(channel);
-        await this.#sub.sunsubscribe(channel).catch(() => {});
-      }
-    };
+    return this.#channels.listen(this.#keys.jobChannel(jobId), (message) => handler(parseEventMessage(message)));
   }
 
   /** Channels and reply-channel jobs currently listened to (for metrics and leak tests). */
   get size(): number {
-    return this.#handlers.size + this.#byJob.size;
+    return this.#channels.size - (this.#replyListening ? 1 : 0) + this.#byJob.size;
   }
 
   // The subscriber queues commands while it reconnects (so it can resubscribe), which would
@@ -591,8 +564,8 @@ export class JobEventSubscriber {
    */
   #catchUp(): void {
     if (!this.#reply || this.#byJob.size === 0) return;
-    void this.#sub
-      .ssubscribe(this.#reply)
+    void this.#channels
+      .resubscribe()
       .then(() =>
         Promise.all(
           [...this.#byJob].map(async ([jobId, handlers]) => {
