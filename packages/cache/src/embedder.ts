@@ -1,3 +1,4 @@
+import { normalizeInPlace } from '@sluice/embeddings';
 /**
  * Turns prompts into unit-length vectors for the semantic level. One embedding is computed
  * per job (by the classifier) and reused by routing and the cache.
@@ -34,12 +35,7 @@ export interface Embedder {
 
 /** Scale a vector to unit length in place; a zero vector stays zero. */
 export function normalizeVector(vector: Float32Array): Float32Array {
-  let norm = 0;
-  for (const v of vector) norm += v * v;
-  if (norm === 0) return vector;
-  const scale = 1 / Math.sqrt(norm);
-  for (let i = 0; i < vector.length; i += 1) vector[i] = vector[i]! * scale;
-  return vector;
+  return normalizeInPlace(vector);
 }
 
 /** Cosine similarity of two vectors of equal length. */
