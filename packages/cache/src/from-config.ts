@@ -2,7 +2,8 @@ import type { SluiceConfig } from '@sluice/config';
 import type { CompletionJobData, TierName } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
 import { createEmbedder } from './create-embedder.ts';
-import { ResponseCache, type CacheLogger } from './response-cache.ts';
+import type { CacheLogger } from './cache-types.ts';
+import { ResponseCache } from './response-cache.ts';
 
 /**
  * The cache every Sluice process builds the same way from its configuration: key prefix,

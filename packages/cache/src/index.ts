@@ -24,7 +24,7 @@ export type {
   PurgeTarget,
   PurgeResult,
   SweepResult,
-} from './response-cache.ts';
+} from './cache-types.ts';
 export type { Embedder } from './embedder.ts';
 export { cosineSimilarity, normalizeVector } from './embedder.ts';
 export { HashingEmbedder, HASHING_CALIBRATION_POINT } from './hashing-embedder.ts';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatRequest } from '@sluice/queues';
-import type { ResponseCache, StoreInput } from './response-cache.ts';
+import type { StoreInput } from './cache-types.ts';
+import type { ResponseCache } from './response-cache.ts';
 import { ask, CacheTestBed, completion } from './test-helpers.ts';
 
 const HOUR = 3_600_000;

@@ -4,7 +4,8 @@ import { configDefaults, FakeClock, TestConnections } from '@sluice/testing';
 import type { ChatRequest } from '@sluice/queues';
 import { HashingEmbedder } from './hashing-embedder.ts';
 import type { CacheConfig } from './policy.ts';
-import { ResponseCache, type ResponseCacheOptions } from './response-cache.ts';
+import type { ResponseCacheOptions } from './cache-types.ts';
+import { ResponseCache } from './response-cache.ts';
 
 /** The cache section of the configuration defaults (what a process without configuration uses). */
 export const DEFAULT_CACHE_CONFIG: CacheConfig = configDefaults().cache;
