@@ -138,8 +138,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     queues,
     cache: options.cache,
     async fastPath(data, admit) {
-      // A stored conversation's answer depends on history the cache scope cannot see.
-      if (!fastPath || data.request.conversation_id) return undefined;
+      if (!fastPath) return undefined;
       const result = await fastPath(data, admit);
       if (!result) return undefined;
       const usage = (result.completion as { usage?: { completion_tokens?: number } }).usage;

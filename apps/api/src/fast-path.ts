@@ -1,4 +1,4 @@
-import { cacheContext, type CacheHit, type ResponseCache } from '@sluice/cache';
+import { cacheContext, chooseHit, shouldLookup, type CacheHit, type ResponseCache } from '@sluice/cache';
 import type { SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
 import { encodeEmbedding, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
@@ -33,9 +33,10 @@ export interface FastPathOptions {
 export function createCacheFastPath(options: FastPathOptions) {
   const { cache, config, store } = options;
   return async (data: CompletionJobData, admit?: () => Promise<void>): Promise<CompletionJobResult | undefined> => {
-    if (data.cacheMode !== 'default' || !config.cache.enabled) return undefined;
+    if (data.cacheMode !== 'default') return undefined;
     const category = detectCategory(data.request);
-    if ((config.cache.ttlSeconds[category] ?? 0) <= 0) return undefined;
+    if (!shouldLookup({ request: data.request, cacheMode: data.cacheMode, category }, config.cache).lookup)
+      return undefined;
     const tiers: TierName[] = data.pinnedTier ? [data.pinnedTier] : ['small', 'large'];
     // Each tier's scope is hashed once for both passes.
     const contexts = tiers.map((tier) => {
@@ -69,17 +70,8 @@ export function createCacheFastPath(options: FastPathOptions) {
         lookups = await lookup(true, embedding);
       }
     }
-    // Prefer an exact hit, then the most similar semantic one.
-    let best: { hit: CacheHit; tier: TierName } | undefined;
-    lookups.forEach((l, i) => {
-      if (!l.hit) return;
-      if (
-        !best ||
-        (l.kind === 'exact' && best.hit.kind !== 'exact') ||
-        (l.kind === best.hit.kind && l.similarity > best.hit.similarity)
-      )
-        best = { hit: l, tier: tiers[i]! };
-    });
+    const chosen = chooseHit(lookups);
+    const best = chosen >= 0 ? { hit: lookups[chosen] as CacheHit, tier: tiers[chosen]! } : undefined;
     if (!best) {
       // Both levels were read (the semantic one when the prompt allows it): the executor's
       // lookup of one of these scopes soon after reads only the exact level again.

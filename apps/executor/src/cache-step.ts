@@ -80,13 +80,6 @@ export function createCachingCaller(options: CachingCallerOptions): UpstreamCall
 
   return async (ctx) => {
     const data = ctx.job.data;
-    // A stored conversation's request holds only its new turn: its answer depends on history
-    // the cache scope cannot see, so it is neither looked up nor stored.
-    if (data.request.conversation_id) {
-      onLookup('bypass');
-      const outcome = await inner({ ...ctx, cacheOutcome: 'bypass' });
-      return outcome && { ...outcome, cacheOutcome: 'bypass' };
-    }
     const category = data.route?.category ?? 'general';
     const context = cacheContext(config, data, ctx.tier);
     let scope: typeof context & { scope?: CacheScope } = context;

@@ -42,7 +42,7 @@ export {
   OUTPUT_NEUTRAL_FIELDS,
 } from './scope.ts';
 export type { CacheScope, ScopeInput } from './scope.ts';
-export { shouldStore, shouldLookup, categoryTtlSeconds, STORE_SKIP_REASONS } from './policy.ts';
+export { shouldStore, shouldLookup, chooseHit, categoryTtlSeconds, STORE_SKIP_REASONS } from './policy.ts';
 export type {
   CacheConfig,
   CompletionLike,

@@ -5,11 +5,12 @@ import type { CacheMode, CategoryName, ChatRequest } from '@sluice/queues';
 export type CacheConfig = SluiceConfig['cache'];
 
 /** Why a request skips the lookup entirely (`x-sluice-cache: bypass`). */
-export type BypassReason = 'disabled' | 'no-cache' | 'category-not-cached' | 'temperature';
+export type BypassReason = 'disabled' | 'conversation' | 'no-cache' | 'category-not-cached' | 'temperature';
 
 /** Why an answer is not stored. */
 export type StoreSkipReason =
   | 'disabled'
+  | 'conversation'
   | 'no-store'
   | 'error'
   | 'not-a-completion'
@@ -23,6 +24,7 @@ export type StoreSkipReason =
 /** Every {@link StoreSkipReason}. */
 export const STORE_SKIP_REASONS: readonly StoreSkipReason[] = [
   'disabled',
+  'conversation',
   'no-store',
   'error',
   'not-a-completion',
@@ -83,6 +85,9 @@ export function shouldLookup(
   config: CacheConfig,
 ): { lookup: true } | { lookup: false; reason: BypassReason } {
   if (!config.enabled) return { lookup: false, reason: 'disabled' };
+  // A stored conversation's request holds only its new turn: its answer depends on history
+  // the cache scope cannot see.
+  if (input.request.conversation_id) return { lookup: false, reason: 'conversation' };
   if (input.cacheMode === 'no-cache') return { lookup: false, reason: 'no-cache' };
   if (input.category !== undefined && categoryTtlSeconds(config, input.category) <= 0)
     return { lookup: false, reason: 'category-not-cached' };
@@ -110,7 +115,7 @@ const REFUSAL =
 const REFUSAL_MAX_CHARS = 400;
 
 /**
- * Whether an answer may be stored, and if not, why. Never stored: errors, anything but
+ * Whether an answer may be stored, and if not, why. Never stored: a stored conversation's turn, errors, anything but
  * `finish_reason: "stop"` on every choice (truncated, filtered, tool calls), tool calls unless
  * `cacheToolCalls`, refusals, empty content, requests above `maxTemperature`, `no-store`,
  * and categories whose TTL is 0 (`time_sensitive` by default).
@@ -121,6 +126,7 @@ export function shouldStore(
 ): { store: true } | { store: false; reason: StoreSkipReason } {
   const skip = (reason: StoreSkipReason) => ({ store: false as const, reason });
   if (!config.enabled) return skip('disabled');
+  if (input.request.conversation_id) return skip('conversation');
   if (input.cacheMode === 'no-store') return skip('no-store');
   if (input.error !== undefined && input.error !== null) return skip('error');
   const completion = input.completion as CompletionLike | null | undefined;
@@ -149,4 +155,31 @@ export function shouldStore(
     if (content.length <= REFUSAL_MAX_CHARS && REFUSAL.test(content)) return skip('refusal');
   }
   return { store: true };
+}
+
+/** What {@link chooseHit} compares of a lookup. */
+export interface HitCandidate {
+  hit: boolean;
+  kind: string;
+  similarity?: number;
+}
+
+/**
+ * Which of several lookups (the same request in several scopes, e.g. one per tier) to answer
+ * from: an exact hit before any semantic one, then the most similar. Returns its index, or -1
+ * when none hit. Ties keep the earlier lookup, so callers list scopes cheapest first.
+ */
+export function chooseHit(lookups: readonly HitCandidate[]): number {
+  let best = -1;
+  lookups.forEach((l, i) => {
+    if (!l.hit) return;
+    const current = lookups[best];
+    if (
+      !current ||
+      (l.kind === 'exact' && current.kind !== 'exact') ||
+      (l.kind === current.kind && (l.similarity ?? 0) > (current.similarity ?? 0))
+    )
+      best = i;
+  });
+  return best;
 }
