@@ -7,7 +7,10 @@
  * Reported: every job's final status from `GET /v1/jobs/:id`, both tenants' cost from
  * `GET /v1/usage`, their ratio, and the provider batches the simulator saw.
  *
- *   pnpm bench:batch [--jobs 1000] [--rate 100] [--batch-ms 8000]
+ * With `--api anthropic` the small tier is a deployment that speaks Anthropic's Messages API,
+ * and the batcher answers through the simulator's Message Batches (`/v1/messages/batches`).
+ *
+ *   pnpm bench:batch [--jobs 1000] [--rate 100] [--batch-ms 8000] [--api openai|anthropic]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,9 @@ const arg = (name: string, def: number) => {
 const jobs = arg('jobs', 1000);
 const rate = arg('rate', 100);
 const batchMs = arg('batch-ms', 8000);
+const apiFlag = process.argv.indexOf('--api');
+const api = apiFlag >= 0 ? process.argv[apiFlag + 1] : 'openai';
+if (api !== 'openai' && api !== 'anthropic') throw new Error(`--api is openai or anthropic, got ${api}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (message: string) => process.stdout.write(`[batch ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -47,6 +53,15 @@ const env: NodeJS.ProcessEnv = {
   SLUICE_BATCH_TICK_MS: '200',
   SLUICE_TENANT_RPM: '100000',
   SLUICE_BACKPRESSURE_MAX_WAIT_MS: '86400000',
+  ...(api === 'anthropic'
+    ? {
+        SLUICE_DEPLOYMENTS: JSON.stringify([
+          { id: 'sim-router', tier: 'router', model: 'sim-router', baseUrl: sim.apiUrl },
+          { id: 'claude-small', tier: 'small', model: 'sim-small', baseUrl: sim.apiUrl, api: 'anthropic', batch: true },
+          { id: 'sim-large', tier: 'large', model: 'sim-large', baseUrl: sim.apiUrl },
+        ]),
+      }
+    : {}),
 };
 const processes: BenchProcess[] = [];
 const spawnBatcher = () => spawnEntry('batcher', 'apps/batcher/src/index.ts', [], env);
@@ -80,13 +95,25 @@ try {
     }
   };
 
-  const providerBatches = async () => {
+  /** The provider batches the simulator holds, in one shape for both APIs. */
+  const providerBatches = async (): Promise<Array<{ status: string; total: number }>> => {
     try {
-      return (
-        (await (await fetch(`${sim.apiUrl}/batches?limit=100`)).json()) as {
-          data: Array<{ status: string; request_counts: { total: number } }>;
-        }
-      ).data;
+      if (api === 'anthropic') {
+        const res = await fetch(`${sim.apiUrl}/messages/batches?limit=100`, {
+          headers: { 'x-api-key': 'bench', 'anthropic-version': '2023-06-01' },
+        });
+        const { data } = (await res.json()) as {
+          data: Array<{ processing_status: string; request_counts: Record<string, number> }>;
+        };
+        return data.map((b) => ({
+          status: b.processing_status,
+          total: Object.values(b.request_counts).reduce((sum, n) => sum + n, 0),
+        }));
+      }
+      const { data } = (await (await fetch(`${sim.apiUrl}/batches?limit=100`)).json()) as {
+        data: Array<{ status: string; request_counts: { total: number } }>;
+      };
+      return data.map((b) => ({ status: b.status, total: b.request_counts.total }));
     } catch {
       return [];
     }
@@ -179,14 +206,14 @@ try {
     ).totals;
   const [deferredUsage, syncUsage] = [await usage(keys.deferred), await usage(keys.sync)];
   const batches = await providerBatches();
-  const lines = batches.reduce((sum, b) => sum + b.request_counts.total, 0);
+  const lines = batches.reduce((sum, b) => sum + b.total, 0);
   const ratio = deferredUsage.cost_usd / syncUsage.cost_usd;
 
   const report = [
-    '# Deferrable jobs through the provider Batch API',
+    `# Deferrable jobs through ${api === 'anthropic' ? "Anthropic's Message Batches" : "OpenAI's Batch API"}`,
     '',
-    `\`pnpm bench:batch --jobs ${jobs} --rate ${rate} --batch-ms ${batchMs}\` on ${new Date().toISOString().slice(0, 10)}: ${jobs} deferrable jobs`,
-    "(`x-sluice-completion-window: 24h`, small tier, unique prompts) through the simulator's Batch API; the",
+    `\`pnpm bench:batch --jobs ${jobs} --rate ${rate} --batch-ms ${batchMs} --api ${api}\` on ${new Date().toISOString().slice(0, 10)}: ${jobs} deferrable jobs`,
+    `(\`x-sluice-completion-window: 24h\`, small tier, unique prompts) through the simulator's ${api === 'anthropic' ? 'Message Batches (`/v1/messages/batches`)' : 'Batch API (`/v1/files`, `/v1/batches`)'}; the`,
     'batcher SIGKILLed once while a provider batch was in progress and restarted, Redis (AOF on) stopped for 2 s',
     'and restarted while a later one was; then the same',
     'prompts synchronously as another tenant. Costs from `GET /v1/usage`.',
@@ -200,7 +227,7 @@ try {
     `(lines beyond the job count are jobs sent again after the kill). Last answer ${elapsedS.toFixed(1)} s after the first submit.`,
     '',
   ].join('\n');
-  writeFileSync(join(ROOT, 'load-tests/reports/batch.md'), report);
+  writeFileSync(join(ROOT, `load-tests/reports/${api === 'anthropic' ? 'batch-anthropic' : 'batch'}.md`), report);
   process.stdout.write(`\n${report}\n`);
   if (completed !== jobs) process.exitCode = 1;
 } finally {

@@ -3,11 +3,13 @@ import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import { isUpstreamError, type UpstreamClient, type UpstreamCompletion, type UpstreamError } from '@sluice/llm';
 import {
   PermitLines,
+  planPark,
   RateLimitedError,
+  RunPlan,
+  type ParkStep,
   type PermitLine,
   type AcquireAnyResult,
   type Lease,
-  type LimitsError,
   type Limiter,
   type ThroughputMeter,
 } from '@sluice/limits';
@@ -22,9 +24,6 @@ export const COMPLETIONS_METER_WINDOW_MS = 30_000;
 
 /** Fewest jobs a worker takes at once while its tier's line sheds held jobs (see `shrinkConcurrency`). */
 const MIN_CONCURRENCY_IN_BACKLOG = 2;
-
-/** Wait after a 429 whose cooldown is unknown (the verdict reports none in force). */
-const THROTTLE_FALLBACK_MS = 1_000;
 
 /** Options for {@link createLimitedCaller}. */
 export interface LimitedCallerOptions {
@@ -85,6 +84,10 @@ export interface LimitedCallerOptions {
  * - A 400 (any 4xx but 401/403/404/408/409/429), or a request that cannot be built to send, is
  *   the request's fault: thrown at once, the job fails without retries and no circuit counts it.
  *
+ * The choices (which deployments to ask next, when the run parks or ends, how a parked job
+ * waits) are `@sluice/limits`' {@link RunPlan} and {@link planPark}; this caller performs them
+ * with the limiter, the upstream and BullMQ.
+ *
  * Each call is announced (`begin`) before it is made; a streaming client's headers follow the
  * last announcement before the first chunk, so they name the deployment that answered.
  */
@@ -116,32 +119,22 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
       worker.concurrency = configured;
   };
 
-  /**
-   * Send the job back to wait without spending an attempt, or fail it past its deadline.
-   * `wholeTier`: no deployment of the tier can serve any job before `retryAfterMs`, so the
-   * tier queue pauses; otherwise only this job is delayed.
-   */
-  const park = async (
-    ctx: AttemptContext,
-    retryAfterMs: number,
-    reason: LimitsError,
-    wholeTier: boolean,
-  ): Promise<never> => {
-    const waited = clock() - ctx.job.data.acceptedAt;
-    if (waited + retryAfterMs > permitWaitMs) throw reason;
-    const ms = Math.max(1, Math.ceil(retryAfterMs));
-    if (!ctx.token) {
-      await ctx.worker.rateLimit(ms);
+  /** Perform the park the planner chose: fail, pause the queue, or delay the job (never an attempt spent). */
+  const park = async (ctx: AttemptContext, step: ParkStep): Promise<never> => {
+    const action = planPark({
+      waitedMs: clock() - ctx.job.data.acceptedAt,
+      retryAfterMs: step.retryAfterMs,
+      permitWaitMs,
+      hasToken: Boolean(ctx.token),
+      wholeTier: step.wholeTier,
+    });
+    if (action.kind === 'fail') throw step.reason;
+    if (action.kind === 'pause-queue') {
+      await ctx.worker.rateLimit(action.ms);
       throw Worker.RateLimitError();
     }
-    // The whole tier is blocked: pause its queue so no worker fetches more meanwhile.
-    if (wholeTier) await ctx.worker.rateLimit(ms);
-    // The job itself goes to delayed, not back to wait with RateLimitError: BullMQ puts a
-    // rate-limited prioritized job back without a wake-up marker, so when the pause ended
-    // before the job was back (sub-second paced waits), idle workers never saw it and the last
-    // jobs of a backlog stayed waiting for good (seen in test/cluster.test.ts). A delayed job
-    // is promoted with its marker, keeps its priority and spends no attempt.
-    await ctx.job.moveToDelayed(Date.now() + ms, ctx.token);
+    if (action.pauseTier) await ctx.worker.rateLimit(action.ms);
+    await ctx.job.moveToDelayed(Date.now() + action.ms, ctx.token);
     throw new DelayedError();
   };
 
@@ -151,42 +144,29 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     const tierSize = config.deployments.filter((d) => d.tier === ctx.tier).length;
     const request = ctx.request ?? data.request;
     const maxOutputTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
-    const tried = new Set<string>();
-    let lastError: UpstreamError | undefined;
-    let throttledMs: number | undefined;
-
+    const plan = new RunPlan({ candidates, tierSize });
     const acquireOptions = { jobId: data.id, messages: request.messages, maxOutputTokens };
     for (;;) {
-      const remaining = candidates.filter((d) => !tried.has(d.id));
-      if (remaining.length === 0) {
-        if (throttledMs !== undefined) {
-          const deployment = lastError?.deploymentId ?? candidates[0]!.id;
-          return park(
-            ctx,
-            throttledMs,
-            new RateLimitedError(deployment, 'cooldown', throttledMs),
-            candidates.length === tierSize,
-          );
-        }
-        throw lastError!;
-      }
-      const got =
-        remaining.length === tierSize
-          ? await acquireInLine(ctx, remaining, acquireOptions)
-          : await limiter.acquireAny(remaining, acquireOptions);
-      if (!got.granted) return park(ctx, got.retryAfterMs, got.error, remaining.length === tierSize);
+      const step = plan.next();
+      if (step.kind === 'park') return park(ctx, step);
+      if (step.kind === 'throw') throw step.error;
+      const deployments = [...step.deployments];
+      const got = step.wholeTier
+        ? await acquireInLine(ctx, deployments, acquireOptions)
+        : await limiter.acquireAny(deployments, acquireOptions);
+      if (!got.granted) return park(ctx, plan.denied(deployments, got.retryAfterMs, got.error));
 
       const { deployment, lease } = got;
       const outcome = await callOnce(ctx, deployment, lease);
       if (outcome.kind === 'done') return outcome.value;
       if (outcome.kind === 'stopped') return undefined;
       const error = outcome.error;
-      tried.add(deployment.id);
-      lastError = error;
-      // The soonest cooldown: the queue may pause only until some deployment can serve again.
-      if (error.kind === 'rate_limited')
-        throttledMs = Math.min(throttledMs ?? Number.POSITIVE_INFINITY, outcome.cooldownMs || THROTTLE_FALLBACK_MS);
-      else throttledMs = undefined;
+      plan.failed({
+        deploymentId: deployment.id,
+        error,
+        rateLimited: error.kind === 'rate_limited',
+        cooldownMs: outcome.cooldownMs,
+      });
       logger?.warn(
         {
           jobId: data.id,

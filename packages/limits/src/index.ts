@@ -53,4 +53,6 @@ export {
 } from './errors.ts';
 export type { LimitKind, QuotaKind, LimitsErrorOptions } from './errors.ts';
 export { PermitLine, PermitLines } from './permit-line.ts';
+export { RunPlan, planPark, THROTTLE_FALLBACK_MS } from './run-plan.ts';
+export type { RunStep, ParkStep, FailedCall, RunPlanOptions, ParkAction, ParkInput } from './run-plan.ts';
 export type { PermitLineOptions, LineTurn, LineEntry } from './permit-line.ts';

@@ -14,11 +14,11 @@ import type { ResolvedDeployment } from '@sluice/config';
 import type { ChatMessage, ChatRequest, JobUsage } from '@sluice/queues';
 import { messageText } from './tokens.ts';
 import {
+  failureKindForStatus,
   retryAfterMs,
   UpstreamError,
   type CallOptions,
   type UpstreamCompletion,
-  type UpstreamFailureKind,
 } from './upstream.ts';
 
 type Part = Record<string, any>;
@@ -218,20 +218,9 @@ function toUpstreamError(error: unknown, deploymentId: string, headers: Record<s
   if (error instanceof APIError && typeof error.status === 'number') {
     const h = mapAnthropicHeaders(headersOf(error.headers as Headers | undefined));
     const status = error.status;
-    // 529 is Anthropic's "overloaded": a server-side condition worth retrying elsewhere.
-    const kind: UpstreamFailureKind =
-      status === 429
-        ? 'rate_limited'
-        : status >= 500
-          ? 'server_error'
-          : status === 401 || status === 403
-            ? 'auth'
-            : status === 408
-              ? 'timeout'
-              : 'bad_request';
     return new UpstreamError(
       `Upstream answered ${status}: ${error.message}`,
-      kind,
+      failureKindForStatus(status),
       deploymentId,
       status,
       retryAfterMs(h),

@@ -44,6 +44,20 @@ export function isUpstreamError(error: unknown): error is UpstreamError {
   return error instanceof UpstreamError;
 }
 
+/**
+ * The failure kind of an upstream's HTTP error status, the same for every provider: 429 is a
+ * rate limit; 5xx (Anthropic's 529 "overloaded" included) and 409 (a conflict both providers'
+ * SDKs retry) are the server's; 401 and 403 are credentials; 408 is a timeout; any other 4xx
+ * is the request's own fault.
+ */
+export function failureKindForStatus(status: number): UpstreamFailureKind {
+  if (status === 429) return 'rate_limited';
+  if (status >= 500 || status === 409) return 'server_error';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 408) return 'timeout';
+  return 'bad_request';
+}
+
 /** The assembled result of one upstream call. */
 export interface UpstreamCompletion {
   completion: {
@@ -327,19 +341,9 @@ export function toUpstreamError(
   if (error instanceof APIError && typeof error.status === 'number') {
     const h = headersOf(error.headers as Headers | undefined);
     const status = error.status;
-    const kind: UpstreamFailureKind =
-      status === 429
-        ? 'rate_limited'
-        : status >= 500 || status === 409
-          ? 'server_error'
-          : status === 401 || status === 403
-            ? 'auth'
-            : status === 408
-              ? 'timeout'
-              : 'bad_request';
     return new UpstreamError(
       `Upstream answered ${status}: ${error.message}`,
-      kind,
+      failureKindForStatus(status),
       deploymentId,
       status,
       retryAfterMs(h),

@@ -12,26 +12,20 @@
 import { join } from 'node:path';
 import {
   EVAL_CONFIG,
-  PUBLIC_SOURCES,
   analyzePrompt,
   cosineSimilarity,
-  loadEvalPairs,
-  loadPublicSet,
   loadSifEmbedder,
   verificationFailures,
   verifyMatch,
   verifyOptionsFor,
-  type EvalPair,
   type PublicSplit,
   type VerifyOptions,
 } from '@sluice/cache';
 import { sluiceCacheDir } from '@sluice/config';
+import { flagReader, loadEvalSets } from './eval-sets.ts';
 
 const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const flag = flagReader(args);
 const cacheRoot = sluiceCacheDir(process.env);
 const split = (flag('split') ?? 'dev') as PublicSplit;
 const threshold = Number(flag('threshold') ?? EVAL_CONFIG.threshold);
@@ -43,17 +37,11 @@ const { embedder, notice } = loadSifEmbedder(flag('model-dir') ?? join(cacheRoot
 if (!embedder) throw new Error(notice);
 const options: VerifyOptions = verifyOptionsFor(embedder);
 
-const sets: Array<{ name: string; pairs: EvalPair[] }> = [
-  { name: 'hand-written', pairs: loadEvalPairs(split === 'dev' ? 'pairs' : 'holdout') },
-];
-for (const source of PUBLIC_SOURCES) {
-  const pairs = loadPublicSet(flag('data') ?? join(cacheRoot, 'eval-data'), source.name, split);
-  if (pairs) sets.push({ name: source.name, pairs });
-}
+const sets = loadEvalSets(flag('data') ?? join(cacheRoot, 'eval-data'), [split]);
 
 const pct = (n: number, d: number) => `${n}/${d} = ${d ? ((100 * n) / d).toFixed(1) : '0.0'}%`;
 for (const set of sets) {
-  if (only && !only.includes(set.name)) continue;
+  if (only && !only.includes(set.id)) continue;
   let hits = 0;
   let below = 0;
   let falseHits = 0;
@@ -98,7 +86,7 @@ for (const set of sets) {
   }
   const rejected = positives - hits - below;
   console.log(
-    `\n${set.name} (${split}, threshold ${threshold}): recall ${pct(hits, positives)}, false hits ${pct(falseHits, negatives)}`,
+    `\n${set.id} (${split}, threshold ${threshold}): recall ${pct(hits, positives)}, false hits ${pct(falseHits, negatives)}`,
   );
   console.log(`  same-meaning pairs below the threshold: ${below}; rejected by verification: ${rejected}`);
   console.log(`  first failing rule: ${JSON.stringify(first)}`);

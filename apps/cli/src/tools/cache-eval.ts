@@ -15,22 +15,16 @@ import { startRedisServer, type RunningRedis } from '@sluice/redis-server';
 import {
   EVAL_CONFIG,
   HashingEmbedder,
-  PUBLIC_SOURCES,
-  loadEvalPairs,
-  loadPublicSet,
   loadSifEmbedder,
   runCacheEval,
   type Embedder,
-  type EvalPair,
   type PublicSplit,
 } from '@sluice/cache';
 import { sluiceCacheDir } from '@sluice/config';
+import { flagReader, loadEvalSets } from './eval-sets.ts';
 
 const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const flag = flagReader(args);
 
 const cacheRoot = sluiceCacheDir(process.env);
 const dataDir = flag('data') ?? join(cacheRoot, 'eval-data');
@@ -46,18 +40,9 @@ if (which === 'sif' || which === 'both') {
 const splits: PublicSplit[] =
   flag('split') === 'dev' ? ['dev'] : flag('split') === 'holdout' ? ['holdout'] : ['dev', 'holdout'];
 
-const sets: Array<{ name: string; split: PublicSplit; pairs: EvalPair[] }> = [];
-if (splits.includes('dev'))
-  sets.push({ name: 'eval/pairs.json (hand-written)', split: 'dev', pairs: loadEvalPairs('pairs') });
-if (splits.includes('holdout'))
-  sets.push({ name: 'eval/holdout.json (hand-written)', split: 'holdout', pairs: loadEvalPairs('holdout') });
-for (const source of PUBLIC_SOURCES) {
-  for (const split of splits) {
-    const pairs = loadPublicSet(dataDir, source.name, split);
-    if (pairs) sets.push({ name: `${source.name} (${source.repository}@${source.commit.slice(0, 7)})`, split, pairs });
-    else console.log(`${source.name}.${split}: not built (run pnpm build:cache-eval)`);
-  }
-}
+const sets = loadEvalSets(dataDir, splits, (name, split) =>
+  console.log(`${name}.${split}: not built (run pnpm build:cache-eval)`),
+);
 
 let server: RunningRedis | undefined;
 const url = flag('url') ?? (server = await startRedisServer()).url;
@@ -94,7 +79,7 @@ try {
           (id) => set.pairs.find((p) => p.id === id)?.expect === 'miss',
         ).length;
         console.log(
-          `| ${set.name} | ${set.split} | ${embedder.id} | ${threshold} | ${m.hits}/${m.hitPairs} = **${pct(m.recall)}** | ${m.falseHits} (${wrongOnMisses}/${misses} = ${pct(misses ? wrongOnMisses / misses : 0)}) | ${pct(result.crowded.recall)} / ${result.crowded.falseHits} | ${pct(result.thresholdOnly.recall)} / ${result.thresholdOnly.falseHits} | ${JSON.stringify(m.rejectionsByReason)} |`,
+          `| ${set.label} | ${set.split} | ${embedder.id} | ${threshold} | ${m.hits}/${m.hitPairs} = **${pct(m.recall)}** | ${m.falseHits} (${wrongOnMisses}/${misses} = ${pct(misses ? wrongOnMisses / misses : 0)}) | ${pct(result.crowded.recall)} / ${result.crowded.falseHits} | ${pct(result.thresholdOnly.recall)} / ${result.thresholdOnly.falseHits} | ${JSON.stringify(m.rejectionsByReason)} |`,
         );
         if (verbose && m.falseHitIds.length) {
           for (const id of m.falseHitIds) {
