@@ -9,6 +9,10 @@
  * `<epoch µs>\t<commands>\t<first command names>`, flushed every 100 ms and at exit, so the
  * benchmark can count the ones inside a request's window. `SLUICE_BENCH_IOREDIS` names the
  * ioredis module the traced checkout loads (its own `node_modules`), which is the one to patch.
+ * Scripts are named as `@sluice/redis` `loadScripts` names them (`limits:acquire`), through the
+ * SHA → name map it keeps on `globalThis` under `Symbol.for('sluice.redis.scripts')` (this
+ * file cannot import the traced checkout's module); an older checkout that defines its
+ * scripts with `defineCommand` gets the command's name instead.
  * Only the benchmark sets these; nothing in the product reads them.
  */
 import { createHash } from 'node:crypto';
@@ -29,17 +33,27 @@ if (dir && modulePath) {
   const ioredis = requireCjs(modulePath) as { Redis: { prototype: Proto } };
   const proto = ioredis.Redis.prototype;
   const original = proto.sendCommand;
-  // Scripts are named by their SHA in EVALSHA: remember which defined command each one is.
+  // Scripts are named by their SHA in EVALSHA: remember which defined command each one is
+  // (checkouts from before the script loader).
   const scripts = new Map<string, string>();
   const define = proto.defineCommand;
   proto.defineCommand = function (this: unknown, name: string, definition: { lua: string; numberOfKeys?: number }) {
     scripts.set(createHash('sha1').update(definition.lua).digest('hex'), name);
     return define.call(this, name, definition);
   };
+  const loaded = () =>
+    (globalThis as Record<symbol, unknown>)[Symbol.for('sluice.redis.scripts')] as Map<string, string> | undefined;
+  const SCRIPT_COMMANDS = new Set(['evalsha', 'evalsha_ro', 'eval', 'eval_ro']);
   const nameOf = (command: { name: string; args?: unknown[] }) => {
-    if (command.name !== 'evalsha') return command.name;
-    const sha = String(command.args?.[0] ?? '');
-    return scripts.get(sha) ?? 'evalsha';
+    if (!SCRIPT_COMMANDS.has(command.name)) return command.name;
+    // EVALSHA sends the SHA, EVAL (the NOSCRIPT fallback) the source.
+    const first = command.args?.[0];
+    const sha = command.name.startsWith('evalsha')
+      ? String(first ?? '')
+      : createHash('sha1')
+          .update(String(first ?? ''))
+          .digest('hex');
+    return loaded()?.get(sha) ?? scripts.get(sha) ?? command.name;
   };
   let lines: string[] = [];
   let open: { at: number; commands: number; names: string[] } | undefined;

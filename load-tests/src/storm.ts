@@ -171,7 +171,10 @@ try {
     `\nSluice drain: first call accepted at ${(first / 1000).toFixed(0)} s; accepted calls per whole minute from then while backlogged ${JSON.stringify(minutes)} (limit ${rpm}); median ${median} = ${((100 * median) / rpm).toFixed(1)} % of the limit; from the first to the last answer ${overall.toFixed(0)} per minute = ${((100 * overall) / rpm).toFixed(1)} %`,
   );
   const perRequest = (n: number) => (n / s.sent).toFixed(1);
-  const scripts = (redisCost.calls.evalsha ?? 0) + (redisCost.calls.eval ?? 0) + (redisCost.calls.fcall ?? 0);
+  const scripts = ['evalsha', 'evalsha_ro', 'eval', 'eval_ro', 'fcall'].reduce(
+    (sum, name) => sum + (redisCost.calls[name] ?? 0),
+    0,
+  );
   console.log(
     `\nSluice's Redis during the storm, per request: ${perRequest(redisCost.total)} commands (${redisCost.total} in all), ${perRequest(scripts)} script calls, ${perRequest(redisCost.calls.zpopmin ?? 0)} ZPOPMIN (BullMQ attempts to take a prioritized job, empty ones included), ${perRequest(redisCost.cpuMs)} ms Redis CPU`,
   );

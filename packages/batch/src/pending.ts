@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { CompletionJobData, TierName } from '@sluice/queues';
-import type { Keys, Redis } from '@sluice/redis';
+import { loadScripts, type Keys, type Redis } from '@sluice/redis';
 
-const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-const CLAIM = lua('claim');
-const TAKE_DUE = lua('take-due');
+const SCRIPTS = loadScripts('batch', new URL('./lua/', import.meta.url), { claim: {}, takeDue: {} });
 
 /** A deferred job as the batcher keeps it until its answer is delivered. */
 export interface DeferredJob {
@@ -27,27 +24,6 @@ export interface Claim {
   at: number;
 }
 
-type BatchCommands = Redis & {
-  sluiceBatchClaim(
-    pending: string,
-    deadlines: string,
-    claims: string,
-    max: number,
-    claimId: string,
-    now: number,
-  ): Promise<string[]>;
-  sluiceBatchTakeDue(pending: string, deadlines: string, before: number, max: number): Promise<string[]>;
-};
-
-function define(redis: Redis): BatchCommands {
-  const r = redis as BatchCommands;
-  if (typeof r.sluiceBatchClaim !== 'function') {
-    redis.defineCommand('sluiceBatchClaim', { numberOfKeys: 3, lua: CLAIM });
-    redis.defineCommand('sluiceBatchTakeDue', { numberOfKeys: 2, lua: TAKE_DUE });
-  }
-  return r;
-}
-
 /**
  * The batcher's durable state for one Redis, per deployment (every key of a deployment shares
  * one hash tag): `items` holds each deferred job until its answer is delivered (its presence
@@ -57,12 +33,12 @@ function define(redis: Redis): BatchCommands {
  * batcher killed at any point leaves nothing that recovery cannot find.
  */
 export class PendingStore {
-  readonly #redis: BatchCommands;
+  readonly #redis: Redis;
   readonly #keys: Keys;
   readonly #ttlSeconds: number;
 
   constructor(redis: Redis, keys: Keys, ttlSeconds: number) {
-    this.#redis = define(redis);
+    this.#redis = redis;
     this.#keys = keys;
     this.#ttlSeconds = ttlSeconds;
   }
@@ -101,27 +77,23 @@ export class PendingStore {
     return { count, ...(oldest.length === 2 ? { oldestAt: Number(oldest[1]) } : {}) };
   }
 
-  /** Claims up to `max` of the oldest pending jobs (see `lua/claim.lua`). */
+  /** Claims up to `max` of the oldest pending jobs (see `lua/claim-3.lua`). */
   async claim(deploymentId: string, max: number, claimId: string, now: number): Promise<DeferredJob[]> {
-    const ids = await this.#redis.sluiceBatchClaim(
-      this.#key(deploymentId, 'pending'),
-      this.#key(deploymentId, 'deadlines'),
-      this.#key(deploymentId, 'claims'),
-      max,
-      claimId,
-      now,
-    );
+    const ids = (await SCRIPTS.claim.run(
+      this.#redis,
+      [this.#key(deploymentId, 'pending'), this.#key(deploymentId, 'deadlines'), this.#key(deploymentId, 'claims')],
+      [max, claimId, now],
+    )) as string[];
     return this.items(deploymentId, ids);
   }
 
-  /** Takes pending jobs due before `before` (see `lua/take-due.lua`). */
+  /** Takes pending jobs due before `before` (see `lua/take-due-2.lua`). */
   async takeDue(deploymentId: string, before: number, max: number): Promise<DeferredJob[]> {
-    const ids = await this.#redis.sluiceBatchTakeDue(
-      this.#key(deploymentId, 'pending'),
-      this.#key(deploymentId, 'deadlines'),
-      before,
-      max,
-    );
+    const ids = (await SCRIPTS.takeDue.run(
+      this.#redis,
+      [this.#key(deploymentId, 'pending'), this.#key(deploymentId, 'deadlines')],
+      [before, max],
+    )) as string[];
     return this.items(deploymentId, ids);
   }
 

@@ -1,45 +1,37 @@
-import { readFileSync } from 'node:fs';
-import type { Redis } from '@sluice/redis';
+import { loadScripts, type Redis } from '@sluice/redis';
 
-/** The cache's Lua scripts, as commands of a connection (see `lua/*.lua` for KEYS/ARGV). */
-export interface CacheCommands {
-  sluiceCacheStore(
-    entry: string,
-    vectors: string,
-    age: string,
-    expiry: string,
-    noFill: string,
-    ...args: Array<string | number | Buffer>
-  ): Promise<string[]>;
-  sluiceCacheRemove(vectors: string, age: string, expiry: string, ...args: Array<string | number>): Promise<string[]>;
-  sluiceCacheReleaseFill(lock: string, token: string, channel: string): Promise<number>;
-  sluiceCacheAcquireFill(lock: string, marker: string, token: string, ttlMs: number): Promise<number>;
-  sluiceCacheLookup(
-    entry: string,
-    vectors: string,
-    vector: Buffer | string,
-    ...searchArgs: string[]
+/** The cache's Lua scripts (`lua/<name>-<keys>.lua`, each with its KEYS/ARGV header). */
+const SCRIPTS = loadScripts('cache', new URL('./lua/', import.meta.url), {
+  // GET and VSIM only: it runs as EVALSHA_RO.
+  lookupEntry: { readOnly: true },
+  storeEntry: {},
+  removeEntries: {},
+  releaseFill: {},
+  acquireFill: {},
+});
+
+/** The cache's scripts on one connection, keys and arguments as in `lua/*.lua`. */
+export interface CacheScripts {
+  lookup(
+    keys: [entry: string, vectors: string],
+    args: [vector: Buffer | string, ...searchArgs: string[]],
   ): Promise<[string | null, string[]]>;
+  store(
+    keys: [entry: string, vectors: string, age: string, expiry: string, noFill: string],
+    args: Array<string | number | Buffer>,
+  ): Promise<string[]>;
+  remove(keys: [vectors: string, age: string, expiry: string], args: string[]): Promise<string[]>;
+  releaseFill(keys: [lock: string], args: [token: string, channel: string]): Promise<number>;
+  acquireFill(keys: [lock: string, noFill: string], args: [token: string, ttlMs: number]): Promise<number>;
 }
 
-const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-const STORE_ENTRY = lua('store-entry');
-const REMOVE_ENTRIES = lua('remove-entries');
-const RELEASE_FILL = lua('release-fill');
-const ACQUIRE_FILL = lua('acquire-fill');
-const LOOKUP_ENTRY = lua('lookup-entry');
-
-/** `redis` with the cache's scripts defined on it (once per connection). */
-export function withCacheScripts(connection: Redis): Redis & CacheCommands {
-  const redis = connection as Redis & CacheCommands;
-  const commands = redis as unknown as Record<string, unknown>;
-  if (typeof commands.sluiceCacheLookup !== 'function')
-    redis.defineCommand('sluiceCacheLookup', { numberOfKeys: 2, lua: LOOKUP_ENTRY });
-  if (typeof commands.sluiceCacheStore !== 'function') {
-    redis.defineCommand('sluiceCacheStore', { numberOfKeys: 5, lua: STORE_ENTRY });
-    redis.defineCommand('sluiceCacheRemove', { numberOfKeys: 3, lua: REMOVE_ENTRIES });
-    redis.defineCommand('sluiceCacheReleaseFill', { numberOfKeys: 1, lua: RELEASE_FILL });
-    redis.defineCommand('sluiceCacheAcquireFill', { numberOfKeys: 2, lua: ACQUIRE_FILL });
-  }
-  return redis;
+/** The cache's scripts bound to `redis`. */
+export function cacheScripts(redis: Redis): CacheScripts {
+  return {
+    lookup: async (keys, args) => (await SCRIPTS.lookupEntry.run(redis, keys, args)) as [string | null, string[]],
+    store: async (keys, args) => (await SCRIPTS.storeEntry.run(redis, keys, args)) as string[],
+    remove: async (keys, args) => (await SCRIPTS.removeEntries.run(redis, keys, args)) as string[],
+    releaseFill: async (keys, args) => (await SCRIPTS.releaseFill.run(redis, keys, args)) as number,
+    acquireFill: async (keys, args) => (await SCRIPTS.acquireFill.run(redis, keys, args)) as number,
+  };
 }

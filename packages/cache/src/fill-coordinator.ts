@@ -2,15 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { duplicateRedis, ShardedSubscriber, type Redis } from '@sluice/redis';
 import type { CacheCounters } from './cache-counters.ts';
 import type { CacheKeyspace } from './cache-keys.ts';
-import type { CacheCommands } from './cache-scripts.ts';
+import type { CacheScripts } from './cache-scripts.ts';
 import type { CacheHit, CacheLogger, Fill } from './cache-types.ts';
 import { checkInteger } from './checks.ts';
 import { parseExactKey } from './scope.ts';
 
 /** Options for {@link FillCoordinator}. */
 export interface FillCoordinatorOptions {
-  /** A connection with the cache's scripts (`withCacheScripts`). */
-  redis: Redis & CacheCommands;
+  redis: Redis;
+  /** The cache's scripts on `redis` (`cacheScripts`). */
+  scripts: CacheScripts;
   keyspace: CacheKeyspace;
   counters: CacheCounters;
   /** How often a waiter looks for the leader's entry, notified or not. */
@@ -28,7 +29,8 @@ export interface FillCoordinatorOptions {
  * notification on the entry's fill channel and polling in case one is missed.
  */
 export class FillCoordinator {
-  readonly #redis: Redis & CacheCommands;
+  readonly #redis: Redis;
+  readonly #scripts: CacheScripts;
   readonly #keyspace: CacheKeyspace;
   readonly #counters: CacheCounters;
   readonly #pollMs: number;
@@ -43,6 +45,7 @@ export class FillCoordinator {
 
   constructor(options: FillCoordinatorOptions) {
     this.#redis = options.redis;
+    this.#scripts = options.scripts;
     this.#keyspace = options.keyspace;
     this.#counters = options.counters;
     this.#pollMs = options.pollMs;
@@ -64,12 +67,7 @@ export class FillCoordinator {
     const ttlMs = checkInteger('ttlMs', options.ttlMs ?? 120_000, 1);
     const keys = this.#keyspace.namespace(namespace);
     const token = randomUUID();
-    const outcome = await this.#redis.sluiceCacheAcquireFill(
-      keys.fillLock(entryId),
-      keys.noFill(entryId),
-      token,
-      ttlMs,
-    );
+    const outcome = await this.#scripts.acquireFill([keys.fillLock(entryId), keys.noFill(entryId)], [token, ttlMs]);
     if (outcome === 2) {
       this.#counters.count('fill.uncoalesced');
       return { leader: true, coordinated: false, exactKey, release: () => Promise.resolve() };
@@ -82,8 +80,8 @@ export class FillCoordinator {
         coordinated: true,
         exactKey,
         release: () => {
-          released ??= this.#redis
-            .sluiceCacheReleaseFill(keys.fillLock(entryId), token, keys.fillChannel(entryId))
+          released ??= this.#scripts
+            .releaseFill([keys.fillLock(entryId)], [token, keys.fillChannel(entryId)])
             .then(() => undefined);
           return released;
         },

@@ -1,7 +1,7 @@
 import type { Redis } from '@sluice/redis';
 import type { CacheCounters } from './cache-counters.ts';
 import type { CacheKeyspace } from './cache-keys.ts';
-import type { CacheCommands } from './cache-scripts.ts';
+import type { CacheScripts } from './cache-scripts.ts';
 import type { CacheLogger, PurgeResult, PurgeTarget, SweepResult } from './cache-types.ts';
 import { checkInteger } from './checks.ts';
 import { CacheRequestError } from './errors.ts';
@@ -11,8 +11,9 @@ const PURGE_BATCH = 1_000;
 
 /** Options for {@link CacheMaintenance}. */
 export interface CacheMaintenanceOptions {
-  /** A connection with the cache's scripts (`withCacheScripts`). */
-  redis: Redis & CacheCommands;
+  redis: Redis;
+  /** The cache's scripts on `redis` (`cacheScripts`). */
+  scripts: CacheScripts;
   keyspace: CacheKeyspace;
   counters: CacheCounters;
   clock: () => number;
@@ -30,7 +31,8 @@ export interface CacheMaintenanceOptions {
  * entries (their entry keys expire by TTL), and purges of a tenant, sharing group or namespace.
  */
 export class CacheMaintenance {
-  readonly #redis: Redis & CacheCommands;
+  readonly #redis: Redis;
+  readonly #scripts: CacheScripts;
   readonly #keyspace: CacheKeyspace;
   readonly #counters: CacheCounters;
   readonly #clock: () => number;
@@ -44,6 +46,7 @@ export class CacheMaintenance {
 
   constructor(options: CacheMaintenanceOptions) {
     this.#redis = options.redis;
+    this.#scripts = options.scripts;
     this.#keyspace = options.keyspace;
     this.#counters = options.counters;
     this.#clock = options.clock;
@@ -111,13 +114,9 @@ export class CacheMaintenance {
     let removed = 0;
     for (const [namespace, ids] of byNamespace) {
       const keys = this.#keyspace.namespace(namespace);
-      const gone = await this.#redis.sluiceCacheRemove(
-        keys.vectors,
-        keys.age,
-        keys.expiry,
-        String(now),
-        keys.entryPrefix,
-        ...ids,
+      const gone = await this.#scripts.remove(
+        [keys.vectors, keys.age, keys.expiry],
+        [String(now), keys.entryPrefix, ...ids],
       );
       removed += gone.length;
       const done = new Set(gone);
@@ -158,13 +157,9 @@ export class CacheMaintenance {
     for (let round = 0; round <= Math.ceil(this.#namespaceCap / PURGE_BATCH) + 1; round += 1) {
       const ids = await this.#redis.zrange(keys.age, 0, String(PURGE_BATCH - 1));
       if (ids.length === 0) break;
-      const gone = await this.#redis.sluiceCacheRemove(
-        keys.vectors,
-        keys.age,
-        keys.expiry,
-        '+inf',
-        keys.entryPrefix,
-        ...ids,
+      const gone = await this.#scripts.remove(
+        [keys.vectors, keys.age, keys.expiry],
+        ['+inf', keys.entryPrefix, ...ids],
       );
       if (gone.length) await this.#redis.zrem(this.#keyspace.expiryIndex, ...gone.map((id) => `${namespace}.${id}`));
       entries += gone.length;

@@ -167,14 +167,14 @@ describe('lookup and store', () => {
     };
     const exact = await lookup(QUESTION);
     expect(exact.result).toMatchObject({ hit: true, kind: 'exact' });
-    expect(exact.sent).toEqual(['evalsha']);
+    expect(exact.sent).toEqual(['evalsha_ro']);
     const semantic = await lookup("What's the capital of France?");
     expect(semantic.result).toMatchObject({ hit: true, kind: 'semantic', sourceJobId: 'job-1' });
     // The script's search found the stored entry; one MGET reads the candidate.
-    expect(semantic.sent).toEqual(['evalsha', 'mget']);
+    expect(semantic.sent).toEqual(['evalsha_ro', 'mget']);
     const none = await lookup('Which rivers cross Mongolia?');
     expect(none.result).toMatchObject({ hit: false, kind: 'miss' });
-    expect(none.sent).toEqual(['evalsha']);
+    expect(none.sent).toEqual(['evalsha_ro']);
   });
 
   it('honours threshold overrides: per call, per tenant, per category', async () => {

@@ -3,7 +3,7 @@ import type { Keys, Redis } from '@sluice/redis';
 import type { ChatRequest, CategoryName } from '@sluice/queues';
 import { CacheCounters } from './cache-counters.ts';
 import { CacheKeyspace } from './cache-keys.ts';
-import { withCacheScripts, type CacheCommands } from './cache-scripts.ts';
+import { cacheScripts, type CacheScripts } from './cache-scripts.ts';
 import type {
   CacheHit,
   CacheLogger,
@@ -77,7 +77,8 @@ export function verifyOptionsFor(embedder: Embedder, contentWordSimilarity?: num
  * `{cache-meta:all}:expiry` sweep index (swept), `{cache-meta:all}:stats:DAY` counters (TTL).
  */
 export class ResponseCache {
-  readonly #redis: Redis & CacheCommands;
+  readonly #redis: Redis;
+  readonly #scripts: CacheScripts;
   readonly #keys: Keys;
   readonly #embedder: Embedder;
   readonly #config: CacheConfig;
@@ -133,7 +134,8 @@ export class ResponseCache {
     const fillPollMs = checkInteger('fillPollMs', options.fillPollMs ?? 100, 1);
     this.#uncoalescedMs = checkInteger('uncoalescedMs', options.uncoalescedMs ?? 10_000, 1);
 
-    this.#redis = withCacheScripts(options.redis);
+    this.#redis = options.redis;
+    this.#scripts = cacheScripts(options.redis);
     this.#keys = options.keys;
     this.#embedder = options.embedder;
     this.#config = config;
@@ -159,6 +161,7 @@ export class ResponseCache {
     });
     this.#fills = new FillCoordinator({
       redis: this.#redis,
+      scripts: this.#scripts,
       keyspace: this.#keyspace,
       counters: this.#counters,
       pollMs: fillPollMs,
@@ -173,6 +176,7 @@ export class ResponseCache {
     });
     this.#maintenance = new CacheMaintenance({
       redis: this.#redis,
+      scripts: this.#scripts,
       keyspace: this.#keyspace,
       counters: this.#counters,
       clock: this.#clock,
@@ -274,11 +278,9 @@ export class ResponseCache {
     // An embedding from another embedder (other dimensions) is not used; the prompt is embedded again below.
     const given = semanticPossible && this.#usable(input.embedding) ? this.#toVector(input.embedding!) : undefined;
     if (input.exact !== false && given) {
-      [exactRaw, searched] = await this.#redis.sluiceCacheLookup(
-        keys.entry(scope.entryId),
-        keys.vectors,
-        toBlob(given),
-        ...this.#searchArgs,
+      [exactRaw, searched] = await this.#scripts.lookup(
+        [keys.entry(scope.entryId), keys.vectors],
+        [toBlob(given), ...this.#searchArgs],
       );
       if (exactRaw) searched = undefined;
     } else if (input.exact !== false) {
@@ -405,22 +407,20 @@ export class ResponseCache {
       sourceJobId: input.jobId,
     };
     const keys = this.#keyspace.namespace(scope.namespace);
-    const evicted = await this.#redis.sluiceCacheStore(
-      keys.entry(scope.entryId),
-      keys.vectors,
-      keys.age,
-      keys.expiry,
-      keys.noFill(scope.entryId),
-      scope.entryId,
-      JSON.stringify(entry),
-      ttlMs,
-      now,
-      expiresAt,
-      this.#config.namespaceCap,
-      QUANT_ARG[this.#quantization],
-      vector ? toBlob(vector) : '',
-      ttlMs,
-      keys.entryPrefix,
+    const evicted = await this.#scripts.store(
+      [keys.entry(scope.entryId), keys.vectors, keys.age, keys.expiry, keys.noFill(scope.entryId)],
+      [
+        scope.entryId,
+        JSON.stringify(entry),
+        ttlMs,
+        now,
+        expiresAt,
+        this.#config.namespaceCap,
+        QUANT_ARG[this.#quantization],
+        vector ? toBlob(vector) : '',
+        ttlMs,
+        keys.entryPrefix,
+      ],
     );
     const scopeKey = this.#keyspace.scope(scope.scope);
     // Separate commands, not MULTI: these keys sit on other Cluster slots than the namespace.

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Keys, Redis } from '@sluice/redis';
+import { loadScripts, type Keys, type Redis } from '@sluice/redis';
 import type { CompletionJobResult, TierName } from '@sluice/queues';
 import type { JobErrorBody, JobEvent, JobRecord, JobStatus, StoredJobEvent } from './types.ts';
 
@@ -14,11 +13,12 @@ export interface JobStoreOptions {
   ttlSeconds: number;
 }
 
-const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-const FINISH = lua('finish');
-const APPEND = lua('append-event');
-const CREATE_ANSWERED = lua('create-answered');
-const ATTACH_REPLY = lua('attach-reply');
+const SCRIPTS = loadScripts('jobs', new URL('./lua/', import.meta.url), {
+  finish: {},
+  appendEvent: {},
+  createAnswered: {},
+  attachReply: {},
+});
 
 /**
  * A final event's JSON up to its payload: the finish script appends the payload and `}`, so
@@ -27,57 +27,6 @@ const ATTACH_REPLY = lua('attach-reply');
  */
 const EVENT_HEAD = { done: '{"type":"done","result":', error: '{"type":"error","error":' } as const;
 
-type JobCommands = Redis & {
-  sluiceJobFinish(
-    jobKey: string,
-    eventsKey: string,
-    channel: string,
-    jobId: string,
-    status: string,
-    field: string,
-    payload: string,
-    event: string,
-    ttl: number,
-    now: number,
-  ): Promise<number>;
-  sluiceJobAppend(
-    jobKey: string,
-    eventsKey: string,
-    channel: string,
-    jobId: string,
-    event: string,
-    ttl: number,
-    status: string,
-    ...fields: string[]
-  ): Promise<string | null>;
-  sluiceJobAttachReply(jobKey: string, channel: string): Promise<number>;
-  sluiceJobCreateAnswered(
-    jobKey: string,
-    eventsKey: string,
-    tenant: string,
-    createdAt: number,
-    stream: string,
-    model: string,
-    result: string,
-    finishedAt: number,
-    prompt: string,
-    ttl: number,
-  ): Promise<number>;
-};
-
-function define(redis: Redis): JobCommands {
-  const r = redis as JobCommands;
-  if (typeof r.sluiceJobFinish !== 'function') {
-    redis.defineCommand('sluiceJobFinish', { numberOfKeys: 2, lua: FINISH });
-    redis.defineCommand('sluiceJobAppend', { numberOfKeys: 2, lua: APPEND });
-  }
-  if (typeof r.sluiceJobCreateAnswered !== 'function')
-    redis.defineCommand('sluiceJobCreateAnswered', { numberOfKeys: 2, lua: CREATE_ANSWERED });
-  if (typeof r.sluiceJobAttachReply !== 'function')
-    redis.defineCommand('sluiceJobAttachReply', { numberOfKeys: 1, lua: ATTACH_REPLY });
-  return r;
-}
-
 /**
  * Durable job state and the job's event log. Writers (classifier, executor) append events;
  * the API reads the record, replays the log and listens live via {@link JobEventSubscriber}.
@@ -85,7 +34,7 @@ function define(redis: Redis): JobCommands {
  * client exactly one final answer.
  */
 export class JobStore {
-  readonly #redis: JobCommands;
+  readonly #redis: Redis;
   readonly #keys: Keys;
   readonly #ttl: number;
 
@@ -93,7 +42,7 @@ export class JobStore {
     if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 1) {
       throw new Error(`Expected \`ttlSeconds\` to be an integer ≥ 1, got \`${options.ttlSeconds}\``);
     }
-    this.#redis = define(options.redis);
+    this.#redis = options.redis;
     this.#keys = options.keys;
     this.#ttl = options.ttlSeconds;
   }
@@ -141,17 +90,19 @@ export class JobStore {
     result: CompletionJobResult,
     finishedAt = Date.now(),
   ): Promise<void> {
-    await this.#redis.sluiceJobCreateAnswered(
-      this.#keys.job(job.id),
-      this.#keys.jobEvents(job.id),
-      job.tenant,
-      job.createdAt,
-      job.stream ? '1' : '0',
-      job.model,
-      JSON.stringify(result),
-      finishedAt,
-      job.prompt,
-      this.#ttl,
+    await SCRIPTS.createAnswered.run(
+      this.#redis,
+      [this.#keys.job(job.id), this.#keys.jobEvents(job.id)],
+      [
+        job.tenant,
+        job.createdAt,
+        job.stream ? '1' : '0',
+        job.model,
+        JSON.stringify(result),
+        finishedAt,
+        job.prompt,
+        this.#ttl,
+      ],
     );
   }
 
@@ -205,15 +156,10 @@ export class JobStore {
     fields: Record<string, string> = {},
   ): Promise<boolean> {
     const pairs = Object.entries(fields).flat();
-    const res = await this.#redis.sluiceJobAppend(
-      this.#keys.job(id),
-      this.#keys.jobEvents(id),
-      this.#keys.jobChannel(id),
-      id,
-      JSON.stringify(event),
-      this.#ttl,
-      status ?? '',
-      ...pairs,
+    const res = await SCRIPTS.appendEvent.run(
+      this.#redis,
+      [this.#keys.job(id), this.#keys.jobEvents(id)],
+      [this.#keys.jobChannel(id), id, JSON.stringify(event), this.#ttl, status ?? '', ...pairs],
     );
     return res !== null;
   }
@@ -289,7 +235,7 @@ export class JobStore {
    * without a reply channel, or unknown): subscribe to that one instead.
    */
   async attachReply(id: string, channel: string): Promise<boolean> {
-    return (await this.#redis.sluiceJobAttachReply(this.#keys.job(id), channel)) === 1;
+    return (await SCRIPTS.attachReply.run(this.#redis, [this.#keys.job(id)], [channel])) === 1;
   }
 
   /** Release an idempotency claim whose job could not be enqueued. */
@@ -316,18 +262,11 @@ export class JobStore {
       { kind: SpanKind.PRODUCER, attributes: { 'sluice.job.id': id, 'sluice.job.status': status } },
       async (span) => {
         try {
-          const finished = await this.#redis.sluiceJobFinish(
-            this.#keys.job(id),
-            this.#keys.jobEvents(id),
-            this.#keys.jobChannel(id),
-            id,
-            status,
-            field,
-            payload,
-            eventHead,
-            this.#ttl,
-            now,
-          );
+          const finished = (await SCRIPTS.finish.run(
+            this.#redis,
+            [this.#keys.job(id), this.#keys.jobEvents(id)],
+            [this.#keys.jobChannel(id), id, status, field, payload, eventHead, this.#ttl, now],
+          )) as number;
           span.setAttribute('sluice.job.first_finish', finished === 1);
           return finished;
         } catch (error) {

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import type { Keys, Redis } from '@sluice/redis';
+import { loadScripts, type Keys, type Redis } from '@sluice/redis';
 import type { ChatMessage } from '@sluice/queues';
 
-const CLAIM_HEAD = readFileSync(new URL('./lua/claim-response-head.lua', import.meta.url), 'utf8');
+const SCRIPTS = loadScripts('jobs', new URL('./lua/', import.meta.url), { claimResponseHead: {} });
 
 /** A response kept for `GET /v1/responses/{id}` and `previous_response_id` (Responses API, `store: true`). */
 export interface StoredResponse {
@@ -42,9 +41,6 @@ export class ResponseStore {
     this.#ttl = options.ttlSeconds ?? 604_800;
     if (!Number.isInteger(this.#ttl) || this.#ttl < 1)
       throw new Error(`Expected \`ttlSeconds\` to be an integer ≥ 1, got \`${String(options.ttlSeconds)}\``);
-    const r = this.#redis as Redis & { sluiceClaimResponseHead?: unknown };
-    if (typeof r.sluiceClaimResponseHead !== 'function')
-      this.#redis.defineCommand('sluiceClaimResponseHead', { numberOfKeys: 1, lua: CLAIM_HEAD });
   }
 
   #key(id: string) {
@@ -81,9 +77,11 @@ export class ResponseStore {
 
   /** Move the head from `previousId` to `responseId`; false when `previousId` is no longer the head. */
   async claimHead(conversationId: string, previousId: string, responseId: string): Promise<boolean> {
-    const r = this.#redis as unknown as {
-      sluiceClaimResponseHead(key: string, expected: string, next: string, ttl: number): Promise<number>;
-    };
-    return (await r.sluiceClaimResponseHead(this.#head(conversationId), previousId, responseId, this.#ttl)) === 1;
+    const claimed = await SCRIPTS.claimResponseHead.run(
+      this.#redis,
+      [this.#head(conversationId)],
+      [previousId, responseId, this.#ttl],
+    );
+    return claimed === 1;
   }
 }

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { ResolvedDeployment } from '@sluice/config';
 import { countChatTokens, countTokens, type CountableMessage } from '@sluice/llm';
 import { TIERS, type BilledCall, type CompletionJobResult, type TierName } from '@sluice/queues';
-import type { Keys, Redis } from '@sluice/redis';
+import { loadScripts, type Keys, type Redis } from '@sluice/redis';
 import { InvalidLedgerOptionsError, InvalidUsageRangeError } from './errors.ts';
 
 const DAY_MS = 86_400_000;
@@ -231,8 +229,7 @@ export interface Ledger {
   usage(tenant: string, range?: { from?: string; to?: string }): Promise<UsageReport>;
 }
 
-const RECORD = readFileSync(new URL('./lua/record-job.lua', import.meta.url), 'utf8');
-const RECORD_SHA = createHash('sha1').update(RECORD).digest('hex');
+const SCRIPTS = loadScripts('ledger', new URL('./lua/', import.meta.url), { recordJob: {} });
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function parseDay(value: string, name: string): number {
@@ -372,14 +369,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         dayKey(entry.tenant, utcDay(entry.finishedAt)),
         keys.family('ledger', tag(entry.tenant), 'job', entry.jobId),
       ];
-      let reply: unknown;
-      try {
-        reply = await redis.evalsha(RECORD_SHA, 2, ...keyArgs, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        reply = await redis.eval(RECORD, 2, ...keyArgs, ...args);
-      }
-      return Number(reply) === 1;
+      return Number(await SCRIPTS.recordJob.run(redis, keyArgs, args)) === 1;
     },
 
     async usage(tenant, range = {}) {

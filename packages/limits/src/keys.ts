@@ -35,7 +35,7 @@ export function deploymentKeys(keys: Keys, deploymentId: string): DeploymentKeys
   };
 }
 
-/** The eight keys in the order acquire.lua and inspect.lua expect. */
+/** The eight keys in the order acquire-8.lua and inspect-8.lua expect. */
 export function limiterKeyList(k: DeploymentKeys): string[] {
   return [k.leases, k.requests, k.tokens, k.tokenCounts, k.tokenTotal, k.cooldown, k.adaptive, k.circuit];
 }

@@ -9,7 +9,7 @@ import { parseRateLimitHeaders, type HeaderSource, type RateLimitHeaders } from 
 import { chooseCooldown, learnSignals } from './upstream-signals.ts';
 import { deploymentKeys, limiterKeyList, type DeploymentKeys } from './keys.ts';
 import { rankDeployments, type PickResult } from './picker.ts';
-import { loadScripts, type LimitScripts } from './scripts.ts';
+import { limitScripts, type LimitScripts } from './scripts.ts';
 import { createTenantQuotas, type TenantQuotas } from './tenant-quotas.ts';
 import { expectId, expectInteger, expectNumber } from './validate.ts';
 
@@ -403,7 +403,7 @@ export class Limiter {
       buckets: expectInteger('circuit.buckets', c.buckets ?? 10, 1),
       openMs: expectInteger('circuit.openMs', c.openMs ?? 30_000, 1),
     };
-    this.#scripts = loadScripts(options.redis);
+    this.#scripts = limitScripts(options.redis);
     this.tenants = createTenantQuotas({ redis: options.redis, keys: options.keys, clock: this.#clock });
   }
 

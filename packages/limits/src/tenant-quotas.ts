@@ -4,7 +4,7 @@ import type { Keys } from '@sluice/redis';
 import type { Clock } from './clock.ts';
 import { QuotaExceededError, type QuotaKind } from './errors.ts';
 import { encodeKeyPart } from './keys.ts';
-import { loadScripts, type LimitScripts } from './scripts.ts';
+import { limitScripts, type LimitScripts } from './scripts.ts';
 import { expectId, expectInteger } from './validate.ts';
 
 const MINUTE_MS = 60_000;
@@ -64,7 +64,7 @@ class RedisTenantQuotas implements TenantQuotas {
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#clock = options.clock ?? Date.now;
-    this.#scripts = loadScripts(options.redis);
+    this.#scripts = limitScripts(options.redis);
   }
 
   #requestsKey(tenant: string): string {

@@ -1,10 +1,7 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { WriteBehindCounters, type Keys, type Redis } from '@sluice/redis';
+import { loadScripts, WriteBehindCounters, type Keys, type Redis } from '@sluice/redis';
 import { TIERS, type CompletionJobResult, type TierName } from '@sluice/queues';
 
-const INCR = readFileSync(new URL('./lua/ops-incr.lua', import.meta.url), 'utf8');
-const INCR_SHA = createHash('sha1').update(INCR).digest('hex');
+const SCRIPTS = loadScripts('metrics', new URL('./lua/', import.meta.url), { opsIncr: {} });
 
 const MINUTE_MS = 60_000;
 
@@ -191,12 +188,7 @@ export function createOpsStats(options: OpsStatsOptions): OpsStats {
     const minute = Math.floor(clock() / MINUTE_MS) * MINUTE_MS;
     const args: (string | number)[] = [retentionMinutes * 60 + 60, totalsTtlSeconds];
     for (const [field, value] of increments) args.push(field, value);
-    try {
-      await redis.evalsha(INCR_SHA, 2, minuteKey(minute), totalsKey, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      await redis.eval(INCR, 2, minuteKey(minute), totalsKey, ...args);
-    }
+    await SCRIPTS.opsIncr.run(redis, [minuteKey(minute), totalsKey], args);
   };
 
   // One key: the minute is taken when a batch is written, not when it was added.

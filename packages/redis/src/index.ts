@@ -297,3 +297,13 @@ export type { Cluster } from 'ioredis';
 
 export { ShardedSubscriber, type ChannelHandler } from './sharded-subscriber.ts';
 export { WriteBehindCounters, type CounterBatch, type WriteBehindCountersOptions } from './write-behind-counters.ts';
+export {
+  isScriptKeyCountError,
+  loadScripts,
+  scriptName,
+  ScriptKeyCountError,
+  ScriptLoadError,
+  type Script,
+  type ScriptDefinition,
+  type Scripts,
+} from './script-loader.ts';

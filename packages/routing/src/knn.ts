@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { Keys, Redis } from '@sluice/redis';
+import { loadScripts, type Keys, type Redis } from '@sluice/redis';
 import type { CategoryName, RouteDecision, TierName } from '@sluice/queues';
 import { InvalidRoutingOptionsError, StrategyFailedError } from './errors.ts';
 import { latestUserText } from './features.ts';
@@ -108,18 +107,7 @@ export interface KnnStrategy extends RoutingStrategy {
   size(): Promise<{ total: number; learned: number }>;
 }
 
-const LEARN_SCRIPT = readFileSync(new URL('./lua/learn-exemplar.lua', import.meta.url), 'utf8');
-const LEARN_SHA = createHash('sha1').update(LEARN_SCRIPT).digest('hex');
-
-/** EVALSHA, loading the script on NOSCRIPT (after a Redis restart or on a fresh server). */
-async function runScript(redis: Redis, numberOfKeys: number, ...args: (string | Buffer)[]): Promise<unknown> {
-  try {
-    return await redis.evalsha(LEARN_SHA, numberOfKeys, ...args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return redis.eval(LEARN_SCRIPT, numberOfKeys, ...args);
-  }
-}
+const SCRIPTS = loadScripts('routing', new URL('./lua/', import.meta.url), { learnExemplar: {} });
 const CATEGORIES: readonly CategoryName[] = ['time_sensitive', 'factual', 'general', 'creative', 'code', 'reasoning'];
 // Only the start of a long prompt is embedded: what is being asked is stated there, and the
 // embedder's cost grows with length.
@@ -340,19 +328,22 @@ export function knnStrategy(options: KnnStrategyOptions): KnnStrategy {
       ...(scope ? { scope } : {}),
     };
     const at = now();
-    await runScript(
+    await SCRIPTS.learnExemplar.run(
       redis,
-      3,
-      key.set,
-      key.learned,
-      // Capped per scope: one tenant's feedback never evicts another's.
-      scope ? keys.family('routing', namespace, 'learned-at', scope) : key.learnedAt,
-      scope ? `l:${scope}:${sha1(prompt).slice(0, 16)}` : `l:${sha1(prompt).slice(0, 16)}`,
-      JSON.stringify(attributes),
-      JSON.stringify({ prompt, ...attributes, at }),
-      String(at),
-      String(maxLearned),
-      blob(vector),
+      [
+        key.set,
+        key.learned,
+        // Capped per scope: one tenant's feedback never evicts another's.
+        scope ? keys.family('routing', namespace, 'learned-at', scope) : key.learnedAt,
+      ],
+      [
+        scope ? `l:${scope}:${sha1(prompt).slice(0, 16)}` : `l:${sha1(prompt).slice(0, 16)}`,
+        JSON.stringify(attributes),
+        JSON.stringify({ prompt, ...attributes, at }),
+        String(at),
+        String(maxLearned),
+        blob(vector),
+      ],
     );
   }
 

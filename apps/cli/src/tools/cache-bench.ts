@@ -198,13 +198,13 @@ try {
   // Redis's own CPU time per command: unlike client latencies, it does not include queueing
   // behind other processes on a busy machine.
   const commandStats = await connections[0]!.info('commandstats');
-  for (const command of ['vsim', 'vadd', 'get', 'mget', 'evalsha']) {
+  for (const command of ['vsim', 'vadd', 'get', 'mget', 'evalsha', 'evalsha_ro']) {
     const match = new RegExp(`cmdstat_${command}:calls=(\\d+),usec=\\d+,usec_per_call=([\\d.]+)`, 'i').exec(
       commandStats,
     );
     if (match)
       console.log(
-        `redis ${command.toUpperCase().padEnd(8)} ${match[2]!.padStart(8)} µs per call (${match[1]} calls; EVALSHA = store script incl. VADD)`,
+        `redis ${command.toUpperCase().padEnd(10)} ${match[2]!.padStart(8)} µs per call (${match[1]} calls; EVALSHA = store script incl. VADD, EVALSHA_RO = lookup script incl. VSIM)`,
       );
   }
 } finally {

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { Keys, Redis } from '@sluice/redis';
+import { loadScripts, type Keys, type Redis } from '@sluice/redis';
 import type { ChatMessage } from '@sluice/queues';
 import { InvalidRoutingOptionsError } from '../errors.ts';
 import type { StoredSummary } from './build.ts';
@@ -47,26 +45,7 @@ export interface ContextStore {
   clear(conversation: ConversationRef): Promise<void>;
 }
 
-const script = (name: string) => {
-  const source = readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-};
-const SAVE_SUMMARY = script('save-summary');
-const APPEND_MESSAGES = script('append-messages');
-
-async function run(
-  redis: Redis,
-  s: { source: string; sha: string },
-  keyCount: number,
-  args: (string | number)[],
-): Promise<unknown> {
-  try {
-    return await redis.evalsha(s.sha, keyCount, ...args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return redis.eval(s.source, keyCount, ...args);
-  }
-}
+const SCRIPTS = loadScripts('routing', new URL('../lua/', import.meta.url), { saveSummary: {}, appendMessages: {} });
 
 /** Create a {@link ContextStore}. */
 export function createContextStore(options: ContextStoreOptions): ContextStore {
@@ -130,16 +109,11 @@ export function createContextStore(options: ContextStoreOptions): ContextStore {
       if (!messages.length)
         return Number((await redis.hget(key.meta, 'appended')) ?? 0) - (await redis.llen(key.messages));
       return Number(
-        await run(redis, APPEND_MESSAGES, 5, [
-          key.messages,
-          key.meta,
-          key.summary,
-          key.constraints,
-          key.pending,
-          cap,
-          ttl,
-          ...messages.map((m) => JSON.stringify(m)),
-        ]),
+        await SCRIPTS.appendMessages.run(
+          redis,
+          [key.messages, key.meta, key.summary, key.constraints, key.pending],
+          [cap, ttl, ...messages.map((m) => JSON.stringify(m))],
+        ),
       );
     },
     async saveConstraints(conversation, buffer) {
@@ -152,15 +126,11 @@ export function createContextStore(options: ContextStoreOptions): ContextStore {
     async saveSummary(conversation, summary) {
       const key = k(conversation);
       return (
-        (await run(redis, SAVE_SUMMARY, 2, [
-          key.summary,
-          key.pending,
-          summary.text,
-          summary.coversUpTo,
-          summary.lastCoveredHash,
-          summary.updatedAt,
-          ttl,
-        ])) === 1
+        (await SCRIPTS.saveSummary.run(
+          redis,
+          [key.summary, key.pending],
+          [summary.text, summary.coversUpTo, summary.lastCoveredHash, summary.updatedAt, ttl],
+        )) === 1
       );
     },
     async claimSummaryJob(conversation, ttlMs) {

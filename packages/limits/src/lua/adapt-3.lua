@@ -11,7 +11,7 @@
   is counting traffic we do not see (another client on the same key), and it decreases.
 
   Per dimension d in {rpm, tpm} the hash holds:
-    d        learned limit (fractional; acquire.lua floors it)
+    d        learned limit (fractional; acquire-8.lua floors it)
     dCap     provider-reported limit after the safety margin
     dAt      time of the last change (paces recovery)
     dDownAt  time of the last decrease (429s already in flight when it happened must not
@@ -59,11 +59,7 @@ local edgeAllowance = tonumber(ARGV[17]) or 0
 local changed = 0
 local sent = redis.call('ZCOUNT', KEYS[2], now - windowMs, '+inf')
 
-local function tighter(a, b)
-  if a == nil or a <= 0 then return b or 0 end
-  if b == nil or b <= 0 then return a end
-  return math.min(a, b)
-end
+-- @include "tighter"
 
 local function adapt(dim, signal, ceiling, capSeen, minimumSent, observed)
   if capSeen > 0 and tonumber(redis.call('HGET', KEYS[1], dim .. 'Cap')) ~= capSeen then

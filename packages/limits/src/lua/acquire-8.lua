@@ -27,11 +27,11 @@
                                so a crashed worker's lease frees itself
     KEYS[2] requests     ZSET  lease id -> acquisition time (ms): the request log
     KEYS[3] tokens       ZSET  lease id -> acquisition time (ms): the token log
-    KEYS[4] tokenCounts  HASH  lease id -> tokens reserved (settled by release.lua)
+    KEYS[4] tokenCounts  HASH  lease id -> tokens reserved (settled by release-4.lua)
     KEYS[5] tokenTotal   STRING sum of KEYS[4] over the entries of KEYS[3]
     KEYS[6] cooldown     HASH  until (ms), reason
-    KEYS[7] adaptive     HASH  learned limits: rpm, rpmCap, tpm, tpmCap (see adapt.lua)
-    KEYS[8] circuit      HASH  state, openUntil, probeLease, probeUntil (see circuit.lua)
+    KEYS[7] adaptive     HASH  learned limits: rpm, rpmCap, tpm, tpmCap (see adapt-3.lua)
+    KEYS[8] circuit      HASH  state, openUntil, probeLease, probeUntil (see circuit-1.lua)
 
     ARGV[1] now (ms, the caller's clock)
     ARGV[2] lease id (unique per acquisition)
@@ -66,18 +66,8 @@ local pacingMs = tonumber(ARGV[10]) or 0
 local pacingHeadroom = tonumber(ARGV[11]) or 1
 local oldest = now - windowMs
 
--- 0 or nil means unlimited; the tighter of two limits wins.
-local function tighter(a, b)
-  if a == nil or a <= 0 then return b or 0 end
-  if b == nil or b <= 0 then return a end
-  return math.min(a, b)
-end
-
-local function asLimit(value)
-  if value <= 0 then return 0 end
-  -- A learned limit is fractional (0.7 x ...); permits are whole.
-  return math.max(1, math.floor(value))
-end
+-- @include "tighter"
+-- @include "as-limit"
 
 -- unpack() of a long list overflows Lua's stack (about 8000 values), so large lists are
 -- handled in slices.

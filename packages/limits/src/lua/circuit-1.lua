@@ -3,7 +3,7 @@
 
     closed    --(N consecutive failures, or failure ratio >= R over the window with at
                  least M outcomes)--> open
-    open      --(openUntil passes; acquire.lua grants one probe)--> half_open
+    open      --(openUntil passes; acquire-8.lua grants one probe)--> half_open
     half_open --(probe succeeds)--> closed
     half_open --(probe fails)--> open again
 

@@ -15,11 +15,13 @@
   ARGV[7] TTL of job keys in seconds
   ARGV[8] finish time (ms)
 
-  Published as append-event.lua publishes: on the record's reply channels when it names any
+  Published as append-event-2.lua publishes: on the record's reply channels when it names any
   (`<job id> <stream id> <event>`), else on ARGV[1] (`<stream id> <event>`).
 
   Returns 1 when this call finished the job, 0 when it was already finished.
 ]]
+-- @include "publish-event"
+
 local state = redis.call('HMGET', KEYS[1], 'status', 'reply')
 local status = state[1]
 if status == 'completed' or status == 'failed' or status == 'cancelled' then
@@ -30,12 +32,5 @@ local event = ARGV[6] .. ARGV[5] .. '}'
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', event)
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 redis.call('EXPIRE', KEYS[2], ARGV[7])
-if state[2] then
-  local message = ARGV[2] .. ' ' .. id .. ' ' .. event
-  for channel in string.gmatch(state[2], '%S+') do
-    redis.call('SPUBLISH', channel, message)
-  end
-else
-  redis.call('SPUBLISH', ARGV[1], id .. ' ' .. event)
-end
+publishEvent(state[2], ARGV[1], ARGV[2], id, event)
 return 1

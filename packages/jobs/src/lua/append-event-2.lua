@@ -18,6 +18,8 @@
 
   Returns the stream id, or false when the job is already finished.
 ]]
+-- @include "publish-event"
+
 local state = redis.call('HMGET', KEYS[1], 'status', 'reply')
 local status = state[1]
 if status == 'completed' or status == 'failed' or status == 'cancelled' then
@@ -31,12 +33,5 @@ for i = 6, #ARGV, 2 do
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-if state[2] then
-  local message = ARGV[2] .. ' ' .. id .. ' ' .. ARGV[3]
-  for channel in string.gmatch(state[2], '%S+') do
-    redis.call('SPUBLISH', channel, message)
-  end
-else
-  redis.call('SPUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
-end
+publishEvent(state[2], ARGV[1], ARGV[2], id, ARGV[3])
 return id

@@ -4,7 +4,8 @@
 
   KEYS[1] list of messages (JSON), oldest first
   KEYS[2] meta hash {appended}: messages ever appended (absolute index of the next one)
-  KEYS[3..n] other keys of the conversation whose TTL is refreshed (if they exist)
+  KEYS[3..5] the conversation's summary, constraints and summary-pending keys, whose TTL is
+            refreshed too (if they exist)
 
   ARGV[1] cap (most messages kept)
   ARGV[2] TTL (seconds)

@@ -3,7 +3,7 @@
   Entries that have left the window but are not pruned yet are left out of the counts.
 
   Input:
-    KEYS[1..8] as in acquire.lua: leases, requests, tokens, tokenCounts, tokenTotal,
+    KEYS[1..8] as in acquire-8.lua: leases, requests, tokens, tokenCounts, tokenTotal,
                cooldown, adaptive, circuit
 
     ARGV[1] now (ms)
@@ -21,15 +21,8 @@
 local now = tonumber(ARGV[1])
 local oldest = now - tonumber(ARGV[2])
 
-local function tighter(a, b)
-  if a == nil or a <= 0 then return b or 0 end
-  if b == nil or b <= 0 then return a end
-  return math.min(a, b)
-end
-local function asLimit(value)
-  if value <= 0 then return 0 end
-  return math.max(1, math.floor(value))
-end
+-- @include "tighter"
+-- @include "as-limit"
 
 local inFlight = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 local requests = redis.call('ZCOUNT', KEYS[2], oldest, '+inf')
