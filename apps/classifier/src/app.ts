@@ -267,7 +267,9 @@ export function createClassifier(options: ClassifierOptions): Classifier {
           await store.fail(
             job.data.id,
             toErrorRecord(
-              new SluiceError(CLASSIFIER_ERRORS.routingFailed, `Routing failed: ${(error as Error).message}`, { cause: error }),
+              new SluiceError(CLASSIFIER_ERRORS.routingFailed, `Routing failed: ${(error as Error).message}`, {
+                cause: error,
+              }),
             ),
           );
         }

@@ -98,7 +98,9 @@ function errorBody(error: unknown): JobErrorBody {
   }
   if (isSluiceError(error)) return toErrorRecord(error);
   const reason = (error as Error)?.message ?? String(error);
-  return toErrorRecord(new SluiceError(EXECUTOR_ERRORS.executionFailed, EXECUTOR_ERRORS.executionFailed.format(reason)));
+  return toErrorRecord(
+    new SluiceError(EXECUTOR_ERRORS.executionFailed, EXECUTOR_ERRORS.executionFailed.format(reason)),
+  );
 }
 
 /** Wire an executor process: one BullMQ worker per tier queue. */

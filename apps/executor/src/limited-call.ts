@@ -290,7 +290,11 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     } catch (error) {
       // Cancelled, shutting down, a bug, or a request that could not be built to send (nothing
       // reached the upstream): not the deployment's fault, so its circuit never hears of it.
-      if (!isUpstreamError(error) || error.kind === 'aborted' || (error.requestFault && error.upstreamStatus === undefined)) {
+      if (
+        !isUpstreamError(error) ||
+        error.kind === 'aborted' ||
+        (error.requestFault && error.upstreamStatus === undefined)
+      ) {
         await limiter.release(lease).catch(() => {});
         throw error;
       }

@@ -44,7 +44,13 @@ describe('defineError', () => {
 
   it('throws when a code is defined twice', () => {
     expect(() =>
-      defineError({ code: 'test_teapot', status: 400, openaiType: 'invalid_request_error', subsystem: 'x', message: 'x' }),
+      defineError({
+        code: 'test_teapot',
+        status: 400,
+        openaiType: 'invalid_request_error',
+        subsystem: 'x',
+        message: 'x',
+      }),
     ).toThrow(/`test_teapot` is defined twice \(first by test\)/);
   });
 
@@ -101,7 +107,9 @@ describe('toOpenAIError', () => {
       const answer = toOpenAIError(error);
       expect(answer).toEqual({
         status: 500,
-        body: { error: { message: INTERNAL_ERROR.format(), type: 'server_error', code: 'internal_error', param: null } },
+        body: {
+          error: { message: INTERNAL_ERROR.format(), type: 'server_error', code: 'internal_error', param: null },
+        },
         headers: {},
         internal: true,
       });

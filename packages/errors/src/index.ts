@@ -7,14 +7,15 @@
  * whichever process raised it.
  */
 
-/** OpenAI error `type` values Sluice answers with. */
+/** OpenAI error `type` values Sluice answers with (`cancelled` is Sluice's own: a cancelled job). */
 export type OpenAIErrorType =
   | 'invalid_request_error'
   | 'rate_limit_error'
   | 'service_unavailable'
   | 'server_error'
   | 'upstream_error'
-  | 'timeout';
+  | 'timeout'
+  | 'cancelled';
 
 const OPENAI_TYPES: ReadonlySet<string> = new Set<OpenAIErrorType>([
   'invalid_request_error',
@@ -23,6 +24,7 @@ const OPENAI_TYPES: ReadonlySet<string> = new Set<OpenAIErrorType>([
   'server_error',
   'upstream_error',
   'timeout',
+  'cancelled',
 ]);
 
 /** What {@link defineError} takes. */
@@ -236,7 +238,12 @@ export function toOpenAIError(error: unknown): OpenAIErrorResponse {
     return {
       status: INTERNAL_ERROR.status,
       body: {
-        error: { message: INTERNAL_ERROR.format(), type: INTERNAL_ERROR.openaiType, code: INTERNAL_ERROR.code, param: null },
+        error: {
+          message: INTERNAL_ERROR.format(),
+          type: INTERNAL_ERROR.openaiType,
+          code: INTERNAL_ERROR.code,
+          param: null,
+        },
       },
       headers: {},
       internal: true,

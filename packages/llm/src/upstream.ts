@@ -11,7 +11,15 @@ export type UpstreamFailureKind =
   'rate_limited' | 'server_error' | 'timeout' | 'connection' | 'bad_request' | 'auth' | 'aborted' | 'stream_dropped';
 
 const upstream = (code: string, status: number, openaiType: OpenAIErrorType, retryable: boolean, message: string) =>
-  defineError({ code, status, openaiType, retryable, sluiceCode: 'SLUICE_ERR_UPSTREAM', subsystem: '@sluice/llm', message });
+  defineError({
+    code,
+    status,
+    openaiType,
+    retryable,
+    sluiceCode: 'SLUICE_ERR_UPSTREAM',
+    subsystem: '@sluice/llm',
+    message,
+  });
 
 /**
  * How each upstream failure reaches a client, whichever process met it (executor, API
@@ -20,9 +28,21 @@ const upstream = (code: string, status: number, openaiType: OpenAIErrorType, ret
  */
 const UPSTREAM_ERRORS = {
   rate_limited: upstream('upstream_rate_limited', 429, 'rate_limit_error', true, 'The upstream is rate limited.'),
-  bad_request: upstream('upstream_bad_request', 400, 'invalid_request_error', false, 'The upstream refused the request.'),
+  bad_request: upstream(
+    'upstream_bad_request',
+    400,
+    'invalid_request_error',
+    false,
+    'The upstream refused the request.',
+  ),
   // A 404 names a model the deployment does not serve: its configuration is broken, not the request.
-  model_not_found: upstream('upstream_model_not_found', 502, 'upstream_error', false, 'The upstream does not serve the configured model.'),
+  model_not_found: upstream(
+    'upstream_model_not_found',
+    502,
+    'upstream_error',
+    false,
+    'The upstream does not serve the configured model.',
+  ),
   server_error: upstream('upstream_server_error', 502, 'upstream_error', true, 'The upstream failed.'),
   timeout: upstream('upstream_timeout', 502, 'upstream_error', true, 'The upstream call timed out.'),
   connection: upstream('upstream_connection', 502, 'upstream_error', true, 'The upstream could not be reached.'),

@@ -107,6 +107,7 @@ const ROUTING_CODES: ReadonlySet<string> = new Set(Object.values(ROUTING_ERRORS)
 /** True when the request named a model Sluice does not serve. */
 export function isUnknownModelError(error: unknown): error is UnknownModelError {
   return (
-    error instanceof UnknownModelError || (isSluiceError(error) && error.code === ROUTING_ERRORS.modelNotFound.sluiceCode)
+    error instanceof UnknownModelError ||
+    (isSluiceError(error) && error.code === ROUTING_ERRORS.modelNotFound.sluiceCode)
   );
 }
