@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiMetrics, OpsStats } from '@sluice/metrics';
 import { registerBullBoard } from './bull-board.ts';
 import type { ApiContext } from './context.ts';
-import { errorBody } from './errors.ts';
+import { ApiError, errorBody } from './errors.ts';
 import { registerCacheAdmin } from './routes/admin-cache.ts';
 import { registerDashboard } from './routes/dashboard.ts';
 
@@ -31,11 +31,12 @@ export function adminAuth(password: string) {
         .header('www-authenticate', 'Basic realm="sluice-admin", charset="UTF-8"')
         .send(
           errorBody(
-            password
-              ? 'Admin access needs basic auth as `admin` with SLUICE_ADMIN_PASSWORD.'
-              : 'Admin access is closed: SLUICE_ADMIN_PASSWORD is not set.',
-            'invalid_request_error',
-            'admin_unauthorized',
+            new ApiError(
+              'admin_unauthorized',
+              password
+                ? 'Admin access needs basic auth as `admin` with SLUICE_ADMIN_PASSWORD.'
+                : 'Admin access is closed: SLUICE_ADMIN_PASSWORD is not set.',
+            ),
           ),
         );
     }

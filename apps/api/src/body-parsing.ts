@@ -41,8 +41,7 @@ export function jsonDepthBeyond(text: string, limit: number): number {
 }
 
 /** 415 in OpenAI's body. */
-const unsupportedMedia = (message: string) =>
-  new ApiError(415, message, 'invalid_request_error', 'unsupported_media_type');
+const unsupportedMedia = (message: string) => new ApiError('unsupported_media_type', message);
 
 /**
  * The API's body handling, in one place:

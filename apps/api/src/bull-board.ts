@@ -4,7 +4,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { QUEUE_DESCRIPTIONS } from '@sluice/queues';
-import { errorBody } from './errors.ts';
+import { ApiError, errorBody } from './errors.ts';
 
 /**
  * Queue names carry Redis Cluster hash tags (`{tier-small}`); Bull Board puts the name in its
@@ -181,11 +181,7 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
         .status(405)
         .header('allow', 'GET, HEAD')
         .send(
-          errorBody(
-            'Bull Board is read-only here (SLUICE_BULLBOARD_READONLY).',
-            'invalid_request_error',
-            'bullboard_read_only',
-          ),
+          errorBody(new ApiError('bullboard_read_only', 'Bull Board is read-only here (SLUICE_BULLBOARD_READONLY).')),
         );
     }
     if (!options.showPrompts && DATA_WRITES.some((re) => re.test(path))) {
@@ -193,9 +189,10 @@ export async function registerBullBoard(scope: FastifyInstance, options: BullBoa
         .status(403)
         .send(
           errorBody(
-            'Job data is redacted in Bull Board (SLUICE_BULLBOARD_SHOW_PROMPTS is off), so it cannot be added or edited here.',
-            'invalid_request_error',
-            'bullboard_data_redacted',
+            new ApiError(
+              'bullboard_data_redacted',
+              'Job data is redacted in Bull Board (SLUICE_BULLBOARD_SHOW_PROMPTS is off), so it cannot be added or edited here.',
+            ),
           ),
         );
     }

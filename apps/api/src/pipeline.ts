@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JobErrorBody } from '@sluice/jobs';
 import type { ChatRequest, CompletionJobData, CompletionJobResult } from '@sluice/queues';
 import type { ApiContext } from './context.ts';
+import { errorDefinition, INTERNAL_ERROR, toOpenAIError } from '@sluice/errors';
 import { ApiError } from './errors.ts';
 import { EventFeed } from './events.ts';
 import { readControls } from './submit.ts';
@@ -91,10 +92,15 @@ export async function startChatRun(
  * job of as many attempts.
  */
 export function jobError(jobId: string, e: JobErrorBody): ApiError {
-  const status = e.status >= 400 ? e.status : 500;
-  return new ApiError(status, e.message, e.type, e.code, e.param ?? null, {
-    'x-sluice-job-id': jobId,
-    ...(status >= 500 ? { 'x-should-retry': 'false' } : {}),
+  // A worker stored the record through `@sluice/errors`, so its code is in the table and keeps
+  // its status and type; one the table does not know (a worker of another version) is a 500.
+  const definition = errorDefinition(e.code) ?? INTERNAL_ERROR;
+  return new ApiError(definition, definition === INTERNAL_ERROR ? definition.format() : e.message, {
+    param: e.param ?? null,
+    headers: {
+      'x-sluice-job-id': jobId,
+      ...(definition.status >= 500 ? { 'x-should-retry': 'false' } : {}),
+    },
   });
 }
 
@@ -115,12 +121,9 @@ export function openSse(reply: FastifyReply, headers: Record<string, string>): v
 /** 504 for a caller that waited its sync timeout: the job goes on, so a retry would only start another. */
 export function timeoutError(jobId: string): ApiError {
   return new ApiError(
-    504,
-    `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`,
-    'timeout',
     'job_timeout',
-    null,
-    { 'x-sluice-job-id': jobId, 'x-should-retry': 'false' },
+    `The job did not finish in time; it goes on. Poll GET /v1/jobs/${jobId} for its result.`,
+    { headers: { 'x-sluice-job-id': jobId, 'x-should-retry': 'false' } },
   );
 }
 
@@ -161,11 +164,12 @@ export async function* chatStream(run: ChatRun): AsyncGenerator<ChatStreamStep> 
       if (sent && committed !== ev.attempt) {
         yield {
           kind: 'error',
-          error: {
-            message: `The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${run.jobId}.`,
-            type: 'server_error',
-            code: 'stream_interrupted',
-          },
+          error: toOpenAIError(
+            new ApiError(
+              'stream_interrupted',
+              `The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${run.jobId}.`,
+            ),
+          ).body.error,
         };
         return;
       }
@@ -200,10 +204,7 @@ export async function* chatStream(run: ChatRun): AsyncGenerator<ChatStreamStep> 
   if (!yielded) throw timeoutError(run.jobId);
   yield {
     kind: 'error',
-    error: {
-      message: `The job did not finish in time; poll GET /v1/jobs/${run.jobId}.`,
-      type: 'timeout',
-      code: 'job_timeout',
-    },
+    error: toOpenAIError(new ApiError('job_timeout', `The job did not finish in time; poll GET /v1/jobs/${run.jobId}.`))
+      .body.error,
   };
 }

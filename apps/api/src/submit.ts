@@ -249,11 +249,9 @@ export class Submitter {
       // A key bound before fingerprints were kept has none: it matches any body.
       if (claimed && claimed.fingerprint && claimed.fingerprint !== fingerprint) {
         throw new ApiError(
-          422,
-          `Idempotency-Key \`${controls.idempotencyKey}\` was already used with a different request body (job ${claimed.jobId}); use a new key for a new request.`,
-          'invalid_request_error',
           'idempotency_key_reused',
-          'Idempotency-Key',
+          `Idempotency-Key \`${controls.idempotencyKey}\` was already used with a different request body (job ${claimed.jobId}); use a new key for a new request.`,
+          { param: 'Idempotency-Key' },
         );
       }
       const existing = claimed?.jobId;

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
+import { defineError, SluiceError, toErrorRecord } from '@sluice/errors';
 import { createEmbedder, type Embedder } from '@sluice/cache';
 import type { SluiceConfig } from '@sluice/config';
 import { JobStore, TERMINAL } from '@sluice/jobs';
@@ -56,14 +57,36 @@ export interface Classifier {
   readonly worker: Worker<CompletionJobData>;
 }
 
+/** Codes the classifier gives, registered once in `@sluice/errors`. */
+const CLASSIFIER_ERRORS = {
+  routingFailed: defineError({
+    code: 'routing_failed',
+    status: 500,
+    openaiType: 'server_error',
+    subsystem: 'apps/classifier',
+    message: 'Routing failed.',
+  }),
+  // No record, so no client to tell: the job fails on the queue and in the log.
+  recordMissing: defineError({
+    code: 'job_record_missing',
+    status: 500,
+    openaiType: 'server_error',
+    retryable: true,
+    expose: false,
+    subsystem: 'apps/classifier',
+    message: (jobId: string) =>
+      `the job record of ${jobId} does not exist (expired, or written to a Redis this classifier does not see)`,
+  }),
+} as const;
+
 /**
  * A routing job whose job record does not exist. Retried like any failure (a record not yet
  * visible appears meanwhile); after the last attempt the BullMQ job fails with this message.
  */
-export class JobRecordMissingError extends Error {
+export class JobRecordMissingError extends SluiceError {
   override readonly name = 'JobRecordMissingError';
   constructor(readonly jobId: string) {
-    super(`the job record of ${jobId} does not exist (expired, or written to a Redis this classifier does not see)`);
+    super(CLASSIFIER_ERRORS.recordMissing, CLASSIFIER_ERRORS.recordMissing.format(jobId));
   }
 }
 
@@ -241,12 +264,14 @@ export function createClassifier(options: ClassifierOptions): Classifier {
           // No record to tell: the job fails on the queue (Bull Board shows why) and in the log.
           logger.warn({ jobId: job.data.id, attempt: job.attemptsMade + 1, last }, 'routing job without a job record');
         } else if (last || error instanceof UnrecoverableError) {
-          await store.fail(job.data.id, {
-            message: `Routing failed: ${(error as Error).message}`,
-            type: 'server_error',
-            code: 'routing_failed',
-            status: 500,
-          });
+          await store.fail(
+            job.data.id,
+            toErrorRecord(
+              new SluiceError(CLASSIFIER_ERRORS.routingFailed, `Routing failed: ${(error as Error).message}`, {
+                cause: error,
+              }),
+            ),
+          );
         }
         throw error;
       }

@@ -1,4 +1,5 @@
-import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { defineError, isSluiceError, SluiceError, toErrorRecord } from '@sluice/errors';
 import type { SluiceConfig } from '@sluice/config';
 import { type UpstreamCaller } from './upstream-call.ts';
 import { createLimitedCaller } from './limited-call.ts';
@@ -14,7 +15,7 @@ import {
   type TierName,
 } from '@sluice/queues';
 import { createKeys, type Redis } from '@sluice/redis';
-import { clientError, isLimitsError, limitsFromConfig, PermitLines, type Limiter } from '@sluice/limits';
+import { isLimitsError, limitsFromConfig, PermitLines, type Limiter } from '@sluice/limits';
 import type { ExecutorMetrics } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
 import { createEmbedder, type ResponseCache } from '@sluice/cache';
@@ -70,35 +71,36 @@ export interface Executor {
 /** Why an in-flight call was aborted. */
 type AbortReason = 'cancelled' | 'shutdown';
 
+/** Codes the executor itself gives a failed job, registered once in `@sluice/errors`. */
+export const EXECUTOR_ERRORS = {
+  executionFailed: defineError({
+    code: 'execution_failed',
+    status: 500,
+    openaiType: 'server_error',
+    subsystem: 'apps/executor',
+    message: (reason: string) => `The job failed: ${reason}`,
+  }),
+  // The worker gave up on the job outside a processor (it stalled too often, or ran out of attempts).
+  jobFailed: defineError({
+    code: 'job_failed',
+    status: 500,
+    openaiType: 'server_error',
+    subsystem: 'apps/executor',
+    message: (reason: string) => `The job failed: ${reason}`,
+  }),
+} as const;
+
+/** What a failed job stores: the same code, status and type the API answers for the same error. */
 function errorBody(error: unknown): JobErrorBody {
   if (isLimitsError(error)) {
     // Only a job that waited past `limits.permitWaitMs` for a permit fails with one of these.
-    // The same code and type the API answers for this error (a 429 `rate_limited`, a 503 `circuit_open`).
-    return {
-      message: `The job waited too long for an upstream permit: ${error.message}`,
-      ...clientError(error),
-      status: error.status,
-    };
+    return { ...toErrorRecord(error), message: `The job waited too long for an upstream permit: ${error.message}` };
   }
-  if (isUpstreamError(error)) {
-    // The upstream's own 4xx status is passed on (a 422 stays a 422); a request that could
-    // not be sent at all is a 400.
-    if (error.requestFault)
-      return {
-        message: error.message,
-        type: 'invalid_request_error',
-        code: 'upstream_bad_request',
-        status: error.status ?? 400,
-      };
-    const status = error.kind === 'rate_limited' ? 429 : 502;
-    return { message: error.message, type: 'upstream_error', code: `upstream_${error.kind}`, status };
-  }
-  return {
-    message: `The job failed: ${(error as Error)?.message ?? String(error)}`,
-    type: 'server_error',
-    code: 'execution_failed',
-    status: 500,
-  };
+  if (isSluiceError(error)) return toErrorRecord(error);
+  const reason = (error as Error)?.message ?? String(error);
+  return toErrorRecord(
+    new SluiceError(EXECUTOR_ERRORS.executionFailed, EXECUTOR_ERRORS.executionFailed.format(reason)),
+  );
 }
 
 /** Wire an executor process: one BullMQ worker per tier queue. */
@@ -320,7 +322,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const reason = controller.signal.reason as AbortReason | undefined;
       if (reason === 'cancelled') return undefined as never;
       // The caller parked the job (rate-limit wait, delayed retry): it keeps its place and attempt.
-      if (error instanceof DelayedError || (error as Error)?.name === 'RateLimitError') throw error;
+      if (error instanceof DelayedError || error instanceof RateLimitError) throw error;
       if (reason === 'shutdown' && token) {
         // Hand the job back without spending an attempt: another executor picks it up now.
         await job.moveToDelayed(Date.now(), token);
@@ -371,12 +373,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
       if (job?.name === SUMMARY_JOB_NAME) return;
       if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message))) {
         void store
-          .fail(job.data.id, {
-            message: `The job failed: ${error.message}`,
-            type: 'server_error',
-            code: 'job_failed',
-            status: 500,
-          })
+          .fail(
+            job.data.id,
+            toErrorRecord(new SluiceError(EXECUTOR_ERRORS.jobFailed, EXECUTOR_ERRORS.jobFailed.format(error.message))),
+          )
           .catch(() => {});
       }
     });

@@ -172,7 +172,7 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
           jobId: data.id,
           deploymentId: deployment.id,
           kind: error.kind,
-          status: error.status,
+          status: error.upstreamStatus,
           circuit: outcome.circuit,
         },
         'upstream call failed; trying the next deployment',
@@ -290,15 +290,19 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
     } catch (error) {
       // Cancelled, shutting down, a bug, or a request that could not be built to send (nothing
       // reached the upstream): not the deployment's fault, so its circuit never hears of it.
-      if (!isUpstreamError(error) || error.kind === 'aborted' || (error.requestFault && error.status === undefined)) {
+      if (
+        !isUpstreamError(error) ||
+        error.kind === 'aborted' ||
+        (error.requestFault && error.upstreamStatus === undefined)
+      ) {
         await limiter.release(lease).catch(() => {});
         throw error;
       }
       const verdict = await limiter.onUpstreamResult(deployment, {
         lease,
-        status: error.status,
+        status: error.upstreamStatus,
         headers: error.headers,
-        error: error.status === undefined ? (error.kind === 'timeout' ? 'timeout' : 'connection') : undefined,
+        error: error.upstreamStatus === undefined ? (error.kind === 'timeout' ? 'timeout' : 'connection') : undefined,
         retryAfterMs: error.retryAfterMs,
       });
       // A request the upstream refused generated nothing: its token reservation (the prompt and

@@ -1,4 +1,4 @@
-import { DelayedError, type Job, type Worker } from 'bullmq';
+import { DelayedError, RateLimitError, type Job, type Worker } from 'bullmq';
 import type { Ledger } from '@sluice/ledger';
 import type { CompletionJobData, CompletionJobResult } from '@sluice/queues';
 import type { ContextManager } from '@sluice/routing';
@@ -45,7 +45,7 @@ export function createSummaryProcessor(options: SummaryProcessorOptions) {
         signal.reason === 'shutdown' &&
         token &&
         !(error instanceof DelayedError) &&
-        (error as Error)?.name !== 'RateLimitError'
+        !(error instanceof RateLimitError)
       ) {
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import { toErrorRecord } from '@sluice/errors';
 import { cacheContext, type ResponseCache } from '@sluice/cache';
 import type { ResolvedDeployment, SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
 import { counterfactualCost, entryFromResult, sumUsd, type Ledger } from '@sluice/ledger';
-import { costUsd, upstreamBody } from '@sluice/llm';
+import { costUsd, upstreamBody, UpstreamError } from '@sluice/llm';
 import {
   completionJobOptions,
   decodeEmbedding,
@@ -367,12 +368,20 @@ export class Batcher {
         // The provider refused the request itself: another try would be refused the same way.
         const message =
           (line.body as { error?: { message?: string } } | undefined)?.error?.message ?? `status ${line.statusCode}`;
-        await this.#options.store.fail(item.data.id, {
-          message: `Upstream answered ${line.statusCode} in a batch: ${message}`,
-          type: 'invalid_request_error',
-          code: 'upstream_bad_request',
-          status: 400,
-        });
+        // The same record the executor stores for the same refusal (`@sluice/errors`).
+        await this.#options.store.fail(
+          item.data.id,
+          toErrorRecord(
+            new UpstreamError(
+              `Upstream answered ${line.statusCode} in a batch: ${message}`,
+              'bad_request',
+              item.deploymentId,
+              line.statusCode,
+              undefined,
+              {},
+            ),
+          ),
+        );
         await this.#pending.release(item.deploymentId, [item.data.id]);
         outcome.failed += 1;
       } else if (

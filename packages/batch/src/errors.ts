@@ -1,17 +1,24 @@
+import { defineError, INVALID_REQUEST, isSluiceError, SluiceError, type ErrorDefinition } from '@sluice/errors';
+
+const BATCH_OPTIONS = defineError({
+  code: 'batch_options',
+  status: 500,
+  openaiType: 'server_error',
+  expose: false,
+  subsystem: '@sluice/batch',
+  message: 'invalid batcher options',
+});
+
 /** Stable codes of `@sluice/batch` errors. */
 export type BatchErrorCode = 'SLUICE_ERR_BATCH_OPTIONS' | 'SLUICE_ERR_BATCH_WINDOW';
 
 /** Base class of `@sluice/batch` errors. */
-export class BatchError extends Error {
+export class BatchError extends SluiceError {
   override name: string = 'BatchError';
   /** Stable code. */
-  readonly code: BatchErrorCode;
-  /** HTTP status when the error reaches a client. */
-  readonly status: number;
-  constructor(code: BatchErrorCode, message: string, status: number) {
-    super(message);
-    this.code = code;
-    this.status = status;
+  declare readonly code: BatchErrorCode;
+  constructor(code: BatchErrorCode, message: string, definition: ErrorDefinition, param?: string) {
+    super(definition, message, { code, param: param ?? null });
   }
 }
 
@@ -19,7 +26,7 @@ export class BatchError extends Error {
 export class InvalidBatcherOptionsError extends BatchError {
   override name = 'InvalidBatcherOptionsError' as const;
   constructor(message: string) {
-    super('SLUICE_ERR_BATCH_OPTIONS', message, 500);
+    super('SLUICE_ERR_BATCH_OPTIONS', message, BATCH_OPTIONS);
   }
 }
 
@@ -27,15 +34,13 @@ export class InvalidBatcherOptionsError extends BatchError {
 export class InvalidCompletionWindowError extends BatchError {
   override name = 'InvalidCompletionWindowError' as const;
   /** The header that carried it. */
-  readonly param: string;
+  declare readonly param: string;
   constructor(message: string, param: string) {
-    super('SLUICE_ERR_BATCH_WINDOW', message, 400);
-    this.param = param;
+    super('SLUICE_ERR_BATCH_WINDOW', message, INVALID_REQUEST, param);
   }
 }
 
 /** Type guard for {@link BatchError} (by code, so a second copy of this module still matches). */
 export function isBatchError(error: unknown): error is BatchError {
-  const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && typeof code === 'string' && code.startsWith('SLUICE_ERR_BATCH_');
+  return error instanceof BatchError || (isSluiceError(error) && error.code.startsWith('SLUICE_ERR_BATCH_'));
 }

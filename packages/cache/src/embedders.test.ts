@@ -132,7 +132,7 @@ describe('OpenAIEmbedder', () => {
     const embedder = new OpenAIEmbedder({ baseUrl, model: 'm', dimensions: 4, maxRetries: 0 });
     const error = await embedder.embed(['x']).catch((e: unknown) => e);
     expect(isEmbeddingError(error)).toBe(true);
-    expect(error).toMatchObject({ code: 'SLUICE_ERR_EMBEDDING', status: 503, retryable: true });
+    expect(error).toMatchObject({ code: 'SLUICE_ERR_EMBEDDING', upstreamStatus: 503, retryable: true });
   });
 
   it('raises on vectors of the wrong size', async () => {

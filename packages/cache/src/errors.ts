@@ -1,3 +1,5 @@
+import { defineError, INVALID_VALUE, isSluiceError, SluiceError, type ErrorDefinition } from '@sluice/errors';
+
 /** Stable codes of every error `@sluice/cache` throws. */
 export type CacheErrorCode =
   'SLUICE_ERR_CACHE_OPTIONS' | 'SLUICE_ERR_CACHE_REQUEST' | 'SLUICE_ERR_EMBEDDING' | 'SLUICE_ERR_EMBEDDING_DIMENSIONS';
@@ -10,16 +12,57 @@ export interface CacheErrorOptions {
   cause?: unknown;
 }
 
+/** Client codes of `@sluice/cache` (none is exposed but `invalid_value`), registered once in `@sluice/errors`. */
+const CACHE_ERRORS = {
+  options: defineError({
+    code: 'cache_options',
+    status: 500,
+    openaiType: 'server_error',
+    expose: false,
+    subsystem: '@sluice/cache',
+    message: 'invalid cache options',
+  }),
+  // The caller goes on without the semantic level; it never reaches a client by itself.
+  embedding: defineError({
+    code: 'embedding_failed',
+    status: 502,
+    openaiType: 'upstream_error',
+    expose: false,
+    sluiceCode: 'SLUICE_ERR_EMBEDDING',
+    subsystem: '@sluice/cache',
+    message: 'the embedding endpoint failed',
+  }),
+  embeddingRetryable: defineError({
+    code: 'embedding_unavailable',
+    status: 502,
+    openaiType: 'upstream_error',
+    retryable: true,
+    expose: false,
+    sluiceCode: 'SLUICE_ERR_EMBEDDING',
+    subsystem: '@sluice/cache',
+    message: 'the embedding endpoint failed',
+  }),
+} as const;
+
+const DEFINITIONS: Record<CacheErrorCode, (retryable: boolean) => ErrorDefinition> = {
+  SLUICE_ERR_CACHE_OPTIONS: () => CACHE_ERRORS.options,
+  // A request the cache cannot use is the client's fault: the same 400 as any invalid field.
+  SLUICE_ERR_CACHE_REQUEST: () => INVALID_VALUE,
+  SLUICE_ERR_EMBEDDING: (retryable) => (retryable ? CACHE_ERRORS.embeddingRetryable : CACHE_ERRORS.embedding),
+  SLUICE_ERR_EMBEDDING_DIMENSIONS: (retryable) =>
+    retryable ? CACHE_ERRORS.embeddingRetryable : CACHE_ERRORS.embedding,
+};
+
 /** Base class of the errors of `@sluice/cache`. */
-export class CacheError extends Error {
+export class CacheError extends SluiceError {
   override name: string = 'CacheError';
-  readonly code: CacheErrorCode;
-  readonly retryable: boolean;
+  declare readonly code: CacheErrorCode;
 
   constructor(message: string, options: CacheErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = options.code;
-    this.retryable = options.retryable ?? false;
+    super(DEFINITIONS[options.code](options.retryable ?? false), message, {
+      code: options.code,
+      cause: options.cause,
+    });
   }
 }
 
@@ -43,7 +86,7 @@ export class CacheRequestError extends CacheError {
 export class EmbeddingError extends CacheError {
   override name = 'EmbeddingError' as const;
   /** HTTP status of the endpoint's answer, when there was one. */
-  readonly status: number | undefined;
+  readonly upstreamStatus: number | undefined;
 
   constructor(
     message: string,
@@ -59,13 +102,13 @@ export class EmbeddingError extends CacheError {
       retryable: options.retryable ?? false,
       cause: options.cause,
     });
-    this.status = options.status;
+    this.upstreamStatus = options.status;
   }
 }
 
 /** True for any error thrown by `@sluice/cache`. */
 export function isCacheError(error: unknown): error is CacheError {
-  return error instanceof CacheError;
+  return error instanceof CacheError || (isSluiceError(error) && error.code in DEFINITIONS);
 }
 
 /** True when embedding failed (the caller may go on without the semantic level). */

@@ -1,3 +1,4 @@
+import { defineError, SluiceError } from '@sluice/errors';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -106,10 +107,24 @@ export interface SluiceConfig {
 }
 
 /** Raised when configuration is invalid; the message names every bad setting. */
-export class ConfigError extends Error {
+export class ConfigError extends SluiceError {
   override name = 'ConfigError' as const;
-  readonly code = 'SLUICE_ERR_CONFIG';
+  declare readonly code: 'SLUICE_ERR_CONFIG';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(CONFIG_INVALID, message, options);
+  }
 }
+
+// Fails startup only; never reaches a client as itself.
+const CONFIG_INVALID = defineError({
+  code: 'config_invalid',
+  status: 500,
+  openaiType: 'server_error',
+  expose: false,
+  sluiceCode: 'SLUICE_ERR_CONFIG',
+  subsystem: '@sluice/config',
+  message: 'invalid configuration',
+});
 
 /** Options for {@link loadConfig}. */
 export interface LoadConfigOptions {

@@ -1,17 +1,45 @@
+import { defineError, isSluiceError, SluiceError, type ErrorDefinition } from '@sluice/errors';
+
 /** Stable codes of every error `@sluice/embeddings` throws. */
 export type EmbeddingsErrorCode =
   'SLUICE_ERR_EMBEDDINGS_OPTIONS' | 'SLUICE_ERR_WORD_VECTORS_UNAVAILABLE' | 'SLUICE_ERR_WORD_VECTORS_FORMAT';
 
-/** Base class of the errors of `@sluice/embeddings`. */
-export class EmbeddingsError extends Error {
-  override name: string = 'EmbeddingsError';
-  readonly code: EmbeddingsErrorCode;
-  readonly retryable: boolean;
+// Startup and provisioning failures: none reaches a client as itself.
+const EMBEDDINGS_ERRORS: Record<EmbeddingsErrorCode, ErrorDefinition> = {
+  SLUICE_ERR_EMBEDDINGS_OPTIONS: defineError({
+    code: 'embeddings_options',
+    status: 500,
+    openaiType: 'server_error',
+    expose: false,
+    subsystem: '@sluice/embeddings',
+    message: 'invalid embeddings options',
+  }),
+  SLUICE_ERR_WORD_VECTORS_UNAVAILABLE: defineError({
+    code: 'word_vectors_unavailable',
+    status: 503,
+    openaiType: 'service_unavailable',
+    retryable: true,
+    expose: false,
+    subsystem: '@sluice/embeddings',
+    message: 'the word-vector model is not provisioned',
+  }),
+  SLUICE_ERR_WORD_VECTORS_FORMAT: defineError({
+    code: 'word_vectors_format',
+    status: 500,
+    openaiType: 'server_error',
+    expose: false,
+    subsystem: '@sluice/embeddings',
+    message: 'the word-vector model file is not in this version’s format',
+  }),
+};
 
-  constructor(message: string, options: { code: EmbeddingsErrorCode; retryable?: boolean; cause?: unknown }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = options.code;
-    this.retryable = options.retryable ?? false;
+/** Base class of the errors of `@sluice/embeddings`. */
+export class EmbeddingsError extends SluiceError {
+  override name: string = 'EmbeddingsError';
+  declare readonly code: EmbeddingsErrorCode;
+
+  constructor(message: string, options: { code: EmbeddingsErrorCode; cause?: unknown }) {
+    super(EMBEDDINGS_ERRORS[options.code], message, { code: options.code, cause: options.cause });
   }
 }
 
@@ -27,7 +55,7 @@ export class EmbeddingsOptionsError extends EmbeddingsError {
 export class WordVectorsUnavailableError extends EmbeddingsError {
   override name = 'WordVectorsUnavailableError' as const;
   constructor(message: string, cause?: unknown) {
-    super(message, { code: 'SLUICE_ERR_WORD_VECTORS_UNAVAILABLE', retryable: true, cause });
+    super(message, { code: 'SLUICE_ERR_WORD_VECTORS_UNAVAILABLE', cause });
   }
 }
 
@@ -41,5 +69,5 @@ export class WordVectorsFormatError extends EmbeddingsError {
 
 /** True for any error thrown by `@sluice/embeddings`. */
 export function isEmbeddingsError(error: unknown): error is EmbeddingsError {
-  return error instanceof EmbeddingsError;
+  return error instanceof EmbeddingsError || (isSluiceError(error) && error.code in EMBEDDINGS_ERRORS);
 }

@@ -1,9 +1,29 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { defineError, SluiceError, toErrorRecord } from '@sluice/errors';
 import { loadScripts, type Keys, type Redis } from '@sluice/redis';
 import type { CompletionJobResult, TierName } from '@sluice/queues';
 import type { JobErrorBody, JobEvent, JobRecord, JobStatus, StoredJobEvent } from './types.ts';
 
 const tracer = trace.getTracer('@sluice/jobs');
+
+/** Codes of cancelled jobs, registered once in `@sluice/errors`. */
+const JOB_ERRORS = {
+  cancelled: defineError({
+    code: 'job_cancelled',
+    status: 409,
+    openaiType: 'cancelled',
+    subsystem: '@sluice/jobs',
+    message: 'The job was cancelled.',
+  }),
+  clientDisconnected: defineError({
+    code: 'client_disconnected',
+    status: 409,
+    openaiType: 'cancelled',
+    subsystem: '@sluice/jobs',
+    message:
+      'The client closed the connection before the answer, so the job was cancelled (no tokens are spent on an answer nobody receives). Send an Idempotency-Key to keep a job running after a disconnect.',
+  }),
+} as const;
 
 /** Options for {@link JobStore}. */
 export interface JobStoreOptions {
@@ -184,16 +204,9 @@ export class JobStore {
     now = Date.now(),
     reason: 'requested' | 'client_disconnected' = 'requested',
   ): Promise<boolean> {
-    const error: JobErrorBody =
-      reason === 'client_disconnected'
-        ? {
-            message:
-              'The client closed the connection before the answer, so the job was cancelled (no tokens are spent on an answer nobody receives). Send an Idempotency-Key to keep a job running after a disconnect.',
-            type: 'cancelled',
-            code: 'client_disconnected',
-            status: 409,
-          }
-        : { message: 'The job was cancelled.', type: 'cancelled', code: 'job_cancelled', status: 409 };
+    const error: JobErrorBody = toErrorRecord(
+      new SluiceError(reason === 'client_disconnected' ? JOB_ERRORS.clientDisconnected : JOB_ERRORS.cancelled),
+    );
     const finished = (await this.#finish(id, 'cancelled', 'error', JSON.stringify(error), EVENT_HEAD.error, now)) === 1;
     if (finished) await this.#redis.publish(this.#keys.cancelChannel, id);
     return finished;

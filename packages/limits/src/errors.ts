@@ -1,48 +1,65 @@
+import { defineError, isSluiceError, SluiceError } from '@sluice/errors';
+
 /** Which limit refused a permit. */
 export type LimitKind = 'concurrency' | 'rpm' | 'tpm' | 'cooldown';
 
 /** Which tenant quota was exceeded. */
 export type QuotaKind = 'requests_per_minute' | 'tokens_per_day';
 
-/** What every {@link LimitsError} carries so a caller can act on it without parsing messages. */
-export interface LimitsErrorOptions {
-  /** Stable machine-readable code, e.g. `SLUICE_ERR_RATE_LIMITED`. */
-  code: string;
-  /** HTTP status the API answers with. */
-  status: number;
-  /** Whether trying again later can succeed. */
-  retryable: boolean;
-  /** How long to wait before trying again, when known. */
-  retryAfterMs?: number;
-  cause?: unknown;
-}
+/** Client codes of `@sluice/limits`, registered once in `@sluice/errors`. */
+export const LIMITS_ERRORS = {
+  rateLimited: defineError({
+    code: 'rate_limited',
+    status: 429,
+    openaiType: 'rate_limit_error',
+    retryable: true,
+    subsystem: '@sluice/limits',
+    message: (deploymentId: string) => `deployment ${deploymentId} is rate limited`,
+  }),
+  quotaExceeded: defineError({
+    code: 'quota_exceeded',
+    status: 429,
+    openaiType: 'rate_limit_error',
+    retryable: true,
+    subsystem: '@sluice/limits',
+    message: (tenant: string) => `tenant ${tenant} exceeded its quota`,
+  }),
+  overloaded: defineError({
+    code: 'overloaded',
+    status: 429,
+    openaiType: 'rate_limit_error',
+    retryable: true,
+    subsystem: '@sluice/limits',
+    message: 'Sluice is overloaded; retry later',
+  }),
+  circuitOpen: defineError({
+    code: 'circuit_open',
+    status: 503,
+    openaiType: 'service_unavailable',
+    retryable: true,
+    subsystem: '@sluice/limits',
+    message: (deploymentId: string) => `deployment ${deploymentId} is failing; its circuit is open`,
+  }),
+  config: defineError({
+    code: 'limits_config',
+    status: 500,
+    openaiType: 'server_error',
+    expose: false,
+    subsystem: '@sluice/limits',
+    message: 'invalid limits options',
+  }),
+} as const;
 
 /** Base class of every error `@sluice/limits` throws. */
-export class LimitsError extends Error {
+export class LimitsError extends SluiceError {
   override name: string = 'LimitsError';
-  /** Stable machine-readable code. */
-  readonly code: string;
-  /** HTTP status the API answers with. */
-  readonly status: number;
-  /** Whether trying again later can succeed. */
-  readonly retryable: boolean;
-  /** How long to wait before trying again; `undefined` when unknown. */
-  readonly retryAfterMs: number | undefined;
-
-  constructor(message: string, options: LimitsErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = options.code;
-    this.status = options.status;
-    this.retryable = options.retryable;
-    this.retryAfterMs = options.retryAfterMs;
-  }
 }
 
 /** Options of `createLimits` and friends were invalid; the message names the bad value. */
 export class LimitsConfigError extends LimitsError {
   override name = 'LimitsConfigError' as const;
   constructor(message: string) {
-    super(message, { code: 'SLUICE_ERR_LIMITS_CONFIG', status: 500, retryable: false });
+    super(LIMITS_ERRORS.config, message);
   }
 }
 
@@ -66,15 +83,10 @@ export class RateLimitedError extends LimitsError {
     options: { message?: string; cause?: unknown } = {},
   ) {
     super(
+      LIMITS_ERRORS.rateLimited,
       options.message ??
         `deployment ${deploymentId} is rate limited (${describeLimit(limit)}); retry in ${retryAfterMs} ms`,
-      {
-        code: 'SLUICE_ERR_RATE_LIMITED',
-        status: 429,
-        retryable: true,
-        retryAfterMs,
-        cause: options.cause,
-      },
+      { retryAfterMs, cause: options.cause },
     );
     this.limit = limit;
     this.deploymentId = deploymentId;
@@ -94,13 +106,9 @@ export class QuotaExceededError extends LimitsError {
 
   constructor(tenant: string, quota: QuotaKind, limit: number, retryAfterMs: number) {
     super(
+      LIMITS_ERRORS.quotaExceeded,
       `tenant ${tenant} exceeded its quota of ${limit} ${quota === 'requests_per_minute' ? 'requests per minute' : 'tokens per day'}`,
-      {
-        code: 'SLUICE_ERR_QUOTA_EXCEEDED',
-        status: 429,
-        retryable: true,
-        retryAfterMs,
-      },
+      { retryAfterMs },
     );
     this.tenant = tenant;
     this.quota = quota;
@@ -116,12 +124,11 @@ export class CircuitOpenError extends LimitsError {
   readonly deploymentId: string;
 
   constructor(deploymentId: string, retryAfterMs: number) {
-    super(`deployment ${deploymentId} is failing; its circuit is open, retry in ${retryAfterMs} ms`, {
-      code: 'SLUICE_ERR_CIRCUIT_OPEN',
-      status: 503,
-      retryable: true,
-      retryAfterMs,
-    });
+    super(
+      LIMITS_ERRORS.circuitOpen,
+      `deployment ${deploymentId} is failing; its circuit is open, retry in ${retryAfterMs} ms`,
+      { retryAfterMs },
+    );
     this.deploymentId = deploymentId;
   }
 }
@@ -139,13 +146,9 @@ export class BackpressureError extends LimitsError {
   constructor(expectedWaitMs: number, maxWaitMs: number, retryAfterMs: number) {
     const expected = Number.isFinite(expectedWaitMs) ? `${Math.round(expectedWaitMs / 1000)} s` : 'unbounded';
     super(
+      LIMITS_ERRORS.overloaded,
       `Sluice is overloaded: the expected wait (${expected}) exceeds ${Math.round(maxWaitMs / 1000)} s; retry later`,
-      {
-        code: 'SLUICE_ERR_OVERLOADED',
-        status: 429,
-        retryable: true,
-        retryAfterMs,
-      },
+      { retryAfterMs },
     );
     this.expectedWaitMs = expectedWaitMs;
     this.maxWaitMs = maxWaitMs;
@@ -165,62 +168,35 @@ function describeLimit(limit: LimitKind): string {
   }
 }
 
-const LIMITS_CODES = new Set([
-  'SLUICE_ERR_RATE_LIMITED',
-  'SLUICE_ERR_QUOTA_EXCEEDED',
-  'SLUICE_ERR_CIRCUIT_OPEN',
-  'SLUICE_ERR_OVERLOADED',
-  'SLUICE_ERR_LIMITS_CONFIG',
-]);
+const LIMITS_CODES: ReadonlySet<string> = new Set(Object.values(LIMITS_ERRORS).map((d) => d.sluiceCode));
 
 // The guards also accept errors from another copy of this module (two installs in one
-// process), which `instanceof` alone would miss, by checking the stable code.
+// process), which `instanceof` alone would miss: the `@sluice/errors` brand, then the stable code.
 function hasCode(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+  return isSluiceError(error) && error.code === code;
 }
 
 /** True for any error thrown by `@sluice/limits`. */
 export function isLimitsError(error: unknown): error is LimitsError {
-  if (error instanceof LimitsError) return true;
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && LIMITS_CODES.has(code);
+  return error instanceof LimitsError || (isSluiceError(error) && LIMITS_CODES.has(error.code));
 }
 
 /** True for {@link RateLimitedError}. */
 export function isRateLimitedError(error: unknown): error is RateLimitedError {
-  return error instanceof RateLimitedError || hasCode(error, 'SLUICE_ERR_RATE_LIMITED');
+  return error instanceof RateLimitedError || hasCode(error, LIMITS_ERRORS.rateLimited.sluiceCode);
 }
 
 /** True for {@link QuotaExceededError}. */
 export function isQuotaExceededError(error: unknown): error is QuotaExceededError {
-  return error instanceof QuotaExceededError || hasCode(error, 'SLUICE_ERR_QUOTA_EXCEEDED');
+  return error instanceof QuotaExceededError || hasCode(error, LIMITS_ERRORS.quotaExceeded.sluiceCode);
 }
 
 /** True for {@link CircuitOpenError}. */
 export function isCircuitOpenError(error: unknown): error is CircuitOpenError {
-  return error instanceof CircuitOpenError || hasCode(error, 'SLUICE_ERR_CIRCUIT_OPEN');
+  return error instanceof CircuitOpenError || hasCode(error, LIMITS_ERRORS.circuitOpen.sluiceCode);
 }
 
 /** True for {@link BackpressureError}. */
 export function isBackpressureError(error: unknown): error is BackpressureError {
-  return error instanceof BackpressureError || hasCode(error, 'SLUICE_ERR_OVERLOADED');
-}
-
-/**
- * How a limits error reaches a client, the same from the API (answered at once) and from the
- * executor (a job that failed with it): the OpenAI-style `code` and `type`. The status is the
- * error's own.
- */
-export function clientError(error: LimitsError): {
-  code: string;
-  type: 'rate_limit_error' | 'invalid_request_error' | 'service_unavailable' | 'server_error';
-} {
-  const code = isQuotaExceededError(error)
-    ? 'quota_exceeded'
-    : isBackpressureError(error)
-      ? 'overloaded'
-      : error.code.replace(/^SLUICE_ERR_/, '').toLowerCase();
-  if (error.status === 429) return { code, type: 'rate_limit_error' };
-  if (error.status < 500) return { code, type: 'invalid_request_error' };
-  return { code, type: error.retryable ? 'service_unavailable' : 'server_error' };
+  return error instanceof BackpressureError || hasCode(error, LIMITS_ERRORS.overloaded.sluiceCode);
 }

@@ -49,9 +49,8 @@ export {
   isQuotaExceededError,
   isCircuitOpenError,
   isBackpressureError,
-  clientError,
 } from './errors.ts';
-export type { LimitKind, QuotaKind, LimitsErrorOptions } from './errors.ts';
+export type { LimitKind, QuotaKind } from './errors.ts';
 export { PermitLine, PermitLines } from './permit-line.ts';
 export { RunPlan, planPark, THROTTLE_FALLBACK_MS } from './run-plan.ts';
 export type { RunStep, ParkStep, FailedCall, RunPlanOptions, ParkAction, ParkInput } from './run-plan.ts';

@@ -80,9 +80,11 @@ export async function withGenAiSpan<T>(
       return result;
     } catch (error) {
       if (span.isRecording()) {
-        const e = error as { kind?: string; status?: number; message?: string };
-        span.setAttribute('error.type', e.kind ?? (e.status ? String(e.status) : '_OTHER'));
-        if (e.status) span.setAttribute('http.response.status_code', e.status);
+        const e = error as { kind?: string; status?: number; upstreamStatus?: number; message?: string };
+        // An UpstreamError's `status` is what Sluice's client gets; the span wants the upstream's.
+        const status = 'upstreamStatus' in e ? e.upstreamStatus : e.status;
+        span.setAttribute('error.type', e.kind ?? (status ? String(status) : '_OTHER'));
+        if (status) span.setAttribute('http.response.status_code', status);
         span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
       }
       throw error;

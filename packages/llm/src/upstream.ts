@@ -1,3 +1,4 @@
+import { defineError, isSluiceError, SluiceError, type ErrorDefinition, type OpenAIErrorType } from '@sluice/errors';
 import OpenAI, { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
 import type { ResolvedDeployment } from '@sluice/config';
 import type { ChatRequest, JobUsage } from '@sluice/queues';
@@ -9,23 +10,69 @@ import { countChatTokens, countTokens } from './tokens.ts';
 export type UpstreamFailureKind =
   'rate_limited' | 'server_error' | 'timeout' | 'connection' | 'bad_request' | 'auth' | 'aborted' | 'stream_dropped';
 
+const upstream = (code: string, status: number, openaiType: OpenAIErrorType, retryable: boolean, message: string) =>
+  defineError({
+    code,
+    status,
+    openaiType,
+    retryable,
+    sluiceCode: 'SLUICE_ERR_UPSTREAM',
+    subsystem: '@sluice/llm',
+    message,
+  });
+
+/**
+ * How each upstream failure reaches a client, whichever process met it (executor, API
+ * embeddings, batcher): one code and status per kind. A request the upstream refused is the
+ * client's 400, whatever 4xx the upstream used.
+ */
+const UPSTREAM_ERRORS = {
+  rate_limited: upstream('upstream_rate_limited', 429, 'rate_limit_error', true, 'The upstream is rate limited.'),
+  bad_request: upstream(
+    'upstream_bad_request',
+    400,
+    'invalid_request_error',
+    false,
+    'The upstream refused the request.',
+  ),
+  // A 404 names a model the deployment does not serve: its configuration is broken, not the request.
+  model_not_found: upstream(
+    'upstream_model_not_found',
+    502,
+    'upstream_error',
+    false,
+    'The upstream does not serve the configured model.',
+  ),
+  server_error: upstream('upstream_server_error', 502, 'upstream_error', true, 'The upstream failed.'),
+  timeout: upstream('upstream_timeout', 502, 'upstream_error', true, 'The upstream call timed out.'),
+  connection: upstream('upstream_connection', 502, 'upstream_error', true, 'The upstream could not be reached.'),
+  auth: upstream('upstream_auth', 502, 'upstream_error', false, 'The upstream refused Sluice’s credentials.'),
+  stream_dropped: upstream('upstream_stream_dropped', 502, 'upstream_error', true, 'The upstream stream dropped.'),
+  aborted: upstream('upstream_aborted', 502, 'upstream_error', false, 'The upstream call was aborted.'),
+} as const;
+
+function upstreamDefinition(kind: UpstreamFailureKind, upstreamStatus: number | undefined): ErrorDefinition {
+  return kind === 'bad_request' && upstreamStatus === 404 ? UPSTREAM_ERRORS.model_not_found : UPSTREAM_ERRORS[kind];
+}
+
 /** A failed upstream call, with what a caller needs to act on it. */
-export class UpstreamError extends Error {
+export class UpstreamError extends SluiceError {
   override name = 'UpstreamError' as const;
-  readonly code = 'SLUICE_ERR_UPSTREAM';
-  /** Worth trying again (same or another deployment). */
-  readonly retryable: boolean;
+  declare readonly code: 'SLUICE_ERR_UPSTREAM';
+  /** The upstream's HTTP status, when it answered (`status` is what a client gets). */
+  readonly upstreamStatus: number | undefined;
   constructor(
     message: string,
     readonly kind: UpstreamFailureKind,
     readonly deploymentId: string,
-    readonly status: number | undefined,
-    readonly retryAfterMs: number | undefined,
+    upstreamStatus: number | undefined,
+    retryAfterMs: number | undefined,
+    /** The upstream's response headers (never passed to a client). */
     readonly headers: Record<string, string>,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.retryable = !['bad_request', 'auth', 'aborted'].includes(kind);
+    super(upstreamDefinition(kind, upstreamStatus), message, { cause: options?.cause, retryAfterMs });
+    this.upstreamStatus = upstreamStatus;
   }
 
   /**
@@ -35,13 +82,13 @@ export class UpstreamError extends Error {
    */
   get requestFault(): boolean {
     // A 404 names a model the deployment does not serve: its configuration is broken.
-    return this.kind === 'bad_request' && this.status !== 404;
+    return this.kind === 'bad_request' && this.upstreamStatus !== 404;
   }
 }
 
-/** Type guard for {@link UpstreamError}. */
+/** Type guard for {@link UpstreamError} (also one of another copy of this module). */
 export function isUpstreamError(error: unknown): error is UpstreamError {
-  return error instanceof UpstreamError;
+  return error instanceof UpstreamError || (isSluiceError(error) && error.code === 'SLUICE_ERR_UPSTREAM');
 }
 
 /**

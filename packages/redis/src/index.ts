@@ -1,4 +1,5 @@
 import { Cluster, Redis as Standalone, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { defineError, SluiceError } from '@sluice/errors';
 
 /**
  * A Sluice Redis connection: one Redis server, or a Redis Cluster (ioredis routes each command
@@ -27,10 +28,34 @@ export type RedisTarget =
       tls: boolean;
     };
 
+/** Codes of `@sluice/redis` errors, registered once in `@sluice/errors`. */
+export const REDIS_ERRORS = {
+  /** Redis cannot be reached (any connection error, see {@link isRedisUnavailable}): 503, retry shortly. */
+  unavailable: defineError({
+    code: 'redis_unavailable',
+    status: 503,
+    openaiType: 'service_unavailable',
+    retryable: true,
+    subsystem: '@sluice/redis',
+    message: 'Sluice cannot reach its Redis right now; retry shortly.',
+  }),
+  url: defineError({
+    code: 'redis_url',
+    status: 500,
+    openaiType: 'server_error',
+    expose: false,
+    subsystem: '@sluice/redis',
+    message: 'invalid REDIS_URL',
+  }),
+} as const;
+
 /** A `REDIS_URL` that cannot be used; the message says what is wrong with it. */
-export class RedisUrlError extends Error {
+export class RedisUrlError extends SluiceError {
   override name = 'RedisUrlError' as const;
-  readonly code = 'SLUICE_ERR_REDIS_URL' as const;
+  declare readonly code: 'SLUICE_ERR_REDIS_URL';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(REDIS_ERRORS.url, message, options);
+  }
 }
 
 /**
@@ -38,9 +63,12 @@ export class RedisUrlError extends Error {
  * that queues commands while offline (a subscriber, which must resubscribe on reconnect)
  * would otherwise make a request wait for Redis to come back.
  */
-export class RedisOfflineError extends Error {
+export class RedisOfflineError extends SluiceError {
   override name = 'RedisOfflineError' as const;
-  readonly code = 'SLUICE_ERR_REDIS_OFFLINE' as const;
+  declare readonly code: 'SLUICE_ERR_REDIS_OFFLINE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(REDIS_ERRORS.unavailable, message, { ...options, code: 'SLUICE_ERR_REDIS_OFFLINE', retryAfterMs: 2_000 });
+  }
 }
 
 const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\/(.*)$/;

@@ -1,3 +1,4 @@
+import { defineError, SluiceError } from '@sluice/errors';
 import { createHash } from 'node:crypto';
 import { customAlphabet } from 'nanoid';
 import { Repository, Schema, type Entity } from 'redis-om';
@@ -28,15 +29,24 @@ export interface TenantStoreOptions {
 }
 
 /** Errors of the tenant store. */
-export class TenantError extends Error {
+export class TenantError extends SluiceError {
   override name = 'TenantError' as const;
-  constructor(
-    message: string,
-    readonly code: 'SLUICE_ERR_TENANT_NAME' | 'SLUICE_ERR_TENANT_UNKNOWN' | 'SLUICE_ERR_KEY_ID',
-  ) {
-    super(message);
+  declare readonly code: 'SLUICE_ERR_TENANT_NAME' | 'SLUICE_ERR_TENANT_UNKNOWN' | 'SLUICE_ERR_KEY_ID';
+  constructor(message: string, code: 'SLUICE_ERR_TENANT_NAME' | 'SLUICE_ERR_TENANT_UNKNOWN' | 'SLUICE_ERR_KEY_ID') {
+    super(TENANT_ADMIN, message, { code });
   }
 }
+
+// Raised by operator commands (the CLI), never on a client's request.
+const TENANT_ADMIN = defineError({
+  code: 'tenant_admin',
+  status: 500,
+  openaiType: 'server_error',
+  expose: false,
+  sluiceCode: 'SLUICE_ERR_TENANT',
+  subsystem: '@sluice/tenants',
+  message: 'tenant administration failed',
+});
 
 const keyBody = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 40);
 const TENANT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -20,13 +20,7 @@ const PurgeBody = Type.Object(
  */
 export function registerCacheAdmin(scope: FastifyInstance, ctx: ApiContext): void {
   const cache = () => {
-    if (!ctx.cache)
-      throw new ApiError(
-        404,
-        'The cache is not enabled in this API process.',
-        'invalid_request_error',
-        'cache_disabled',
-      );
+    if (!ctx.cache) throw new ApiError('cache_disabled', 'The cache is not enabled in this API process.');
     return ctx.cache;
   };
   scope.get(

@@ -2,7 +2,7 @@ import { completionToChunks } from '@sluice/cache';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompletionJobResult, ChatRequest } from '@sluice/queues';
 import { ChatRequestSchema } from '@sluice/queues';
-import { errorBody } from '../errors.ts';
+import { ApiError, errorBody } from '../errors.ts';
 import { EventFeed } from '../events.ts';
 import type { ApiContext } from '../context.ts';
 import { readControls } from '../submit.ts';
@@ -172,9 +172,10 @@ async function streamAnswer(
         if (sentChunks && committedAttempt !== ev.attempt) {
           write(
             errorBody(
-              `The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${jobId}.`,
-              'server_error',
-              'stream_interrupted',
+              new ApiError(
+                'stream_interrupted',
+                `The upstream attempt was interrupted and the job is being retried; fetch the final answer at GET /v1/jobs/${jobId}.`,
+              ),
             ),
           );
           raw.end('data: [DONE]\n\n');
@@ -202,14 +203,14 @@ async function streamAnswer(
         return reply;
       } else if (ev.type === 'error') {
         if (!started) throw jobError(jobId, ev.error);
-        write(errorBody(ev.error.message, ev.error.type, ev.error.code));
+        write(errorBody(jobError(jobId, ev.error)));
         raw.end('data: [DONE]\n\n');
         return reply;
       }
     }
     if (!started) throw timeoutError(jobId);
     if (!raw.destroyed) {
-      write(errorBody(`The job did not finish in time; poll GET /v1/jobs/${jobId}.`, 'timeout', 'job_timeout'));
+      write(errorBody(new ApiError('job_timeout', `The job did not finish in time; poll GET /v1/jobs/${jobId}.`)));
       raw.end();
     }
     return reply;

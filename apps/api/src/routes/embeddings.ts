@@ -72,11 +72,9 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
     if (!d) {
       const known = config.embeddingDeployments.map((e) => e.model).join(', ');
       throw new ApiError(
-        404,
-        `The embedding model \`${model}\` is not served here; use one of: ${known} (or auto).`,
-        'invalid_request_error',
         'model_not_found',
-        'model',
+        `The embedding model \`${model}\` is not served here; use one of: ${known} (or auto).`,
+        { param: 'model' },
       );
     }
     return d;
@@ -90,14 +88,9 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
       if (result.granted) return result.lease;
       if (Date.now() + result.retryAfterMs > deadline) {
         const error = denialError(result);
-        throw new ApiError(
-          429,
-          `The embedding deployment is at its limit: ${error.message}`,
-          'rate_limit_error',
-          'upstream_rate_limited',
-          null,
-          retryAfterHeaders(result.retryAfterMs),
-        );
+        throw new ApiError('upstream_rate_limited', `The embedding deployment is at its limit: ${error.message}`, {
+          headers: retryAfterHeaders(result.retryAfterMs),
+        });
       }
       await new Promise((r) => setTimeout(r, result.retryAfterMs));
     }
@@ -161,32 +154,13 @@ export function registerEmbeddings(app: FastifyInstance, ctx: ApiContext): void 
         );
       } catch (error) {
         await limiter.release(lease).catch(() => {});
-        if (isUpstreamError(error)) {
-          if (error.kind === 'bad_request')
-            throw new ApiError(
-              400,
-              error.message.replace(/^Upstream answered \d+: /, ''),
-              'invalid_request_error',
-              'upstream_bad_request',
-            );
-          if (error.kind === 'rate_limited')
-            throw new ApiError(
-              429,
-              'The embedding deployment is rate limited; retry shortly.',
-              'rate_limit_error',
-              'upstream_rate_limited',
-              null,
-              retryAfterHeaders(error.retryAfterMs ?? 1_000),
-            );
-          throw new ApiError(
-            502,
-            `The embedding deployment failed: ${error.message}`,
-            'upstream_error',
-            'upstream_error',
-            null,
-            { 'x-should-retry': 'true' },
-          );
-        }
+        // Any other upstream failure answers with its own `upstream_<kind>` code, as the executor's do.
+        if (isUpstreamError(error) && error.requestFault)
+          throw new ApiError('upstream_bad_request', error.message.replace(/^Upstream answered \d+: /, ''));
+        if (isUpstreamError(error) && error.kind === 'rate_limited')
+          throw new ApiError('upstream_rate_limited', 'The embedding deployment is rate limited; retry shortly.', {
+            headers: retryAfterHeaders(error.retryAfterMs ?? 1_000),
+          });
         throw error;
       }
       await limiter.release(lease, { promptTokens: result.promptTokens, completionTokens: 0 }).catch(() => {});

@@ -62,12 +62,7 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     const job = await ownJob(id, request.tenant!.name);
     const cancelled = await ctx.store.cancel(id);
     if (!cancelled)
-      throw new ApiError(
-        409,
-        `Job \`${id}\` already finished (${job.status}); nothing to cancel.`,
-        'invalid_request_error',
-        'job_finished',
-      );
+      throw new ApiError('job_finished', `Job \`${id}\` already finished (${job.status}); nothing to cancel.`);
     // Take it out of whichever queue holds it; an active one is aborted by its executor.
     await Promise.allSettled(Object.values(ctx.queues).map((q) => q.remove(id)));
     return reply.send({ id, object: 'sluice.job', status: 'cancelled' });
@@ -78,13 +73,9 @@ export function registerJobs(app: FastifyInstance, ctx: ApiContext): void {
     await ownJob(id, request.tenant!.name);
     const lastEventId = typeof request.headers['last-event-id'] === 'string' ? request.headers['last-event-id'] : '-';
     if (lastEventId !== '-' && !/^\d+-\d+$/.test(lastEventId))
-      throw new ApiError(
-        400,
-        'Last-Event-ID must be an id this endpoint sent.',
-        'invalid_request_error',
-        'invalid_value',
-        'Last-Event-ID',
-      );
+      throw new ApiError('invalid_value', 'Last-Event-ID must be an id this endpoint sent.', {
+        param: 'Last-Event-ID',
+      });
     const feed = new EventFeed();
     const unsubscribe = await ctx.subscriber.subscribe(id, feed.push);
     try {

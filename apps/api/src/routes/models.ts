@@ -41,11 +41,9 @@ export function registerModels(app: FastifyInstance, ctx: ApiContext): void {
     const model = models.find((m) => m.id === id);
     if (!model)
       throw new ApiError(
-        404,
-        `The model \`${id}\` does not exist; GET /v1/models lists the models Sluice serves.`,
-        'invalid_request_error',
         'model_not_found',
-        'model',
+        `The model \`${id}\` does not exist; GET /v1/models lists the models Sluice serves.`,
+        { param: 'model' },
       );
     return model;
   });

@@ -25,11 +25,9 @@ const MAX_CHAIN = 1_000;
 
 const notFoundResponse = (id: string, param: string | null) =>
   new ApiError(
-    404,
-    `No response with id \`${id}\` is stored for this API key (it may have expired, or was created with \`store: false\`).`,
-    'invalid_request_error',
     'response_not_found',
-    param,
+    `No response with id \`${id}\` is stored for this API key (it may have expired, or was created with \`store: false\`).`,
+    { param: param },
   );
 
 /**

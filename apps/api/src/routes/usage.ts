@@ -48,20 +48,14 @@ export function registerUsage(app: FastifyInstance, ctx: ApiContext): void {
     if (!job || job.tenant !== request.tenant!.name) throw notFound(`No job with id \`${body.job_id}\`.`);
     if (job.status !== 'completed')
       throw new ApiError(
-        409,
-        `Job \`${body.job_id}\` is ${job.status}; feedback is for completed jobs.`,
-        'invalid_request_error',
         'job_not_completed',
-        'job_id',
+        `Job \`${body.job_id}\` is ${job.status}; feedback is for completed jobs.`,
+        { param: 'job_id' },
       );
     if (!job.prompt)
-      throw new ApiError(
-        422,
-        `Job \`${body.job_id}\` has no prompt on record to learn from.`,
-        'invalid_request_error',
-        'no_prompt',
-        'job_id',
-      );
+      throw new ApiError('no_prompt', `Job \`${body.job_id}\` has no prompt on record to learn from.`, {
+        param: 'job_id',
+      });
     const tier = body.tier ?? (body.rating === 'inadequate' ? 'large' : 'small');
     const category = job.category as Parameters<ApiContext['knn']['recordFeedback']>[0]['category'];
     // Learned in the tenant's own scope (or its share group's): never routes another tenant's prompts.
