@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RedisKey, RedisValue } from 'ioredis';
+import { defineError, SluiceError } from '@sluice/errors';
 import type { Redis } from './index.ts';
 
 /**
@@ -32,16 +33,38 @@ export interface ScriptDefinition {
   readOnly?: boolean;
 }
 
-/** A script file is missing, ambiguous, or names an include that cannot be used. */
-export class ScriptLoadError extends Error {
+const SCRIPT_ERRORS = {
+  load: defineError({
+    code: 'script_load',
+    status: 500,
+    openaiType: 'server_error',
+    expose: false,
+    subsystem: '@sluice/redis',
+    message: 'a Lua script could not be loaded',
+  }),
+  keys: defineError({
+    code: 'script_keys',
+    status: 500,
+    openaiType: 'server_error',
+    expose: false,
+    subsystem: '@sluice/redis',
+    message: 'a Lua script was run with the wrong number of keys',
+  }),
+} as const;
+
+/** A script file is missing, ambiguous, or names an include that cannot be used (a packaging bug). */
+export class ScriptLoadError extends SluiceError {
   override name = 'ScriptLoadError' as const;
-  readonly code = 'SLUICE_ERR_SCRIPT_LOAD' as const;
+  declare readonly code: 'SLUICE_ERR_SCRIPT_LOAD';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(SCRIPT_ERRORS.load, message, options);
+  }
 }
 
 /** A script was run with a number of keys other than its file name declares. */
-export class ScriptKeyCountError extends Error {
+export class ScriptKeyCountError extends SluiceError {
   override name = 'ScriptKeyCountError' as const;
-  readonly code = 'SLUICE_ERR_SCRIPT_KEYS' as const;
+  declare readonly code: 'SLUICE_ERR_SCRIPT_KEYS';
   constructor(
     /** {@link Script.name} of the script. */
     readonly script: string,
@@ -50,7 +73,7 @@ export class ScriptKeyCountError extends Error {
     /** Keys it was given. */
     readonly got: number,
   ) {
-    super(`Expected script \`${script}\` to get ${expected} keys, got ${got}`);
+    super(SCRIPT_ERRORS.keys, `Expected script \`${script}\` to get ${expected} keys, got ${got}`);
   }
 }
 
