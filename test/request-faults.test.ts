@@ -32,7 +32,9 @@ describe('request faults', () => {
     for (const onChunk of [undefined, () => {}]) {
       const error = await failure(upstream.complete(deployment, request, { completionId: 'chatcmpl-x', onChunk }));
       expect(error.kind).toBe('bad_request');
-      expect(error.status).toBeUndefined();
+      // Nothing reached the upstream, so it has no status; the client gets a 400.
+      expect(error.upstreamStatus).toBeUndefined();
+      expect(error.status).toBe(400);
       expect(error.requestFault).toBe(true);
       expect(error.retryable).toBe(false);
       expect(error.message).toMatch(/could not be sent upstream/);
@@ -53,7 +55,8 @@ describe('request faults', () => {
         { completionId: 'chatcmpl-y' },
       ),
     );
-    expect(bad).toMatchObject({ kind: 'bad_request', status: 400, requestFault: true });
+    expect(bad).toMatchObject({ kind: 'bad_request', upstreamStatus: 400, status: 400 });
+    expect(bad.requestFault).toBe(true);
     expect(bad.message).toMatch(/Missing required parameter: 'response_format\.json_schema'/);
     const sick = await failure(
       upstream.complete(
@@ -62,7 +65,9 @@ describe('request faults', () => {
         { completionId: 'chatcmpl-z' },
       ),
     );
-    expect(sick).toMatchObject({ kind: 'server_error', status: 500, requestFault: false, retryable: true });
+    // The upstream's 500 reaches a client as the gateway's 502.
+    expect(sick).toMatchObject({ kind: 'server_error', upstreamStatus: 500, status: 502, retryable: true });
+    expect(sick.requestFault).toBe(false);
   });
 
   it(
