@@ -14,10 +14,11 @@ import type { ResolvedDeployment } from '@sluice/config';
 import type { ChatMessage, ChatRequest, JobUsage } from '@sluice/queues';
 import { messageText } from './tokens.ts';
 import {
-  failureKindForStatus,
-  retryAfterMs,
+  headersOf,
+  toUpstreamError,
   UpstreamError,
   type CallOptions,
+  type SdkErrorClasses,
   type UpstreamCompletion,
 } from './upstream.ts';
 
@@ -199,55 +200,12 @@ export function mapAnthropicHeaders(headers: Record<string, string>, now = Date.
   return out;
 }
 
-function headersOf(h: Headers | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  h?.forEach((v, k) => (out[k.toLowerCase()] = v));
-  return out;
-}
-
-function toUpstreamError(error: unknown, deploymentId: string, headers: Record<string, string>): UpstreamError {
-  if (error instanceof UpstreamError) return error;
-  if (error instanceof APIUserAbortError)
-    return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, {
-      cause: error,
-    });
-  if (error instanceof APIConnectionTimeoutError)
-    return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, {
-      cause: error,
-    });
-  if (error instanceof APIError && typeof error.status === 'number') {
-    const h = mapAnthropicHeaders(headersOf(error.headers as Headers | undefined));
-    const status = error.status;
-    return new UpstreamError(
-      `Upstream answered ${status}: ${error.message}`,
-      failureKindForStatus(status),
-      deploymentId,
-      status,
-      retryAfterMs(h),
-      h,
-      { cause: error },
-    );
-  }
-  if (error instanceof APIConnectionError)
-    return new UpstreamError(
-      `Could not reach the upstream: ${error.message}`,
-      'connection',
-      deploymentId,
-      undefined,
-      undefined,
-      headers,
-      { cause: error },
-    );
-  return new UpstreamError(
-    `The upstream stream failed: ${(error as Error)?.message ?? String(error)}`,
-    'stream_dropped',
-    deploymentId,
-    undefined,
-    undefined,
-    headers,
-    { cause: error },
-  );
-}
+const ANTHROPIC_ERRORS: SdkErrorClasses = {
+  APIError,
+  APIUserAbortError,
+  APIConnectionTimeoutError,
+  APIConnectionError,
+};
 
 /** Calls Anthropic Messages API deployments with the official SDK (SDK retries off: Sluice decides). */
 export class AnthropicUpstream {
@@ -366,7 +324,7 @@ export class AnthropicUpstream {
       await options.onChunk({ ...base, choices: [], usage: completion.usage });
       return { completion, headers };
     } catch (error) {
-      throw toUpstreamError(error, deployment.id, headers);
+      throw toUpstreamError(error, deployment.id, headers, { sdk: ANTHROPIC_ERRORS, mapHeaders: mapAnthropicHeaders });
     }
   }
 }

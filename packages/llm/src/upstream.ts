@@ -137,7 +137,8 @@ export interface CallOptions {
   completionId: string;
 }
 
-function headersOf(h: Headers | undefined): Record<string, string> {
+/** A fetch `Headers` as a plain object with lower-case names. */
+export function headersOf(h: Headers | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   h?.forEach((v, k) => {
     out[k.toLowerCase()] = v;
@@ -273,7 +274,7 @@ export class UpstreamClient {
         if (options.onChunk) await options.onChunk({ ...raw, id: options.completionId, model: deployment.model });
       }
     } catch (error) {
-      throw toUpstreamError(error, deployment.id, headers, responded);
+      throw toUpstreamError(error, deployment.id, headers, { responded });
     }
     if (!sawAny || !slots.length || slots.some((slot) => !slot || slot.finishReason === null)) {
       throw new UpstreamError(
@@ -358,35 +359,60 @@ export class UpstreamClient {
         headers,
       };
     } catch (error) {
-      throw toUpstreamError(error, deployment.id, headers, responded);
+      throw toUpstreamError(error, deployment.id, headers, { responded });
     }
   }
 }
 
+type ErrorClass<T = Error> = abstract new (...args: never[]) => T;
+
 /**
- * Classify a failed call. `responded`: the upstream's response had begun; before it, an error
- * the SDK did not raise as an API or connection error was raised here, building the request
- * (a body nested 3,000 deep overflowed the stack serializing it): the request's fault, which
- * used to be retried as a dropped stream and counted against the deployment's circuit.
- * @defaultValue `responded` true: an unclassified error counts as a dropped stream
+ * The error classes an official SDK raises; the openai and @anthropic-ai/sdk packages name
+ * and shape them alike, so one classification serves both.
  */
+export interface SdkErrorClasses {
+  APIError: ErrorClass<Error & { status?: number | undefined; headers?: unknown }>;
+  APIUserAbortError: ErrorClass;
+  APIConnectionTimeoutError: ErrorClass;
+  APIConnectionError: ErrorClass;
+}
+
+const OPENAI_ERRORS: SdkErrorClasses = { APIError, APIUserAbortError, APIConnectionTimeoutError, APIConnectionError };
+
+/** How {@link toUpstreamError} reads a failure. */
+export interface ClassifyOptions {
+  /**
+   * The upstream's response had begun. Before it, an error the SDK did not raise as an API or
+   * connection error was raised building the request (a body nested 3,000 deep overflows the
+   * stack serializing it): the request's fault, not a dropped stream to retry and count
+   * against the deployment's circuit.
+   * @defaultValue true: an unclassified error counts as a dropped stream
+   */
+  responded?: boolean;
+  /** @defaultValue the openai SDK's classes */
+  sdk?: SdkErrorClasses;
+  /**
+   * Turns an error response's headers into the OpenAI-style ones the limiter reads.
+   * @defaultValue the headers as they are
+   */
+  mapHeaders?: (headers: Record<string, string>) => Record<string, string>;
+}
+
+/** Classify a failed call into an {@link UpstreamError}, whichever SDK raised it. */
 export function toUpstreamError(
   error: unknown,
   deploymentId: string,
   headers: Record<string, string>,
-  responded = true,
+  options: ClassifyOptions = {},
 ): UpstreamError {
+  const { responded = true, sdk = OPENAI_ERRORS, mapHeaders = (h) => h } = options;
+  const fail = (message: string, kind: UpstreamFailureKind) =>
+    new UpstreamError(message, kind, deploymentId, undefined, undefined, headers, { cause: error });
   if (error instanceof UpstreamError) return error;
-  if (error instanceof APIUserAbortError)
-    return new UpstreamError('The upstream call was aborted', 'aborted', deploymentId, undefined, undefined, headers, {
-      cause: error,
-    });
-  if (error instanceof APIConnectionTimeoutError)
-    return new UpstreamError('The upstream call timed out', 'timeout', deploymentId, undefined, undefined, headers, {
-      cause: error,
-    });
-  if (error instanceof APIError && typeof error.status === 'number') {
-    const h = headersOf(error.headers as Headers | undefined);
+  if (error instanceof sdk.APIUserAbortError) return fail('The upstream call was aborted', 'aborted');
+  if (error instanceof sdk.APIConnectionTimeoutError) return fail('The upstream call timed out', 'timeout');
+  if (error instanceof sdk.APIError && typeof error.status === 'number') {
+    const h = mapHeaders(headersOf(error.headers as Headers | undefined));
     const status = error.status;
     return new UpstreamError(
       `Upstream answered ${status}: ${error.message}`,
@@ -398,37 +424,14 @@ export function toUpstreamError(
       { cause: error },
     );
   }
-  if (error instanceof APIConnectionError)
-    return new UpstreamError(
-      `Could not reach the upstream: ${error.message}`,
-      'connection',
-      deploymentId,
-      undefined,
-      undefined,
-      headers,
-      { cause: error },
-    );
-  if (!responded && !(error instanceof APIError)) {
-    return new UpstreamError(
-      `The request could not be sent upstream: ${(error as Error)?.message ?? String(error)}`,
-      'bad_request',
-      deploymentId,
-      undefined,
-      undefined,
-      headers,
-      { cause: error },
-    );
+  if (error instanceof sdk.APIConnectionError)
+    return fail(`Could not reach the upstream: ${error.message}`, 'connection');
+  const reason = (error as Error)?.message ?? String(error);
+  if (!responded && !(error instanceof sdk.APIError)) {
+    return fail(`The request could not be sent upstream: ${reason}`, 'bad_request');
   }
   // A socket destroyed mid-stream surfaces as a plain error from the SSE reader.
-  return new UpstreamError(
-    `The upstream stream failed: ${(error as Error)?.message ?? String(error)}`,
-    'stream_dropped',
-    deploymentId,
-    undefined,
-    undefined,
-    headers,
-    { cause: error },
-  );
+  return fail(`The upstream stream failed: ${reason}`, 'stream_dropped');
 }
 
 /** Prices {@link costUsd} reads from a deployment. */
