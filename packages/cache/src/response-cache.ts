@@ -43,6 +43,13 @@ const QUANT_ARG: Record<Quantization, string> = { q8: 'Q8', noquant: 'NOQUANT', 
 // Features of recently seen stored prompts: popular entries are candidates again and again,
 // and analysing a prompt costs ~50 µs. 2,000 prompts of ≤ 2,000 chars bound it to a few MB.
 const FEATURE_CACHE_SIZE = 2_000;
+/**
+ * How far past the latest entry an index key's TTL is set, so that a store needs to extend
+ * it only about once a minute per process rather than on every store.
+ */
+const TTL_SLACK_MS = 60_000;
+/** Index keys whose TTL a process remembers (one per scope in use); past it, it forgets them all. */
+const TTL_COVERAGE_KEYS = 10_000;
 const UNMARKED_SKIPS: ReadonlySet<StoreSkipReason> = new Set(['error', 'not-a-completion', 'disabled']);
 
 /**
@@ -97,6 +104,8 @@ export class ResponseCache {
   readonly #uncoalescedMs: number;
   #closed = false;
   readonly #features = new Map<string, PromptFeatures>();
+  /** Index key → the time its TTL was last set to outlive (see {@link ResponseCache.#extendTtl}). */
+  readonly #ttlCovered = new Map<string, number>();
   readonly #verifyOptions: VerifyOptions;
 
   constructor(options: ResponseCacheOptions) {
@@ -424,19 +433,19 @@ export class ResponseCache {
     );
     const scopeKey = this.#keyspace.scope(scope.scope);
     // Separate commands, not MULTI: these keys sit on other Cluster slots than the namespace.
-    // ioredis still sends them in one write.
-    await Promise.all([
-      this.#redis.zadd(this.#keyspace.expiryIndex, expiresAt, scope.exactKey),
-      evicted.length
-        ? this.#redis.zrem(this.#keyspace.expiryIndex, ...evicted.map((id) => `${scope.namespace}.${id}`))
-        : undefined,
-      ...this.#extendTtl(this.#keyspace.expiryIndex, ttlMs),
-      // The scope's namespace list, for purge by tenant: scored by the latest expiry so that
-      // namespaces with nothing left age out on the next write.
-      this.#redis.zadd(scopeKey, 'GT', expiresAt, scope.namespace),
-      this.#redis.zremrangebyscore(scopeKey, '-inf', now),
-      ...this.#extendTtl(scopeKey, ttlMs),
-    ]);
+    // ioredis still sends them in one write, in this order: each TTL after the ZADD that
+    // creates its key.
+    const writes: Array<Promise<unknown>> = [this.#redis.zadd(this.#keyspace.expiryIndex, expiresAt, scope.exactKey)];
+    if (evicted.length)
+      writes.push(this.#redis.zrem(this.#keyspace.expiryIndex, ...evicted.map((id) => `${scope.namespace}.${id}`)));
+    writes.push(...this.#extendTtl(this.#keyspace.expiryIndex, now, expiresAt).writes);
+    // The scope's namespace list, for purge by tenant: scored by the latest expiry so that
+    // namespaces with nothing left age out whenever its TTL is extended.
+    writes.push(this.#redis.zadd(scopeKey, 'GT', expiresAt, scope.namespace));
+    const scopeTtl = this.#extendTtl(scopeKey, now, expiresAt);
+    writes.push(...scopeTtl.writes);
+    if (scopeTtl.extended) writes.push(this.#redis.zremrangebyscore(scopeKey, '-inf', now));
+    await Promise.all(writes);
     this.#count('store');
     if (evicted.length) this.#count('evicted', evicted.length);
     return {
@@ -492,8 +501,24 @@ export class ResponseCache {
   }
 
   /** Set a TTL of at least `ttlMs`: NX sets one on a key without any, GT only ever lengthens. */
-  #extendTtl(key: string, ttlMs: number): Promise<number>[] {
-    return [this.#redis.pexpire(key, ttlMs, 'NX'), this.#redis.pexpire(key, ttlMs, 'GT')];
+  /**
+   * Make an index key (the sweep index, a scope's namespace list) outlive an entry expiring
+   * at `expiresAt`. Every store adds to these keys and gives one without a TTL its TTL (`NX`:
+   * a key deleted meanwhile by a purge or a sweep is never left without one), but the TTL of
+   * a live key need not move on every store: it is set {@link TTL_SLACK_MS} beyond the entry,
+   * and this process extends it (`GT`) only once an entry would expire past what it set.
+   * `extended` says whether this store extends it.
+   */
+  #extendTtl(key: string, now: number, expiresAt: number): { extended: boolean; writes: Promise<number>[] } {
+    const covered = this.#ttlCovered.get(key) ?? -Infinity;
+    const ttlMs = (covered >= expiresAt ? covered : expiresAt + TTL_SLACK_MS) - now;
+    if (covered >= expiresAt) return { extended: false, writes: [this.#redis.pexpire(key, ttlMs, 'NX')] };
+    if (this.#ttlCovered.size >= TTL_COVERAGE_KEYS) this.#ttlCovered.clear();
+    this.#ttlCovered.set(key, now + ttlMs);
+    return {
+      extended: true,
+      writes: [this.#redis.pexpire(key, ttlMs, 'NX'), this.#redis.pexpire(key, ttlMs, 'GT')],
+    };
   }
 
   #calibrate(cosine: number): number {

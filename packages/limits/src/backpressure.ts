@@ -102,14 +102,13 @@ class RedisThroughputMeter implements ThroughputMeter {
     expectInteger('count', count, 1);
     const key = this.#key(Math.floor(this.#clock() / 1000));
     // One counter per second that expires on its own: no sweeper, and a reader sums at most
-    // window-many small keys (one MGET, one slot thanks to the hash tag).
-    const results = await this.#redis
-      .multi()
-      .incrby(key, count)
-      .pexpire(key, (this.#seconds + 5) * 1000)
-      .exec();
-    const error = results?.find(([e]) => e)?.[0];
-    if (error) throw error;
+    // window-many small keys (one MGET, one slot thanks to the hash tag). The key is created
+    // with its TTL before it is incremented (two commands in one write, in order), so it never
+    // exists without one, and no transaction is needed.
+    await Promise.all([
+      this.#redis.set(key, 0, 'PX', (this.#seconds + 5) * 1000, 'NX'),
+      this.#redis.incrby(key, count),
+    ]);
   }
 
   async ratePerSecond(): Promise<number> {

@@ -6,7 +6,7 @@ import { createThroughputMeter, type ThroughputMeter } from './backpressure.ts';
 import type { Clock } from './clock.ts';
 import { CircuitOpenError, LimitsConfigError, RateLimitedError, type LimitKind } from './errors.ts';
 import { parseRateLimitHeaders, type HeaderSource, type RateLimitHeaders } from './headers.ts';
-import { chooseCooldown, learnSignals } from './upstream-signals.ts';
+import { canChangeLearnedLimits, chooseCooldown, learnSignals } from './upstream-signals.ts';
 import { deploymentKeys, limiterKeyList, type DeploymentKeys } from './keys.ts';
 import { rankDeployments, type PickResult } from './picker.ts';
 import { limitScripts, type LimitScripts } from './scripts.ts';
@@ -352,6 +352,8 @@ export class Limiter {
   readonly #circuit: Resolved<CircuitOptions>;
   readonly #random: () => number;
   readonly #deploymentKeys = new Map<string, DeploymentKeys>();
+  /** Provider-reported caps this process last recorded, per deployment (see `canChangeLearnedLimits`). */
+  readonly #capsRecorded = new Map<string, { rpm: number; tpm: number }>();
   /** Per-tenant request and token quotas on the same connection and clock. */
   readonly tenants: TenantQuotas;
 
@@ -577,6 +579,12 @@ export class Limiter {
 
     const circuitOutcome = outcome === 'failure' ? 'failure' : outcome === 'throttled' ? 'neutral' : 'success';
     const c = this.#circuit;
+    const adapts = canChangeLearnedLimits(learn, {
+      capsSeen: { rpm: rpmCap, tpm: tpmCap },
+      capsRecorded: this.#capsRecorded.get(deployment.id),
+      inForce: result.lease ? { rpm: result.lease.requestLimit, tpm: result.lease.tokenLimit } : undefined,
+      ceilings: { rpm: this.#ceiling(deployment.rpm), tpm: this.#ceiling(deployment.tpm) },
+    });
     const [circuitReply, adaptReply, cooldownReply] = await Promise.all([
       this.#scripts.circuit(
         [k.circuit],
@@ -593,33 +601,36 @@ export class Limiter {
           Math.max(86_400_000, c.openMs * 4),
         ],
       ),
-      // Run even with nothing to change: the verdict reports the learned limits in force.
-      this.#scripts.adapt(
-        [k.adaptive, k.requests, k.tokenTotal],
-        [
-          now,
-          learn.rpm,
-          this.#ceiling(deployment.rpm),
-          rpmCap,
-          learn.rpmMinimumSent,
-          learn.tpm,
-          this.#ceiling(deployment.tpm),
-          tpmCap,
-          learn.tpmMinimumSent,
-          a.decreaseFactor,
-          a.recoveryFraction,
-          a.recoveryIntervalMs,
-          a.decreaseHoldMs,
-          a.floorFraction,
-          WINDOW_MS,
-          a.memoryMs,
-          a.edgeAllowance ?? Math.max(1, deployment.rpm - this.#ceiling(deployment.rpm)),
-        ],
-      ),
+      // Run whenever it could change something: the verdict reports the learned limits in force.
+      !adapts
+        ? [0, 0, 0]
+        : this.#scripts.adapt(
+            [k.adaptive, k.requests, k.tokenTotal],
+            [
+              now,
+              learn.rpm,
+              this.#ceiling(deployment.rpm),
+              rpmCap,
+              learn.rpmMinimumSent,
+              learn.tpm,
+              this.#ceiling(deployment.tpm),
+              tpmCap,
+              learn.tpmMinimumSent,
+              a.decreaseFactor,
+              a.recoveryFraction,
+              a.recoveryIntervalMs,
+              a.decreaseHoldMs,
+              a.floorFraction,
+              WINDOW_MS,
+              a.memoryMs,
+              a.edgeAllowance ?? Math.max(1, deployment.rpm - this.#ceiling(deployment.rpm)),
+            ],
+          ),
       cooldown ? this.#scripts.cooldown([k.cooldown], [now, now + cooldown.ms, cooldown.reason]) : undefined,
     ]);
 
     const cooldownUntil = cooldownReply ? Number(cooldownReply[0]) : 0;
+    if (adapts && (rpmCap > 0 || tpmCap > 0)) this.#capsRecorded.set(deployment.id, { rpm: rpmCap, tpm: tpmCap });
     const learnedRpm = Number(adaptReply[0]) || undefined;
     const learnedTpm = Number(adaptReply[1]) || undefined;
     return {

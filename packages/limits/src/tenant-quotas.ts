@@ -104,14 +104,12 @@ class RedisTenantQuotas implements TenantQuotas {
     expectInteger('tokens', tokens, 0);
     const { day, msUntilEnd } = utcDay(this.#clock());
     const key = this.#tokensKey(tenant, day);
-    // Kept a day past the end of its own day, so "yesterday" can still be reported.
-    const results = await this.#redis
-      .multi()
-      .incrby(key, tokens)
-      .pexpire(key, msUntilEnd + DAY_MS)
-      .exec();
-    const [error, total] = results?.[0] ?? [null, 0];
-    if (error) throw error;
+    // Kept a day past the end of its own day, so "yesterday" can still be reported. Created
+    // with that TTL before it is incremented (in order on one connection): never without one.
+    const [, total] = await Promise.all([
+      this.#redis.set(key, 0, 'PX', msUntilEnd + DAY_MS, 'NX'),
+      this.#redis.incrby(key, tokens),
+    ]);
     return Number(total);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseCooldown, learnSignals } from './upstream-signals.ts';
+import { canChangeLearnedLimits, chooseCooldown, learnSignals } from './upstream-signals.ts';
 
 const settings = { throttleCooldownMs: 1_000, maxHeaderCooldownMs: 10_000 };
 const context = { rpm: 600, tpm: 0, reservedTokens: 50, edgeRetryMs: 1_200 };
@@ -84,5 +84,60 @@ describe('learnSignals', () => {
     expect(
       learnSignals({ outcome: 'throttled', headers: { ...edge, limitRequests: 500 }, retryAfterMs: 800 }, context).rpm,
     ).toBe('decrease');
+  });
+});
+
+describe('canChangeLearnedLimits', () => {
+  const success = { rpm: 'increase', tpm: 'increase', rpmMinimumSent: 1, tpmMinimumSent: 1 } as const;
+  const ceilings = { rpm: 588, tpm: 98_000 };
+  const none = { rpm: 0, tpm: 0 };
+
+  it('skips a success granted under the ceilings alone, with no limit in its headers', () => {
+    expect(canChangeLearnedLimits(success, { capsSeen: none, inForce: ceilings, ceilings })).toBe(false);
+    // An unlimited deployment with nothing learned: 0 in force is the ceiling.
+    expect(canChangeLearnedLimits(success, { capsSeen: none, inForce: none, ceilings: none })).toBe(false);
+  });
+
+  it('runs when a limit was learned (in force below the ceiling) so that it recovers', () => {
+    expect(canChangeLearnedLimits(success, { capsSeen: none, inForce: { rpm: 411, tpm: 98_000 }, ceilings })).toBe(
+      true,
+    );
+    // Learned on a deployment with no configured limit.
+    expect(canChangeLearnedLimits(success, { capsSeen: none, inForce: { rpm: 70, tpm: 0 }, ceilings: none })).toBe(
+      true,
+    );
+  });
+
+  it('runs for caps it has not recorded, and skips caps it has', () => {
+    const caps = { rpm: 490, tpm: 0 };
+    expect(canChangeLearnedLimits(success, { capsSeen: caps, inForce: { rpm: 490, tpm: 98_000 }, ceilings })).toBe(
+      true,
+    );
+    expect(
+      canChangeLearnedLimits(success, {
+        capsSeen: caps,
+        capsRecorded: caps,
+        inForce: { rpm: 490, tpm: 98_000 },
+        ceilings,
+      }),
+    ).toBe(false);
+    // The provider now reports another cap: recorded again.
+    expect(
+      canChangeLearnedLimits(success, {
+        capsSeen: { rpm: 400, tpm: 0 },
+        capsRecorded: caps,
+        inForce: { rpm: 490, tpm: 98_000 },
+        ceilings,
+      }),
+    ).toBe(true);
+  });
+
+  it('always runs for a decrease or an edge, and when the limits at the grant are unknown', () => {
+    const throttled = { ...success, rpm: 'decrease' } as const;
+    expect(canChangeLearnedLimits(throttled, { capsSeen: none, inForce: ceilings, ceilings })).toBe(true);
+    expect(canChangeLearnedLimits({ ...success, tpm: 'edge' }, { capsSeen: none, inForce: ceilings, ceilings })).toBe(
+      true,
+    );
+    expect(canChangeLearnedLimits(success, { capsSeen: none, ceilings })).toBe(true);
   });
 });

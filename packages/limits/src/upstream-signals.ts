@@ -122,3 +122,37 @@ export function learnSignals(answer: AnswerSignals, context: LearnContext): Lear
     ? { rpm, tpm, rpmMinimumSent: 1, tpmMinimumSent: 1 }
     : { rpm, tpm, rpmMinimumSent: MIN_REQUESTS_TO_LEARN, tpmMinimumSent: -1 };
 }
+
+/** What {@link canChangeLearnedLimits} weighs besides the answer's signals. */
+export interface LearnedLimitsContext {
+  /** Request and token caps the answer's headers report, after the safety margin (0 = none). */
+  readonly capsSeen: { readonly rpm: number; readonly tpm: number };
+  /** The caps this process last folded in for the deployment (already recorded); absent: none. */
+  readonly capsRecorded?: { readonly rpm: number; readonly tpm: number };
+  /** Limits in force when the call's permit was granted (0 = unlimited); absent: unknown. */
+  readonly inForce?: { readonly rpm: number; readonly tpm: number };
+  /** The configured ceilings after the safety margin (0 = unlimited). */
+  readonly ceilings: { readonly rpm: number; readonly tpm: number };
+}
+
+/**
+ * Whether folding an answer into the learned limits can change them, or what they report. A
+ * success only ever recovers a lowered limit; when its permit was granted under the
+ * configured ceilings and recorded caps alone (nothing learned) and its headers report
+ * no limit, or the very caps already recorded, there is nothing to recover or record, and the
+ * learning step can be skipped. A
+ * limit another process lowered since the grant misses one recovery step, which later
+ * successes take.
+ */
+export function canChangeLearnedLimits(signals: LearnSignals, context: LearnedLimitsContext): boolean {
+  const recoveryOnly = (s: LearnSignal) => s === 'increase' || s === 'none';
+  if (!recoveryOnly(signals.rpm) || !recoveryOnly(signals.tpm)) return true;
+  const { capsSeen, capsRecorded } = context;
+  const newCaps = capsSeen.rpm > 0 || capsSeen.tpm > 0;
+  if (newCaps && (capsSeen.rpm !== capsRecorded?.rpm || capsSeen.tpm !== capsRecorded?.tpm)) return true;
+  if (!context.inForce) return true;
+  // Unlimited is 0: the other limit wins (as acquire-8.lua's `tighter`).
+  const tighter = (a: number, b: number) => (a <= 0 ? b : b <= 0 ? a : Math.min(a, b));
+  const unlearned = (dim: 'rpm' | 'tpm') => tighter(context.ceilings[dim], capsRecorded?.[dim] ?? 0);
+  return context.inForce.rpm !== unlearned('rpm') || context.inForce.tpm !== unlearned('tpm');
+}

@@ -44,12 +44,14 @@ if excess > 0 then
 end
 
 -- The namespace's keys live at least as long as their longest-lived entry, so an idle
--- namespace disappears on its own even if no sweeper runs. PEXPIRE GT treats a key
--- without TTL as infinite, hence the explicit comparison. PTTL answers -2 for a missing key
--- (nothing to do) and -1 for one without a TTL (which gets one).
+-- namespace disappears on its own even if no sweeper runs. PEXPIRE GT extends a TTL in one
+-- command (the usual case); it treats a key without TTL as infinite and refuses, so only
+-- then PTTL tells a key without TTL (-1, which gets one) from a missing one (-2) or one
+-- that already lives longer.
 local keep = tonumber(ARGV[9])
 for i = 2, 4 do
-  local ttl = redis.call('PTTL', KEYS[i])
-  if ttl ~= -2 and ttl < keep then redis.call('PEXPIRE', KEYS[i], keep) end
+  if redis.call('PEXPIRE', KEYS[i], keep, 'GT') == 0 and redis.call('PTTL', KEYS[i]) == -1 then
+    redis.call('PEXPIRE', KEYS[i], keep)
+  end
 end
 return evicted

@@ -25,11 +25,17 @@ local status = state[1]
 if status == 'completed' or status == 'failed' or status == 'cancelled' then
   return false
 end
+-- The status and the fields in one HSET.
+local fields = {}
 if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[1], 'status', ARGV[5])
+  fields[1] = 'status'
+  fields[2] = ARGV[5]
 end
-for i = 6, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+for i = 6, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+end
+if #fields > 0 then
+  redis.call('HSET', KEYS[1], unpack(fields))
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '20000', '*', 'e', ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
