@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobStore } from '@sluice/jobs';
-import { completionJobOptions, createQueue, PRIORITY, ROUTE_QUEUE, type CompletionJobData } from '@sluice/queues';
+import {
+  completionJobOptions,
+  createQueue,
+  PRIORITY,
+  ROUTE_QUEUE,
+  TIER_QUEUES,
+  type CompletionJobData,
+} from '@sluice/queues';
 import { createKeys } from '@sluice/redis';
 import { startStack, until, type TestStack } from './harness.ts';
 
@@ -14,15 +21,18 @@ describe('classifier: a routing job without its job record', () => {
   let stack: TestStack;
   let store: JobStore;
   let routeQueue: ReturnType<typeof createQueue>;
+  let smallQueue: ReturnType<typeof createQueue>;
   beforeAll(async () => {
     // Three quick attempts: 0.3 s base backoff (jittered), so the whole retry ladder is ~1 s.
     stack = await startStack({ env: { SLUICE_JOB_ATTEMPTS: '3', SLUICE_JOB_BACKOFF_MS: '300' } });
     const keys = createKeys(stack.config.redis.prefix);
     store = new JobStore({ redis: stack.redis, keys, ttlSeconds: 3600 });
     routeQueue = createQueue(ROUTE_QUEUE, { connection: stack.redis, keys });
+    smallQueue = createQueue(TIER_QUEUES.small, { connection: stack.redis, keys });
   });
   afterAll(async () => {
     await routeQueue.close();
+    await smallQueue.close();
     await stack.stop();
   });
 
@@ -69,6 +79,14 @@ describe('classifier: a routing job without its job record', () => {
       );
       expect(failed.attemptsMade).toBe(3);
       expect(failed.failedReason).toMatch(/job record of .* does not exist/);
+      // On one Redis the routed event and the tier enqueue go together, so the job reached its
+      // tier too: the executor retried it and failed it with the same reason, it did not
+      // complete it without a word.
+      const tierFailed = await until(
+        async () => ((await smallQueue.getJobState(id)) === 'failed' ? smallQueue.getJob(id) : undefined),
+        20_000,
+      );
+      expect(tierFailed.failedReason).toMatch(/job record of .* does not exist/);
       // No half-written record is left behind (one without a tenant nobody could read).
       expect(await stack.redis.exists(createKeys(stack.config.redis.prefix).job(id))).toBe(0);
     },

@@ -3,7 +3,7 @@ import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import { defineError, SluiceError, toErrorRecord } from '@sluice/errors';
 import { createEmbedder, type Embedder } from '@sluice/cache';
 import type { SluiceConfig } from '@sluice/config';
-import { JobStore, TERMINAL } from '@sluice/jobs';
+import { JobRecordMissingError, JobStore, TERMINAL, type AppendOutcome } from '@sluice/jobs';
 import { limitsFromConfig } from '@sluice/limits';
 import { UpstreamClient } from '@sluice/llm';
 import { batchDeploymentFor } from '@sluice/batch';
@@ -66,29 +66,7 @@ const CLASSIFIER_ERRORS = {
     subsystem: 'apps/classifier',
     message: 'Routing failed.',
   }),
-  // No record, so no client to tell: the job fails on the queue and in the log.
-  recordMissing: defineError({
-    code: 'job_record_missing',
-    status: 500,
-    openaiType: 'server_error',
-    retryable: true,
-    expose: false,
-    subsystem: 'apps/classifier',
-    message: (jobId: string) =>
-      `the job record of ${jobId} does not exist (expired, or written to a Redis this classifier does not see)`,
-  }),
 } as const;
-
-/**
- * A routing job whose job record does not exist. Retried like any failure (a record not yet
- * visible appears meanwhile); after the last attempt the BullMQ job fails with this message.
- */
-export class JobRecordMissingError extends SluiceError {
-  override readonly name = 'JobRecordMissingError';
-  constructor(readonly jobId: string) {
-    super(CLASSIFIER_ERRORS.recordMissing, CLASSIFIER_ERRORS.recordMissing.format(jobId));
-  }
-}
 
 /** Longest prompt kept with a job for feedback (kNN embeds at most this much of a prompt). */
 const FEEDBACK_PROMPT_CHARS = 4_000;
@@ -113,16 +91,29 @@ export function createClassifierProcessor(deps: {
    * connection run in order (false on a cluster). @defaultValue false: one round trip more per job
    */
   ordered?: boolean;
+  /**
+   * Deciding can spend money (the LLM router's call, a remote embedder's), so the job's status is read first and a
+   * cancelled job costs nothing. Otherwise the routed event is the check: a job found finished
+   * or without a record there costs a decision's CPU, and the common job one round trip less.
+   * @defaultValue false
+   */
+  checkFirst?: boolean;
 }) {
+  // The API writes the record before it enqueues, so a missing one is a record not yet
+  // visible or one that expired: retried with backoff, then the job fails with a reason
+  // (in Bull Board and in the log), never dropped without a word.
+  const refused = (outcome: AppendOutcome, id: string) => {
+    if (outcome === 'missing') throw new JobRecordMissingError(id);
+    return outcome === 'finished';
+  };
   return async (job: Job<CompletionJobData>) => {
     const data = job.data;
-    const status = await deps.store.status(data.id);
-    // The API writes the record before it enqueues, so a missing one is a record not yet
-    // visible or one that expired: retried with backoff, then the job fails with a reason
-    // (in Bull Board and on the record), never dropped without a word.
-    if (!status) throw new JobRecordMissingError(data.id);
-    // Cancelled or finished before routing: nothing to do, and nothing to spend.
-    if (TERMINAL.has(status)) return;
+    if (deps.checkFirst) {
+      const status = await deps.store.status(data.id);
+      if (!status) throw new JobRecordMissingError(data.id);
+      // Cancelled or finished before routing: nothing to do, and nothing to spend.
+      if (TERMINAL.has(status)) return;
+    }
     let embedding: Float32Array | undefined = decodeEmbedding(data.embedding);
     if (!embedding && deps.embed) embedding = await deps.embed(data.request);
     const routingCalls: BilledCall[] = [];
@@ -150,7 +141,7 @@ export function createClassifierProcessor(deps: {
       ...(routingCalls.length ? { routingCalls } : {}),
     };
     const routed = () =>
-      deps.store.append(data.id, { type: 'routed', route }, 'routed', {
+      deps.store.appendEvent(data.id, { type: 'routed', route }, 'routed', {
         tier: route.tier,
         category: route.category,
         prompt,
@@ -169,13 +160,15 @@ export function createClassifierProcessor(deps: {
     if (deps.ordered) {
       // One round trip: the routed event runs first on Redis, so an executor never sees the
       // job before its record says routed. A job cancelled meanwhile (not appended) is still
-      // enqueued; the executor's attempt event is refused on a finished job, so it spends nothing.
+      // enqueued; the executor's attempt event is refused on a finished job, so it spends
+      // nothing. One without a record is enqueued too: the executor retries it until the
+      // record is there, or fails it with the reason after its last attempt.
       const [appended] = await Promise.all([routed(), enqueue()]);
-      if (!appended) return;
+      if (refused(appended, data.id)) return;
     } else {
       // On a cluster the record and the tier queue are on different shards: nothing orders
       // commands sent together, so the event goes first.
-      if (!(await routed())) return;
+      if (refused(await routed(), data.id)) return;
       await enqueue();
     }
     deps.onRouted?.(route);
@@ -252,6 +245,8 @@ export function createClassifier(options: ClassifierOptions): Classifier {
     routingCalls,
     onRouted: options.metrics?.routed,
     ordered: !isCluster(options.connection),
+    // The LLM router's call and a remote embedder are billed: a cancelled job must spend neither.
+    checkFirst: /\bllm\b/.test(config.routing.strategy) || config.embeddings.baseUrl !== '',
   });
   const worker = createWorker(
     ROUTE_QUEUE,

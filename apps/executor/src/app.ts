@@ -3,7 +3,7 @@ import { defineError, isSluiceError, SluiceError, toErrorRecord } from '@sluice/
 import type { SluiceConfig } from '@sluice/config';
 import { type UpstreamCaller } from './upstream-call.ts';
 import { createLimitedCaller } from './limited-call.ts';
-import { JobStore, type JobErrorBody } from '@sluice/jobs';
+import { JobRecordMissingError, JobStore, type JobErrorBody } from '@sluice/jobs';
 import { isUpstreamError, UpstreamClient, UpstreamError } from '@sluice/llm';
 import {
   createWorker,
@@ -276,6 +276,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
       await Promise.all(pending);
       if (!outcome) {
         const record = await store.get(data.id);
+        // Refused for want of a record (one not yet visible, or expired): retried, then failed
+        // on the queue with the reason; nothing is written for a client nobody knows.
+        if (!record) throw new JobRecordMissingError(data.id);
         // An earlier run finished the job and may have died before its bookkeeping.
         if (record?.status === 'completed' && record.result)
           await afterComplete(data, record.result, record.finishedAt ?? Date.now());
@@ -328,8 +331,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }
-      const retryable = isUpstreamError(error) && error.retryable;
       const attemptsLeft = attempt < (job.opts.attempts ?? 1);
+      if (error instanceof JobRecordMissingError) {
+        logger.warn({ jobId: data.id, attempt, last: !attemptsLeft }, 'completion job without a job record');
+        throw attemptsLeft ? error : new UnrecoverableError(error.message);
+      }
+      const retryable = isUpstreamError(error) && error.retryable;
       if (retryable && attemptsLeft) {
         await store.append(data.id, { type: 'retry', attempt, reason: (error as UpstreamError).message });
         throw error;

@@ -2,7 +2,7 @@
 // that answers the client (JobEventSubscriber), and stored Responses API objects (ResponseStore).
 export { TERMINAL, newJobId } from './types.ts';
 export type { JobErrorBody, JobEvent, JobRecord, JobStatus, StoredJobEvent } from './types.ts';
-export { JobStore, type JobStoreOptions } from './job-store.ts';
+export { JobRecordMissingError, JobStore, type AppendOutcome, type JobStoreOptions } from './job-store.ts';
 export {
   JobEventSubscriber,
   compareStreamIds,

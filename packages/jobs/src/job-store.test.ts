@@ -101,6 +101,29 @@ describe('JobStore', () => {
     // Finished: nothing else can finish it or append to it.
     expect(await store.complete(id, result)).toBe(false);
     expect(await store.append(id, { type: 'retry', attempt: 1, reason: 'x' })).toBe(false);
+    expect(await store.appendEvent(id, { type: 'retry', attempt: 1, reason: 'x' })).toBe('finished');
+  });
+
+  it('writes nothing for a job without a record: no hash without a TTL or a tenant is left behind', async () => {
+    const id = `job-${randomUUID()}`;
+    expect(
+      await store.appendEvent(
+        id,
+        {
+          type: 'routed',
+          route: { tier: 'small', category: 'general', confidence: 1, reasons: [], strategy: 'pinned' },
+        },
+        'routed',
+        { tier: 'small' },
+      ),
+    ).toBe('missing');
+    expect(await store.append(id, { type: 'retry', attempt: 1, reason: 'x' }, 'running')).toBe(false);
+    expect(await store.complete(id, result)).toBe(false);
+    expect(await store.fail(id, { message: 'nope', type: 'server_error', code: 'x', status: 500 })).toBe(false);
+    expect(await redis.exists(keys.job(id), keys.jobEvents(id))).toBe(0);
+    await store.create({ id, tenant: 'acme', stream: false, model: 'auto', createdAt: 1 });
+    expect(await store.appendEvent(id, { type: 'retry', attempt: 1, reason: 'x' }, 'running')).toBe('appended');
+    expect(await store.status(id)).toBe('running');
   });
 });
 

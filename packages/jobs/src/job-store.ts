@@ -23,7 +23,33 @@ const JOB_ERRORS = {
     message:
       'The client closed the connection before the answer, so the job was cancelled (no tokens are spent on an answer nobody receives). Send an Idempotency-Key to keep a job running after a disconnect.',
   }),
+  // No record, so no client to tell: the job fails on the queue and in the log.
+  recordMissing: defineError({
+    code: 'job_record_missing',
+    status: 500,
+    openaiType: 'server_error',
+    retryable: true,
+    expose: false,
+    subsystem: '@sluice/jobs',
+    message: (jobId: string) =>
+      `the job record of ${jobId} does not exist (expired, or written to a Redis this worker does not see)`,
+  }),
 } as const;
+
+/**
+ * A queued job whose job record does not exist. Workers retry it like any failure (a record
+ * not yet visible appears meanwhile); after the last attempt the BullMQ job fails with this
+ * message, so it is never dropped without a word.
+ */
+export class JobRecordMissingError extends SluiceError {
+  override readonly name = 'JobRecordMissingError';
+  constructor(readonly jobId: string) {
+    super(JOB_ERRORS.recordMissing, JOB_ERRORS.recordMissing.format(jobId));
+  }
+}
+
+/** What {@link JobStore.appendEvent} did: appended, or refused because the job is finished or has no record. */
+export type AppendOutcome = 'appended' | 'finished' | 'missing';
 
 /** Options for {@link JobStore}. */
 export interface JobStoreOptions {
@@ -166,8 +192,9 @@ export class JobStore {
 
   /**
    * Append an event (and optionally move to a non-terminal status, setting `fields` on the job
-   * record in the same atomic step). Returns false when the job
-   * is already finished, which tells a worker to stop: its answer is no longer wanted.
+   * record in the same atomic step). Returns false when the job is already finished, which
+   * tells a worker to stop: its answer is no longer wanted (or when it has no record:
+   * {@link appendEvent} tells the two apart).
    */
   async append(
     id: string,
@@ -175,13 +202,26 @@ export class JobStore {
     status?: Exclude<JobStatus, 'completed' | 'failed' | 'cancelled'>,
     fields: Record<string, string> = {},
   ): Promise<boolean> {
+    return (await this.appendEvent(id, event, status, fields)) === 'appended';
+  }
+
+  /**
+   * {@link append}, telling a finished job from one without a record, so a worker can skip
+   * reading the status first: the append is the check.
+   */
+  async appendEvent(
+    id: string,
+    event: JobEvent,
+    status?: Exclude<JobStatus, 'completed' | 'failed' | 'cancelled'>,
+    fields: Record<string, string> = {},
+  ): Promise<AppendOutcome> {
     const pairs = Object.entries(fields).flat();
     const res = await SCRIPTS.appendEvent.run(
       this.#redis,
       [this.#keys.job(id), this.#keys.jobEvents(id)],
       [this.#keys.jobChannel(id), id, JSON.stringify(event), this.#ttl, status ?? '', ...pairs],
     );
-    return res !== null;
+    return res === null ? 'finished' : res === 0 ? 'missing' : 'appended';
   }
 
   /** Finish with a result. Returns false when the job had already finished (this result is dropped). */

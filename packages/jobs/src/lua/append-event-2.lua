@@ -16,12 +16,17 @@
   later) gets `<job id> <stream id> <event>` on each of them; any other job gets
   `<stream id> <event>` on its own channel ARGV[1].
 
-  Returns the stream id, or false when the job is already finished.
+  Returns the stream id, false when the job is already finished, or 0 when it has no record
+  (expired, or never written): nothing is written then, so no record without a TTL or a
+  tenant is left behind.
 ]]
 -- @include "publish-event"
 
 local state = redis.call('HMGET', KEYS[1], 'status', 'reply')
 local status = state[1]
+if not status then
+  return 0
+end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then
   return false
 end

@@ -18,12 +18,16 @@
   Published as append-event-2.lua publishes: on the record's reply channels when it names any
   (`<job id> <stream id> <event>`), else on ARGV[1] (`<stream id> <event>`).
 
-  Returns 1 when this call finished the job, 0 when it was already finished.
+  Returns 1 when this call finished the job, 0 when it was already finished or has no record
+  (nothing is written then: a record without a tenant nobody could read).
 ]]
 -- @include "publish-event"
 
 local state = redis.call('HMGET', KEYS[1], 'status', 'reply')
 local status = state[1]
+if not status then
+  return 0
+end
 if status == 'completed' or status == 'failed' or status == 'cancelled' then
   return 0
 end
