@@ -117,6 +117,8 @@ interface SerialResult {
   bytes: number;
   roundTrips: Record<string, number>;
   roundTripsTotal: number;
+  /** Writes of every process from the send up to the one that publishes the answer, blocking pops left out. */
+  criticalPath: number;
   latencyP50: number;
   /** One request's round trips in order (ms from its send, process, commands sent together). */
   sample: string[];
@@ -128,7 +130,14 @@ interface IdleRates {
   callsPerS: Record<string, number>;
   bytesPerS: number;
   roundTripsPerS: Record<string, number>;
+  /** Writes per second, all processes, that are not only blocking pops. */
+  activePerS: number;
 }
+
+/** A write that only starts a blocking pop waits for the next job: no request waits on it. */
+const onlyBlocking = (names: string) => names.split(',').every((n) => n === 'bzpopmin' || n === 'bzpopmax');
+/** The write that publishes a job's answer (a finished job, or one answered at the API). */
+const publishesAnswer = (names: string) => /sluiceJobFinish|sluiceJobCreateAnswered/.test(names);
 
 async function idleRates(t: Target, seconds: number): Promise<IdleRates> {
   await sleep(1500);
@@ -142,9 +151,11 @@ async function idleRates(t: Target, seconds: number): Promise<IdleRates> {
   await sleep(300);
   const traces = readTraces(t.traceDir);
   const roundTripsPerS: Record<string, number> = {};
+  let active = 0;
   for (const [name, pid] of Object.entries(t.pids)) {
-    const rows = traces.get(pid ?? -1) ?? [];
-    roundTripsPerS[name] = rows.filter((r) => r.at >= from && r.at < to).length / seconds;
+    const rows = (traces.get(pid ?? -1) ?? []).filter((r) => r.at >= from && r.at < to);
+    roundTripsPerS[name] = rows.length / seconds;
+    active += rows.filter((r) => !onlyBlocking(r.names)).length;
   }
   // The INFO calls themselves are the admin connection's, not the stack's.
   const callsPerS = Object.fromEntries(Object.entries(d.calls).map(([k, v]) => [k, (k === 'info' ? 0 : v) / seconds]));
@@ -154,6 +165,7 @@ async function idleRates(t: Target, seconds: number): Promise<IdleRates> {
     callsPerS,
     bytesPerS: bytes / seconds,
     roundTripsPerS,
+    activePerS: active / seconds,
   };
 }
 
@@ -205,6 +217,19 @@ async function serialPhase(t: Target, idle: IdleRates, body: (i: number) => unkn
     }
     roundTrips[name] = round2((inside - (idle.roundTripsPerS[name] ?? 0) * (windowUs / 1e6)) / serial);
   }
+  // The critical path: every process's writes, in time order, from the send up to and with the
+  // one that publishes the answer. What follows it (settling, the next fetch) is not waited
+  // for, nor is a blocking pop; an idle stack's other writes in as long a time are subtracted.
+  const everyRow = [...Object.values(t.pids)].flatMap((pid) => traces.get(pid ?? -1) ?? []).sort((a, b) => a.at - b.at);
+  let critical = 0;
+  let criticalUs = 0;
+  for (const [from, to] of windows) {
+    const rows = everyRow.filter((r) => r.at >= from && r.at <= to && !onlyBlocking(r.names));
+    const last = rows.findIndex((r) => publishesAnswer(r.names));
+    const counted = last >= 0 ? rows.slice(0, last + 1) : rows;
+    critical += counted.length;
+    criticalUs += (last >= 0 ? rows[last]!.at : to) - from;
+  }
   // One request from the middle of the phase, every process's writes in time order.
   const [from, to] = windows[Math.floor(windows.length / 2)]!;
   const sample: Array<[number, string, string]> = [];
@@ -224,6 +249,7 @@ async function serialPhase(t: Target, idle: IdleRates, body: (i: number) => unkn
     bytes: Math.round((bytes - idle.bytesPerS * elapsedS) / serial),
     roundTrips,
     roundTripsTotal: round1(Object.values(roundTrips).reduce((a, b) => a + b, 0)),
+    criticalPath: round1((critical - idle.activePerS * (criticalUs / 1e6)) / serial),
     latencyP50: round2(median(latencies)),
   };
 }
@@ -404,7 +430,7 @@ for (const t of targets)
   lines.push(cell([t.label, `\`${t.commit}\``, t.root === ROOT ? 'this repository' : `\`${t.root}\``]));
 lines.push('');
 lines.push(
-  `Serial phases: ${serial} requests one at a time (40 ms apart), \`model: "auto"\`, cache on, simulator \`fast\` without limits; the miss phase sends unique prompts, the hit phase sends them again. Counts are per request, less what the idle stack does in the same time (measured for 4 s before). Round trips: command writes each process started while the request was open (a pub/sub delivery or a blocking pop's wake-up is a hop too, not counted here). Ceilings: closed loop, ${concurrency} in flight, ${windowSeconds} s windows, medians of ${rounds} rounds, checkouts alternated; CPU from \`/proc\`, simulator excluded.`,
+  `Serial phases: ${serial} requests one at a time (40 ms apart), \`model: "auto"\`, cache on, simulator \`fast\` without limits; the miss phase sends unique prompts, the hit phase sends them again. Counts are per request, less what the idle stack does in the same time (measured for 4 s before). Round trips: command writes each process started while the request was open (a pub/sub delivery or a blocking pop's wake-up is a hop too, not counted here); on the critical path: the writes of all processes from the send up to and with the one that publishes the answer (the job's finish), less blocking pops, an upper bound on the round trips the caller waits for (writes sent concurrently count once each). Ceilings: closed loop, ${concurrency} in flight, ${windowSeconds} s windows, medians of ${rounds} rounds, checkouts alternated; CPU from \`/proc\`, simulator excluded.`,
 );
 lines.push('');
 lines.push(cell(['per request', ...labels]));
@@ -427,6 +453,12 @@ for (const kind of ['miss', 'hit'] as const) {
     cell([
       'round trips in sequence (api + classifier + executor)',
       ...labels.map((l) => `${s(l).roundTripsTotal} (${Object.values(s(l).roundTrips).join(' + ')})`),
+    ]),
+  );
+  lines.push(
+    cell([
+      'round trips on the critical path (up to the write that publishes the answer, blocking pops left out)',
+      ...labels.map((l) => s(l).criticalPath),
     ]),
   );
   lines.push(cell(['bytes sent to Redis', ...labels.map((l) => s(l).bytes)]));
