@@ -137,7 +137,8 @@ interface IdleRates {
 /** A write that only starts a blocking pop waits for the next job: no request waits on it. */
 const onlyBlocking = (names: string) => names.split(',').every((n) => n === 'bzpopmin' || n === 'bzpopmax');
 /** The write that publishes a job's answer (a finished job, or one answered at the API). */
-const publishesAnswer = (names: string) => /sluiceJobFinish|sluiceJobCreateAnswered/.test(names);
+const publishesAnswer = (names: string) =>
+  /jobs:finish|jobs:create-answered|sluiceJobFinish|sluiceJobCreateAnswered/.test(names);
 
 async function idleRates(t: Target, seconds: number): Promise<IdleRates> {
   await sleep(1500);

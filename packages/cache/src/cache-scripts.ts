@@ -14,8 +14,8 @@ const SCRIPTS = loadScripts('cache', new URL('./lua/', import.meta.url), {
 export interface CacheScripts {
   lookup(
     keys: [entry: string, vectors: string],
-    args: [vector: Buffer | string, ...searchArgs: string[]],
-  ): Promise<[string | null, string[]]>;
+    args: [vector: Buffer | string, entryPrefix: string, exactId: string, leastScore: string, ...searchArgs: string[]],
+  ): Promise<[string | null, string[], Array<string | null>]>;
   store(
     keys: [entry: string, vectors: string, age: string, expiry: string, noFill: string],
     args: Array<string | number | Buffer>,
@@ -28,7 +28,8 @@ export interface CacheScripts {
 /** The cache's scripts bound to `redis`. */
 export function cacheScripts(redis: Redis): CacheScripts {
   return {
-    lookup: async (keys, args) => (await SCRIPTS.lookupEntry.run(redis, keys, args)) as [string | null, string[]],
+    lookup: async (keys, args) =>
+      (await SCRIPTS.lookupEntry.run(redis, keys, args)) as [string | null, string[], Array<string | null>],
     store: async (keys, args) => (await SCRIPTS.storeEntry.run(redis, keys, args)) as string[],
     remove: async (keys, args) => (await SCRIPTS.removeEntries.run(redis, keys, args)) as string[],
     releaseFill: async (keys, args) => (await SCRIPTS.releaseFill.run(redis, keys, args)) as number,

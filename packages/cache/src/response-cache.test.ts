@@ -165,16 +165,52 @@ describe('lookup and store', () => {
       const result = await counted.lookup({ ...ctx, category: 'factual', request: ask(text), embedding });
       return { result, sent: [...sent] };
     };
+    // Loaded once (the first call on a fresh Redis falls back to EVAL), so the counts below are the steady state.
+    await lookup('Which rivers cross Mongolia?');
     const exact = await lookup(QUESTION);
     expect(exact.result).toMatchObject({ hit: true, kind: 'exact' });
     expect(exact.sent).toEqual(['evalsha_ro']);
     const semantic = await lookup("What's the capital of France?");
     expect(semantic.result).toMatchObject({ hit: true, kind: 'semantic', sourceJobId: 'job-1' });
-    // The script's search found the stored entry; one MGET reads the candidate.
-    expect(semantic.sent).toEqual(['evalsha_ro', 'mget']);
+    // The script's search found the stored entry and read it: verification needs no second read.
+    expect(semantic.sent).toEqual(['evalsha_ro']);
+    // A neighbour below the threshold is found but not read, and the lookup is still one command.
+    sent.length = 0;
+    // Calibrated similarity about 0.996.
+    const reworded = ask("Tell me France's capital");
+    const embedding = Array.from((await counted.embed(reworded))!);
+    sent.length = 0;
+    const strict = await counted.lookup({
+      ...ctx,
+      category: 'factual',
+      request: reworded,
+      embedding,
+      threshold: 0.999,
+    });
+    expect(strict).toMatchObject({ hit: false, kind: 'miss', reason: 'below-threshold' });
+    expect(sent).toEqual(['evalsha_ro']);
     const none = await lookup('Which rivers cross Mongolia?');
     expect(none.result).toMatchObject({ hit: false, kind: 'miss' });
     expect(none.sent).toEqual(['evalsha_ro']);
+  });
+
+  it('with the embedding given, judges each candidate by its own entry (read in the lookup script, in the order of the search)', async () => {
+    await put(QUESTION, { jobId: 'job-a' });
+    await put("What's the capital of France?", { jobId: 'job-b' });
+    const request = ask("Tell me France's capital");
+    const embedding = Array.from((await cache.embed(request))!);
+    const look = () => cache.lookup({ ...ctx, category: 'factual', request, embedding });
+    const first = await look();
+    expect(first).toMatchObject({ hit: true, kind: 'semantic' });
+    if (!first.hit) return;
+    // The nearer entry is gone while its vector stays (expired, not yet swept): the next
+    // candidate is judged, and served, with its own entry.
+    await bed.connect().del(bed.keys.family('cache', first.namespace, 'e', first.entryId));
+    const second = await look();
+    expect(second).toMatchObject({ hit: true, kind: 'semantic' });
+    if (!second.hit) return;
+    expect(second.entryId).not.toBe(first.entryId);
+    expect(second.sourceJobId).toBe(first.sourceJobId === 'job-a' ? 'job-b' : 'job-a');
   });
 
   it('honours threshold overrides: per call, per tenant, per category', async () => {

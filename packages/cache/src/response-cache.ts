@@ -94,6 +94,8 @@ export class ResponseCache {
   readonly #thresholdByTenant: Readonly<Record<string, number>>;
   readonly #candidates: number;
   readonly #searchArgs: string[];
+  /** {@link #leastScore} by threshold (a handful: the default, per category, per tenant). */
+  readonly #leastScores = new Map<number, string>();
   readonly #quantization: Quantization;
   readonly #maxSemanticPromptChars: number;
   readonly #keyspace: CacheKeyspace;
@@ -283,13 +285,18 @@ export class ResponseCache {
     // (the search runs only when there is no exact entry).
     const semanticPossible = this.#config.semantic && input.semantic !== false && scope.semanticEligible;
     let searched: string[] | undefined;
+    // The entries of the candidates the search found near enough to judge, read in the same script.
+    let read: Array<string | null> = [];
     let exactRaw: string | null = null;
     // An embedding from another embedder (other dimensions) is not used; the prompt is embedded again below.
     const given = semanticPossible && this.#usable(input.embedding) ? this.#toVector(input.embedding!) : undefined;
+    // Worked out only where a search runs: a bad one fails a lookup that reaches the semantic level.
+    let threshold: number | undefined;
     if (input.exact !== false && given) {
-      [exactRaw, searched] = await this.#scripts.lookup(
+      threshold = this.threshold(input);
+      [exactRaw, searched, read] = await this.#scripts.lookup(
         [keys.entry(scope.entryId), keys.vectors],
-        [toBlob(given), ...this.#searchArgs],
+        [toBlob(given), keys.entryPrefix, scope.entryId, this.#leastScore(threshold), ...this.#searchArgs],
       );
       if (exactRaw) searched = undefined;
     } else if (input.exact !== false) {
@@ -324,20 +331,29 @@ export class ResponseCache {
       searched ??
       ((await this.#redis.call('VSIM', keys.vectors, 'FP32', toBlob(embedding), ...this.#searchArgs)) as string[]);
     const candidates: Array<{ id: string; cosine: number; similarity: number }> = [];
+    // What the script read, by id: the candidates other than the exact entry at or above the
+    // least score, in the reply's order.
+    const readById = new Map<string, string | null>();
+    const least = searched && threshold !== undefined ? Number(this.#leastScore(threshold)) : Infinity;
     for (let i = 0; i + 1 < reply.length; i += 2) {
       // VSIM scores are (1 + cosine) / 2.
-      const cosine = 2 * Number(reply[i + 1]) - 1;
+      const score = Number(reply[i + 1]);
+      const cosine = 2 * score - 1;
       candidates.push({ id: reply[i]!, cosine, similarity: this.#calibrate(cosine) });
+      if (reply[i] !== scope.entryId && score >= least) readById.set(reply[i]!, read[readById.size] ?? null);
     }
     // The exact entry was already judged above.
     const others = candidates.filter((c) => c.id !== scope.entryId).sort((a, b) => b.similarity - a.similarity);
     if (others.length === 0) return miss(expired ? 'expired' : 'no-candidates', { embedding });
     const bestSimilarity = others[0]!.similarity;
-    const threshold = this.threshold(input);
+    threshold ??= this.threshold(input);
     const above = others.filter((c) => c.similarity >= threshold);
     if (above.length === 0) return miss(expired ? 'expired' : 'below-threshold', { embedding, bestSimilarity });
 
-    const raws = await this.#redis.mget(...above.map((c) => keys.entry(c.id)));
+    // Read by the lookup script already, unless the search was a round trip of its own.
+    const unread = above.filter((c) => !readById.has(c.id));
+    const fetched = unread.length ? await this.#redis.mget(...unread.map((c) => keys.entry(c.id))) : [];
+    const raws = above.map((c) => (readById.has(c.id) ? readById.get(c.id)! : fetched[unread.indexOf(c)]!));
     const query = analyzePrompt(scope.prompt);
     const rejections: Rejection[] = [];
     for (const [i, candidate] of above.entries()) {
@@ -519,6 +535,29 @@ export class ResponseCache {
       extended: true,
       writes: [this.#redis.pexpire(key, ttlMs, 'NX'), this.#redis.pexpire(key, ttlMs, 'GT')],
     };
+  }
+
+  /**
+   * The lowest VSIM score ((1 + cosine) / 2) whose calibrated similarity reaches `threshold`,
+   * a hair below so float rounding never leaves out a candidate the threshold admits (the
+   * threshold is applied again to what is read). Calibrations are monotone, so it is found by
+   * bisection, once per threshold.
+   */
+  #leastScore(threshold: number): string {
+    let least = this.#leastScores.get(threshold);
+    if (least === undefined) {
+      let lo = -1;
+      let hi = 1;
+      for (let i = 0; i < 60; i += 1) {
+        const mid = (lo + hi) / 2;
+        if (this.#calibrate(mid) >= threshold) hi = mid;
+        else lo = mid;
+      }
+      least = String(Math.max(0, (1 + lo) / 2 - 1e-9));
+      if (this.#leastScores.size >= 64) this.#leastScores.clear();
+      this.#leastScores.set(threshold, least);
+    }
+    return least;
   }
 
   #calibrate(cosine: number): number {
