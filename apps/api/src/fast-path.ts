@@ -54,10 +54,20 @@ export function createCacheFastPath(options: FastPathOptions) {
     if (config.cache.semantic && !config.embeddings.baseUrl) {
       // The offline embedder costs ~40 µs of CPU, less than a round trip: embed first, then
       // both levels of both tiers in one round trip (the search runs only without an exact entry).
+      // A repeat found in one tier spares the other tier's search (and the reading and
+      // judging of its candidates): each script first checks the other tier's exact entry.
       const embedding = await cache.embed(data.request);
       if (embedding) data.embedding = encodeEmbedding(embedding);
       lookups = await Promise.all(
-        contexts.map((context) => cache.lookup({ ...context, category, cacheMode: data.cacheMode, embedding })),
+        contexts.map((context, i) =>
+          cache.lookup({
+            ...context,
+            category,
+            cacheMode: data.cacheMode,
+            embedding,
+            supersededBy: contexts.length === 2 ? contexts[1 - i]!.scope : undefined,
+          }),
+        ),
       );
     } else {
       // A remote embedder is a network call: exact first, so a repeat is answered without it.
@@ -75,7 +85,11 @@ export function createCacheFastPath(options: FastPathOptions) {
     if (!best) {
       // Both levels were read (the semantic one when the prompt allows it): the executor's
       // lookup of one of these scopes soon after reads only the exact level again.
-      if (!config.cache.semantic || data.embedding) data.cacheLooked = { at: Date.now(), category, tiers };
+      // A search skipped for an entry that then could not be served (rare: its category's
+      // freshness bound is shorter than the entry's) leaves the semantic level to the executor.
+      const searched = lookups.every((l) => l.hit || l.reason !== 'superseded');
+      if ((!config.cache.semantic || data.embedding) && searched)
+        data.cacheLooked = { at: Date.now(), category, tiers };
       return undefined;
     }
     const { hit, tier } = best;

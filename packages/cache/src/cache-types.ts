@@ -130,6 +130,14 @@ export interface LookupInput extends CacheRequestContext {
    * 3–6 % of a process's CPU on the miss path. @defaultValue computed here
    */
   scope?: CacheScope;
+  /**
+   * Another scope the same request may be answered from (the API's other answering tier).
+   * When its exact entry exists, this lookup does not search its semantic level: it returns a
+   * `superseded` miss, uncounted, and the caller serves that entry. Read in the same script,
+   * so only on one Redis (on a cluster the two are on different slots, and both are searched).
+   * @defaultValue none
+   */
+  supersededBy?: CacheScope;
 }
 
 /** A semantic candidate that verification turned down. */

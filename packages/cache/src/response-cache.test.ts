@@ -213,6 +213,51 @@ describe('lookup and store', () => {
     expect(second.sourceJobId).toBe(first.sourceJobId === 'job-a' ? 'job-b' : 'job-a');
   });
 
+  it("skips a scope's search when the other scope of the same request has an exact entry (the API's two tiers)", async () => {
+    const redis = bed.connect();
+    const sent: string[] = [];
+    const send = redis.sendCommand.bind(redis) as (command: { name: string }) => unknown;
+    (redis as unknown as { sendCommand(command: { name: string }): unknown }).sendCommand = (command) => {
+      sent.push(command.name);
+      return send(command);
+    };
+    const counted = bed.cache({}, { redis, statsFlushMs: 0 });
+    const large = { ...ctx, tier: 'large' as const, model: 'gpt-4o' };
+    const request = ask(QUESTION);
+    const embedding = Array.from((await counted.embed(request))!);
+    const smallScope = counted.scope({ ...ctx, request });
+    const largeScope = counted.scope({ ...large, request });
+    // The question and a near neighbour are stored on small only.
+    await counted.store({ ...ctx, category: 'factual', request, completion: completion('Paris.'), jobId: 'job-1' });
+    await counted.store({
+      ...ctx,
+      category: 'factual',
+      request: ask("What's the capital of France?"),
+      completion: completion('Paris!'),
+      jobId: 'job-2',
+    });
+    await counted.lookup({ ...large, category: 'factual', request: ask('warm-up'), embedding }); // loads the script
+    const look = (tier: typeof ctx | typeof large, other: typeof smallScope) =>
+      counted.lookup({ ...tier, category: 'factual', request, embedding, supersededBy: other });
+    sent.length = 0;
+    const [small, big] = await Promise.all([look(ctx, largeScope), look(large, smallScope)]);
+    expect(small).toMatchObject({ hit: true, kind: 'exact', sourceJobId: 'job-1' });
+    // Large has no entry of its own and is not searched: small's entry answers the request.
+    expect(big).toMatchObject({ hit: false, kind: 'miss', reason: 'superseded' });
+    // One script each, nothing after it but the counters (statsFlushMs 0).
+    expect(sent.filter((name) => name !== 'hincrby' && name !== 'pexpire' && name !== 'expire')).toEqual([
+      'evalsha_ro',
+      'evalsha_ro',
+    ]);
+    // Without the other scope's entry, the search runs: small's entries are not large's.
+    const alone = await counted.lookup({ ...large, category: 'factual', request, embedding });
+    expect(alone).toMatchObject({ hit: false, kind: 'miss' });
+    expect(alone.hit === false && alone.reason).not.toBe('superseded');
+    // A superseded lookup is not counted as a miss.
+    const stats = await counted.stats();
+    expect(stats.misses.byReason.superseded).toBeUndefined();
+  });
+
   it('honours threshold overrides: per call, per tenant, per category', async () => {
     await put(QUESTION);
     // Calibrated similarity about 0.996.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Keys, Redis } from '@sluice/redis';
+import { isCluster, type Keys, type Redis } from '@sluice/redis';
 import type { ChatRequest, CategoryName } from '@sluice/queues';
 import { CacheCounters } from './cache-counters.ts';
 import { CacheKeyspace } from './cache-keys.ts';
@@ -85,6 +85,8 @@ export function verifyOptionsFor(embedder: Embedder, contentWordSimilarity?: num
  */
 export class ResponseCache {
   readonly #redis: Redis;
+  /** Keys of two namespaces are on different slots: a script reads only its own namespace's. */
+  readonly #cluster: boolean;
   readonly #scripts: CacheScripts;
   readonly #keys: Keys;
   readonly #embedder: Embedder;
@@ -146,6 +148,7 @@ export class ResponseCache {
     this.#uncoalescedMs = checkInteger('uncoalescedMs', options.uncoalescedMs ?? 10_000, 1);
 
     this.#redis = options.redis;
+    this.#cluster = isCluster(options.redis);
     this.#scripts = cacheScripts(options.redis);
     this.#keys = options.keys;
     this.#embedder = options.embedder;
@@ -294,10 +297,22 @@ export class ResponseCache {
     let threshold: number | undefined;
     if (input.exact !== false && given) {
       threshold = this.threshold(input);
-      [exactRaw, searched, read] = await this.#scripts.lookup(
-        [keys.entry(scope.entryId), keys.vectors],
+      const entryKey = keys.entry(scope.entryId);
+      const other = input.supersededBy && !this.#cluster ? this.#otherEntryKey(input.supersededBy) : entryKey;
+      let superseded: number;
+      [exactRaw, searched, read, superseded] = await this.#scripts.lookup(
+        [entryKey, keys.vectors, other],
         [toBlob(given), keys.entryPrefix, scope.entryId, this.#leastScore(threshold), ...this.#searchArgs],
       );
+      if (superseded === 1)
+        return {
+          hit: false,
+          kind: 'miss',
+          reason: 'superseded',
+          namespace: scope.namespace,
+          exactKey: scope.exactKey,
+          rejections: [],
+        };
       if (exactRaw) searched = undefined;
     } else if (input.exact !== false) {
       exactRaw = await this.#redis.get(keys.entry(scope.entryId));
@@ -558,6 +573,10 @@ export class ResponseCache {
       this.#leastScores.set(threshold, least);
     }
     return least;
+  }
+
+  #otherEntryKey(scope: CacheScope): string {
+    return this.#keyspace.namespace(scope.namespace).entry(scope.entryId);
   }
 
   #calibrate(cosine: number): number {

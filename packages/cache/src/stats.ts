@@ -12,7 +12,12 @@ export type MissReason =
   /** Similar neighbours were all rejected by verification. */
   | 'rejected'
   /** The only matching entries had expired (absolute or category TTL). */
-  | 'expired';
+  | 'expired'
+  /**
+   * Not searched: another scope of the same request had an exact entry
+   * (`LookupInput.supersededBy`). Not counted: the request's answer is that entry.
+   */
+  | 'superseded';
 
 /** Counters of the cache over a number of days, from Redis (shared by every process). */
 export interface CacheStats {
