@@ -15,7 +15,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { startRedisServer } from '@sluice/redis-server';
-import { httpSender, runClosedLoop } from './driver.ts';
+import { autoChatSender, runClosedLoop } from './driver.ts';
 import { ROOT, startSim, startSluice } from './processes.ts';
 import { writeModels } from './scaling.ts';
 
@@ -89,16 +89,11 @@ const names = new Map(stack.processes.map((p) => [p.child.pid, p.name.split('@')
 const agent = new Agent({ keepAlive: true, maxSockets: 4096 });
 const runId = Date.now().toString(36);
 const send = (tag: string) =>
-  httpSender({
+  autoChatSender({
     agent,
-    makeRequest: (i) => ({
-      url: `${stack.apiUrl}/v1/chat/completions`,
-      headers: { authorization: `Bearer ${stack.apiKeys.bench!}` },
-      body: {
-        model: 'auto',
-        messages: [{ role: 'user', content: `Profile probe ${runId}-${tag}-${i}: what is ${i} plus ${tag.length}?` }],
-      },
-    }),
+    apiUrl: stack.apiUrl,
+    apiKey: stack.apiKeys.bench!,
+    content: (i) => `Profile probe ${runId}-${tag}-${i}: what is ${i} plus ${tag.length}?`,
   });
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 let completed = 0;

@@ -155,6 +155,26 @@ export function httpSender(options: {
   };
 }
 
+/**
+ * A {@link httpSender} of `model: "auto"` chat completions to a Sluice API, one user message
+ * each: `content(i)` makes the prompts (unique ones miss the cache, so the whole pipeline runs).
+ */
+export function autoChatSender(options: {
+  agent: Agent;
+  apiUrl: string;
+  apiKey: string;
+  content(i: number): string;
+}): Sender {
+  return httpSender({
+    agent: options.agent,
+    makeRequest: (i) => ({
+      url: `${options.apiUrl}/v1/chat/completions`,
+      headers: { authorization: `Bearer ${options.apiKey}` },
+      body: { model: 'auto', messages: [{ role: 'user', content: options.content(i) }] },
+    }),
+  });
+}
+
 /** The default progress printer: one rewritten line on a terminal, a line every 5 s otherwise. */
 export function printProgress(p: Progress): void {
   const target = p.targetRate !== undefined ? `/${p.targetRate}` : '';

@@ -12,7 +12,7 @@ import { TIER_QUEUES } from '@sluice/queues';
 import { createKeys } from '@sluice/redis';
 import { startBarePipeline } from './bare-pipeline.ts';
 import { cpuMeter } from './cpu.ts';
-import { httpSender, runClosedLoop, type ClosedLoopResult, type Sender } from './driver.ts';
+import { autoChatSender, httpSender, runClosedLoop, type ClosedLoopResult, type Sender } from './driver.ts';
 import { Agent } from 'node:http';
 import { startSim, startSluice, type SimProcess, type SluiceStack } from './processes.ts';
 import type { CeilingResult, ScalingResult, ScalingStep } from './results.ts';
@@ -306,20 +306,13 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingRe
     });
     const agent = new Agent({ keepAlive: true, maxSockets: 4096 });
     try {
+      // Unique prompts: every request misses the cache (lookup and write still run).
       const sluiceSend = (round: number) =>
-        httpSender({
+        autoChatSender({
           agent,
-          makeRequest: (i) => ({
-            url: `${stack.apiUrl}/v1/chat/completions`,
-            headers: { authorization: `Bearer ${stack.apiKeys.bench!}` },
-            // Unique prompts: every request misses the cache (lookup and write still run).
-            body: {
-              model: 'auto',
-              messages: [
-                { role: 'user', content: `Ceiling probe ${options.runId}-${round}-${i}: what is ${i} plus ${round}?` },
-              ],
-            },
-          }),
+          apiUrl: stack.apiUrl,
+          apiKey: stack.apiKeys.bench!,
+          content: (i) => `Ceiling probe ${options.runId}-${round}-${i}: what is ${i} plus ${round}?`,
         });
       // Warm-up outside the rounds: a cold stack answered nothing for 13 s on the shared machine.
       await runClosedLoop({ concurrency: 4, durationSeconds: 8, send: sluiceSend(-1) });

@@ -29,6 +29,18 @@ const put = (text: string, patch: Partial<StoreInput> = {}) =>
     ...patch,
   });
 
+/** A connection of the test bed that records the name of every command it sends. */
+function recording() {
+  const redis = bed.connect();
+  const sent: string[] = [];
+  const send = redis.sendCommand.bind(redis) as (command: { name: string }) => unknown;
+  (redis as unknown as { sendCommand(command: { name: string }): unknown }).sendCommand = (command) => {
+    sent.push(command.name);
+    return send(command);
+  };
+  return { redis, sent };
+}
+
 describe('lookup and store', () => {
   it('answers an identical request from the exact level and a rewording from the semantic level', async () => {
     const stored = await put(QUESTION);
@@ -150,13 +162,7 @@ describe('lookup and store', () => {
   });
 
   it('with the embedding given, reads the exact entry and searches the vectors in one command, searching only without an exact entry', async () => {
-    const redis = bed.connect();
-    const sent: string[] = [];
-    const send = redis.sendCommand.bind(redis) as (command: { name: string }) => unknown;
-    (redis as unknown as { sendCommand(command: { name: string }): unknown }).sendCommand = (command) => {
-      sent.push(command.name);
-      return send(command);
-    };
+    const { redis, sent } = recording();
     const counted = bed.cache({}, { redis, statsFlushMs: 60_000 });
     await put(QUESTION);
     const lookup = async (text: string) => {
@@ -214,13 +220,7 @@ describe('lookup and store', () => {
   });
 
   it("skips a scope's search when the other scope of the same request has an exact entry (the API's two tiers)", async () => {
-    const redis = bed.connect();
-    const sent: string[] = [];
-    const send = redis.sendCommand.bind(redis) as (command: { name: string }) => unknown;
-    (redis as unknown as { sendCommand(command: { name: string }): unknown }).sendCommand = (command) => {
-      sent.push(command.name);
-      return send(command);
-    };
+    const { redis, sent } = recording();
     const counted = bed.cache({}, { redis, statsFlushMs: 0 });
     const large = { ...ctx, tier: 'large' as const, model: 'gpt-4o' };
     const request = ask(QUESTION);
