@@ -92,10 +92,10 @@ export function createClassifierProcessor(deps: {
    */
   ordered?: boolean;
   /**
-   * Deciding can spend money (the LLM router's call, a remote embedder's), so the job's status is read first and a
-   * cancelled job costs nothing. Otherwise the routed event is the check: a job found finished
-   * or without a record there costs a decision's CPU, and the common job one round trip less.
-   * @defaultValue false
+   * Deciding can spend money (the LLM router's call, a remote embedder's), so the job's status
+   * is read first and a cancelled job costs nothing. Otherwise the routed event is the check: a
+   * job found finished or without a record there costs a decision's CPU, and the common job one
+   * round trip less. @defaultValue false
    */
   checkFirst?: boolean;
 }) {
@@ -181,6 +181,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
   const keys = createKeys(config.redis.prefix);
   const store = new JobStore({ redis: options.connection, keys, ttlSeconds: config.queues.resultTtlSeconds });
   const routingCalls = new AsyncLocalStorage<BilledCall[]>();
+  const llmRouting = /\bllm\b/.test(config.routing.strategy);
   const router =
     options.router ??
     routerFromConfig({
@@ -190,7 +191,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
       embedder: options.embedder ?? createEmbedder({ ...config.embeddings, apiKey: config.embeddings.apiKey }),
       // The LLM router's call holds a router-tier permit like any upstream call, and is
       // costed with the job it routed.
-      complete: /\bllm\b/.test(config.routing.strategy)
+      complete: llmRouting
         ? createRouterTierCall({
             deployments: config.deployments.filter((d) => d.tier === 'router'),
             upstream: new UpstreamClient(),
@@ -246,7 +247,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
     onRouted: options.metrics?.routed,
     ordered: !isCluster(options.connection),
     // The LLM router's call and a remote embedder are billed: a cancelled job must spend neither.
-    checkFirst: /\bllm\b/.test(config.routing.strategy) || config.embeddings.baseUrl !== '',
+    checkFirst: llmRouting || config.embeddings.baseUrl !== '',
   });
   const worker = createWorker(
     ROUTE_QUEUE,

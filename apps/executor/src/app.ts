@@ -280,9 +280,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
         // on the queue with the reason; nothing is written for a client nobody knows.
         if (!record) throw new JobRecordMissingError(data.id);
         // An earlier run finished the job and may have died before its bookkeeping.
-        if (record?.status === 'completed' && record.result)
+        if (record.status === 'completed' && record.result)
           await afterComplete(data, record.result, record.finishedAt ?? Date.now());
-        return record?.result ?? (undefined as never);
+        return record.result ?? (undefined as never);
       }
       const { completion, deployment } = outcome;
       const answeredBy = outcome.tier ?? tier;

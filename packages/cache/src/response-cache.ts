@@ -97,7 +97,7 @@ export class ResponseCache {
   readonly #candidates: number;
   readonly #searchArgs: string[];
   /** {@link #leastScore} by threshold (a handful: the default, per category, per tenant). */
-  readonly #leastScores = new Map<number, string>();
+  readonly #leastScores = new Map<number, number>();
   readonly #quantization: Quantization;
   readonly #maxSemanticPromptChars: number;
   readonly #keyspace: CacheKeyspace;
@@ -295,14 +295,17 @@ export class ResponseCache {
     const given = semanticPossible && this.#usable(input.embedding) ? this.#toVector(input.embedding!) : undefined;
     // Worked out only where a search runs: a bad one fails a lookup that reaches the semantic level.
     let threshold: number | undefined;
+    // The script reads the entry of every candidate scoring at least this (none without the script).
+    let least = Infinity;
     if (input.exact !== false && given) {
       threshold = this.threshold(input);
+      least = this.#leastScore(threshold);
       const entryKey = keys.entry(scope.entryId);
       const other = input.supersededBy && !this.#cluster ? this.#otherEntryKey(input.supersededBy) : entryKey;
       let superseded: number;
       [exactRaw, searched, read, superseded] = await this.#scripts.lookup(
         [entryKey, keys.vectors, other],
-        [toBlob(given), keys.entryPrefix, scope.entryId, this.#leastScore(threshold), ...this.#searchArgs],
+        [toBlob(given), keys.entryPrefix, scope.entryId, String(least), ...this.#searchArgs],
       );
       if (superseded === 1)
         return {
@@ -349,7 +352,6 @@ export class ResponseCache {
     // What the script read, by id: the candidates other than the exact entry at or above the
     // least score, in the reply's order.
     const readById = new Map<string, string | null>();
-    const least = searched && threshold !== undefined ? Number(this.#leastScore(threshold)) : Infinity;
     for (let i = 0; i + 1 < reply.length; i += 2) {
       // VSIM scores are (1 + cosine) / 2.
       const score = Number(reply[i + 1]);
@@ -365,10 +367,11 @@ export class ResponseCache {
     const above = others.filter((c) => c.similarity >= threshold);
     if (above.length === 0) return miss(expired ? 'expired' : 'below-threshold', { embedding, bestSimilarity });
 
-    // Read by the lookup script already, unless the search was a round trip of its own.
-    const unread = above.filter((c) => !readById.has(c.id));
-    const fetched = unread.length ? await this.#redis.mget(...unread.map((c) => keys.entry(c.id))) : [];
-    const raws = above.map((c) => (readById.has(c.id) ? readById.get(c.id)! : fetched[unread.indexOf(c)]!));
+    // Read by the lookup script already (it reads a little below the threshold), unless the
+    // search was a round trip of its own.
+    const raws = above.every((c) => readById.has(c.id))
+      ? above.map((c) => readById.get(c.id)!)
+      : await this.#redis.mget(...above.map((c) => keys.entry(c.id)));
     const query = analyzePrompt(scope.prompt);
     const rejections: Rejection[] = [];
     for (const [i, candidate] of above.entries()) {
@@ -531,7 +534,6 @@ export class ResponseCache {
     };
   }
 
-  /** Set a TTL of at least `ttlMs`: NX sets one on a key without any, GT only ever lengthens. */
   /**
    * Make an index key (the sweep index, a scope's namespace list) outlive an entry expiring
    * at `expiresAt`. Every store adds to these keys and gives one without a TTL its TTL (`NX`:
@@ -558,7 +560,7 @@ export class ResponseCache {
    * threshold is applied again to what is read). Calibrations are monotone, so it is found by
    * bisection, once per threshold.
    */
-  #leastScore(threshold: number): string {
+  #leastScore(threshold: number): number {
     let least = this.#leastScores.get(threshold);
     if (least === undefined) {
       let lo = -1;
@@ -568,7 +570,7 @@ export class ResponseCache {
         if (this.#calibrate(mid) >= threshold) hi = mid;
         else lo = mid;
       }
-      least = String(Math.max(0, (1 + lo) / 2 - 1e-9));
+      least = Math.max(0, (1 + lo) / 2 - 1e-9);
       if (this.#leastScores.size >= 64) this.#leastScores.clear();
       this.#leastScores.set(threshold, least);
     }

@@ -1,4 +1,4 @@
-import type { Redis } from '@sluice/redis';
+import { incrementExpiring, type Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 import type { Clock } from './clock.ts';
 import { BackpressureError, LimitsConfigError } from './errors.ts';
@@ -102,13 +102,8 @@ class RedisThroughputMeter implements ThroughputMeter {
     expectInteger('count', count, 1);
     const key = this.#key(Math.floor(this.#clock() / 1000));
     // One counter per second that expires on its own: no sweeper, and a reader sums at most
-    // window-many small keys (one MGET, one slot thanks to the hash tag). The key is created
-    // with its TTL before it is incremented (two commands in one write, in order), so it never
-    // exists without one, and no transaction is needed.
-    await Promise.all([
-      this.#redis.set(key, 0, 'PX', (this.#seconds + 5) * 1000, 'NX'),
-      this.#redis.incrby(key, count),
-    ]);
+    // window-many small keys (one MGET, one slot thanks to the hash tag).
+    await incrementExpiring(this.#redis, key, count, (this.#seconds + 5) * 1000);
   }
 
   async ratePerSecond(): Promise<number> {

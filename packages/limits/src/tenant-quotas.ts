@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@sluice/redis';
+import { incrementExpiring, type Redis } from '@sluice/redis';
 import type { Keys } from '@sluice/redis';
 import type { Clock } from './clock.ts';
 import { QuotaExceededError, type QuotaKind } from './errors.ts';
@@ -104,13 +104,8 @@ class RedisTenantQuotas implements TenantQuotas {
     expectInteger('tokens', tokens, 0);
     const { day, msUntilEnd } = utcDay(this.#clock());
     const key = this.#tokensKey(tenant, day);
-    // Kept a day past the end of its own day, so "yesterday" can still be reported. Created
-    // with that TTL before it is incremented (in order on one connection): never without one.
-    const [, total] = await Promise.all([
-      this.#redis.set(key, 0, 'PX', msUntilEnd + DAY_MS, 'NX'),
-      this.#redis.incrby(key, tokens),
-    ]);
-    return Number(total);
+    // Kept a day past the end of its own day, so "yesterday" can still be reported.
+    return incrementExpiring(this.#redis, key, tokens, msUntilEnd + DAY_MS);
   }
 
   async tokensToday(tenant: string): Promise<number> {

@@ -137,12 +137,11 @@ export interface LearnedLimitsContext {
 
 /**
  * Whether folding an answer into the learned limits can change them, or what they report. A
- * success only ever recovers a lowered limit; when its permit was granted under the
- * configured ceilings and recorded caps alone (nothing learned) and its headers report
- * no limit, or the very caps already recorded, there is nothing to recover or record, and the
- * learning step can be skipped. A
- * limit another process lowered since the grant misses one recovery step, which later
- * successes take.
+ * success only ever recovers a lowered limit; when its permit was granted under the configured
+ * ceilings and recorded caps alone (nothing learned) and its headers report no limit, or the
+ * very caps already recorded, there is nothing to recover or record, and the learning step can
+ * be skipped. A limit another process lowered since the grant misses one recovery step, which
+ * later successes take.
  */
 export function canChangeLearnedLimits(signals: LearnSignals, context: LearnedLimitsContext): boolean {
   const recoveryOnly = (s: LearnSignal) => s === 'increase' || s === 'none';

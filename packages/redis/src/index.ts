@@ -323,6 +323,7 @@ export function createKeys(prefix: string): Keys {
 
 export type { Cluster } from 'ioredis';
 
+export { incrementExpiring } from './expiring-counter.ts';
 export { ShardedSubscriber, type ChannelHandler } from './sharded-subscriber.ts';
 export { WriteBehindCounters, type CounterBatch, type WriteBehindCountersOptions } from './write-behind-counters.ts';
 export {
