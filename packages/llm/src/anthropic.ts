@@ -21,6 +21,7 @@ import {
   type SdkErrorClasses,
   type UpstreamCompletion,
 } from './upstream.ts';
+import { pooledFetch } from './pooled-fetch.ts';
 
 type Part = Record<string, any>;
 
@@ -220,6 +221,7 @@ export class AnthropicUpstream {
         apiKey: d.apiKey || 'sluice-no-key',
         maxRetries: 0,
         timeout: d.timeoutMs,
+        fetch: pooledFetch(),
       });
       this.#clients.set(d.id, c);
     }

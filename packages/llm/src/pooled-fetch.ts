@@ -1,0 +1,87 @@
+import { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+
+/** The `fetch` signature the official SDKs accept as their `fetch` option. */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** Options for {@link createPooledFetch}. */
+export interface PooledFetchOptions {
+  /** The connection pool to send on. @defaultValue one keep-alive `undici` Agent per fetch made here */
+  dispatcher?: Dispatcher;
+}
+
+/** Response media types whose body is read as it arrives (relayed chunks), not buffered whole. */
+const STREAMED = /text\/event-stream|ndjson/i;
+
+/**
+ * A `fetch` for the provider SDKs built on undici's `request()` over one keep-alive pool.
+ *
+ * Node's global `fetch` runs the whole WHATWG fetch algorithm per call (request and header
+ * objects, validation, body mixins); the SDKs need none of it, and on the executor's path it
+ * was the largest single cost of an upstream call. `request()` sends on the same undici
+ * connection pool without that layer. The reply is still a real `Response`, so the SDKs'
+ * parsing, errors and stream handling are unchanged:
+ * - a JSON (or any non-streamed) reply is read whole before it is returned, inside the SDK's
+ *   timeout, and handed over as text;
+ * - a streamed reply (`text/event-stream`, NDJSON) is handed over as a web stream that reads
+ *   the socket as chunks arrive; cancelling it, or the request's signal, closes the request.
+ *
+ * A body this cannot send as it is (a form, a stream) goes through the global `fetch`, as
+ * does a `Request` object: none of the SDK calls Sluice makes sends one.
+ */
+export function createPooledFetch(options: PooledFetchOptions = {}): FetchLike {
+  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000 });
+  return async (input, init = {}) => {
+    const body = init.body;
+    const sendable = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
+    if (!sendable || (typeof input !== 'string' && !(input instanceof URL))) return fetch(input, init);
+    const reply = await request(input, {
+      method: (init.method ?? 'GET').toUpperCase() as Dispatcher.HttpMethod,
+      headers: headerRecord(init.headers),
+      body: body ?? undefined,
+      signal: init.signal ?? undefined,
+      dispatcher,
+    });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(reply.headers)) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+      else headers.set(name, value);
+    }
+    // A status that carries no body (204, 304) must be built with none.
+    if (reply.statusCode === 204 || reply.statusCode === 304 || reply.statusCode < 200) {
+      reply.body.resume();
+      return new Response(null, { status: reply.statusCode, headers });
+    }
+    if (STREAMED.test(headers.get('content-type') ?? '')) {
+      return new Response(Readable.toWeb(reply.body) as ReadableStream<Uint8Array>, {
+        status: reply.statusCode,
+        headers,
+      });
+    }
+    return new Response(await reply.body.text(), { status: reply.statusCode, headers });
+  };
+}
+
+/** The request's headers as the plain record `request()` takes. */
+function headerRecord(headers: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  if (headers instanceof Headers) {
+    headers.forEach((value, name) => {
+      out[name] = value;
+    });
+  } else if (Array.isArray(headers)) {
+    for (const [name, value] of headers) if (name !== undefined && value !== undefined) out[name] = value;
+  } else {
+    for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = String(value);
+  }
+  return out;
+}
+
+let shared: FetchLike | undefined;
+
+/** The process's one pooled fetch (see {@link createPooledFetch}), made on first use. */
+export function pooledFetch(): FetchLike {
+  return (shared ??= createPooledFetch());
+}
