@@ -11,7 +11,9 @@
  * - Serial phases, one request in flight: Redis commands and bytes are the server's deltas,
  *   less what the idle stack does in the same time; round trips are the command writes each
  *   process started between the request's send and its answer (counted by `redis-trace.ts`
- *   preloaded into every process), less the idle rate.
+ *   preloaded into every process), less the idle rate; CPU ms per request of each process
+ *   (its threads' `/proc` schedstat, exact to the nanosecond), less the idle CPU: the figure
+ *   that shared-machine contention moves least.
  * - Closed-loop phases (`--concurrency` in flight, `--window` s, medians of `--rounds`): the
  *   ceiling, CPU ms per request of each process (`/proc`), Redis included, simulator excluded.
  */
@@ -81,6 +83,8 @@ function readTraces(dir: string): Map<number, Array<{ at: number; commands: numb
   return out;
 }
 
+/** The stack's processes with its Redis server, for CPU readings. */
+const withRedis = (t: Target) => ({ ...t.pids, redis: t.redis.process.pid });
 const netInputBytes = async (admin: Standalone) =>
   Number(/total_net_input_bytes:(\d+)/.exec(await admin.info('stats'))?.[1] ?? 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -120,6 +124,8 @@ interface SerialResult {
   /** Writes of every process from the send up to the one that publishes the answer, blocking pops left out. */
   criticalPath: number;
   latencyP50: number;
+  /** CPU ms per request of each process (api, classifier, executor, redis), one request at a time, idle CPU subtracted. */
+  cpu: Record<string, number>;
   /** One request's round trips in order (ms from its send, process, commands sent together). */
   sample: string[];
 }
@@ -132,6 +138,8 @@ interface IdleRates {
   roundTripsPerS: Record<string, number>;
   /** Writes per second, all processes, that are not only blocking pops. */
   activePerS: number;
+  /** CPU ms per second of each process (api, classifier, executor, redis) while idle. */
+  cpuPerS: Record<string, number>;
 }
 
 /** A write that only starts a blocking pop waits for the next job: no request waits on it. */
@@ -144,9 +152,12 @@ async function idleRates(t: Target, seconds: number): Promise<IdleRates> {
   await sleep(1500);
   const s0 = await readCommandStats(t.admin);
   const b0 = await netInputBytes(t.admin);
+  const meter = cpuMeter(withRedis(t));
+  meter.start();
   const from = nowUs();
   await sleep(seconds * 1000);
   const to = nowUs();
+  const cpu = meter.stop();
   const d = commandStatsDelta(s0, await readCommandStats(t.admin));
   const bytes = (await netInputBytes(t.admin)) - b0;
   await sleep(300);
@@ -167,6 +178,7 @@ async function idleRates(t: Target, seconds: number): Promise<IdleRates> {
     bytesPerS: bytes / seconds,
     roundTripsPerS,
     activePerS: active / seconds,
+    cpuPerS: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / seconds])),
   };
 }
 
@@ -178,6 +190,8 @@ async function serialPhase(t: Target, idle: IdleRates, body: (i: number) => unkn
   let ok = 0;
   const s0 = await readCommandStats(t.admin);
   const b0 = await netInputBytes(t.admin);
+  const meter = cpuMeter(withRedis(t));
+  meter.start();
   const began = nowUs();
   for (let i = 0; i < serial; i++) {
     const from = nowUs();
@@ -193,6 +207,10 @@ async function serialPhase(t: Target, idle: IdleRates, body: (i: number) => unkn
   }
   await sleep(400);
   const elapsedS = (nowUs() - began) / 1e6;
+  const cpuUsed = meter.stop();
+  const cpu = Object.fromEntries(
+    Object.entries(cpuUsed).map(([k, v]) => [k, round2((v - (idle.cpuPerS[k] ?? 0) * elapsedS) / serial)]),
+  );
   const d = commandStatsDelta(s0, await readCommandStats(t.admin));
   const bytes = (await netInputBytes(t.admin)) - b0;
   const byCommand: Record<string, number> = {};
@@ -252,6 +270,7 @@ async function serialPhase(t: Target, idle: IdleRates, body: (i: number) => unkn
     roundTripsTotal: round1(Object.values(roundTrips).reduce((a, b) => a + b, 0)),
     criticalPath: round1((critical - idle.activePerS * (criticalUs / 1e6)) / serial),
     latencyP50: round2(median(latencies)),
+    cpu,
   };
 }
 
@@ -369,7 +388,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     for (const t of order) {
-      const pids = { ...t.pids, redis: t.redis.process.pid };
+      const pids = withRedis(t);
       await ceilingRound(
         `${t.label} miss r${round + 1}`,
         sender(t, (i) => missBody(`c${round}`, i)),
@@ -464,6 +483,16 @@ for (const kind of ['miss', 'hit'] as const) {
   );
   lines.push(cell(['bytes sent to Redis', ...labels.map((l) => s(l).bytes)]));
   lines.push(cell(['serial latency P50 (ms, fast upstream)', ...labels.map((l) => s(l).latencyP50)]));
+  const serialCpu = (l: string) => Object.values(s(l).cpu).reduce((a, b) => a + b, 0);
+  lines.push(
+    cell(['CPU ms, all processes (serial: one request at a time)', ...labels.map((l) => round2(serialCpu(l)))]),
+  );
+  lines.push(
+    cell([
+      'CPU ms api / classifier / executor / Redis (serial)',
+      ...labels.map((l) => ['api', 'classifier', 'executor', 'redis'].map((k) => s(l).cpu[k] ?? 0).join(' / ')),
+    ]),
+  );
   const c = ceilings[title];
   if (c) {
     lines.push(cell(['CPU ms, all processes (at the ceiling)', ...labels.map((l) => round2(cpuAll(c[l]!)))]));
