@@ -177,7 +177,7 @@ try {
   }
   // Warm-up: JIT, connection pools, BullMQ scripts, the upstream's sockets; then a few seconds
   // at the first measured rate, since a stack that has only seen 50 req/s spends its first
-  // seconds at 200 growing pools and heaps (seen: P50 twice the settled one in the first 4 s).
+  // seconds at a higher one growing its pools and heaps.
   for (const p of paths) {
     await runOpenLoop({ rate: 50, durationSeconds: 4, makeRequest: (i) => p.request(i, `warm-${p.name}`) });
     await runOpenLoop({ rate: rates[0]!, durationSeconds: 4, makeRequest: (i) => p.request(i, `warm2-${p.name}`) });
