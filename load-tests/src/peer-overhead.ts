@@ -262,7 +262,7 @@ for (const rate of rates) {
       r2(median(rs.map((r, k) => f(r) - (direct[k] ? f(direct[k]!) : 0))));
     const a = name === 'direct' ? '—' : `+${added((r) => r.p50)} / +${added((r) => r.p99)} / +${added(p999)}`;
     lines.push(
-      `| ${name} | ${rate} | ${median(rs.map((r) => r.p50))} | ${median(rs.map((r) => r.p99))} | ${median(rs.map(p999))} | ${a} | ${median(rs.map((r) => r.throughput))} | ${errorsOf(rs)} |`,
+      `| ${name} | ${rate} | ${r2(median(rs.map((r) => r.p50)))} | ${r2(median(rs.map((r) => r.p99)))} | ${r2(median(rs.map(p999)))} | ${a} | ${r2(median(rs.map((r) => r.throughput)))} | ${errorsOf(rs)} |`,
     );
   }
 }
