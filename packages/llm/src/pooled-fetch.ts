@@ -6,7 +6,11 @@ export type FetchLike = (input: string | URL | Request, init?: RequestInit) => P
 
 /** Options for {@link createPooledFetch}. */
 export interface PooledFetchOptions {
-  /** The connection pool to send on. @defaultValue one keep-alive `undici` Agent per fetch made here */
+  /**
+   * The connection pool to send on. @defaultValue a new `undici` Agent with undici's defaults,
+   * as Node's own `fetch` uses: idle sockets are kept 4 s unless the server says otherwise, under
+   * the 5 s many servers close them at, so a request is not sent on a socket the server is closing
+   */
   dispatcher?: Dispatcher;
 }
 
@@ -30,7 +34,7 @@ const STREAMED = /text\/event-stream|ndjson/i;
  * does a `Request` object: none of the SDK calls Sluice makes sends one.
  */
 export function createPooledFetch(options: PooledFetchOptions = {}): FetchLike {
-  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000 });
+  const dispatcher = options.dispatcher ?? new Agent();
   return async (input, init = {}) => {
     const body = init.body;
     const sendable = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
