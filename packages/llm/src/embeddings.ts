@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ResolvedEmbeddingDeployment } from '@sluice/config';
 import { toUpstreamError } from './upstream.ts';
-import { pooledFetch } from './pooled-fetch.ts';
+import { openAiClientFor } from './pooled-fetch.ts';
 
 /** One embeddings call's input: strings, or token arrays (what OpenAI's `/embeddings` accepts). */
 export type EmbeddingInput = string | number[];
@@ -25,13 +25,7 @@ export class EmbeddingsClient {
   #client(d: ResolvedEmbeddingDeployment): OpenAI {
     let c = this.#clients.get(d.id);
     if (!c) {
-      c = new OpenAI({
-        baseURL: d.baseUrl,
-        apiKey: d.apiKey || 'sluice-no-key',
-        maxRetries: 0,
-        timeout: d.timeoutMs,
-        fetch: pooledFetch(),
-      });
+      c = openAiClientFor(d);
       this.#clients.set(d.id, c);
     }
     return c;

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import OpenAI from 'openai';
 import { Agent, request, type Dispatcher } from 'undici';
 
 /** The `fetch` signature the official SDKs accept as their `fetch` option. */
@@ -88,4 +89,18 @@ let shared: FetchLike | undefined;
 /** The process's one pooled fetch (see {@link createPooledFetch}), made on first use. */
 export function pooledFetch(): FetchLike {
   return (shared ??= createPooledFetch());
+}
+
+/**
+ * The official OpenAI client for one OpenAI-compatible deployment: SDK retries off (retry,
+ * backoff and failover are Sluice's decisions), the deployment's timeout, the pooled fetch.
+ */
+export function openAiClientFor(d: { baseUrl: string; apiKey: string; timeoutMs: number }): OpenAI {
+  return new OpenAI({
+    baseURL: d.baseUrl,
+    apiKey: d.apiKey || 'sluice-no-key',
+    maxRetries: 0,
+    timeout: d.timeoutMs,
+    fetch: pooledFetch(),
+  });
 }

@@ -5,7 +5,7 @@ import type { ChatRequest, JobUsage } from '@sluice/queues';
 import { AnthropicUpstream } from './anthropic.ts';
 import { withGenAiSpan } from './genai-span.ts';
 import { countChatTokens, countTokens } from './tokens.ts';
-import { pooledFetch } from './pooled-fetch.ts';
+import { openAiClientFor } from './pooled-fetch.ts';
 
 /** What kind of upstream failure happened; decides retry, failover and circuit handling. */
 export type UpstreamFailureKind =
@@ -182,13 +182,7 @@ export class UpstreamClient {
   #client(d: ResolvedDeployment): OpenAI {
     let c = this.#clients.get(d.id);
     if (!c) {
-      c = new OpenAI({
-        baseURL: d.baseUrl,
-        apiKey: d.apiKey || 'sluice-no-key',
-        maxRetries: 0,
-        timeout: d.timeoutMs,
-        fetch: pooledFetch(),
-      });
+      c = openAiClientFor(d);
       this.#clients.set(d.id, c);
     }
     return c;
