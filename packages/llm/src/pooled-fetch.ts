@@ -32,7 +32,9 @@ const STREAMED = /text\/event-stream|ndjson/i;
  *   the socket as chunks arrive; cancelling it, or the request's signal, closes the request.
  *
  * A body this cannot send as it is (a form, a stream) goes through the global `fetch`, as
- * does a `Request` object: none of the SDK calls Sluice makes sends one.
+ * does a `Request` object: none of the SDK calls Sluice makes sends one. Redirects are not
+ * followed: a provider API that answers 3xx is misconfigured, and the SDK raises that status
+ * as an error instead of resending the call elsewhere.
  */
 export function createPooledFetch(options: PooledFetchOptions = {}): FetchLike {
   const dispatcher = options.dispatcher ?? new Agent();
