@@ -56,7 +56,7 @@ export function createPooledFetch(options: PooledFetchOptions = {}): FetchLike {
       else headers.set(name, value);
     }
     // A status that carries no body (204, 304) must be built with none.
-    if (reply.statusCode === 204 || reply.statusCode === 304 || reply.statusCode < 200) {
+    if (reply.statusCode === 204 || reply.statusCode === 304) {
       reply.body.resume();
       return new Response(null, { status: reply.statusCode, headers });
     }
