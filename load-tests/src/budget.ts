@@ -12,8 +12,8 @@
  *   less what the idle stack does in the same time; round trips are the command writes each
  *   process started between the request's send and its answer (counted by `redis-trace.ts`
  *   preloaded into every process), less the idle rate; CPU ms per request of each process
- *   (its threads' `/proc` schedstat, exact to the nanosecond), less the idle CPU: the figure
- *   that shared-machine contention moves least.
+ *   (its threads' `/proc` schedstat, exact to the nanosecond), less the idle CPU, which
+ *   other processes on a shared machine move less than the ceiling's (still ±10 %: compare in one run).
  * - Closed-loop phases (`--concurrency` in flight, `--window` s, medians of `--rounds`): the
  *   ceiling, CPU ms per request of each process (`/proc`), Redis included, simulator excluded.
  */
