@@ -283,6 +283,15 @@ export class ResponseCache {
     const maxAgeMs = input.category === undefined ? Infinity : categoryTtlSeconds(this.#config, input.category) * 1_000;
     const keys = this.#keyspace.namespace(scope.namespace);
     let expired = 0;
+    const missOf = (reason: MissReason, extra: Partial<CacheMiss> = {}): CacheMiss => ({
+      hit: false,
+      kind: 'miss',
+      reason,
+      namespace: scope.namespace,
+      exactKey: scope.exactKey,
+      rejections: [],
+      ...extra,
+    });
 
     // With the embedding in hand, the exact read and the vector search are one round trip
     // (the search runs only when there is no exact entry).
@@ -307,15 +316,8 @@ export class ResponseCache {
         [entryKey, keys.vectors, other],
         [toBlob(given), keys.entryPrefix, scope.entryId, String(least), ...this.#searchArgs],
       );
-      if (superseded === 1)
-        return {
-          hit: false,
-          kind: 'miss',
-          reason: 'superseded',
-          namespace: scope.namespace,
-          exactKey: scope.exactKey,
-          rejections: [],
-        };
+      // Uncounted: the request's answer is the other scope's entry.
+      if (superseded === 1) return missOf('superseded');
       if (exactRaw) searched = undefined;
     } else if (input.exact !== false) {
       exactRaw = await this.#redis.get(keys.entry(scope.entryId));
@@ -330,15 +332,7 @@ export class ResponseCache {
     const miss = (reason: MissReason, extra: Partial<CacheMiss> = {}): CacheMiss => {
       if (expired) this.#count('expired', expired);
       this.#count(`miss.${reason}`);
-      return {
-        hit: false,
-        kind: 'miss',
-        reason,
-        namespace: scope.namespace,
-        exactKey: scope.exactKey,
-        rejections: [],
-        ...extra,
-      };
+      return missOf(reason, extra);
     };
 
     if (!semanticPossible) return miss(expired ? 'expired' : 'not-found');

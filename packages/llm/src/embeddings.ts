@@ -1,7 +1,6 @@
 import OpenAI from 'openai';
 import type { ResolvedEmbeddingDeployment } from '@sluice/config';
-import { toUpstreamError } from './upstream.ts';
-import { openAiClientFor } from './pooled-fetch.ts';
+import { openAiClientFor, toUpstreamError } from './upstream.ts';
 
 /** One embeddings call's input: strings, or token arrays (what OpenAI's `/embeddings` accepts). */
 export type EmbeddingInput = string | number[];

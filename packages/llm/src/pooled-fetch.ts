@@ -1,19 +1,8 @@
 import { Readable } from 'node:stream';
-import OpenAI from 'openai';
 import { Agent, request, type Dispatcher } from 'undici';
 
 /** The `fetch` signature the official SDKs accept as their `fetch` option. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
-
-/** Options for {@link createPooledFetch}. */
-export interface PooledFetchOptions {
-  /**
-   * The connection pool to send on. @defaultValue a new `undici` Agent with undici's defaults,
-   * as Node's own `fetch` uses: idle sockets are kept 4 s unless the server says otherwise, under
-   * the 5 s many servers close them at, so a request is not sent on a socket the server is closing
-   */
-  dispatcher?: Dispatcher;
-}
 
 /** Response media types whose body is read as it arrives (relayed chunks), not buffered whole. */
 const STREAMED = /text\/event-stream|ndjson/i;
@@ -35,9 +24,13 @@ const STREAMED = /text\/event-stream|ndjson/i;
  * does a `Request` object: none of the SDK calls Sluice makes sends one. Redirects are not
  * followed: a provider API that answers 3xx is misconfigured, and the SDK raises that status
  * as an error instead of resending the call elsewhere.
+ *
+ * The pool is an `undici` Agent with undici's defaults, as Node's own `fetch` uses: idle
+ * sockets are kept 4 s unless the server says otherwise, under the 5 s many servers close them
+ * at, so a request is not sent on a socket the server is closing.
  */
-export function createPooledFetch(options: PooledFetchOptions = {}): FetchLike {
-  const dispatcher = options.dispatcher ?? new Agent();
+export function createPooledFetch(): FetchLike {
+  const dispatcher = new Agent();
   return async (input, init = {}) => {
     const body = init.body;
     const sendable = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
@@ -91,18 +84,4 @@ let shared: FetchLike | undefined;
 /** The process's one pooled fetch (see {@link createPooledFetch}), made on first use. */
 export function pooledFetch(): FetchLike {
   return (shared ??= createPooledFetch());
-}
-
-/**
- * The official OpenAI client for one OpenAI-compatible deployment: SDK retries off (retry,
- * backoff and failover are Sluice's decisions), the deployment's timeout, the pooled fetch.
- */
-export function openAiClientFor(d: { baseUrl: string; apiKey: string; timeoutMs: number }): OpenAI {
-  return new OpenAI({
-    baseURL: d.baseUrl,
-    apiKey: d.apiKey || 'sluice-no-key',
-    maxRetries: 0,
-    timeout: d.timeoutMs,
-    fetch: pooledFetch(),
-  });
 }

@@ -5,7 +5,7 @@ import type { ChatRequest, JobUsage } from '@sluice/queues';
 import { AnthropicUpstream } from './anthropic.ts';
 import { withGenAiSpan } from './genai-span.ts';
 import { countChatTokens, countTokens } from './tokens.ts';
-import { openAiClientFor } from './pooled-fetch.ts';
+import { pooledFetch } from './pooled-fetch.ts';
 
 /** What kind of upstream failure happened; decides retry, failover and circuit handling. */
 export type UpstreamFailureKind =
@@ -168,6 +168,20 @@ export function upstreamBody(request: Record<string, unknown>, model: string): R
   for (const [k, v] of Object.entries(request)) if (!LOCAL_FIELDS.has(k) && v !== undefined) body[k] = v;
   body.model = model;
   return body;
+}
+
+/**
+ * The official OpenAI client for one OpenAI-compatible deployment: SDK retries off (retry,
+ * backoff and failover are Sluice's decisions), the deployment's timeout, the process's pooled fetch.
+ */
+export function openAiClientFor(d: { baseUrl: string; apiKey: string; timeoutMs: number }): OpenAI {
+  return new OpenAI({
+    baseURL: d.baseUrl,
+    apiKey: d.apiKey || 'sluice-no-key',
+    maxRetries: 0,
+    timeout: d.timeoutMs,
+    fetch: pooledFetch(),
+  });
 }
 
 /**
