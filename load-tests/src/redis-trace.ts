@@ -6,8 +6,9 @@
  * on several connections count once too, since they wait in parallel.
  *
  * Each round trip is appended to `$SLUICE_BENCH_TRACE_DIR/<pid>.tsv` as
- * `<epoch µs>\t<commands>\t<first command names>`, flushed every 100 ms and at exit, so the
- * benchmark can count the ones inside a request's window. `SLUICE_BENCH_IOREDIS` names the
+ * `<epoch µs>\t<commands>\t<first command names>\t<idle commands>`, flushed every 100 ms and at
+ * exit, so the benchmark can count the ones inside a request's window (idle: blocking pops and
+ * BullMQ fetches that found no job). `SLUICE_BENCH_IOREDIS` names the
  * ioredis module the traced checkout loads (its own `node_modules`), which is the one to patch.
  * Scripts are named as `@sluice/redis` `loadScripts` names them (`limits:acquire`), through the
  * SHA → name map it keeps on `globalThis` under `Symbol.for('sluice.redis.scripts')` (this
@@ -55,30 +56,75 @@ if (dir && modulePath) {
           .digest('hex');
     return loaded()?.get(sha) ?? scripts.get(sha) ?? command.name;
   };
-  let lines: string[] = [];
-  let open: { at: number; commands: number; names: string[] } | undefined;
+  // A write is idle when every command in it is a blocking pop or a BullMQ fetch that found no
+  // job: neither hands anything to a request, so neither is a round trip a request waits for.
+  // Whether a fetch found a job is known only from its reply, so rows wait for their replies
+  // before they are written (a row still unanswered after 5 s is written as it stands).
+  interface Row {
+    at: number;
+    commands: number;
+    names: string[];
+    idle: number;
+    pending: number;
+  }
+  const rows: Row[] = [];
+  let open: Row | undefined;
   const close = () => {
     if (!open) return;
-    lines.push(`${open.at}\t${open.commands}\t${open.names.join(',')}`);
+    rows.push(open);
     open = undefined;
   };
-  proto.sendCommand = function (this: unknown, command: { name: string }, ...rest: unknown[]) {
+  const BLOCKING = new Set(['bzpopmin', 'bzpopmax']);
+  // moveToActive answers [jobData, jobId, rateLimitDelay, delayUntil]; a jobId of 0: no job.
+  const foundNoJob = (reply: unknown) =>
+    Array.isArray(reply) && (reply[1] === 0 || reply[1] === '0' || reply[1] == null);
+  proto.sendCommand = function (
+    this: unknown,
+    command: { name: string; promise?: Promise<unknown> },
+    ...rest: unknown[]
+  ) {
     if (!open) {
-      open = { at: Math.round((performance.timeOrigin + performance.now()) * 1000), commands: 0, names: [] };
+      open = {
+        at: Math.round((performance.timeOrigin + performance.now()) * 1000),
+        commands: 0,
+        names: [],
+        idle: 0,
+        pending: 0,
+      };
       setImmediate(close);
     }
-    open.commands++;
-    if (open.names.length < 8) open.names.push(nameOf(command));
-    return original.call(this, command, ...rest);
+    const row = open;
+    const name = nameOf(command);
+    row.commands++;
+    if (row.names.length < 8) row.names.push(name);
+    const result = original.call(this, command, ...rest);
+    if (BLOCKING.has(name)) row.idle++;
+    else if (name.startsWith('moveToActive')) {
+      const reply = command.promise ?? (result as Promise<unknown> | undefined);
+      if (reply && typeof reply.then === 'function') {
+        row.pending++;
+        reply.then(
+          (value) => {
+            row.pending--;
+            if (foundNoJob(value)) row.idle++;
+          },
+          () => row.pending--,
+        );
+      }
+    }
+    return result;
   };
-  const flush = () => {
-    if (lines.length === 0) return;
+  const flush = (all = false) => {
+    const cutoff = Math.round((performance.timeOrigin + performance.now()) * 1000) - 5_000_000;
+    let n = 0;
+    while (n < rows.length && (all || rows[n]!.pending === 0 || rows[n]!.at < cutoff)) n++;
+    if (n === 0) return;
+    const lines = rows.splice(0, n).map((r) => `${r.at}\t${r.commands}\t${r.names.join(',')}\t${r.idle}`);
     appendFileSync(file, `${lines.join('\n')}\n`);
-    lines = [];
   };
   setInterval(flush, 100).unref();
   process.on('exit', () => {
     close();
-    flush();
+    flush(true);
   });
 }
