@@ -60,6 +60,21 @@ describe('lookup and store', () => {
     expect(semantic.hit && semantic.entryId).toBe(stored.stored && stored.entryId);
   });
 
+  it('serves a re-stored answer from the semantic level, not the one it judged before', async () => {
+    await put(QUESTION, { completion: completion('Paris, v1'), jobId: 'job-1' });
+    const rewording = () =>
+      cache.lookup({ ...ctx, category: 'factual', request: ask("What's the capital of France?") });
+    const first = await rewording();
+    expect(first.hit && first.completion.choices?.[0]?.message?.content).toBe('Paris, v1');
+    // The caller may change what it was given; the cache's copy stays as stored.
+    if (first.hit) first.completion.choices![0]!.message!.content = 'changed';
+    // Same length, so the remembered candidate is the one judged again.
+    await put(QUESTION, { completion: completion('Paris, v2'), jobId: 'job-2' });
+    const second = await rewording();
+    expect(second).toMatchObject({ hit: true, kind: 'semantic', sourceJobId: 'job-2' });
+    expect(second.hit && second.completion.choices?.[0]?.message?.content).toBe('Paris, v2');
+  });
+
   it('reads the semantic level only with exact: false (the fast path has just read the exact one)', async () => {
     await put(QUESTION);
     expect(await cache.lookup({ ...ctx, request: ask(QUESTION), semantic: false, exact: false })).toMatchObject({

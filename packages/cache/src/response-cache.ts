@@ -43,6 +43,10 @@ const QUANT_ARG: Record<Quantization, string> = { q8: 'Q8', noquant: 'NOQUANT', 
 // Features of recently seen stored prompts: popular entries are candidates again and again,
 // and analysing a prompt costs ~50 µs. 2,000 prompts of ≤ 2,000 chars bound it to a few MB.
 const FEATURE_CACHE_SIZE = 2_000;
+// Candidates read to be judged, parsed, by entry id: a template's neighbours come back on
+// every lookup of its variants, and parsing each (completion included) cost more than
+// judging it. Entries are at most a few kB, so 1,000 bound it to a few MB.
+const CANDIDATE_CACHE_SIZE = 1_000;
 /**
  * How far past the latest entry an index key's TTL is set, so that a store needs to extend
  * it only about once a minute per process rather than on every store.
@@ -108,6 +112,7 @@ export class ResponseCache {
   readonly #uncoalescedMs: number;
   #closed = false;
   readonly #features = new Map<string, PromptFeatures>();
+  readonly #judged = new Map<string, StoredEntry>();
   /** Index key → the time its TTL was last set to outlive (see {@link ResponseCache.#extendTtl}). */
   readonly #ttlCovered = new Map<string, number>();
   readonly #verifyOptions: VerifyOptions;
@@ -369,7 +374,7 @@ export class ResponseCache {
     const query = analyzePrompt(scope.prompt);
     const rejections: Rejection[] = [];
     for (const [i, candidate] of above.entries()) {
-      const entry = this.#parse(raws[i] ?? null);
+      const entry = this.#candidate(candidate.id, raws[i] ?? null);
       if (!entry || !this.#servable(entry, scope.namespace, now, maxAgeMs)) {
         expired += 1;
         continue;
@@ -385,9 +390,15 @@ export class ResponseCache {
         this.#count(`reject.${verdict.reason}`);
         continue;
       }
+      // What is served is parsed from what was read now, and must be servable itself.
+      const served = this.#parse(raws[i] ?? null);
+      if (!served || served.prompt !== entry.prompt || !this.#servable(served, scope.namespace, now, maxAgeMs)) {
+        expired += 1;
+        continue;
+      }
       if (expired) this.#count('expired', expired);
       this.#count('hit.semantic');
-      return this.#hit(entry, scope.namespace, 'semantic', candidate.similarity, candidate.cosine, rejections);
+      return this.#hit(served, scope.namespace, 'semantic', candidate.similarity, candidate.cosine, rejections);
     }
     return miss(rejections.length ? 'rejected' : 'expired', { embedding, bestSimilarity, rejections });
   }
@@ -627,6 +638,24 @@ export class ResponseCache {
     }
     this.#features.set(prompt, features);
     return features;
+  }
+
+  /**
+   * {@link ResponseCache.#parse} of a candidate, remembered by entry id and stored length, for
+   * judging only: an id is a hash of the namespace and the prompt, so what verification reads
+   * cannot differ between two entries stored under it. A re-stored answer can carry other
+   * times; the hit is parsed again from what was read and judged servable on its own.
+   */
+  #candidate(id: string, raw: string | null): StoredEntry | undefined {
+    if (!raw) return undefined;
+    const key = `${id}:${raw.length}`;
+    let entry = this.#judged.get(key);
+    if (entry) return entry;
+    entry = this.#parse(raw);
+    if (!entry || entry.id !== id) return entry;
+    if (this.#judged.size >= CANDIDATE_CACHE_SIZE) this.#judged.delete(this.#judged.keys().next().value!);
+    this.#judged.set(key, entry);
+    return entry;
   }
 
   #parse(raw: string | null): StoredEntry | undefined {

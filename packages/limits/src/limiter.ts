@@ -13,6 +13,12 @@ import { limitScripts, type LimitScripts } from './scripts.ts';
 import { createTenantQuotas, type TenantQuotas } from './tenant-quotas.ts';
 import { expectId, expectInteger, expectNumber } from './validate.ts';
 
+// Lease ids: this process's random prefix and a counter, unique across processes without a
+// synchronous call into the random source on every permit.
+const LEASE_PREFIX = randomBytes(6).toString('base64url');
+let leaseCount = 0;
+const nextLeaseSuffix = () => `${LEASE_PREFIX}${(leaseCount++).toString(36)}`;
+
 /** Length of the request and token windows: providers state their limits per minute. */
 export const WINDOW_MS = 60_000;
 
@@ -428,7 +434,7 @@ export class Limiter {
       request.leaseMs ?? (deployment.timeoutMs || this.#defaultTimeoutMs) + this.#leaseGraceMs,
       1,
     );
-    const id = `${request.jobId ?? 'lease'}:${randomBytes(6).toString('base64url')}`;
+    const id = `${request.jobId ?? 'lease'}:${nextLeaseSuffix()}`;
     const now = this.#clock();
     const reply = await this.#scripts.acquire(limiterKeyList(this.#keysOf(deployment.id)), [
       now,

@@ -41,6 +41,31 @@ describe('createPooledFetch', () => {
     expect(await res.json()).toEqual({ method: 'POST', auth: 'Bearer k', body: '{"x":1}' });
   });
 
+  it('serves a whole reply from the text it read: every reader, again, and from a clone', async () => {
+    const text = JSON.stringify({ answer: 'héllo', n: 2 });
+    handlers.set('/whole', (_req, _body, out) => {
+      out.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      out.end(text);
+    });
+    const res = await pooled(`${base}/whole`);
+    expect(res).toBeInstanceOf(Response);
+    expect(await res.text()).toBe(text);
+    expect(await res.json()).toEqual({ answer: 'héllo', n: 2 });
+    expect(new TextDecoder().decode(await res.arrayBuffer())).toBe(text);
+    const blob = await res.blob();
+    expect(blob.type).toBe('application/json; charset=utf-8');
+    expect(await blob.text()).toBe(text);
+    const copy = res.clone();
+    expect(copy.status).toBe(200);
+    expect(copy.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await copy.json()).toEqual({ answer: 'héllo', n: 2 });
+    handlers.set('/broken', (_req, _body, out) => {
+      out.writeHead(200, { 'content-type': 'application/json' });
+      out.end('{"cut');
+    });
+    await expect((await pooled(`${base}/broken`)).json()).rejects.toThrow(SyntaxError);
+  });
+
   it('hands a streamed reply over as it arrives, not when it ends', async () => {
     let finish!: () => void;
     const ended = new Promise<void>((r) => (finish = r));
