@@ -2,7 +2,7 @@ import { cacheContext, chooseHit, shouldLookup, type CacheHit, type ResponseCach
 import type { SluiceConfig } from '@sluice/config';
 import type { JobStore } from '@sluice/jobs';
 import { encodeEmbedding, type CompletionJobData, type CompletionJobResult, type TierName } from '@sluice/queues';
-import { detectCategory, latestUserText } from '@sluice/routing';
+import { detectCategory, latestUserText, promptTextTokens } from '@sluice/routing';
 
 /** Longest prompt kept with a job for feedback (as the classifier keeps it). */
 const FEEDBACK_PROMPT_CHARS = 4_000;
@@ -35,6 +35,8 @@ export function createCacheFastPath(options: FastPathOptions) {
   return async (data: CompletionJobData, admit?: () => Promise<void>): Promise<CompletionJobResult | undefined> => {
     if (data.cacheMode !== 'default') return undefined;
     const category = detectCategory(data.request);
+    // Counted for the category just now (a remembered count): the next processes reuse it.
+    data.promptTextTokens = promptTextTokens(data.request);
     if (!shouldLookup({ request: data.request, cacheMode: data.cacheMode, category }, config.cache).lookup)
       return undefined;
     const tiers: TierName[] = data.pinnedTier ? [data.pinnedTier] : ['small', 'large'];

@@ -22,7 +22,14 @@ import {
   type TierName,
 } from '@sluice/queues';
 import { createKeys, isCluster, type Redis } from '@sluice/redis';
-import { createRouterTierCall, latestUserText, learningScope, routerFromConfig, type Router } from '@sluice/routing';
+import {
+  createRouterTierCall,
+  latestUserText,
+  learningScope,
+  rememberPromptTextTokens,
+  routerFromConfig,
+  type Router,
+} from '@sluice/routing';
 import { createContextStep, type ContextStep } from './context-step.ts';
 import type { ClassifierMetrics } from '@sluice/metrics';
 import type { Logger, QueueTelemetry } from '@sluice/telemetry';
@@ -114,6 +121,7 @@ export function createClassifierProcessor(deps: {
       // Cancelled or finished before routing: nothing to do, and nothing to spend.
       if (TERMINAL.has(status)) return;
     }
+    rememberPromptTextTokens(data.request, data.promptTextTokens);
     let embedding: Float32Array | undefined = decodeEmbedding(data.embedding);
     if (!embedding && deps.embed) embedding = await deps.embed(data.request);
     const routingCalls: BilledCall[] = [];

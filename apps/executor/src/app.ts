@@ -25,6 +25,7 @@ import {
   createContextStore,
   knnStrategy,
   learningScope,
+  rememberPromptTextTokens,
   type KnnStrategy,
 } from '@sluice/routing';
 import { createCachingCaller } from './cache-step.ts';
@@ -220,6 +221,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         inFlight.delete(data.id);
       }
     }
+    rememberPromptTextTokens(data.request, data.promptTextTokens);
     const attempt = job.attemptsMade + 1;
     // The event log numbers runs, not attempts: a job taken over after its worker died, or
     // handed back at shutdown, runs again with the same attemptsMade, and the API must tell

@@ -1,5 +1,12 @@
-export { countTokens, countChatTokens, encodingForModel, messageText } from './tokens.ts';
-export type { Encoding, CountableMessage } from './tokens.ts';
+export {
+  countTokens,
+  countChatTokens,
+  encodingForModel,
+  messageText,
+  rememberTokenCount,
+  tokenCountOf,
+} from './tokens.ts';
+export type { Encoding, CountableMessage, TokenCount } from './tokens.ts';
 export { UpstreamClient, UpstreamError, isUpstreamError, retryAfterMs, costUsd, upstreamBody } from './upstream.ts';
 export type { UpstreamCompletion, UpstreamFailureKind, CallOptions, DeploymentPrices } from './upstream.ts';
 export { GEN_AI, genAiProvider } from './genai-span.ts';

@@ -58,6 +58,33 @@ export function countTokens(text: string, model = 'gpt-4o'): number {
   return count;
 }
 
+/** A count of one text, carried to another process with the text (see {@link rememberTokenCount}). */
+export interface TokenCount {
+  readonly encoding: Encoding;
+  readonly count: number;
+}
+
+/** {@link countTokens} of `text` for `model`, with the encoding it was counted in. */
+export function tokenCountOf(text: string, model = 'gpt-4o'): TokenCount {
+  return { encoding: encodingForModel(model), count: countTokens(text, model) };
+}
+
+/**
+ * Remember a count another process made of `text` with {@link tokenCountOf} (it travels with a
+ * job), so that counting the same text here answers from memory instead of running the
+ * tokenizer again. Anything that is not such a count is ignored.
+ */
+export function rememberTokenCount(text: string, carried: unknown): void {
+  if (!text || text.length > MEMO_MAX_CHARS || !carried || typeof carried !== 'object') return;
+  const { encoding, count } = carried as Partial<TokenCount>;
+  if ((encoding !== 'o200k_base' && encoding !== 'cl100k_base') || !Number.isSafeInteger(count) || count! < 0) return;
+  let memo = memos.get(encoding);
+  if (!memo) memos.set(encoding, (memo = new Map()));
+  if (memo.has(text)) return;
+  if (memo.size >= MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
+  memo.set(text, count!);
+}
+
 /** A message shape enough for counting. */
 export interface CountableMessage {
   role: string;

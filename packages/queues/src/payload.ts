@@ -176,6 +176,12 @@ export interface CompletionJobData {
    * need not search the semantic level again (it still reads the exact one).
    */
   cacheLooked?: { at: number; category: CategoryName; tiers: TierName[] };
+  /**
+   * Tokens of the last user message's text as the API counted them (its tokenizer named):
+   * the classifier and the executor remember the count instead of running the tokenizer on
+   * the same text again. Absent: each counts for itself.
+   */
+  promptTextTokens?: { encoding: 'o200k_base' | 'cl100k_base'; count: number };
   /** The pruned context of a long or stored conversation (classifier); absent: send `request.messages`. */
   context?: JobContext;
   /** Upstream calls the routing decision itself made (LLM router), costed with the job. */

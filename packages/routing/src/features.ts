@@ -1,4 +1,11 @@
-import { countChatTokens, countTokens, messageText } from '@sluice/llm';
+import {
+  countChatTokens,
+  countTokens,
+  messageText,
+  rememberTokenCount,
+  tokenCountOf,
+  type TokenCount,
+} from '@sluice/llm';
 import type { ChatRequest } from '@sluice/queues';
 
 /**
@@ -77,10 +84,28 @@ const STACK_TRACE =
 
 const MARKER_WINDOW = 20_000;
 
+/** The model whose tokenizer the features count with: the request's, `gpt-4o` for `auto`. */
+const featureModel = (request: Pick<ChatRequest, 'model'>) =>
+  request.model && request.model !== 'auto' ? request.model : 'gpt-4o';
+
+/**
+ * Tokens of {@link latestUserText}, as the features count them: carried with a job
+ * (`promptTextTokens`), so the next process remembers the count instead of making it again
+ * ({@link rememberPromptTextTokens}).
+ */
+export function promptTextTokens(request: Pick<ChatRequest, 'messages' | 'model'>): TokenCount {
+  return tokenCountOf(latestUserText(request), featureModel(request));
+}
+
+/** Remember a count {@link promptTextTokens} made of this request in another process. */
+export function rememberPromptTextTokens(request: Pick<ChatRequest, 'messages'>, carried: unknown): void {
+  if (carried) rememberTokenCount(latestUserText(request), carried);
+}
+
 /** Compute the features of a request. `model` picks the tokenizer family. */
 export function extractFeatures(request: Pick<ChatRequest, 'messages' | 'model'>): PromptFeatures {
   const fullText = latestUserText(request);
-  const model = request.model && request.model !== 'auto' ? request.model : 'gpt-4o';
+  const model = featureModel(request);
   const textTokens = countTokens(fullText, model);
   // Markers are read from at most the first and last 20 000 characters: what is asked sits
   // there, and it bounds the regex work on a 200 kB paste.

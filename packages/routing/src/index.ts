@@ -7,7 +7,13 @@ export {
   complexityOf,
 } from './rules.ts';
 export type { RoutingInput, RoutingStrategy, RulesStrategy, RulesStrategyOptions } from './rules.ts';
-export { extractFeatures, latestUserText, instructionText } from './features.ts';
+export {
+  extractFeatures,
+  latestUserText,
+  instructionText,
+  promptTextTokens,
+  rememberPromptTextTokens,
+} from './features.ts';
 export type { PromptFeatures } from './features.ts';
 export { createRouter } from './router.ts';
 export type { CreateRouterOptions, LowConfidencePolicy, Router, RouterDecision, DecideOptions } from './router.ts';
