@@ -40,11 +40,10 @@ export function createCacheFastPath(options: FastPathOptions) {
     if (!shouldLookup({ request: data.request, cacheMode: data.cacheMode, category }, config.cache).lookup)
       return undefined;
     const tiers: TierName[] = data.pinnedTier ? [data.pinnedTier] : ['small', 'large'];
-    // Each tier's scope is hashed once for both passes.
-    const contexts = tiers.map((tier) => {
-      const context = cacheContext(config, data, tier);
-      return { ...context, scope: cache.scope(context) };
-    });
+    // Each tier's scope is hashed once for both passes, what the tiers share once for both.
+    const perTier = tiers.map((tier) => cacheContext(config, data, tier));
+    const scopes = cache.scopes(perTier);
+    const contexts = perTier.map((context, i) => ({ ...context, scope: scopes[i]! }));
     const lookup = (semantic: boolean, embedding?: Float32Array) =>
       // The semantic pass skips the exact level the first pass has just read.
       Promise.all(

@@ -35,7 +35,7 @@ import {
   type CompletionLike,
   type StoreSkipReason,
 } from './policy.ts';
-import { computeScope, semanticPrompt, type CacheScope } from './scope.ts';
+import { computeScope, computeScopes, semanticPrompt, type CacheScope } from './scope.ts';
 import { summarizeCounters, type CacheStats, type MissReason } from './stats.ts';
 import { analyzePrompt, verifyMatch, type PromptFeatures, type VerifyOptions } from './verify.ts';
 
@@ -229,6 +229,11 @@ export class ResponseCache {
   /** Namespace, exact key and prompt of a request (no Redis call). */
   scope(input: CacheRequestContext): CacheScope {
     return computeScope(input, this.#maxSemanticPromptChars);
+  }
+
+  /** {@link scope} of one request for several tiers, its tier-independent parts hashed once. */
+  scopes(inputs: readonly CacheRequestContext[]): CacheScope[] {
+    return computeScopes(inputs, this.#maxSemanticPromptChars);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from '@sluice/queues';
-import { computeScope, parseExactKey, type ScopeInput } from './scope.ts';
+import { computeScope, computeScopes, parseExactKey, type ScopeInput } from './scope.ts';
 import { normalizeForExactMatch } from './text.ts';
 
 const base: ScopeInput = {
@@ -151,6 +151,23 @@ describe('computeScope', () => {
 
   it('rejects malformed exact keys', () => {
     expect(() => parseExactKey('nope')).toThrow(/exact key/);
+  });
+});
+
+describe('computeScopes', () => {
+  it('gives each tier of one request the scope computeScope gives it', () => {
+    const large = { ...base, tier: 'large' as const, model: 'gpt-4o' };
+    const [small, big] = computeScopes([base, large]);
+    expect(small).toEqual(computeScope(base));
+    expect(big).toEqual(computeScope(large));
+    expect(big!.namespace).not.toBe(small!.namespace);
+  });
+
+  it('scopes inputs that are not one request one by one', () => {
+    const other = withRequest({ messages: [{ role: 'user', content: 'What is the capital of Spain?' }] });
+    const otherTenant = { ...base, tenant: 'globex' };
+    expect(computeScopes([base, other, otherTenant])).toEqual([base, other, otherTenant].map((i) => computeScope(i)));
+    expect(computeScopes([])).toEqual([]);
   });
 });
 

@@ -136,6 +136,37 @@ export function scopeName(tenant: string, shareGroup?: string): string {
  * @throws {@link CacheRequestError} when the request has no `messages` array.
  */
 export function computeScope(input: ScopeInput, maxSemanticPromptChars = 2_000): CacheScope {
+  return scopeFor(requestScope(input, maxSemanticPromptChars), input.tier, input.model);
+}
+
+/**
+ * The scopes of one request for several answering tiers (an `auto` request is looked up in
+ * both): what does not depend on the tier and model — the system prompt, the parameters, the
+ * context and the prompt — is hashed once. Inputs that are not one request are scoped one
+ * by one.
+ */
+export function computeScopes(inputs: readonly ScopeInput[], maxSemanticPromptChars = 2_000): CacheScope[] {
+  const first = inputs[0];
+  if (!first) return [];
+  const same = inputs.every(
+    (i) => i.request === first.request && i.tenant === first.tenant && i.shareGroup === first.shareGroup,
+  );
+  if (!same) return inputs.map((i) => computeScope(i, maxSemanticPromptChars));
+  const request = requestScope(first, maxSemanticPromptChars);
+  return inputs.map((i) => scopeFor(request, i.tier, i.model));
+}
+
+/** The tier- and model-independent part of a request's scope. */
+interface RequestScope {
+  scope: string;
+  parts: CacheScope['parts'];
+  lastUser: number;
+  normalized: string;
+  prompt: string;
+  semanticEligible: boolean;
+}
+
+function requestScope(input: Omit<ScopeInput, 'tier' | 'model'>, maxSemanticPromptChars: number): RequestScope {
   const { request } = input;
   if (!request || !Array.isArray(request.messages))
     throw new CacheRequestError('Expected a chat request with a `messages` array');
@@ -167,26 +198,34 @@ export function computeScope(input: ScopeInput, maxSemanticPromptChars = 2_000):
     if (!OUTPUT_NEUTRAL_FIELDS.has(key) && value !== undefined && value !== null) params[key] = value;
   }
 
-  const scope = scopeName(input.tenant, input.shareGroup);
-  const parts = {
-    system: sha256(canonicalJson(system)),
-    params: sha256(canonicalJson(params)),
-    context: sha256(canonicalJson(context)),
-  };
-  const namespace = sha256(canonicalJson({ v: 1, scope, tier: input.tier, model: input.model, ...parts })).slice(0, 32);
-
   const content = lastUser >= 0 ? messages[lastUser]!.content : undefined;
   const textOnly = isTextOnly(content);
   const prompt = textOnly ? messageText(content) : '';
-  const normalized = textOnly ? normalizeForExactMatch(prompt) : canonicalJson(content);
-  const entryId = sha256(`${namespace}\n${lastUser >= 0 ? 'u' : '-'}\n${normalized}`).slice(0, 32);
+  return {
+    scope: scopeName(input.tenant, input.shareGroup),
+    parts: {
+      system: sha256(canonicalJson(system)),
+      params: sha256(canonicalJson(params)),
+      context: sha256(canonicalJson(context)),
+    },
+    lastUser,
+    normalized: textOnly ? normalizeForExactMatch(prompt) : canonicalJson(content),
+    prompt,
+    semanticEligible: lastUser >= 0 && textOnly && prompt.trim().length > 0 && prompt.length <= maxSemanticPromptChars,
+  };
+}
+
+function scopeFor(request: RequestScope, tier: TierName, model: string): CacheScope {
+  const { scope, parts } = request;
+  const namespace = sha256(canonicalJson({ v: 1, scope, tier, model, ...parts })).slice(0, 32);
+  const entryId = sha256(`${namespace}\n${request.lastUser >= 0 ? 'u' : '-'}\n${request.normalized}`).slice(0, 32);
   return {
     scope,
     namespace,
     entryId,
     exactKey: `${namespace}.${entryId}`,
-    prompt,
-    semanticEligible: lastUser >= 0 && textOnly && prompt.trim().length > 0 && prompt.length <= maxSemanticPromptChars,
+    prompt: request.prompt,
+    semanticEligible: request.semanticEligible,
     parts,
   };
 }
