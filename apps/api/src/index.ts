@@ -8,7 +8,7 @@ await runProcess({
   name: 'sluice-api',
   env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
-    const connection = createRedis({ url: config.redis.url, role: 'request', name: 'sluice-api', pipelining: true });
+    const connection = createRedis({ url: config.redis.url, role: 'request', name: 'sluice-api' });
     const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-api-sub', subscriber: true });
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void subscriber.disconnect());

@@ -8,7 +8,7 @@ await runProcess({
   name: 'sluice-batcher',
   env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
-    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-batcher', pipelining: true });
+    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-batcher' });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-batcher-worker' });
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void workerConnection.disconnect());

@@ -8,12 +8,7 @@ await runProcess({
   name: 'sluice-classifier',
   env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
-    const connection = createRedis({
-      url: config.redis.url,
-      role: 'worker',
-      name: 'sluice-classifier',
-      pipelining: true,
-    });
+    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier' });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-classifier-worker' });
     onShutdown(() => void connection.disconnect());
     onShutdown(() => void workerConnection.disconnect());

@@ -14,12 +14,7 @@ await runProcess({
   name: 'sluice-executor',
   env: process.env,
   async main({ config, logger, telemetry, onShutdown }) {
-    const connection = createRedis({
-      url: config.redis.url,
-      role: 'worker',
-      name: 'sluice-executor',
-      pipelining: true,
-    });
+    const connection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor' });
     const workerConnection = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-worker' });
     const subscriber = createRedis({ url: config.redis.url, role: 'worker', name: 'sluice-executor-sub' });
     onShutdown(() => void connection.disconnect());

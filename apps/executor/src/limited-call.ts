@@ -269,7 +269,7 @@ export function createLimitedCaller(options: LimitedCallerOptions): UpstreamCall
       const usage = result.completion.usage;
       // Publish first, settle after: a success needs nothing back from the limiter, so its
       // learning, the release and the counters wait until the job's answer is sent, and go out
-      // with other jobs' in one write (`Settling.defer`). The slot is freed a few ms later
+      // with other jobs' together (`Settling.defer`). The slot is freed a few ms later
       // than the call ended, which only errs on the safe side of the limit; a process killed
       // before the release leaves the lease to expire, as one killed mid-call does.
       const settle = () =>

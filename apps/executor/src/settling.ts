@@ -8,7 +8,7 @@
  * - {@link Settling.defer}: a step the answer does not need at all (release, learning,
  *   counters): held until the job's answer is sent ({@link Settling.published}), then started
  *   with every other job's deferred steps of the last `groupCommitMs`, in one macrotask, so
- *   their commands leave the process in one write (group commit) instead of one per job, and
+ *   their commands leave the process together (group commit) instead of one job at a time, and
  *   none of them runs in Redis ahead of a finish.
  *
  * A failure is logged by whoever made the step; settling never fails a job whose answer is

@@ -477,7 +477,7 @@ export class ResponseCache {
     );
     const scopeKey = this.#keyspace.scope(scope.scope);
     // Separate commands, not MULTI: these keys sit on other Cluster slots than the namespace.
-    // ioredis still sends them in one write, in this order: each TTL after the ZADD that
+    // ioredis still sends them together, in this order: each TTL after the ZADD that
     // creates its key.
     const writes: Array<Promise<unknown>> = [this.#redis.zadd(this.#keyspace.expiryIndex, expiresAt, scope.exactKey)];
     if (evicted.length)

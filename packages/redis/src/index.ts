@@ -124,7 +124,12 @@ export interface CreateRedisOptions {
   role: ConnectionRole;
   /** Connection name shown by `CLIENT LIST` (process kind). */
   name?: string;
-  /** Batch commands issued in the same tick into one write. Only for non-blocking use. @defaultValue false */
+  /**
+   * Batch commands issued in the same tick into one write (ioredis auto-pipelining). Only for
+   * non-blocking use. Off for Sluice's own processes: with ioredis 6 each batch is a pipeline
+   * whose bookkeeping costs more client CPU than the socket writes it saves (measured both per
+   * command and per cache miss in `pnpm bench:budget`). @defaultValue false
+   */
   pipelining?: boolean;
   /**
    * The connection subscribes to sharded channels (SSUBSCRIBE). On a cluster this opens one
@@ -155,8 +160,6 @@ export function createRedis(options: CreateRedisOptions): Redis {
         // because a starved event loop fires the timer before it reads a reply already in the
         // socket (seen as spurious 503s at 5 s under a 2-core storm test).
         { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, commandTimeout: 15_000 };
-  // Auto-pipelining batches the commands issued in one tick into one socket write; profiling
-  // the executor at 40 req/s showed a third of its CPU in per-command socket writes without it.
   // Never on connections that issue blocking commands (BullMQ workers, subscribers).
   const pipelining = options.pipelining === true;
   const target = parseRedisUrl(options.url);
