@@ -14,7 +14,19 @@ async function runJob(stack: TestStack): Promise<string> {
       { headers: { 'cache-control': 'no-store' } },
     )
     .withResponse();
-  return response.headers.get('x-sluice-job-id')!;
+  const id = response.headers.get('x-sluice-job-id')!;
+  // The answer is published before each hop's BullMQ job is marked completed (publish first,
+  // settle after): wait for both, so Bull Board has the return value to show.
+  const deadline = Date.now() + 10_000;
+  for (const queue of ['{route}', '{tier-small}']) {
+    for (;;) {
+      const job = await stack.api.context.queues[queue]!.getJob(id);
+      if (job && (await job.isCompleted())) break;
+      if (Date.now() > deadline) throw new Error(`job ${id} not completed in ${queue}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return id;
 }
 
 const board = (stack: TestStack, path: string, init: RequestInit = {}) =>
